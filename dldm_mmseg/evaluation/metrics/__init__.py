@@ -1,0 +1,3 @@
+from .class_proportion_metric import ClassProportionMetric
+
+__all__ = ['ClassProportionMetric']

@@ -1,0 +1,5 @@
+from .proportion_aware_loss import (ProportionAwareLoss, label_class_shares,
+                                    predicted_class_shares)
+
+__all__ = ['ProportionAwareLoss', 'predicted_class_shares',
+           'label_class_shares']

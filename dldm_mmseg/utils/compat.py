@@ -1,0 +1,50 @@
+"""Compatibility fixes for the OpenMMLab stack this plugin runs on.
+
+The maintained OneDL forks (``onedl-mmsegmentation`` etc.) keep the import
+names ``mmseg``/``mmengine``/``mmcv`` but change the distribution names.
+mmengine resolves the config scope ``mmseg::`` (as in
+``_base_ = ['mmseg::deeplabv3plus/...']``) through the distribution name in
+``mmengine.config.utils.MODULE2PACKAGE`` and fails with
+"mmsegmentation is not installed" when only the fork is present. Importing
+:mod:`dldm_mmseg` points that entry at the distribution that is installed.
+"""
+from importlib import metadata
+
+# scope -> candidate distributions, the upstream name first.
+_SCOPE_DISTRIBUTIONS = {
+    'mmseg': ('mmsegmentation', 'onedl-mmsegmentation'),
+    'mmdet': ('mmdet', 'onedl-mmdetection'),
+    'mmpretrain': ('mmpretrain', 'onedl-mmpretrain'),
+}
+
+
+def _installed(distribution: str) -> bool:
+    try:
+        metadata.distribution(distribution)
+    except metadata.PackageNotFoundError:
+        return False
+    return True
+
+
+def register_onedl_scopes() -> dict:
+    """Map OpenMMLab config scopes to whichever distribution is installed.
+
+    Safe to call more than once. The mapping is changed in place, because
+    mmengine's registry and config modules hold references to the same dict.
+
+    Returns:
+        dict: The scopes that were remapped, ``{scope: distribution}``.
+    """
+    from mmengine.config import utils as config_utils
+
+    remapped = {}
+    for scope, candidates in _SCOPE_DISTRIBUTIONS.items():
+        current = config_utils.MODULE2PACKAGE.get(scope)
+        if current is not None and _installed(current):
+            continue
+        for candidate in candidates:
+            if _installed(candidate):
+                config_utils.MODULE2PACKAGE[scope] = candidate
+                remapped[scope] = candidate
+                break
+    return remapped

@@ -1,0 +1,88 @@
+"""Class shares of label maps, in one place for captions, samplers, metrics."""
+from typing import Optional
+
+import numpy as np
+from PIL import Image
+
+
+def to_train_ids(label: np.ndarray, reduce_zero_label: bool,
+                 ignore_index: int = 255) -> np.ndarray:
+    """Apply mmseg's ``reduce_zero_label`` (0 -> ignore, k -> k - 1)."""
+    label = label.astype(np.int64)
+    if reduce_zero_label:
+        label = np.where(label == 0, ignore_index, label - 1)
+        label[label == ignore_index - 1] = ignore_index
+    return label
+
+
+def class_counts(label: np.ndarray, num_classes: int,
+                 ignore_index: int = 255, path: Optional[str] = None
+                 ) -> np.ndarray:
+    """Pixel count per class of a train-id label map.
+
+    Raises:
+        ValueError: When a value is neither a class nor ``ignore_index``;
+            names ``path`` when given.
+    """
+    label = np.asarray(label).reshape(-1)
+    valid = label != ignore_index
+    values = label[valid]
+    bad = (values < 0) | (values >= num_classes)
+    if bad.any():
+        wrong = np.unique(values[bad])[:10].tolist()
+        where = f' in {path}' if path else ''
+        raise ValueError(
+            f'label values {wrong}{where} are outside the {num_classes} '
+            f'classes (0..{num_classes - 1}, ignore {ignore_index}); check '
+            'the dataset type and reduce_zero_label, or re-run the '
+            'preparation tool')
+    return np.bincount(values, minlength=num_classes).astype(np.int64)
+
+
+def class_shares(label: np.ndarray, num_classes: int,
+                 ignore_index: int = 255, path: Optional[str] = None
+                 ) -> np.ndarray:
+    """Share of each class among the valid pixels (zeros if none are valid)."""
+    counts = class_counts(label, num_classes, ignore_index, path)
+    total = counts.sum()
+    return counts / total if total else counts.astype(np.float64)
+
+
+def read_label_map(path: str) -> np.ndarray:
+    """Read a single-channel label map as stored on disk.
+
+    Raises:
+        ValueError: Naming the file when it is not single-channel.
+        FileNotFoundError / OSError: Naming the file when it is unreadable.
+    """
+    try:
+        with Image.open(path) as img:
+            if img.mode not in ('L', 'P', 'I', 'I;16'):
+                raise ValueError(
+                    f'{path} is a {img.mode} image, expected a single-channel '
+                    'label map of class indices; convert colour masks with '
+                    'tools/prepare_potsdam.py')
+            return np.asarray(img)
+    except FileNotFoundError:
+        raise FileNotFoundError(f'label map {path} does not exist') from None
+    except (OSError, SyntaxError) as e:
+        raise OSError(f'cannot read label map {path}: {e}') from e
+
+
+def class_proportion_error(pred_shares: np.ndarray,
+                           target_shares: np.ndarray) -> np.ndarray:
+    """Per-class |p_pred - p_target| in percent (the terms of mCPE).
+
+    Args:
+        pred_shares (np.ndarray): ``... x C`` shares (fractions).
+        target_shares (np.ndarray): Same shape.
+
+    Returns:
+        np.ndarray: ``... x C`` absolute differences x 100.
+    """
+    pred_shares = np.asarray(pred_shares, dtype=np.float64)
+    target_shares = np.asarray(target_shares, dtype=np.float64)
+    if pred_shares.shape != target_shares.shape:
+        raise ValueError(f'share arrays differ in shape: {pred_shares.shape} '
+                         f'vs {target_shares.shape}')
+    return np.abs(pred_shares - target_shares) * 100.0

@@ -1,0 +1,140 @@
+"""The class-share text used in prompts and captions: one format, one parser.
+
+``impervious surface: 30%, building: 25%, tree: 45%``
+
+Shares are integer percents that sum to 100 (largest-remainder rounding),
+listed in the dataset's class order. Class names are written with spaces
+instead of underscores (``low_vegetation`` -> ``low vegetation``), which is
+how CLIP tokenises them best. Classes at 0% are left out by default, so
+prompts stay within CLIP's 77 tokens; the parser reads them back as 0.
+"""
+import re
+from typing import Dict, Mapping, Sequence, Union
+
+import numpy as np
+
+_ITEM = re.compile(r'^\s*(?P<name>[^:,]+?)\s*:\s*(?P<value>\d+(?:\.\d+)?)\s*%\s*$')
+
+Shares = Union[Mapping[str, float], Sequence[float], np.ndarray]
+
+
+def class_display_name(name: str) -> str:
+    """``low_vegetation`` -> ``low vegetation`` (lower case, single spaces)."""
+    return ' '.join(name.replace('_', ' ').split()).lower()
+
+
+def shares_to_array(shares: Shares, class_names: Sequence[str]) -> np.ndarray:
+    """Turn a mapping (class name -> share) or a sequence into an array.
+
+    Mapping keys may use the raw (``low_vegetation``) or display
+    (``low vegetation``) name.
+    """
+    if isinstance(shares, Mapping):
+        lookup = {class_display_name(k): float(v) for k, v in shares.items()}
+        unknown = set(lookup) - {class_display_name(c) for c in class_names}
+        if unknown:
+            raise ValueError(f'unknown class names {sorted(unknown)}; '
+                             f'known classes are {list(class_names)}')
+        values = [lookup.get(class_display_name(c), 0.0) for c in class_names]
+        return np.asarray(values, dtype=np.float64)
+    values = np.asarray(shares, dtype=np.float64).reshape(-1)
+    if values.size != len(class_names):
+        raise ValueError(f'got {values.size} shares for {len(class_names)} '
+                         f'classes {list(class_names)}')
+    return values
+
+
+def round_percents(shares: Sequence[float]) -> np.ndarray:
+    """Integer percents summing to 100 by largest-remainder rounding.
+
+    Args:
+        shares (Sequence[float]): Non-negative shares (any scale); they are
+            normalised to sum to 1 first.
+
+    Returns:
+        np.ndarray: int64 percents with sum 100.
+    """
+    shares = np.asarray(shares, dtype=np.float64)
+    if shares.ndim != 1 or np.any(shares < 0) or not np.all(np.isfinite(shares)):
+        raise ValueError(f'shares must be finite and non-negative, got {shares}')
+    total = shares.sum()
+    if total <= 0:
+        raise ValueError('shares sum to 0: there is no labelled pixel to '
+                         'describe')
+    exact = shares / total * 100.0
+    floors = np.floor(exact).astype(np.int64)
+    missing = 100 - int(floors.sum())
+    # Largest remainders first; ties go to the earlier class (stable sort).
+    order = np.argsort(-(exact - floors), kind='stable')
+    floors[order[:missing]] += 1
+    return floors
+
+
+def format_class_shares(shares: Shares, class_names: Sequence[str],
+                        keep_zero: bool = False) -> str:
+    """Format class shares as ``name: P%`` items in class order.
+
+    Args:
+        shares: Fractions or counts per class, as a sequence in class order
+            or a mapping from class name.
+        class_names (Sequence[str]): The dataset's classes (metainfo order).
+        keep_zero (bool): Also list classes at 0%. Defaults to False.
+
+    Returns:
+        str: e.g. ``'impervious surface: 30%, building: 70%'``.
+    """
+    percents = round_percents(shares_to_array(shares, class_names))
+    return ', '.join(f'{class_display_name(name)}: {p}%'
+                     for name, p in zip(class_names, percents)
+                     if p > 0 or keep_zero)
+
+
+def parse_class_shares(text: str, class_names: Sequence[str],
+                       require_total: bool = True,
+                       tolerance: float = 2.0) -> np.ndarray:
+    """Parse share text back into fractions in class order.
+
+    Args:
+        text (str): ``'building: 30%, car: 5%, ...'``; classes not named
+            are 0. Extra words before the first item are not allowed: pass
+            only the share part of a prompt.
+        class_names (Sequence[str]): The dataset's classes.
+        require_total (bool): Require the percents to sum to 100 within
+            ``tolerance``. Set False for partial user prompts.
+            Defaults to True.
+        tolerance (float): Allowed deviation of the total, in percent points.
+            Defaults to 2.0.
+
+    Returns:
+        np.ndarray: float64 fractions (percent / 100), one per class.
+
+    Raises:
+        ValueError: Naming the offending item, class or total.
+    """
+    index: Dict[str, int] = {
+        class_display_name(c): i for i, c in enumerate(class_names)}
+    values = np.zeros(len(class_names), dtype=np.float64)
+    seen = set()
+    items = [item for item in text.split(',') if item.strip()]
+    if not items:
+        raise ValueError(f'empty class-share text {text!r}; expected e.g. '
+                         f'"{class_display_name(class_names[0])}: 30%, ..."')
+    for item in items:
+        match = _ITEM.match(item)
+        if match is None:
+            raise ValueError(f'cannot parse {item.strip()!r} in {text!r}; '
+                             'each item must look like "building: 30%"')
+        name = class_display_name(match['name'])
+        if name not in index:
+            raise ValueError(f'unknown class {name!r} in {text!r}; known '
+                             f'classes are {sorted(index)}')
+        if name in seen:
+            raise ValueError(f'class {name!r} is given twice in {text!r}')
+        seen.add(name)
+        values[index[name]] = float(match['value'])
+    total = values.sum()
+    if total > 100.0 + tolerance or (require_total
+                                     and abs(total - 100.0) > tolerance):
+        raise ValueError(f'class shares in {text!r} sum to {total:g}%, '
+                         'expected 100%')
+    return values / 100.0

@@ -1,0 +1,37 @@
+"""Install dldm_mmseg: ``pip install -e .`` (see README for the full set-up)."""
+import os.path as osp
+
+from setuptools import find_packages, setup
+
+
+def read_requirements(path):
+    """Read a requirements file, skipping comments and nested ``-r`` lines."""
+    here = osp.dirname(osp.abspath(__file__))
+    with open(osp.join(here, path), encoding='utf-8') as f:
+        lines = (line.split('#', 1)[0].strip() for line in f)
+        return [line for line in lines if line and not line.startswith('-')]
+
+
+def read_version():
+    namespace = {}
+    here = osp.dirname(osp.abspath(__file__))
+    with open(osp.join(here, 'dldm_mmseg', 'version.py'), encoding='utf-8') as f:
+        exec(f.read(), namespace)
+    return namespace['__version__']
+
+
+setup(
+    name='dldm_mmseg',
+    version=read_version(),
+    description=('Decoupled latent-diffusion sample generation for aerial '
+                 'image segmentation, as an MMSegmentation plugin'),
+    long_description=open('README.md', encoding='utf-8').read(),
+    long_description_content_type='text/markdown',
+    packages=find_packages(exclude=('tests', 'tests.*', 'bench', 'configs',
+                                    'tools')),
+    python_requires='>=3.10',
+    install_requires=read_requirements('requirements/runtime.txt'),
+    extras_require=dict(tests=read_requirements('requirements/tests.txt')),
+    license='Apache-2.0',
+    zip_safe=False,
+)
