@@ -1,0 +1,26 @@
+import os
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(__file__))
+os.environ.setdefault('HF_HUB_OFFLINE', '1')
+os.environ.setdefault('TRANSFORMERS_OFFLINE', '1')
+
+import dldm_mmseg  # noqa: E402,F401  (registers modules, fixes mmseg:: scope)
+from fixtures import make_seg_dataset, make_synth_set  # noqa: E402
+from mmengine.registry import init_default_scope  # noqa: E402
+
+init_default_scope('mmseg')
+
+
+@pytest.fixture
+def seg_root(tmp_path):
+    return make_seg_dataset(str(tmp_path / 'real'))
+
+
+@pytest.fixture
+def synth_root(tmp_path):
+    root = str(tmp_path / 'syn')
+    make_synth_set(root)
+    return root

@@ -1,0 +1,65 @@
+"""Tiny on-disk datasets made by the tests themselves (no downloads)."""
+import json
+import os
+import os.path as osp
+
+import numpy as np
+from PIL import Image
+
+POTSDAM_CLASSES = ('impervious_surface', 'building', 'low_vegetation', 'tree',
+                   'car', 'clutter')
+POTSDAM_PALETTE = [[255, 255, 255], [0, 0, 255], [0, 255, 255], [0, 255, 0],
+                   [255, 255, 0], [255, 0, 0]]
+
+
+def random_label(rng, size, rare_prob=0.3):
+    """A blocky Potsdam-style label map (values 1..6, a few 0 = ignore)."""
+    blocks = rng.integers(1, 5, size=(4, 4))  # common classes 1..4
+    label = np.kron(blocks, np.ones((size // 4, size // 4), dtype=np.int64))
+    if rng.random() < rare_prob:  # a car (5) or clutter (6) square
+        y, x = rng.integers(0, size - size // 4, size=2)
+        label[y:y + size // 4, x:x + size // 4] = rng.integers(5, 7)
+    label[0, 0] = 0  # boundary pixel: ignore
+    return label.astype(np.uint8)
+
+
+def write_pair(root, split, name, label, rng):
+    img = (rng.random((*label.shape, 3)) * 255).astype(np.uint8)
+    for sub, arr in (('img_dir', img), ('ann_dir', label)):
+        os.makedirs(osp.join(root, sub, split), exist_ok=True)
+        Image.fromarray(arr).save(osp.join(root, sub, split, name + '.png'))
+
+
+def make_seg_dataset(root, num_train=8, num_val=2, size=32, seed=0,
+                     rare_prob=0.3):
+    """mmseg-format Potsdam-like set under ``root``; returns ``root``."""
+    rng = np.random.default_rng(seed)
+    for split, n in (('train', num_train), ('val', num_val)):
+        for i in range(n):
+            write_pair(root, split, f'{split}_{i:03d}',
+                       random_label(rng, size, rare_prob), rng)
+    return root
+
+
+def make_synth_set(root, num=6, size=32, seed=1, records=None):
+    """A DiffusionSynthDataset layout with a manifest; returns records."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(num):
+        label = random_label(rng, size, rare_prob=1.0)
+        sample_id = f'{i:06d}'
+        write_pair(root, 'train', sample_id, label, rng)
+        valid = label[label > 0] - 1
+        measured = np.bincount(valid, minlength=6) / valid.size
+        target = np.full(6, 1 / 6)
+        out.append(dict(
+            id=sample_id, seed=100 + i,
+            target_shares=dict(zip(POTSDAM_CLASSES, target.tolist())),
+            measured_shares=dict(zip(POTSDAM_CLASSES, measured.tolist())),
+            cpe=float(np.abs(measured - target).mean() * 100)))
+    if records is not None:
+        out = records(out)
+    with open(osp.join(root, 'manifest.jsonl'), 'w') as f:
+        for record in out:
+            f.write(json.dumps(record) + '\n')
+    return out

@@ -1,0 +1,36 @@
+import numpy as np
+import pytest
+import torch
+
+from mmseg.registry import METRICS
+
+
+def sample(pred, gt=None, **meta):
+    out = dict(pred_sem_seg=dict(data=torch.tensor(pred)[None]), **meta)
+    if gt is not None:
+        out['gt_sem_seg'] = dict(data=torch.tensor(gt)[None])
+    return out
+
+
+def test_mcpe_against_hand_computation():
+    metric = METRICS.build(dict(type='ClassProportionMetric'))
+    metric.dataset_meta = dict(classes=('a', 'b'))
+    # sample 1: pred shares (.75,.25) vs gt (.5,.5) -> errors 25, 25
+    # sample 2: the ignored pixel is left out of the prediction too:
+    #   valid preds (1,1,1) -> (0, 1) vs gt (0, 1) -> errors 0, 0
+    metric.process({}, [
+        sample([[0, 0], [0, 1]], [[0, 1], [0, 1]]),
+        sample([[0, 1], [1, 1]], [[255, 1], [1, 1]]),
+    ])
+    # sample 3: explicit target shares (.9, .1) vs pred (.5, .5) -> 40, 40
+    metric.process({}, [sample([[0, 1], [0, 1]], target_shares=[.9, .1])])
+    result = metric.compute_metrics(metric.results)
+    assert result['mCPE'] == pytest.approx((25 + 25 + 0 + 0 + 40 + 40) / 6, abs=1e-3)
+    assert result['CPE.a'] == pytest.approx((25 + 0 + 40) / 3, abs=1e-3)
+
+
+def test_missing_ground_truth_is_named():
+    metric = METRICS.build(dict(type='ClassProportionMetric'))
+    metric.dataset_meta = dict(classes=('a', 'b'))
+    with pytest.raises(KeyError, match='x.png'):
+        metric.process({}, [sample([[0]], img_path='x.png')])
