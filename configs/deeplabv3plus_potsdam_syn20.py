@@ -1,0 +1,3 @@
+# As deeplabv3plus_potsdam_syn40.py with alpha = 0.2.
+_base_ = ['./deeplabv3plus_potsdam_syn40.py']
+train_dataloader = dict(sampler=dict(syn_ratio=0.2))

@@ -1,0 +1,20 @@
+# DeepLabV3+ R50-D8 on ISPRS Potsdam, real + synthetic at alpha = N_syn / N_real
+# = 0.4 per epoch (the paper's best ratio). The synthetic set is read from
+# syn_data_root (built by tools/synthesize.py); the sibling configs change
+# only train_dataloader.sampler.syn_ratio.
+_base_ = ['./_base_/deeplabv3plus_potsdam_real.py']
+syn_data_root = 'data/potsdam_syn'
+train_dataloader = dict(
+    sampler=dict(
+        _delete_=True, type='InfiniteMixedRatioSampler', syn_ratio=0.4),
+    dataset=dict(
+        _delete_=True,
+        type='ConcatDataset',
+        datasets=[
+            {{_base_.train_dataloader.dataset}},
+            dict(
+                type='DiffusionSynthDataset',
+                source_dataset='PotsdamDataset',
+                data_root=syn_data_root,
+                pipeline={{_base_.train_pipeline}}),
+        ]))

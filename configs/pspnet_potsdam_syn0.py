@@ -1,0 +1,3 @@
+# PSPNet R50-D8 on ISPRS Potsdam with no synthetic data (alpha = 0): the
+# baseline the syn* configs are compared with.
+_base_ = ['./_base_/pspnet_potsdam_real.py']

@@ -1,0 +1,3 @@
+# As segformer_vaihingen_syn40.py with alpha = 0.2.
+_base_ = ['./segformer_vaihingen_syn40.py']
+train_dataloader = dict(sampler=dict(syn_ratio=0.2))

@@ -1,0 +1,51 @@
+"""Checks on configs before a run starts, shared by the tools."""
+import os.path as osp
+from typing import Iterator, List, Tuple
+
+WEIGHT_KEYS = ('pretrained', 'checkpoint', 'load_from')
+NETWORK_PREFIXES = ('http://', 'https://', 'open-mmlab://', 'mmcls://',
+                    'torchvision://', 'openmmlab://', 'mmpretrain://')
+
+
+def _walk(node, path='') -> Iterator[Tuple[str, object]]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from _walk(value, f'{path}.{key}' if path else str(key))
+    elif isinstance(node, (list, tuple)):
+        for i, value in enumerate(node):
+            yield from _walk(value, f'{path}[{i}]')
+    else:
+        yield path, node
+
+
+def find_weight_problems(cfg) -> List[str]:
+    """Weight references a run would fail on: network addresses (nothing may
+    reach a network at run time) and local files that do not exist.
+
+    Returns:
+        list[str]: One message per problem, naming the config key, the value
+        and the fix.
+    """
+    problems = []
+    for key, value in _walk(cfg.to_dict() if hasattr(cfg, 'to_dict') else cfg):
+        if key.split('.')[-1] not in WEIGHT_KEYS or not isinstance(value, str):
+            continue
+        if value.startswith(NETWORK_PREFIXES):
+            problems.append(
+                f'{key}={value!r} would be downloaded at run time; put the '
+                f'file on local disk and set {key}="path/to/file.pth", or '
+                f'--cfg-options {key}=None to start from random weights')
+        elif not osp.exists(value):
+            problems.append(
+                f'{key}={value!r} does not exist; place the weights there '
+                '(see README, "Pretrained weights"), or --cfg-options '
+                f'{key}=None to start from random weights')
+    return problems
+
+
+def check_weights_offline(cfg) -> None:
+    """Raise one error listing every weight reference a run would fail on."""
+    problems = find_weight_problems(cfg)
+    if problems:
+        raise FileNotFoundError('pretrained weights are not available '
+                                'locally:\n  ' + '\n  '.join(problems))
