@@ -63,3 +63,52 @@ def make_synth_set(root, num=6, size=32, seed=1, records=None):
         for record in out:
             f.write(json.dumps(record) + '\n')
     return out
+
+
+def make_tiny_qwen2_vl(out_dir):
+    """A randomly initialised Qwen2-VL with a tiny BPE tokenizer, saved in the
+    transformers layout, built offline; returns ``out_dir``."""
+    import torch
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import (PreTrainedTokenizerFast, Qwen2VLConfig,
+                              Qwen2VLForConditionalGeneration)
+    from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import \
+        Qwen2VLImageProcessorPil
+    special = ['<|endoftext|>', '<|im_start|>', '<|im_end|>',
+               '<|vision_start|>', '<|vision_end|>', '<|image_pad|>',
+               '<|video_pad|>']
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    tok.train_from_iterator(
+        ['an aerial image of buildings roads trees and cars'],
+        trainers.BpeTrainer(
+            vocab_size=400, special_tokens=special, show_progress=False,
+            initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=tok, eos_token='<|im_end|>',
+        pad_token='<|endoftext|>')
+    ids = {t: tokenizer.convert_tokens_to_ids(t) for t in special}
+    image_processor = Qwen2VLImageProcessorPil(
+        min_pixels=56 * 56, max_pixels=56 * 56, patch_size=14, merge_size=2,
+        temporal_patch_size=2)
+    config = Qwen2VLConfig(
+        text_config=dict(
+            vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64,
+            num_hidden_layers=1, num_attention_heads=2, num_key_value_heads=1,
+            rope_scaling=dict(type='mrope', mrope_section=[4, 2, 2],
+                              rope_type='default'),
+            max_position_embeddings=512, eos_token_id=ids['<|im_end|>'],
+            pad_token_id=ids['<|endoftext|>']),
+        vision_config=dict(depth=1, embed_dim=16, hidden_size=32, num_heads=2,
+                           patch_size=14, spatial_merge_size=2,
+                           temporal_patch_size=2, in_chans=3, mlp_ratio=2),
+        image_token_id=ids['<|image_pad|>'],
+        video_token_id=ids['<|video_pad|>'],
+        vision_start_token_id=ids['<|vision_start|>'],
+        vision_end_token_id=ids['<|vision_end|>'])
+    torch.manual_seed(0)
+    Qwen2VLForConditionalGeneration(config).save_pretrained(out_dir)
+    tokenizer.save_pretrained(out_dir)
+    image_processor.save_pretrained(out_dir)
+    return out_dir

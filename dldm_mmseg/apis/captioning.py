@@ -1,0 +1,283 @@
+"""Per-patch class shares and captions: ``captions.jsonl``.
+
+One JSON record per patch of an mmseg-format dataset::
+
+    {"id": "2_10_0_0_512_512",
+     "img_path": "img_dir/train/2_10_0_0_512_512.png",   # relative to root
+     "seg_map_path": "ann_dir/train/2_10_0_0_512_512.png",
+     "shares": {"impervious_surface": 0.301, ...},       # valid pixels
+     "share_text": "impervious surface: 30%, building: 25%, ...",
+     "caption": "An aerial view of ...",
+     "caption_source": "template" | "vlm:<model folder name>"}
+
+Free-text captions come from a vision-language model in a local folder
+(Qwen2-VL class, through transformers, ``local_files_only``) or, without
+one, from a template built on the shares. Runs are resumable: finished
+records go to ``<out>.partial`` batch by batch and the final file is
+renamed into place when every patch is done.
+"""
+import json
+import os
+import os.path as osp
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+from mmengine.utils import ProgressBar
+
+from dldm_mmseg.utils.io import atomic_write_jsonl, read_jsonl
+from dldm_mmseg.utils.label_stats import (class_shares, read_label_map,
+                                          to_train_ids)
+from dldm_mmseg.utils.prompts import (class_display_name, format_class_shares,
+                                      parse_class_shares)
+
+DEFAULT_VLM_PROMPT = (
+    'Describe this aerial image in one short sentence: the land cover, '
+    'buildings, roads, vegetation and vehicles you see. Do not give numbers.')
+
+_PLURALS = {'tree': 'trees', 'car': 'cars', 'building': 'buildings'}
+
+
+def template_caption(shares: np.ndarray, class_names: Sequence[str]) -> str:
+    """A deterministic caption from the class shares (no model needed).
+
+    ``An aerial image dominated by low vegetation, with buildings and
+    trees, and a few cars.``
+    """
+    names = [_PLURALS.get(class_display_name(c), class_display_name(c))
+             for c in class_names]
+    order = np.argsort(-np.asarray(shares), kind='stable')
+    major = [names[i] for i in order if shares[i] >= 0.25]
+    middle = [names[i] for i in order if 0.05 <= shares[i] < 0.25]
+    minor = [names[i] for i in order if 0 < shares[i] < 0.05]
+
+    def join(items):
+        return items[0] if len(items) == 1 else \
+            ', '.join(items[:-1]) + ' and ' + items[-1]
+
+    parts = ['An aerial image']
+    if major:
+        parts.append(f' dominated by {join(major)}')
+    if middle:
+        parts.append(f'{"," if major else ""} with {join(middle)}')
+    if minor:
+        parts.append(f'{"," if major or middle else ""} and a few '
+                     f'{join(minor)}' if (major or middle) else
+                     f' with a few {join(minor)}')
+    return ''.join(parts) + '.'
+
+
+def list_patches(data_root: str, img_dir: str, ann_dir: str,
+                 img_suffix: str = '.png', seg_map_suffix: str = '.png'
+                 ) -> List[Dict[str, str]]:
+    """Image/label pairs of an mmseg-format split, sorted by id.
+
+    Raises:
+        FileNotFoundError: Naming the folder, or the first image whose label
+            map is missing.
+    """
+    ann_root = osp.join(data_root, ann_dir)
+    if not osp.isdir(ann_root):
+        raise FileNotFoundError(f'label folder {ann_root} does not exist; '
+                                'check data_root and --ann-dir')
+    patches = []
+    for folder, _, names in os.walk(ann_root):
+        for name in names:
+            if not name.endswith(seg_map_suffix) or name.startswith('.'):
+                continue
+            rel = osp.relpath(osp.join(folder, name), ann_root)
+            sample_id = rel[:-len(seg_map_suffix)]
+            img_rel = osp.join(img_dir, sample_id + img_suffix)
+            if not osp.isfile(osp.join(data_root, img_rel)):
+                raise FileNotFoundError(
+                    f'label {osp.join(ann_root, rel)} has no image '
+                    f'{osp.join(data_root, img_rel)}; check --img-dir and '
+                    '--img-suffix')
+            patches.append(dict(id=sample_id, img_path=img_rel,
+                                seg_map_path=osp.join(ann_dir, rel)))
+    if not patches:
+        raise FileNotFoundError(f'no *{seg_map_suffix} label maps under '
+                                f'{ann_root}')
+    return sorted(patches, key=lambda p: p['id'])
+
+
+class VLMCaptioner:
+    """Batched captions from a local vision-language model (Qwen2-VL class).
+
+    The tokenizer and image processor are used directly rather than through
+    ``AutoProcessor``: Qwen2-VL's processor also builds a video processor,
+    which needs torchvision (there is no CPU build of it on many machines).
+    The processor's one model-specific step, expanding ``<|image_pad|>`` to
+    one token per merged image patch, is done here.
+
+    Args:
+        model_dir (str): Folder with the model, tokenizer and image
+            processor in the transformers layout; nothing is downloaded.
+        prompt (str): Instruction given with each image.
+        max_new_tokens (int): Caption length limit. Defaults to 60.
+        device (str): Torch device. Defaults to ``'cuda'`` if available.
+    """
+
+    TEMPLATE = ('<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n'
+                '<|im_start|>user\n<|vision_start|>{image}<|vision_end|>'
+                '{prompt}<|im_end|>\n<|im_start|>assistant\n')
+
+    def __init__(self, model_dir: str, prompt: str = DEFAULT_VLM_PROMPT,
+                 max_new_tokens: int = 60, device: Optional[str] = None):
+        import torch
+        from transformers import (AutoImageProcessor,
+                                  AutoModelForImageTextToText, AutoTokenizer)
+        if not osp.isfile(osp.join(model_dir, 'config.json')):
+            raise FileNotFoundError(
+                f'{model_dir} is not a transformers model folder (no '
+                'config.json); point --vlm at a local Qwen2-VL folder such as '
+                'Qwen2-VL-2B-Instruct, or leave it out for template captions')
+        self.device = device or ('cuda' if torch.cuda.is_available() else 'cpu')
+        self.tokenizer = AutoTokenizer.from_pretrained(
+            model_dir, local_files_only=True)
+        self.tokenizer.padding_side = 'left'
+        self.image_processor = AutoImageProcessor.from_pretrained(
+            model_dir, local_files_only=True)
+        dtype = torch.bfloat16 if self.device.startswith('cuda') else \
+            torch.float32
+        self.model = AutoModelForImageTextToText.from_pretrained(
+            model_dir, local_files_only=True, dtype=dtype).to(self.device)
+        self.model.eval()
+        self.prompt = prompt
+        self.max_new_tokens = max_new_tokens
+        self.merge_size = getattr(self.image_processor, 'merge_size', 2)
+        self.source = f'vlm:{osp.basename(osp.normpath(model_dir))}'
+
+    def __call__(self, images: Sequence) -> List[str]:
+        """Caption a batch of PIL images."""
+        import torch
+        vision = self.image_processor(images=list(images), return_tensors='pt')
+        tokens_per_image = (vision['image_grid_thw'].prod(-1)
+                            // self.merge_size**2).tolist()
+        texts = [self.TEMPLATE.format(image='<|image_pad|>' * n,
+                                      prompt=self.prompt)
+                 for n in tokens_per_image]
+        inputs = self.tokenizer(texts, return_tensors='pt', padding=True)
+        inputs.update(vision)
+        inputs = {k: v.to(self.device) for k, v in inputs.items()}
+        with torch.inference_mode():
+            out = self.model.generate(
+                **inputs, do_sample=False, max_new_tokens=self.max_new_tokens,
+                pad_token_id=self.tokenizer.pad_token_id)
+        new_tokens = out[:, inputs['input_ids'].shape[1]:]
+        captions = self.tokenizer.batch_decode(new_tokens,
+                                               skip_special_tokens=True)
+        return [' '.join(t.split()) for t in captions]
+
+
+def _read_partial(path: str, wanted: set) -> Dict[str, dict]:
+    """Finished records of an interrupted run (a torn last line dropped)."""
+    if not osp.isfile(path):
+        return {}
+    return {r['id']: r for r in read_jsonl(path, tolerate_truncated_tail=True)
+            if r.get('id') in wanted}
+
+
+def write_captions(data_root: str, class_names: Sequence[str],
+                   reduce_zero_label: bool, img_dir: str, ann_dir: str,
+                   out_file: str = 'captions.jsonl',
+                   captioner: Optional[VLMCaptioner] = None,
+                   batch_size: int = 8, ignore_index: int = 255,
+                   img_suffix: str = '.png', seg_map_suffix: str = '.png',
+                   overwrite: bool = False) -> str:
+    """Compute every patch's class shares and caption; write ``out_file``.
+
+    Args:
+        data_root (str): Dataset root.
+        class_names (Sequence[str]): Classes from the dataset metainfo.
+        reduce_zero_label (bool): The dataset's label encoding.
+        img_dir (str), ann_dir (str): Split folders relative to the root.
+        out_file (str): Output, relative to the root unless absolute.
+        captioner (VLMCaptioner, optional): Free-text captions; None gives
+            template captions.
+        batch_size (int): Patches per VLM batch (and per checkpoint of the
+            partial file). Defaults to 8.
+        overwrite (bool): Recompute a complete existing file.
+
+    Returns:
+        str: The path written.
+    """
+    from PIL import Image
+    out_path = out_file if osp.isabs(out_file) else osp.join(data_root,
+                                                             out_file)
+    partial_path = out_path + '.partial'
+    patches = list_patches(data_root, img_dir, ann_dir, img_suffix,
+                           seg_map_suffix)
+    ids = {p['id'] for p in patches}
+    source = captioner.source if captioner else 'template'
+    if osp.isfile(out_path) and not overwrite:
+        existing = read_jsonl(out_path)
+        if {r.get('id') for r in existing} == ids and all(
+                r.get('caption_source') == source for r in existing):
+            print(f'{out_path} is complete ({len(existing)} patches); '
+                  'pass --overwrite to recompute')
+            return out_path
+    if overwrite and osp.isfile(partial_path):
+        os.remove(partial_path)
+    done = {k: r for k, r in _read_partial(partial_path, ids).items()
+            if r.get('caption_source') == source}
+    # Rewrite the partial file without a torn tail before appending to it.
+    atomic_write_jsonl(partial_path, (done[p['id']] for p in patches
+                                      if p['id'] in done))
+    todo = [p for p in patches if p['id'] not in done]
+    print(f'captions: {len(done)} of {len(patches)} patches already done, '
+          f'{len(todo)} to go ({source})')
+    progress = ProgressBar(len(todo)) if todo else None
+    with open(partial_path, 'a', encoding='utf-8') as partial:
+        for start in range(0, len(todo), batch_size):
+            batch = todo[start:start + batch_size]
+            records = []
+            for patch in batch:
+                ann_path = osp.join(data_root, patch['seg_map_path'])
+                label = to_train_ids(read_label_map(ann_path),
+                                     reduce_zero_label, ignore_index)
+                shares = class_shares(label, len(class_names), ignore_index,
+                                      ann_path)
+                if shares.sum() == 0:
+                    raise ValueError(f'{ann_path} has no labelled pixel; '
+                                     'remove the patch from the dataset')
+                records.append(dict(
+                    patch,
+                    shares={c: round(float(s), 6)
+                            for c, s in zip(class_names, shares)},
+                    share_text=format_class_shares(shares, class_names),
+                    caption=template_caption(shares, class_names),
+                    caption_source=source))
+            if captioner is not None:
+                images = [Image.open(osp.join(data_root, p['img_path']))
+                          .convert('RGB') for p in batch]
+                for record, caption in zip(records, captioner(images)):
+                    record['caption'] = caption
+            for record in records:
+                partial.write(json.dumps(record, ensure_ascii=False) + '\n')
+                done[record['id']] = record
+            partial.flush()
+            os.fsync(partial.fileno())
+            for _ in batch:
+                progress.update()
+    atomic_write_jsonl(out_path, (done[p['id']] for p in patches))
+    os.remove(partial_path)
+    print(f'\nwrote {out_path} ({len(patches)} patches)')
+    return out_path
+
+
+def load_captions(path: str, class_names: Sequence[str]) -> Dict[str, dict]:
+    """Read ``captions.jsonl`` into ``{id: record}``, checking each record's
+    share text parses against the classes (adds ``shares_array``)."""
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'captions file {path} does not exist; run '
+                                'tools/caption.py on the dataset first')
+    records = {}
+    for line_no, record in enumerate(read_jsonl(path), 1):
+        try:
+            record['shares_array'] = parse_class_shares(
+                record['share_text'], class_names)
+        except (KeyError, ValueError) as e:
+            raise ValueError(f'{path}:{line_no}: bad record ({e}); re-run '
+                             'tools/caption.py --overwrite') from e
+        records[record['id']] = record
+    return records

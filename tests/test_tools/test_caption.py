@@ -1,0 +1,105 @@
+import json
+import os
+import os.path as osp
+import sys
+
+import numpy as np
+import pytest
+
+from dldm_mmseg.apis.captioning import (VLMCaptioner, load_captions,
+                                        template_caption, write_captions)
+from dldm_mmseg.utils.label_stats import read_label_map
+from dldm_mmseg.utils.prompts import parse_class_shares
+from fixtures import POTSDAM_CLASSES as CLASSES
+from fixtures import make_seg_dataset, make_tiny_qwen2_vl
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+sys.path.insert(0, osp.join(ROOT, 'tools'))
+
+
+def run(root, **kwargs):
+    return write_captions(root, CLASSES, True, 'img_dir/train',
+                          'ann_dir/train', **kwargs)
+
+
+def test_shares_match_label_maps_and_text_round_trips(tmp_path):
+    root = make_seg_dataset(str(tmp_path / 'd'), num_train=4)
+    records = load_captions(run(root), CLASSES)
+    assert len(records) == 4
+    for record in records.values():
+        label = read_label_map(osp.join(root, record['seg_map_path']))
+        valid = label[label > 0].astype(int) - 1
+        expected = np.bincount(valid, minlength=6) / valid.size
+        got = np.array([record['shares'][c] for c in CLASSES])
+        assert np.allclose(got, expected, atol=1e-6)
+        parsed = parse_class_shares(record['share_text'], CLASSES)
+        assert np.abs(parsed - expected).max() <= 0.01
+        assert record['caption'].startswith('An aerial image')
+        assert record['caption_source'] == 'template'
+
+
+def test_template_caption():
+    shares = np.array([0.5, 0.3, 0.1, 0.07, 0.03, 0.0])
+    assert template_caption(shares, CLASSES) == (
+        'An aerial image dominated by impervious surface and buildings, '
+        'with low vegetation and trees, and a few cars.')
+
+
+def test_resume_after_kill(tmp_path, monkeypatch):
+    root = make_seg_dataset(str(tmp_path / 'd'), num_train=5)
+    out = run(root)
+    full = open(out).read().splitlines()
+    os.remove(out)
+    # a killed run: two finished records and a torn third line
+    with open(out + '.partial', 'w') as f:
+        f.write('\n'.join(full[:2]) + '\n' + full[2][:30])
+    import dldm_mmseg.apis.captioning as captioning
+    calls = []
+    original = captioning.template_caption
+
+    def counting(shares, classes):
+        calls.append(1)
+        return original(shares, classes)
+
+    monkeypatch.setattr(captioning, 'template_caption', counting)
+    run(root)
+    assert len(calls) == 3  # only the unfinished patches were redone
+    assert open(out).read().splitlines() == full
+    assert not osp.exists(out + '.partial')
+
+
+def test_complete_file_is_reused_and_cli(tmp_path, capsys):
+    root = make_seg_dataset(str(tmp_path / 'd'), num_train=3)
+    import caption
+    path = caption.main([root, '--dataset', 'PotsdamDataset'])
+    mtime = os.path.getmtime(path)
+    caption.main([root])
+    assert os.path.getmtime(path) == mtime
+    assert 'is complete' in capsys.readouterr().out
+    with pytest.raises(FileNotFoundError, match='no image'):
+        os.remove(osp.join(root, 'img_dir', 'train', 'train_001.png'))
+        caption.main([root, '--overwrite'])
+
+
+def test_bad_record_is_named(tmp_path):
+    path = tmp_path / 'captions.jsonl'
+    path.write_text(json.dumps(dict(id='a', share_text='car: 70%')) + '\n')
+    with pytest.raises(ValueError, match='captions.jsonl:1.*sum to 70%'):
+        load_captions(str(path), CLASSES)
+
+
+def test_vlm_captions_batched_and_resumable(tmp_path):
+    root = make_seg_dataset(str(tmp_path / 'd'), num_train=3)
+    model_dir = make_tiny_qwen2_vl(str(tmp_path / 'qwen2vl'))
+    captioner = VLMCaptioner(model_dir, max_new_tokens=4, device='cpu')
+    records = load_captions(run(root, captioner=captioner, batch_size=2),
+                            CLASSES)
+    assert all(r['caption_source'] == 'vlm:qwen2vl' for r in records.values())
+    # a caption does not depend on the batch it was generated in
+    from PIL import Image
+    first = records['train_000']
+    alone = captioner([Image.open(osp.join(root, first['img_path']))
+                       .convert('RGB')])[0]
+    assert first['caption'] == alone
+    with pytest.raises(FileNotFoundError, match='no config.json'):
+        VLMCaptioner(str(tmp_path))

@@ -1,0 +1,76 @@
+"""Write captions.jsonl (class shares + caption per patch) for any
+mmseg-format dataset.
+
+Examples::
+
+    python tools/caption.py data/potsdam --dataset PotsdamDataset
+    python tools/caption.py data/potsdam --dataset PotsdamDataset \
+        --vlm checkpoints/Qwen2-VL-2B-Instruct --batch-size 16
+    python tools/caption.py data/my_set --config configs/my_set_syn40.py
+"""
+import argparse
+import os.path as osp
+import sys
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+import dldm_mmseg  # noqa: E402,F401
+from dldm_mmseg.apis.captioning import (DEFAULT_VLM_PROMPT,  # noqa: E402
+                                        VLMCaptioner, write_captions)
+from dldm_mmseg.datasets.synth_dataset import \
+    source_dataset_defaults  # noqa: E402
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('data_root', help='dataset root (img_dir/, ann_dir/)')
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument('--dataset', default='PotsdamDataset',
+                        help='registered dataset type giving classes and '
+                        'label encoding (default: PotsdamDataset)')
+    source.add_argument('--config', help='take the dataset type from this '
+                        'config\'s train set instead')
+    parser.add_argument('--split', default='train')
+    parser.add_argument('--img-dir', help='default: img_dir/<split>')
+    parser.add_argument('--ann-dir', help='default: ann_dir/<split>')
+    parser.add_argument('--out', default='captions.jsonl',
+                        help='output, relative to data_root')
+    parser.add_argument('--vlm', help='local Qwen2-VL-class model folder for '
+                        'free-text captions (default: template captions)')
+    parser.add_argument('--vlm-prompt', default=DEFAULT_VLM_PROMPT)
+    parser.add_argument('--batch-size', type=int, default=8)
+    parser.add_argument('--device', help='torch device for the VLM')
+    parser.add_argument('--overwrite', action='store_true',
+                        help='recompute a complete captions file')
+    return parser.parse_args(argv)
+
+
+def dataset_type_from_config(path: str) -> str:
+    from mmengine.config import Config
+    train = Config.fromfile(path).train_dataloader.dataset
+    while 'datasets' in train or 'dataset' in train:
+        train = train['datasets'][0] if 'datasets' in train else \
+            train['dataset']
+    return train['type']
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if args.batch_size <= 0:
+        raise ValueError(f'--batch-size must be > 0, got {args.batch_size}')
+    dataset = dataset_type_from_config(args.config) if args.config else \
+        args.dataset
+    source = source_dataset_defaults(dataset)
+    captioner = VLMCaptioner(args.vlm, args.vlm_prompt, device=args.device) \
+        if args.vlm else None
+    return write_captions(
+        args.data_root, source['metainfo']['classes'],
+        source['reduce_zero_label'],
+        img_dir=args.img_dir or f'img_dir/{args.split}',
+        ann_dir=args.ann_dir or f'ann_dir/{args.split}',
+        out_file=args.out, captioner=captioner, batch_size=args.batch_size,
+        overwrite=args.overwrite)
+
+
+if __name__ == '__main__':
+    main()
