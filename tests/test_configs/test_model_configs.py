@@ -116,7 +116,7 @@ def test_every_config_builds_its_pieces(path):
     cfg = Config.fromfile(path)
     assert 'dldm_mmseg' in cfg.custom_imports.imports
     assert [e['type'] for e in cfg.val_evaluator] == [
-        'IoUMetric', 'ClassProportionMetric']
+        'PerClassIoUMetric', 'ClassProportionMetric']
     assert 'mFscore' in cfg.val_evaluator[0]['iou_metrics']
     sampler = cfg.train_dataloader.sampler
     name = osp.basename(path)

@@ -34,3 +34,17 @@ def test_missing_ground_truth_is_named():
     metric.dataset_meta = dict(classes=('a', 'b'))
     with pytest.raises(KeyError, match='x.png'):
         metric.process({}, [sample([[0]], img_path='x.png')])
+
+
+def test_per_class_iou_metric_matches_hand_computation():
+    metric = METRICS.build(dict(type='PerClassIoUMetric',
+                                iou_metrics=['mIoU', 'mFscore']))
+    metric.dataset_meta = dict(classes=('a', 'b'))
+    # pred (0,0,0,1) vs gt (0,1,0,1): a: I=2 U=3; b: I=1 U=2
+    metric.process({}, [sample([[0, 0], [0, 1]], [[0, 1], [0, 1]])])
+    result = metric.compute_metrics(metric.results)
+    assert result['IoU.a'] == pytest.approx(66.67)
+    assert result['IoU.b'] == pytest.approx(50.0)
+    assert result['mIoU'] == pytest.approx(58.34, abs=0.01)
+    # F1 of b: precision 1, recall .5 -> 66.67
+    assert result['Fscore.b'] == pytest.approx(66.67)
