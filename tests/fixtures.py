@@ -112,3 +112,15 @@ def make_tiny_qwen2_vl(out_dir):
     tokenizer.save_pretrained(out_dir)
     image_processor.save_pretrained(out_dir)
     return out_dir
+
+
+def load_tool(name):
+    """Import ``tools/<name>.py`` by path (``tools/test.py`` would otherwise
+    clash with the standard library's ``test`` package)."""
+    import importlib.util
+    path = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'tools',
+                    f'{name}.py')
+    spec = importlib.util.spec_from_file_location(f'dldm_tool_{name}', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -1,7 +1,6 @@
 import json
 import os
 import os.path as osp
-import sys
 
 import numpy as np
 import pytest
@@ -11,10 +10,8 @@ from dldm_mmseg.apis.captioning import (VLMCaptioner, load_captions,
 from dldm_mmseg.utils.label_stats import read_label_map
 from dldm_mmseg.utils.prompts import parse_class_shares
 from fixtures import POTSDAM_CLASSES as CLASSES
-from fixtures import make_seg_dataset, make_tiny_qwen2_vl
+from fixtures import load_tool, make_seg_dataset, make_tiny_qwen2_vl
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-sys.path.insert(0, osp.join(ROOT, 'tools'))
 
 
 def run(root, **kwargs):
@@ -70,7 +67,7 @@ def test_resume_after_kill(tmp_path, monkeypatch):
 
 def test_complete_file_is_reused_and_cli(tmp_path, capsys):
     root = make_seg_dataset(str(tmp_path / 'd'), num_train=3)
-    import caption
+    caption = load_tool('caption')
     path = caption.main([root, '--dataset', 'PotsdamDataset'])
     mtime = os.path.getmtime(path)
     caption.main([root])

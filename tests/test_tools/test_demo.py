@@ -1,13 +1,12 @@
 import json
 import os.path as osp
-import sys
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-sys.path.insert(0, osp.join(ROOT, 'tools'))
+from fixtures import load_tool
+
 
 
 def test_quick_demo_writes_report_with_this_runs_numbers(tmp_path):
-    import demo
+    demo = load_tool('demo')
     work = str(tmp_path / 'demo')
     results = demo.main(['--quick', '--work-dir', work, '--iters', '4'])
     assert set(results) == set(demo.RUNS)

@@ -1,6 +1,5 @@
 import os
 import os.path as osp
-import sys
 import zipfile
 
 import cv2
@@ -11,8 +10,9 @@ from PIL import Image
 from dldm_mmseg.datasets.isprs_preparation import (ISPRS_PALETTE,
                                                    patch_boxes, prepare_isprs)
 
+from fixtures import load_tool
+
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-sys.path.insert(0, osp.join(ROOT, 'tools'))
 
 H, W = 40, 48
 
@@ -92,7 +92,7 @@ def test_unpacked_folders_and_tool_cli(tmp_path):
     for archive in raw.glob('*.zip'):
         zipfile.ZipFile(archive).extractall(raw / archive.stem)
         archive.unlink()
-    import prepare_potsdam
+    prepare_potsdam = load_tool('prepare_potsdam')
     counts = prepare_potsdam.main([str(raw), out, '--clip-size', '16',
                                    '--stride', '16'])
     assert counts['train'] == 9
