@@ -19,7 +19,8 @@ from mmengine.logging import print_log  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 from mmseg.registry import RUNNERS  # noqa: E402
 
-from dldm_mmseg.utils.config import check_weights_offline  # noqa: E402
+from dldm_mmseg.utils.config import (check_weights_offline,  # noqa: E402
+                                     load_run_config)
 
 
 def parse_args(argv=None):
@@ -48,17 +49,8 @@ def parse_args(argv=None):
 
 def build_config(args) -> Config:
     """Load the config and apply the command-line overrides."""
-    if not osp.isfile(args.config):
-        raise FileNotFoundError(f'config {args.config} does not exist')
-    cfg = Config.fromfile(args.config)
-    cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join('./work_dirs',
-                                osp.splitext(osp.basename(args.config))[0])
+    cfg = load_run_config(args.config, args.cfg_options, args.launcher,
+                          args.work_dir)
     if args.amp:
         optim_wrapper = cfg.optim_wrapper.type
         if optim_wrapper == 'AmpOptimWrapper':

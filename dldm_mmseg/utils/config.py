@@ -1,6 +1,6 @@
 """Checks on configs before a run starts, shared by the tools."""
 import os.path as osp
-from typing import Iterator, List, Tuple
+from typing import Iterator, List, Optional, Tuple
 
 WEIGHT_KEYS = ('pretrained', 'checkpoint', 'load_from')
 NETWORK_PREFIXES = ('http://', 'https://', 'open-mmlab://', 'mmcls://',
@@ -49,3 +49,28 @@ def check_weights_offline(cfg) -> None:
     if problems:
         raise FileNotFoundError('pretrained weights are not available '
                                 'locally:\n  ' + '\n  '.join(problems))
+
+
+def load_run_config(config: str, cfg_options: Optional[dict] = None,
+                    launcher: str = 'none', work_dir: Optional[str] = None):
+    """Load a config the way mmseg's tools do, for ``tools/*.py``.
+
+    Applies ``--cfg-options`` and the launcher, and sets ``work_dir`` with
+    mmseg's priority: command line > config > ``work_dirs/<config name>``.
+
+    Raises:
+        FileNotFoundError: When the config file does not exist.
+    """
+    from mmengine.config import Config
+    if not osp.isfile(config):
+        raise FileNotFoundError(f'config {config} does not exist')
+    cfg = Config.fromfile(config)
+    cfg.launcher = launcher
+    if cfg_options is not None:
+        cfg.merge_from_dict(cfg_options)
+    if work_dir is not None:
+        cfg.work_dir = work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(config))[0])
+    return cfg
