@@ -100,3 +100,15 @@ def test_vlm_captions_batched_and_resumable(tmp_path):
     assert first['caption'] == alone
     with pytest.raises(FileNotFoundError, match='no config.json'):
         VLMCaptioner(str(tmp_path))
+
+
+def test_label_outside_class_set_is_named(tmp_path):
+    from PIL import Image
+    root = make_seg_dataset(str(tmp_path / 'd'), num_train=2)
+    bad = osp.join(root, 'ann_dir', 'train', 'train_001.png')
+    label = np.asarray(Image.open(bad)).copy()
+    label[5, 5] = 9  # encoded 9 -> train id 8, outside 6 classes
+    Image.fromarray(label).save(bad)
+    with pytest.raises(ValueError, match=r'\[8\] in .*train_001.png'):
+        run(root)
+    assert not osp.exists(osp.join(root, 'captions.jsonl'))

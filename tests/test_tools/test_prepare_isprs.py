@@ -171,3 +171,17 @@ def test_vaihingen_archives_with_shared_names(tmp_path):
     assert np.array_equal(
         read(osp.join(out, 'img_dir', 'train', 'area1_0_0_16_16.png')),
         expected['1'][:16, :16])
+
+
+def test_unreadable_tile_is_named(tmp_path):
+    raw = tmp_path / 'raw'
+    make_potsdam_zips(str(raw), ['2_10'])
+    with zipfile.ZipFile(raw / '2_Ortho_RGB.zip', 'w') as z:
+        z.writestr('2_Ortho_RGB/top_potsdam_2_10_RGB.tif', b'not a tiff')
+    with pytest.raises(OSError, match=r'2_Ortho_RGB.zip!2_Ortho_RGB/'
+                       r'top_potsdam_2_10_RGB.tif is not a readable TIFF'):
+        prepare_isprs(str(raw), str(tmp_path / 'out'), clip_size=16,
+                      stride=16)
+    (raw / 'broken.zip').write_bytes(b'PK garbage')
+    with pytest.raises(OSError, match='broken.zip is not a valid zip'):
+        prepare_isprs(str(raw), str(tmp_path / 'out'))
