@@ -1,8 +1,9 @@
 from .samplers import (ClassAwareOversampler, InfiniteClassAwareOversampler,
                        InfiniteMixedRatioSampler, MixedRatioSampler,
                        split_real_synthetic)
+from .mask_caption_dataset import MaskCaptionDataset
 from .synth_dataset import DiffusionSynthDataset
 
-__all__ = ['DiffusionSynthDataset', 'MixedRatioSampler',
+__all__ = ['DiffusionSynthDataset', 'MaskCaptionDataset', 'MixedRatioSampler',
            'InfiniteMixedRatioSampler', 'ClassAwareOversampler',
            'InfiniteClassAwareOversampler', 'split_real_synthetic']

@@ -1,0 +1,184 @@
+"""Real masks (+ images) with their captions, for generator training."""
+import os.path as osp
+from typing import List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+import torch
+from mmengine.dataset import BaseDataset
+from PIL import Image
+
+from mmseg.registry import DATASETS
+from dldm_mmseg.apis.captioning import load_captions
+from dldm_mmseg.utils.label_stats import (class_shares, read_label_map,
+                                          to_train_ids)
+from dldm_mmseg.utils.palette import index_to_rgb
+from dldm_mmseg.utils.prompts import format_class_shares, round_percents
+from .synth_dataset import source_dataset_defaults
+
+IGNORE_COLOUR = (0, 0, 0)
+
+
+def compose_prompt(share_text: str, caption: str, order: str) -> str:
+    """Join share text and caption in the order a generator uses."""
+    parts = {'shares': share_text, 'caption': caption}
+    return '. '.join(parts[k] for k in order.split('+') if parts[k])
+
+
+@DATASETS.register_module()
+class MaskCaptionDataset(BaseDataset):
+    """Colour masks, class labels, images and prompts of a real dataset.
+
+    Reads an mmseg-format dataset and its ``captions.jsonl``
+    (``tools/caption.py``). Each sample is a dict of:
+
+    * ``mask``: ``3 x H x W`` float in [-1, 1], the label map rendered in the
+      palette colours (ignored pixels black);
+    * ``label``: ``H x W`` int64 class indices, 255 = ignore;
+    * ``image``: ``3 x H x W`` float in [-1, 1] (with ``load_image``);
+    * ``prompt``: the text condition, see ``prompt_order``;
+    * ``target_shares``: ``C`` float32 class shares stated in the prompt.
+
+    The same random crop, flips and 90-degree rotation go to mask, label and
+    image (aerial scenes have no up).
+
+    Args:
+        data_root (str): Dataset root.
+        captions (str): Captions file, relative to the root. Defaults to
+            ``'captions.jsonl'``.
+        source_dataset (str): Registered real dataset type giving classes,
+            palette and ``reduce_zero_label``. Defaults to
+            ``'PotsdamDataset'``.
+        crop_size (tuple[int, int], optional): Random crop ``(h, w)``;
+            None keeps the full patch. Defaults to None.
+        augment (bool): Random flips and rotations. Defaults to True.
+        load_image (bool): Also load images (stage 2). Defaults to False.
+        prompt_order (str): ``'shares'``, ``'caption'``, ``'shares+caption'``
+            or ``'caption+shares'``. Defaults to ``'shares+caption'``.
+        caption_dropout (float): Probability of dropping the caption part of
+            the prompt. Defaults to 0.0.
+        prompt_dropout (float): Probability of an empty prompt, for
+            classifier-free guidance. Defaults to 0.0.
+    """
+
+    def __init__(self,
+                 data_root: str,
+                 captions: str = 'captions.jsonl',
+                 source_dataset: str = 'PotsdamDataset',
+                 crop_size: Optional[Tuple[int, int]] = None,
+                 augment: bool = True,
+                 load_image: bool = False,
+                 prompt_order: str = 'shares+caption',
+                 caption_dropout: float = 0.0,
+                 prompt_dropout: float = 0.0,
+                 **kwargs) -> None:
+        if prompt_order not in ('shares', 'caption', 'shares+caption',
+                                'caption+shares'):
+            raise ValueError(f'prompt_order must be shares, caption, '
+                             f'shares+caption or caption+shares, got '
+                             f'{prompt_order!r}')
+        source = source_dataset_defaults(source_dataset)
+        self.classes = tuple(source['metainfo']['classes'])
+        self.palette = np.asarray(source['metainfo']['palette'], np.uint8)
+        self.reduce_zero_label = source['reduce_zero_label']
+        self.captions_file = captions
+        self.crop_size = tuple(crop_size) if crop_size else None
+        self.augment = augment
+        self.load_image = load_image
+        self.prompt_order = prompt_order
+        self.caption_dropout = caption_dropout
+        self.prompt_dropout = prompt_dropout
+        super().__init__(data_root=data_root,
+                         metainfo=dict(source['metainfo']), **kwargs)
+
+    def load_data_list(self) -> List[dict]:
+        """One entry per captions record; files are checked to exist."""
+        path = self.captions_file if osp.isabs(self.captions_file) else \
+            osp.join(self.data_root, self.captions_file)
+        records = load_captions(path, self.classes)
+        if not records:
+            raise ValueError(f'{path} has no records; run tools/caption.py')
+        data_list = []
+        for sample_id, record in sorted(records.items()):
+            info = dict(sample_id=sample_id,
+                        seg_map_path=osp.join(self.data_root,
+                                              record['seg_map_path']),
+                        img_path=osp.join(self.data_root, record['img_path']),
+                        share_text=record['share_text'],
+                        caption=record.get('caption') or '',
+                        target_shares=record['shares_array'].tolist())
+            needed = ['seg_map_path'] + (['img_path'] if self.load_image
+                                         else [])
+            for key in needed:
+                if not osp.isfile(info[key]):
+                    raise FileNotFoundError(
+                        f'{path}: patch {sample_id!r} names {info[key]}, '
+                        'which does not exist; re-run tools/caption.py '
+                        '--overwrite on the current dataset')
+            data_list.append(info)
+        return data_list
+
+    def _augment(self, arrays: Sequence[np.ndarray]) -> List[np.ndarray]:
+        height, width = arrays[0].shape[:2]
+        for a in arrays[1:]:
+            if a.shape[:2] != (height, width):
+                raise ValueError(f'mask and image sizes differ: '
+                                 f'{arrays[0].shape[:2]} vs {a.shape[:2]}')
+        if self.crop_size:
+            ch, cw = self.crop_size
+            if ch > height or cw > width:
+                raise ValueError(f'crop_size {self.crop_size} is larger than '
+                                 f'the {height}x{width} patches')
+            y = np.random.randint(0, height - ch + 1)
+            x = np.random.randint(0, width - cw + 1)
+            arrays = [a[y:y + ch, x:x + cw] for a in arrays]
+        if self.augment:
+            if np.random.rand() < 0.5:
+                arrays = [a[:, ::-1] for a in arrays]
+            if np.random.rand() < 0.5:
+                arrays = [a[::-1] for a in arrays]
+            k = np.random.randint(4)
+            arrays = [np.rot90(a, k) for a in arrays]
+        return [np.ascontiguousarray(a) for a in arrays]
+
+    def prepare_data(self, idx: int) -> dict:
+        info = self.get_data_info(idx)
+        label = to_train_ids(read_label_map(info['seg_map_path']),
+                             self.reduce_zero_label)
+        arrays = [label]
+        if self.load_image:
+            arrays.append(np.asarray(
+                Image.open(info['img_path']).convert('RGB')))
+        arrays = self._augment(arrays)
+        label = arrays[0]
+        if (label[label != 255] >= len(self.classes)).any():
+            raise ValueError(f'{info["seg_map_path"]} has labels outside the '
+                             f'{len(self.classes)} classes')
+        mask = index_to_rgb(label, self.palette, IGNORE_COLOUR)
+        share_text, shares = info['share_text'], info['target_shares']
+        if self.crop_size:
+            # The prompt must state the shares of what the model sees.
+            crop_shares = class_shares(label, len(self.classes))
+            if crop_shares.sum() > 0:
+                shares = round_percents(crop_shares) / 100.0
+                share_text = format_class_shares(crop_shares, self.classes)
+        caption = info['caption']
+        if np.random.rand() < self.caption_dropout:
+            caption = ''
+        prompt = compose_prompt(share_text, caption, self.prompt_order)
+        if np.random.rand() < self.prompt_dropout:
+            prompt = ''
+        sample = dict(
+            mask=to_unit_range(mask),
+            label=torch.from_numpy(label.astype(np.int64)),
+            prompt=prompt,
+            target_shares=torch.tensor(shares, dtype=torch.float32),
+            sample_id=info['sample_id'])
+        if self.load_image:
+            sample['image'] = to_unit_range(arrays[1])
+        return sample
+
+
+def to_unit_range(rgb: Union[np.ndarray, torch.Tensor]) -> torch.Tensor:
+    """``H x W x 3`` uint8 -> ``3 x H x W`` float32 in [-1, 1]."""
+    tensor = torch.as_tensor(np.asarray(rgb)).permute(2, 0, 1).float()
+    return tensor / 127.5 - 1.0
