@@ -1,0 +1,345 @@
+"""What both generators share: components, noising, x0, dtypes, export."""
+import contextlib
+import os
+import os.path as osp
+import shutil
+import tempfile
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmengine.logging import MessageHub
+from mmengine.model import BaseModel
+
+from dldm_mmseg.datasets.synth_dataset import source_dataset_defaults
+from .components import build_sd_components
+
+DTYPES = {None: None, 'fp32': torch.float32, 'fp16': torch.float16,
+          'bf16': torch.bfloat16}
+
+
+def inference_scheduler(name: str, train_config):
+    """A sampling scheduler built from the training noise schedule."""
+    from diffusers import (DDIMScheduler, DPMSolverMultistepScheduler,
+                           EulerAncestralDiscreteScheduler,
+                           EulerDiscreteScheduler, UniPCMultistepScheduler)
+    factories = {
+        'dpmsolver++': lambda c: DPMSolverMultistepScheduler.from_config(
+            c, algorithm_type='dpmsolver++'),
+        'ddim': DDIMScheduler.from_config,
+        'euler': EulerDiscreteScheduler.from_config,
+        'euler_a': EulerAncestralDiscreteScheduler.from_config,
+        'unipc': UniPCMultistepScheduler.from_config,
+    }
+    if name not in factories:
+        raise ValueError(f'unknown scheduler {name!r}; choose one of '
+                         f'{sorted(factories)}')
+    return factories[name](train_config)
+
+
+@contextlib.contextmanager
+def atomic_directory(path: str):
+    """Yield a temporary folder beside ``path``; on success it replaces
+    ``path`` (a reader never sees a half-written export)."""
+    parent = osp.dirname(osp.abspath(path))
+    os.makedirs(parent, exist_ok=True)
+    tmp = tempfile.mkdtemp(prefix='.tmp-', dir=parent)
+    try:
+        yield tmp
+        if osp.isdir(path):
+            old = tempfile.mkdtemp(prefix='.old-', dir=parent)
+            os.replace(path, osp.join(old, 'x'))
+            os.replace(tmp, path)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, path)
+    finally:
+        if osp.isdir(tmp):
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+class _EMAShadow(nn.Module):
+    """Exponential moving averages of the trainable parameters only."""
+
+    def __init__(self, named_params: Dict[str, nn.Parameter]):
+        super().__init__()
+        self.names = list(named_params)
+        for name, param in named_params.items():
+            self.register_buffer(name.replace('.', '__'),
+                                 param.detach().clone().float())
+
+    def shadow(self, name: str) -> torch.Tensor:
+        return getattr(self, name.replace('.', '__'))
+
+
+class DiffusionGenerator(BaseModel):
+    """Base of the mask and image generators (an mmengine model).
+
+    Builds the Stable Diffusion parts (:func:`build_sd_components`), keeps
+    them frozen, and gives subclasses noising, x0 prediction, text and VAE
+    encoding, timestep weighting for x0-space losses, a NaN check, optional
+    EMA of the trainable weights, and checkpoints that hold the trainable
+    weights only (the frozen ones come from ``components``).
+
+    Args:
+        components (dict): Arguments of :func:`build_sd_components`:
+            ``pretrained`` (local diffusers folder) or ``preset``, and
+            ``prediction_type``.
+        source_dataset (str): Registered dataset type whose classes and
+            palette the masks use. Defaults to ``'PotsdamDataset'``.
+        frozen_dtype (str, optional): ``'fp16'``/``'bf16'`` to store the
+            frozen parts in half precision (use with AMP); trainable weights
+            stay fp32. Defaults to None (fp32).
+        gradient_checkpointing (bool): Trade compute for memory in the
+            trainable networks and the VAE decoder. Defaults to False.
+        ema_decay (float, optional): Keep an EMA of the trainable weights
+            (exported instead of the raw weights). Defaults to None.
+        x0_weighting (str): Per-sample weight of x0-space losses by
+            timestep: ``'alphas_cumprod'`` (x0 at high noise says little) or
+            ``'none'``. Defaults to ``'alphas_cumprod'``.
+        x0_max_timestep (int, optional): Only timesteps below this get
+            x0-space losses. Defaults to None (all).
+        nan_check (bool): Stop with the iteration and loss terms named when
+            a loss is not finite. Defaults to True.
+        inference_cfg (dict, optional): Defaults of the inference API:
+            ``scheduler`` (``'dpmsolver++'``), ``steps`` (20),
+            ``guidance_scale`` (5.0).
+    """
+
+    def __init__(self,
+                 components: dict,
+                 source_dataset: str = 'PotsdamDataset',
+                 frozen_dtype: Optional[str] = None,
+                 gradient_checkpointing: bool = False,
+                 ema_decay: Optional[float] = None,
+                 x0_weighting: str = 'alphas_cumprod',
+                 x0_max_timestep: Optional[int] = None,
+                 nan_check: bool = True,
+                 inference_cfg: Optional[dict] = None,
+                 data_preprocessor: Optional[dict] = None,
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(data_preprocessor=data_preprocessor,
+                         init_cfg=init_cfg)
+        if frozen_dtype not in DTYPES:
+            raise ValueError(f'frozen_dtype must be fp16, bf16 or None, got '
+                             f'{frozen_dtype!r}')
+        if x0_weighting not in ('alphas_cumprod', 'none'):
+            raise ValueError(f'x0_weighting must be alphas_cumprod or none, '
+                             f'got {x0_weighting!r}')
+        parts = build_sd_components(**components)
+        self.unet = parts.unet
+        self.vae = parts.vae
+        self.text_encoder = parts.text_encoder
+        self.tokenizer = parts.tokenizer
+        self.noise_scheduler = parts.scheduler
+        self.vae_scale_factor = parts.vae_scale_factor
+        meta = source_dataset_defaults(source_dataset)['metainfo']
+        self.classes = tuple(meta['classes'])
+        self.palette = np.asarray(meta['palette'], dtype=np.uint8)
+        self.frozen_dtype = DTYPES[frozen_dtype]
+        self.gradient_checkpointing = gradient_checkpointing
+        self.x0_weighting = x0_weighting
+        self.x0_max_timestep = x0_max_timestep
+        self.nan_check = nan_check
+        self.inference_cfg = dict(scheduler='dpmsolver++', steps=20,
+                                  guidance_scale=5.0)
+        self.inference_cfg.update(inference_cfg or {})
+        self.ema_decay = ema_decay
+        self.ema: Optional[_EMAShadow] = None
+        self.register_state_dict_post_hook(_keep_trainable_state)
+        self.register_load_state_dict_post_hook(_ignore_frozen_missing)
+
+    # -- set-up helpers for subclasses -----------------------------------
+    def _finish_setup(self) -> None:
+        """Call at the end of a subclass ``__init__``: cast frozen parts,
+        enable checkpointing, create the EMA shadow."""
+        trainable = self.trainable_parameters()
+        if not trainable:
+            raise ValueError(f'{type(self).__name__} has no trainable '
+                             'parameters')
+        if self.frozen_dtype is not None:
+            for module in (self.vae, self.text_encoder, self.unet):
+                module.to(self.frozen_dtype)
+            for param in trainable.values():  # trainable weights stay fp32
+                param.data = param.data.float()
+        if self.gradient_checkpointing:
+            self.vae.enable_gradient_checkpointing()
+        if self.ema_decay is not None:
+            if not 0 < self.ema_decay < 1:
+                raise ValueError(f'ema_decay must be in (0, 1), got '
+                                 f'{self.ema_decay}')
+            self.ema = _EMAShadow(trainable)
+
+    def trainable_parameters(self) -> Dict[str, nn.Parameter]:
+        return {n: p for n, p in self.named_parameters() if p.requires_grad}
+
+    # -- diffusion pieces --------------------------------------------------
+    def encode_prompt(self, prompts: Sequence[str]) -> torch.Tensor:
+        """CLIP hidden states of the prompts (77 tokens, padded)."""
+        tokens = self.tokenizer(list(prompts), padding='max_length',
+                                max_length=self.tokenizer.model_max_length,
+                                truncation=True, return_tensors='pt')
+        ids = tokens.input_ids.to(self.unet.device)
+        return self.text_encoder(ids)[0]
+
+    @torch.no_grad()
+    def encode_pixels(self, pixels: torch.Tensor) -> torch.Tensor:
+        """VAE latents (x scaling factor) of images in [-1, 1]."""
+        dist = self.vae.encode(pixels.to(self.vae.dtype)).latent_dist
+        return dist.sample() * self.vae.config.scaling_factor
+
+    def decode_latents(self, latents: torch.Tensor) -> torch.Tensor:
+        """Pixels in [-1, 1] (differentiable w.r.t. the latents)."""
+        latents = latents / self.vae.config.scaling_factor
+        return self.vae.decode(latents.to(self.vae.dtype)).sample
+
+    def add_noise(self, latents: torch.Tensor):
+        """Random timesteps and noise; returns ``(noisy, noise, t)``."""
+        noise = torch.randn_like(latents)
+        t = torch.randint(0, self.noise_scheduler.config.num_train_timesteps,
+                          (latents.shape[0],), device=latents.device).long()
+        return self.noise_scheduler.add_noise(latents, noise, t), noise, t
+
+    def diffusion_target(self, latents, noise, t) -> torch.Tensor:
+        kind = self.noise_scheduler.config.prediction_type
+        if kind == 'epsilon':
+            return noise
+        if kind == 'v_prediction':
+            return self.noise_scheduler.get_velocity(latents, noise, t)
+        raise ValueError(f'unsupported prediction_type {kind!r}')
+
+    def _alphas_cumprod(self, t, like: torch.Tensor) -> torch.Tensor:
+        ab = self.noise_scheduler.alphas_cumprod.to(like.device)[t]
+        return ab.float().view(-1, *([1] * (like.dim() - 1)))
+
+    def predict_x0(self, noisy, model_output, t) -> torch.Tensor:
+        """The clean latents implied by the network output at ``t``."""
+        ab = self._alphas_cumprod(t, noisy)
+        noisy, model_output = noisy.float(), model_output.float()
+        kind = self.noise_scheduler.config.prediction_type
+        if kind == 'epsilon':
+            return (noisy - (1 - ab).sqrt() * model_output) / ab.sqrt()
+        return ab.sqrt() * noisy - (1 - ab).sqrt() * model_output
+
+    def x0_weights(self, t: torch.Tensor) -> torch.Tensor:
+        """Per-sample weights of x0-space losses (sum not normalised)."""
+        weights = torch.ones(t.shape[0], device=t.device)
+        if self.x0_weighting == 'alphas_cumprod':
+            weights = self.noise_scheduler.alphas_cumprod.to(t.device)[t]
+        if self.x0_max_timestep is not None:
+            weights = weights * (t < self.x0_max_timestep)
+        return weights.float()
+
+    @staticmethod
+    def mse(pred, target) -> torch.Tensor:
+        return F.mse_loss(pred.float(), target.float())
+
+    def check_finite(self, losses: Dict[str, torch.Tensor]) -> None:
+        """Raise with the iteration and all terms if a loss is not finite."""
+        if not self.nan_check or all(torch.isfinite(v).all()
+                                     for v in losses.values()):
+            return
+        hub = MessageHub.get_current_instance()
+        iteration = hub.get_info('iter') if hub else None
+        terms = ', '.join(f'{k}={v.item():.4g}' for k, v in losses.items())
+        raise FloatingPointError(
+            f'non-finite loss at iteration {iteration}: {terms}. Lower the '
+            'learning rate, use bf16 instead of fp16, or check the data')
+
+    # -- training ----------------------------------------------------------
+    def forward(self, mode: str = 'loss', **batch):
+        if mode == 'loss':
+            losses = self.loss(**batch)
+            self.check_finite(losses)
+            return losses
+        raise ValueError(f'{type(self).__name__} supports mode="loss" for '
+                         'training; use its generate_* methods to sample')
+
+    def train_step(self, data, optim_wrapper):
+        log_vars = super().train_step(data, optim_wrapper)
+        if self.ema is not None and optim_wrapper.should_update():
+            self.update_ema()
+        return log_vars
+
+    @torch.no_grad()
+    def update_ema(self) -> None:
+        for name, param in self.trainable_parameters().items():
+            self.ema.shadow(name).lerp_(param.detach().float(),
+                                        1 - self.ema_decay)
+
+    @contextlib.contextmanager
+    def ema_weights(self):
+        """Temporarily use the EMA weights (no-op without EMA)."""
+        if self.ema is None:
+            yield
+            return
+        params = self.trainable_parameters()
+        saved = {n: p.detach().clone() for n, p in params.items()}
+        with torch.no_grad():
+            for name, param in params.items():
+                param.copy_(self.ema.shadow(name))
+        try:
+            yield
+        finally:
+            with torch.no_grad():
+                for name, param in params.items():
+                    param.copy_(saved[name])
+
+    def trainable_state_keys(self) -> set:
+        keys = set(self.trainable_parameters())
+        if self.ema is not None:
+            keys |= {f'ema.{n}' for n, _ in self.ema.named_buffers()}
+        return keys
+
+    # -- inference ---------------------------------------------------------
+    def _inference_args(self, steps, guidance_scale, scheduler) -> dict:
+        cfg = self.inference_cfg
+        return dict(
+            num_inference_steps=steps or cfg['steps'],
+            guidance_scale=cfg['guidance_scale'] if guidance_scale is None
+            else guidance_scale,
+            scheduler=scheduler or cfg['scheduler'])
+
+    def initial_latents(self, seeds: Sequence[int], height: int,
+                        width: int) -> torch.Tensor:
+        """Per-sample starting noise: sample ``i`` depends on ``seeds[i]``
+        only, as a stock pipeline called with
+        ``generator=torch.Generator().manual_seed(seed)`` would draw it."""
+        shape = (1, self.unet.config.in_channels,
+                 height // self.vae_scale_factor,
+                 width // self.vae_scale_factor)
+        return torch.cat([
+            torch.randn(shape, generator=torch.Generator().manual_seed(int(s)),
+                        dtype=torch.float32) for s in seeds])
+
+    def _check_size(self, height: int, width: int) -> None:
+        multiple = self.vae_scale_factor * 2 ** (
+            len(self.unet.config.block_out_channels) - 1)
+        if height % multiple or width % multiple:
+            raise ValueError(f'height and width must be multiples of '
+                             f'{multiple} for this model, got {height}x{width}')
+
+    @staticmethod
+    def _batches(n: int, batch_size: int) -> List[slice]:
+        if batch_size <= 0:
+            raise ValueError(f'batch_size must be > 0, got {batch_size}')
+        return [slice(i, min(i + batch_size, n))
+                for i in range(0, n, batch_size)]
+
+
+def _keep_trainable_state(module, state_dict, prefix, local_metadata):
+    """State-dict post-hook: keep trainable weights (and EMA) only."""
+    keep = {prefix + k for k in module.trainable_state_keys()}
+    for key in list(state_dict):
+        if key.startswith(prefix) and key not in keep:
+            del state_dict[key]
+
+
+def _ignore_frozen_missing(module, incompatible_keys):
+    """Load post-hook: frozen weights are absent from checkpoints on
+    purpose; only missing trainable keys are reported."""
+    keep = module.trainable_state_keys()
+    missing = incompatible_keys.missing_keys
+    missing[:] = [k for k in missing if k in keep]

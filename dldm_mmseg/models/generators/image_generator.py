@@ -1,0 +1,172 @@
+"""Stage 2: colour mask + text -> aerial image, a ControlNet on frozen SD."""
+import os.path as osp
+from typing import Dict, Optional, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from mmseg.registry import MODELS
+from dldm_mmseg.utils.palette import index_to_rgb
+from .base import DiffusionGenerator, atomic_directory, inference_scheduler
+from .components import controlnet_conditioning_channels
+
+
+@MODELS.register_module()
+class ControlNetImageGenerator(DiffusionGenerator):
+    """Stage 2 of the paper: a ControlNet that paints the image of a mask.
+
+    The ControlNet is initialised from the UNet (``ControlNetModel.from_unet``)
+    and trained; SD stays frozen. The condition is the colour mask (palette
+    colours, in [0, 1]), the prompt is the caption (+ share text). Loss: the
+    noise-prediction MSE, plus optionally an image-space term on the decoded
+    x0 (``image_loss_weight``; Algorithm 1 of the paper), weighted by
+    timestep like the mask generator's x0 terms.
+
+    Args:
+        components (dict): See :class:`DiffusionGenerator`.
+        controlnet (str, optional): A local ControlNet folder
+            (``save_pretrained`` layout) to start from instead of the UNet.
+        image_loss_weight (float): Weight of the x0 image term. Defaults to
+            0 (standard ControlNet training).
+        image_loss (str): ``'l1'`` or ``'mse'``. Defaults to ``'l1'``.
+        **kwargs: See :class:`DiffusionGenerator`.
+    """
+
+    def __init__(self,
+                 components: dict,
+                 controlnet: Optional[str] = None,
+                 image_loss_weight: float = 0.0,
+                 image_loss: str = 'l1',
+                 **kwargs) -> None:
+        super().__init__(components, **kwargs)
+        from diffusers import ControlNetModel
+        if image_loss not in ('l1', 'mse'):
+            raise ValueError(f'image_loss must be l1 or mse, got '
+                             f'{image_loss!r}')
+        if controlnet is not None:
+            if not osp.isfile(osp.join(controlnet, 'config.json')):
+                raise FileNotFoundError(
+                    f'ControlNet folder {controlnet} has no config.json; '
+                    'expected the output of ControlNetModel.save_pretrained '
+                    '(config.json + diffusion_pytorch_model.safetensors)')
+            self.controlnet = ControlNetModel.from_pretrained(
+                controlnet, local_files_only=True)
+        else:
+            self.controlnet = ControlNetModel.from_unet(
+                self.unet, conditioning_embedding_out_channels=(
+                    controlnet_conditioning_channels(self.vae_scale_factor)))
+        self.controlnet.requires_grad_(True)
+        self.controlnet.train()
+        if self.gradient_checkpointing:
+            self.controlnet.enable_gradient_checkpointing()
+        self.image_loss_weight = image_loss_weight
+        self.image_loss = image_loss
+        self._finish_setup()
+
+    def train(self, mode: bool = True):
+        """Only the ControlNet switches to training mode; SD stays in eval."""
+        super().train(mode)
+        for module in (self.unet, self.vae, self.text_encoder):
+            module.eval()
+        return self
+
+    def loss(self, image: torch.Tensor, mask: torch.Tensor,
+             prompt: Sequence[str], **kwargs) -> Dict[str, torch.Tensor]:
+        latents = self.encode_pixels(image)
+        noisy, noise, t = self.add_noise(latents)
+        embeddings = self.encode_prompt(prompt)
+        condition = ((mask.float() + 1) / 2).to(self.controlnet.dtype)
+        down, mid = self.controlnet(noisy, t, encoder_hidden_states=embeddings,
+                                    controlnet_cond=condition,
+                                    return_dict=False)
+        pred = self.unet(
+            noisy, t, embeddings,
+            down_block_additional_residuals=[r.to(self.unet.dtype)
+                                             for r in down],
+            mid_block_additional_residual=mid.to(self.unet.dtype)).sample
+        losses = {'loss_diffusion': self.mse(
+            pred, self.diffusion_target(latents, noise, t))}
+        if self.image_loss_weight:
+            decoded = self.decode_latents(self.predict_x0(noisy, pred, t))
+            distance = F.l1_loss if self.image_loss == 'l1' else F.mse_loss
+            per_sample = distance(decoded.float(), image.float(),
+                                  reduction='none').flatten(1).mean(1)
+            losses['loss_image'] = self.image_loss_weight * (
+                self.x0_weights(t) * per_sample).mean()
+        return losses
+
+    # -- inference ---------------------------------------------------------
+    def pipeline(self, scheduler: str = 'dpmsolver++'):
+        """A diffusers ``StableDiffusionControlNetPipeline`` over this
+        model's components (no safety checker)."""
+        from diffusers import StableDiffusionControlNetPipeline
+        pipe = StableDiffusionControlNetPipeline(
+            vae=self.vae, text_encoder=self.text_encoder,
+            tokenizer=self.tokenizer, unet=self.unet,
+            controlnet=self.controlnet,
+            scheduler=inference_scheduler(scheduler,
+                                          self.noise_scheduler.config),
+            safety_checker=None, feature_extractor=None,
+            requires_safety_checker=False)
+        pipe.set_progress_bar_config(disable=True)
+        return pipe
+
+    def condition_images(self, masks: np.ndarray) -> torch.Tensor:
+        """``N x H x W`` class indices (or ``N x H x W x 3`` colour masks)
+        -> ``N x 3 x H x W`` conditions in [0, 1]."""
+        masks = np.asarray(masks)
+        rgb = masks if masks.ndim == 4 else index_to_rgb(masks, self.palette)
+        return torch.from_numpy(rgb).permute(0, 3, 1, 2).float() / 255.0
+
+    @torch.no_grad()
+    def generate_images(self,
+                        masks: np.ndarray,
+                        prompts: Sequence[str],
+                        seeds: Sequence[int],
+                        steps: Optional[int] = None,
+                        guidance_scale: Optional[float] = None,
+                        scheduler: Optional[str] = None,
+                        conditioning_scale: float = 1.0,
+                        batch_size: int = 8) -> np.ndarray:
+        """Paint an image for each mask.
+
+        Args:
+            masks: ``N x H x W`` class indices 0..C-1 or ``N x H x W x 3``
+                palette-colour masks.
+            prompts: One prompt per mask (caption and/or share text).
+            seeds: One seed per sample; sample ``i`` gives the same output
+                whatever the batch it is in.
+
+        Returns:
+            np.ndarray: ``N x H x W x 3`` uint8 images.
+        """
+        prompts, seeds = list(prompts), list(seeds)
+        condition = self.condition_images(masks)
+        if not len(prompts) == len(seeds) == len(condition):
+            raise ValueError(f'{len(condition)} masks, {len(prompts)} prompts '
+                             f'and {len(seeds)} seeds must match')
+        height, width = condition.shape[-2:]
+        self._check_size(height, width)
+        args = self._inference_args(steps, guidance_scale, scheduler)
+        pipe = self.pipeline(args.pop('scheduler'))
+        latents = self.initial_latents(seeds, height, width)
+        images = []
+        with self.ema_weights():
+            for part in self._batches(len(prompts), batch_size):
+                out = pipe(prompts[part], image=condition[part],
+                           height=height, width=width,
+                           latents=latents[part].to(self.unet.device,
+                                                    self.unet.dtype),
+                           controlnet_conditioning_scale=conditioning_scale,
+                           output_type='np', **args).images
+                images.append(np.clip(np.round(out * 255), 0, 255)
+                              .astype(np.uint8))
+        return np.concatenate(images)
+
+    def export(self, out_dir: str) -> str:
+        """``ControlNetModel.save_pretrained`` into ``out_dir`` (EMA weights
+        when enabled), atomically."""
+        with self.ema_weights(), atomic_directory(out_dir) as tmp:
+            self.controlnet.save_pretrained(tmp, safe_serialization=True)
+        return osp.abspath(out_dir)

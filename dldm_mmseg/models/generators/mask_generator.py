@@ -1,0 +1,207 @@
+"""Stage 1: text -> colour label mask, Stable Diffusion + LoRA."""
+import os.path as osp
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from mmseg.registry import MODELS
+from dldm_mmseg.models.losses import ProportionAwareLoss
+from dldm_mmseg.utils.palette import nearest_palette_index, soft_class_probs
+from dldm_mmseg.utils.prompts import format_class_shares
+from .base import DiffusionGenerator, atomic_directory, inference_scheduler
+
+UNET_LORA_TARGETS = ('to_k', 'to_q', 'to_v', 'to_out.0')
+TEXT_LORA_TARGETS = ('q_proj', 'k_proj', 'v_proj', 'out_proj')
+
+
+@MODELS.register_module()
+class LoRAMaskGenerator(DiffusionGenerator):
+    """Stage 1 of the paper: a LoRA-tuned SD that draws colour label masks.
+
+    Loss = diffusion loss + ``ce_weight`` x CE + ``prop_weight`` x L_prop
+    (paper: 0.5 / 0.5). CE and L_prop are computed on the VAE-decoded x0
+    prediction, turned into class probabilities by a softmax over negative
+    squared distances to the palette colours (``temperature``); each
+    sample's x0 terms are weighted by its timestep (see ``x0_weighting``),
+    and samples with an empty prompt (classifier-free guidance dropout) get
+    none. L_prop compares the soft class shares with the shares stated in
+    the prompt (``target_shares``) over the valid pixels.
+
+    Args:
+        components (dict): See :class:`DiffusionGenerator`.
+        lora_rank (int): LoRA rank. Defaults to 32 (the paper's).
+        lora_alpha (float, optional): LoRA alpha. Defaults to the rank.
+        lora_targets (Sequence[str]): UNet modules to adapt. Defaults to
+            the attention projections.
+        train_text_encoder (bool): Also put LoRA on the text encoder.
+            Defaults to False.
+        ce_weight (float): Weight of the pixel-wise CE. Defaults to 0.5.
+        prop_weight (float): Weight of L_prop. Defaults to 0.5.
+        temperature (float): Palette softmax temperature. Defaults to 0.05.
+        **kwargs: See :class:`DiffusionGenerator`.
+    """
+
+    def __init__(self,
+                 components: dict,
+                 lora_rank: int = 32,
+                 lora_alpha: Optional[float] = None,
+                 lora_targets: Sequence[str] = UNET_LORA_TARGETS,
+                 train_text_encoder: bool = False,
+                 ce_weight: float = 0.5,
+                 prop_weight: float = 0.5,
+                 temperature: float = 0.05,
+                 **kwargs) -> None:
+        super().__init__(components, **kwargs)
+        from peft import LoraConfig
+        if lora_rank <= 0:
+            raise ValueError(f'lora_rank must be > 0, got {lora_rank}')
+        self.lora_config = LoraConfig(
+            r=lora_rank, lora_alpha=lora_alpha or lora_rank,
+            init_lora_weights='gaussian', target_modules=list(lora_targets))
+        self.unet.add_adapter(self.lora_config)
+        self.train_text_encoder = train_text_encoder
+        self.text_lora_config = None
+        if train_text_encoder:
+            self.text_lora_config = LoraConfig(
+                r=lora_rank, lora_alpha=lora_alpha or lora_rank,
+                init_lora_weights='gaussian',
+                target_modules=list(TEXT_LORA_TARGETS))
+            self.text_encoder.add_adapter(self.text_lora_config)
+        if self.gradient_checkpointing:
+            self.unet.enable_gradient_checkpointing()
+            if train_text_encoder:
+                self.text_encoder.gradient_checkpointing_enable()
+        self.ce_weight = ce_weight
+        self.prop_weight = prop_weight
+        self.temperature = temperature
+        self.prop_loss = ProportionAwareLoss(reduction='none')
+        self._finish_setup()
+
+    # -- training ----------------------------------------------------------
+    def loss(self, mask: torch.Tensor, label: torch.Tensor,
+             prompt: Sequence[str], target_shares: torch.Tensor,
+             **kwargs) -> Dict[str, torch.Tensor]:
+        """Diffusion loss plus CE and L_prop on the decoded x0 mask."""
+        latents = self.encode_pixels(mask)
+        noisy, noise, t = self.add_noise(latents)
+        embeddings = self.encode_prompt(prompt)
+        pred = self.unet(noisy, t, embeddings).sample
+        losses = {'loss_diffusion': self.mse(
+            pred, self.diffusion_target(latents, noise, t))}
+        if not (self.ce_weight or self.prop_weight):
+            return losses
+        weights = self.x0_weights(t) * torch.tensor(
+            [bool(p) for p in prompt], device=t.device, dtype=torch.float32)
+        rgb = self.decode_latents(self.predict_x0(noisy, pred, t))
+        probs = soft_class_probs(((rgb.float() + 1) / 2).clamp(0, 1),
+                                 self.palette, self.temperature)
+        if self.ce_weight:
+            ce = F.nll_loss(torch.log(probs.clamp_min(1e-8)), label,
+                            ignore_index=255, reduction='none')
+            valid = (label != 255).float()
+            ce = (ce * valid).flatten(1).sum(1) / valid.flatten(1).sum(
+                1).clamp_min(1)
+            losses['loss_ce'] = self.ce_weight * (weights * ce).mean()
+        if self.prop_weight:
+            prop = self.prop_loss(probs, label, target_shares=target_shares,
+                                  pred_is_prob=True)
+            losses['loss_prop'] = self.prop_weight * (weights * prop).mean()
+        return losses
+
+    # -- inference ---------------------------------------------------------
+    def pipeline(self, scheduler: str = 'dpmsolver++'):
+        """A diffusers ``StableDiffusionPipeline`` over this model's
+        components (adapters active, no safety checker)."""
+        from diffusers import StableDiffusionPipeline
+        pipe = StableDiffusionPipeline(
+            vae=self.vae, text_encoder=self.text_encoder,
+            tokenizer=self.tokenizer, unet=self.unet,
+            scheduler=inference_scheduler(scheduler,
+                                          self.noise_scheduler.config),
+            safety_checker=None, feature_extractor=None,
+            requires_safety_checker=False)
+        pipe.set_progress_bar_config(disable=True)
+        return pipe
+
+    def prompts_from_shares(self, class_shares) -> List[str]:
+        """Share text prompts (``building: 30%, ...``) from share rows."""
+        return [format_class_shares(row, self.classes) for row in class_shares]
+
+    @torch.no_grad()
+    def generate_masks(self,
+                       prompts: Optional[Sequence[str]] = None,
+                       seeds: Sequence[int] = (0,),
+                       class_shares=None,
+                       height: int = 512,
+                       width: int = 512,
+                       steps: Optional[int] = None,
+                       guidance_scale: Optional[float] = None,
+                       scheduler: Optional[str] = None,
+                       batch_size: int = 8) -> Dict[str, np.ndarray]:
+        """Generate colour masks and their class-index maps.
+
+        Args:
+            prompts: Text prompts, or None with ``class_shares`` (rows of
+                shares in class order, or dicts class -> share).
+            seeds: One seed per sample; sample ``i`` gives the same output
+                whatever the batch it is in.
+            height, width: Output size in pixels.
+            steps, guidance_scale, scheduler: Sampling settings; defaults
+                from ``inference_cfg``.
+            batch_size: Samples per forward pass.
+
+        Returns:
+            dict: ``labels`` (N x H x W uint8 class indices 0..C-1, nearest
+            palette colour), ``rgb`` (N x H x W x 3 uint8 raw output) and
+            ``prompts``.
+        """
+        if prompts is None:
+            if class_shares is None:
+                raise ValueError('give prompts or class_shares')
+            prompts = self.prompts_from_shares(class_shares)
+        prompts, seeds = list(prompts), list(seeds)
+        if len(prompts) != len(seeds):
+            raise ValueError(f'{len(prompts)} prompts but {len(seeds)} seeds')
+        self._check_size(height, width)
+        args = self._inference_args(steps, guidance_scale, scheduler)
+        pipe = self.pipeline(args.pop('scheduler'))
+        latents = self.initial_latents(seeds, height, width)
+        rgb = []
+        with self.ema_weights():
+            for part in self._batches(len(prompts), batch_size):
+                out = pipe(prompts[part], height=height, width=width,
+                           latents=latents[part].to(self.unet.device,
+                                                    self.unet.dtype),
+                           output_type='np', **args).images
+                rgb.append(np.clip(np.round(out * 255), 0, 255)
+                           .astype(np.uint8))
+        rgb = np.concatenate(rgb)
+        return dict(rgb=rgb, labels=nearest_palette_index(rgb, self.palette),
+                    prompts=np.asarray(prompts))
+
+    # -- export ------------------------------------------------------------
+    def export(self, out_dir: str) -> str:
+        """Write the LoRA weights as ``pytorch_lora_weights.safetensors`` that
+        stock ``StableDiffusionPipeline.load_lora_weights(out_dir)`` reads
+        (EMA weights when enabled). Atomic: the folder appears complete."""
+        from diffusers import StableDiffusionPipeline
+        from diffusers.utils import convert_state_dict_to_diffusers
+        from peft.utils import get_peft_model_state_dict
+        with self.ema_weights(), atomic_directory(out_dir) as tmp:
+            unet_layers = convert_state_dict_to_diffusers(
+                get_peft_model_state_dict(self.unet))
+            text_layers = None
+            if self.train_text_encoder:
+                text_layers = convert_state_dict_to_diffusers(
+                    get_peft_model_state_dict(self.text_encoder))
+            StableDiffusionPipeline.save_lora_weights(
+                tmp, unet_lora_layers=unet_layers,
+                text_encoder_lora_layers=text_layers,
+                unet_lora_adapter_metadata=self.lora_config.to_dict(),
+                text_encoder_lora_adapter_metadata=(
+                    self.text_lora_config.to_dict()
+                    if self.text_lora_config else None),
+                safe_serialization=True)
+        return osp.abspath(out_dir)
