@@ -8,7 +8,7 @@ from .utils.compat import register_onedl_scopes
 
 register_onedl_scopes()
 
-from . import datasets, evaluation, models  # noqa: E402,F401
+from . import datasets, engine, evaluation, models  # noqa: E402,F401
 from .version import __version__  # noqa: E402
 
 __all__ = ['__version__']

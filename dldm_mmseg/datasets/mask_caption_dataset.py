@@ -20,7 +20,7 @@ IGNORE_COLOUR = (0, 0, 0)
 
 def compose_prompt(share_text: str, caption: str, order: str) -> str:
     """Join share text and caption in the order a generator uses."""
-    parts = {'shares': share_text, 'caption': caption}
+    parts = {'shares': share_text, 'caption': caption.strip().rstrip('.')}
     return '. '.join(parts[k] for k in order.split('+') if parts[k])
 
 

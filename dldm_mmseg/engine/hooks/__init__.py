@@ -1,0 +1,3 @@
+from .generator_hooks import GeneratorExportHook, GeneratorSampleHook
+
+__all__ = ['GeneratorExportHook', 'GeneratorSampleHook']

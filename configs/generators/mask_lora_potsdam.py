@@ -1,0 +1,44 @@
+# Stage 1 on Potsdam: text (class shares + caption) -> colour label mask.
+# Stable Diffusion 1.5 from a local folder + LoRA rank 32; loss = diffusion
+# + 0.5 CE + 0.5 L_prop on the decoded x0 mask. Paper settings: fp16,
+# batch 16, AdamW lr 1e-4 (betas 0.9/0.999, weight decay), constant lr,
+# seed 42, 50 epochs.
+_base_ = ['./_base_/generator_runtime.py']
+sd_folder = 'checkpoints/stable-diffusion-v1-5'
+data_root = 'data/potsdam'
+
+model = dict(
+    type='LoRAMaskGenerator',
+    components=dict(pretrained=sd_folder),
+    source_dataset='PotsdamDataset',
+    lora_rank=32,
+    ce_weight=0.5,
+    prop_weight=0.5,
+    temperature=0.05,
+    frozen_dtype='fp16',
+    gradient_checkpointing=True,
+    inference_cfg=dict(scheduler='dpmsolver++', steps=20, guidance_scale=5.0))
+
+train_dataloader = dict(
+    batch_size=16,
+    num_workers=4,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    collate_fn=dict(type='default_collate'),
+    dataset=dict(
+        type='MaskCaptionDataset',
+        data_root=data_root,
+        captions='captions.jsonl',
+        source_dataset='PotsdamDataset',
+        prompt_order='shares+caption',
+        caption_dropout=0.1,
+        prompt_dropout=0.05))
+
+optim_wrapper = dict(
+    type='AmpOptimWrapper',
+    dtype='float16',
+    loss_scale='dynamic',
+    optimizer=dict(
+        type='AdamW', lr=1e-4, betas=(0.9, 0.999), weight_decay=1e-2))
+param_scheduler = []  # constant learning rate
+train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=50)

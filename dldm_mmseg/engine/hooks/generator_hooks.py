@@ -1,0 +1,141 @@
+"""Hooks for generator training: diffusers-format export, sample grids."""
+import os.path as osp
+from typing import Optional, Sequence
+
+import numpy as np
+from mmengine.dist import is_main_process
+from mmengine.hooks import Hook
+from mmengine.model import is_model_wrapper
+
+from mmseg.registry import HOOKS
+from dldm_mmseg.utils.palette import index_to_rgb
+
+DEFAULT_SHARE_PROMPTS = (
+    'impervious surface: 30%, building: 30%, low vegetation: 20%, tree: 15%, '
+    'car: 5%',
+    'building: 50%, impervious surface: 30%, tree: 10%, clutter: 10%',
+    'low vegetation: 60%, tree: 30%, impervious surface: 10%',
+    'impervious surface: 40%, car: 20%, building: 20%, low vegetation: 20%',
+)
+
+
+def _unwrap(model):
+    return model.module if is_model_wrapper(model) else model
+
+
+@HOOKS.register_module()
+class GeneratorExportHook(Hook):
+    """Write the trainable weights in diffusers format.
+
+    At every checkpoint to ``<work_dir>/<out_dir>/iter_<N>`` and at the end
+    of training to ``<work_dir>/<out_dir>/final``: the LoRA of a
+    :class:`LoRAMaskGenerator` as ``pytorch_lora_weights.safetensors``
+    (stock ``StableDiffusionPipeline.load_lora_weights(dir)`` reads it),
+    the ControlNet of a :class:`ControlNetImageGenerator` via
+    ``save_pretrained``. The generator's own checkpoints already leave the
+    frozen SD weights out.
+
+    Args:
+        out_dir (str): Folder under the work dir. Defaults to ``'export'``.
+        at_checkpoints (bool): Also export at each checkpoint. Defaults to
+            True.
+    """
+
+    priority = 'LOW'
+
+    def __init__(self, out_dir: str = 'export', at_checkpoints: bool = True):
+        self.out_dir = out_dir
+        self.at_checkpoints = at_checkpoints
+
+    def _export(self, runner, name: str) -> None:
+        if not is_main_process():
+            return
+        path = osp.join(runner.work_dir, self.out_dir, name)
+        _unwrap(runner.model).export(path)
+        runner.logger.info(f'exported generator weights to {path}')
+
+    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        if self.at_checkpoints:
+            iteration = checkpoint.get('meta', {}).get('iter', runner.iter)
+            self._export(runner, f'iter_{iteration}')
+
+    def after_train(self, runner) -> None:
+        self._export(runner, 'final')
+
+
+@HOOKS.register_module()
+class GeneratorSampleHook(Hook):
+    """Render sample grids to mmengine's visualizer every ``interval`` iters.
+
+    For a mask generator: the masks of ``prompts`` (class-share text);
+    for an image generator: the first ``num_samples`` training masks beside
+    the images painted for them. The grid goes to the visualizer's backends
+    (``vis_data/`` of the work dir with the local backend) with the prompts
+    in the log.
+
+    Args:
+        interval (int): Iterations between grids. Defaults to 500.
+        prompts (Sequence[str], optional): Prompts of the mask generator.
+            Defaults to four share mixes of the Potsdam classes.
+        num_samples (int): Samples per grid. Defaults to 4.
+        size (int, optional): Side of the samples in pixels. Defaults to the
+            training crop (taken from the first batch).
+        steps (int): Sampling steps. Defaults to 20.
+        seed (int): Base seed: sample ``i`` uses ``seed + i``. Defaults to 0.
+    """
+
+    priority = 'LOW'
+
+    def __init__(self, interval: int = 500,
+                 prompts: Optional[Sequence[str]] = None,
+                 num_samples: int = 4, size: Optional[int] = None,
+                 steps: int = 20, seed: int = 0):
+        self.interval = interval
+        self.prompts = list(prompts or DEFAULT_SHARE_PROMPTS)
+        self.num_samples = num_samples
+        self.size = size
+        self.steps = steps
+        self.seed = seed
+        self._batch = None
+
+    def after_train_iter(self, runner, batch_idx: int, data_batch=None,
+                         outputs=None) -> None:
+        if self._batch is None and data_batch is not None:
+            self._batch = {k: v[:self.num_samples] for k, v in
+                           data_batch.items() if k in ('mask', 'label',
+                                                       'prompt')}
+        if self.every_n_train_iters(runner, self.interval) and \
+                is_main_process():
+            self.render(runner)
+
+    def render(self, runner) -> np.ndarray:
+        """Make the grid, add it to the visualizer and return it."""
+        model = _unwrap(runner.model)
+        seeds = [self.seed + i for i in range(self.num_samples)]
+        label = self._batch['label'] if self._batch else None
+        size = self.size or (label.shape[-1] if label is not None else 512)
+        was_training = model.training
+        model.eval()
+        try:
+            if hasattr(model, 'generate_masks'):
+                prompts = (self.prompts * self.num_samples)[:self.num_samples]
+                out = model.generate_masks(prompts, seeds, height=size,
+                                           width=size, steps=self.steps)
+                rows = [np.concatenate(list(out['rgb']), 1),
+                        np.concatenate([index_to_rgb(m, model.palette)
+                                        for m in out['labels']], 1)]
+            else:
+                # ignored pixels stay black, as in training
+                masks = index_to_rgb(label.cpu().numpy(), model.palette)
+                prompts = list(self._batch['prompt'])
+                images = model.generate_images(masks, prompts, seeds[
+                    :len(masks)], steps=self.steps)
+                rows = [np.concatenate(list(masks), 1),
+                        np.concatenate(list(images), 1)]
+        finally:
+            model.train(was_training)
+        grid = np.concatenate(rows, 0)
+        runner.visualizer.add_image('generator_samples', grid,
+                                    step=runner.iter + 1)
+        runner.logger.info('sample prompts: ' + ' | '.join(prompts))
+        return grid

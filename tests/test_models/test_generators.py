@@ -1,0 +1,337 @@
+"""Stage 1 and 2 generators with the tiny preset, on CPU."""
+import glob
+import os
+import os.path as osp
+
+import numpy as np
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.runner import Runner
+from torch.utils.data import default_collate
+
+from mmseg.registry import DATASETS, MODELS
+from dldm_mmseg.apis.captioning import write_captions
+from fixtures import POTSDAM_CLASSES, load_tool, make_seg_dataset
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+MASK_CFG = osp.join(ROOT, 'configs', 'generators', 'mask_lora_potsdam.py')
+IMAGE_CFG = osp.join(ROOT, 'configs', 'generators',
+                     'image_controlnet_potsdam.py')
+
+
+@pytest.fixture(scope='module')
+def data(tmp_path_factory):
+    root = make_seg_dataset(str(tmp_path_factory.mktemp('gen') / 'real'),
+                            num_train=4, num_val=0, size=32)
+    write_captions(root, POTSDAM_CLASSES, True, 'img_dir/train',
+                   'ann_dir/train')
+    return root
+
+
+def cfg_options(data_root, epochs=1):
+    return {
+        'model.components': dict(_delete_=True, preset='tiny'),
+        'model.lora_rank': 4,
+        'model.frozen_dtype': None,
+        'train_dataloader.dataset.data_root': data_root,
+        'train_dataloader.batch_size': 2,
+        'train_dataloader.num_workers': 0,
+        'train_dataloader.persistent_workers': False,
+        'optim_wrapper': dict(_delete_=True, type='OptimWrapper',
+                              optimizer=dict(type='AdamW', lr=1e-3)),
+        'train_cfg.max_epochs': epochs,
+        'env_cfg.dist_cfg.backend': 'gloo',
+        'custom_hooks': [dict(type='GeneratorExportHook'),
+                         dict(type='GeneratorSampleHook', interval=2,
+                              num_samples=2, steps=2)],
+    }
+
+
+def build(config, data_root, **overrides):
+    cfg = Config.fromfile(config)
+    options = cfg_options(data_root)
+    if 'controlnet' in config:
+        options.pop('model.lora_rank')
+    cfg.merge_from_dict(options)
+    cfg.model.update(overrides)
+    return MODELS.build(cfg.model), cfg
+
+
+def batch_of(data_root, load_image=False, n=2):
+    ds = DATASETS.build(dict(type='MaskCaptionDataset', data_root=data_root,
+                             load_image=load_image, augment=False))
+    return default_collate([ds[i] for i in range(n)])
+
+
+@pytest.mark.parametrize('config', [MASK_CFG, IMAGE_CFG])
+def test_train_through_runner_export_and_checkpoint(config, data, tmp_path):
+    cfg = Config.fromfile(config)
+    options = cfg_options(data)
+    if 'controlnet' in config:
+        options.pop('model.lora_rank')
+    cfg.merge_from_dict(options)
+    cfg.work_dir = str(tmp_path / 'work')
+    cfg.visualizer.name = f'visualizer_{tmp_path.name}'  # one per runner
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    assert runner.iter == 2  # 4 patches, batch 2, 1 epoch
+    # the checkpoint holds the trainable weights only
+    ckpt = torch.load(osp.join(cfg.work_dir, 'epoch_1.pth'),
+                      weights_only=False)['state_dict']
+    model = runner.model
+    trainable = set(model.trainable_parameters())
+    assert set(ckpt) == trainable
+    frozen = sum(p.numel() for n, p in model.named_parameters()
+                 if n not in trainable)
+    assert sum(v.numel() for v in ckpt.values()) < frozen / 4
+    exported = os.listdir(osp.join(cfg.work_dir, 'export', 'final'))
+    if 'controlnet' in config:
+        assert {'config.json', 'diffusion_pytorch_model.safetensors'} <= \
+            set(exported)
+    else:
+        assert 'pytorch_lora_weights.safetensors' in exported
+    assert osp.isdir(osp.join(cfg.work_dir, 'export', 'iter_2'))
+    grids = glob.glob(osp.join(cfg.work_dir, '*', 'vis_data', 'vis_image',
+                               'generator_samples_*.png'))
+    assert grids, 'sample grid was not written'
+
+
+def test_resume_continues_from_saved_iteration(data, tmp_path):
+    train = load_tool('train')
+    work = str(tmp_path / 'work')
+    config = tmp_path / 'mask_tiny.py'
+    config.write_text(f"""_base_ = [{MASK_CFG!r}]
+model = dict(components=dict(_delete_=True, preset='tiny'), lora_rank=4,
+             frozen_dtype=None)
+train_dataloader = dict(batch_size=2, num_workers=0, persistent_workers=False,
+                        dataset=dict(data_root={data!r}))
+optim_wrapper = dict(_delete_=True, type='OptimWrapper',
+                     optimizer=dict(type='AdamW', lr=1e-3))
+env_cfg = dict(dist_cfg=dict(backend='gloo'))
+custom_hooks = []
+visualizer = dict(name='visualizer_resume')
+""")
+    runner = train.main([str(config), '--work-dir', work, '--cfg-options',
+                         'train_cfg.max_epochs=1'])
+    lora_after_1 = {k: v.clone() for k, v in
+                    runner.model.trainable_parameters().items()}
+    runner = train.main([str(config), '--work-dir', work, '--resume',
+                         '--cfg-options', 'train_cfg.max_epochs=2'])
+    assert runner.iter == 4 and runner.epoch == 2
+    log = open(sorted(glob.glob(osp.join(work, '*', '*.log')))[-1]).read()
+    assert 'resumed epoch: 1, iter: 2' in log
+    assert 'missing keys' not in log  # frozen weights are not reported
+    changed = [not torch.equal(v, lora_after_1[k]) for k, v in
+               runner.model.trainable_parameters().items()]
+    assert any(changed)
+
+
+def test_loss_falls_when_overfitting(data):
+    model, _ = build(MASK_CFG, data, lora_rank=8, x0_weighting='none')
+    batch = batch_of(data, n=2)
+    opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad],
+                           lr=1e-2)
+
+    def losses_on_training_draws():
+        """Mean loss terms over the 4 noise draws the model trains on."""
+        total = {}
+        with torch.random.fork_rng(devices=[]), torch.no_grad():
+            for seed in range(4):
+                torch.manual_seed(seed)
+                for key, value in model(**batch).items():
+                    total[key] = total.get(key, 0.0) + value.item() / 4
+        return total
+
+    before = losses_on_training_draws()
+    for step in range(60):
+        torch.manual_seed(step % 4)
+        loss = sum(model(**batch).values())
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    after = losses_on_training_draws()
+    assert sum(after.values()) < 0.9 * sum(before.values())
+    assert after['loss_ce'] < before['loss_ce']
+    assert after['loss_prop'] < before['loss_prop']
+
+
+def test_proportion_loss_sends_gradient_into_lora(data):
+    model, _ = build(MASK_CFG, data, ce_weight=0.0, prop_weight=1.0,
+                     x0_weighting='none')
+    batch = batch_of(data)
+    torch.manual_seed(0)
+    model(**batch)['loss_prop'].backward()
+    grads = {n: p.grad for n, p in model.trainable_parameters().items()}
+    lora_b = [g for n, g in grads.items() if 'lora_B' in n]
+    assert lora_b and all(g is not None for g in lora_b)
+    assert sum(g.abs().sum() for g in lora_b) > 0
+    # the frozen parts get none
+    assert all(p.grad is None for n, p in model.named_parameters()
+               if not p.requires_grad)
+
+
+def test_ce_only_ablation_config(data):
+    cfg = Config.fromfile(osp.join(ROOT, 'configs', 'generators',
+                                   'mask_lora_potsdam_ce_only.py'))
+    assert cfg.model.prop_weight == 0 and cfg.model.ce_weight == 0.5
+    cfg.merge_from_dict(cfg_options(data))
+    model = MODELS.build(cfg.model)
+    losses = model(**batch_of(data))
+    assert 'loss_prop' not in losses and 'loss_ce' in losses
+
+
+def randomise_lora(model):
+    with torch.no_grad():
+        for name, param in model.trainable_parameters().items():
+            param.copy_(torch.randn_like(param) * 0.3)
+
+
+def test_mask_export_reloads_in_stock_pipeline(data, tmp_path):
+    from diffusers import StableDiffusionPipeline
+    from dldm_mmseg.models.generators import build_sd_components
+    from dldm_mmseg.models.generators.base import inference_scheduler
+    model, _ = build(MASK_CFG, data)
+    randomise_lora(model)
+    prompts = ['building: 60%, car: 40%', 'tree: 100%']
+    ours = model.generate_masks(prompts, seeds=[7, 8], height=32, width=32,
+                                steps=3, guidance_scale=3.0)
+    export = model.export(str(tmp_path / 'lora'))
+    parts = build_sd_components(preset='tiny')
+    pipe = StableDiffusionPipeline(
+        vae=parts.vae, text_encoder=parts.text_encoder,
+        tokenizer=parts.tokenizer, unet=parts.unet,
+        scheduler=inference_scheduler('dpmsolver++', parts.scheduler.config),
+        safety_checker=None, feature_extractor=None,
+        requires_safety_checker=False)
+    pipe.load_lora_weights(export)
+    for i, (prompt, seed) in enumerate(zip(prompts, [7, 8])):
+        stock = pipe(prompt, height=32, width=32, num_inference_steps=3,
+                     guidance_scale=3.0, output_type='np',
+                     generator=torch.Generator().manual_seed(seed)).images[0]
+        stock = np.clip(np.round(stock * 255), 0, 255).astype(np.uint8)
+        diff = np.abs(stock.astype(int) - ours['rgb'][i].astype(int))
+        assert diff.max() <= 1
+    # and the LoRA matters: without it the output differs
+    pipe.unload_lora_weights()
+    plain = pipe(prompts[0], height=32, width=32, num_inference_steps=3,
+                 guidance_scale=3.0, output_type='np',
+                 generator=torch.Generator().manual_seed(7)).images[0]
+    assert np.abs(np.round(plain * 255) - ours['rgb'][0]).max() > 5
+
+
+def test_controlnet_export_reloads_in_stock_pipeline(data, tmp_path):
+    from diffusers import ControlNetModel, StableDiffusionControlNetPipeline
+    from dldm_mmseg.models.generators import build_sd_components
+    from dldm_mmseg.models.generators.base import inference_scheduler
+    model, _ = build(IMAGE_CFG, data)
+    randomise_lora(model)  # any non-trivial ControlNet weights
+    masks = np.random.default_rng(0).integers(0, 6, (2, 32, 32))
+    ours = model.generate_images(masks, ['an aerial image'] * 2, [3, 4],
+                                 steps=3, guidance_scale=2.0)
+    export = model.export(str(tmp_path / 'controlnet'))
+    parts = build_sd_components(preset='tiny')
+    pipe = StableDiffusionControlNetPipeline(
+        vae=parts.vae, text_encoder=parts.text_encoder,
+        tokenizer=parts.tokenizer, unet=parts.unet,
+        controlnet=ControlNetModel.from_pretrained(export),
+        scheduler=inference_scheduler('dpmsolver++', parts.scheduler.config),
+        safety_checker=None, feature_extractor=None,
+        requires_safety_checker=False)
+    condition = model.condition_images(masks)
+    stock = pipe('an aerial image', image=condition[1:2], height=32,
+                 width=32, num_inference_steps=3, guidance_scale=2.0,
+                 output_type='np',
+                 generator=torch.Generator().manual_seed(4)).images[0]
+    stock = np.clip(np.round(stock * 255), 0, 255).astype(np.uint8)
+    assert np.abs(stock.astype(int) - ours[1].astype(int)).max() <= 1
+
+
+def test_seeds_are_batch_invariant(data):
+    model, _ = build(MASK_CFG, data)
+    randomise_lora(model)
+    prompts = ['building: 50%, tree: 50%', 'car: 100%', 'tree: 100%']
+    one = model.generate_masks(prompts, [5, 6, 7], height=32, width=32,
+                               steps=3, batch_size=1)
+    three = model.generate_masks(prompts, [5, 6, 7], height=32, width=32,
+                                 steps=3, batch_size=3)
+    shuffled = model.generate_masks(prompts[::-1], [7, 6, 5], height=32,
+                                    width=32, steps=3, batch_size=2)
+    assert np.abs(one['rgb'].astype(int) - three['rgb']).max() <= 1
+    assert np.abs(one['rgb'][::-1].astype(int) - shuffled['rgb']).max() <= 1
+    assert not np.array_equal(one['rgb'][0], one['rgb'][1])
+    assert one['labels'].max() < len(POTSDAM_CLASSES)
+    image_model, _ = build(IMAGE_CFG, data)
+    images1 = image_model.generate_images(one['labels'], prompts, [5, 6, 7],
+                                          steps=2, batch_size=1)
+    images3 = image_model.generate_images(one['labels'], prompts, [5, 6, 7],
+                                          steps=2, batch_size=3)
+    assert np.abs(images1.astype(int) - images3).max() <= 1
+
+
+def test_v_prediction_and_ema(data):
+    model, _ = build(MASK_CFG, data, ema_decay=0.5,
+                     components=dict(preset='tiny',
+                                     prediction_type='v_prediction'))
+    assert model.noise_scheduler.config.prediction_type == 'v_prediction'
+    latents = torch.randn(2, 4, 8, 8)
+    noise = torch.randn_like(latents)
+    t = torch.tensor([10, 900])
+    noisy = model.noise_scheduler.add_noise(latents, noise, t)
+    v = model.diffusion_target(latents, noise, t)
+    assert torch.allclose(model.predict_x0(noisy, v, t), latents, atol=1e-4)
+    # EMA: shadow moves toward the weights, is in the state dict, and is
+    # what gets exported
+    from mmengine.optim import OptimWrapper
+    wrapper = OptimWrapper(torch.optim.SGD(
+        [p for p in model.parameters() if p.requires_grad], lr=1.0))
+    name, param = next((n, p) for n, p in model.trainable_parameters().items()
+                       if 'lora_B' in n)  # lora_A has no gradient at init
+    before = model.ema.shadow(name).clone()
+    model.train_step(batch_of(data), wrapper)
+    expected = 0.5 * before + 0.5 * param.detach()
+    assert torch.allclose(model.ema.shadow(name), expected, atol=1e-6)
+    assert f'ema.{name.replace(".", "__")}' in model.state_dict()
+    with model.ema_weights():
+        assert torch.equal(param, model.ema.shadow(name))
+    assert not torch.equal(param, model.ema.shadow(name))
+
+
+def test_nan_loss_names_iteration_and_terms(data):
+    model, _ = build(MASK_CFG, data)
+    batch = batch_of(data)
+    batch['mask'] = batch['mask'] * float('nan')
+    with pytest.raises(FloatingPointError, match='loss_diffusion=nan'):
+        model(**batch)
+
+
+def test_missing_weights_folder_names_layout(tmp_path):
+    from dldm_mmseg.models.generators import build_sd_components
+    with pytest.raises(FileNotFoundError, match='does not exist.*unet/'
+                       'config.json'):
+        build_sd_components(pretrained=str(tmp_path / 'sd15'))
+    (tmp_path / 'sd15' / 'unet').mkdir(parents=True)
+    (tmp_path / 'sd15' / 'unet' / 'config.json').write_text('{}')
+    with pytest.raises(FileNotFoundError, match='incomplete: missing vae/'):
+        build_sd_components(pretrained=str(tmp_path / 'sd15'))
+
+
+def test_local_folder_round_trip(tmp_path):
+    """A diffusers-layout folder written from a preset loads back offline
+    with the same weights and tokenizer ids."""
+    from dldm_mmseg.models.generators import build_sd_components
+    parts = build_sd_components(preset='tiny')
+    folder = tmp_path / 'sd'
+    parts.unet.save_pretrained(folder / 'unet')
+    parts.vae.save_pretrained(folder / 'vae')
+    parts.text_encoder.save_pretrained(folder / 'text_encoder')
+    parts.tokenizer.save_pretrained(folder / 'tokenizer')
+    parts.scheduler.save_pretrained(folder / 'scheduler')
+    loaded = build_sd_components(pretrained=str(folder),
+                                 prediction_type='v_prediction')
+    assert loaded.scheduler.config.prediction_type == 'v_prediction'
+    for a, b in zip(parts.unet.parameters(), loaded.unet.parameters()):
+        assert torch.equal(a, b)
+    text = 'building: 30%, car: 5%'
+    assert loaded.tokenizer(text).input_ids == parts.tokenizer(text).input_ids
+    assert parts.tokenizer(text).input_ids[0] == 49406
