@@ -335,3 +335,18 @@ def test_local_folder_round_trip(tmp_path):
     text = 'building: 30%, car: 5%'
     assert loaded.tokenizer(text).input_ids == parts.tokenizer(text).input_ids
     assert parts.tokenizer(text).input_ids[0] == 49406
+
+
+@pytest.mark.parametrize('config', [MASK_CFG, IMAGE_CFG])
+def test_half_precision_frozen_parts_keep_trainable_fp32(config, data):
+    model, _ = build(config, data, frozen_dtype='bf16')
+    assert model.vae.dtype == torch.bfloat16
+    assert model.unet.dtype == torch.bfloat16
+    trainable = model.trainable_parameters()
+    assert all(p.dtype == torch.float32 for p in trainable.values())
+    # a step works without autocast too: inputs are cast per network
+    batch = batch_of(data, load_image='controlnet' in config)
+    torch.manual_seed(0)
+    sum(model(**batch).values()).backward()
+    assert any(p.grad is not None and p.grad.abs().sum() > 0
+               for p in trainable.values())

@@ -188,7 +188,8 @@ class DiffusionGenerator(BaseModel):
     def encode_pixels(self, pixels: torch.Tensor) -> torch.Tensor:
         """VAE latents (x scaling factor) of images in [-1, 1]."""
         dist = self.vae.encode(pixels.to(self.vae.dtype)).latent_dist
-        return dist.sample() * self.vae.config.scaling_factor
+        # noising and targets in fp32, whatever the frozen VAE's dtype
+        return dist.sample().float() * self.vae.config.scaling_factor
 
     def decode_latents(self, latents: torch.Tensor) -> torch.Tensor:
         """Pixels in [-1, 1] (differentiable w.r.t. the latents)."""

@@ -76,15 +76,18 @@ class ControlNetImageGenerator(DiffusionGenerator):
         latents = self.encode_pixels(image)
         noisy, noise, t = self.add_noise(latents)
         embeddings = self.encode_prompt(prompt)
-        condition = ((mask.float() + 1) / 2).to(self.controlnet.dtype)
-        down, mid = self.controlnet(noisy, t, encoder_hidden_states=embeddings,
-                                    controlnet_cond=condition,
-                                    return_dict=False)
+        # Each network gets inputs in its own dtype: the trainable
+        # ControlNet is fp32, the frozen UNet may be fp16/bf16.
+        cn_dtype, unet_dtype = self.controlnet.dtype, self.unet.dtype
+        condition = ((mask.float() + 1) / 2).to(cn_dtype)
+        down, mid = self.controlnet(
+            noisy.to(cn_dtype), t,
+            encoder_hidden_states=embeddings.to(cn_dtype),
+            controlnet_cond=condition, return_dict=False)
         pred = self.unet(
-            noisy, t, embeddings,
-            down_block_additional_residuals=[r.to(self.unet.dtype)
-                                             for r in down],
-            mid_block_additional_residual=mid.to(self.unet.dtype)).sample
+            noisy.to(unet_dtype), t, embeddings.to(unet_dtype),
+            down_block_additional_residuals=[r.to(unet_dtype) for r in down],
+            mid_block_additional_residual=mid.to(unet_dtype)).sample
         losses = {'loss_diffusion': self.mse(
             pred, self.diffusion_target(latents, noise, t))}
         if self.image_loss_weight:

@@ -87,7 +87,8 @@ class LoRAMaskGenerator(DiffusionGenerator):
         latents = self.encode_pixels(mask)
         noisy, noise, t = self.add_noise(latents)
         embeddings = self.encode_prompt(prompt)
-        pred = self.unet(noisy, t, embeddings).sample
+        dtype = self.unet.dtype  # frozen base; LoRA layers cast for themselves
+        pred = self.unet(noisy.to(dtype), t, embeddings.to(dtype)).sample
         losses = {'loss_diffusion': self.mse(
             pred, self.diffusion_target(latents, noise, t))}
         if not (self.ce_weight or self.prop_weight):

@@ -1,0 +1,136 @@
+"""Seconds per training iteration and peak memory of the generators.
+
+Runs stage 1 (LoRAMaskGenerator, batch 16) and stage 2
+(ControlNetImageGenerator, batch 12) side by side in two set-ups:
+
+* ``fp32``: everything float32, no gradient checkpointing;
+* ``lowmem``: frozen SD in bf16 (fp16 with --half fp16) under AMP,
+  trainable weights fp32, gradient checkpointing.
+
+On a GPU use the full SD 1.5 shapes (``--preset sd15 --size 512``; target:
+stage 1 at batch 16 fits in 24 GB with bf16 + checkpointing, where the paper
+needed a 40 GB A100). On a CPU the defaults (``tiny``, 32 px) keep the
+script working; only the ratios mean something there.
+
+Example::
+
+    python bench/generator_train_step.py --preset sd15 --size 512 --iters 5
+    python bench/generator_train_step.py            # CPU, tiny
+"""
+import argparse
+import os.path as osp
+import sys
+import time
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+import dldm_mmseg  # noqa: E402,F401
+from mmengine.optim import AmpOptimWrapper, OptimWrapper  # noqa: E402
+from mmseg.registry import MODELS  # noqa: E402
+from dldm_mmseg.utils.palette import index_to_rgb  # noqa: E402
+from dldm_mmseg.utils.prompts import format_class_shares  # noqa: E402
+
+CLASSES = ('impervious_surface', 'building', 'low_vegetation', 'tree', 'car',
+           'clutter')
+PALETTE = [[255, 255, 255], [0, 0, 255], [0, 255, 255], [0, 255, 0],
+           [255, 255, 0], [255, 0, 0]]
+
+
+def make_batch(batch: int, size: int, device, seed: int = 0) -> dict:
+    rng = np.random.default_rng(seed)
+    blocks = rng.integers(0, 6, size=(batch, 8, 8))
+    labels = np.kron(blocks, np.ones((1, size // 8, size // 8), np.int64))
+    shares = np.stack([np.bincount(l.ravel(), minlength=6) / l.size
+                       for l in labels])
+    mask = torch.from_numpy(index_to_rgb(labels, PALETTE)).permute(
+        0, 3, 1, 2).float() / 127.5 - 1
+    return dict(
+        mask=mask.to(device), label=torch.from_numpy(labels).to(device),
+        image=(torch.rand(batch, 3, size, size) * 2 - 1).to(device),
+        prompt=[format_class_shares(s, CLASSES) for s in shares],
+        target_shares=torch.from_numpy(shares).float().to(device))
+
+
+def run_case(model_type: str, preset: str, batch: int, size: int,
+             setup: str, half: str, iters: int, device) -> dict:
+    lowmem = setup == 'lowmem'
+    cfg = dict(type=model_type, components=dict(preset=preset),
+               frozen_dtype=half if lowmem else None,
+               gradient_checkpointing=lowmem)
+    if model_type == 'LoRAMaskGenerator':
+        cfg['lora_rank'] = 32
+    model = MODELS.build(cfg).to(device)
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=1e-5)
+    if lowmem and device.type == 'cuda':
+        wrapper = AmpOptimWrapper(
+            optimizer=optimizer, dtype='bfloat16' if half == 'bf16'
+            else 'float16', loss_scale='dynamic' if half == 'fp16' else 1.0)
+    else:
+        wrapper = OptimWrapper(optimizer=optimizer)
+    data = make_batch(batch, size, device)
+    if device.type == 'cuda':
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats()
+    model.train_step(data, wrapper)  # warm-up
+    if device.type == 'cuda':
+        torch.cuda.synchronize()
+    start = time.perf_counter()
+    for _ in range(iters):
+        model.train_step(data, wrapper)
+    if device.type == 'cuda':
+        torch.cuda.synchronize()
+    seconds = (time.perf_counter() - start) / iters
+    peak = torch.cuda.max_memory_allocated() / 2**30 \
+        if device.type == 'cuda' else float('nan')
+    del model, optimizer, wrapper
+    return dict(seconds=seconds, peak_gib=peak)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('--preset', default='tiny',
+                        choices=['tiny', 'small', 'sd15'])
+    parser.add_argument('--size', type=int, default=32)
+    parser.add_argument('--mask-batch', type=int, default=16)
+    parser.add_argument('--image-batch', type=int, default=12)
+    parser.add_argument('--iters', type=int, default=3)
+    parser.add_argument('--half', choices=['bf16', 'fp16'], default='bf16')
+    parser.add_argument('--setups', nargs='+', default=['fp32', 'lowmem'])
+    args = parser.parse_args(argv)
+    device = torch.device('cuda' if torch.cuda.is_available() else 'cpu')
+    print(f'device {device}, preset {args.preset}, {args.size}x{args.size}')
+    results = {}
+    for model_type, batch in (('LoRAMaskGenerator', args.mask_batch),
+                              ('ControlNetImageGenerator', args.image_batch)):
+        for setup in args.setups:
+            try:
+                r = run_case(model_type, args.preset, batch, args.size,
+                             setup, args.half, args.iters, device)
+            except torch.OutOfMemoryError:
+                r = dict(seconds=float('nan'), peak_gib=float('inf'))
+            results[model_type, setup] = r
+            memory = (f', peak {r["peak_gib"]:.2f} GiB'
+                      if device.type == 'cuda' else '')
+            print(f'  {model_type:26s} batch {batch:2d} {setup:6s}: '
+                  f'{r["seconds"]:.3f} s/iter{memory}')
+        if {'fp32', 'lowmem'} <= set(args.setups):
+            a, b = results[model_type, 'fp32'], results[model_type, 'lowmem']
+            memory = (f', memory = {b["peak_gib"] / a["peak_gib"]:.2f}'
+                      if device.type == 'cuda' else ' (memory: GPU only)')
+            print(f'  {model_type}: lowmem / fp32 time = '
+                  f'{b["seconds"] / a["seconds"]:.2f}{memory}')
+    mask_lowmem = results.get(('LoRAMaskGenerator', 'lowmem'))
+    if mask_lowmem and device.type == 'cuda':
+        fits = mask_lowmem['peak_gib'] <= 24
+        print(f'stage 1 batch {args.mask_batch} lowmem peak '
+              f'{mask_lowmem["peak_gib"]:.1f} GiB: 24 GB target '
+              f'{"met" if fits else "NOT met"}')
+    return results
+
+
+if __name__ == '__main__':
+    main()
