@@ -1,4 +1,5 @@
 """Real masks (+ images) with their captions, for generator training."""
+import os
 import os.path as osp
 from typing import List, Optional, Sequence, Tuple, Union
 
@@ -58,6 +59,9 @@ class MaskCaptionDataset(BaseDataset):
             the prompt. Defaults to 0.0.
         prompt_dropout (float): Probability of an empty prompt, for
             classifier-free guidance. Defaults to 0.0.
+        allow_missing_captions (bool): Train on the captioned patches only
+            when some label maps have no record, instead of raising.
+            Defaults to False.
     """
 
     def __init__(self,
@@ -70,6 +74,7 @@ class MaskCaptionDataset(BaseDataset):
                  prompt_order: str = 'shares+caption',
                  caption_dropout: float = 0.0,
                  prompt_dropout: float = 0.0,
+                 allow_missing_captions: bool = False,
                  **kwargs) -> None:
         if prompt_order not in ('shares', 'caption', 'shares+caption',
                                 'caption+shares'):
@@ -87,6 +92,7 @@ class MaskCaptionDataset(BaseDataset):
         self.prompt_order = prompt_order
         self.caption_dropout = caption_dropout
         self.prompt_dropout = prompt_dropout
+        self.allow_missing_captions = allow_missing_captions
         super().__init__(data_root=data_root,
                          metainfo=dict(source['metainfo']), **kwargs)
 
@@ -115,7 +121,27 @@ class MaskCaptionDataset(BaseDataset):
                         'which does not exist; re-run tools/caption.py '
                         '--overwrite on the current dataset')
             data_list.append(info)
+        self._check_all_patches_captioned(path, data_list)
         return data_list
+
+    def _check_all_patches_captioned(self, path: str,
+                                     data_list: List[dict]) -> None:
+        """Every label map in the captioned folders must have a record:
+        a missing one means captions.jsonl is older than the dataset."""
+        listed = {info['seg_map_path'] for info in data_list}
+        folders = {osp.dirname(p) for p in listed}
+        suffixes = {osp.splitext(p)[1] for p in listed}
+        missing = sorted(
+            osp.join(folder, name) for folder in folders
+            for name in os.listdir(folder)
+            if osp.splitext(name)[1] in suffixes and not name.startswith('.')
+            and osp.join(folder, name) not in listed)
+        if missing and not self.allow_missing_captions:
+            raise ValueError(
+                f'{len(missing)} patch(es) have no record in {path}, e.g. '
+                f'{missing[:3]}; run tools/caption.py on the dataset again '
+                '(it adds the missing ones), or set '
+                'allow_missing_captions=True to train without them')
 
     def _augment(self, arrays: Sequence[np.ndarray]) -> List[np.ndarray]:
         height, width = arrays[0].shape[:2]

@@ -350,3 +350,31 @@ def test_half_precision_frozen_parts_keep_trainable_fp32(config, data):
     sum(model(**batch).values()).backward()
     assert any(p.grad is not None and p.grad.abs().sum() > 0
                for p in trainable.values())
+
+
+def test_load_export_restores_outputs_and_rejects_mismatch(data, tmp_path):
+    model, _ = build(MASK_CFG, data)
+    randomise_lora(model)
+    out = model.generate_masks(['tree: 100%'], [1], height=32, width=32,
+                               steps=2)
+    export = model.export(str(tmp_path / 'lora'))
+    fresh, _ = build(MASK_CFG, data)
+    fresh.load_export(export)
+    again = fresh.generate_masks(['tree: 100%'], [1], height=32, width=32,
+                                 steps=2)
+    assert np.array_equal(out['rgb'], again['rgb'])
+    other_rank, _ = build(MASK_CFG, data, lora_rank=8)
+    with pytest.raises(ValueError, match='do not fit this model'):
+        other_rank.load_export(export)
+    with pytest.raises(FileNotFoundError, match='GeneratorExportHook'):
+        fresh.load_export(str(tmp_path))
+
+    image_model, _ = build(IMAGE_CFG, data)
+    randomise_lora(image_model)
+    masks = out['labels']
+    images = image_model.generate_images(masks, ['x'], [2], steps=2)
+    path = image_model.export(str(tmp_path / 'cn'))
+    fresh_image, _ = build(IMAGE_CFG, data)
+    fresh_image.load_export(path)
+    assert np.array_equal(
+        images, fresh_image.generate_images(masks, ['x'], [2], steps=2))

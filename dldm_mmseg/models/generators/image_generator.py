@@ -173,3 +173,22 @@ class ControlNetImageGenerator(DiffusionGenerator):
         with self.ema_weights(), atomic_directory(out_dir) as tmp:
             self.controlnet.save_pretrained(tmp, safe_serialization=True)
         return osp.abspath(out_dir)
+
+    def load_export(self, path: str) -> None:
+        """Load ControlNet weights written by :meth:`export`.
+
+        Raises:
+            FileNotFoundError: When ``path`` is not a ControlNet folder.
+            ValueError: When its architecture differs from this model's.
+        """
+        from diffusers import ControlNetModel
+        if not osp.isfile(osp.join(path, 'config.json')):
+            raise FileNotFoundError(
+                f'{path} is not a ControlNet folder (no config.json); point '
+                'at work_dir/export/final of a stage-2 run')
+        loaded = ControlNetModel.from_pretrained(path, local_files_only=True)
+        try:
+            self.controlnet.load_state_dict(loaded.state_dict())
+        except RuntimeError as e:
+            raise ValueError(f'the ControlNet in {path} does not fit this '
+                             f'model\'s base architecture: {e}') from e

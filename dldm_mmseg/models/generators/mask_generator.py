@@ -206,3 +206,48 @@ class LoRAMaskGenerator(DiffusionGenerator):
                     if self.text_lora_config else None),
                 safe_serialization=True)
         return osp.abspath(out_dir)
+
+    def load_export(self, path: str) -> None:
+        """Load LoRA weights written by :meth:`export` (or any diffusers
+        LoRA for this architecture) into the adapters.
+
+        Raises:
+            FileNotFoundError: When ``path`` has no LoRA weights file.
+            ValueError: When the weights do not fit this model (another
+                rank, targets or base architecture), naming the export.
+        """
+        from diffusers import StableDiffusionPipeline
+        from diffusers.utils import (convert_state_dict_to_peft,
+                                     convert_unet_state_dict_to_peft)
+        from peft.utils import set_peft_model_state_dict
+        weights = osp.join(path, 'pytorch_lora_weights.safetensors')
+        if not osp.isfile(weights):
+            raise FileNotFoundError(
+                f'{weights} does not exist; point at a folder written by '
+                'GeneratorExportHook (work_dir/export/final) or '
+                'LoRAMaskGenerator.export')
+        state, _ = StableDiffusionPipeline.lora_state_dict(
+            path, local_files_only=True)
+        parts = [('unet.', self.unet, convert_unet_state_dict_to_peft)]
+        if self.train_text_encoder:
+            parts.append(('text_encoder.', self.text_encoder,
+                          convert_state_dict_to_peft))
+        elif any(k.startswith('text_encoder.') for k in state):
+            raise ValueError(f'{path} holds text-encoder LoRA weights but '
+                             'this config has train_text_encoder=False')
+        for prefix, module, convert in parts:
+            sub = convert({k[len(prefix):]: v for k, v in state.items()
+                           if k.startswith(prefix)})
+            try:
+                result = set_peft_model_state_dict(module, sub)
+            except RuntimeError as e:  # shape mismatch
+                raise ValueError(f'LoRA weights in {path} do not fit this '
+                                 f'model (lora_rank={self.lora_config.r}, '
+                                 f'base {type(module).__name__}): {e}') from e
+            unexpected = getattr(result, 'unexpected_keys', [])
+            if unexpected or not sub:
+                raise ValueError(
+                    f'LoRA weights in {path} do not match this model\'s '
+                    f'adapters ({len(unexpected)} unexpected keys, e.g. '
+                    f'{unexpected[:2]}); check lora_targets and the base '
+                    'model of the config')

@@ -1,0 +1,87 @@
+import os
+import os.path as osp
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from mmseg.registry import DATASETS
+from dldm_mmseg.apis.captioning import write_captions
+from dldm_mmseg.utils.palette import nearest_palette_index
+from dldm_mmseg.utils.prompts import parse_class_shares
+from fixtures import POTSDAM_CLASSES, POTSDAM_PALETTE, make_seg_dataset
+
+
+@pytest.fixture
+def root(tmp_path):
+    root = make_seg_dataset(str(tmp_path / 'd'), num_train=3, size=32)
+    write_captions(root, POTSDAM_CLASSES, True, 'img_dir/train',
+                   'ann_dir/train')
+    return root
+
+
+def build(root, **kwargs):
+    return DATASETS.build(dict(type='MaskCaptionDataset', data_root=root,
+                               **kwargs))
+
+
+def test_mask_label_image_agree_under_augmentation(root):
+    ds = build(root, load_image=True, crop_size=(16, 16))
+    np.random.seed(0)
+    for i in range(len(ds)):
+        s = ds[i]
+        rgb = ((s['mask'].permute(1, 2, 0) + 1) * 127.5).round().byte()
+        valid = s['label'] != 255
+        colours = nearest_palette_index(rgb.numpy(), POTSDAM_PALETTE)
+        assert np.array_equal(colours[valid.numpy()],
+                              s['label'][valid].numpy())
+        assert (rgb[~valid] == 0).all()  # ignored pixels are black
+        assert s['image'].shape == (3, 16, 16)
+        assert s['image'].min() >= -1 and s['image'].max() <= 1
+        # the prompt states the shares of the crop the model sees
+        shares = parse_class_shares(s['prompt'].split('. ')[0],
+                                    POTSDAM_CLASSES)
+        assert torch.allclose(s['target_shares'].double(),
+                              torch.from_numpy(shares))
+        crop = s['label'][valid]
+        counts = torch.bincount(crop, minlength=6).double() / crop.numel()
+        assert (counts - s['target_shares'].double()).abs().max() <= 0.01
+
+
+def test_prompt_order_and_dropout(root):
+    ds = build(root, prompt_order='caption+shares')
+    prompt = ds[0]['prompt']
+    assert prompt.startswith('An aerial image') and '%' in prompt
+    assert '..' not in prompt
+    assert build(root, prompt_dropout=1.0)[0]['prompt'] == ''
+    assert '%' in build(root, caption_dropout=1.0,
+                        prompt_order='caption+shares')[0]['prompt']
+    with pytest.raises(ValueError, match='prompt_order'):
+        build(root, prompt_order='shares,caption')
+
+
+def test_patch_without_caption_is_named(root):
+    label = np.asarray(Image.open(osp.join(root, 'ann_dir', 'train',
+                                           'train_000.png')))
+    Image.fromarray(label).save(osp.join(root, 'ann_dir', 'train',
+                                         'new_patch.png'))
+    with pytest.raises(ValueError, match='new_patch.png.*tools/caption.py'):
+        build(root)
+    assert len(build(root, allow_missing_captions=True)) == 3
+
+
+def test_label_outside_classes(root):
+    path = osp.join(root, 'ann_dir', 'train', 'train_001.png')
+    label = np.asarray(Image.open(path)).copy()
+    label[3, 3] = 12
+    Image.fromarray(label).save(path)
+    ds = build(root, augment=False)
+    with pytest.raises(ValueError, match='train_001.png has labels outside'):
+        ds[1]
+
+
+def test_missing_captions_file(tmp_path):
+    root = make_seg_dataset(str(tmp_path / 'd'), num_train=1)
+    with pytest.raises(FileNotFoundError, match='tools/caption.py'):
+        build(root)
