@@ -1,0 +1,112 @@
+"""What each synthetic sample should contain: its target class shares."""
+from typing import Dict, Optional, Sequence
+
+import numpy as np
+
+from dldm_mmseg.utils.prompts import round_percents, shares_to_array
+
+
+class TargetShareSampler:
+    """Target class shares (and a caption) for synthetic sample ``i``.
+
+    ``mode='real'`` draws the shares of a real patch (with its caption), so
+    synthetic data follows the real layout statistics; rare classes are
+    enriched by
+
+    * ``rarity_exponent`` a: a patch is drawn with probability proportional
+      to ``max f_c^(-a)`` over the classes it holds (share >= ``presence``),
+      where ``f_c`` is the class's share of all real pixels, as in
+      repeat-factor sampling: a = 0 gives the real distribution, a = 1
+      weights each patch by the inverse frequency of its rarest class (the
+      paper's Fig. 13 enrichment of car and clutter);
+    * ``min_shares``: a class named there gets at least that share (taken
+      from the other classes in proportion to their shares).
+
+    ``mode='fixed'`` gives every sample ``fixed_shares``.
+
+    Draws depend on ``(seed, i)`` only, so sample ``i`` is the same
+    whatever the batch or process that makes it.
+
+    Args:
+        class_names (Sequence[str]): Dataset classes.
+        real_shares (np.ndarray, optional): ``N x C`` shares of the real
+            patches (mode ``'real'``).
+        captions (Sequence[str], optional): Captions of those patches.
+        mode (str): ``'real'`` or ``'fixed'``. Defaults to ``'real'``.
+        rarity_exponent (float): See above. Defaults to 0.
+        min_shares (dict, optional): Class name -> minimum share.
+        fixed_shares: Shares for mode ``'fixed'`` (sequence or dict).
+        presence (float): Share from which a patch counts as holding a
+            class. Defaults to 0.005.
+        seed (int): Base seed. Defaults to 0.
+    """
+
+    def __init__(self,
+                 class_names: Sequence[str],
+                 real_shares: Optional[np.ndarray] = None,
+                 captions: Optional[Sequence[str]] = None,
+                 mode: str = 'real',
+                 rarity_exponent: float = 0.0,
+                 min_shares: Optional[Dict[str, float]] = None,
+                 fixed_shares=None,
+                 presence: float = 0.005,
+                 seed: int = 0) -> None:
+        self.class_names = tuple(class_names)
+        self.mode = mode
+        self.seed = seed
+        self.min_shares = shares_to_array(min_shares or {}, self.class_names)
+        if self.min_shares.sum() >= 1:
+            raise ValueError(f'min_shares {min_shares} sum to '
+                             f'{self.min_shares.sum():.2f}; they must leave '
+                             'room for the other classes (sum < 1)')
+        if mode == 'fixed':
+            if fixed_shares is None:
+                raise ValueError('mode="fixed" needs fixed_shares')
+            fixed = shares_to_array(fixed_shares, self.class_names)
+            if fixed.sum() <= 0:
+                raise ValueError(f'fixed_shares {fixed_shares} sum to 0')
+            self.fixed = fixed / fixed.sum()
+        elif mode == 'real':
+            if real_shares is None or len(real_shares) == 0:
+                raise ValueError('mode="real" needs the real patches\' shares'
+                                 ' (from captions.jsonl)')
+            shares = np.asarray(real_shares, dtype=np.float64)
+            self.real_shares = shares / shares.sum(1, keepdims=True)
+            self.captions = list(captions) if captions is not None else \
+                [''] * len(shares)
+            frequency = self.real_shares.mean(0)
+            boost = np.where(frequency > 0, frequency, 1.0) ** (
+                -float(rarity_exponent))
+            present = self.real_shares >= presence
+            # repeat-factor style: a patch counts as much as the rarest
+            # class it holds
+            weights = np.where(present, boost[None], 0).max(1)
+            weights = np.where(weights > 0, weights, boost.min())
+            self.patch_probs = weights / weights.sum()
+        else:
+            raise ValueError(f'mode must be real or fixed, got {mode!r}')
+
+    def _enforce_minimums(self, shares: np.ndarray) -> np.ndarray:
+        low = shares < self.min_shares
+        if not low.any():
+            return shares
+        out = shares.copy()
+        out[low] = self.min_shares[low]
+        rest = ~low
+        room = 1.0 - out[low].sum()
+        if out[rest].sum() > 0:
+            out[rest] = out[rest] / out[rest].sum() * room
+        return out
+
+    def __call__(self, index: int) -> dict:
+        """``shares`` (float array summing to 1, whole percents) and
+        ``caption`` (the drawn patch's, or '') of sample ``index``."""
+        caption = ''
+        if self.mode == 'fixed':
+            shares = self.fixed
+        else:
+            rng = np.random.default_rng([self.seed, int(index)])
+            patch = rng.choice(len(self.real_shares), p=self.patch_probs)
+            shares, caption = self.real_shares[patch], self.captions[patch]
+        shares = self._enforce_minimums(shares)
+        return dict(shares=round_percents(shares) / 100.0, caption=caption)

@@ -1,0 +1,382 @@
+"""Stage 3: turn the trained generators into a synthetic dataset.
+
+``SynthesisEngine(cfg).run(num, out_dir)`` writes::
+
+    out_dir/img_dir/train/<id>.png   generated images
+    out_dir/ann_dir/train/<id>.png   masks in the real set's label encoding
+    out_dir/manifest.jsonl           one record per sample (see below)
+    out_dir/synth_info.json          the configuration fingerprint
+    out_dir/records/<id>.json        per-sample commit records (a sample is
+                                     done once its record exists)
+
+Sample ``i`` (id ``f'{i:06d}'``) uses seed ``base_seed + i`` and target
+shares drawn from ``(base_seed, i)``, whatever the batch size or the number
+of processes; ids are split across ranks as ``i % world_size == rank``.
+Every file is written atomically and the record last, so a run killed at
+any point and started again finishes with exactly ``num`` valid pairs.
+"""
+import hashlib
+import json
+import os
+import os.path as osp
+import shutil
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Dict, List, Optional
+
+import numpy as np
+
+from dldm_mmseg.utils.io import (atomic_open, atomic_write_image,
+                                 atomic_write_jsonl, read_jsonl,
+                                 remove_stale_temporaries)
+from dldm_mmseg.utils.label_stats import class_proportion_error, class_shares
+from dldm_mmseg.utils.prompts import format_class_shares
+
+IMG_DIR, ANN_DIR, RECORDS = 'img_dir/train', 'ann_dir/train', 'records'
+MANIFEST, INFO = 'manifest.jsonl', 'synth_info.json'
+RETRY_SEED_STRIDE = 1_000_003  # retry k of sample i uses seed + k * stride
+
+
+def sample_id(index: int) -> str:
+    return f'{index:06d}'
+
+
+def file_sha256(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for block in iter(lambda: f.read(1 << 20), b''):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def folder_hash(folder: str) -> str:
+    """Hash of the weight files of an exported generator folder."""
+    names = sorted(n for n in os.listdir(folder)
+                   if n.endswith(('.safetensors', '.bin', '.json')))
+    digest = hashlib.sha256()
+    for name in names:
+        digest.update(name.encode())
+        digest.update(file_sha256(osp.join(folder, name)).encode())
+    return digest.hexdigest()[:16]
+
+
+def remove_isolated_pixels(labels: np.ndarray, min_neighbours: int
+                           ) -> np.ndarray:
+    """Relabel pixels with fewer than ``min_neighbours`` of their 8
+    neighbours in the same class to the most frequent neighbouring class."""
+    if min_neighbours <= 0:
+        return labels
+    num_classes = int(labels.max()) + 1
+    padded = np.pad(labels, 1, mode='edge')
+    h, w = labels.shape
+    counts = np.zeros((num_classes, h, w), dtype=np.int16)
+    for dy in (0, 1, 2):
+        for dx in (0, 1, 2):
+            if dy == dx == 1:
+                continue
+            window = padded[dy:dy + h, dx:dx + w]
+            for c in range(num_classes):
+                counts[c] += window == c
+    same = np.take_along_axis(counts, labels[None].astype(np.int64), 0)[0]
+    isolated = same < min_neighbours
+    out = labels.copy()
+    out[isolated] = counts.argmax(0)[isolated]
+    return out
+
+
+def synthesis_status(out_dir: str, num: int) -> Dict[str, object]:
+    """How far a synthetic set is: ``complete`` when the manifest lists
+    ``num`` samples whose files exist; ``done`` ids from records."""
+    records_dir = osp.join(out_dir, RECORDS)
+    done = set()
+    if osp.isdir(records_dir):
+        for name in os.listdir(records_dir):
+            if name.endswith('.json') and not name.startswith('.'):
+                sid = name[:-5]
+                if osp.isfile(osp.join(out_dir, IMG_DIR, sid + '.png')) and \
+                        osp.isfile(osp.join(out_dir, ANN_DIR, sid + '.png')):
+                    done.add(sid)
+    wanted = {sample_id(i) for i in range(num)}
+    manifest = osp.join(out_dir, MANIFEST)
+    listed = set()
+    if osp.isfile(manifest):
+        listed = {str(r.get('id')) for r in read_jsonl(manifest)}
+    return dict(complete=listed == wanted and wanted <= done,
+                done=done & wanted, missing=sorted(wanted - done))
+
+
+class SynthesisEngine:
+    """Builds synthetic image/mask pairs from the two trained generators.
+
+    Args:
+        cfg (dict): The ``synthesis`` dict of a synth config (see
+            ``configs/synth/potsdam.py``).
+        device (str, optional): Torch device. Defaults to cuda if present.
+        mask_model, image_model: Already built generators (skips building
+            them from ``cfg``; used by tests and the demo).
+    """
+
+    def __init__(self, cfg: dict, device: Optional[str] = None,
+                 mask_model=None, image_model=None) -> None:
+        import torch
+        from dldm_mmseg.apis.captioning import load_captions
+        from dldm_mmseg.apis.share_sampler import TargetShareSampler
+        from dldm_mmseg.datasets.synth_dataset import source_dataset_defaults
+        self.cfg = cfg
+        self.device = device or ('cuda' if torch.cuda.is_available()
+                                 else 'cpu')
+        source = source_dataset_defaults(cfg.get('source_dataset',
+                                                 'PotsdamDataset'))
+        self.classes = tuple(source['metainfo']['classes'])
+        self.reduce_zero_label = source['reduce_zero_label']
+        self.size = int(cfg.get('size', 512))
+        self.base_seed = int(cfg.get('base_seed', 0))
+        self.batch_size = int(cfg.get('batch_size', 8))
+        self.mask_prompt = cfg.get('mask_prompt', 'shares+caption')
+        self.image_prompt = cfg.get('image_prompt', 'caption+shares')
+        self.mask_sampling = dict(cfg.get('mask_sampling', {}))
+        self.image_sampling = dict(cfg.get('image_sampling', {}))
+        self.cleanup = int(cfg.get('cleanup_min_neighbours', 0))
+        reject = dict(cfg.get('reject') or {})
+        self.max_cpe = reject.get('max_cpe')
+        self.max_tries = int(reject.get('max_tries', 3))
+        share_cfg = dict(cfg.get('shares') or dict(mode='real'))
+        real_shares = captions = None
+        if share_cfg.get('mode', 'real') == 'real':
+            real = cfg['real_captions']
+            records = load_captions(osp.join(
+                real['data_root'], real.get('captions', 'captions.jsonl')),
+                self.classes)
+            ordered = [records[k] for k in sorted(records)]
+            real_shares = np.stack([r['shares_array'] for r in ordered])
+            captions = [r.get('caption') or '' for r in ordered]
+        self.share_sampler = TargetShareSampler(
+            self.classes, real_shares, captions, seed=self.base_seed,
+            **share_cfg)
+        self.mask_model = mask_model or self._build_generator(
+            cfg['mask_generator'])
+        self.image_model = image_model or self._build_generator(
+            cfg['image_generator'])
+        for model in (self.mask_model, self.image_model):
+            model.to(self.device).eval()
+        self.weight_hashes = {
+            key: folder_hash(cfg[key]['weights']) if cfg.get(key, {}).get(
+                'weights') else 'in-memory'
+            for key in ('mask_generator', 'image_generator')}
+
+    @staticmethod
+    def _build_generator(spec: dict):
+        from mmengine.config import Config
+        from mmseg.registry import MODELS
+        cfg = Config.fromfile(spec['config'])
+        # model overrides from the synth config, e.g. a different SD folder
+        cfg.merge_from_dict({f'model.{k}': v
+                             for k, v in (spec.get('model') or {}).items()})
+        model = MODELS.build(cfg.model)
+        weights = spec.get('weights')
+        if not weights:
+            raise ValueError(f'generator {spec["config"]} has no "weights": '
+                             'point it at work_dir/export/final of its run')
+        model.load_export(weights)
+        return model
+
+    # -- bookkeeping -------------------------------------------------------
+    def fingerprint(self) -> str:
+        """What makes two runs' samples interchangeable: everything but
+        ``num`` and speed settings."""
+        keys = ('source_dataset', 'size', 'base_seed', 'mask_prompt',
+                'image_prompt', 'mask_sampling', 'image_sampling',
+                'cleanup_min_neighbours', 'reject', 'shares',
+                'real_captions')
+        payload = {k: self.cfg.get(k) for k in keys}
+        payload['weights'] = self.weight_hashes
+        text = json.dumps(payload, sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def prepare_output(self, out_dir: str, overwrite: bool) -> None:
+        """Create ``out_dir`` or check it holds this configuration's samples
+        (refuse another's unless ``overwrite``)."""
+        info_path = osp.join(out_dir, INFO)
+        fingerprint = self.fingerprint()
+        if osp.isfile(info_path):
+            with open(info_path, encoding='utf-8') as f:
+                info = json.load(f)
+            if info.get('fingerprint') != fingerprint:
+                if not overwrite:
+                    raise ValueError(
+                        f'{out_dir} holds samples of another configuration '
+                        f'(fingerprint {info.get("fingerprint")}, this one '
+                        f'{fingerprint}); use another --out, or --overwrite '
+                        'to replace them')
+                for sub in ('img_dir', 'ann_dir', RECORDS):
+                    shutil.rmtree(osp.join(out_dir, sub), ignore_errors=True)
+                for name in (MANIFEST, INFO):
+                    if osp.isfile(osp.join(out_dir, name)):
+                        os.remove(osp.join(out_dir, name))
+        elif osp.isdir(out_dir) and any(
+                n for n in os.listdir(out_dir) if not n.startswith('.')):
+            has_samples = osp.isdir(osp.join(out_dir, IMG_DIR)) and \
+                os.listdir(osp.join(out_dir, IMG_DIR))
+            if has_samples and not overwrite:
+                raise ValueError(
+                    f'{out_dir} holds files but no {INFO}: not a set made '
+                    'by this tool; use an empty folder or --overwrite')
+        for sub in (IMG_DIR, ANN_DIR, RECORDS):
+            os.makedirs(osp.join(out_dir, sub), exist_ok=True)
+            remove_stale_temporaries(osp.join(out_dir, sub))
+        with atomic_open(info_path) as f:
+            json.dump(dict(fingerprint=fingerprint, config=self.cfg,
+                           weights=self.weight_hashes), f, indent=2,
+                      default=str)
+
+    # -- generation ----------------------------------------------------------
+    def plan(self, index: int) -> dict:
+        target = self.share_sampler(index)
+        share_text = format_class_shares(target['shares'], self.classes)
+        caption = target['caption'].strip().rstrip('.')
+        from dldm_mmseg.datasets.mask_caption_dataset import compose_prompt
+        return dict(
+            index=index, id=sample_id(index), seed=self.base_seed + index,
+            target=target['shares'],
+            mask_prompt=compose_prompt(share_text, caption, self.mask_prompt),
+            image_prompt=compose_prompt(share_text, caption,
+                                        self.image_prompt))
+
+    def _masks(self, plans: List[dict]) -> List[dict]:
+        """Generate (and, with ``reject``, regenerate) the masks."""
+        results = [None] * len(plans)
+        pending = list(range(len(plans)))
+        for attempt in range(self.max_tries if self.max_cpe is not None
+                             else 1):
+            if not pending:
+                break
+            seeds = [plans[j]['seed'] + attempt * RETRY_SEED_STRIDE
+                     for j in pending]
+            out = self.mask_model.generate_masks(
+                [plans[j]['mask_prompt'] for j in pending], seeds,
+                height=self.size, width=self.size,
+                batch_size=self.batch_size, **self.mask_sampling)
+            still = []
+            for k, j in enumerate(pending):
+                labels = remove_isolated_pixels(out['labels'][k],
+                                                self.cleanup)
+                measured = class_shares(labels, len(self.classes))
+                cpe = float(class_proportion_error(
+                    measured, plans[j]['target']).mean())
+                if results[j] is None or cpe < results[j]['cpe']:
+                    results[j] = dict(labels=labels, measured=measured,
+                                      cpe=cpe, mask_seed=seeds[k],
+                                      tries=attempt + 1)
+                else:
+                    results[j]['tries'] = attempt + 1
+                if self.max_cpe is not None and cpe > self.max_cpe:
+                    still.append(j)
+            pending = still
+        for j in pending:
+            results[j]['rejection_passed'] = False
+        return results
+
+    def _write(self, out_dir: str, plan: dict, mask: dict,
+               image: np.ndarray, seconds: float) -> None:
+        labels = mask['labels'].astype(np.uint8)
+        encoded = labels + 1 if self.reduce_zero_label else labels
+        atomic_write_image(osp.join(out_dir, IMG_DIR, plan['id'] + '.png'),
+                           image)
+        atomic_write_image(osp.join(out_dir, ANN_DIR, plan['id'] + '.png'),
+                           encoded.astype(np.uint8))
+        record = dict(
+            id=plan['id'], seed=plan['seed'], mask_seed=mask['mask_seed'],
+            prompt=plan['mask_prompt'], image_prompt=plan['image_prompt'],
+            target_shares=dict(zip(self.classes,
+                                   np.round(plan['target'], 6).tolist())),
+            measured_shares=dict(zip(self.classes,
+                                     np.round(mask['measured'], 6).tolist())),
+            cpe=round(mask['cpe'], 4), tries=mask['tries'],
+            rejection_passed=mask.get('rejection_passed', True),
+            generator_weights=self.weight_hashes,
+            seconds=round(seconds, 4))
+        with atomic_open(osp.join(out_dir, RECORDS,
+                                  plan['id'] + '.json')) as f:
+            json.dump(record, f)
+
+    def run(self, num: int, out_dir: str, overwrite: bool = False,
+            rank: int = 0, world_size: int = 1, progress: bool = True
+            ) -> Dict[str, object]:
+        """Generate the missing samples of ``0..num-1`` owned by this rank,
+        then (rank 0, after all ranks) write the manifest.
+
+        Returns:
+            dict: ``generated`` (this rank), ``seconds``, ``complete``.
+        """
+        if not isinstance(num, int) or num <= 0:
+            raise ValueError(f'--num must be a positive integer, got {num!r}')
+        from mmengine.dist import barrier
+        if rank == 0:
+            self.prepare_output(out_dir, overwrite)
+        barrier()
+        done = synthesis_status(out_dir, num)['done']
+        beyond = sorted(n[:-5] for n in os.listdir(osp.join(out_dir, RECORDS))
+                        if n.endswith('.json') and n[:-5].isdigit()
+                        and int(n[:-5]) >= num)
+        if beyond:
+            raise ValueError(
+                f'{out_dir} already holds {len(beyond)} samples beyond '
+                f'--num {num} (e.g. {beyond[:3]}); ask for at least '
+                f'{int(beyond[-1]) + 1}, or use another --out')
+        todo = [i for i in range(num) if i % world_size == rank
+                and sample_id(i) not in done]
+        start = time.perf_counter()
+        bar = None
+        if progress and todo:
+            from mmengine.utils import ProgressBar
+            print(f'synthesis: {num - len(done)} of {num} samples to make '
+                  f'({len(todo)} on rank {rank}) -> {out_dir}')
+            bar = ProgressBar(len(todo))
+        with ThreadPoolExecutor(max_workers=2) as writer:
+            pending_writes = []
+            for first in range(0, len(todo), self.batch_size):
+                t0 = time.perf_counter()
+                plans = [self.plan(i) for i in
+                         todo[first:first + self.batch_size]]
+                masks = self._masks(plans)
+                images = self.image_model.generate_images(
+                    np.stack([m['labels'] for m in masks]),
+                    [p['image_prompt'] for p in plans],
+                    [p['seed'] for p in plans], batch_size=self.batch_size,
+                    **self.image_sampling)
+                per_sample = (time.perf_counter() - t0) / len(plans)
+                for job in pending_writes:  # surface write errors early
+                    job.result()
+                pending_writes = [writer.submit(self._write, out_dir, p, m,
+                                                img, per_sample)
+                                  for p, m, img in zip(plans, masks, images)]
+                if bar:
+                    for _ in plans:
+                        bar.update()
+            for job in pending_writes:
+                job.result()
+        seconds = time.perf_counter() - start
+        barrier()
+        if rank == 0:
+            self.write_manifest(out_dir, num)
+        barrier()
+        return dict(generated=len(todo), seconds=seconds,
+                    complete=synthesis_status(out_dir, num)['complete'])
+
+    def write_manifest(self, out_dir: str, num: int) -> str:
+        """Merge the per-sample records of ``0..num-1`` into manifest.jsonl
+        (sorted by id), atomically."""
+        status = synthesis_status(out_dir, num)
+        if status['missing']:
+            raise RuntimeError(
+                f'{len(status["missing"])} samples are missing in {out_dir} '
+                f'(e.g. {status["missing"][:3]}); run synthesis again with '
+                'the same --out to complete them')
+        records = []
+        for i in range(num):
+            with open(osp.join(out_dir, RECORDS, sample_id(i) + '.json'),
+                      encoding='utf-8') as f:
+                records.append(json.load(f))
+        path = osp.join(out_dir, MANIFEST)
+        atomic_write_jsonl(path, records)
+        return path

@@ -1,0 +1,274 @@
+"""Stage 3 with tiny generators on CPU."""
+import json
+import os
+import os.path as osp
+import socket
+
+import numpy as np
+import pytest
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+from PIL import Image
+
+from mmseg.registry import DATASETS
+from dldm_mmseg.apis.captioning import write_captions
+from dldm_mmseg.apis.share_sampler import TargetShareSampler
+from dldm_mmseg.apis.synthesis import (SynthesisEngine, remove_isolated_pixels,
+                                       synthesis_status)
+from dldm_mmseg.utils.label_stats import class_shares
+from fixtures import POTSDAM_CLASSES, load_tool, make_seg_dataset
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+GEN = osp.join(ROOT, 'configs', 'generators')
+TINY = dict(components=dict(_delete_=True, preset='tiny'), frozen_dtype=None)
+
+
+def exported_generators(folder):
+    """Tiny generators with random (non-trivial) trainable weights,
+    exported like a finished training run."""
+    from mmseg.registry import MODELS
+    paths = {}
+    for name, cfg in (('mask', dict(type='LoRAMaskGenerator', lora_rank=4)),
+                      ('image', dict(type='ControlNetImageGenerator'))):
+        model = MODELS.build(dict(cfg, components=dict(preset='tiny')))
+        generator = torch.Generator().manual_seed(1)
+        with torch.no_grad():
+            for p in model.trainable_parameters().values():
+                p.copy_(torch.randn(p.shape, generator=generator) * 0.2)
+        paths[name] = model.export(osp.join(folder, name))
+    return paths
+
+
+@pytest.fixture(scope='module')
+def setup(tmp_path_factory):
+    base = tmp_path_factory.mktemp('synth')
+    real = make_seg_dataset(str(base / 'real'), num_train=6, num_val=0,
+                            size=32)
+    write_captions(real, POTSDAM_CLASSES, True, 'img_dir/train',
+                   'ann_dir/train')
+    return real, exported_generators(str(base / 'gens'))
+
+
+def synth_cfg(setup, **overrides):
+    real, paths = setup
+    cfg = dict(
+        source_dataset='PotsdamDataset',
+        mask_generator=dict(config=osp.join(GEN, 'mask_lora_potsdam.py'),
+                            weights=paths['mask'],
+                            model=dict(TINY, lora_rank=4)),
+        image_generator=dict(
+            config=osp.join(GEN, 'image_controlnet_potsdam.py'),
+            weights=paths['image'], model=TINY),
+        real_captions=dict(data_root=real),
+        shares=dict(mode='real', rarity_exponent=0.5),
+        size=32, base_seed=5, batch_size=2,
+        mask_sampling=dict(steps=2), image_sampling=dict(steps=2),
+        cleanup_min_neighbours=1)
+    cfg.update(overrides)
+    return cfg
+
+
+def files_of(out):
+    result = {}
+    for sub in ('img_dir/train', 'ann_dir/train'):
+        for name in sorted(os.listdir(osp.join(out, sub))):
+            result[f'{sub}/{name}'] = np.asarray(
+                Image.open(osp.join(out, sub, name)))
+    return result
+
+
+def assert_same_files(a, b):
+    fa, fb = files_of(a), files_of(b)
+    assert fa.keys() == fb.keys()
+    for key in fa:
+        assert np.array_equal(fa[key], fb[key]), key
+
+
+def test_set_is_readable_and_manifest_matches_files(setup, tmp_path):
+    out = str(tmp_path / 'syn')
+    engine = SynthesisEngine(synth_cfg(setup), device='cpu')
+    result = engine.run(5, out)
+    assert result == dict(generated=5, seconds=result['seconds'],
+                          complete=True)
+    ds = DATASETS.build(dict(type='DiffusionSynthDataset', data_root=out,
+                             verify='full'))
+    assert len(ds) == 5
+    for i in range(5):
+        info = ds.get_data_info(i)
+        record = info['manifest']
+        label = np.asarray(Image.open(info['seg_map_path'])).astype(int) - 1
+        measured = class_shares(label, 6)
+        assert np.allclose(measured, [record['measured_shares'][c]
+                                      for c in POTSDAM_CLASSES], atol=1e-6)
+        target = np.array([record['target_shares'][c]
+                           for c in POTSDAM_CLASSES])
+        assert record['cpe'] == pytest.approx(
+            np.abs(measured - target).mean() * 100, abs=1e-3)
+        assert record['seed'] == 5 + i
+        assert record['prompt'].startswith(
+            ', '.join(record['prompt'].split(', ')[:1]))
+        assert set(record['generator_weights']) == {'mask_generator',
+                                                    'image_generator'}
+        assert Image.open(info['img_path']).size == (32, 32)
+    # a complete set is reused: nothing is generated again
+    assert engine.run(5, out)['generated'] == 0
+
+
+def test_resume_after_crash_gives_exactly_n(setup, tmp_path, monkeypatch):
+    out, clean = str(tmp_path / 'syn'), str(tmp_path / 'clean')
+    engine = SynthesisEngine(synth_cfg(setup), device='cpu')
+    engine.run(5, clean)
+    calls = []
+    original = SynthesisEngine._write
+
+    def crash_on_third(self, out_dir, plan, mask, image, seconds):
+        calls.append(plan['id'])
+        if len(calls) == 3:
+            # killed mid-write: a temporary file is left, no record
+            open(osp.join(out_dir, 'img_dir/train', '.tmp-x.png'),
+                 'wb').write(b'partial')
+            raise KeyboardInterrupt
+        original(self, out_dir, plan, mask, image, seconds)
+
+    monkeypatch.setattr(SynthesisEngine, '_write', crash_on_third)
+    with pytest.raises(KeyboardInterrupt):
+        engine.run(5, out)
+    monkeypatch.setattr(SynthesisEngine, '_write', original)
+    status = synthesis_status(out, 5)
+    assert not status['complete'] and '000002' not in status['done']
+    result = engine.run(5, out)
+    # only what had no record is made again (writes run concurrently, so
+    # sample 3 may have been finished before sample 2 failed)
+    assert result['complete']
+    assert result['generated'] == 5 - len(status['done'])
+    assert not [n for n in os.listdir(osp.join(out, 'img_dir/train'))
+                if n.startswith('.tmp')]
+    assert_same_files(out, clean)
+
+
+def test_same_files_across_batch_sizes(setup, tmp_path):
+    a, b = str(tmp_path / 'b1'), str(tmp_path / 'b3')
+    SynthesisEngine(synth_cfg(setup, batch_size=1), device='cpu').run(4, a)
+    SynthesisEngine(synth_cfg(setup, batch_size=3), device='cpu').run(4, b)
+    assert_same_files(a, b)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+def rank_worker(rank, port, cfg, out):
+    os.environ.update(MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port))
+    dist.init_process_group('gloo', rank=rank, world_size=2)
+    import dldm_mmseg  # noqa: F401
+    from mmengine.registry import init_default_scope
+    init_default_scope('mmseg')
+    SynthesisEngine(cfg, device='cpu').run(5, out, rank=rank, world_size=2,
+                                           progress=False)
+    dist.destroy_process_group()
+
+
+def test_two_processes_make_the_same_set_as_one(setup, tmp_path):
+    one, two = str(tmp_path / 'one'), str(tmp_path / 'two')
+    cfg = synth_cfg(setup)
+    SynthesisEngine(cfg, device='cpu').run(5, one)
+    mp.spawn(rank_worker, args=(free_port(), cfg, two), nprocs=2, join=True)
+    assert synthesis_status(two, 5)['complete']
+    assert_same_files(one, two)
+    assert open(osp.join(one, 'manifest.jsonl')).read().count('\n') == 5
+
+
+def test_rejection_lowers_class_proportion_error(setup, tmp_path):
+    # fixed targets the random generator cannot meet: every mask misses
+    fixed = dict(mode='fixed', fixed_shares=dict(car=0.5, clutter=0.5))
+    plain = SynthesisEngine(synth_cfg(setup, shares=fixed), device='cpu')
+    strict = SynthesisEngine(
+        synth_cfg(setup, shares=fixed, reject=dict(max_cpe=0.0,
+                                                   max_tries=4)),
+        device='cpu')
+    out_a, out_b = str(tmp_path / 'a'), str(tmp_path / 'b')
+    plain.run(6, out_a)
+    strict.run(6, out_b)
+
+    def records(out):
+        return [json.loads(line) for line in
+                open(osp.join(out, 'manifest.jsonl'))]
+
+    before = [r['cpe'] for r in records(out_a)]
+    after = [r['cpe'] for r in records(out_b)]
+    assert all(b <= a + 1e-9 for a, b in zip(before, after))  # best kept
+    assert np.mean(after) < np.mean(before)
+    assert all(r['tries'] == 4 and r['rejection_passed'] is False
+               for r in records(out_b))
+
+
+def test_share_sampler_enriches_rare_classes():
+    rng = np.random.default_rng(0)
+    real = rng.dirichlet([8, 8, 8, 8, 0.3, 0.3], size=200)
+    plain = TargetShareSampler(POTSDAM_CLASSES, real, seed=1)
+    boosted = TargetShareSampler(POTSDAM_CLASSES, real, seed=1,
+                                 rarity_exponent=1.0)
+    floored = TargetShareSampler(POTSDAM_CLASSES, real, seed=1,
+                                 min_shares=dict(car=0.1))
+
+    def mean_shares(sampler):
+        return np.mean([sampler(i)['shares'] for i in range(400)], 0)
+
+    car = POTSDAM_CLASSES.index('car')
+    assert mean_shares(boosted)[car] > 1.5 * mean_shares(plain)[car]
+    assert all(floored(i)['shares'][car] >= 0.1 - 1e-9 for i in range(50))
+    assert plain(7)['shares'].tolist() == plain(7)['shares'].tolist()
+    assert all(abs(plain(i)['shares'].sum() - 1) < 1e-9 for i in range(20))
+    with pytest.raises(ValueError, match='sum to 1.10'):
+        TargetShareSampler(POTSDAM_CLASSES, real,
+                           min_shares=dict(car=0.6, clutter=0.5))
+
+
+def test_isolated_pixel_cleanup():
+    labels = np.zeros((5, 5), dtype=np.uint8)
+    labels[2, 2] = 3  # a lone pixel
+    labels[0:2, 3:5] = 1  # a 2x2 block survives
+    cleaned = remove_isolated_pixels(labels, 1)
+    assert cleaned[2, 2] == 0
+    assert (cleaned[0:2, 3:5] == 1).all()
+
+
+def test_bad_inputs(setup, tmp_path):
+    engine = SynthesisEngine(synth_cfg(setup), device='cpu')
+    with pytest.raises(ValueError, match='positive integer'):
+        engine.run(0, str(tmp_path / 'x'))
+    out = str(tmp_path / 'syn')
+    engine.run(2, out)
+    other = SynthesisEngine(synth_cfg(setup, base_seed=99), device='cpu')
+    with pytest.raises(ValueError, match='another configuration'):
+        other.run(2, out)
+    assert synthesis_status(out, 2)['complete']  # nothing lost
+    other.run(2, out, overwrite=True)
+    assert json.loads(open(osp.join(out, 'manifest.jsonl')).readline())[
+        'seed'] == 99
+    with pytest.raises(ValueError, match='beyond --num 1'):
+        other.run(1, out)
+    blocked = tmp_path / 'file'
+    blocked.write_text('not a folder')
+    with pytest.raises(OSError):
+        engine.run(1, str(blocked / 'syn'))
+    real, paths = setup
+    bad = synth_cfg(setup)
+    bad['mask_generator'] = dict(bad['mask_generator'],
+                                 model=dict(TINY, lora_rank=8))
+    with pytest.raises(ValueError, match='do not fit this model'):
+        SynthesisEngine(bad, device='cpu')
+
+
+def test_tool_cli(setup, tmp_path):
+    config = tmp_path / 'synth.py'
+    config.write_text(f'synthesis = {synth_cfg(setup)!r}\n'
+                      f'out_dir = {str(tmp_path / "syn")!r}\n')
+    tool = load_tool('synthesize')
+    result = tool.main([str(config), '--num', '3', '--batch-size', '2'])
+    assert result['complete']
+    with pytest.raises(ValueError, match='--num must be > 0'):
+        tool.main([str(config), '--num', '-1'])

@@ -1,0 +1,76 @@
+"""Build (or complete) a synthetic set with the trained generators.
+
+Examples::
+
+    python tools/synthesize.py configs/synth/potsdam.py --num 2000
+    python tools/synthesize.py configs/synth/potsdam.py --num 2000 \
+        --out data/potsdam_syn --batch-size 16
+    bash tools/dist_synthesize.sh configs/synth/potsdam.py 4 --num 2000
+
+A killed run resumes when started again with the same --out.
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+import dldm_mmseg  # noqa: E402,F401
+from mmengine.config import DictAction  # noqa: E402
+from mmengine.dist import get_dist_info, init_dist  # noqa: E402
+
+from dldm_mmseg.apis.synthesis import SynthesisEngine  # noqa: E402
+from dldm_mmseg.utils.config import load_run_config  # noqa: E402
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('config', help='synth config (configs/synth/*.py)')
+    parser.add_argument('--num', type=int, required=True,
+                        help='number of image/mask pairs')
+    parser.add_argument('--out', help='output folder (default: the '
+                        'config\'s out_dir)')
+    parser.add_argument('--overwrite', action='store_true',
+                        help='replace samples of another configuration')
+    parser.add_argument('--batch-size', type=int)
+    parser.add_argument('--device')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    parser.add_argument('--launcher', default='none',
+                        choices=['none', 'pytorch', 'slurm', 'mpi'])
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if args.num <= 0:
+        raise ValueError(f'--num must be > 0, got {args.num}')
+    cfg = load_run_config(args.config, args.cfg_options)
+    if args.launcher != 'none':
+        init_dist(args.launcher, **cfg.get('env_cfg', {}).get(
+            'dist_cfg', {}))
+    rank, world_size = get_dist_info()
+    synthesis = cfg.synthesis.to_dict()
+    if args.batch_size:
+        synthesis['batch_size'] = args.batch_size
+    out_dir = args.out or cfg.get('out_dir')
+    if not out_dir:
+        raise ValueError('no output folder: pass --out or set out_dir in '
+                         'the config')
+    engine = SynthesisEngine(synthesis, device=args.device)
+    result = engine.run(args.num, out_dir, overwrite=args.overwrite,
+                        rank=rank, world_size=world_size)
+    if rank == 0:
+        rate = result['generated'] / result['seconds'] \
+            if result['seconds'] else 0
+        print(f'\n{out_dir}: {args.num} pairs, complete={result["complete"]}'
+              f' ({result["generated"]} made here, {rate:.2f} pairs/s)')
+    return result
+
+
+if __name__ == '__main__':
+    main()
