@@ -27,4 +27,9 @@ synthesis = dict(
     # proportion enforcement at inference: regenerate masks whose shares
     # miss the target by more than max_cpe (percent), keeping the best
     reject=dict(max_cpe=None, max_tries=3),
+    # True: the networks run one sample at a time, so sample i gives
+    # bit-identical files whatever --batch-size or the number of processes.
+    # False: batched inference, faster; files then agree to within one grey
+    # level in rare pixels (kernels round differently for other batch shapes)
+    deterministic=True,
 )

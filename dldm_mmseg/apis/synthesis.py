@@ -15,6 +15,7 @@ of processes; ids are split across ranks as ``i % world_size == rank``.
 Every file is written atomically and the record last, so a run killed at
 any point and started again finishes with exactly ``num`` valid pairs.
 """
+import contextlib
 import hashlib
 import json
 import os
@@ -84,6 +85,31 @@ def remove_isolated_pixels(labels: np.ndarray, min_neighbours: int
     return out
 
 
+@contextlib.contextmanager
+def deterministic_kernels(enabled: bool = True):
+    """cuDNN/TF32 settings that give the same result on every run for the
+    same shapes (a resumed run must match an uninterrupted one). Restored
+    on exit."""
+    import torch
+    if not enabled:
+        yield
+        return
+    saved = (torch.backends.cudnn.benchmark,
+             torch.backends.cudnn.deterministic,
+             torch.backends.cuda.matmul.allow_tf32,
+             torch.backends.cudnn.allow_tf32)
+    torch.backends.cudnn.benchmark = False
+    torch.backends.cudnn.deterministic = True
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+    try:
+        yield
+    finally:
+        (torch.backends.cudnn.benchmark, torch.backends.cudnn.deterministic,
+         torch.backends.cuda.matmul.allow_tf32,
+         torch.backends.cudnn.allow_tf32) = saved
+
+
 def synthesis_status(out_dir: str, num: int) -> Dict[str, object]:
     """How far a synthetic set is: ``complete`` when the manifest lists
     ``num`` samples whose files exist; ``done`` ids from records."""
@@ -137,6 +163,12 @@ class SynthesisEngine:
         self.mask_sampling = dict(cfg.get('mask_sampling', {}))
         self.image_sampling = dict(cfg.get('image_sampling', {}))
         self.cleanup = int(cfg.get('cleanup_min_neighbours', 0))
+        # Matrix kernels pick code paths by batch shape, so a sample's
+        # floats (and, rarely, a rounded pixel) depend on its batch mates.
+        # deterministic=True runs the networks one sample at a time: files
+        # are then identical whatever --batch-size or the process count.
+        self.deterministic = bool(cfg.get('deterministic', True))
+        self.net_batch = 1 if self.deterministic else self.batch_size
         reject = dict(cfg.get('reject') or {})
         self.max_cpe = reject.get('max_cpe')
         self.max_tries = int(reject.get('max_tries', 3))
@@ -255,7 +287,7 @@ class SynthesisEngine:
             out = self.mask_model.generate_masks(
                 [plans[j]['mask_prompt'] for j in pending], seeds,
                 height=self.size, width=self.size,
-                batch_size=self.batch_size, **self.mask_sampling)
+                batch_size=self.net_batch, **self.mask_sampling)
             still = []
             for k, j in enumerate(pending):
                 labels = remove_isolated_pixels(out['labels'][k],
@@ -332,7 +364,8 @@ class SynthesisEngine:
             print(f'synthesis: {num - len(done)} of {num} samples to make '
                   f'({len(todo)} on rank {rank}) -> {out_dir}')
             bar = ProgressBar(len(todo))
-        with ThreadPoolExecutor(max_workers=2) as writer:
+        with ThreadPoolExecutor(max_workers=2) as writer, \
+                deterministic_kernels(self.deterministic):
             pending_writes = []
             for first in range(0, len(todo), self.batch_size):
                 t0 = time.perf_counter()
@@ -342,7 +375,7 @@ class SynthesisEngine:
                 images = self.image_model.generate_images(
                     np.stack([m['labels'] for m in masks]),
                     [p['image_prompt'] for p in plans],
-                    [p['seed'] for p in plans], batch_size=self.batch_size,
+                    [p['seed'] for p in plans], batch_size=self.net_batch,
                     **self.image_sampling)
                 per_sample = (time.perf_counter() - t0) / len(plans)
                 for job in pending_writes:  # surface write errors early

@@ -272,3 +272,14 @@ def test_tool_cli(setup, tmp_path):
     assert result['complete']
     with pytest.raises(ValueError, match='--num must be > 0'):
         tool.main([str(config), '--num', '-1'])
+
+
+def test_fast_mode_batches_and_stays_within_one_level(setup, tmp_path):
+    a, b = str(tmp_path / 'b1'), str(tmp_path / 'b3')
+    SynthesisEngine(synth_cfg(setup, batch_size=1, deterministic=False),
+                    device='cpu').run(4, a)
+    SynthesisEngine(synth_cfg(setup, batch_size=3, deterministic=False),
+                    device='cpu').run(4, b)
+    fa, fb = files_of(a), files_of(b)
+    for key in fa:
+        assert np.abs(fa[key].astype(int) - fb[key]).max() <= 1, key

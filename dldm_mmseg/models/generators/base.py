@@ -303,6 +303,34 @@ class DiffusionGenerator(BaseModel):
             else guidance_scale,
             scheduler=scheduler or cfg['scheduler'])
 
+    @torch.no_grad()
+    def prompt_embeddings(self, pipe, prompts: Sequence[str],
+                          guidance_scale: float):
+        """Text embeddings for a batch, each prompt encoded on its own.
+
+        CPU and GPU matrix kernels choose code paths by batch shape, so a
+        prompt encoded with others can differ in the last bits from the same
+        prompt encoded alone; encoding one by one (the text encoder is a
+        small part of the cost) keeps sample ``i`` independent of its batch.
+        Repeated prompts are encoded once.
+
+        Returns:
+            tuple: ``(prompt_embeds, negative_prompt_embeds or None)``.
+        """
+        use_cfg = guidance_scale > 1
+        cache = {}
+        positive = []
+        for prompt in prompts:
+            if prompt not in cache:
+                cache[prompt] = pipe.encode_prompt(
+                    prompt, self.unet.device, 1, False)[0]
+            positive.append(cache[prompt])
+        negative = None
+        if use_cfg:
+            empty = pipe.encode_prompt('', self.unet.device, 1, False)[0]
+            negative = empty.expand(len(prompts), -1, -1)
+        return torch.cat(positive), negative
+
     def initial_latents(self, seeds: Sequence[int], height: int,
                         width: int) -> torch.Tensor:
         """Per-sample starting noise: sample ``i`` depends on ``seeds[i]``

@@ -157,7 +157,11 @@ class ControlNetImageGenerator(DiffusionGenerator):
         images = []
         with self.ema_weights():
             for part in self._batches(len(prompts), batch_size):
-                out = pipe(prompts[part], image=condition[part],
+                positive, negative = self.prompt_embeddings(
+                    pipe, prompts[part], args['guidance_scale'])
+                out = pipe(prompt_embeds=positive,
+                           negative_prompt_embeds=negative,
+                           image=condition[part],
                            height=height, width=width,
                            latents=latents[part].to(self.unet.device,
                                                     self.unet.dtype),

@@ -172,7 +172,11 @@ class LoRAMaskGenerator(DiffusionGenerator):
         rgb = []
         with self.ema_weights():
             for part in self._batches(len(prompts), batch_size):
-                out = pipe(prompts[part], height=height, width=width,
+                positive, negative = self.prompt_embeddings(
+                    pipe, prompts[part], args['guidance_scale'])
+                out = pipe(prompt_embeds=positive,
+                           negative_prompt_embeds=negative,
+                           height=height, width=width,
                            latents=latents[part].to(self.unet.device,
                                                     self.unet.dtype),
                            output_type='np', **args).images
