@@ -1,7 +1,9 @@
 # SegFormer MiT-B0 on ISPRS Potsdam, real + synthetic at alpha = N_syn / N_real
 # = 0.4 per epoch (the paper's best ratio). The synthetic set is read from
 # syn_data_root (built by tools/synthesize.py); the sibling configs change
-# only train_dataloader.sampler.syn_ratio.
+# only train_dataloader.sampler.syn_ratio. SynthesisHook builds the set
+# first when it is missing or incomplete (from the generators named in
+# configs/synth/potsdam.py), and reuses it when complete.
 _base_ = ['./_base_/segformer_potsdam_real.py']
 syn_data_root = 'data/potsdam_syn'
 train_dataloader = dict(
@@ -18,3 +20,10 @@ train_dataloader = dict(
                 data_root=syn_data_root,
                 pipeline={{_base_.train_pipeline}}),
         ]))
+custom_hooks = [
+    dict(
+        type='SynthesisHook',
+        synth_config='configs/synth/potsdam.py',
+        num=3456,  # as many as the real training patches: alpha <= 1
+        out_dir=syn_data_root),
+]

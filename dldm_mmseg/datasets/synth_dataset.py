@@ -133,7 +133,15 @@ class DiffusionSynthDataset(BaseSegDataset):
         return self.manifest
 
     def load_data_list(self) -> List[dict]:
-        """Read the manifest and check it against the files on disk."""
+        """Read the manifest and check it against the files on disk.
+
+        When a :class:`SynthesisHook` of the run is responsible for this
+        folder, it first builds or completes the set.
+        """
+        from dldm_mmseg.engine.hooks.synthesis_hook import SynthesisHook
+        hook = SynthesisHook.for_folder(self.data_root or '')
+        if hook is not None:
+            hook.ensure()
         manifest_path = self._manifest_path()
         img_dir = self.data_prefix['img_path']
         ann_dir = self.data_prefix['seg_map_path']

@@ -283,3 +283,48 @@ def test_fast_mode_batches_and_stays_within_one_level(setup, tmp_path):
     fa, fb = files_of(a), files_of(b)
     for key in fa:
         assert np.abs(fa[key].astype(int) - fb[key]).max() <= 1, key
+
+
+def test_synthesis_hook_builds_then_reuses_the_set(setup, tmp_path):
+    from mmengine.config import Config
+    from mmengine.runner import Runner
+    from dldm_mmseg.datasets.toy_landcover import make_toy_landcover
+    real = str(tmp_path / 'toy')
+    make_toy_landcover(real, num_train=6, num_val=2, size=32)
+    synth_config = tmp_path / 'synth.py'
+    synth_config.write_text(f'synthesis = {synth_cfg(setup)!r}\n')
+    syn_root = str(tmp_path / 'syn')
+    seg_config = tmp_path / 'seg.py'
+    seg_config.write_text(f"""
+_base_ = [{osp.join(ROOT, 'configs', 'demo', 'deeplabv3plus_toy_syn0.py')!r}]
+train_dataloader = dict(
+    batch_size=2,
+    sampler=dict(_delete_=True, type='InfiniteMixedRatioSampler',
+                 syn_ratio=0.5),
+    dataset=dict(_delete_=True, type='ConcatDataset', datasets=[
+        dict(type='PotsdamDataset', data_root={real!r},
+             data_prefix=dict(img_path='img_dir/train',
+                              seg_map_path='ann_dir/train'),
+             pipeline={{{{_base_.train_pipeline}}}}),
+        dict(type='DiffusionSynthDataset', data_root={syn_root!r},
+             pipeline={{{{_base_.train_pipeline}}}})]))
+val_dataloader = dict(dataset=dict(data_root={real!r}))
+test_dataloader = val_dataloader
+train_cfg = dict(max_iters=2, val_interval=2)
+default_hooks = dict(checkpoint=dict(interval=2))
+custom_hooks = [dict(type='SynthesisHook', synth_config={str(synth_config)!r},
+                     num=3, out_dir={syn_root!r})]
+""")
+    for attempt in range(2):
+        cfg = Config.fromfile(str(seg_config))
+        cfg.work_dir = str(tmp_path / f'work{attempt}')
+        cfg.visualizer.name = f'visualizer_hook{attempt}'
+        runner = Runner.from_cfg(cfg)
+        runner.train()
+        hook = next(h for h in runner.hooks
+                    if type(h).__name__ == 'SynthesisHook')
+        assert hook.result['complete']
+        assert hook.result['generated'] == (3 if attempt == 0 else 0)
+        sampler = runner.train_dataloader.sampler
+        assert len(sampler.pool) == 3 and sampler.num_extra == 3
+        assert runner.iter == 2

@@ -75,6 +75,10 @@ def tiny_config(path, data_root, syn_root, work_dir):
     for ds in train_set.get('datasets', [train_set]):
         is_syn = ds.type == 'DiffusionSynthDataset'
         ds.data_root = syn_root if is_syn else data_root
+    for hook in cfg.get('custom_hooks', []):
+        if hook['type'] == 'SynthesisHook':  # the fixture set is prebuilt
+            hook.update(out_dir=syn_root, num=4, synth_config=osp.join(
+                ROOT, hook['synth_config']))
     cfg.val_dataloader.dataset.data_root = data_root
     cfg.test_dataloader.dataset.data_root = data_root
     shrink_pipelines(cfg._cfg_dict)
@@ -102,6 +106,9 @@ def test_config_trains_and_validates(name, data, tmp_path):
     runner.train()
     assert runner.iter == 2
     sampler = runner.train_dataloader.sampler
+    hook = next(h for h in runner.hooks if type(h).__name__ ==
+                'SynthesisHook')
+    assert hook.result == dict(generated=0, complete=True)  # reused
     assert type(sampler).__name__ == 'InfiniteMixedRatioSampler'
     assert sampler.num_extra == round(0.4 * 6)
     metrics = runner.val_loop.run()

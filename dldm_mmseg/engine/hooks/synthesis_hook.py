@@ -1,0 +1,113 @@
+"""Build or complete the synthetic set of a segmentation run."""
+import os.path as osp
+import weakref
+from typing import Optional
+
+from mmengine.dist import get_dist_info
+from mmengine.hooks import Hook
+from mmengine.logging import MMLogger
+
+from mmseg.registry import HOOKS
+
+_HOOKS_BY_FOLDER: 'weakref.WeakValueDictionary[str, SynthesisHook]' = \
+    weakref.WeakValueDictionary()
+
+
+@HOOKS.register_module()
+class SynthesisHook(Hook):
+    """Make sure the synthetic set exists before training reads it.
+
+    In a segmentation config next to the ``DiffusionSynthDataset`` whose
+    ``data_root`` is ``out_dir``::
+
+        custom_hooks = [dict(type='SynthesisHook',
+                             synth_config='configs/synth/potsdam.py',
+                             num=3456, out_dir=syn_data_root)]
+
+    When the training set is built, the dataset asks this hook to build the
+    folder, or complete it after an interrupted run, with the generators of
+    ``synth_config`` (all ranks share the ids; see ``tools/synthesize.py``).
+    A complete set is reused without loading any generator. mmengine builds
+    the training dataloader before any hook stage runs, so the work happens
+    at that point rather than in ``before_run``; evaluation-only runs
+    (``tools/test.py``) never build the training set and never synthesise.
+
+    Args:
+        synth_config (str): A synth config (``configs/synth/*.py``).
+        num (int): Number of pairs the set must hold.
+        out_dir (str, optional): The synthetic set folder. Defaults to the
+            synth config's ``out_dir``.
+        overwrite (bool): Replace a set of another configuration. Defaults
+            to False.
+        device (str, optional): Device for the generators.
+    """
+
+    priority = 'VERY_HIGH'
+
+    def __init__(self, synth_config: str, num: int,
+                 out_dir: Optional[str] = None, overwrite: bool = False,
+                 device: Optional[str] = None) -> None:
+        from mmengine.config import Config
+        if num is None or num <= 0:
+            raise ValueError(f'SynthesisHook needs num > 0, got {num!r}')
+        if not osp.isfile(synth_config):
+            raise FileNotFoundError(f'synth config {synth_config} does not '
+                                    'exist')
+        self.cfg = Config.fromfile(synth_config)
+        self.synth_config = synth_config
+        self.num = int(num)
+        self.out_dir = out_dir or self.cfg.get('out_dir')
+        if not self.out_dir:
+            raise ValueError(f'no out_dir in SynthesisHook or {synth_config}')
+        self.overwrite = overwrite
+        self.device = device
+        self.result = None
+        _HOOKS_BY_FOLDER[osp.abspath(self.out_dir)] = self
+
+    @staticmethod
+    def for_folder(folder: str) -> Optional['SynthesisHook']:
+        """The live hook responsible for ``folder``, if any."""
+        return _HOOKS_BY_FOLDER.get(osp.abspath(folder))
+
+    def ensure(self) -> dict:
+        """Build or complete the set (once per hook); returns the result."""
+        from dldm_mmseg.apis.synthesis import (SynthesisEngine,
+                                               synthesis_status)
+        if self.result is not None:
+            return self.result
+        logger = MMLogger.get_current_instance()
+        status = synthesis_status(self.out_dir, self.num)
+        if status['complete'] or self._prebuilt_set_suffices():
+            logger.info(f'SynthesisHook: {self.out_dir} is complete '
+                        f'({self.num} pairs), reused')
+            self.result = dict(generated=0, complete=True)
+            return self.result
+        logger.info(f'SynthesisHook: {self.out_dir} has '
+                    f'{len(status["done"])} of {self.num} pairs; making the '
+                    f'rest with {self.synth_config}')
+        rank, world_size = get_dist_info()
+        engine = SynthesisEngine(self.cfg.synthesis.to_dict(),
+                                 device=self.device)
+        self.result = engine.run(self.num, self.out_dir,
+                                 overwrite=self.overwrite, rank=rank,
+                                 world_size=world_size)
+        logger.info(f'SynthesisHook: made {self.result["generated"]} pairs '
+                    f'in {self.result["seconds"]:.0f} s on rank {rank}')
+        return self.result
+
+    def _prebuilt_set_suffices(self) -> bool:
+        """A set made elsewhere (a manifest, no per-sample records) is
+        reused when it lists at least ``num`` samples whose files exist."""
+        from dldm_mmseg.apis.synthesis import ANN_DIR, IMG_DIR, MANIFEST
+        from dldm_mmseg.utils.io import read_jsonl
+        manifest = osp.join(self.out_dir, MANIFEST)
+        if not osp.isfile(manifest):
+            return False
+        ids = [str(r.get('id')) for r in read_jsonl(manifest)]
+        return len(ids) >= self.num and all(
+            osp.isfile(osp.join(self.out_dir, sub, i + '.png'))
+            for i in ids for sub in (IMG_DIR, ANN_DIR))
+
+    def before_run(self, runner) -> None:
+        """Also covers a run whose synthetic set was not built eagerly."""
+        self.ensure()
