@@ -328,3 +328,21 @@ custom_hooks = [dict(type='SynthesisHook', synth_config={str(synth_config)!r},
         sampler = runner.train_dataloader.sampler
         assert len(sampler.pool) == 3 and sampler.num_extra == 3
         assert runner.iter == 2
+
+
+def test_analyze_tool_reports_mcpe_plots_and_fid(setup, tmp_path):
+    real, _ = setup
+    out = str(tmp_path / 'syn')
+    SynthesisEngine(synth_cfg(setup), device='cpu').run(4, out)
+    records = [json.loads(line) for line in
+               open(osp.join(out, 'manifest.jsonl'))]
+    analyze = load_tool('analyze')
+    summary = analyze.main([out, '--real', real, '--grid', '3', '--fid'])
+    assert summary['mCPE'] == pytest.approx(
+        np.mean([r['cpe'] for r in records]), abs=1e-3)
+    assert summary['num_synthetic'] == 4 and summary['num_real'] == 6
+    assert np.isfinite(summary['FID']) and summary['FID'] > 0
+    for name in ('class_shares.png', 'samples.png', 'summary.json'):
+        assert osp.getsize(osp.join(out, 'analysis', name)) > 500
+    grid = Image.open(osp.join(out, 'analysis', 'samples.png'))
+    assert grid.size == (3 * 128, 2 * 128)

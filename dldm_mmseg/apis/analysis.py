@@ -1,0 +1,105 @@
+"""Quality of a synthetic set: mCPE, class-share distributions, grids."""
+import os.path as osp
+from typing import Dict, Optional, Sequence
+
+import numpy as np
+from PIL import Image
+
+from dldm_mmseg.utils.io import atomic_open, read_jsonl
+from dldm_mmseg.utils.label_stats import class_proportion_error
+from dldm_mmseg.utils.palette import index_to_rgb
+from dldm_mmseg.utils.prompts import shares_to_array
+
+
+def manifest_shares(out_dir: str, classes: Sequence[str]) -> Dict[str, object]:
+    """Target and measured shares (``N x C``) and ids from a manifest."""
+    records = read_jsonl(osp.join(out_dir, 'manifest.jsonl'))
+    if not records:
+        raise ValueError(f'{out_dir}/manifest.jsonl is empty')
+    missing = [r.get('id') for r in records
+               if 'target_shares' not in r or 'measured_shares' not in r]
+    if missing:
+        raise KeyError(f'{len(missing)} records of {out_dir}/manifest.jsonl '
+                       f'lack target_shares/measured_shares, e.g. '
+                       f'{missing[:3]}; the set was not made by '
+                       'tools/synthesize.py')
+    return dict(
+        ids=[str(r['id']) for r in records],
+        target=np.stack([shares_to_array(r['target_shares'], classes)
+                         for r in records]),
+        measured=np.stack([shares_to_array(r['measured_shares'], classes)
+                           for r in records]))
+
+
+def set_mcpe(out_dir: str, classes: Sequence[str]) -> Dict[str, float]:
+    """mCPE (percent) of a synthetic set and per-class CPE, from its
+    manifest: measured mask shares vs the prompts' target shares."""
+    shares = manifest_shares(out_dir, classes)
+    errors = class_proportion_error(shares['measured'], shares['target'])
+    result = dict(mCPE=float(errors.mean()))
+    result.update({f'CPE.{c}': float(v) for c, v in
+                   zip(classes, errors.mean(0))})
+    return result
+
+
+def plot_share_distributions(real: np.ndarray, synthetic: np.ndarray,
+                             classes: Sequence[str], path: str,
+                             target: Optional[np.ndarray] = None) -> str:
+    """Per-class pixel-share distributions, real vs synthetic (box plots)
+    and mean shares (bars): the paper's Fig. 12/13 in kind."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    sets = [('real', real, '#4c72b0'), ('synthetic', synthetic, '#dd8452')]
+    if target is not None:
+        sets.append(('prompt target', target, '#55a868'))
+    x = np.arange(len(classes))
+    width = 0.8 / len(sets)
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(13, 4))
+    for k, (name, shares, colour) in enumerate(sets):
+        offset = (k - (len(sets) - 1) / 2) * width
+        ax1.bar(x + offset, shares.mean(0) * 100, width, label=name,
+                color=colour)
+        box = ax2.boxplot([shares[:, c] * 100 for c in range(len(classes))],
+                          positions=x + offset, widths=width * 0.9,
+                          patch_artist=True, showfliers=False,
+                          medianprops=dict(color='black'))
+        for patch in box['boxes']:
+            patch.set_facecolor(colour)
+    labels = [c.replace('_', '\n') for c in classes]
+    ax1.set_xticks(x, labels)
+    ax1.set_ylabel('mean pixel share (%)')
+    ax1.legend(fontsize=8)
+    ax2.set_xticks(x, labels)
+    ax2.set_ylabel('pixel share per patch (%)')
+    for ax in (ax1, ax2):
+        ax.grid(axis='y', alpha=0.3)
+    fig.suptitle(f'class shares: {len(real)} real vs {len(synthetic)} '
+                 'synthetic patches')
+    fig.tight_layout()
+    with atomic_open(path, 'wb') as f:
+        fig.savefig(f, format='png', dpi=110)
+    plt.close(fig)
+    return path
+
+
+def sample_grid(out_dir: str, ids: Sequence[str], palette, path: str,
+                reduce_zero_label: bool = True, size: int = 128) -> str:
+    """Masks (top) above their generated images (bottom)."""
+    masks, images = [], []
+    for sample in ids:
+        label = np.asarray(Image.open(osp.join(out_dir, 'ann_dir', 'train',
+                                               sample + '.png')))
+        if reduce_zero_label:
+            label = np.where(label == 0, 255, label.astype(np.int64) - 1)
+        mask = Image.fromarray(index_to_rgb(label, palette))
+        image = Image.open(osp.join(out_dir, 'img_dir', 'train',
+                                    sample + '.png')).convert('RGB')
+        masks.append(np.asarray(mask.resize((size, size), Image.NEAREST)))
+        images.append(np.asarray(image.resize((size, size),
+                                              Image.BILINEAR)))
+    grid = np.concatenate([np.concatenate(masks, 1),
+                           np.concatenate(images, 1)], 0)
+    with atomic_open(path, 'wb') as f:
+        Image.fromarray(grid).save(f, format='png')
+    return path

