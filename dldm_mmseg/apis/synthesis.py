@@ -189,12 +189,33 @@ class SynthesisEngine:
             cfg['mask_generator'])
         self.image_model = image_model or self._build_generator(
             cfg['image_generator'])
-        for model in (self.mask_model, self.image_model):
-            model.to(self.device).eval()
+        self._prepare_for_inference(cfg)
         self.weight_hashes = {
             key: folder_hash(cfg[key]['weights']) if cfg.get(key, {}).get(
                 'weights') else 'in-memory'
             for key in ('mask_generator', 'image_generator')}
+
+    def _prepare_for_inference(self, cfg: dict) -> None:
+        """Device, dtype (``dtype``: 'fp16'/'bf16', default fp16 on CUDA
+        and fp32 on CPU), ``channels_last`` and optional ``compile``."""
+        import torch
+        dtypes = {'fp32': torch.float32, 'fp16': torch.float16,
+                  'bf16': torch.bfloat16}
+        name = cfg.get('dtype') or ('fp16' if str(self.device).startswith(
+            'cuda') else 'fp32')
+        if name not in dtypes:
+            raise ValueError(f'dtype must be fp32, fp16 or bf16, got {name!r}')
+        for model in (self.mask_model, self.image_model):
+            model.to(self.device, dtypes[name]).eval()
+            nets = [model.unet, model.vae] + (
+                [model.controlnet] if hasattr(model, 'controlnet') else [])
+            if cfg.get('channels_last', True):
+                for net in nets:
+                    net.to(memory_format=torch.channels_last)
+            if cfg.get('compile', False):
+                model.unet = torch.compile(model.unet)
+                if hasattr(model, 'controlnet'):
+                    model.controlnet = torch.compile(model.controlnet)
 
     @staticmethod
     def _build_generator(spec: dict):
@@ -219,7 +240,7 @@ class SynthesisEngine:
         keys = ('source_dataset', 'size', 'base_seed', 'mask_prompt',
                 'image_prompt', 'mask_sampling', 'image_sampling',
                 'cleanup_min_neighbours', 'reject', 'shares',
-                'real_captions')
+                'real_captions', 'dtype')
         payload = {k: self.cfg.get(k) for k in keys}
         payload['weights'] = self.weight_hashes
         text = json.dumps(payload, sort_keys=True, default=str)
