@@ -37,6 +37,10 @@ def main(argv=None):
     parser.add_argument('--inception')
     parser.add_argument('--real-images', help='real image folder for FID '
                         '(default: <real>/img_dir/train)')
+    parser.add_argument('--ref-config', help='reference segmentor config '
+                        'for mask-image consistency (mIoU on synthetic '
+                        'images against their masks)')
+    parser.add_argument('--ref-checkpoint')
     args = parser.parse_args(argv)
     source = source_dataset_defaults(args.dataset)
     classes = source['metainfo']['classes']
@@ -63,6 +67,12 @@ def main(argv=None):
         summary['FID'] = fid_between_folders(
             args.real_images or osp.join(args.real, 'img_dir', 'train'),
             osp.join(args.syn_dir, 'img_dir', 'train'), args.inception)
+    if args.ref_config:
+        from dldm_mmseg.apis.analysis import consistency_miou
+        from dldm_mmseg.apis.consistency import ConsistencyChecker
+        checker = ConsistencyChecker(args.ref_config, args.ref_checkpoint)
+        summary.update(consistency_miou(args.syn_dir, checker, shares['ids'],
+                                        classes, source['reduce_zero_label']))
     with atomic_open(osp.join(out, 'summary.json')) as f:
         json.dump(summary, f, indent=2)
     print(json.dumps(summary, indent=2))

@@ -27,6 +27,11 @@ synthesis = dict(
     # proportion enforcement at inference: regenerate masks whose shares
     # miss the target by more than max_cpe (percent), keeping the best
     reject=dict(max_cpe=None, max_tries=3),
+    # consistency filter (FreeMask-style) with a segmentor trained on real
+    # data, e.g. dict(config='configs/deeplabv3plus_potsdam_syn0.py',
+    # checkpoint='work_dirs/deeplabv3plus_potsdam_syn0/iter_80000.pth',
+    # min_confidence=0.9, max_disagreement=0.3, mode='ignore' or 'drop')
+    consistency=None,
     # True: the networks run one sample at a time, so sample i gives
     # bit-identical files whatever --batch-size or the number of processes.
     # False: batched inference, faster; files then agree to within one grey

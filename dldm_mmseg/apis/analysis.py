@@ -103,3 +103,36 @@ def sample_grid(out_dir: str, ids: Sequence[str], palette, path: str,
     with atomic_open(path, 'wb') as f:
         Image.fromarray(grid).save(f, format='png')
     return path
+
+
+def consistency_miou(out_dir: str, checker, ids: Sequence[str],
+                     classes: Sequence[str], reduce_zero_label: bool = True,
+                     batch_size: int = 8) -> Dict[str, float]:
+    """Mask-image consistency: mIoU (percent) of a reference segmentor's
+    predictions on the synthetic images against their masks."""
+    num = len(classes)
+    intersect, union = np.zeros(num), np.zeros(num)
+    for start in range(0, len(ids), batch_size):
+        chunk = ids[start:start + batch_size]
+        images = [np.asarray(Image.open(osp.join(
+            out_dir, 'img_dir', 'train', i + '.png')).convert('RGB'))
+            for i in chunk]
+        masks = []
+        for i in chunk:
+            label = np.asarray(Image.open(osp.join(
+                out_dir, 'ann_dir', 'train', i + '.png'))).astype(np.int64)
+            if reduce_zero_label:
+                label = np.where(label == 0, 255, label - 1)
+            masks.append(label)
+        pred, _ = checker.predict(images)
+        for p, m in zip(pred, masks):
+            valid = m != 255
+            for c in range(num):
+                a, b = (p == c) & valid, (m == c) & valid
+                intersect[c] += (a & b).sum()
+                union[c] += (a | b).sum()
+    iou = np.where(union > 0, intersect / np.maximum(union, 1), np.nan)
+    result = dict(consistency_mIoU=float(np.nanmean(iou) * 100))
+    result.update({f'consistency_IoU.{c}': float(v * 100)
+                   for c, v in zip(classes, iou)})
+    return result

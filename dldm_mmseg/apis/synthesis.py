@@ -182,6 +182,12 @@ class SynthesisEngine:
             ordered = [records[k] for k in sorted(records)]
             real_shares = np.stack([r['shares_array'] for r in ordered])
             captions = [r.get('caption') or '' for r in ordered]
+        consistency = cfg.get('consistency')
+        self.consistency = None
+        if consistency:
+            from dldm_mmseg.apis.consistency import ConsistencyChecker
+            self.consistency = ConsistencyChecker(device=self.device,
+                                                  **consistency)
         self.share_sampler = TargetShareSampler(
             self.classes, real_shares, captions, seed=self.base_seed,
             **share_cfg)
@@ -240,7 +246,7 @@ class SynthesisEngine:
         keys = ('source_dataset', 'size', 'base_seed', 'mask_prompt',
                 'image_prompt', 'mask_sampling', 'image_sampling',
                 'cleanup_min_neighbours', 'reject', 'shares',
-                'real_captions', 'dtype')
+                'real_captions', 'dtype', 'consistency')
         payload = {k: self.cfg.get(k) for k in keys}
         payload['weights'] = self.weight_hashes
         text = json.dumps(payload, sort_keys=True, default=str)
@@ -329,10 +335,28 @@ class SynthesisEngine:
             results[j]['rejection_passed'] = False
         return results
 
+    def _apply_consistency(self, plans, masks, images) -> None:
+        """Check pairs with the reference model; in 'ignore' mode the
+        disagreeing pixels become ignore and the shares are re-measured."""
+        checks = self.consistency(list(images), [m['labels'] for m in masks])
+        for plan, mask, check in zip(plans, masks, checks):
+            mask['labels'] = check['mask']
+            mask['consistency'] = dict(
+                disagreement=check['disagreement'],
+                consistency_passed=check['consistency_passed'],
+                consistency_mode=self.consistency.mode)
+            measured = class_shares(check['mask'], len(self.classes))
+            mask['measured'] = measured
+            mask['cpe'] = float(class_proportion_error(
+                measured, plan['target']).mean())
+
     def _write(self, out_dir: str, plan: dict, mask: dict,
                image: np.ndarray, seconds: float) -> None:
-        labels = mask['labels'].astype(np.uint8)
-        encoded = labels + 1 if self.reduce_zero_label else labels
+        labels = mask['labels'].astype(np.int64)
+        if self.reduce_zero_label:  # 255 (ignore) -> 0, class k -> k + 1
+            encoded = np.where(labels == 255, 0, labels + 1)
+        else:
+            encoded = labels
         atomic_write_image(osp.join(out_dir, IMG_DIR, plan['id'] + '.png'),
                            image)
         atomic_write_image(osp.join(out_dir, ANN_DIR, plan['id'] + '.png'),
@@ -347,7 +371,7 @@ class SynthesisEngine:
             cpe=round(mask['cpe'], 4), tries=mask['tries'],
             rejection_passed=mask.get('rejection_passed', True),
             generator_weights=self.weight_hashes,
-            seconds=round(seconds, 4))
+            seconds=round(seconds, 4), **mask.get('consistency', {}))
         with atomic_open(osp.join(out_dir, RECORDS,
                                   plan['id'] + '.json')) as f:
             json.dump(record, f)
@@ -398,6 +422,8 @@ class SynthesisEngine:
                     [p['image_prompt'] for p in plans],
                     [p['seed'] for p in plans], batch_size=self.net_batch,
                     **self.image_sampling)
+                if self.consistency is not None:
+                    self._apply_consistency(plans, masks, images)
                 per_sample = (time.perf_counter() - t0) / len(plans)
                 for job in pending_writes:  # surface write errors early
                     job.result()

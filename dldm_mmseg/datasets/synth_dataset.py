@@ -77,6 +77,9 @@ class DiffusionSynthDataset(BaseSegDataset):
             and mask sizes (reads headers only); ``'full'`` also reads each
             mask and checks its labels are in the class set; ``'none'``
             trusts the manifest. Defaults to ``'header'``.
+        keep_inconsistent (bool): Keep pairs that failed the consistency
+            check of ``tools/synthesize.py`` in ``'drop'`` mode. Defaults to
+            False.
         **kwargs: Passed to :class:`mmseg.datasets.BaseSegDataset`.
     """
 
@@ -86,6 +89,7 @@ class DiffusionSynthDataset(BaseSegDataset):
                  max_samples: Optional[int] = None,
                  filter_cfg: Optional[dict] = None,
                  verify: str = 'header',
+                 keep_inconsistent: bool = False,
                  data_prefix: dict = dict(
                      img_path='img_dir/train', seg_map_path='ann_dir/train'),
                  img_suffix: str = '.png',
@@ -103,6 +107,7 @@ class DiffusionSynthDataset(BaseSegDataset):
         self.source_dataset = source_dataset
         self.manifest = manifest
         self.verify = verify
+        self.keep_inconsistent = keep_inconsistent
         # One label encoding with the real set: its classes, in its order.
         # A palette may be overridden (for visualisation), classes may not.
         merged = dict(source['metainfo'], **(metainfo or {}))
@@ -249,6 +254,17 @@ class DiffusionSynthDataset(BaseSegDataset):
     def filter_data(self) -> List[dict]:
         """Apply ``filter_cfg`` (``max_cpe``, ``min_shares``, ``where``)."""
         cfg = dict(self.filter_cfg or {})
+        if not self.keep_inconsistent:
+            # pairs the consistency check failed in 'drop' mode
+            self.data_list = [
+                info for info in self.data_list
+                if info['manifest'].get('consistency_mode') != 'drop'
+                or info['manifest'].get('consistency_passed', True)]
+            if not self.data_list:
+                raise ValueError(
+                    f'every sample of {self._manifest_path()} failed the '
+                    'consistency check; synthesise with a looser '
+                    'max_disagreement, or set keep_inconsistent=True')
         unknown = set(cfg) - {'max_cpe', 'min_shares', 'where'}
         if unknown:
             raise KeyError(f'unknown filter_cfg keys {sorted(unknown)} for '

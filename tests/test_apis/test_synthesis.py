@@ -346,3 +346,76 @@ def test_analyze_tool_reports_mcpe_plots_and_fid(setup, tmp_path):
         assert osp.getsize(osp.join(out, 'analysis', name)) > 500
     grid = Image.open(osp.join(out, 'analysis', 'samples.png'))
     assert grid.size == (3 * 128, 2 * 128)
+
+
+@pytest.fixture(scope='module')
+def reference_model(tmp_path_factory):
+    """A tiny (random) DeepLabV3+ saved as config + checkpoint."""
+    from mmseg.apis import init_model
+    folder = tmp_path_factory.mktemp('ref')
+    config = osp.join(ROOT, 'configs', 'demo', 'deeplabv3plus_toy_syn0.py')
+    torch.manual_seed(0)
+    model = init_model(config, None, device='cpu')
+    checkpoint = str(folder / 'ref.pth')
+    from mmseg.datasets import PotsdamDataset
+    torch.save(dict(meta=dict(dataset_meta=PotsdamDataset.METAINFO),
+                    state_dict=model.state_dict()), checkpoint)
+    return config, checkpoint
+
+
+def test_consistency_ignore_mode_keeps_only_agreeing_pixels(
+        setup, reference_model, tmp_path):
+    from dldm_mmseg.apis.consistency import ConsistencyChecker
+    config, checkpoint = reference_model
+    out = str(tmp_path / 'syn')
+    consistency = dict(config=config, checkpoint=checkpoint,
+                       min_confidence=0.0, mode='ignore')
+    SynthesisEngine(synth_cfg(setup, consistency=consistency),
+                    device='cpu').run(3, out)
+    checker = ConsistencyChecker(config, checkpoint, device='cpu')
+    records = [json.loads(line) for line in
+               open(osp.join(out, 'manifest.jsonl'))]
+    for record in records:
+        image = np.asarray(Image.open(osp.join(out, 'img_dir/train',
+                                               record['id'] + '.png')))
+        label = np.asarray(Image.open(osp.join(out, 'ann_dir/train',
+                                               record['id'] + '.png')))
+        pred, _ = checker.predict([image])
+        kept = label > 0
+        # every pixel still labelled agrees with the reference model
+        assert np.array_equal(pred[0][kept], label[kept].astype(int) - 1)
+        assert record['consistency_mode'] == 'ignore'
+        assert 0 <= record['disagreement'] <= 1
+        measured = class_shares(np.where(label == 0, 255,
+                                         label.astype(int) - 1), 6)
+        assert np.allclose(measured, [record['measured_shares'][c]
+                                      for c in POTSDAM_CLASSES], atol=1e-6)
+
+
+def test_consistency_drop_mode_and_metric(setup, reference_model, tmp_path):
+    config, checkpoint = reference_model
+    out = str(tmp_path / 'syn')
+    consistency = dict(config=config, checkpoint=checkpoint,
+                       min_confidence=0.0, max_disagreement=0.0,
+                       mode='drop')
+    SynthesisEngine(synth_cfg(setup, consistency=consistency),
+                    device='cpu').run(3, out)
+    records = [json.loads(line) for line in
+               open(osp.join(out, 'manifest.jsonl'))]
+    failed = [r for r in records if not r['consistency_passed']]
+    assert failed  # a random reference disagrees somewhere
+    if len(failed) == len(records):
+        with pytest.raises(ValueError, match='failed the consistency'):
+            DATASETS.build(dict(type='DiffusionSynthDataset', data_root=out))
+    else:
+        assert len(DATASETS.build(dict(type='DiffusionSynthDataset',
+                                       data_root=out))) == \
+            len(records) - len(failed)
+    assert len(DATASETS.build(dict(type='DiffusionSynthDataset',
+                                   data_root=out,
+                                   keep_inconsistent=True))) == 3
+    real, _ = setup
+    summary = load_tool('analyze').main(
+        [out, '--real', real, '--ref-config', config, '--ref-checkpoint',
+         checkpoint])
+    assert 0 <= summary['consistency_mIoU'] <= 100
