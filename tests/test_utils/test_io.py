@@ -40,3 +40,22 @@ def test_remove_stale_temporaries(tmp_path):
     (tmp_path / 'keep.png').write_bytes(b'x')
     assert remove_stale_temporaries(str(tmp_path)) == 1
     assert os.listdir(tmp_path) == ['keep.png']
+
+
+def test_full_disk_keeps_old_file_names_target_and_cleans_up(tmp_path,
+                                                             monkeypatch):
+    import errno
+    from PIL import Image
+    path = tmp_path / 'ann.png'
+    atomic_write_image(str(path), np.zeros((4, 4), np.uint8))
+    before = path.read_bytes()
+
+    def no_space(self, fp, *args, **kwargs):
+        fp.write(b'half a png')
+        raise OSError(errno.ENOSPC, 'No space left on device')
+
+    monkeypatch.setattr(Image.Image, 'save', no_space)
+    with pytest.raises(OSError, match=r'failed to write .*ann\.png.*No space'):
+        atomic_write_image(str(path), np.ones((4, 4), np.uint8))
+    assert path.read_bytes() == before
+    assert os.listdir(tmp_path) == ['ann.png']
