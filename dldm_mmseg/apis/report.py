@@ -47,3 +47,33 @@ def plot_per_class_iou(results: Dict[str, Dict[str, float]],
         fig.savefig(f, format=osp.splitext(path)[1][1:] or 'png', dpi=120)
     plt.close(fig)
     return path
+
+
+def plot_metric_vs_alpha(results: Dict[float, Dict[str, float]],
+                         class_names: Sequence[str], path: str,
+                         classes_to_plot: Sequence[str] = ('car', 'clutter')
+                         ) -> str:
+    """mIoU, mF1 and chosen per-class IoU against the synthetic ratio alpha
+    (the paper's Fig. 14 in kind); returns ``path``."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+
+    from dldm_mmseg.utils.io import atomic_open
+    alphas = sorted(results)
+    fig, ax = plt.subplots(figsize=(6, 3.8))
+    series = [('mIoU', 'mIoU'), ('mFscore', 'mF1')] + [
+        (f'IoU.{c}', f'IoU {c}') for c in classes_to_plot
+        if c in class_names]
+    for key, label in series:
+        values = [results[a].get(key, np.nan) for a in alphas]
+        ax.plot([a * 100 for a in alphas], values, marker='o', label=label)
+    ax.set_xlabel('synthetic samples (% of real), alpha x 100')
+    ax.set_ylabel('%')
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    with atomic_open(path, 'wb') as f:
+        fig.savefig(f, format='png', dpi=120)
+    plt.close(fig)
+    return path

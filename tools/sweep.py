@@ -1,0 +1,97 @@
+"""Train one segmentation config at several synthetic ratios and plot the
+metrics against alpha (the paper's Fig. 14).
+
+Each alpha is a full train + test run in ``<work-dir>/alpha_<a>``; finished
+alphas (``metrics.json`` present) are skipped, so a killed sweep resumes.
+
+Example::
+
+    python tools/sweep.py configs/deeplabv3plus_potsdam_syn40.py \
+        --alphas 0 0.2 0.4 0.6 1.0 --work-dir work_dirs/sweep_deeplabv3plus
+"""
+import argparse
+import json
+import os.path as osp
+import sys
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+import dldm_mmseg  # noqa: E402,F401
+from mmengine.config import DictAction  # noqa: E402
+from mmengine.runner import Runner  # noqa: E402
+
+from dldm_mmseg.apis.report import (metrics_table,  # noqa: E402
+                                    plot_metric_vs_alpha)
+from dldm_mmseg.utils.config import (check_weights_offline,  # noqa: E402
+                                     load_run_config)
+from dldm_mmseg.utils.io import atomic_open  # noqa: E402
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('config', help='a config with a MixedRatioSampler')
+    parser.add_argument('--alphas', type=float, nargs='+',
+                        default=[0.0, 0.2, 0.4, 0.6, 1.0])
+    parser.add_argument('--work-dir', help='default: work_dirs/sweep_<name>')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    return parser.parse_args(argv)
+
+
+def run_alpha(config: str, alpha: float, work_dir: str,
+              cfg_options=None) -> dict:
+    """Train and test at one alpha; returns the test metrics."""
+    cfg = load_run_config(config, cfg_options, work_dir=work_dir)
+    sampler = cfg.train_dataloader.sampler
+    if 'MixedRatioSampler' not in sampler.get('type', ''):
+        raise ValueError(f'{config} does not use a MixedRatioSampler '
+                         f'(sampler {sampler.get("type")}); sweep a *_syn*.py '
+                         'config')
+    if alpha < 0:
+        raise ValueError(f'alpha must be >= 0, got {alpha}')
+    sampler.syn_ratio = alpha
+    tag = f'alpha_{alpha:g}'
+    cfg.experiment_name = f'{osp.basename(work_dir)}_{tag}'
+    cfg.visualizer.name = f'visualizer_{cfg.experiment_name}'
+    check_weights_offline(cfg)
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    return {k: float(v) for k, v in runner.test().items()}
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    name = osp.splitext(osp.basename(args.config))[0]
+    work = args.work_dir or osp.join('work_dirs', f'sweep_{name}')
+    results = {}
+    for alpha in args.alphas:
+        run_dir = osp.join(work, f'alpha_{alpha:g}')
+        done = osp.join(run_dir, 'metrics.json')
+        if osp.isfile(done):
+            with open(done, encoding='utf-8') as f:
+                results[alpha] = json.load(f)
+            print(f'alpha {alpha:g}: done before, reused')
+            continue
+        print(f'alpha {alpha:g}: training in {run_dir}')
+        results[alpha] = run_alpha(args.config, alpha, run_dir,
+                                   args.cfg_options)
+        with atomic_open(done) as f:
+            json.dump(results[alpha], f, indent=2)
+    from mmseg.registry import DATASETS
+    from mmengine.config import Config
+    dataset = Config.fromfile(args.config).val_dataloader.dataset
+    classes = DATASETS.get(dataset.type).METAINFO['classes']
+    table = metrics_table({f'alpha = {a:g}': r for a, r in
+                           sorted(results.items())}, classes)
+    plot = plot_metric_vs_alpha(results, classes,
+                                osp.join(work, 'metric_vs_alpha.png'))
+    with atomic_open(osp.join(work, 'sweep.md')) as f:
+        f.write(f'# {name}: metrics vs synthetic ratio\n\n{table}\n\n'
+                f'![metric vs alpha]({osp.basename(plot)})\n')
+    with atomic_open(osp.join(work, 'sweep.json')) as f:
+        json.dump({f'{a:g}': r for a, r in results.items()}, f, indent=2)
+    print(table)
+    return results
+
+
+if __name__ == '__main__':
+    main()
