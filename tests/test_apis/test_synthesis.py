@@ -2,7 +2,6 @@
 import json
 import os
 import os.path as osp
-import socket
 
 import numpy as np
 import pytest
@@ -17,7 +16,8 @@ from dldm_mmseg.apis.share_sampler import TargetShareSampler
 from dldm_mmseg.apis.synthesis import (SynthesisEngine, remove_isolated_pixels,
                                        synthesis_status)
 from dldm_mmseg.utils.label_stats import class_shares
-from fixtures import POTSDAM_CLASSES, load_tool, make_seg_dataset
+from fixtures import (POTSDAM_CLASSES, free_port, load_tool,
+                      make_seg_dataset)
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 GEN = osp.join(ROOT, 'configs', 'generators')
@@ -152,12 +152,6 @@ def test_same_files_across_batch_sizes(setup, tmp_path):
     SynthesisEngine(synth_cfg(setup, batch_size=1), device='cpu').run(4, a)
     SynthesisEngine(synth_cfg(setup, batch_size=3), device='cpu').run(4, b)
     assert_same_files(a, b)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
 
 
 def rank_worker(rank, port, cfg, out):

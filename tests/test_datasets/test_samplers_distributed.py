@@ -1,10 +1,11 @@
 """MixedRatioSampler in two real processes (gloo): ranks agree on the seed
 and take disjoint, complete shares of the same epoch."""
 import os
-import socket
 
 import torch.distributed as dist
 import torch.multiprocessing as mp
+
+from fixtures import free_port
 
 
 class Sized:
@@ -13,12 +14,6 @@ class Sized:
 
     def __len__(self):
         return self.n
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
 
 
 def worker(rank, world_size, port, out):

@@ -1,22 +1,15 @@
 """A generator trained by two DDP processes (gloo, CPU) through Runner."""
 import os
 import os.path as osp
-import socket
 
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
 from dldm_mmseg.apis.captioning import write_captions
-from fixtures import POTSDAM_CLASSES, make_seg_dataset
+from fixtures import POTSDAM_CLASSES, free_port, make_seg_dataset
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
 
 
 def worker(rank, port, data, work_dir, out):

@@ -343,6 +343,51 @@ class DiffusionGenerator(BaseModel):
             torch.randn(shape, generator=torch.Generator().manual_seed(int(s)),
                         dtype=torch.float32) for s in seeds])
 
+    def sample(self, prompts: Sequence[str], seeds: Sequence[int],
+               height: int, width: int, steps: Optional[int],
+               guidance_scale: Optional[float], scheduler: Optional[str],
+               batch_size: int, per_sample: Optional[dict] = None,
+               **pipe_kwargs) -> np.ndarray:
+        """Run this model's diffusers pipeline over ``prompts`` in batches.
+
+        Shared by ``generate_masks`` and ``generate_images``: per-sample
+        starting noise (:meth:`initial_latents`) and per-prompt text
+        embeddings (:meth:`prompt_embeddings`) make sample ``i`` depend on
+        ``seeds[i]`` and ``prompts[i]`` only.
+
+        Args:
+            per_sample (dict, optional): Pipeline arguments with one entry
+                per sample (sliced per batch), e.g. the control images.
+            **pipe_kwargs: Pipeline arguments shared by all samples.
+
+        Returns:
+            np.ndarray: ``N x H x W x 3`` uint8 outputs.
+        """
+        prompts, seeds = list(prompts), list(seeds)
+        if len(prompts) != len(seeds):
+            raise ValueError(f'{len(prompts)} prompts but {len(seeds)} seeds')
+        self._check_size(height, width)
+        args = self._inference_args(steps, guidance_scale, scheduler)
+        pipe = self.pipeline(args.pop('scheduler'))
+        latents = self.initial_latents(seeds, height, width)
+        outputs = []
+        with self.ema_weights():
+            for part in self._batches(len(prompts), batch_size):
+                positive, negative = self.prompt_embeddings(
+                    pipe, prompts[part], args['guidance_scale'])
+                batch_kwargs = {k: v[part] for k, v in
+                                (per_sample or {}).items()}
+                out = pipe(prompt_embeds=positive,
+                           negative_prompt_embeds=negative,
+                           height=height, width=width,
+                           latents=latents[part].to(self.unet.device,
+                                                    self.unet.dtype),
+                           output_type='np', **args, **batch_kwargs,
+                           **pipe_kwargs).images
+                outputs.append(np.clip(np.round(out * 255), 0, 255)
+                               .astype(np.uint8))
+        return np.concatenate(outputs)
+
     def _check_size(self, height: int, width: int) -> None:
         multiple = self.vae_scale_factor * 2 ** (
             len(self.unet.config.block_out_channels) - 1)

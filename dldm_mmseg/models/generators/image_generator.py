@@ -144,32 +144,15 @@ class ControlNetImageGenerator(DiffusionGenerator):
         Returns:
             np.ndarray: ``N x H x W x 3`` uint8 images.
         """
-        prompts, seeds = list(prompts), list(seeds)
         condition = self.condition_images(masks)
-        if not len(prompts) == len(seeds) == len(condition):
-            raise ValueError(f'{len(condition)} masks, {len(prompts)} prompts '
-                             f'and {len(seeds)} seeds must match')
+        if len(condition) != len(prompts):
+            raise ValueError(f'{len(condition)} masks but {len(prompts)} '
+                             'prompts')
         height, width = condition.shape[-2:]
-        self._check_size(height, width)
-        args = self._inference_args(steps, guidance_scale, scheduler)
-        pipe = self.pipeline(args.pop('scheduler'))
-        latents = self.initial_latents(seeds, height, width)
-        images = []
-        with self.ema_weights():
-            for part in self._batches(len(prompts), batch_size):
-                positive, negative = self.prompt_embeddings(
-                    pipe, prompts[part], args['guidance_scale'])
-                out = pipe(prompt_embeds=positive,
-                           negative_prompt_embeds=negative,
-                           image=condition[part],
-                           height=height, width=width,
-                           latents=latents[part].to(self.unet.device,
-                                                    self.unet.dtype),
-                           controlnet_conditioning_scale=conditioning_scale,
-                           output_type='np', **args).images
-                images.append(np.clip(np.round(out * 255), 0, 255)
-                              .astype(np.uint8))
-        return np.concatenate(images)
+        return self.sample(prompts, seeds, height, width, steps,
+                           guidance_scale, scheduler, batch_size,
+                           per_sample=dict(image=condition),
+                           controlnet_conditioning_scale=conditioning_scale)
 
     def export(self, out_dir: str) -> str:
         """``ControlNetModel.save_pretrained`` into ``out_dir`` (EMA weights

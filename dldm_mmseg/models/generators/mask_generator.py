@@ -162,27 +162,9 @@ class LoRAMaskGenerator(DiffusionGenerator):
             if class_shares is None:
                 raise ValueError('give prompts or class_shares')
             prompts = self.prompts_from_shares(class_shares)
-        prompts, seeds = list(prompts), list(seeds)
-        if len(prompts) != len(seeds):
-            raise ValueError(f'{len(prompts)} prompts but {len(seeds)} seeds')
-        self._check_size(height, width)
-        args = self._inference_args(steps, guidance_scale, scheduler)
-        pipe = self.pipeline(args.pop('scheduler'))
-        latents = self.initial_latents(seeds, height, width)
-        rgb = []
-        with self.ema_weights():
-            for part in self._batches(len(prompts), batch_size):
-                positive, negative = self.prompt_embeddings(
-                    pipe, prompts[part], args['guidance_scale'])
-                out = pipe(prompt_embeds=positive,
-                           negative_prompt_embeds=negative,
-                           height=height, width=width,
-                           latents=latents[part].to(self.unet.device,
-                                                    self.unet.dtype),
-                           output_type='np', **args).images
-                rgb.append(np.clip(np.round(out * 255), 0, 255)
-                           .astype(np.uint8))
-        rgb = np.concatenate(rgb)
+        prompts = list(prompts)
+        rgb = self.sample(prompts, seeds, height, width, steps,
+                          guidance_scale, scheduler, batch_size)
         return dict(rgb=rgb, labels=nearest_palette_index(rgb, self.palette),
                     prompts=np.asarray(prompts))
 
