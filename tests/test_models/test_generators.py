@@ -378,3 +378,28 @@ def test_load_export_restores_outputs_and_rejects_mismatch(data, tmp_path):
     fresh_image.load_export(path)
     assert np.array_equal(
         images, fresh_image.generate_images(masks, ['x'], [2], steps=2))
+
+
+def test_fit_vae_reconstructs_better_and_loads_into_components(data,
+                                                              tmp_path):
+    from dldm_mmseg.models.generators import build_sd_components
+    fit = load_tool('fit_vae')
+    out = str(tmp_path / 'vae')
+    result = fit.main([data, '--out', out, '--preset', 'tiny', '--iters',
+                       '40', '--batch-size', '4', '--lr', '3e-3'])
+    assert result['last'] < 0.75 * result['first']
+    parts = build_sd_components(preset='tiny', vae=out)
+    fitted = parts.vae
+    batch = batch_of(data, load_image=True, n=2)
+    with torch.no_grad():
+        random_vae = build_sd_components(preset='tiny').vae
+        errors = [torch.nn.functional.mse_loss(
+            v.decode(v.encode(batch['mask']).latent_dist.mode()).sample,
+            batch['mask']).item() for v in (random_vae, fitted)]
+    assert errors[1] < errors[0]
+    model, _ = build(MASK_CFG, data,
+                     components=dict(preset='tiny', vae=out))
+    assert all(torch.equal(a, b) for a, b in zip(model.vae.parameters(),
+                                                 fitted.parameters()))
+    with pytest.raises(FileNotFoundError, match='no config.json'):
+        build_sd_components(preset='tiny', vae=str(tmp_path))

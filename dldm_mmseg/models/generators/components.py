@@ -158,6 +158,7 @@ def _scheduler(prediction_type: str, config: Optional[dict] = None):
 def build_sd_components(pretrained: Optional[str] = None,
                         preset: Optional[str] = None,
                         prediction_type: Optional[str] = None,
+                        vae: Optional[str] = None,
                         seed: int = 0) -> SDComponents:
     """Build UNet, VAE, text encoder, tokenizer and noise scheduler.
 
@@ -170,6 +171,9 @@ def build_sd_components(pretrained: Optional[str] = None,
             ``'v_prediction'``; defaults to the checkpoint's scheduler
             config (SD 2.x 768 checkpoints are v-prediction), or epsilon
             for presets.
+        vae (str, optional): A local ``AutoencoderKL`` folder that replaces
+            the VAE (e.g. one fitted by ``tools/fit_vae.py`` for a preset,
+            or a fine-tuned SD VAE). Defaults to None.
         seed (int): Seed of a preset's random weights. Defaults to 0.
 
     Returns:
@@ -177,6 +181,7 @@ def build_sd_components(pretrained: Optional[str] = None,
     """
     from diffusers import AutoencoderKL, UNet2DConditionModel
     from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
+    vae_folder = vae
     if (pretrained is None) == (preset is None):
         raise ValueError('give exactly one of pretrained (a local diffusers '
                          'folder) and preset (tiny, small, sd15)')
@@ -218,6 +223,13 @@ def build_sd_components(pretrained: Optional[str] = None,
                 eos_token_id=tokenizer.eos_token_id,
                 pad_token_id=tokenizer.pad_token_id, **spec['text']))
         scheduler = _scheduler(prediction_type or 'epsilon')
+    if vae_folder is not None:
+        if not osp.isfile(osp.join(vae_folder, 'config.json')):
+            raise FileNotFoundError(
+                f'VAE folder {vae_folder} has no config.json; expected an '
+                'AutoencoderKL.save_pretrained folder (tools/fit_vae.py '
+                'writes one)')
+        vae = AutoencoderKL.from_pretrained(vae_folder, local_files_only=True)
     for module in (unet, vae, text_encoder):
         module.requires_grad_(False)
         module.eval()
