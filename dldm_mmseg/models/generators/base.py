@@ -295,6 +295,27 @@ class DiffusionGenerator(BaseModel):
         return keys
 
     # -- inference ---------------------------------------------------------
+    #: the diffusers pipeline class the inference API runs
+    pipeline_class = 'StableDiffusionPipeline'
+
+    def _extra_pipeline_modules(self) -> dict:
+        """Networks a subclass adds to the pipeline (e.g. a ControlNet)."""
+        return {}
+
+    def pipeline(self, scheduler: str = 'dpmsolver++'):
+        """A diffusers ``pipeline_class`` over this model's components
+        (adapters active, no safety checker, no progress bar)."""
+        import diffusers
+        pipe = getattr(diffusers, self.pipeline_class)(
+            vae=self.vae, text_encoder=self.text_encoder,
+            tokenizer=self.tokenizer, unet=self.unet,
+            scheduler=inference_scheduler(scheduler,
+                                          self.noise_scheduler.config),
+            safety_checker=None, feature_extractor=None,
+            requires_safety_checker=False, **self._extra_pipeline_modules())
+        pipe.set_progress_bar_config(disable=True)
+        return pipe
+
     def _inference_args(self, steps, guidance_scale, scheduler) -> dict:
         cfg = self.inference_cfg
         return dict(

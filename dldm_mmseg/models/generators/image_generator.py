@@ -8,7 +8,7 @@ import torch.nn.functional as F
 
 from mmseg.registry import MODELS
 from dldm_mmseg.utils.palette import index_to_rgb
-from .base import DiffusionGenerator, atomic_directory, inference_scheduler
+from .base import DiffusionGenerator, atomic_directory
 from .components import controlnet_conditioning_channels
 
 
@@ -100,20 +100,10 @@ class ControlNetImageGenerator(DiffusionGenerator):
         return losses
 
     # -- inference ---------------------------------------------------------
-    def pipeline(self, scheduler: str = 'dpmsolver++'):
-        """A diffusers ``StableDiffusionControlNetPipeline`` over this
-        model's components (no safety checker)."""
-        from diffusers import StableDiffusionControlNetPipeline
-        pipe = StableDiffusionControlNetPipeline(
-            vae=self.vae, text_encoder=self.text_encoder,
-            tokenizer=self.tokenizer, unet=self.unet,
-            controlnet=self.controlnet,
-            scheduler=inference_scheduler(scheduler,
-                                          self.noise_scheduler.config),
-            safety_checker=None, feature_extractor=None,
-            requires_safety_checker=False)
-        pipe.set_progress_bar_config(disable=True)
-        return pipe
+    pipeline_class = 'StableDiffusionControlNetPipeline'
+
+    def _extra_pipeline_modules(self) -> dict:
+        return dict(controlnet=self.controlnet)
 
     def condition_images(self, masks: np.ndarray) -> torch.Tensor:
         """``N x H x W`` class indices (or ``N x H x W x 3`` colour masks)

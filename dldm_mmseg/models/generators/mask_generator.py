@@ -10,7 +10,7 @@ from mmseg.registry import MODELS
 from dldm_mmseg.models.losses import ProportionAwareLoss
 from dldm_mmseg.utils.palette import nearest_palette_index, soft_class_probs
 from dldm_mmseg.utils.prompts import format_class_shares
-from .base import DiffusionGenerator, atomic_directory, inference_scheduler
+from .base import DiffusionGenerator, atomic_directory
 
 UNET_LORA_TARGETS = ('to_k', 'to_q', 'to_v', 'to_out.0')
 TEXT_LORA_TARGETS = ('q_proj', 'k_proj', 'v_proj', 'out_proj')
@@ -112,20 +112,6 @@ class LoRAMaskGenerator(DiffusionGenerator):
         return losses
 
     # -- inference ---------------------------------------------------------
-    def pipeline(self, scheduler: str = 'dpmsolver++'):
-        """A diffusers ``StableDiffusionPipeline`` over this model's
-        components (adapters active, no safety checker)."""
-        from diffusers import StableDiffusionPipeline
-        pipe = StableDiffusionPipeline(
-            vae=self.vae, text_encoder=self.text_encoder,
-            tokenizer=self.tokenizer, unet=self.unet,
-            scheduler=inference_scheduler(scheduler,
-                                          self.noise_scheduler.config),
-            safety_checker=None, feature_extractor=None,
-            requires_safety_checker=False)
-        pipe.set_progress_bar_config(disable=True)
-        return pipe
-
     def prompts_from_shares(self, class_shares) -> List[str]:
         """Share text prompts (``building: 30%, ...``) from share rows."""
         return [format_class_shares(row, self.classes) for row in class_shares]
