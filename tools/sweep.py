@@ -10,6 +10,7 @@ Example::
         --alphas 0 0.2 0.4 0.6 1.0 --work-dir work_dirs/sweep_deeplabv3plus
 """
 import argparse
+import hashlib
 import json
 import os.path as osp
 import sys
@@ -49,9 +50,19 @@ def run_alpha(config: str, alpha: float, work_dir: str,
     if alpha < 0:
         raise ValueError(f'alpha must be >= 0, got {alpha}')
     sampler.syn_ratio = alpha
-    tag = f'alpha_{alpha:g}'
-    cfg.experiment_name = f'{osp.basename(work_dir)}_{tag}'
-    cfg.visualizer.name = f'visualizer_{cfg.experiment_name}'
+    # one name per work dir: mmengine keeps one visualizer per name
+    where = hashlib.sha1(osp.abspath(work_dir).encode()).hexdigest()[:8]
+    return train_and_test(cfg, f'{osp.basename(work_dir)}_{where}')
+
+
+def train_and_test(cfg, name: str) -> dict:
+    """Train a loaded config, test it, return the test metrics as floats.
+
+    ``name`` becomes the experiment and visualizer name (mmengine keeps one
+    visualizer per name in a process, so each run needs its own).
+    """
+    cfg.experiment_name = name
+    cfg.visualizer.name = f'visualizer_{name}'
     check_weights_offline(cfg)
     runner = Runner.from_cfg(cfg)
     runner.train()

@@ -401,5 +401,108 @@ def test_fit_vae_reconstructs_better_and_loads_into_components(data,
                      components=dict(preset='tiny', vae=out))
     assert all(torch.equal(a, b) for a, b in zip(model.vae.parameters(),
                                                  fitted.parameters()))
+    # the saved scaling factor gives unit-variance latents on this data
+    assert fitted.config.scaling_factor == pytest.approx(
+        result['scaling_factor'])
+    with torch.no_grad():
+        scaled = model.encode_pixels(torch.cat([batch['mask'],
+                                                batch['image']]))
+    assert 0.5 < scaled.std().item() < 2.0
     with pytest.raises(FileNotFoundError, match='no config.json'):
         build_sd_components(preset='tiny', vae=str(tmp_path))
+
+
+def test_full_finetune_modes_export_and_reload(data, tmp_path):
+    """lora_rank=None trains the whole UNet (+ text encoder); ControlNet
+    with train_unet trains its UNet too; both exports reload exactly."""
+    model, _ = build(MASK_CFG, data, lora_rank=None, train_text_encoder=True)
+    trainable = model.trainable_parameters()
+    assert not any('lora' in n for n in trainable)
+    assert sum(p.numel() for p in trainable.values()) == sum(
+        p.numel() for p in model.unet.parameters()) + sum(
+        p.numel() for p in model.text_encoder.parameters())
+    assert set(model.state_dict()) == set(trainable)  # VAE left out
+    randomise_lora(model)
+    out = model.generate_masks(['tree: 100%'], [1], height=32, width=32,
+                               steps=2)
+    export = model.export(str(tmp_path / 'full'))
+    assert {'unet', 'text_encoder'} <= set(os.listdir(export))
+    fresh, _ = build(MASK_CFG, data, lora_rank=None, train_text_encoder=True)
+    fresh.load_export(export)
+    again = fresh.generate_masks(['tree: 100%'], [1], height=32, width=32,
+                                 steps=2)
+    assert np.array_equal(out['rgb'], again['rgb'])
+    lora_model, _ = build(MASK_CFG, data)
+    with pytest.raises(FileNotFoundError, match='GeneratorExportHook'):
+        lora_model.load_export(export)  # a full export is no LoRA file
+    with pytest.raises(FileNotFoundError, match='lora_rank=None'):
+        fresh.load_export(str(tmp_path))
+
+    image_model, _ = build(IMAGE_CFG, data, train_unet=True)
+    assert any(n.startswith('unet.') for n in
+               image_model.trainable_parameters())
+    image_model.train()
+    assert image_model.unet.training and not image_model.vae.training
+    randomise_lora(image_model)
+    images = image_model.generate_images(out['labels'], ['x'], [2], steps=2)
+    path = image_model.export(str(tmp_path / 'cn'))
+    assert osp.isfile(osp.join(path, 'unet', 'config.json'))
+    fresh_image, _ = build(IMAGE_CFG, data, train_unet=True)
+    fresh_image.load_export(path)
+    assert np.array_equal(images, fresh_image.generate_images(
+        out['labels'], ['x'], [2], steps=2))
+    locked, _ = build(IMAGE_CFG, data)
+    locked.controlnet.save_pretrained(str(tmp_path / 'cn_only'))
+    with pytest.raises(FileNotFoundError, match='train_unet=True'):
+        fresh_image.load_export(str(tmp_path / 'cn_only'))
+
+
+def test_x0_losses_decode_only_weighted_samples(data):
+    """With x0_max_timestep, samples above it are not decoded, and the
+    terms equal the kept sample's own terms over the batch size."""
+    model, _ = build(MASK_CFG, data, x0_max_timestep=500,
+                     x0_weighting='none')
+    batch = batch_of(data, n=2)
+    decoded = []
+    decode = model.decode_latents
+
+    def counting_decode(latents):
+        decoded.append(latents.shape[0])
+        return decode(latents)
+
+    def fixed_noise(timesteps):
+        def add_noise(latents):
+            noise = torch.stack([torch.randn(
+                latents.shape[1:], generator=torch.Generator().manual_seed(i))
+                for i in range(latents.shape[0])])
+            t = torch.tensor(timesteps[:latents.shape[0]])
+            return (model.noise_scheduler.add_noise(latents, noise, t),
+                    noise, t)
+        return add_noise
+
+    model.decode_latents = counting_decode
+    model.vae.encode = _mode_encoder(model.vae)  # deterministic latents
+    with torch.no_grad():
+        model.add_noise = fixed_noise([100, 900])
+        pair = model(**batch)
+        first = {k: v[:1] for k, v in batch.items()}
+        single = model(**first)
+        model.add_noise = fixed_noise([700, 900])
+        none_kept = model(**batch)
+    assert decoded == [1, 1]  # one sample each time, none for the last
+    for key in ('loss_ce', 'loss_prop'):
+        assert pair[key].item() == pytest.approx(single[key].item() / 2,
+                                                 rel=1e-4, abs=1e-7)
+        assert none_kept[key].item() == 0
+    assert pair['loss_ce'].item() > 0
+
+
+def _mode_encoder(vae):
+    """vae.encode whose latent_dist.sample() returns the mean."""
+    encode = vae.encode
+
+    def wrapped(pixels):
+        out = encode(pixels)
+        out.latent_dist.sample = lambda generator=None: out.latent_dist.mean
+        return out
+    return wrapped

@@ -60,6 +60,26 @@ def atomic_directory(path: str):
             shutil.rmtree(tmp, ignore_errors=True)
 
 
+def load_pretrained_into(parts, export: str) -> None:
+    """Copy ``save_pretrained`` folders into live modules.
+
+    Args:
+        parts: ``(module, diffusers/transformers class, folder)`` triples.
+        export (str): The export folder, named in errors.
+
+    Raises:
+        ValueError: When a folder's architecture differs from its module's.
+    """
+    for module, cls, folder in parts:
+        loaded = cls.from_pretrained(folder, local_files_only=True)
+        try:
+            module.load_state_dict(loaded.state_dict())
+        except RuntimeError as e:
+            raise ValueError(
+                f'the {type(module).__name__} in {folder} does not fit this '
+                f'model\'s architecture (export {export}): {e}') from e
+
+
 class _EMAShadow(nn.Module):
     """Exponential moving averages of the trainable parameters only."""
 
@@ -232,6 +252,21 @@ class DiffusionGenerator(BaseModel):
         if self.x0_max_timestep is not None:
             weights = weights * (t < self.x0_max_timestep)
         return weights.float()
+
+    def decode_weighted_x0(self, noisy, pred, t, weights):
+        """Decode the x0 prediction of the samples whose x0-loss weight is
+        not zero (the VAE decoder and its backward pass are the dearest
+        part of a step, and ``x0_max_timestep`` zeroes most of a batch).
+
+        Returns:
+            tuple: ``(keep, pixels)``: a boolean mask over the batch and the
+            decoded pixels of the kept samples, or None when none is kept.
+        """
+        keep = weights > 0
+        if not keep.any():
+            return keep, None
+        return keep, self.decode_latents(
+            self.predict_x0(noisy[keep], pred[keep], t[keep]))
 
     @staticmethod
     def mse(pred, target) -> torch.Tensor:

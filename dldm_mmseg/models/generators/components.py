@@ -50,7 +50,7 @@ PRESETS: Dict[str, dict] = {
         resolution=32),
     # The CPU demo: minutes on 2 cores at 64x64. VAE factor 4.
     'small': dict(
-        unet=dict(block_out_channels=(64, 128, 128), layers_per_block=1,
+        unet=dict(block_out_channels=(32, 64, 64), layers_per_block=1,
                   down_block_types=('DownBlock2D', 'CrossAttnDownBlock2D',
                                     'CrossAttnDownBlock2D'),
                   up_block_types=('CrossAttnUpBlock2D', 'CrossAttnUpBlock2D',

@@ -8,7 +8,7 @@ import torch.nn.functional as F
 
 from mmseg.registry import MODELS
 from dldm_mmseg.utils.palette import index_to_rgb
-from .base import DiffusionGenerator, atomic_directory
+from .base import DiffusionGenerator, atomic_directory, load_pretrained_into
 from .components import controlnet_conditioning_channels
 
 
@@ -30,6 +30,11 @@ class ControlNetImageGenerator(DiffusionGenerator):
         image_loss_weight (float): Weight of the x0 image term. Defaults to
             0 (standard ControlNet training).
         image_loss (str): ``'l1'`` or ``'mse'``. Defaults to ``'l1'``.
+        train_unet (bool): Train the UNet together with the ControlNet
+            (``sd_locked=False`` in the ControlNet authors' code). For
+            random-weight presets, where a frozen UNet would be noise (the
+            CPU demo); the UNet is then exported beside the ControlNet.
+            Defaults to False (SD frozen, as in the paper).
         **kwargs: See :class:`DiffusionGenerator`.
     """
 
@@ -38,6 +43,7 @@ class ControlNetImageGenerator(DiffusionGenerator):
                  controlnet: Optional[str] = None,
                  image_loss_weight: float = 0.0,
                  image_loss: str = 'l1',
+                 train_unet: bool = False,
                  **kwargs) -> None:
         super().__init__(components, **kwargs)
         from diffusers import ControlNetModel
@@ -58,16 +64,23 @@ class ControlNetImageGenerator(DiffusionGenerator):
                     controlnet_conditioning_channels(self.vae_scale_factor)))
         self.controlnet.requires_grad_(True)
         self.controlnet.train()
+        self.train_unet = train_unet
+        self.unet.requires_grad_(train_unet)
         if self.gradient_checkpointing:
             self.controlnet.enable_gradient_checkpointing()
+            if train_unet:
+                self.unet.enable_gradient_checkpointing()
         self.image_loss_weight = image_loss_weight
         self.image_loss = image_loss
         self._finish_setup()
 
     def train(self, mode: bool = True):
-        """Only the ControlNet switches to training mode; SD stays in eval."""
+        """Only the trained networks switch to training mode; the frozen
+        parts of SD stay in eval."""
         super().train(mode)
-        for module in (self.unet, self.vae, self.text_encoder):
+        frozen = (self.vae, self.text_encoder) + (
+            () if self.train_unet else (self.unet,))
+        for module in frozen:
             module.eval()
         return self
 
@@ -91,12 +104,16 @@ class ControlNetImageGenerator(DiffusionGenerator):
         losses = {'loss_diffusion': self.mse(
             pred, self.diffusion_target(latents, noise, t))}
         if self.image_loss_weight:
-            decoded = self.decode_latents(self.predict_x0(noisy, pred, t))
+            weights = self.x0_weights(t)
+            keep, decoded = self.decode_weighted_x0(noisy, pred, t, weights)
+            if decoded is None:
+                losses['loss_image'] = pred.float().sum() * 0
+                return losses
             distance = F.l1_loss if self.image_loss == 'l1' else F.mse_loss
-            per_sample = distance(decoded.float(), image.float(),
+            per_sample = distance(decoded.float(), image[keep].float(),
                                   reduction='none').flatten(1).mean(1)
             losses['loss_image'] = self.image_loss_weight * (
-                self.x0_weights(t) * per_sample).mean()
+                weights[keep] * per_sample).sum() / weights.numel()
         return losses
 
     # -- inference ---------------------------------------------------------
@@ -146,26 +163,35 @@ class ControlNetImageGenerator(DiffusionGenerator):
 
     def export(self, out_dir: str) -> str:
         """``ControlNetModel.save_pretrained`` into ``out_dir`` (EMA weights
-        when enabled), atomically."""
+        when enabled), atomically; with ``train_unet`` the UNet too, in
+        ``out_dir/unet``."""
         with self.ema_weights(), atomic_directory(out_dir) as tmp:
             self.controlnet.save_pretrained(tmp, safe_serialization=True)
+            if self.train_unet:
+                self.unet.save_pretrained(osp.join(tmp, 'unet'),
+                                          safe_serialization=True)
         return osp.abspath(out_dir)
 
     def load_export(self, path: str) -> None:
-        """Load ControlNet weights written by :meth:`export`.
+        """Load ControlNet (and trained UNet) weights written by
+        :meth:`export`.
 
         Raises:
-            FileNotFoundError: When ``path`` is not a ControlNet folder.
+            FileNotFoundError: When ``path`` is not a ControlNet folder, or
+                lacks the ``unet`` of a ``train_unet`` config.
             ValueError: When its architecture differs from this model's.
         """
-        from diffusers import ControlNetModel
+        from diffusers import ControlNetModel, UNet2DConditionModel
         if not osp.isfile(osp.join(path, 'config.json')):
             raise FileNotFoundError(
                 f'{path} is not a ControlNet folder (no config.json); point '
                 'at work_dir/export/final of a stage-2 run')
-        loaded = ControlNetModel.from_pretrained(path, local_files_only=True)
-        try:
-            self.controlnet.load_state_dict(loaded.state_dict())
-        except RuntimeError as e:
-            raise ValueError(f'the ControlNet in {path} does not fit this '
-                             f'model\'s base architecture: {e}') from e
+        parts = [(self.controlnet, ControlNetModel, path)]
+        unet_dir = osp.join(path, 'unet')
+        if osp.isdir(unet_dir):
+            parts.append((self.unet, UNet2DConditionModel, unet_dir))
+        elif self.train_unet:
+            raise FileNotFoundError(
+                f'{path} has no unet/ folder, but this config trains the UNet '
+                '(train_unet=True); export the stage-2 run with this config')
+        load_pretrained_into(parts, path)

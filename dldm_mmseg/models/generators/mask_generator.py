@@ -10,7 +10,7 @@ from mmseg.registry import MODELS
 from dldm_mmseg.models.losses import ProportionAwareLoss
 from dldm_mmseg.utils.palette import nearest_palette_index, soft_class_probs
 from dldm_mmseg.utils.prompts import format_class_shares
-from .base import DiffusionGenerator, atomic_directory
+from .base import DiffusionGenerator, atomic_directory, load_pretrained_into
 
 UNET_LORA_TARGETS = ('to_k', 'to_q', 'to_v', 'to_out.0')
 TEXT_LORA_TARGETS = ('q_proj', 'k_proj', 'v_proj', 'out_proj')
@@ -31,12 +31,16 @@ class LoRAMaskGenerator(DiffusionGenerator):
 
     Args:
         components (dict): See :class:`DiffusionGenerator`.
-        lora_rank (int): LoRA rank. Defaults to 32 (the paper's).
+        lora_rank (int, optional): LoRA rank. Defaults to 32 (the
+            paper's). None trains every weight of the UNet (and of the text
+            encoder with ``train_text_encoder``) instead: full fine-tuning,
+            for random-weight presets where there is no pretrained model for
+            LoRA to adapt (the CPU demo).
         lora_alpha (float, optional): LoRA alpha. Defaults to the rank.
         lora_targets (Sequence[str]): UNet modules to adapt. Defaults to
             the attention projections.
-        train_text_encoder (bool): Also put LoRA on the text encoder.
-            Defaults to False.
+        train_text_encoder (bool): Also train the text encoder (LoRA, or
+            fully when ``lora_rank`` is None). Defaults to False.
         ce_weight (float): Weight of the pixel-wise CE. Defaults to 0.5.
         prop_weight (float): Weight of L_prop. Defaults to 0.5.
         temperature (float): Palette softmax temperature. Defaults to 0.05.
@@ -45,7 +49,7 @@ class LoRAMaskGenerator(DiffusionGenerator):
 
     def __init__(self,
                  components: dict,
-                 lora_rank: int = 32,
+                 lora_rank: Optional[int] = 32,
                  lora_alpha: Optional[float] = None,
                  lora_targets: Sequence[str] = UNET_LORA_TARGETS,
                  train_text_encoder: bool = False,
@@ -55,15 +59,23 @@ class LoRAMaskGenerator(DiffusionGenerator):
                  **kwargs) -> None:
         super().__init__(components, **kwargs)
         from peft import LoraConfig
-        if lora_rank <= 0:
-            raise ValueError(f'lora_rank must be > 0, got {lora_rank}')
-        self.lora_config = LoraConfig(
-            r=lora_rank, lora_alpha=lora_alpha or lora_rank,
-            init_lora_weights='gaussian', target_modules=list(lora_targets))
-        self.unet.add_adapter(self.lora_config)
+        if lora_rank is not None and lora_rank <= 0:
+            raise ValueError(f'lora_rank must be > 0 (or None for full '
+                             f'fine-tuning), got {lora_rank}')
+        self.full_finetune = lora_rank is None
         self.train_text_encoder = train_text_encoder
-        self.text_lora_config = None
-        if train_text_encoder:
+        self.lora_config = self.text_lora_config = None
+        if self.full_finetune:
+            self.unet.requires_grad_(True)
+            if train_text_encoder:
+                self.text_encoder.requires_grad_(True)
+        else:
+            self.lora_config = LoraConfig(
+                r=lora_rank, lora_alpha=lora_alpha or lora_rank,
+                init_lora_weights='gaussian',
+                target_modules=list(lora_targets))
+            self.unet.add_adapter(self.lora_config)
+        if train_text_encoder and not self.full_finetune:
             self.text_lora_config = LoraConfig(
                 r=lora_rank, lora_alpha=lora_alpha or lora_rank,
                 init_lora_weights='gaussian',
@@ -71,8 +83,9 @@ class LoRAMaskGenerator(DiffusionGenerator):
             self.text_encoder.add_adapter(self.text_lora_config)
         if self.gradient_checkpointing:
             self.unet.enable_gradient_checkpointing()
-            if train_text_encoder:
-                self.text_encoder.gradient_checkpointing_enable()
+            if train_text_encoder:  # transformers 5 renamed the method
+                getattr(self.text_encoder, 'activation_checkpointing_enable',
+                        self.text_encoder.gradient_checkpointing_enable)()
         self.ce_weight = ce_weight
         self.prop_weight = prop_weight
         self.temperature = temperature
@@ -95,7 +108,17 @@ class LoRAMaskGenerator(DiffusionGenerator):
             return losses
         weights = self.x0_weights(t) * torch.tensor(
             [bool(p) for p in prompt], device=t.device, dtype=torch.float32)
-        rgb = self.decode_latents(self.predict_x0(noisy, pred, t))
+        # x0 terms are means over the whole batch; samples without weight
+        # are not decoded
+        batch = weights.numel()
+        keep, rgb = self.decode_weighted_x0(noisy, pred, t, weights)
+        if rgb is None:
+            zero = pred.float().sum() * 0
+            losses.update({name: zero for name, weight in (
+                ('loss_ce', self.ce_weight), ('loss_prop', self.prop_weight))
+                if weight})
+            return losses
+        weights, label = weights[keep], label[keep]
         probs = soft_class_probs(((rgb.float() + 1) / 2).clamp(0, 1),
                                  self.palette, self.temperature)
         if self.ce_weight:
@@ -104,11 +127,13 @@ class LoRAMaskGenerator(DiffusionGenerator):
             valid = (label != 255).float()
             ce = (ce * valid).flatten(1).sum(1) / valid.flatten(1).sum(
                 1).clamp_min(1)
-            losses['loss_ce'] = self.ce_weight * (weights * ce).mean()
+            losses['loss_ce'] = self.ce_weight * (weights * ce).sum() / batch
         if self.prop_weight:
-            prop = self.prop_loss(probs, label, target_shares=target_shares,
+            prop = self.prop_loss(probs, label,
+                                  target_shares=target_shares[keep],
                                   pred_is_prob=True)
-            losses['loss_prop'] = self.prop_weight * (weights * prop).mean()
+            losses['loss_prop'] = \
+                self.prop_weight * (weights * prop).sum() / batch
         return losses
 
     # -- inference ---------------------------------------------------------
@@ -155,13 +180,31 @@ class LoRAMaskGenerator(DiffusionGenerator):
                     prompts=np.asarray(prompts))
 
     # -- export ------------------------------------------------------------
+    def _fully_trained(self) -> dict:
+        """Export folder name -> network, for full fine-tuning."""
+        parts = dict(unet=self.unet)
+        if self.train_text_encoder:
+            parts['text_encoder'] = self.text_encoder
+        return parts
+
     def export(self, out_dir: str) -> str:
         """Write the LoRA weights as ``pytorch_lora_weights.safetensors`` that
         stock ``StableDiffusionPipeline.load_lora_weights(out_dir)`` reads
-        (EMA weights when enabled). Atomic: the folder appears complete."""
+        (EMA weights when enabled). Atomic: the folder appears complete.
+
+        With full fine-tuning (``lora_rank=None``) the trained networks are
+        written with ``save_pretrained`` into ``unet/`` (and
+        ``text_encoder/``) instead, the diffusers layout of those parts.
+        """
         from diffusers import StableDiffusionPipeline
         from diffusers.utils import convert_state_dict_to_diffusers
         from peft.utils import get_peft_model_state_dict
+        if self.full_finetune:
+            with self.ema_weights(), atomic_directory(out_dir) as tmp:
+                for name, module in self._fully_trained().items():
+                    module.save_pretrained(osp.join(tmp, name),
+                                           safe_serialization=True)
+            return osp.abspath(out_dir)
         with self.ema_weights(), atomic_directory(out_dir) as tmp:
             unet_layers = convert_state_dict_to_diffusers(
                 get_peft_model_state_dict(self.unet))
@@ -192,6 +235,18 @@ class LoRAMaskGenerator(DiffusionGenerator):
         from diffusers.utils import (convert_state_dict_to_peft,
                                      convert_unet_state_dict_to_peft)
         from peft.utils import set_peft_model_state_dict
+        if self.full_finetune:
+            parts = []
+            for name, module in self._fully_trained().items():
+                folder = osp.join(path, name)
+                if not osp.isfile(osp.join(folder, 'config.json')):
+                    raise FileNotFoundError(
+                        f'{folder} does not exist: this config fine-tunes '
+                        f'the {name} fully (lora_rank=None); point at '
+                        'work_dir/export/final of a run of this config')
+                parts.append((module, type(module), folder))
+            load_pretrained_into(parts, path)
+            return
         weights = osp.join(path, 'pytorch_lora_weights.safetensors')
         if not osp.isfile(weights):
             raise FileNotFoundError(

@@ -1,0 +1,26 @@
+# The toy DeepLabV3+ on real + synthetic scenes at alpha = 0.4 (tools/demo.py
+# step 8, through tools/sweep.py). The synthetic set is built by
+# SynthesisHook from the demo's generators when missing.
+_base_ = ['./deeplabv3plus_toy_syn0.py']
+syn_data_root = 'work_dirs/demo/data/toy_syn'
+train_dataloader = dict(
+    sampler=dict(
+        _delete_=True, type='InfiniteMixedRatioSampler', syn_ratio=0.4),
+    dataset=dict(
+        _delete_=True,
+        type='ConcatDataset',
+        datasets=[
+            {{_base_.train_dataloader.dataset}},
+            dict(
+                type='DiffusionSynthDataset',
+                source_dataset='PotsdamDataset',
+                data_root=syn_data_root,
+                pipeline={{_base_.train_pipeline}}),
+        ]))
+custom_hooks = [
+    dict(
+        type='SynthesisHook',
+        synth_config='configs/demo/synth_small_toy.py',
+        num=160,  # as many as the real training scenes
+        out_dir=syn_data_root),
+]

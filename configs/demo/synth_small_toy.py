@@ -1,0 +1,22 @@
+# Stage 3 on the built-in toy set (tools/demo.py step 7): the Potsdam synth
+# config with the demo's generators, 64x64 samples, rare classes enriched,
+# and proportion enforcement (masks more than 10 points off their target
+# shares are drawn again, best of 3 kept).
+_base_ = ['../synth/potsdam.py']
+out_dir = 'work_dirs/demo/data/toy_syn'
+synthesis = dict(
+    mask_generator=dict(
+        config='configs/demo/mask_small_toy.py',
+        weights='work_dirs/demo/mask_small_toy/export/final'),
+    image_generator=dict(
+        config='configs/demo/image_controlnet_small_toy.py',
+        weights='work_dirs/demo/image_controlnet_small_toy/export/final'),
+    real_captions=dict(data_root='work_dirs/demo/data/toy_landcover'),
+    mask_prompt='shares',  # as mask_small_toy.py trains
+    size=64,
+    batch_size=16,
+    mask_sampling=dict(steps=20, guidance_scale=2.0),
+    image_sampling=dict(steps=20, guidance_scale=2.0),
+    reject=dict(max_cpe=10, max_tries=3),
+    deterministic=False,
+)
