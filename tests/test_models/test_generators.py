@@ -470,11 +470,11 @@ def test_x0_losses_decode_only_weighted_samples(data):
         decoded.append(latents.shape[0])
         return decode(latents)
 
-    def fixed_noise(timesteps):
+    def fixed_noise(timesteps, seeds=(0, 1)):
         def add_noise(latents):
             noise = torch.stack([torch.randn(
-                latents.shape[1:], generator=torch.Generator().manual_seed(i))
-                for i in range(latents.shape[0])])
+                latents.shape[1:], generator=torch.Generator().manual_seed(s))
+                for s in seeds[:latents.shape[0]]])
             t = torch.tensor(timesteps[:latents.shape[0]])
             return (model.noise_scheduler.add_noise(latents, noise, t),
                     noise, t)
@@ -496,6 +496,24 @@ def test_x0_losses_decode_only_weighted_samples(data):
         assert none_kept[key].item() == 0
     assert pair['loss_ce'].item() > 0
 
+    # L_prop at every timestep: both samples decoded, CE still from the
+    # first only, L_prop from both
+    model.prop_timestep_weighting = False
+    decoded.clear()
+    with torch.no_grad():
+        model.add_noise = fixed_noise([100, 900])
+        both = model(**batch)
+        second = {k: v[1:] for k, v in batch.items()}
+        model.add_noise = fixed_noise([900], seeds=[1])
+        late = model(**second)
+    assert decoded == [2, 1]
+    assert both['loss_ce'].item() == pytest.approx(pair['loss_ce'].item(),
+                                                   rel=1e-4)
+    assert late['loss_ce'].item() == 0 and late['loss_prop'].item() > 0
+    assert both['loss_prop'].item() == pytest.approx(
+        (2 * pair['loss_prop'].item() + late['loss_prop'].item()) / 2,
+        rel=1e-4)
+
 
 def _mode_encoder(vae):
     """vae.encode whose latent_dist.sample() returns the mean."""
@@ -506,3 +524,31 @@ def _mode_encoder(vae):
         out.latent_dist.sample = lambda generator=None: out.latent_dist.mean
         return out
     return wrapped
+
+
+def test_controlnet_without_zero_convolutions_sees_the_condition(data):
+    from dldm_mmseg.models.generators.image_generator import \
+        zero_initialised_convs
+    batch = batch_of(data, load_image=True, n=2)
+
+    def residuals(model, condition):
+        latents = torch.zeros(1, 4, 8, 8)
+        embeddings = model.encode_prompt([''])
+        down, mid = model.controlnet(latents, torch.tensor([10]),
+                                     encoder_hidden_states=embeddings,
+                                     controlnet_cond=condition,
+                                     return_dict=False)
+        return torch.cat([r.flatten() for r in down] + [mid.flatten()])
+
+    first, second = [(batch['mask'][i:i + 1] + 1) / 2 for i in range(2)]
+    stock, _ = build(IMAGE_CFG, data)
+    assert all(c.weight.abs().sum() == 0
+               for c in zero_initialised_convs(stock.controlnet))
+    with torch.no_grad():
+        assert residuals(stock, first).abs().sum() == 0
+        free, _ = build(IMAGE_CFG, data, zero_convolutions=False)
+        assert all(c.weight.abs().sum() > 0
+                   for c in zero_initialised_convs(free.controlnet))
+        # from the first step, the residuals depend on the condition
+        assert not torch.allclose(residuals(free, first),
+                                  residuals(free, second))

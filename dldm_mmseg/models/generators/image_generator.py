@@ -12,6 +12,15 @@ from .base import DiffusionGenerator, atomic_directory, load_pretrained_into
 from .components import controlnet_conditioning_channels
 
 
+def zero_initialised_convs(controlnet) -> list:
+    """The convolutions ``ControlNetModel`` initialises to zero: one per
+    down-block residual, the mid-block one and the last of the condition
+    embedding."""
+    return list(controlnet.controlnet_down_blocks) + [
+        controlnet.controlnet_mid_block,
+        controlnet.controlnet_cond_embedding.conv_out]
+
+
 @MODELS.register_module()
 class ControlNetImageGenerator(DiffusionGenerator):
     """Stage 2 of the paper: a ControlNet that paints the image of a mask.
@@ -35,6 +44,13 @@ class ControlNetImageGenerator(DiffusionGenerator):
             random-weight presets, where a frozen UNet would be noise (the
             CPU demo); the UNet is then exported beside the ControlNet.
             Defaults to False (SD frozen, as in the paper).
+        zero_convolutions (bool): Keep ControlNet's zero-initialised
+            output and condition convolutions. They keep a pretrained UNet
+            undisturbed at the start, but no gradient reaches the condition
+            branch until the output convolutions have grown, which costs
+            thousands of steps; with a random-weight UNet there is nothing
+            to protect, and False gives them PyTorch's default
+            initialisation. Ignored with ``controlnet``. Defaults to True.
         **kwargs: See :class:`DiffusionGenerator`.
     """
 
@@ -44,6 +60,7 @@ class ControlNetImageGenerator(DiffusionGenerator):
                  image_loss_weight: float = 0.0,
                  image_loss: str = 'l1',
                  train_unet: bool = False,
+                 zero_convolutions: bool = True,
                  **kwargs) -> None:
         super().__init__(components, **kwargs)
         from diffusers import ControlNetModel
@@ -62,6 +79,9 @@ class ControlNetImageGenerator(DiffusionGenerator):
             self.controlnet = ControlNetModel.from_unet(
                 self.unet, conditioning_embedding_out_channels=(
                     controlnet_conditioning_channels(self.vae_scale_factor)))
+            if not zero_convolutions:
+                for conv in zero_initialised_convs(self.controlnet):
+                    conv.reset_parameters()
         self.controlnet.requires_grad_(True)
         self.controlnet.train()
         self.train_unet = train_unet

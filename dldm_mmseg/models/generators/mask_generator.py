@@ -44,6 +44,13 @@ class LoRAMaskGenerator(DiffusionGenerator):
         ce_weight (float): Weight of the pixel-wise CE. Defaults to 0.5.
         prop_weight (float): Weight of L_prop. Defaults to 0.5.
         temperature (float): Palette softmax temperature. Defaults to 0.05.
+        prop_timestep_weighting (bool): Weight L_prop by timestep like CE
+            (``x0_weighting``, ``x0_max_timestep``). False gives every
+            timestep full weight: at high noise the decoded x0 is a blur
+            that says nothing pixel-wise (so CE is down-weighted there), but
+            its class shares are what the model would draw for the prompt,
+            which is what L_prop should teach. Defaults to True (one
+            weighting for both terms).
         **kwargs: See :class:`DiffusionGenerator`.
     """
 
@@ -56,6 +63,7 @@ class LoRAMaskGenerator(DiffusionGenerator):
                  ce_weight: float = 0.5,
                  prop_weight: float = 0.5,
                  temperature: float = 0.05,
+                 prop_timestep_weighting: bool = True,
                  **kwargs) -> None:
         super().__init__(components, **kwargs)
         from peft import LoraConfig
@@ -89,6 +97,7 @@ class LoRAMaskGenerator(DiffusionGenerator):
         self.ce_weight = ce_weight
         self.prop_weight = prop_weight
         self.temperature = temperature
+        self.prop_timestep_weighting = prop_timestep_weighting
         self.prop_loss = ProportionAwareLoss(reduction='none')
         self._finish_setup()
 
@@ -106,19 +115,24 @@ class LoRAMaskGenerator(DiffusionGenerator):
             pred, self.diffusion_target(latents, noise, t))}
         if not (self.ce_weight or self.prop_weight):
             return losses
-        weights = self.x0_weights(t) * torch.tensor(
-            [bool(p) for p in prompt], device=t.device, dtype=torch.float32)
+        has_prompt = torch.tensor([bool(p) for p in prompt], device=t.device,
+                                  dtype=torch.float32)
+        ce_weights = self.x0_weights(t) * has_prompt * bool(self.ce_weight)
+        prop_weights = has_prompt * bool(self.prop_weight)
+        if self.prop_timestep_weighting:
+            prop_weights = prop_weights * self.x0_weights(t)
         # x0 terms are means over the whole batch; samples without weight
-        # are not decoded
-        batch = weights.numel()
-        keep, rgb = self.decode_weighted_x0(noisy, pred, t, weights)
+        # in either term are not decoded
+        batch = t.numel()
+        keep, rgb = self.decode_weighted_x0(noisy, pred, t,
+                                            ce_weights + prop_weights)
         if rgb is None:
             zero = pred.float().sum() * 0
             losses.update({name: zero for name, weight in (
                 ('loss_ce', self.ce_weight), ('loss_prop', self.prop_weight))
                 if weight})
             return losses
-        weights, label = weights[keep], label[keep]
+        label = label[keep]
         probs = soft_class_probs(((rgb.float() + 1) / 2).clamp(0, 1),
                                  self.palette, self.temperature)
         if self.ce_weight:
@@ -127,13 +141,14 @@ class LoRAMaskGenerator(DiffusionGenerator):
             valid = (label != 255).float()
             ce = (ce * valid).flatten(1).sum(1) / valid.flatten(1).sum(
                 1).clamp_min(1)
-            losses['loss_ce'] = self.ce_weight * (weights * ce).sum() / batch
+            losses['loss_ce'] = \
+                self.ce_weight * (ce_weights[keep] * ce).sum() / batch
         if self.prop_weight:
             prop = self.prop_loss(probs, label,
                                   target_shares=target_shares[keep],
                                   pred_is_prob=True)
             losses['loss_prop'] = \
-                self.prop_weight * (weights * prop).sum() / batch
+                self.prop_weight * (prop_weights[keep] * prop).sum() / batch
         return losses
 
     # -- inference ---------------------------------------------------------
