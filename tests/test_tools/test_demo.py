@@ -29,6 +29,7 @@ def test_quick_demo_runs_every_stage_and_reports_this_runs_numbers(tmp_path):
     for name, metrics in cpe.items():
         assert f'{metrics["mCPE"]:.2f}' in _row(report, name)
     assert f'{saved["set_mcpe"]["mCPE"]:.2f}%' in report
+    assert f'{out["consistency"]["consistency_mIoU"]:.2f}%' in report
     if out['fid'] is not None:
         assert f'{out["fid"]:.1f}' in report
     for png in ('per_class_iou', 'metric_vs_alpha', 'class_shares',
