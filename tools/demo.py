@@ -31,6 +31,7 @@ import time
 from typing import Optional
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))  # tools/fit_vae, sweep
 
 import dldm_mmseg  # noqa: E402,F401
 import numpy as np  # noqa: E402
@@ -158,7 +159,6 @@ class Demo:
     def fit_vae(self):
         if osp.isfile(osp.join(self.vae, 'config.json')):
             return
-        sys.path.insert(0, osp.join(ROOT, 'tools'))
         from fit_vae import fit_vae
         fit_vae(self.data_root, self.vae, 'small',
                 iters=self.s['vae_iters'], batch_size=8, kl_weight=1e-4,
@@ -178,22 +178,27 @@ class Demo:
         Runner.from_cfg(cfg).train()
         return export
 
-    def mask_cpe(self) -> dict:
-        """mCPE of masks drawn by each stage-1 model for the same target
-        shares (real patches' shares, rare classes boosted) and seeds."""
+    def synthesis_engine(self):
+        """The stage-3 engine over the demo's trained generators."""
         from dldm_mmseg.apis.synthesis import SynthesisEngine
+        return SynthesisEngine(self.synthesis_cfg())
+
+    def mask_cpe(self, engine) -> dict:
+        """mCPE of masks drawn by each stage-1 model for the same target
+        shares (``engine``'s plan: real patches' shares, rare classes
+        boosted) and seeds."""
+        from dldm_mmseg.apis.synthesis import load_generator
         from dldm_mmseg.utils.label_stats import (class_proportion_error,
                                                   class_shares)
-        cfg = self.synthesis_cfg()
-        engine = SynthesisEngine(cfg)
+        cfg = engine.cfg
         plan = [engine.plan(i) for i in range(self.s['cpe_masks'])]
         targets = np.stack([p['target'] for p in plan])
         results = {}
         for name, config in MASK_CONFIGS.items():
-            spec = dict(config=osp.join(ROOT, config),
-                        weights=self.export_dir(config),
-                        model=dict(components=dict(vae=self.vae)))
-            model = engine._build_generator(spec).eval()
+            model = load_generator(dict(
+                config=osp.join(ROOT, config),
+                weights=self.export_dir(config),
+                model=dict(components=dict(vae=self.vae)))).eval()
             out = model.generate_masks(
                 class_shares=targets, seeds=[p['seed'] for p in plan],
                 height=cfg['size'], width=cfg['size'],
@@ -210,14 +215,8 @@ class Demo:
             del model
         return results
 
-    def synthesise(self) -> dict:
-        from dldm_mmseg.apis.synthesis import SynthesisEngine
-        return SynthesisEngine(self.synthesis_cfg()).run(
-            self.s['num_syn'], self.syn_root)
-
     def segmentation(self) -> dict:
-        sys.path.insert(0, osp.join(ROOT, 'tools'))
-        from sweep import run_alpha, train_and_test
+        from sweep import reuse_or_run, run_alpha, train_and_test
         results = {}
         iters = self.s['seg_iters']
         runs = [(f'alpha = {a:g}', SEG_SWEEP_CONFIG, a)
@@ -227,36 +226,30 @@ class Demo:
         for name, config, alpha in runs:
             run_dir = osp.join(sweep_dir, f'alpha_{alpha:g}'
                                if alpha is not None else 'oversample40')
-            done = osp.join(run_dir, 'metrics.json')
-            if osp.isfile(done):
-                with open(done, encoding='utf-8') as f:
-                    results[name] = json.load(f)
-                continue
             options = self.seg_options(config, iters)
             if alpha is not None:
-                results[name] = run_alpha(osp.join(ROOT, config), alpha,
-                                          run_dir, options)
+                results[name] = reuse_or_run(
+                    run_dir, run_alpha, osp.join(ROOT, config), alpha,
+                    run_dir, options)
             else:
-                cfg = load_run_config(osp.join(ROOT, config), options,
-                                      work_dir=run_dir)
-                results[name] = train_and_test(
-                    cfg, f'demo_oversample40_{self.stamp}')
-            with atomic_open(done) as f:
-                json.dump(results[name], f, indent=2)
+                results[name] = reuse_or_run(
+                    run_dir, lambda: train_and_test(
+                        load_run_config(osp.join(ROOT, config), options,
+                                        work_dir=run_dir),
+                        f'demo_oversample40_{self.stamp}'))
         return results
 
     def consistency(self) -> dict:
         """Mask-image consistency of the synthetic set: mIoU of the
         real-only (alpha = 0) segmentor on the synthetic images against
         their masks."""
-        import glob
+        from mmengine.runner.checkpoint import find_latest_checkpoint
 
         from dldm_mmseg.apis.analysis import consistency_miou
         from dldm_mmseg.apis.consistency import ConsistencyChecker
         run_dir = osp.join(self.work, 'sweep', 'alpha_0')
         config = osp.join(run_dir, osp.basename(SEG_SWEEP_CONFIG))
-        checkpoint = sorted(glob.glob(osp.join(run_dir, 'iter_*.pth')),
-                            key=osp.getmtime)[-1]
+        checkpoint = find_latest_checkpoint(run_dir)
         checker = ConsistencyChecker(config, checkpoint, device='cpu')
         ids = [r['id'] for r in _manifest(self.syn_root)]
         return consistency_miou(self.syn_root, checker, ids, self.classes)
@@ -292,8 +285,10 @@ def main(argv=None):
     print(f'[4/7] stage 2, image generator: {IMAGE_CONFIG}')
     demo.timed('stage 2', demo.train_generator, IMAGE_CONFIG)
     print('[5/7] mCPE of both mask generators; synthesis')
-    cpe = demo.timed('mCPE of stage 1', demo.mask_cpe)
-    demo.timed('synthesis', demo.synthesise)
+    engine = demo.synthesis_engine()
+    cpe = demo.timed('mCPE of stage 1', demo.mask_cpe, engine)
+    demo.timed('synthesis', engine.run, demo.s['num_syn'], demo.syn_root)
+    del engine
     print('[6/7] segmentation: alpha sweep and oversampling')
     results = demo.timed('segmentation', demo.segmentation)
     print('[7/7] evaluation and report')

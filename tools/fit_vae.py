@@ -29,7 +29,8 @@ def fit_vae(data_root: str, out: str, preset: str = 'small',
     Stable Diffusion's was chosen: diffusion assumes unit-variance latents,
     and a fitted VAE's latents are far from the preset's 0.18215 scale (the
     toy set's have a std near 1, so the preset's factor would leave them
-    at a twentieth of the noise and the UNet would learn from noise).
+    at about a fifth of the noise's scale and the UNet would learn mostly
+    from noise).
 
     Returns:
         dict: ``first``/``last`` mean losses, ``steps`` and

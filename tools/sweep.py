@@ -55,6 +55,20 @@ def run_alpha(config: str, alpha: float, work_dir: str,
     return train_and_test(cfg, f'{osp.basename(work_dir)}_{where}')
 
 
+def reuse_or_run(run_dir: str, run, *args) -> dict:
+    """The metrics of a finished run (``run_dir/metrics.json``), or
+    ``run(*args)``'s, saved there atomically: a killed sweep resumes."""
+    done = osp.join(run_dir, 'metrics.json')
+    if osp.isfile(done):
+        with open(done, encoding='utf-8') as f:
+            print(f'{run_dir}: done before, reused')
+            return json.load(f)
+    metrics = run(*args)
+    with atomic_open(done) as f:
+        json.dump(metrics, f, indent=2)
+    return metrics
+
+
 def train_and_test(cfg, name: str) -> dict:
     """Train a loaded config, test it, return the test metrics as floats.
 
@@ -76,17 +90,9 @@ def main(argv=None):
     results = {}
     for alpha in args.alphas:
         run_dir = osp.join(work, f'alpha_{alpha:g}')
-        done = osp.join(run_dir, 'metrics.json')
-        if osp.isfile(done):
-            with open(done, encoding='utf-8') as f:
-                results[alpha] = json.load(f)
-            print(f'alpha {alpha:g}: done before, reused')
-            continue
-        print(f'alpha {alpha:g}: training in {run_dir}')
-        results[alpha] = run_alpha(args.config, alpha, run_dir,
-                                   args.cfg_options)
-        with atomic_open(done) as f:
-            json.dump(results[alpha], f, indent=2)
+        print(f'alpha {alpha:g}: {run_dir}')
+        results[alpha] = reuse_or_run(run_dir, run_alpha, args.config, alpha,
+                                      run_dir, args.cfg_options)
     from mmseg.registry import DATASETS
     from mmengine.config import Config
     dataset = Config.fromfile(args.config).val_dataloader.dataset

@@ -131,6 +131,28 @@ def synthesis_status(out_dir: str, num: int) -> Dict[str, object]:
                 done=done & wanted, missing=sorted(wanted - done))
 
 
+def load_generator(spec: dict):
+    """A trained generator from a synth config's ``mask_generator`` or
+    ``image_generator`` entry: its ``config``, optional ``model`` overrides
+    (e.g. another SD folder) and the exported ``weights``.
+
+    Raises:
+        ValueError: When ``weights`` is missing.
+    """
+    from mmengine.config import Config
+    from mmseg.registry import MODELS
+    cfg = Config.fromfile(spec['config'])
+    cfg.merge_from_dict({f'model.{k}': v
+                         for k, v in (spec.get('model') or {}).items()})
+    model = MODELS.build(cfg.model)
+    weights = spec.get('weights')
+    if not weights:
+        raise ValueError(f'generator {spec["config"]} has no "weights": '
+                         'point it at work_dir/export/final of its run')
+    model.load_export(weights)
+    return model
+
+
 class SynthesisEngine:
     """Builds synthetic image/mask pairs from the two trained generators.
 
@@ -191,9 +213,9 @@ class SynthesisEngine:
         self.share_sampler = TargetShareSampler(
             self.classes, real_shares, captions, seed=self.base_seed,
             **share_cfg)
-        self.mask_model = mask_model or self._build_generator(
+        self.mask_model = mask_model or load_generator(
             cfg['mask_generator'])
-        self.image_model = image_model or self._build_generator(
+        self.image_model = image_model or load_generator(
             cfg['image_generator'])
         self._prepare_for_inference(cfg)
         self.weight_hashes = {
@@ -222,22 +244,6 @@ class SynthesisEngine:
                 model.unet = torch.compile(model.unet)
                 if hasattr(model, 'controlnet'):
                     model.controlnet = torch.compile(model.controlnet)
-
-    @staticmethod
-    def _build_generator(spec: dict):
-        from mmengine.config import Config
-        from mmseg.registry import MODELS
-        cfg = Config.fromfile(spec['config'])
-        # model overrides from the synth config, e.g. a different SD folder
-        cfg.merge_from_dict({f'model.{k}': v
-                             for k, v in (spec.get('model') or {}).items()})
-        model = MODELS.build(cfg.model)
-        weights = spec.get('weights')
-        if not weights:
-            raise ValueError(f'generator {spec["config"]} has no "weights": '
-                             'point it at work_dir/export/final of its run')
-        model.load_export(weights)
-        return model
 
     # -- bookkeeping -------------------------------------------------------
     def fingerprint(self) -> str:

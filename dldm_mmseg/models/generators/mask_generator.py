@@ -83,12 +83,12 @@ class LoRAMaskGenerator(DiffusionGenerator):
                 init_lora_weights='gaussian',
                 target_modules=list(lora_targets))
             self.unet.add_adapter(self.lora_config)
-        if train_text_encoder and not self.full_finetune:
-            self.text_lora_config = LoraConfig(
-                r=lora_rank, lora_alpha=lora_alpha or lora_rank,
-                init_lora_weights='gaussian',
-                target_modules=list(TEXT_LORA_TARGETS))
-            self.text_encoder.add_adapter(self.text_lora_config)
+            if train_text_encoder:
+                self.text_lora_config = LoraConfig(
+                    r=lora_rank, lora_alpha=lora_alpha or lora_rank,
+                    init_lora_weights='gaussian',
+                    target_modules=list(TEXT_LORA_TARGETS))
+                self.text_encoder.add_adapter(self.text_lora_config)
         if self.gradient_checkpointing:
             self.unet.enable_gradient_checkpointing()
             if train_text_encoder:  # transformers 5 renamed the method
@@ -117,10 +117,11 @@ class LoRAMaskGenerator(DiffusionGenerator):
             return losses
         has_prompt = torch.tensor([bool(p) for p in prompt], device=t.device,
                                   dtype=torch.float32)
-        ce_weights = self.x0_weights(t) * has_prompt * bool(self.ce_weight)
+        by_timestep = self.x0_weights(t)
+        ce_weights = by_timestep * has_prompt * bool(self.ce_weight)
         prop_weights = has_prompt * bool(self.prop_weight)
         if self.prop_timestep_weighting:
-            prop_weights = prop_weights * self.x0_weights(t)
+            prop_weights = prop_weights * by_timestep
         # x0 terms are means over the whole batch; samples without weight
         # in either term are not decoded
         batch = t.numel()
