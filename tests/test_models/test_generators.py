@@ -437,6 +437,8 @@ def test_full_finetune_modes_export_and_reload(data, tmp_path):
         lora_model.load_export(export)  # a full export is no LoRA file
     with pytest.raises(FileNotFoundError, match='lora_rank=None'):
         fresh.load_export(str(tmp_path))
+    with pytest.raises(ValueError, match='or None for full fine-tuning'):
+        build(MASK_CFG, data, lora_rank=0)
 
     image_model, _ = build(IMAGE_CFG, data, train_unet=True)
     assert any(n.startswith('unet.') for n in
