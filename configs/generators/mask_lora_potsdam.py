@@ -1,6 +1,7 @@
 # Stage 1 on Potsdam: text (class shares + caption) -> colour label mask.
 # Stable Diffusion 1.5 from a local folder + LoRA rank 32; loss = diffusion
-# + 0.5 CE + 0.5 L_prop on the decoded x0 mask. Paper settings: fp16,
+# + 0.5 CE + 0.5 L_prop on the decoded x0 mask (L_prop summed over classes,
+# on the scale of CE; see LoRAMaskGenerator). Paper settings: fp16,
 # batch 16, AdamW lr 1e-4 (betas 0.9/0.999, weight decay), constant lr,
 # seed 42, 50 epochs.
 _base_ = ['./_base_/generator_runtime.py']
@@ -14,7 +15,7 @@ model = dict(
     lora_rank=32,
     ce_weight=0.5,
     prop_weight=0.5,
-    temperature=0.05,
+    temperature=0.25,  # relative to the closest palette colours (4 nats)
     frozen_dtype='fp16',
     gradient_checkpointing=True,
     inference_cfg=dict(scheduler='dpmsolver++', steps=20, guidance_scale=5.0))

@@ -244,6 +244,7 @@ def write_captions(data_root: str, class_names: Sequence[str],
                     patch,
                     shares={c: round(float(s), 6)
                             for c, s in zip(class_names, shares)},
+                    pixels=int((label != ignore_index).sum()),
                     share_text=format_class_shares(shares, class_names),
                     caption=template_caption(shares, class_names),
                     caption_source=source))

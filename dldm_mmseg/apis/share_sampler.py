@@ -15,12 +15,14 @@ class TargetShareSampler:
 
     * ``rarity_exponent`` a: a patch is drawn with probability proportional
       to ``max f_c^(-a)`` over the classes it holds (share >= ``presence``),
-      where ``f_c`` is the class's share of all real pixels, as in
+      where ``f_c`` is the class's share of all valid real pixels (patch
+      shares weighted by ``pixel_counts``), as in
       repeat-factor sampling: a = 0 gives the real distribution, a = 1
       weights each patch by the inverse frequency of its rarest class (the
       paper's Fig. 13 enrichment of car and clutter);
     * ``min_shares``: a class named there gets at least that share (taken
-      from the other classes in proportion to their shares).
+      from the other classes in proportion to their shares, repeated until
+      no class is left below its minimum).
 
     ``mode='fixed'`` gives every sample ``fixed_shares``.
 
@@ -32,6 +34,10 @@ class TargetShareSampler:
         real_shares (np.ndarray, optional): ``N x C`` shares of the real
             patches (mode ``'real'``).
         captions (Sequence[str], optional): Captions of those patches.
+        pixel_counts (Sequence[int], optional): Valid pixels of each patch
+            (``pixels`` of its captions record), to weight the shares in
+            ``f_c``. Defaults to equal weights (the same when every patch
+            has as many valid pixels).
         mode (str): ``'real'`` or ``'fixed'``. Defaults to ``'real'``.
         rarity_exponent (float): See above. Defaults to 0.
         min_shares (dict, optional): Class name -> minimum share.
@@ -46,6 +52,7 @@ class TargetShareSampler:
                  real_shares: Optional[np.ndarray] = None,
                  captions: Optional[Sequence[str]] = None,
                  mode: str = 'real',
+                 pixel_counts: Optional[Sequence[int]] = None,
                  rarity_exponent: float = 0.0,
                  min_shares: Optional[Dict[str, float]] = None,
                  fixed_shares=None,
@@ -74,7 +81,15 @@ class TargetShareSampler:
             self.real_shares = shares / shares.sum(1, keepdims=True)
             self.captions = list(captions) if captions is not None else \
                 [''] * len(shares)
-            frequency = self.real_shares.mean(0)
+            counts = np.ones(len(shares)) if pixel_counts is None else \
+                np.asarray(pixel_counts, dtype=np.float64)
+            if counts.shape != (len(shares),) or (counts < 0).any() or \
+                    counts.sum() <= 0:
+                raise ValueError(f'pixel_counts must hold one non-negative '
+                                 f'count per patch ({len(shares)}), got '
+                                 f'shape {counts.shape}')
+            frequency = (self.real_shares * counts[:, None]).sum(0) / \
+                counts.sum()
             boost = np.where(frequency > 0, frequency, 1.0) ** (
                 -float(rarity_exponent))
             present = self.real_shares >= presence
@@ -82,20 +97,29 @@ class TargetShareSampler:
             # class it holds
             weights = np.where(present, boost[None], 0).max(1)
             weights = np.where(weights > 0, weights, boost.min())
+            self.frequency = frequency
             self.patch_probs = weights / weights.sum()
         else:
             raise ValueError(f'mode must be real or fixed, got {mode!r}')
 
     def _enforce_minimums(self, shares: np.ndarray) -> np.ndarray:
-        low = shares < self.min_shares
-        if not low.any():
-            return shares
-        out = shares.copy()
-        out[low] = self.min_shares[low]
-        rest = ~low
-        room = 1.0 - out[low].sum()
-        if out[rest].sum() > 0:
-            out[rest] = out[rest] / out[rest].sum() * room
+        """Raise classes below their minimum to it, taking the room from
+        the others in proportion; repeat while that pushes another class
+        below its own minimum (at most one pass per class)."""
+        out = np.asarray(shares, dtype=np.float64).copy()
+        fixed = np.zeros(len(out), dtype=bool)
+        for _ in range(len(out)):
+            low = ~fixed & (out < self.min_shares - 1e-12)
+            if not low.any():
+                break
+            fixed |= low
+            out[fixed] = self.min_shares[fixed]
+            rest = ~fixed
+            room = 1.0 - out[fixed].sum()
+            if out[rest].sum() > 0:
+                out[rest] = out[rest] / out[rest].sum() * room
+            elif rest.any():
+                out[rest] = room / rest.sum()
         return out
 
     def __call__(self, index: int) -> dict:

@@ -9,8 +9,9 @@
     out_dir/records/<id>.json        per-sample commit records (a sample is
                                      done once its record exists)
 
-Sample ``i`` (id ``f'{i:06d}'``) uses seed ``base_seed + i`` and target
-shares drawn from ``(base_seed, i)``, whatever the batch size or the number
+Sample ``i`` (id ``f'{i:06d}'``) uses mask seed ``base_seed + i``, image
+seed :func:`image_seed` ``(base_seed, i)`` and target shares drawn from
+``(base_seed, i)``, whatever the batch size or the number
 of processes; ids are split across ranks as ``i % world_size == rank``.
 Every file is written atomically and the record last, so a run killed at
 any point and started again finishes with exactly ``num`` valid pairs.
@@ -36,6 +37,19 @@ from dldm_mmseg.utils.prompts import format_class_shares
 IMG_DIR, ANN_DIR, RECORDS = 'img_dir/train', 'ann_dir/train', 'records'
 MANIFEST, INFO = 'manifest.jsonl', 'synth_info.json'
 RETRY_SEED_STRIDE = 1_000_003  # retry k of sample i uses seed + k * stride
+#: Image seeds live in their own stream (``image_seed``): the mask and the
+#: image of a sample must not start from the same noise (both stages have
+#: the same latent shape). Sets made before there was an image stream used
+#: ``seed`` for both; they load as before but are not extended.
+SEED_SCHEME = 2
+
+
+def image_seed(base_seed: int, index: int) -> int:
+    """The image generator's seed of sample ``index``: a 31-bit value drawn
+    from ``(base_seed, index, 'image')``, unrelated to the mask seeds
+    ``base_seed + index + k * RETRY_SEED_STRIDE``."""
+    text = f'image:{int(base_seed)}:{int(index)}'.encode()
+    return int.from_bytes(hashlib.sha256(text).digest()[:4], 'little') >> 1
 
 
 def sample_id(index: int) -> str:
@@ -64,24 +78,26 @@ def folder_hash(folder: str) -> str:
 def remove_isolated_pixels(labels: np.ndarray, min_neighbours: int
                            ) -> np.ndarray:
     """Relabel pixels with fewer than ``min_neighbours`` of their 8
-    neighbours in the same class to the most frequent neighbouring class."""
+    neighbours in the same class to the most frequent neighbouring value
+    (ignore, 255, counts as a value of its own)."""
     if min_neighbours <= 0:
         return labels
-    num_classes = int(labels.max()) + 1
-    padded = np.pad(labels, 1, mode='edge')
+    values, dense = np.unique(labels, return_inverse=True)
+    dense = dense.reshape(labels.shape)
+    padded = np.pad(dense, 1, mode='edge')
     h, w = labels.shape
-    counts = np.zeros((num_classes, h, w), dtype=np.int16)
+    counts = np.zeros((len(values), h, w), dtype=np.int16)
     for dy in (0, 1, 2):
         for dx in (0, 1, 2):
             if dy == dx == 1:
                 continue
             window = padded[dy:dy + h, dx:dx + w]
-            for c in range(num_classes):
+            for c in range(len(values)):
                 counts[c] += window == c
-    same = np.take_along_axis(counts, labels[None].astype(np.int64), 0)[0]
+    same = np.take_along_axis(counts, dense[None].astype(np.int64), 0)[0]
     isolated = same < min_neighbours
     out = labels.copy()
-    out[isolated] = counts.argmax(0)[isolated]
+    out[isolated] = values[counts.argmax(0)[isolated]]
     return out
 
 
@@ -204,6 +220,9 @@ class SynthesisEngine:
             ordered = [records[k] for k in sorted(records)]
             real_shares = np.stack([r['shares_array'] for r in ordered])
             captions = [r.get('caption') or '' for r in ordered]
+            pixels = [r.get('pixels') for r in ordered]
+            if all(n is not None for n in pixels):
+                share_cfg.setdefault('pixel_counts', pixels)
         consistency = cfg.get('consistency')
         self.consistency = None
         if consistency:
@@ -255,6 +274,7 @@ class SynthesisEngine:
                 'real_captions', 'dtype', 'consistency')
         payload = {k: self.cfg.get(k) for k in keys}
         payload['weights'] = self.weight_hashes
+        payload['seed_scheme'] = SEED_SCHEME
         text = json.dumps(payload, sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
@@ -302,6 +322,7 @@ class SynthesisEngine:
         from dldm_mmseg.datasets.mask_caption_dataset import compose_prompt
         return dict(
             index=index, id=sample_id(index), seed=self.base_seed + index,
+            image_seed=image_seed(self.base_seed, index),
             target=target['shares'],
             mask_prompt=compose_prompt(share_text, caption, self.mask_prompt),
             image_prompt=compose_prompt(share_text, caption,
@@ -369,6 +390,7 @@ class SynthesisEngine:
                            encoded.astype(np.uint8))
         record = dict(
             id=plan['id'], seed=plan['seed'], mask_seed=mask['mask_seed'],
+            image_seed=plan['image_seed'],
             prompt=plan['mask_prompt'], image_prompt=plan['image_prompt'],
             target_shares=dict(zip(self.classes,
                                    np.round(plan['target'], 6).tolist())),
@@ -426,7 +448,8 @@ class SynthesisEngine:
                 images = self.image_model.generate_images(
                     np.stack([m['labels'] for m in masks]),
                     [p['image_prompt'] for p in plans],
-                    [p['seed'] for p in plans], batch_size=self.net_batch,
+                    [p['image_seed'] for p in plans],
+                    batch_size=self.net_batch,
                     **self.image_sampling)
                 if self.consistency is not None:
                     self._apply_consistency(plans, masks, images)

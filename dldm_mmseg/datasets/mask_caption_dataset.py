@@ -16,8 +16,6 @@ from dldm_mmseg.utils.palette import index_to_rgb
 from dldm_mmseg.utils.prompts import format_class_shares, round_percents
 from .synth_dataset import source_dataset_defaults
 
-IGNORE_COLOUR = (0, 0, 0)
-
 
 def compose_prompt(share_text: str, caption: str, order: str) -> str:
     """Join share text and caption in the order a generator uses."""
@@ -33,7 +31,8 @@ class MaskCaptionDataset(BaseDataset):
     (``tools/caption.py``). Each sample is a dict of:
 
     * ``mask``: ``3 x H x W`` float in [-1, 1], the label map rendered in the
-      palette colours (ignored pixels black);
+      palette colours (ignored pixels in the palette's reserved
+      :func:`~dldm_mmseg.utils.palette.ignore_colour`, black for Potsdam);
     * ``label``: ``H x W`` int64 class indices, 255 = ignore;
     * ``image``: ``3 x H x W`` float in [-1, 1] (with ``load_image``);
     * ``prompt``: the text condition, see ``prompt_order``;
@@ -179,7 +178,7 @@ class MaskCaptionDataset(BaseDataset):
         if (label[label != 255] >= len(self.classes)).any():
             raise ValueError(f'{info["seg_map_path"]} has labels outside the '
                              f'{len(self.classes)} classes')
-        mask = index_to_rgb(label, self.palette, IGNORE_COLOUR)
+        mask = index_to_rgb(label, self.palette)  # ignore: reserved colour
         share_text, shares = info['share_text'], info['target_shares']
         if self.crop_size:
             # The prompt must state the shares of what the model sees.

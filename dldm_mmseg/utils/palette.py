@@ -2,16 +2,25 @@
 
 The one module that knows how classes map to palette colours: dataset
 preparation turns colour-coded ground truth into indices, the mask generator
-turns decoded RGB into class probabilities (softmax over negative squared
-distances to the palette colours), and synthesis quantises generated masks
-to the nearest palette colour.
+turns decoded RGB into class logits (negative squared distances to the
+palette colours), and synthesis quantises generated masks to the nearest
+palette colour.
+
+Ignore pixels (label 255, e.g. the boundary lines of ISPRS noBoundary
+labels) have one reserved colour, :func:`ignore_colour`: black unless a class
+uses black. Rendering draws ignore pixels in it, quantisation maps pixels
+nearest to it back to 255, and the differentiable class logits give it a
+column of its own, so the generators learn, draw and are conditioned on
+ignore regions the same way in training and synthesis.
 """
-from typing import Optional, Sequence, Union
+import itertools
+from typing import Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
 
 Palette = Union[Sequence[Sequence[int]], np.ndarray]
+IGNORE_INDEX = 255
 
 
 def _palette_array(palette: Palette) -> np.ndarray:
@@ -20,6 +29,21 @@ def _palette_array(palette: Palette) -> np.ndarray:
         raise ValueError(f'a palette is a list of RGB triplets, got shape '
                          f'{arr.shape}')
     return arr
+
+
+def ignore_colour(palette: Palette) -> Tuple[int, int, int]:
+    """The reserved colour of ignore pixels for ``palette``.
+
+    Black, as in the ISPRS labels, unless a class is black; then the colour
+    of the RGB cube's 3 x 3 x 3 grid (levels 0, 128, 255) farthest from every
+    class colour, so quantisation never confuses it with a class.
+    """
+    pal = _palette_array(palette)
+    if not (pal == 0).all(1).any():
+        return (0, 0, 0)
+    grid = np.array(list(itertools.product((0, 128, 255), repeat=3)))
+    dist = ((grid[:, None] - pal[None]) ** 2).sum(-1).min(1)
+    return tuple(int(v) for v in grid[int(dist.argmax())])
 
 
 def _pack(rgb: np.ndarray) -> np.ndarray:
@@ -71,7 +95,8 @@ def rgb_to_index(rgb: np.ndarray, palette: Palette,
                 'Pass off_palette="nearest" (CLI: --off-palette nearest) to '
                 'snap them to the closest class, or "ignore" to drop them')
         if off_palette == 'nearest':
-            out[~known] = nearest_palette_index(rgb[~known][:, None, :3], pal)[:, 0]
+            out[~known] = nearest_palette_index(
+                rgb[~known][:, None, :3], pal, with_ignore=False)[:, 0]
         elif off_palette != 'ignore':
             raise ValueError(f'off_palette must be error, nearest or ignore, '
                              f'got {off_palette!r}')
@@ -79,42 +104,97 @@ def rgb_to_index(rgb: np.ndarray, palette: Palette,
 
 
 def index_to_rgb(index: np.ndarray, palette: Palette,
-                 ignore_color: Sequence[int] = (0, 0, 0)) -> np.ndarray:
-    """Render class indices as colours; values outside the palette get
-    ``ignore_color``."""
+                 ignore_color: Optional[Sequence[int]] = None) -> np.ndarray:
+    """Render class indices as colours; values outside the palette (the
+    ignore value 255) get ``ignore_color``, by default the reserved
+    :func:`ignore_colour` of the palette."""
     pal = _palette_array(palette).astype(np.uint8)
+    if ignore_color is None:
+        ignore_color = ignore_colour(pal)
     lut = np.tile(np.asarray(ignore_color, dtype=np.uint8), (256, 1))
     lut[:len(pal)] = pal
     return lut[np.asarray(index).astype(np.uint8)]
 
 
-def nearest_palette_index(rgb: np.ndarray, palette: Palette) -> np.ndarray:
-    """Hard quantisation: index of the nearest palette colour per pixel."""
-    pal = _palette_array(palette).astype(np.float32)
-    flat = np.asarray(rgb, dtype=np.float32).reshape(-1, 3)
-    dist = ((flat[:, None, :] - pal[None]) ** 2).sum(-1)
-    return dist.argmin(1).astype(np.uint8).reshape(np.asarray(rgb).shape[:-1])
-
-
-def soft_class_probs(rgb: torch.Tensor, palette: Palette,
-                     temperature: float = 0.05) -> torch.Tensor:
-    """Differentiable class probabilities from an RGB image.
-
-    ``p_c = softmax_c(-||rgb - palette_c||^2 / temperature)`` with colours in
-    [0, 1], so the generator's decoded mask can enter CE and L_prop.
+def nearest_palette_index(rgb: np.ndarray, palette: Palette,
+                          with_ignore: bool = True) -> np.ndarray:
+    """Hard quantisation: index of the nearest palette colour per pixel.
 
     Args:
-        rgb (torch.Tensor): ``N x 3 x H x W`` in [0, 1].
-        palette: One RGB colour (0..255) per class.
-        temperature (float): Softmax temperature on squared distances in
-            [0, 1] colour units; smaller is closer to hard. Defaults to 0.05.
+        rgb (np.ndarray): ``... x 3`` colours (0..255).
+        palette: One RGB colour per class.
+        with_ignore (bool): Pixels nearest to the reserved
+            :func:`ignore_colour` become ``IGNORE_INDEX`` (255). False snaps
+            every pixel to a class. Defaults to True.
 
     Returns:
-        torch.Tensor: ``N x C x H x W`` probabilities.
+        np.ndarray: uint8 indices, shape ``rgb.shape[:-1]``.
+    """
+    pal = _palette_array(palette)
+    colours = _with_ignore_colour(pal) if with_ignore else pal
+    colours = colours.astype(np.float32)
+    shape = np.asarray(rgb).shape[:-1]
+    flat = np.asarray(rgb, dtype=np.float32).reshape(-1, 3)
+    out = np.empty(len(flat), dtype=np.uint8)
+    for start in range(0, len(flat), 1 << 18):  # bounded memory
+        part = flat[start:start + (1 << 18)]
+        dist = ((part[:, None, :] - colours[None]) ** 2).sum(-1)
+        out[start:start + len(part)] = dist.argmin(1)
+    if with_ignore:
+        out[out == len(pal)] = IGNORE_INDEX
+    return out.reshape(shape)
+
+
+def _with_ignore_colour(pal: np.ndarray) -> np.ndarray:
+    """The palette with the reserved ignore colour as an extra last row."""
+    return np.concatenate([pal, np.asarray([ignore_colour(pal)])])
+
+
+def palette_logits(rgb: torch.Tensor, palette: Palette,
+                   temperature: float = 0.25,
+                   with_ignore: bool = True) -> torch.Tensor:
+    """Differentiable class logits of an RGB image.
+
+    ``logit_c = -||rgb - colour_c||^2 / (d_min^2 * temperature)``, with
+    colours in [0, 1] and ``d_min`` the smallest distance between two of the
+    colours. Normalising by ``d_min^2`` makes ``temperature`` mean the same
+    for every palette: a pixel exactly on a colour is ``1 / temperature``
+    nats more likely to be that class than the nearest other one (4 nats at
+    the default, p ~ 0.95). Much colder (the earlier ``0.05`` on raw squared
+    distances is 20 nats for Potsdam) saturates the softmax: a pixel drawn
+    confidently in the wrong colour then gets a gradient of about 1e-8.
+    Nothing is clamped: decoded values outside [0, 1] keep their gradient.
+    Use ``log_softmax`` of these logits for cross-entropy.
+
+    Args:
+        rgb (torch.Tensor): ``N x 3 x H x W``, colours in [0, 1].
+        palette: One RGB colour (0..255) per class.
+        temperature (float): See above. Defaults to 0.25.
+        with_ignore (bool): Add a last column for the reserved ignore colour
+            (``C + 1`` logits). Defaults to True.
+
+    Returns:
+        torch.Tensor: ``N x C(+1) x H x W`` logits.
     """
     if temperature <= 0:
         raise ValueError(f'temperature must be > 0, got {temperature}')
-    pal = torch.as_tensor(_palette_array(palette), dtype=rgb.dtype,
-                          device=rgb.device) / 255.0
-    diff = rgb.unsqueeze(1) - pal[None, :, :, None, None]
-    return torch.softmax(-(diff ** 2).sum(2) / temperature, dim=1)
+    pal = _palette_array(palette)
+    colours = _with_ignore_colour(pal) if with_ignore else pal
+    if len(np.unique(colours, axis=0)) != len(colours):
+        raise ValueError(f'palette {pal.tolist()} repeats a colour; every '
+                         'class needs its own')
+    scaled = colours.astype(np.float64) / 255.0
+    pair = ((scaled[:, None] - scaled[None]) ** 2).sum(-1)
+    d_min2 = pair[~np.eye(len(scaled), dtype=bool)].min()
+    centres = torch.as_tensor(scaled, dtype=torch.float32, device=rgb.device)
+    diff = rgb.float().unsqueeze(1) - centres[None, :, :, None, None]
+    return -(diff ** 2).sum(2) / (d_min2 * temperature)
+
+
+def soft_class_probs(rgb: torch.Tensor, palette: Palette,
+                     temperature: float = 0.25,
+                     with_ignore: bool = False) -> torch.Tensor:
+    """Class probabilities from an RGB image: the softmax of
+    :func:`palette_logits` (``C`` columns, or ``C + 1`` with the ignore
+    colour last)."""
+    return palette_logits(rgb, palette, temperature, with_ignore).softmax(1)

@@ -15,7 +15,7 @@ from dldm_mmseg.apis.captioning import write_captions
 from dldm_mmseg.apis.share_sampler import TargetShareSampler
 from dldm_mmseg.apis.synthesis import (SynthesisEngine, remove_isolated_pixels,
                                        synthesis_status)
-from dldm_mmseg.utils.label_stats import class_shares
+from dldm_mmseg.utils.label_stats import class_shares, to_train_ids
 from fixtures import (POTSDAM_CLASSES, free_port, load_tool,
                       make_seg_dataset)
 
@@ -97,7 +97,8 @@ def test_set_is_readable_and_manifest_matches_files(setup, tmp_path):
     for i in range(5):
         info = ds.get_data_info(i)
         record = info['manifest']
-        label = np.asarray(Image.open(info['seg_map_path'])).astype(int) - 1
+        label = to_train_ids(np.asarray(Image.open(info['seg_map_path'])),
+                             reduce_zero_label=True)
         measured = class_shares(label, 6)
         assert np.allclose(measured, [record['measured_shares'][c]
                                       for c in POTSDAM_CLASSES], atol=1e-6)

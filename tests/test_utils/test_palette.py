@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 import torch
 
-from dldm_mmseg.utils.palette import (index_to_rgb, nearest_palette_index,
+from dldm_mmseg.utils.palette import (ignore_colour, index_to_rgb,
+                                      nearest_palette_index, palette_logits,
                                       rgb_to_index, soft_class_probs)
 from fixtures import POTSDAM_PALETTE as PALETTE
 
@@ -35,3 +36,45 @@ def test_soft_probs_peak_at_palette_colour():
     assert nearest_palette_index(
         np.array(PALETTE).reshape(2, 3, 3), PALETTE).flatten().tolist() == \
         [0, 1, 2, 3, 4, 5]
+
+
+def test_black_quantises_to_ignore_not_to_a_class():
+    # black is equidistant from blue, green and red: without an ignore
+    # colour argmin picked building and boundary lines became buildings
+    rgb = np.array([[[0, 0, 0], [10, 5, 20], [0, 0, 255]]], np.uint8)
+    assert nearest_palette_index(rgb, PALETTE).tolist() == [[255, 255, 1]]
+    assert nearest_palette_index(rgb, PALETTE, with_ignore=False)[0, 0] != 255
+
+
+def test_reserved_ignore_colour_round_trips_for_any_palette():
+    assert ignore_colour(PALETTE) == (0, 0, 0)
+    with_black = [[0, 0, 0], [255, 255, 255], [255, 0, 0]]
+    reserved = ignore_colour(with_black)
+    assert list(reserved) not in with_black
+    index = np.array([[0, 1, 2, 255]], np.uint8)
+    rgb = index_to_rgb(index, with_black)
+    assert rgb[0, 3].tolist() == list(reserved)
+    assert nearest_palette_index(rgb, with_black).tolist() == index.tolist()
+
+
+def test_palette_logits_keep_a_gradient_for_confidently_wrong_pixels():
+    pal = torch.tensor(PALETTE, dtype=torch.float32) / 255
+    # drawn exactly in building blue where the label says impervious
+    rgb = pal[1].view(1, 3, 1, 1).clone().requires_grad_(True)
+    logits = palette_logits(rgb, PALETTE)
+    assert logits.shape == (1, 7, 1, 1)  # 6 classes + ignore
+    ce = -logits.log_softmax(1)[0, 0].sum()
+    grad, = torch.autograd.grad(ce, rgb)
+    assert grad.norm() > 1.0
+    rgb2 = pal[1].view(1, 3, 1, 1).clone().requires_grad_(True)
+    p_true = palette_logits(rgb2, PALETTE).softmax(1)[0, 0].sum()
+    grad2, = torch.autograd.grad(p_true, rgb2)
+    assert grad2.norm() > 1e-3  # was ~1e-16 with the old temperature
+    # no clamp: a decoded value past white still has a gradient
+    over = torch.full((1, 3, 1, 1), 1.1, requires_grad=True)
+    (-palette_logits(over, PALETTE).log_softmax(1)[0, 0].sum()).backward()
+    assert over.grad.abs().sum() > 0
+    # a pixel on a colour is 1 / temperature nats above the nearest other
+    top2 = palette_logits(pal[2].view(1, 3, 1, 1), PALETTE)[0, :, 0, 0]
+    gap = top2.sort(descending=True).values[:2]
+    assert float(gap[0] - gap[1]) == pytest.approx(4.0, rel=1e-5)

@@ -113,7 +113,8 @@ class DiffusionGenerator(BaseModel):
             frozen parts in half precision (use with AMP); trainable weights
             stay fp32. Defaults to None (fp32).
         gradient_checkpointing (bool): Trade compute for memory in the
-            trainable networks and the VAE decoder. Defaults to False.
+            trainable networks, and decode x0 one sample at a time under
+            activation checkpointing. Defaults to False.
         ema_decay (float, optional): Keep an EMA of the trainable weights
             (exported instead of the raw weights). Defaults to None.
         x0_weighting (str): Per-sample weight of x0-space losses by
@@ -121,8 +122,19 @@ class DiffusionGenerator(BaseModel):
             ``'none'``. Defaults to ``'alphas_cumprod'``.
         x0_max_timestep (int, optional): Only timesteps below this get
             x0-space losses. Defaults to None (all).
+        x0_clip (float, optional): Bound of the predicted x0 latents (in
+            scaled-latent units, where the data has std ~1) before they are
+            decoded. At t = 999 SD 1.5 divides by sqrt(alpha_bar) = 0.068,
+            so a poor noise prediction gives x0 values in the hundreds,
+            which overflow an fp16 VAE decoder and stop the run as
+            non-finite. Defaults to 10. None disables the bound.
         nan_check (bool): Stop with the iteration and loss terms named when
             a loss is not finite. Defaults to True.
+        grad_norm_interval (int): Every this many training iterations, log
+            the gradient norm of each loss term on the trainable weights
+            (``grad_norm_diffusion``, ``grad_norm_ce``, ...), so a user can
+            see how much each term steers training. One extra backward pass
+            per term on those iterations; 0 disables. Defaults to 50.
         inference_cfg (dict, optional): Defaults of the inference API:
             ``scheduler`` (``'dpmsolver++'``), ``steps`` (20),
             ``guidance_scale`` (5.0).
@@ -136,7 +148,9 @@ class DiffusionGenerator(BaseModel):
                  ema_decay: Optional[float] = None,
                  x0_weighting: str = 'alphas_cumprod',
                  x0_max_timestep: Optional[int] = None,
+                 x0_clip: Optional[float] = 10.0,
                  nan_check: bool = True,
+                 grad_norm_interval: int = 50,
                  inference_cfg: Optional[dict] = None,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
@@ -162,7 +176,15 @@ class DiffusionGenerator(BaseModel):
         self.gradient_checkpointing = gradient_checkpointing
         self.x0_weighting = x0_weighting
         self.x0_max_timestep = x0_max_timestep
+        if x0_clip is not None and x0_clip <= 0:
+            raise ValueError(f'x0_clip must be > 0 or None, got {x0_clip}')
+        self.x0_clip = x0_clip
         self.nan_check = nan_check
+        if grad_norm_interval < 0:
+            raise ValueError(f'grad_norm_interval must be >= 0, got '
+                             f'{grad_norm_interval}')
+        self.grad_norm_interval = grad_norm_interval
+        self._train_steps = 0
         self.inference_cfg = dict(scheduler='dpmsolver++', steps=20,
                                   guidance_scale=5.0)
         self.inference_cfg.update(inference_cfg or {})
@@ -184,8 +206,6 @@ class DiffusionGenerator(BaseModel):
                 module.to(self.frozen_dtype)
             for param in trainable.values():  # trainable weights stay fp32
                 param.data = param.data.float()
-        if self.gradient_checkpointing:
-            self.vae.enable_gradient_checkpointing()
         if self.ema_decay is not None:
             if not 0 < self.ema_decay < 1:
                 raise ValueError(f'ema_decay must be in (0, 1), got '
@@ -241,8 +261,12 @@ class DiffusionGenerator(BaseModel):
         noisy, model_output = noisy.float(), model_output.float()
         kind = self.noise_scheduler.config.prediction_type
         if kind == 'epsilon':
-            return (noisy - (1 - ab).sqrt() * model_output) / ab.sqrt()
-        return ab.sqrt() * noisy - (1 - ab).sqrt() * model_output
+            x0 = (noisy - (1 - ab).sqrt() * model_output) / ab.sqrt()
+        else:
+            x0 = ab.sqrt() * noisy - (1 - ab).sqrt() * model_output
+        if self.x0_clip is not None:
+            x0 = x0.clamp(-self.x0_clip, self.x0_clip)
+        return x0
 
     def x0_weights(self, t: torch.Tensor) -> torch.Tensor:
         """Per-sample weights of x0-space losses (sum not normalised)."""
@@ -265,8 +289,17 @@ class DiffusionGenerator(BaseModel):
         keep = weights > 0
         if not keep.any():
             return keep, None
-        return keep, self.decode_latents(
-            self.predict_x0(noisy[keep], pred[keep], t[keep]))
+        x0 = self.predict_x0(noisy[keep], pred[keep], t[keep])
+        if not (self.gradient_checkpointing and torch.is_grad_enabled()):
+            return keep, self.decode_latents(x0)
+        # One sample at a time under activation checkpointing: the backward
+        # pass recomputes each decode alone, so the decoder's activations
+        # (the largest of a 512 px step: tens of GB at batch 16) are held
+        # for one sample instead of the whole batch.
+        from torch.utils.checkpoint import checkpoint
+        return keep, torch.cat([
+            checkpoint(self.decode_latents, x0[i:i + 1], use_reentrant=False)
+            for i in range(x0.shape[0])])
 
     @staticmethod
     def mse(pred, target) -> torch.Tensor:
@@ -292,6 +325,38 @@ class DiffusionGenerator(BaseModel):
             return losses
         raise ValueError(f'{type(self).__name__} supports mode="loss" for '
                          'training; use its generate_* methods to sample')
+
+    def parse_losses(self, losses: Dict[str, torch.Tensor]):
+        """mmengine's sum of the ``loss*`` terms, plus, every
+        ``grad_norm_interval`` training iterations, each term's gradient
+        norm on the trainable weights (see :meth:`loss_grad_norms`)."""
+        loss, log_vars = super().parse_losses(losses)
+        if self.training and torch.is_grad_enabled():
+            due = self.grad_norm_interval and \
+                self._train_steps % self.grad_norm_interval == 0
+            self._train_steps += 1
+            if due and loss.requires_grad:
+                log_vars.update(self.loss_grad_norms(losses))
+        return loss, log_vars
+
+    def loss_grad_norms(self, losses: Dict[str, torch.Tensor]
+                        ) -> Dict[str, torch.Tensor]:
+        """``grad_norm_<term>``: the L2 norm of d(term)/d(trainable weights)
+        for each ``loss_<term>`` (the graph is kept for the real backward).
+        Under fp16 AMP the unscaled terms may underflow: read the norms as
+        a comparison between terms, not absolute values."""
+        params = [p for p in self.trainable_parameters().values()]
+        norms = {}
+        for name, value in losses.items():
+            if not (name.startswith('loss_') and value.requires_grad):
+                continue
+            grads = torch.autograd.grad(value, params, retain_graph=True,
+                                        allow_unused=True)
+            squares = [g.float().pow(2).sum() for g in grads if g is not None]
+            total = torch.stack(squares).sum().sqrt() if squares else \
+                value.new_zeros(())
+            norms['grad_norm_' + name[len('loss_'):]] = total.detach()
+        return norms
 
     def train_step(self, data, optim_wrapper):
         log_vars = super().train_step(data, optim_wrapper)

@@ -8,7 +8,7 @@ import torch.nn.functional as F
 
 from mmseg.registry import MODELS
 from dldm_mmseg.models.losses import ProportionAwareLoss
-from dldm_mmseg.utils.palette import nearest_palette_index, soft_class_probs
+from dldm_mmseg.utils.palette import nearest_palette_index, palette_logits
 from dldm_mmseg.utils.prompts import format_class_shares
 from .base import DiffusionGenerator, atomic_directory, load_pretrained_into
 
@@ -43,7 +43,13 @@ class LoRAMaskGenerator(DiffusionGenerator):
             fully when ``lora_rank`` is None). Defaults to False.
         ce_weight (float): Weight of the pixel-wise CE. Defaults to 0.5.
         prop_weight (float): Weight of L_prop. Defaults to 0.5.
-        temperature (float): Palette softmax temperature. Defaults to 0.05.
+        temperature (float): Temperature of the palette logits, relative to
+            the smallest distance between two palette colours (see
+            :func:`~dldm_mmseg.utils.palette.palette_logits`). Defaults to
+            0.25: a pixel on a colour is 4 nats more likely that class than
+            the next; a confidently wrong pixel keeps a CE gradient of ~11
+            (per unit colour) where the former 0.05 on raw distances gave
+            none.
         prop_timestep_weighting (bool): Weight L_prop by timestep like CE
             (``x0_weighting``, ``x0_max_timestep``). False gives every
             timestep full weight: at high noise the decoded x0 is a blur
@@ -51,6 +57,13 @@ class LoRAMaskGenerator(DiffusionGenerator):
             its class shares are what the model would draw for the prompt,
             which is what L_prop should teach. Defaults to True (one
             weighting for both terms).
+        prop_estimator (str): ``'straight_through'`` (value from the hard
+            shares, gradient from the soft ones) or ``'soft'``. Defaults to
+            ``'straight_through'``.
+        prop_class_reduction (str): ``'sum'`` over classes (the L1 distance
+            between share vectors, 0..2, on the scale of CE, so the paper's
+            0.5 / 0.5 weights balance the two) or ``'mean'`` (the paper's
+            1/|C| sum, |C| times smaller). Defaults to ``'sum'``.
         **kwargs: See :class:`DiffusionGenerator`.
     """
 
@@ -62,8 +75,10 @@ class LoRAMaskGenerator(DiffusionGenerator):
                  train_text_encoder: bool = False,
                  ce_weight: float = 0.5,
                  prop_weight: float = 0.5,
-                 temperature: float = 0.05,
+                 temperature: float = 0.25,
                  prop_timestep_weighting: bool = True,
+                 prop_estimator: str = 'straight_through',
+                 prop_class_reduction: str = 'sum',
                  **kwargs) -> None:
         super().__init__(components, **kwargs)
         from peft import LoraConfig
@@ -98,7 +113,12 @@ class LoRAMaskGenerator(DiffusionGenerator):
         self.prop_weight = prop_weight
         self.temperature = temperature
         self.prop_timestep_weighting = prop_timestep_weighting
-        self.prop_loss = ProportionAwareLoss(reduction='none')
+        if prop_estimator not in ('straight_through', 'soft'):
+            raise ValueError(f'prop_estimator must be straight_through or '
+                             f'soft, got {prop_estimator!r}')
+        self.prop_estimator = prop_estimator
+        self.prop_loss = ProportionAwareLoss(
+            reduction='none', class_reduction=prop_class_reduction)
         self._finish_setup()
 
     # -- training ----------------------------------------------------------
@@ -134,23 +154,53 @@ class LoRAMaskGenerator(DiffusionGenerator):
                 if weight})
             return losses
         label = label[keep]
-        probs = soft_class_probs(((rgb.float() + 1) / 2).clamp(0, 1),
-                                 self.palette, self.temperature)
+        ce, prop = self.x0_mask_losses(rgb, label, target_shares[keep])
         if self.ce_weight:
-            ce = F.nll_loss(torch.log(probs.clamp_min(1e-8)), label,
-                            ignore_index=255, reduction='none')
-            valid = (label != 255).float()
-            ce = (ce * valid).flatten(1).sum(1) / valid.flatten(1).sum(
-                1).clamp_min(1)
             losses['loss_ce'] = \
                 self.ce_weight * (ce_weights[keep] * ce).sum() / batch
         if self.prop_weight:
-            prop = self.prop_loss(probs, label,
-                                  target_shares=target_shares[keep],
-                                  pred_is_prob=True)
             losses['loss_prop'] = \
                 self.prop_weight * (prop_weights[keep] * prop).sum() / batch
         return losses
+
+    def x0_mask_losses(self, rgb: torch.Tensor, label: torch.Tensor,
+                       target_shares: torch.Tensor):
+        """Per-sample CE and L_prop of decoded masks.
+
+        Class logits come from :func:`palette_logits` (the reserved ignore
+        colour has a column of its own, so a pixel drawn as ignore where the
+        label has a class is an error of CE and takes share from L_prop).
+        CE is the log-softmax cross-entropy over the valid pixels. L_prop
+        compares the class shares with the target shares; with
+        ``prop_estimator='straight_through'`` its value uses the hard shares
+        (each pixel's nearest colour, what synthesis measures) and its
+        gradient the soft ones, because soft shares at a usable temperature
+        are biased toward uniform (a 1% class reads about 2.7%).
+
+        Args:
+            rgb (torch.Tensor): ``N x 3 x H x W`` decoded masks in [-1, 1].
+            label (torch.Tensor): ``N x H x W`` class indices, 255 = ignore.
+            target_shares (torch.Tensor): ``N x C`` shares of the prompts.
+
+        Returns:
+            tuple: ``(ce, prop)``, each ``N`` values.
+        """
+        num_classes = len(self.classes)
+        logits = palette_logits((rgb.float() + 1) / 2, self.palette,
+                                self.temperature, with_ignore=True)
+        log_probs = logits.log_softmax(1)
+        valid = (label != 255).float()
+        ce = F.nll_loss(log_probs, label, ignore_index=255, reduction='none')
+        ce = (ce * valid).flatten(1).sum(1) / valid.flatten(1).sum(
+            1).clamp_min(1)
+        probs = log_probs.exp()[:, :num_classes]
+        if self.prop_estimator == 'straight_through':
+            hard = F.one_hot(logits.argmax(1), num_classes + 1).permute(
+                0, 3, 1, 2)[:, :num_classes].to(probs.dtype)
+            probs = hard + probs - probs.detach()
+        prop = self.prop_loss(probs, label, target_shares=target_shares,
+                              pred_is_prob=True)
+        return ce, prop
 
     # -- inference ---------------------------------------------------------
     def prompts_from_shares(self, class_shares) -> List[str]:

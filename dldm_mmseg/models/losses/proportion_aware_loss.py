@@ -39,7 +39,8 @@ def label_class_shares(label: torch.Tensor, num_classes: int,
 
 @MODELS.register_module()
 class ProportionAwareLoss(nn.Module):
-    """L_prop = mean over classes of |p_pred,c - p_target,c|, per image.
+    """L_prop = mean (or sum) over classes of |p_pred,c - p_target,c|, per
+    image.
 
     ``p_pred`` is the share of each class in the prediction, as the mean
     softmax probability over the valid pixels (so the loss is
@@ -60,6 +61,10 @@ class ProportionAwareLoss(nn.Module):
         class_weight (list[float], optional): Per-class weights in the class
             mean (normalised to sum to 1). Defaults to uniform.
         ignore_index (int): Label value to skip. Defaults to 255.
+        class_reduction (str): ``'mean'`` over classes (the paper's
+            ``1/|C| sum_c``) or ``'sum'`` (the L1 distance between the share
+            vectors, 0..2, which does not shrink as classes are added).
+            Defaults to ``'mean'``.
         loss_name (str): Name in the log; must start with ``loss_``.
             Defaults to ``'loss_prop'``.
     """
@@ -69,8 +74,13 @@ class ProportionAwareLoss(nn.Module):
                  reduction: str = 'mean',
                  class_weight: Optional[list] = None,
                  ignore_index: int = 255,
+                 class_reduction: str = 'mean',
                  loss_name: str = 'loss_prop') -> None:
         super().__init__()
+        if class_reduction not in ('mean', 'sum'):
+            raise ValueError(f'class_reduction must be mean or sum, got '
+                             f'{class_reduction!r}')
+        self.class_reduction = class_reduction
         if reduction not in ('none', 'mean', 'sum'):
             raise ValueError(f'reduction must be none, mean or sum, got '
                              f'{reduction!r}')
@@ -144,6 +154,8 @@ class ProportionAwareLoss(nn.Module):
         else:
             cw = diff.new_tensor(self.class_weight)
             per_image = (diff * cw / cw.sum()).sum(dim=1)
+        if self.class_reduction == 'sum':
+            per_image = per_image * num_classes
 
         reduction = reduction_override or self.reduction
         if reduction == 'mean':

@@ -1,0 +1,49 @@
+"""TargetShareSampler does what its documentation says."""
+import json
+import os.path as osp
+
+import numpy as np
+import pytest
+
+from dldm_mmseg.apis.captioning import write_captions
+from dldm_mmseg.apis.share_sampler import TargetShareSampler
+from fixtures import POTSDAM_CLASSES, make_seg_dataset
+
+
+def test_minimum_shares_hold_after_the_rescale():
+    # Raising car to 0.5 halves the rest, which pushes tree (0.25 -> 0.125)
+    # below its own minimum: one pass left it there.
+    patch = [0.45, 0.3, 0, 0.25, 0, 0]
+    sampler = TargetShareSampler(POTSDAM_CLASSES, mode='fixed',
+                                 fixed_shares=patch,
+                                 min_shares=dict(tree=0.2, car=0.5))
+    shares = sampler(0)['shares']
+    assert shares[POTSDAM_CLASSES.index('car')] >= 0.5 - 1e-9
+    assert shares[POTSDAM_CLASSES.index('tree')] >= 0.2 - 1e-9
+    assert shares.sum() == pytest.approx(1)
+    # the room left (0.3) is split between the others in proportion
+    assert shares[0] / shares[1] == pytest.approx(0.45 / 0.3, rel=0.05)
+
+
+def test_rarity_frequency_is_the_share_of_all_valid_pixels():
+    real = np.array([[1.0, 0, 0, 0, 0, 0], [0.5, 0, 0, 0, 0.5, 0]])
+    equal = TargetShareSampler(POTSDAM_CLASSES, real)
+    weighted = TargetShareSampler(POTSDAM_CLASSES, real,
+                                  pixel_counts=[100, 9900])
+    car = POTSDAM_CLASSES.index('car')
+    assert equal.frequency[car] == pytest.approx(0.25)
+    assert weighted.frequency[car] == pytest.approx(0.5 * 9900 / 10000)
+    with pytest.raises(ValueError, match='one non-negative count per patch'):
+        TargetShareSampler(POTSDAM_CLASSES, real, pixel_counts=[1, 2, 3])
+
+
+def test_captions_record_valid_pixel_counts(tmp_path):
+    root = make_seg_dataset(str(tmp_path / 'real'), num_train=2, num_val=0,
+                            size=16)
+    path = write_captions(root, POTSDAM_CLASSES, True, 'img_dir/train',
+                          'ann_dir/train')
+    with open(path) as f:
+        records = [json.loads(line) for line in f]
+    # every fixture patch has one ignore (0) pixel
+    assert [r['pixels'] for r in records] == [16 * 16 - 1] * 2
+    assert osp.isfile(path)

@@ -1,0 +1,101 @@
+"""CE and L_prop on decoded x0 masks: gradient where it matters, scale,
+ignore pixels, x0 bounds, and the per-term gradient norms in the log."""
+import numpy as np
+import pytest
+import torch
+from mmengine.optim import OptimWrapper
+
+from mmseg.registry import MODELS
+from dldm_mmseg.utils.palette import index_to_rgb
+from fixtures import POTSDAM_PALETTE
+
+
+@pytest.fixture(scope='module')
+def model():
+    return MODELS.build(dict(type='LoRAMaskGenerator', lora_rank=4,
+                             components=dict(preset='tiny')))
+
+
+def rendered(labels):
+    """Labels -> decoded-mask-like tensor in [-1, 1] (exact colours)."""
+    rgb = torch.from_numpy(index_to_rgb(labels, POTSDAM_PALETTE))
+    return rgb.permute(0, 3, 1, 2).float() / 127.5 - 1
+
+
+def test_confidently_wrong_pixels_get_ce_and_prop_gradient(model):
+    label = torch.zeros(1, 8, 8, dtype=torch.long)  # all impervious
+    drawn = np.ones((1, 8, 8), np.uint8)             # all building
+    rgb = rendered(drawn).requires_grad_(True)
+    target = torch.tensor([[1.0, 0, 0, 0, 0, 0]])
+    ce, prop = model.x0_mask_losses(rgb, label, target)
+    ce_grad, = torch.autograd.grad(ce.sum(), rgb, retain_graph=True)
+    prop_grad, = torch.autograd.grad(prop.sum(), rgb)
+    # the former log(clamp(softmax, 1e-8)) at temperature 0.05 gave 0 and
+    # the soft shares ~1e-16 here
+    assert ce_grad.abs().max() > 0.01
+    assert prop_grad.abs().max() > 1e-5
+    assert float(ce) > 1.0
+
+
+def test_prop_is_the_l1_distance_of_hard_shares(model):
+    drawn = np.zeros((1, 10, 10), np.uint8)
+    drawn[:, :, 7:] = 4          # 70% impervious, 30% car
+    label = torch.from_numpy(drawn.astype(np.int64))
+    target = torch.tensor([[0.5, 0.2, 0, 0, 0.3, 0]])
+    _, prop = model.x0_mask_losses(rendered(drawn), label, target)
+    # straight-through: the value is that of the hard shares, summed over
+    # classes (|0.7-0.5| + |0-0.2| = 0.4), not the paper's 1/|C| mean
+    # of soft shares (biased toward uniform)
+    assert float(prop) == pytest.approx(0.4, abs=1e-5)
+
+
+def test_ignore_label_pixels_are_left_out_and_drawn_ignore_is_an_error(
+        model):
+    drawn = np.zeros((1, 8, 8), np.uint8)
+    label = torch.zeros(1, 8, 8, dtype=torch.long)
+    label[:, :4] = 255                         # boundary in the label
+    drawn[:, :4] = 1                           # anything may be drawn there
+    target = torch.tensor([[1.0, 0, 0, 0, 0, 0]])
+    ce, prop = model.x0_mask_losses(rendered(drawn), label, target)
+    assert float(prop) == pytest.approx(0, abs=1e-6)
+    assert float(ce) < 0.05
+    drawn_ignore = drawn.copy()
+    drawn_ignore[:, 4:6] = 255                 # black where the label is 0
+    ce2, prop2 = model.x0_mask_losses(rendered(drawn_ignore), label, target)
+    assert float(ce2) > 1.0
+    assert float(prop2) == pytest.approx(0.5, abs=1e-5)  # half the mass lost
+
+
+def test_x0_is_bounded_at_high_noise(model):
+    latents = torch.randn(2, 4, 4, 4)
+    noisy = torch.randn_like(latents) * 3
+    wrong = -torch.randn_like(latents) * 3   # a poor noise prediction
+    t = torch.tensor([999, 999])
+    x0 = model.predict_x0(noisy, wrong, t)
+    assert x0.abs().max() <= model.x0_clip
+    model.x0_clip = None
+    try:
+        assert model.predict_x0(noisy, wrong, t).abs().max() > 20
+    finally:
+        model.x0_clip = 10.0
+
+
+def test_grad_norm_of_each_term_is_logged_every_interval(model):
+    model.grad_norm_interval = 2
+    model._train_steps = 0
+    labels = np.zeros((2, 16, 16), np.uint8)
+    labels[:, 8:] = 1
+    data = dict(mask=rendered(labels),
+                label=torch.from_numpy(labels.astype(np.int64)),
+                prompt=['impervious surface: 50%, building: 50%'] * 2,
+                target_shares=torch.tensor([[.5, .5, 0, 0, 0, 0]] * 2))
+    model.x0_max_timestep = None
+    model.x0_weighting = 'none'  # every sample gets x0 terms
+    wrapper = OptimWrapper(torch.optim.SGD(
+        model.trainable_parameters().values(), lr=0.0))
+    first = model.train_step(data, wrapper)
+    second = model.train_step(data, wrapper)
+    for term in ('diffusion', 'ce', 'prop'):
+        assert float(first[f'grad_norm_{term}']) > 0
+        assert f'grad_norm_{term}' not in second
+    model.x0_weighting = 'alphas_cumprod'
