@@ -5,7 +5,13 @@ Runs stage 1 (LoRAMaskGenerator, batch 16) and stage 2
 
 * ``fp32``: everything float32, no gradient checkpointing;
 * ``lowmem``: frozen SD in bf16 (fp16 with --half fp16) under AMP,
-  trainable weights fp32, gradient checkpointing.
+  trainable weights fp32, gradient checkpointing (x0 decoded one sample at
+  a time under checkpointing);
+* ``lowmem_nox0`` (stage 1 only): ``lowmem`` without CE and L_prop, i.e.
+  what decoding x0 through the VAE and its backward pass cost. Stage 2
+  runs as its Potsdam config does, without the image-space x0 term.
+
+The last line printed is one JSON object with every figure.
 
 On a GPU use the full SD 1.5 shapes (``--preset sd15 --size 512``; target:
 stage 1 at batch 16 fits in 24 GB with bf16 + checkpointing, where the paper
@@ -18,6 +24,8 @@ Example::
     python bench/generator_train_step.py            # CPU, tiny
 """
 import argparse
+import json
+import math
 import os.path as osp
 import sys
 import time
@@ -56,12 +64,15 @@ def make_batch(batch: int, size: int, device, seed: int = 0) -> dict:
 
 def run_case(model_type: str, preset: str, batch: int, size: int,
              setup: str, half: str, iters: int, device) -> dict:
-    lowmem = setup == 'lowmem'
+    lowmem = setup.startswith('lowmem')
+    x0 = not setup.endswith('nox0')
     cfg = dict(type=model_type, components=dict(preset=preset),
                frozen_dtype=half if lowmem else None,
-               gradient_checkpointing=lowmem)
+               gradient_checkpointing=lowmem, grad_norm_interval=0,
+               x0_weighting='none')  # every sample decodes: the worst case
     if model_type == 'LoRAMaskGenerator':
-        cfg['lora_rank'] = 32
+        cfg.update(lora_rank=32, ce_weight=0.5 * x0, prop_weight=0.5 * x0)
+    # stage 2 as configs/generators/image_controlnet_potsdam.py: no x0 term
     model = MODELS.build(cfg).to(device)
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=1e-5)
@@ -93,13 +104,22 @@ def run_case(model_type: str, preset: str, batch: int, size: int,
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--preset', default='tiny',
-                        choices=['tiny', 'small', 'sd15'])
-    parser.add_argument('--size', type=int, default=32)
-    parser.add_argument('--mask-batch', type=int, default=16)
-    parser.add_argument('--image-batch', type=int, default=12)
-    parser.add_argument('--iters', type=int, default=3)
-    parser.add_argument('--half', choices=['bf16', 'fp16'], default='bf16')
-    parser.add_argument('--setups', nargs='+', default=['fp32', 'lowmem'])
+                        choices=['tiny', 'small', 'sd15'],
+                        help='architecture (random weights)')
+    parser.add_argument('--size', type=int, default=32,
+                        help='image side in pixels')
+    parser.add_argument('--mask-batch', type=int, default=16,
+                        help='stage-1 batch (paper: 16)')
+    parser.add_argument('--image-batch', type=int, default=12,
+                        help='stage-2 batch (paper: 12)')
+    parser.add_argument('--iters', type=int, default=3,
+                        help='timed iterations per case (after a warm-up)')
+    parser.add_argument('--half', choices=['bf16', 'fp16'], default='bf16',
+                        help='dtype of the frozen weights in lowmem')
+    parser.add_argument('--setups', nargs='+',
+                        default=['fp32', 'lowmem', 'lowmem_nox0'],
+                        choices=['fp32', 'lowmem', 'lowmem_nox0'],
+                        help='which set-ups to run (see above)')
     args = parser.parse_args(argv)
     device = torch.device('cuda' if torch.cuda.is_available() else 'cpu')
     print(f'device {device}, preset {args.preset}, {args.size}x{args.size}')
@@ -107,11 +127,16 @@ def main(argv=None):
     for model_type, batch in (('LoRAMaskGenerator', args.mask_batch),
                               ('ControlNetImageGenerator', args.image_batch)):
         for setup in args.setups:
+            if setup == 'lowmem_nox0' and model_type != 'LoRAMaskGenerator':
+                continue
             try:
                 r = run_case(model_type, args.preset, batch, args.size,
                              setup, args.half, args.iters, device)
             except torch.OutOfMemoryError:
                 r = dict(seconds=float('nan'), peak_gib=float('inf'))
+                import gc
+                gc.collect()
+                torch.cuda.empty_cache()
             results[model_type, setup] = r
             memory = (f', peak {r["peak_gib"]:.2f} GiB'
                       if device.type == 'cuda' else '')
@@ -129,6 +154,15 @@ def main(argv=None):
         print(f'stage 1 batch {args.mask_batch} lowmem peak '
               f'{mask_lowmem["peak_gib"]:.1f} GiB: 24 GB target '
               f'{"met" if fits else "NOT met"}')
+    summary = dict(device=str(device), preset=args.preset, size=args.size,
+                   mask_batch=args.mask_batch, image_batch=args.image_batch,
+                   results={f'{m}/{s}': {k: round(v, 4) if math.isfinite(v)
+                                          else None  # OOM
+                                          for k, v in r.items()}
+                            for (m, s), r in results.items()})
+    if device.type == 'cuda':
+        summary['card'] = torch.cuda.get_device_name()
+    print(json.dumps(summary))
     return results
 
 

@@ -1,19 +1,26 @@
-"""Seconds per synthetic image/mask pair: our engine vs the plain approach.
+"""Seconds per synthetic image/mask pair, and where the speed comes from.
 
-* plain: stock diffusers ``StableDiffusionPipeline`` (+ ``load_lora_weights``)
-  and ``StableDiffusionControlNetPipeline``, called one sample at a time with
-  their defaults (50 steps, SD 1.5's PNDM scheduler, fp32), PNGs saved in
-  the loop;
-* ours: ``SynthesisEngine`` (DPM-Solver++ 20 steps, batched, text
-  embeddings once per prompt, half precision on GPUs, channels_last, files
-  written while the next batch computes), in its fast batched mode and in
-  its deterministic mode (networks one sample at a time).
+Four variants run side by side in one process, on the same generators
+(random weights of a preset, exported to diffusers format first):
 
-Both use the same generators (random weights of a preset, exported to
-diffusers format first) and run side by side in one process. Targets on an
-H100 with ``--preset sd15 --size 512``: under 0.3 s per pair and at least 5x
-the plain approach. On a CPU the ``tiny`` default keeps the script working;
-report its ratio.
+* ``stock_default``: stock diffusers ``StableDiffusionPipeline``
+  (+ ``load_lora_weights``) and ``StableDiffusionControlNetPipeline``, one
+  sample at a time, at their defaults (50 PNDM steps, guidance 7.5, fp32),
+  PNGs saved in the loop;
+* ``stock_same_steps``: the same stock pipelines one at a time, but with our
+  scheduler (DPM-Solver++), step count, guidance and dtype: the gain over
+  ``stock_default`` is the step count (and precision) alone;
+* ``engine_one_at_a_time``: ``SynthesisEngine`` with ``deterministic=True``
+  (networks run one sample at a time);
+* ``engine_batched``: ``SynthesisEngine`` batched (``deterministic=False``).
+
+The gain of the engine over ``stock_same_steps`` is the engineering
+(batching, text embeddings once per prompt, files written while the next
+batch computes). The last line printed is one JSON object with
+``s_per_pair`` of each variant and the ratios. Targets on a GPU with
+``--preset sd15 --size 512``: under 0.3 s per pair batched and at least 5x
+``stock_default``; on a CPU (the ``tiny`` default) at equal steps the
+batched engine at least 4x ``stock_same_steps``.
 
 Example::
 
@@ -21,6 +28,8 @@ Example::
     python bench/synthesis_speed.py --preset sd15 --size 512 --num 32
 """
 import argparse
+import json
+import os
 import os.path as osp
 import sys
 import tempfile
@@ -52,7 +61,7 @@ def build_generators(preset: str, folder: str):
     return models
 
 
-def plain_pipelines(preset: str, folder: str, device):
+def stock_pipelines(preset: str, folder: str, device):
     from diffusers import (ControlNetModel, PNDMScheduler,
                            StableDiffusionControlNetPipeline,
                            StableDiffusionPipeline)
@@ -78,35 +87,46 @@ def plain_pipelines(preset: str, folder: str, device):
     return mask_pipe, image_pipe
 
 
-def run_plain(pipes, prompts, size, out_dir, palette):
+def use_our_settings(pipes, dtype):
+    """Our scheduler and dtype on the stock pipelines."""
+    from dldm_mmseg.models.generators.base import inference_scheduler
+    for pipe in pipes:
+        pipe.scheduler = inference_scheduler('dpmsolver++',
+                                             pipe.scheduler.config)
+        pipe.to(dtype=dtype)
+
+
+def run_stock(pipes, prompts, size, out_dir, palette, **call_args):
+    from PIL import Image
     from dldm_mmseg.utils.palette import nearest_palette_index
     mask_pipe, image_pipe = pipes
+    os.makedirs(out_dir, exist_ok=True)
+    synchronize()
     start = time.perf_counter()
     for i, prompt in enumerate(prompts):
-        generator = torch.Generator().manual_seed(i)
         mask = mask_pipe(prompt, height=size, width=size,
-                         generator=generator).images[0]
+                         generator=torch.Generator().manual_seed(i),
+                         **call_args).images[0]
         labels = nearest_palette_index(np.asarray(mask), palette)
         control = index_to_rgb(labels, palette)
-        from PIL import Image
         image = image_pipe(prompt, image=Image.fromarray(control),
                            height=size, width=size,
-                           generator=torch.Generator().manual_seed(i)
-                           ).images[0]
+                           generator=torch.Generator().manual_seed(i + 1),
+                           **call_args).images[0]
         Image.fromarray(labels).save(osp.join(out_dir, f'{i}_mask.png'))
         image.save(osp.join(out_dir, f'{i}.png'))
-    if torch.cuda.is_available():
-        torch.cuda.synchronize()
+    synchronize()
     return (time.perf_counter() - start) / len(prompts)
 
 
-def run_ours(models, real_captions, num, size, batch, deterministic,
-             out_dir, device):
+def run_engine(models, num, size, batch, deterministic, out_dir, device,
+               steps, guidance):
+    sampling = dict(steps=steps, guidance_scale=guidance)
     cfg = dict(
         source_dataset='PotsdamDataset', shares=dict(
             mode='fixed', fixed_shares=[.3, .25, .2, .15, .05, .05]),
         size=size, base_seed=0, batch_size=batch,
-        mask_sampling=dict(steps=20), image_sampling=dict(steps=20),
+        mask_sampling=sampling, image_sampling=sampling,
         deterministic=deterministic)
     engine = SynthesisEngine(cfg, device=device, mask_model=models['mask'],
                              image_model=models['image'])
@@ -114,48 +134,92 @@ def run_ours(models, real_captions, num, size, batch, deterministic,
     return result['seconds'] / num
 
 
+def synchronize():
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--preset', default='tiny',
-                        choices=['tiny', 'small', 'sd15'])
-    parser.add_argument('--size', type=int, default=32)
-    parser.add_argument('--num', type=int, default=16)
-    parser.add_argument('--plain-num', type=int, default=4,
-                        help='samples for the (slow) plain approach')
-    parser.add_argument('--batch-size', type=int, default=8)
+                        choices=['tiny', 'small', 'sd15'],
+                        help='architecture (random weights)')
+    parser.add_argument('--size', type=int, default=32,
+                        help='image side in pixels')
+    parser.add_argument('--num', type=int, default=16,
+                        help='pairs per engine variant')
+    parser.add_argument('--stock-num', type=int, default=4,
+                        help='pairs per (slow) stock-pipeline variant')
+    parser.add_argument('--batch-size', type=int, nargs='+', default=[8],
+                        help='engine batch size(s); with several, each is '
+                        'timed and engine_batched is the fastest')
+    parser.add_argument('--steps', type=int, default=20,
+                        help='our sampling steps (both stages)')
+    parser.add_argument('--guidance', type=float, default=5.0,
+                        help='our classifier-free guidance scale')
     args = parser.parse_args(argv)
     init_default_scope('mmseg')
     device = 'cuda' if torch.cuda.is_available() else 'cpu'
+    half = torch.float16 if device == 'cuda' else torch.float32
+    prompt = ('impervious surface: 30%, building: 25%, low vegetation: 20%, '
+              'tree: 15%, car: 5%, clutter: 5%')
+    prompts = [prompt] * args.stock_num
+    seconds = {}
     with tempfile.TemporaryDirectory() as folder:
         models = build_generators(args.preset, folder)
         palette = models['mask'].palette
-        pipes = plain_pipelines(args.preset, folder, device)
-        prompts = ['impervious surface: 30%, building: 25%, low vegetation: '
-                   '20%, tree: 15%, car: 5%, clutter: 5%'] * args.plain_num
-        import os
-        os.makedirs(osp.join(folder, 'plain'))
-        run_plain(pipes, prompts[:1], args.size, osp.join(folder, 'plain'),
-                  palette)  # warm-up
-        plain = run_plain(pipes, prompts, args.size,
-                          osp.join(folder, 'plain'), palette)
+        pipes = stock_pipelines(args.preset, folder, device)
+        run_stock(pipes, prompts[:1], args.size, osp.join(folder, 'warm'),
+                  palette)
+        seconds['stock_default'] = run_stock(
+            pipes, prompts, args.size, osp.join(folder, 'stock'), palette)
+        use_our_settings(pipes, half)
+        ours = dict(num_inference_steps=args.steps,
+                    guidance_scale=args.guidance)
+        run_stock(pipes, prompts[:1], args.size, osp.join(folder, 'warm2'),
+                  palette, **ours)
+        seconds['stock_same_steps'] = run_stock(
+            pipes, prompts, args.size, osp.join(folder, 'stock2'), palette,
+            **ours)
         del pipes
-        run_ours(models, None, 2, args.size, args.batch_size, False,
-                 osp.join(folder, 'warm'), device)
-        fast = run_ours(models, None, args.num, args.size, args.batch_size,
-                        False, osp.join(folder, 'fast'), device)
-        exact = run_ours(models, None, args.num, args.size, args.batch_size,
-                         True, osp.join(folder, 'exact'), device)
-    print(f'device {device}, preset {args.preset}, {args.size}x{args.size}')
-    print(f'  plain (stock pipelines, 1 at a time, 50 steps, fp32): '
-          f'{plain:.3f} s/pair')
-    print(f'  ours, batched (batch {args.batch_size}, 20 steps):      '
-          f'{fast:.3f} s/pair  -> {plain / fast:.1f}x')
-    print(f'  ours, deterministic (networks 1 at a time):  '
-          f'{exact:.3f} s/pair  -> {plain / exact:.1f}x')
-    if device == 'cuda' and args.preset == 'sd15':
-        print(f'targets: < 0.3 s/pair {"met" if fast < 0.3 else "NOT met"}; '
-              f'>= 5x {"met" if plain / fast >= 5 else "NOT met"}')
-    return dict(plain=plain, fast=fast, deterministic=exact)
+        common = dict(size=args.size, device=device, steps=args.steps,
+                      guidance=args.guidance)
+        run_engine(models, 2, deterministic=False, batch=2,
+                   out_dir=osp.join(folder, 'warm3'), **common)  # warm-up
+        seconds['engine_one_at_a_time'] = run_engine(
+            models, args.num, deterministic=True, batch=args.batch_size[0],
+            out_dir=osp.join(folder, 'exact'), **common)
+        for batch in args.batch_size:
+            seconds[f'engine_batched_b{batch}'] = run_engine(
+                models, args.num, deterministic=False, batch=batch,
+                out_dir=osp.join(folder, f'fast{batch}'), **common)
+        seconds['engine_batched'] = min(
+            seconds[f'engine_batched_b{b}'] for b in args.batch_size)
+    base = seconds['stock_default']
+    print(f'device {device}'
+          + (f' ({torch.cuda.get_device_name()})' if device == 'cuda' else '')
+          + f', preset {args.preset}, {args.size}x{args.size}, our steps '
+          f'{args.steps}, guidance {args.guidance}')
+    for name, value in seconds.items():
+        print(f'  {name:22s} {value:8.3f} s/pair  ({base / value:5.1f}x '
+              'stock_default)')
+    ratios = dict(
+        step_count=base / seconds['stock_same_steps'],
+        engineering_batched=seconds['stock_same_steps']
+        / seconds['engine_batched'],
+        engineering_one_at_a_time=seconds['stock_same_steps']
+        / seconds['engine_one_at_a_time'],
+        batched_vs_one_at_a_time=seconds['engine_one_at_a_time']
+        / seconds['engine_batched'],
+        total=base / seconds['engine_batched'])
+    summary = dict(device=device, preset=args.preset, size=args.size,
+                   steps=args.steps, batch_sizes=args.batch_size,
+                   s_per_pair={k: round(v, 4) for k, v in seconds.items()},
+                   ratios={k: round(v, 2) for k, v in ratios.items()})
+    if device == 'cuda':
+        summary['card'] = torch.cuda.get_device_name()
+    print(json.dumps(summary))
+    return summary
 
 
 if __name__ == '__main__':
