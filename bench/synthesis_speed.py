@@ -134,6 +134,42 @@ def run_engine(models, num, size, batch, deterministic, out_dir, device,
     return result['seconds'] / num
 
 
+def breakdown(models, size, batch, steps, guidance, device):
+    """Seconds per pair of each part of one batched engine step."""
+    from dldm_mmseg.apis.synthesis import remove_isolated_pixels
+    from dldm_mmseg.utils.label_stats import class_shares
+    engine = SynthesisEngine(dict(
+        source_dataset='PotsdamDataset', shares=dict(
+            mode='fixed', fixed_shares=[.3, .25, .2, .15, .05, .05]),
+        size=size, batch_size=batch, deterministic=False),
+        device=device, mask_model=models['mask'], image_model=models['image'])
+    mask_model, image_model = engine.mask_model, engine.image_model
+    prompts = [engine.plan(i)['mask_prompt'] for i in range(batch)]
+    seeds = list(range(batch))
+    parts = {}
+    for repeat in range(2):  # the first is a warm-up
+        synchronize()
+        t0 = time.perf_counter()
+        rgb = mask_model.sample(prompts, seeds, size, size, steps, guidance,
+                                None, batch)
+        synchronize()
+        t1 = time.perf_counter()
+        from dldm_mmseg.utils.palette import nearest_palette_index
+        labels = nearest_palette_index(rgb, mask_model.palette)
+        t2 = time.perf_counter()
+        for label in labels:
+            class_shares(remove_isolated_pixels(label, 0), 6)
+        t3 = time.perf_counter()
+        image_model.generate_images(labels, prompts, seeds, steps=steps,
+                                    guidance_scale=guidance,
+                                    batch_size=batch)
+        synchronize()
+        t4 = time.perf_counter()
+        parts = dict(mask_sampling=t1 - t0, quantise=t2 - t1,
+                     shares=t3 - t2, image_sampling=t4 - t3)
+    return {k: v / batch for k, v in parts.items()}
+
+
 def synchronize():
     if torch.cuda.is_available():
         torch.cuda.synchronize()
@@ -157,6 +193,8 @@ def main(argv=None):
                         help='our sampling steps (both stages)')
     parser.add_argument('--guidance', type=float, default=5.0,
                         help='our classifier-free guidance scale')
+    parser.add_argument('--breakdown', action='store_true',
+                        help='also time the parts of one batched step')
     args = parser.parse_args(argv)
     init_default_scope('mmseg')
     device = 'cuda' if torch.cuda.is_available() else 'cpu'
@@ -195,6 +233,9 @@ def main(argv=None):
                 out_dir=osp.join(folder, f'fast{batch}'), **common)
         seconds['engine_batched'] = min(
             seconds[f'engine_batched_b{b}'] for b in args.batch_size)
+        parts = breakdown(models, args.size, args.batch_size[-1],
+                          args.steps, args.guidance, device) \
+            if args.breakdown else None
     base = seconds['stock_default']
     print(f'device {device}'
           + (f' ({torch.cuda.get_device_name()})' if device == 'cuda' else '')
@@ -216,6 +257,11 @@ def main(argv=None):
                    steps=args.steps, batch_sizes=args.batch_size,
                    s_per_pair={k: round(v, 4) for k, v in seconds.items()},
                    ratios={k: round(v, 2) for k, v in ratios.items()})
+    if parts:
+        print('  one batched step, s/pair: ' + ', '.join(
+            f'{k} {v:.3f}' for k, v in parts.items()))
+        summary['breakdown_s_per_pair'] = {k: round(v, 4)
+                                           for k, v in parts.items()}
     if device == 'cuda':
         summary['card'] = torch.cuda.get_device_name()
     print(json.dumps(summary))
