@@ -37,7 +37,9 @@ def build(dataset, rank=0, world_size=1, **kwargs):
 
 
 @pytest.mark.parametrize('alpha, expected_syn', [
-    (0.0, 0), (0.2, 20), (0.4, 40), (0.6, 60), (1.0, 100), (0.333, 33)])
+    (0.0, 0), (0.2, 20), (0.4, 40), (0.6, 60), (1.0, 100), (0.333, 33),
+    # round, not floor: 0.29 * 100 is 28.999..., 0.456 * 100 is 45.6
+    (0.29, 29), (0.456, 46)])
 def test_exact_counts_per_epoch(alpha, expected_syn):
     sampler = build(concat(100, 150), syn_ratio=alpha)
     for epoch in range(3):
@@ -137,10 +139,30 @@ def test_allow_repeats_and_no_synthetic_set():
     assert sorted(build(Sized(10), syn_ratio=0.0)) == list(range(10))
 
 
-def test_real_concat_with_synth_dataset(seg_root, synth_root):
-    real = DATASETS.build(dict(type='PotsdamDataset', data_root=seg_root,
+def potsdam_train(root):
+    return DATASETS.build(dict(type='PotsdamDataset', data_root=root,
                                data_prefix=dict(img_path='img_dir/train',
                                                 seg_map_path='ann_dir/train')))
+
+
+def build_oversampler(dataset, **kwargs):
+    with mock.patch('dldm_mmseg.datasets.samplers.get_dist_info',
+                    return_value=(0, 1)):
+        return DATA_SAMPLERS.build(
+            dict(type='ClassAwareOversampler', seed=0, **kwargs),
+            default_args=dict(dataset=dataset))
+
+
+def patches_holding(dataset, label_values):
+    """Indices of the samples whose label map holds any of the values."""
+    from dldm_mmseg.utils.label_stats import read_label_map
+    return {i for i in range(len(dataset)) if np.isin(
+        read_label_map(dataset.get_data_info(i)['seg_map_path']),
+        label_values).any()}
+
+
+def test_real_concat_with_synth_dataset(seg_root, synth_root):
+    real = potsdam_train(seg_root)
     syn = DATASETS.build(dict(type='DiffusionSynthDataset',
                               data_root=synth_root))
     dataset = ConcatDataset([real, syn])
@@ -153,18 +175,11 @@ def test_real_concat_with_synth_dataset(seg_root, synth_root):
 
 
 def test_class_aware_oversampler_draws_rare_patches(seg_root):
-    real = DATASETS.build(dict(type='PotsdamDataset', data_root=seg_root,
-                               data_prefix=dict(img_path='img_dir/train',
-                                                seg_map_path='ann_dir/train')))
-    with mock.patch('dldm_mmseg.datasets.samplers.get_dist_info',
-                    return_value=(0, 1)):
-        sampler = DATA_SAMPLERS.build(
-            dict(type='ClassAwareOversampler', oversample_ratio=0.5, seed=0,
-                 rare_classes=['car', 'clutter'], min_share=0.01),
-            default_args=dict(dataset=real))
-    from dldm_mmseg.utils.label_stats import read_label_map
-    rare_ids = {i for i in range(len(real)) if np.isin(
-        read_label_map(real.get_data_info(i)['seg_map_path']), [5, 6]).any()}
+    real = potsdam_train(seg_root)
+    sampler = build_oversampler(real, oversample_ratio=0.5,
+                                rare_classes=['car', 'clutter'],
+                                min_share=0.01)
+    rare_ids = patches_holding(real, [5, 6])
     assert set(sampler.pool.tolist()) == rare_ids and rare_ids
     counts = Counter(sampler)
     assert sum(counts.values()) == len(real) + 4
@@ -174,3 +189,20 @@ def test_class_aware_oversampler_draws_rare_patches(seg_root):
         DATA_SAMPLERS.build(dict(type='ClassAwareOversampler',
                                  rare_classes=['boat'], seed=0),
                             default_args=dict(dataset=real))
+
+
+def test_class_aware_oversampler_finds_rare_classes_itself(seg_root):
+    # the fixture's pixel shares: classes 1..4 about 23-27% each, car (5)
+    # and clutter (6) 0.8% each, in two of the eight patches
+    real = potsdam_train(seg_root)
+    sampler = build_oversampler(real, oversample_ratio=0.5)  # thr 0.05
+    assert sampler.rare_classes == ['car', 'clutter']
+    rare_ids = patches_holding(real, [5, 6])
+    assert set(sampler.pool.tolist()) == rare_ids
+    assert 0 < len(rare_ids) < len(real)
+    extra = [i for i, c in Counter(sampler).items() for _ in range(c - 1)]
+    assert len(extra) == 4 and set(extra) <= rare_ids
+    # a threshold under every share leaves no class rare, hence no pool
+    with pytest.raises(ValueError,
+                       match=r'no training patch holds .* below 0\.005 '):
+        build_oversampler(real, rare_share_thr=0.005)
