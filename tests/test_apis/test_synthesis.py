@@ -16,11 +16,13 @@ from dldm_mmseg.apis.share_sampler import TargetShareSampler
 from dldm_mmseg.apis.synthesis import (SynthesisEngine, remove_isolated_pixels,
                                        synthesis_status)
 from dldm_mmseg.utils.label_stats import class_shares, to_train_ids
+from dldm_mmseg.utils.prompts import format_class_shares
 from fixtures import (POTSDAM_CLASSES, free_port, load_tool,
                       make_seg_dataset)
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 GEN = osp.join(ROOT, 'configs', 'generators')
+IMG, ANN = 'img_dir/train', 'ann_dir/train'
 TINY = dict(components=dict(_delete_=True, preset='tiny'), frozen_dtype=None)
 
 
@@ -107,8 +109,14 @@ def test_set_is_readable_and_manifest_matches_files(setup, tmp_path):
         assert record['cpe'] == pytest.approx(
             np.abs(measured - target).mean() * 100, abs=1e-3)
         assert record['seed'] == 5 + i
-        assert record['prompt'].startswith(
-            ', '.join(record['prompt'].split(', ')[:1]))
+        # the prompts sample i was made from; the mask prompt
+        # ('shares+caption') states the target shares, then the caption
+        plan = engine.plan(i)
+        assert (record['prompt'], record['image_prompt']) == (
+            plan['mask_prompt'], plan['image_prompt'])
+        share_text = format_class_shares(plan['target'], POTSDAM_CLASSES)
+        assert record['prompt'].startswith(share_text + '. ')
+        assert record['image_prompt'].endswith('. ' + share_text)
         assert set(record['generator_weights']) == {'mask_generator',
                                                     'image_generator'}
         assert Image.open(info['img_path']).size == (32, 32)
@@ -146,6 +154,96 @@ def test_resume_after_crash_gives_exactly_n(setup, tmp_path, monkeypatch):
     assert not [n for n in os.listdir(osp.join(out, 'img_dir/train'))
                 if n.startswith('.tmp')]
     assert_same_files(out, clean)
+
+
+@pytest.fixture(scope='module')
+def engine(setup):
+    """One engine of ``synth_cfg(setup)`` (generators loaded once) for the
+    tests that make only a sample or two."""
+    return SynthesisEngine(synth_cfg(setup), device='cpu')
+
+
+def engine_with(setup, engine, **overrides):
+    """An engine of ``synth_cfg(setup, **overrides)`` reusing ``engine``'s
+    generators (for overrides that leave the generators alone)."""
+    return SynthesisEngine(synth_cfg(setup, **overrides), device='cpu',
+                           mask_model=engine.mask_model,
+                           image_model=engine.image_model)
+
+
+def test_resume_remakes_a_sample_whose_record_was_not_written(
+        engine, tmp_path, monkeypatch):
+    # killed after sample 1's image and mask were in place, before its
+    # record: the files alone do not make a sample done
+    from dldm_mmseg.apis import synthesis
+    out = str(tmp_path / 'syn')
+    original = synthesis.atomic_open
+    record_1 = osp.join(out, 'records', '000001.json')
+
+    def crash_on_record_1(path, *args, **kwargs):
+        if path == record_1:
+            raise KeyboardInterrupt
+        return original(path, *args, **kwargs)
+
+    monkeypatch.setattr(synthesis, 'atomic_open', crash_on_record_1)
+    with pytest.raises(KeyboardInterrupt):
+        engine.run(2, out, progress=False)
+    monkeypatch.setattr(synthesis, 'atomic_open', original)
+    written = files_of(out)
+    assert {'img_dir/train/000001.png', 'ann_dir/train/000001.png'} <= \
+        set(written)
+    assert not osp.exists(record_1)
+    status = synthesis_status(out, 2)
+    assert status['done'] == {'000000'} and status['missing'] == ['000001']
+    result = engine.run(2, out, progress=False)
+    assert result['generated'] == 1 and result['complete']
+    assert json.load(open(record_1))['seed'] == 5 + 1
+    assert [json.loads(line)['id'] for line in
+            open(osp.join(out, 'manifest.jsonl'))] == ['000000', '000001']
+    remade = files_of(out)
+    assert remade.keys() == written.keys()
+    for key in written:  # made again from the same seed: the same pair
+        assert np.array_equal(remade[key], written[key]), key
+
+
+@pytest.mark.parametrize('sub', ['img_dir/train', 'ann_dir/train'])
+def test_resume_remakes_a_recorded_sample_whose_file_was_deleted(
+        engine, tmp_path, sub):
+    out = str(tmp_path / 'syn')
+    engine.run(2, out, progress=False)
+    path = osp.join(out, sub, '000001.png')
+    before = np.asarray(Image.open(path))
+    os.remove(path)
+    assert osp.isfile(osp.join(out, 'records', '000001.json'))
+    status = synthesis_status(out, 2)
+    assert not status['complete'] and status['missing'] == ['000001']
+    result = engine.run(2, out, progress=False)
+    assert result['generated'] == 1 and result['complete']
+    assert np.array_equal(np.asarray(Image.open(path)), before)
+
+
+@pytest.mark.parametrize('change', [
+    dict(mask_sampling=dict(steps=3)),
+    dict(mask_sampling=dict(steps=2, guidance_scale=2.0)),
+    dict(image_sampling=dict(steps=3)),
+    dict(image_sampling=dict(steps=2, guidance_scale=2.0)),
+])
+def test_sampling_settings_change_the_fingerprint(setup, engine, change):
+    assert engine_with(setup, engine).fingerprint() == engine.fingerprint()
+    assert engine_with(setup, engine, **change).fingerprint() != \
+        engine.fingerprint()
+
+
+def test_set_made_with_2_mask_steps_is_not_extended_with_3(setup, engine,
+                                                           tmp_path):
+    out = str(tmp_path / 'syn')
+    engine.run(1, out, progress=False)  # mask_sampling=dict(steps=2)
+    three = engine_with(setup, engine, mask_sampling=dict(steps=3))
+    with pytest.raises(ValueError, match='another configuration'):
+        three.run(2, out, progress=False)
+    assert synthesis_status(out, 1)['complete']
+    assert list(files_of(out)) == ['img_dir/train/000000.png',
+                                   'ann_dir/train/000000.png']
 
 
 def test_same_files_across_batch_sizes(setup, tmp_path):
@@ -387,30 +485,70 @@ def test_consistency_ignore_mode_keeps_only_agreeing_pixels(
                                       for c in POTSDAM_CLASSES], atol=1e-6)
 
 
-def test_consistency_drop_mode_and_metric(setup, reference_model, tmp_path):
+def test_consistency_drop_mode_and_metric(setup, engine, reference_model,
+                                          tmp_path):
+    from mmseg.evaluation import IoUMetric
+    from dldm_mmseg.apis.consistency import ConsistencyChecker
     config, checkpoint = reference_model
-    out = str(tmp_path / 'syn')
-    consistency = dict(config=config, checkpoint=checkpoint,
-                       min_confidence=0.0, max_disagreement=0.0,
-                       mode='drop')
-    SynthesisEngine(synth_cfg(setup, consistency=consistency),
-                    device='cpu').run(3, out)
-    records = [json.loads(line) for line in
-               open(osp.join(out, 'manifest.jsonl'))]
-    failed = [r for r in records if not r['consistency_passed']]
-    assert failed  # a random reference disagrees somewhere
-    if len(failed) == len(records):
-        with pytest.raises(ValueError, match='failed the consistency'):
-            DATASETS.build(dict(type='DiffusionSynthDataset', data_root=out))
-    else:
-        assert len(DATASETS.build(dict(type='DiffusionSynthDataset',
-                                       data_root=out))) == \
-            len(records) - len(failed)
+
+    def make(max_disagreement, out):
+        consistency = dict(config=config, checkpoint=checkpoint,
+                           min_confidence=0.0, mode='drop',
+                           max_disagreement=max_disagreement)
+        engine_with(setup, engine, consistency=consistency).run(
+            3, out, progress=False)
+        return [json.loads(line) for line in
+                open(osp.join(out, 'manifest.jsonl'))]
+
+    strict = str(tmp_path / 'strict')
+    records = make(0.0, strict)
+    # the reference's predictions on the saved pairs, recomputed here
+    pred, _ = ConsistencyChecker(config, checkpoint, device='cpu').predict(
+        [np.asarray(Image.open(osp.join(strict, IMG, r['id'] + '.png')))
+         for r in records])
+    masks = [to_train_ids(np.asarray(Image.open(osp.join(
+        strict, ANN, r['id'] + '.png'))), reduce_zero_label=True)
+        for r in records]  # drop mode saves the masks as generated
+    exact = [float((p != m)[m != 255].mean()) for p, m in zip(pred, masks)]
+    for record, share in zip(records, exact):
+        assert record['disagreement'] == pytest.approx(share, abs=1e-6)
+        assert record['consistency_mode'] == 'drop'
+    # a random reference disagrees somewhere on every sample: none passes
+    # at max_disagreement 0, and the set refuses to load without them
+    assert [r['consistency_passed'] for r in records] == [False] * 3
+    with pytest.raises(ValueError, match='failed the consistency'):
+        DATASETS.build(dict(type='DiffusionSynthDataset', data_root=strict))
     assert len(DATASETS.build(dict(type='DiffusionSynthDataset',
-                                   data_root=out,
+                                   data_root=strict,
                                    keep_inconsistent=True))) == 3
+    # the same pairs with the middle disagreement as the bound ("at most"):
+    # the two samples at or under it pass, the one above it is left out
+    bound = sorted(exact)[1]
+    assert bound < max(exact)
+    middle = str(tmp_path / 'middle')
+    again = make(bound, middle)
+    assert [r['disagreement'] for r in again] == \
+        [r['disagreement'] for r in records]
+    kept = [r['id'] for r, share in zip(again, exact) if share <= bound]
+    assert [r['id'] for r in again if r['consistency_passed']] == kept
+    assert len(kept) == 2
+    ds = DATASETS.build(dict(type='DiffusionSynthDataset', data_root=middle))
+    assert [ds.get_data_info(i)['manifest']['id']
+            for i in range(len(ds))] == kept
+    # analyze's consistency mIoU is mmseg's mIoU of those predictions
+    # against the masks, over every sample of the manifest
     real, _ = setup
     summary = load_tool('analyze').main(
-        [out, '--real', real, '--ref-config', config, '--ref-checkpoint',
+        [strict, '--real', real, '--ref-config', config, '--ref-checkpoint',
          checkpoint])
-    assert 0 <= summary['consistency_mIoU'] <= 100
+    areas = [IoUMetric.intersect_and_union(
+        torch.from_numpy(p), torch.from_numpy(m), 6, 255)
+        for p, m in zip(pred, masks)]
+    intersect, union = (sum(a[k] for a in areas).numpy() for k in (0, 1))
+    with np.errstate(invalid='ignore', divide='ignore'):
+        iou = intersect / union
+    assert summary['consistency_mIoU'] == pytest.approx(
+        np.nanmean(iou) * 100, abs=1e-6)
+    for c, value in zip(POTSDAM_CLASSES, iou):
+        assert summary[f'consistency_IoU.{c}'] == pytest.approx(
+            value * 100, abs=1e-6, nan_ok=True)
