@@ -1,4 +1,5 @@
 import os
+import re
 
 import numpy as np
 import pytest
@@ -21,9 +22,11 @@ def test_failed_write_keeps_old_file_and_leaves_no_temporary(tmp_path):
 def test_unwritable_folder_is_named(tmp_path):
     blocker = tmp_path / 'file'
     blocker.write_text('x')
-    with pytest.raises(OSError):
+    # the folder that cannot be made (a file is in the way) is named
+    with pytest.raises(OSError, match=re.escape(str(blocker / 'sub'))):
         atomic_write_image(str(blocker / 'sub' / 'a.png'),
                            np.zeros((2, 2), np.uint8))
+    assert os.listdir(tmp_path) == ['file']
 
 
 def test_read_jsonl_truncated_tail(tmp_path):
