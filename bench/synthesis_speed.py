@@ -120,14 +120,14 @@ def run_stock(pipes, prompts, size, out_dir, palette, **call_args):
 
 
 def run_engine(models, num, size, batch, deterministic, out_dir, device,
-               steps, guidance):
+               steps, guidance, compile=False):
     sampling = dict(steps=steps, guidance_scale=guidance)
     cfg = dict(
         source_dataset='PotsdamDataset', shares=dict(
             mode='fixed', fixed_shares=[.3, .25, .2, .15, .05, .05]),
         size=size, base_seed=0, batch_size=batch,
         mask_sampling=sampling, image_sampling=sampling,
-        deterministic=deterministic)
+        deterministic=deterministic, compile=compile)
     engine = SynthesisEngine(cfg, device=device, mask_model=models['mask'],
                              image_model=models['image'])
     result = engine.run(num, out_dir, progress=False)
@@ -193,6 +193,9 @@ def main(argv=None):
                         help='our sampling steps (both stages)')
     parser.add_argument('--guidance', type=float, default=5.0,
                         help='our classifier-free guidance scale')
+    parser.add_argument('--compile', action='store_true',
+                        help='also time the batched engine with '
+                        'torch.compile (last: it compiles the networks)')
     parser.add_argument('--breakdown', action='store_true',
                         help='also time the parts of one batched step')
     args = parser.parse_args(argv)
@@ -236,6 +239,17 @@ def main(argv=None):
         parts = breakdown(models, args.size, args.batch_size[-1],
                           args.steps, args.guidance, device) \
             if args.breakdown else None
+        if args.compile:
+            batch = args.batch_size[0]
+            try:  # the networks stay compiled from here on
+                run_engine(models, 2 * batch, deterministic=False,
+                           batch=batch, out_dir=osp.join(folder, 'warm4'),
+                           compile=True, **common)
+                seconds['engine_batched_compiled'] = run_engine(
+                    models, args.num, deterministic=False, batch=batch,
+                    out_dir=osp.join(folder, 'compiled'), **common)
+            except Exception as e:  # report the other figures anyway
+                print(f'torch.compile variant failed: {e!r}')
     base = seconds['stock_default']
     print(f'device {device}'
           + (f' ({torch.cuda.get_device_name()})' if device == 'cuda' else '')

@@ -145,6 +145,21 @@ def nearest_palette_index(rgb: np.ndarray, palette: Palette,
     return out.reshape(shape)
 
 
+def nearest_palette_index_torch(rgb: torch.Tensor, palette: Palette,
+                                with_ignore: bool = True) -> torch.Tensor:
+    """:func:`nearest_palette_index` on a ``... x 3`` uint8 tensor, on its
+    device (same result: integer distances, first colour on ties)."""
+    pal = _palette_array(palette)
+    colours = torch.as_tensor(
+        _with_ignore_colour(pal) if with_ignore else pal,
+        dtype=torch.int32, device=rgb.device)
+    diff = rgb.to(torch.int32).unsqueeze(-2) - colours
+    out = (diff * diff).sum(-1).argmin(-1).to(torch.uint8)
+    if with_ignore:
+        out[out == len(pal)] = IGNORE_INDEX
+    return out
+
+
 def _with_ignore_colour(pal: np.ndarray) -> np.ndarray:
     """The palette with the reserved ignore colour as an extra last row."""
     return np.concatenate([pal, np.asarray([ignore_colour(pal)])])

@@ -3,7 +3,9 @@ import pytest
 import torch
 
 from dldm_mmseg.utils.palette import (ignore_colour, index_to_rgb,
-                                      nearest_palette_index, palette_logits,
+                                      nearest_palette_index,
+                                      nearest_palette_index_torch,
+                                      palette_logits,
                                       rgb_to_index, soft_class_probs)
 from fixtures import POTSDAM_PALETTE as PALETTE
 
@@ -78,3 +80,15 @@ def test_palette_logits_keep_a_gradient_for_confidently_wrong_pixels():
     top2 = palette_logits(pal[2].view(1, 3, 1, 1), PALETTE)[0, :, 0, 0]
     gap = top2.sort(descending=True).values[:2]
     assert float(gap[0] - gap[1]) == pytest.approx(4.0, rel=1e-5)
+
+
+def test_torch_quantisation_matches_numpy_including_ties():
+    rng = np.random.default_rng(0)
+    rgb = rng.integers(0, 256, size=(2, 16, 16, 3)).astype(np.uint8)
+    rgb[0, 0, 0] = (0, 0, 0)          # ignore colour
+    rgb[0, 0, 1] = (0, 128, 128)      # equidistant from several colours
+    for with_ignore in (True, False):
+        expected = nearest_palette_index(rgb, PALETTE, with_ignore)
+        got = nearest_palette_index_torch(torch.from_numpy(rgb), PALETTE,
+                                          with_ignore).numpy()
+        assert np.array_equal(got, expected)

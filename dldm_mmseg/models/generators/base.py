@@ -468,7 +468,7 @@ class DiffusionGenerator(BaseModel):
                height: int, width: int, steps: Optional[int],
                guidance_scale: Optional[float], scheduler: Optional[str],
                batch_size: int, per_sample: Optional[dict] = None,
-               **pipe_kwargs) -> np.ndarray:
+               postprocess=None, **pipe_kwargs):
         """Run this model's diffusers pipeline over ``prompts`` in batches.
 
         Shared by ``generate_masks`` and ``generate_images``: per-sample
@@ -479,10 +479,15 @@ class DiffusionGenerator(BaseModel):
         Args:
             per_sample (dict, optional): Pipeline arguments with one entry
                 per sample (sliced per batch), e.g. the control images.
+            postprocess (callable, optional): Maps a batch of outputs
+                (``B x H x W x 3`` uint8 tensor on the model's device) to a
+                tuple of numpy arrays (concatenated over batches); e.g. the
+                masks' quantisation, done on the device.
             **pipe_kwargs: Pipeline arguments shared by all samples.
 
         Returns:
-            np.ndarray: ``N x H x W x 3`` uint8 outputs.
+            np.ndarray: ``N x H x W x 3`` uint8 outputs, or the
+            concatenated tuple of ``postprocess``.
         """
         prompts, seeds = list(prompts), list(seeds)
         if len(prompts) != len(seeds):
@@ -503,10 +508,16 @@ class DiffusionGenerator(BaseModel):
                            height=height, width=width,
                            latents=latents[part].to(self.unet.device,
                                                     self.unet.dtype),
-                           output_type='np', **args, **batch_kwargs,
+                           output_type='pt', **args, **batch_kwargs,
                            **pipe_kwargs).images
-                outputs.append(np.clip(np.round(out * 255), 0, 255)
-                               .astype(np.uint8))
+                # uint8 on the device (as the 'np' output would round it,
+                # in fp32): 4x less to copy, and masks are quantised there
+                out = (out.float() * 255).round().clamp(0, 255).to(
+                    torch.uint8).permute(0, 2, 3, 1)
+                outputs.append(postprocess(out) if postprocess else
+                               out.cpu().numpy())
+        if isinstance(outputs[0], tuple):
+            return tuple(np.concatenate(part) for part in zip(*outputs))
         return np.concatenate(outputs)
 
     def _check_size(self, height: int, width: int) -> None:

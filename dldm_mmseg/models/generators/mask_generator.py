@@ -8,7 +8,8 @@ import torch.nn.functional as F
 
 from mmseg.registry import MODELS
 from dldm_mmseg.models.losses import ProportionAwareLoss
-from dldm_mmseg.utils.palette import nearest_palette_index, palette_logits
+from dldm_mmseg.utils.palette import (nearest_palette_index_torch,
+                                      palette_logits)
 from dldm_mmseg.utils.prompts import format_class_shares
 from .base import DiffusionGenerator, atomic_directory, load_pretrained_into
 
@@ -240,10 +241,14 @@ class LoRAMaskGenerator(DiffusionGenerator):
                 raise ValueError('give prompts or class_shares')
             prompts = self.prompts_from_shares(class_shares)
         prompts = list(prompts)
-        rgb = self.sample(prompts, seeds, height, width, steps,
-                          guidance_scale, scheduler, batch_size)
-        return dict(rgb=rgb, labels=nearest_palette_index(rgb, self.palette),
-                    prompts=np.asarray(prompts))
+        def quantise(rgb: torch.Tensor):
+            labels = nearest_palette_index_torch(rgb, self.palette)
+            return rgb.cpu().numpy(), labels.cpu().numpy()
+
+        rgb, labels = self.sample(prompts, seeds, height, width, steps,
+                                  guidance_scale, scheduler, batch_size,
+                                  postprocess=quantise)
+        return dict(rgb=rgb, labels=labels, prompts=np.asarray(prompts))
 
     # -- export ------------------------------------------------------------
     def _fully_trained(self) -> dict:
