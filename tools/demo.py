@@ -61,13 +61,20 @@ SETTINGS = {
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    parser.add_argument('--work-dir', default='work_dirs/demo')
+    parser.add_argument('--work-dir',
+                        help='output folder (default work_dirs/demo, or '
+                        'work_dirs/demo_quick with --quick)')
     parser.add_argument('--quick', action='store_true',
                         help='smoke run: small data, few iterations')
     parser.add_argument('--alphas', type=float, nargs='+', default=[0, 0.4],
                         help='synthetic ratios of the segmentation sweep')
-    parser.add_argument('--seed', type=int, default=0)
-    return parser.parse_args(argv)
+    parser.add_argument('--seed', type=int, default=0,
+                        help='seed of the data, VAE fit and every run')
+    args = parser.parse_args(argv)
+    if args.work_dir is None:
+        args.work_dir = 'work_dirs/demo_quick' if args.quick else \
+            'work_dirs/demo'
+    return args
 
 
 class Demo:
@@ -99,13 +106,37 @@ class Demo:
     def export_dir(self, config: str) -> str:
         return osp.join(self.run_dir(config), 'export', 'final')
 
+    def check_settings(self) -> None:
+        """Refuse a work dir made with other settings: every step reuses
+        what it finds, so mixing would silently combine, e.g., 1-epoch
+        generators of a --quick run with a full run's synthesis."""
+        path = osp.join(self.work, 'demo_settings.json')
+        mine = dict(self.s, seed=self.args.seed, alphas=self.args.alphas)
+        if osp.isfile(path):
+            with open(path, encoding='utf-8') as f:
+                theirs = json.load(f)
+            if theirs != json.loads(json.dumps(mine)):
+                changed = sorted(k for k in set(mine) | set(theirs)
+                                 if json.loads(json.dumps(mine)).get(k)
+                                 != theirs.get(k))
+                raise SystemExit(
+                    f'{self.work} holds a demo run with other settings '
+                    f'({", ".join(changed)} differ, see {path}); use another '
+                    '--work-dir, or delete that folder to start over')
+        else:
+            with atomic_open(path) as f:
+                json.dump(mine, f, indent=2)
+
     def generator_options(self) -> dict:
         options = {'model.components.vae': self.vae,
-                   'train_dataloader.dataset.data_root': self.data_root}
+                   'train_dataloader.dataset.data_root': self.data_root,
+                   'val_dataloader.dataset.data_root': self.data_root,
+                   'test_dataloader.dataset.data_root': self.data_root}
         if self.s['gen_epochs']:  # --quick; else the configs' own
             options.update({
                 'train_cfg.max_epochs': self.s['gen_epochs'],
                 'default_hooks.checkpoint.interval': self.s['gen_epochs'],
+                'train_cfg.val_interval': self.s['gen_epochs'],
                 'custom_hooks': [dict(type='GeneratorExportHook')]})
         return options
 
@@ -155,6 +186,9 @@ class Demo:
                            self.s['num_val'], seed=self.args.seed)
         write_captions(self.data_root, self.classes, True, 'img_dir/train',
                        'ann_dir/train')
+        # held-out shares: stage 1 is validated on the val scenes' prompts
+        write_captions(self.data_root, self.classes, True, 'img_dir/val',
+                       'ann_dir/val', out_file='captions_val.jsonl')
 
     def fit_vae(self):
         if osp.isfile(osp.join(self.vae, 'config.json')):
@@ -183,36 +217,24 @@ class Demo:
         from dldm_mmseg.apis.synthesis import SynthesisEngine
         return SynthesisEngine(self.synthesis_cfg())
 
-    def mask_cpe(self, engine) -> dict:
-        """mCPE of masks drawn by each stage-1 model for the same target
-        shares (``engine``'s plan: real patches' shares, rare classes
-        boosted) and seeds."""
-        from dldm_mmseg.apis.synthesis import load_generator
-        from dldm_mmseg.utils.label_stats import (class_proportion_error,
-                                                  class_shares)
-        cfg = engine.cfg
-        plan = [engine.plan(i) for i in range(self.s['cpe_masks'])]
-        targets = np.stack([p['target'] for p in plan])
+    def mask_cpe(self) -> dict:
+        """mCPE of each stage-1 model on the val scenes' shares (held out
+        from training): its config's test loop (the val loop of training)
+        on its final checkpoint, as ``tools/test.py`` would run it."""
+        from mmengine.runner.checkpoint import find_latest_checkpoint
         results = {}
         for name, config in MASK_CONFIGS.items():
-            model = load_generator(dict(
-                config=osp.join(ROOT, config),
-                weights=self.export_dir(config),
-                model=dict(components=dict(vae=self.vae)))).eval()
-            out = model.generate_masks(
-                class_shares=targets, seeds=[p['seed'] for p in plan],
-                height=cfg['size'], width=cfg['size'],
-                steps=self.s['steps'], batch_size=16,
-                **{k: v for k, v in cfg['mask_sampling'].items()
-                   if k != 'steps'})
-            measured = np.stack([class_shares(label, len(self.classes))
-                                 for label in out['labels']])
-            errors = class_proportion_error(measured, targets)
-            results[name] = dict(
-                mCPE=float(errors.mean()),
-                **{f'CPE.{c}': float(v)
-                   for c, v in zip(self.classes, errors.mean(0))})
-            del model
+            cfg = load_run_config(osp.join(ROOT, config),
+                                  self.generator_options(),
+                                  work_dir=osp.join(self.run_dir(config),
+                                                    'test'))
+            cfg.load_from = find_latest_checkpoint(self.run_dir(config))
+            cfg.model.inference_cfg.steps = self.s['steps']
+            cfg.experiment_name = f'demo_test_{osp.basename(config)}_' \
+                f'{self.stamp}'
+            cfg.visualizer.name = f'visualizer_{cfg.experiment_name}'
+            metrics = Runner.from_cfg(cfg).test()
+            results[name] = {k: float(v) for k, v in metrics.items()}
         return results
 
     def segmentation(self) -> dict:
@@ -272,6 +294,7 @@ class Demo:
 def main(argv=None):
     args = parse_args(argv)
     demo = Demo(args)
+    demo.check_settings()
     start = time.time()
     s = demo.s
     print(f'[1/7] built-in dataset: {s["num_train"]} train / {s["num_val"]} '
@@ -285,8 +308,8 @@ def main(argv=None):
     print(f'[4/7] stage 2, image generator: {IMAGE_CONFIG}')
     demo.timed('stage 2', demo.train_generator, IMAGE_CONFIG)
     print('[5/7] mCPE of both mask generators; synthesis')
+    cpe = demo.timed('mCPE of stage 1', demo.mask_cpe)
     engine = demo.synthesis_engine()
-    cpe = demo.timed('mCPE of stage 1', demo.mask_cpe, engine)
     demo.timed('synthesis', engine.run, demo.s['num_syn'], demo.syn_root)
     del engine
     print('[6/7] segmentation: alpha sweep and oversampling')
@@ -403,9 +426,10 @@ draw; oversampling draws 0.4 x N_real extra car/clutter scenes per epoch.
 
 ## Mask generation (stage 1): proportion control
 
-mCPE (%) of {s["cpe_masks"]} masks drawn by each stage-1 model for the same
-target shares and seeds (mean absolute difference between the shares the
-prompt asks for and the shares of the generated mask):
+mCPE (%) of masks drawn by each stage-1 model for the shares of the
+{s["num_val"]} held-out val scenes, the same seeds for both (mean absolute
+difference between the shares the prompt asks for and the shares of the
+generated mask; the generators' own test loop, `tools/test.py`):
 
 | model | mCPE | {' | '.join(f'CPE {c}' for c in classes)} |
 |---|---|{'---|' * len(classes)}

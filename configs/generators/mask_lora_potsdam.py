@@ -42,4 +42,29 @@ optim_wrapper = dict(
     optimizer=dict(
         type='AdamW', lr=1e-4, betas=(0.9, 0.999), weight_decay=1e-2))
 param_scheduler = []  # constant learning rate
-train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=50)
+train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=50, val_interval=5)
+
+# Validation: masks drawn for the shares of held-out patches (the first 200
+# val patches; captions_val.jsonl from `tools/caption.py data/potsdam
+# --split val --out captions_val.jsonl`), scored by mCPE (the paper's
+# Table 2) every val_interval epochs; `tools/test.py CONFIG CHECKPOINT`
+# evaluates a trained generator the same way.
+val_dataloader = dict(
+    batch_size=16,
+    num_workers=2,
+    persistent_workers=False,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    collate_fn=dict(type='default_collate'),
+    dataset=dict(
+        type='MaskCaptionDataset',
+        data_root=data_root,
+        captions='captions_val.jsonl',
+        source_dataset='PotsdamDataset',
+        prompt_order='shares+caption',
+        augment=False,
+        indices=200))
+val_evaluator = dict(type='ClassProportionMetric')
+val_cfg = dict(type='ValLoop')
+test_dataloader = val_dataloader
+test_evaluator = val_evaluator
+test_cfg = dict(type='TestLoop')

@@ -38,6 +38,11 @@ def cfg_options(data_root, epochs=1):
         'train_dataloader.batch_size': 2,
         'train_dataloader.num_workers': 0,
         'train_dataloader.persistent_workers': False,
+        # stage 1 validates on held-out captions; the fixture has none, and
+        # val_interval (5 epochs) is past these runs: point at the train set
+        'val_dataloader.dataset.data_root': data_root,
+        'val_dataloader.dataset.captions': 'captions.jsonl',
+        'val_dataloader.num_workers': 0,
         'optim_wrapper': dict(_delete_=True, type='OptimWrapper',
                               optimizer=dict(type='AdamW', lr=1e-3)),
         'train_cfg.max_epochs': epochs,
@@ -52,7 +57,9 @@ def build(config, data_root, **overrides):
     cfg = Config.fromfile(config)
     options = cfg_options(data_root)
     if 'controlnet' in config:
-        options.pop('model.lora_rank')
+        for key in [k for k in options if k.startswith(('model.lora_rank',
+                                                        'val_'))]:
+            options.pop(key)
     cfg.merge_from_dict(options)
     cfg.model.update(overrides)
     return MODELS.build(cfg.model), cfg
@@ -69,7 +76,9 @@ def test_train_through_runner_export_and_checkpoint(config, data, tmp_path):
     cfg = Config.fromfile(config)
     options = cfg_options(data)
     if 'controlnet' in config:
-        options.pop('model.lora_rank')
+        for key in [k for k in options if k.startswith(('model.lora_rank',
+                                                        'val_'))]:
+            options.pop(key)
     cfg.merge_from_dict(options)
     cfg.work_dir = str(tmp_path / 'work')
     cfg.visualizer.name = f'visualizer_{tmp_path.name}'  # one per runner
@@ -106,6 +115,8 @@ model = dict(components=dict(_delete_=True, preset='tiny'), lora_rank=4,
              frozen_dtype=None)
 train_dataloader = dict(batch_size=2, num_workers=0, persistent_workers=False,
                         dataset=dict(data_root={data!r}))
+val_dataloader = dict(num_workers=0, dataset=dict(data_root={data!r},
+                                                  captions='captions.jsonl'))
 optim_wrapper = dict(_delete_=True, type='OptimWrapper',
                      optimizer=dict(type='AdamW', lr=1e-3))
 env_cfg = dict(dist_cfg=dict(backend='gloo'))

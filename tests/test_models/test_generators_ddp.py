@@ -29,6 +29,9 @@ def worker(rank, port, data, work_dir, out):
         'train_dataloader.dataset.data_root': data,
         'train_dataloader.batch_size': 1, 'train_dataloader.num_workers': 0,
         'train_dataloader.persistent_workers': False,
+        'val_dataloader.dataset.data_root': data,
+        'val_dataloader.dataset.captions': 'captions.jsonl',
+        'val_dataloader.num_workers': 0,
         'optim_wrapper': dict(_delete_=True, type='OptimWrapper',
                               optimizer=dict(type='AdamW', lr=1e-2)),
         'train_cfg.max_epochs': 1, 'custom_hooks': [

@@ -1,6 +1,7 @@
 # Runtime shared by the generator configs (stage 1 and 2): epoch-based
-# training without validation, checkpoints of the trainable weights only,
-# diffusers-format export and sample grids.
+# training, checkpoints of the trainable weights only, diffusers-format
+# export and sample grids. Validation (val_dataloader/val_cfg/val_evaluator)
+# is set by the stage configs that have a metric for it (stage 1: mCPE).
 default_scope = 'mmseg'
 custom_imports = dict(imports=['dldm_mmseg'], allow_failed_imports=False)
 env_cfg = dict(
@@ -15,13 +16,6 @@ log_level = 'INFO'
 load_from = None
 resume = False
 randomness = dict(seed=42)  # the paper's seed
-
-val_cfg = None
-val_dataloader = None
-val_evaluator = None
-test_cfg = None
-test_dataloader = None
-test_evaluator = None
 
 default_hooks = dict(
     timer=dict(type='IterTimerHook'),

@@ -319,12 +319,30 @@ class DiffusionGenerator(BaseModel):
 
     # -- training ----------------------------------------------------------
     def forward(self, mode: str = 'loss', **batch):
+        """``mode='loss'``: the training losses of a batch of
+        :class:`MaskCaptionDataset` samples; ``mode='predict'``: generate
+        for the batch's prompts (see the subclass's ``predict``) and return
+        ``SegDataSample`` s for mmengine's val/test loops and metrics."""
         if mode == 'loss':
             losses = self.loss(**batch)
             self.check_finite(losses)
             return losses
-        raise ValueError(f'{type(self).__name__} supports mode="loss" for '
-                         'training; use its generate_* methods to sample')
+        if mode == 'predict':
+            return self.predict(**batch)
+        raise ValueError(f'{type(self).__name__} supports mode="loss" and '
+                         f'"predict", got {mode!r}')
+
+    @staticmethod
+    def sample_seeds(sample_ids: Sequence[str], offset: int = 0) -> List[int]:
+        """A seed per sample id (CRC32 of the id, plus ``offset``): a
+        validation patch is drawn with the same noise at every epoch and in
+        ``tools/test.py``, so metrics move only with the weights."""
+        import zlib
+        return [(zlib.crc32(str(s).encode()) + offset) % 2 ** 31
+                for s in sample_ids]
+
+    def predict(self, **batch):
+        raise NotImplementedError
 
     def parse_losses(self, losses: Dict[str, torch.Tensor]):
         """mmengine's sum of the ``loss*`` terms, plus, every

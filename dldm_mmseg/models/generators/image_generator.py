@@ -137,6 +137,40 @@ class ControlNetImageGenerator(DiffusionGenerator):
         return losses
 
     # -- inference ---------------------------------------------------------
+    @torch.no_grad()
+    def predict(self, mask: torch.Tensor, prompt: Sequence[str],
+                label: Optional[torch.Tensor] = None,
+                sample_id: Optional[Sequence[str]] = None,
+                **kwargs) -> list:
+        """Images painted for a batch of (held-out) masks:
+        ``forward(mode='predict')``.
+
+        Returns:
+            list[SegDataSample]: ``gt_sem_seg`` (the condition's label map)
+            and the generated ``image`` (``H x W x 3`` uint8) with
+            ``prompt``, ``seed`` and ``sample_id`` in the metainfo, for
+            image metrics (FID, mask-image consistency).
+        """
+        from mmengine.structures import PixelData
+        from mmseg.structures import SegDataSample
+        prompts = list(prompt)
+        ids = list(sample_id) if sample_id is not None else \
+            [str(i) for i in range(len(prompts))]
+        seeds = self.sample_seeds(ids, offset=1)  # not the masks' noise
+        rgb = ((mask.float() + 1) * 127.5).round().clamp(0, 255).to(
+            torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
+        images = self.generate_images(rgb, prompts, seeds,
+                                      batch_size=len(prompts))
+        samples = []
+        for i, image in enumerate(images):
+            sample = SegDataSample(metainfo=dict(
+                prompt=prompts[i], seed=seeds[i], sample_id=ids[i],
+                image=image))
+            if label is not None:
+                sample.gt_sem_seg = PixelData(data=label[i][None].cpu())
+            samples.append(sample)
+        return samples
+
     pipeline_class = 'StableDiffusionControlNetPipeline'
 
     def _extra_pipeline_modules(self) -> dict:

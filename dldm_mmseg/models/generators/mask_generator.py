@@ -204,6 +204,42 @@ class LoRAMaskGenerator(DiffusionGenerator):
         return ce, prop
 
     # -- inference ---------------------------------------------------------
+    @torch.no_grad()
+    def predict(self, prompt: Sequence[str], target_shares: torch.Tensor,
+                label: Optional[torch.Tensor] = None,
+                sample_id: Optional[Sequence[str]] = None, **kwargs) -> list:
+        """Masks for a batch of (held-out) patches' prompts: what the val
+        and test loops call (``forward(mode='predict')``).
+
+        Returns:
+            list[SegDataSample]: ``pred_sem_seg`` (class indices, 255 where
+            the mask is drawn in the ignore colour) with ``target_shares``
+            (the prompt's shares, which ``ClassProportionMetric`` compares
+            with), ``prompt``, ``seed`` and ``sample_id`` in the metainfo.
+            The real label map is not attached: a generated mask is not
+            drawn to match its pixels, only its shares.
+        """
+        from mmengine.structures import PixelData
+        from mmseg.structures import SegDataSample
+        prompts = list(prompt)
+        ids = list(sample_id) if sample_id is not None else \
+            [str(i) for i in range(len(prompts))]
+        height, width = (label.shape[-2:] if label is not None
+                         else (512, 512))
+        seeds = self.sample_seeds(ids)
+        out = self.generate_masks(prompts, seeds, height=int(height),
+                                  width=int(width),
+                                  batch_size=len(prompts))
+        samples = []
+        for i, labels in enumerate(out['labels']):
+            sample = SegDataSample(metainfo=dict(
+                target_shares=target_shares[i].tolist(), prompt=prompts[i],
+                seed=seeds[i], sample_id=ids[i]))
+            sample.pred_sem_seg = PixelData(
+                data=torch.from_numpy(labels.astype(np.int64))[None])
+            samples.append(sample)
+        return samples
+
     def prompts_from_shares(self, class_shares) -> List[str]:
         """Share text prompts (``building: 30%, ...``) from share rows."""
         return [format_class_shares(row, self.classes) for row in class_shares]
