@@ -53,9 +53,9 @@ SEG_OVERSAMPLE_CONFIG = 'configs/demo/deeplabv3plus_toy_oversample40.py'
 # full run / --quick
 SETTINGS = {
     False: dict(num_train=160, num_val=48, vae_iters=150, gen_epochs=None,
-                num_syn=160, cpe_masks=48, seg_iters=1500, steps=20),
+                num_syn=160, seg_iters=1500, steps=20),
     True: dict(num_train=32, num_val=16, vae_iters=10, gen_epochs=1,
-               num_syn=16, cpe_masks=8, seg_iters=30, steps=4),
+               num_syn=16, seg_iters=30, steps=4),
 }
 
 
@@ -70,10 +70,17 @@ def parse_args(argv=None):
                         help='synthetic ratios of the segmentation sweep')
     parser.add_argument('--seed', type=int, default=0,
                         help='seed of the data, VAE fit and every run')
+    parser.add_argument('--seeds', type=int, default=1,
+                        help='train stage 1 (with and without L_prop) and '
+                        'the segmentors with this many seeds (seed, seed + '
+                        '1, ...) and report mean +- std; data, VAE, stage 2 '
+                        'and the synthetic set are made once')
     args = parser.parse_args(argv)
     if args.work_dir is None:
         args.work_dir = 'work_dirs/demo_quick' if args.quick else \
             'work_dirs/demo'
+    if args.seeds < 1:
+        parser.error(f'--seeds must be >= 1, got {args.seeds}')
     return args
 
 
@@ -100,11 +107,19 @@ class Demo:
         self.timings[name] = self.timings.get(name, 0) + time.time() - start
         return out
 
-    def run_dir(self, config: str) -> str:
-        return osp.join(self.work, osp.splitext(osp.basename(config))[0])
+    @property
+    def seeds(self):
+        return list(range(self.args.seed, self.args.seed + self.args.seeds))
 
-    def export_dir(self, config: str) -> str:
-        return osp.join(self.run_dir(config), 'export', 'final')
+    def _suffix(self, seed: Optional[int]) -> str:
+        return '' if seed in (None, self.args.seed) else f'_seed{seed}'
+
+    def run_dir(self, config: str, seed: Optional[int] = None) -> str:
+        return osp.join(self.work, osp.splitext(osp.basename(config))[0]
+                        + self._suffix(seed))
+
+    def export_dir(self, config: str, seed: Optional[int] = None) -> str:
+        return osp.join(self.run_dir(config, seed), 'export', 'final')
 
     def check_settings(self) -> None:
         """Refuse a work dir made with other settings: every step reuses
@@ -127,16 +142,19 @@ class Demo:
             with atomic_open(path) as f:
                 json.dump(mine, f, indent=2)
 
-    def generator_options(self) -> dict:
+    def generator_options(self, config: str) -> dict:
         options = {'model.components.vae': self.vae,
-                   'train_dataloader.dataset.data_root': self.data_root,
-                   'val_dataloader.dataset.data_root': self.data_root,
-                   'test_dataloader.dataset.data_root': self.data_root}
+                   'train_dataloader.dataset.data_root': self.data_root}
+        if config in MASK_CONFIGS.values():  # validated on the val scenes
+            options.update({
+                'val_dataloader.dataset.data_root': self.data_root,
+                'test_dataloader.dataset.data_root': self.data_root})
         if self.s['gen_epochs']:  # --quick; else the configs' own
             options.update({
                 'train_cfg.max_epochs': self.s['gen_epochs'],
                 'default_hooks.checkpoint.interval': self.s['gen_epochs'],
                 'train_cfg.val_interval': self.s['gen_epochs'],
+                'model.inference_cfg.steps': self.s['steps'],
                 'custom_hooks': [dict(type='GeneratorExportHook')]})
         return options
 
@@ -154,7 +172,8 @@ class Demo:
         cfg['image_sampling']['steps'] = self.s['steps']
         return cfg
 
-    def seg_options(self, config: str, iters: int) -> dict:
+    def seg_options(self, config: str, iters: int,
+                    seed: Optional[int] = None) -> dict:
         options = {
             'train_cfg.max_iters': iters,
             'train_cfg.val_interval': iters,
@@ -163,7 +182,7 @@ class Demo:
             'default_hooks.logger.interval': max(1, min(50, iters // 4)),
             'val_dataloader.dataset.data_root': self.data_root,
             'test_dataloader.dataset.data_root': self.data_root,
-            'randomness.seed': self.args.seed,
+            'randomness.seed': self.args.seed if seed is None else seed,
         }
         if 'syn40' in config:
             options.update({
@@ -198,17 +217,19 @@ class Demo:
                 iters=self.s['vae_iters'], batch_size=8, kl_weight=1e-4,
                 seed=self.args.seed, log_interval=50)
 
-    def train_generator(self, config: str) -> str:
-        export = self.export_dir(config)
+    def train_generator(self, config: str, seed: Optional[int] = None
+                        ) -> str:
+        seed = self.args.seed if seed is None else seed
+        export = self.export_dir(config, seed)
         if osp.isfile(osp.join(export, 'unet', 'config.json')):
             return export
         cfg = load_run_config(osp.join(ROOT, config),
-                              self.generator_options(),
-                              work_dir=self.run_dir(config))
-        name = osp.splitext(osp.basename(config))[0]
+                              self.generator_options(config),
+                              work_dir=self.run_dir(config, seed))
+        name = osp.splitext(osp.basename(config))[0] + self._suffix(seed)
         cfg.experiment_name = f'demo_{name}_{self.stamp}'
         cfg.visualizer.name = f'visualizer_{cfg.experiment_name}'
-        cfg.randomness = dict(seed=self.args.seed)
+        cfg.randomness = dict(seed=seed)
         Runner.from_cfg(cfg).train()
         return export
 
@@ -217,38 +238,40 @@ class Demo:
         from dldm_mmseg.apis.synthesis import SynthesisEngine
         return SynthesisEngine(self.synthesis_cfg())
 
-    def mask_cpe(self) -> dict:
+    def mask_cpe(self, seed: Optional[int] = None) -> dict:
         """mCPE of each stage-1 model on the val scenes' shares (held out
         from training): its config's test loop (the val loop of training)
         on its final checkpoint, as ``tools/test.py`` would run it."""
         from mmengine.runner.checkpoint import find_latest_checkpoint
+        from sweep import reuse_or_run
         results = {}
         for name, config in MASK_CONFIGS.items():
             cfg = load_run_config(osp.join(ROOT, config),
-                                  self.generator_options(),
-                                  work_dir=osp.join(self.run_dir(config),
-                                                    'test'))
-            cfg.load_from = find_latest_checkpoint(self.run_dir(config))
+                                  self.generator_options(config),
+                                  work_dir=osp.join(
+                                      self.run_dir(config, seed), 'test'))
+            cfg.load_from = find_latest_checkpoint(self.run_dir(config, seed))
             cfg.model.inference_cfg.steps = self.s['steps']
-            cfg.experiment_name = f'demo_test_{osp.basename(config)}_' \
-                f'{self.stamp}'
+            cfg.experiment_name = f'demo_test_{osp.basename(config)}' \
+                f'{self._suffix(seed)}_{self.stamp}'
             cfg.visualizer.name = f'visualizer_{cfg.experiment_name}'
-            metrics = Runner.from_cfg(cfg).test()
-            results[name] = {k: float(v) for k, v in metrics.items()}
+            results[name] = reuse_or_run(
+                cfg.work_dir, lambda: {k: float(v) for k, v in
+                                       Runner.from_cfg(cfg).test().items()})
         return results
 
-    def segmentation(self) -> dict:
+    def segmentation(self, seed: Optional[int] = None) -> dict:
         from sweep import reuse_or_run, run_alpha, train_and_test
         results = {}
         iters = self.s['seg_iters']
         runs = [(f'alpha = {a:g}', SEG_SWEEP_CONFIG, a)
                 for a in self.args.alphas]
         runs.append(('oversampling 40%', SEG_OVERSAMPLE_CONFIG, None))
-        sweep_dir = osp.join(self.work, 'sweep')
+        sweep_dir = osp.join(self.work, 'sweep' + self._suffix(seed))
         for name, config, alpha in runs:
             run_dir = osp.join(sweep_dir, f'alpha_{alpha:g}'
                                if alpha is not None else 'oversample40')
-            options = self.seg_options(config, iters)
+            options = self.seg_options(config, iters, seed)
             if alpha is not None:
                 results[name] = reuse_or_run(
                     run_dir, run_alpha, osp.join(ROOT, config), alpha,
@@ -258,7 +281,8 @@ class Demo:
                     run_dir, lambda: train_and_test(
                         load_run_config(osp.join(ROOT, config), options,
                                         work_dir=run_dir),
-                        f'demo_oversample40_{self.stamp}'))
+                        f'demo_oversample40{self._suffix(seed)}_'
+                        f'{self.stamp}'))
         return results
 
     def consistency(self) -> dict:
@@ -302,32 +326,52 @@ def main(argv=None):
     demo.timed('dataset + captions', demo.dataset)
     print('[2/7] fitting the small preset\'s VAE')
     demo.timed('VAE fit', demo.fit_vae)
-    for name, config in MASK_CONFIGS.items():
-        print(f'[3/7] stage 1, mask generator {name}: {config}')
-        demo.timed(f'stage 1 ({name})', demo.train_generator, config)
+    for seed in demo.seeds:
+        for name, config in MASK_CONFIGS.items():
+            print(f'[3/7] stage 1, mask generator {name}, seed {seed}: '
+                  f'{config}')
+            demo.timed(f'stage 1 ({name})', demo.train_generator, config,
+                       seed)
     print(f'[4/7] stage 2, image generator: {IMAGE_CONFIG}')
     demo.timed('stage 2', demo.train_generator, IMAGE_CONFIG)
-    print('[5/7] mCPE of both mask generators; synthesis')
-    cpe = demo.timed('mCPE of stage 1', demo.mask_cpe)
+    print('[5/7] mCPE of the mask generators; synthesis')
+    cpe_runs = [demo.timed('mCPE of stage 1', demo.mask_cpe, seed)
+                for seed in demo.seeds]
     engine = demo.synthesis_engine()
     demo.timed('synthesis', engine.run, demo.s['num_syn'], demo.syn_root)
     del engine
     print('[6/7] segmentation: alpha sweep and oversampling')
-    results = demo.timed('segmentation', demo.segmentation)
+    seg_runs = [demo.timed('segmentation', demo.segmentation, seed)
+                for seed in demo.seeds]
     print('[7/7] evaluation and report')
+    from dldm_mmseg.apis.report import mean_and_std
+    if len(demo.seeds) == 1:
+        results, cpe, spread = seg_runs[0], cpe_runs[0], None
+    else:
+        results, seg_std = mean_and_std(seg_runs)
+        cpe, cpe_std = mean_and_std(cpe_runs)
+        spread = dict(segmentation=seg_std, mask_cpe=cpe_std,
+                      per_seed=dict(seeds=demo.seeds, segmentation=seg_runs,
+                                    mask_cpe=cpe_runs))
     fid = demo.timed('FID', demo.fid)
     consistency = demo.timed('consistency', demo.consistency) \
         if 0 in demo.args.alphas else None
     report = demo.timed('report', write_report, demo, results, cpe, fid,
-                        consistency, time.time() - start)
+                        consistency, time.time() - start, spread)
     print(f'\nreport: {report} ({time.time() - start:.0f} s)')
     return dict(results=results, mask_cpe=cpe, fid=fid,
                 consistency=consistency)
 
 
 def write_report(demo: Demo, results: dict, cpe: dict, fid,
-                 consistency: Optional[dict], elapsed: float) -> str:
-    """Tables, figures and ``metrics.json`` of this run."""
+                 consistency: Optional[dict], elapsed: float,
+                 spread: Optional[dict] = None) -> str:
+    """Tables, figures and ``metrics.json`` of this run.
+
+    With several seeds, ``results`` and ``cpe`` hold means and ``spread``
+    the standard deviations and per-seed values; tables read mean ± std
+    and ``metrics.json`` holds ``{"mean", "std"}`` per metric.
+    """
     from dldm_mmseg.apis.analysis import (manifest_shares,
                                           plot_share_distributions,
                                           sample_grid, set_mcpe)
@@ -356,10 +400,16 @@ def write_report(demo: Demo, results: dict, cpe: dict, fid,
         if record['id'] in ids:
             prompts[record['id']] = record.get('prompt', '')
     set_cpe = set_mcpe(demo.syn_root, classes)
+    def cell(values, stds, name, key):
+        text = f'{values[name][key]:.2f}'
+        return text + (f' ± {stds[name][key]:.2f}' if stds else '')
+
+    cpe_std = spread['mask_cpe'] if spread else None
+    seg_std = spread['segmentation'] if spread else None
     cpe_rows = '\n'.join(
-        f'| {name} | {r["mCPE"]:.2f} | ' + ' | '.join(
-            f'{r[f"CPE.{c}"]:.2f}' for c in classes) + ' |'
-        for name, r in cpe.items())
+        f'| {name} | {cell(cpe, cpe_std, name, "mCPE")} | ' + ' | '.join(
+            cell(cpe, cpe_std, name, f'CPE.{c}') for c in classes) + ' |'
+        for name in cpe)
     timing_rows = '\n'.join(f'| {k} | {v:.0f} |'
                             for k, v in demo.timings.items())
     real_share = real.mean(0) * 100
@@ -382,13 +432,17 @@ def write_report(demo: Demo, results: dict, cpe: dict, fid,
             consistency['consistency_mIoU'], results['alpha = 0']['mIoU']))
     prompt_lines = '\n'.join(f'{i + 1}. `{prompts.get(k, "")}`'
                              for i, k in enumerate(ids))
+    seed_text = f'seed {demo.args.seed}' if not spread else (
+        f'stage 1 and the segmentors trained with seeds {demo.seeds} '
+        '(mean ± std over seeds; data, VAE, stage 2 and the synthetic set '
+        f'made once, seed {demo.args.seed})')
     report = osp.join(work, 'report.md')
     with atomic_open(report) as f:
         f.write(f"""# dldm_mmseg demo report
 
 The whole method on the built-in toy land-cover set ({s["num_train"]} train /
 {s["num_val"]} val scenes of 64x64; Potsdam classes; car and clutter about 1%
-of the pixels each), on a CPU, seed {demo.args.seed}; this invocation took
+of the pixels each), on a CPU, {seed_text}; this invocation took
 {elapsed:.0f} s (a step whose output was already there was reused, see the
 times below).{' **Quick smoke run**: a few iterations per step, numbers meaningless.'
      if demo.args.quick else ''}
@@ -418,7 +472,13 @@ Small DeepLabV3+ (ResNet-18, width 16), {s["seg_iters"]} iterations per run,
 tested on the {s["num_val"]} val scenes. alpha = synthetic draws per real
 draw; oversampling draws 0.4 x N_real extra car/clutter scenes per epoch.
 
-{metrics_table(results, classes)}
+{metrics_table(results, classes, seg_std)}
+
+mF1 is mmseg's mFscore: the mean F1 over the classes whose F1 is defined.
+A class a segmentor never predicts has no precision and drops out, so a
+segmentor that predicts a single class scores that class's F1 (mIoU counts
+such classes as 0). In the figure, a 0 or n/a above a class marks an IoU of
+zero or undefined.
 
 ![per-class IoU]({osp.basename(figures['iou'])})
 
@@ -459,11 +519,22 @@ Prompt -> mask (top) -> image (bottom), the first {len(ids)} samples:
 |---|---|
 {timing_rows}
 """)
+    segmentation, mask_cpe = results, cpe
+    if spread:  # the same keys, each holding mean and std
+        segmentation = _with_std(results, seg_std)
+        mask_cpe = _with_std(cpe, cpe_std)
     with atomic_open(osp.join(work, 'metrics.json')) as f:
-        json.dump(dict(segmentation=results, mask_cpe=cpe, set_mcpe=set_cpe,
-                       fid=fid, consistency=consistency,
+        json.dump(dict(segmentation=segmentation, mask_cpe=mask_cpe,
+                       set_mcpe=set_cpe, fid=fid, consistency=consistency,
+                       seeds=demo.seeds,
+                       per_seed=spread['per_seed'] if spread else None,
                        seconds=demo.timings), f, indent=2)
     return report
+
+
+def _with_std(mean: dict, std: dict) -> dict:
+    return {run: {k: dict(mean=v, std=std[run][k]) for k, v in m.items()}
+            for run, m in mean.items()}
 
 
 def _manifest(out_dir: str):

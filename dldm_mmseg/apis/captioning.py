@@ -22,6 +22,7 @@ import os.path as osp
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
+from mmengine.device import get_device
 from mmengine.utils import ProgressBar
 
 from dldm_mmseg.utils.io import atomic_write_jsonl, read_jsonl
@@ -131,7 +132,7 @@ class VLMCaptioner:
                 f'{model_dir} is not a transformers model folder (no '
                 'config.json); point --vlm at a local Qwen2-VL folder such as '
                 'Qwen2-VL-2B-Instruct, or leave it out for template captions')
-        self.device = device or ('cuda' if torch.cuda.is_available() else 'cpu')
+        self.device = device or get_device()
         self.tokenizer = AutoTokenizer.from_pretrained(
             model_dir, local_files_only=True)
         self.tokenizer.padding_side = 'left'

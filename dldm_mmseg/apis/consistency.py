@@ -4,6 +4,7 @@ the generated mask, the mask is probably wrong there."""
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
+from mmengine.device import get_device
 
 
 class ConsistencyChecker:
@@ -33,7 +34,7 @@ class ConsistencyChecker:
         if mode not in ('ignore', 'drop'):
             raise ValueError(f'consistency mode must be ignore or drop, got '
                              f'{mode!r}')
-        device = device or ('cuda' if torch.cuda.is_available() else 'cpu')
+        device = device or get_device()
         self.model = model or init_model(config, checkpoint, device=device)
         self.min_confidence = min_confidence
         self.max_disagreement = max_disagreement

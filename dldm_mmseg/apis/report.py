@@ -1,24 +1,57 @@
 """Tables and plots of segmentation results for reports."""
 import os.path as osp
-from typing import Dict, Sequence
+from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
 
 def metrics_table(results: Dict[str, Dict[str, float]],
-                  class_names: Sequence[str]) -> str:
-    """A markdown table: one row per run, per-class IoU, mIoU, mF1, mCPE."""
+                  class_names: Sequence[str],
+                  std: Optional[Dict[str, Dict[str, float]]] = None) -> str:
+    """A markdown table: one row per run, per-class IoU, mIoU, mF1, mCPE.
+
+    With ``std`` (same layout as ``results``, e.g. from
+    :func:`mean_and_std`), cells read ``mean ± std``.
+    """
     header = ['run'] + [f'IoU {c}' for c in class_names] + [
         'mIoU', 'mF1', 'mCPE']
     lines = ['| ' + ' | '.join(header) + ' |',
              '|' + '---|' * len(header)]
+    keys = [f'IoU.{c}' for c in class_names] + ['mIoU', 'mFscore', 'mCPE']
     for run, metrics in results.items():
-        cells = [run] + [f'{metrics.get(f"IoU.{c}", float("nan")):.2f}'
-                         for c in class_names]
-        cells += [f'{metrics.get(k, float("nan")):.2f}'
-                  for k in ('mIoU', 'mFscore', 'mCPE')]
+        cells = [run]
+        for key in keys:
+            cell = f'{metrics.get(key, float("nan")):.2f}'
+            if std is not None:
+                cell += f' ± {std[run].get(key, float("nan")):.2f}'
+            cells.append(cell)
         lines.append('| ' + ' | '.join(cells) + ' |')
     return '\n'.join(lines)
+
+
+def mean_and_std(runs: List[Dict[str, Dict[str, float]]]):
+    """Per-metric mean and sample standard deviation over repeated runs.
+
+    Args:
+        runs: One ``{run name: {metric: value}}`` per seed.
+
+    Returns:
+        tuple: ``(mean, std)`` dicts of the same layout (NaN values, e.g.
+        the IoU of a class a run never predicts, are left out of both; std
+        is 0 for a single run).
+    """
+    mean, std = {}, {}
+    for name in runs[0]:
+        mean[name], std[name] = {}, {}
+        for key in runs[0][name]:
+            values = np.array([r[name].get(key, np.nan) for r in runs],
+                              dtype=np.float64)
+            values = values[np.isfinite(values)]
+            mean[name][key] = float(values.mean()) if values.size else \
+                float('nan')
+            std[name][key] = float(values.std(ddof=1)) if values.size > 1 \
+                else 0.0
+    return mean, std
 
 
 def plot_per_class_iou(results: Dict[str, Dict[str, float]],
@@ -34,9 +67,17 @@ def plot_per_class_iou(results: Dict[str, Dict[str, float]],
     width = 0.8 / max(len(runs), 1)
     fig, ax = plt.subplots(figsize=(1.4 * len(class_names) + 2, 3.6))
     for i, run in enumerate(runs):
-        values = [results[run].get(f'IoU.{c}', np.nan) for c in class_names]
-        ax.bar(x + (i - (len(runs) - 1) / 2) * width, values, width,
-               label=run)
+        values = np.array([results[run].get(f'IoU.{c}', np.nan)
+                           for c in class_names], dtype=np.float64)
+        where = x + (i - (len(runs) - 1) / 2) * width
+        bars = ax.bar(where, np.nan_to_num(values), width, label=run)
+        # a zero or undefined IoU has no bar: mark it so it is seen
+        for xpos, value in zip(where, values):
+            if not np.isfinite(value) or value < 0.5:
+                ax.text(xpos, 1, '0' if np.isfinite(value) else 'n/a',
+                        ha='center', va='bottom', fontsize=7,
+                        color=bars.patches[0].get_facecolor(),
+                        fontweight='bold')
     ax.set_xticks(x, [c.replace('_', '\n') for c in class_names])
     ax.set_ylabel('IoU (%)')
     ax.set_ylim(0, 100)

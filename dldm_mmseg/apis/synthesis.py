@@ -27,6 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Dict, List, Optional
 
 import numpy as np
+from mmengine.device import get_device
 
 from dldm_mmseg.utils.io import (atomic_open, atomic_write_image,
                                  atomic_write_jsonl, read_jsonl,
@@ -187,8 +188,7 @@ class SynthesisEngine:
         from dldm_mmseg.apis.share_sampler import TargetShareSampler
         from dldm_mmseg.datasets.synth_dataset import source_dataset_defaults
         self.cfg = cfg
-        self.device = device or ('cuda' if torch.cuda.is_available()
-                                 else 'cpu')
+        self.device = device or get_device()
         source = source_dataset_defaults(cfg.get('source_dataset',
                                                  'PotsdamDataset'))
         self.classes = tuple(source['metainfo']['classes'])
@@ -246,8 +246,7 @@ class SynthesisEngine:
         """Device, dtype (``dtype``: 'fp16'/'bf16', default fp16 on CUDA
         and fp32 on CPU), ``channels_last`` and optional ``compile``."""
         import torch
-        dtypes = {'fp32': torch.float32, 'fp16': torch.float16,
-                  'bf16': torch.bfloat16}
+        from dldm_mmseg.models.generators.base import DTYPES as dtypes
         name = cfg.get('dtype') or ('fp16' if str(self.device).startswith(
             'cuda') else 'fp32')
         if name not in dtypes:

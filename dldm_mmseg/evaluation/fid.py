@@ -14,6 +14,7 @@ from typing import Optional, Sequence, Tuple
 import numpy as np
 import torch
 import torch.nn.functional as F
+from mmengine.device import get_device
 from PIL import Image
 
 IMAGE_SUFFIXES = ('.png', '.jpg', '.jpeg', '.tif', '.tiff', '.bmp')
@@ -57,8 +58,7 @@ class InceptionFeatures:
     def __init__(self, weights: Optional[str] = None,
                  device: Optional[str] = None, batch_size: int = 32):
         self.path = find_inception_weights(weights)
-        self.device = device or ('cuda' if torch.cuda.is_available()
-                                 else 'cpu')
+        self.device = device or get_device()
         self.model = torch.jit.load(self.path, map_location=self.device)
         self.model.eval()
         self.batch_size = batch_size

@@ -2,6 +2,9 @@ import json
 import os
 import os.path as osp
 
+import numpy as np
+import pytest
+
 from fixtures import load_tool
 
 
@@ -45,8 +48,38 @@ def test_quick_demo_runs_every_stage_and_reports_this_runs_numbers(tmp_path):
     syn = osp.join(work, 'data', 'toy_syn')
     assert len([n for n in os.listdir(osp.join(syn, 'img_dir', 'train'))
                 if n.endswith('.png')]) == 16
-    # a rerun reuses every step's output and gives the same numbers
-    again = demo.main(['--quick', '--work-dir', work])
-    assert json.dumps(again['results'], sort_keys=True) == json.dumps(
-        results, sort_keys=True)
-    assert again['mask_cpe'] == cpe
+    # another seed: stage 1 and the segmentors again; seed 0's outputs and
+    # numbers are reused as they are; metrics.json then holds mean and std
+    # under the same keys
+    demo.main(['--quick', '--work-dir', work, '--seeds', '2'])
+    saved = json.load(open(osp.join(work, 'metrics.json')))
+    assert saved['seeds'] == [0, 1]
+    per_seed = saved['per_seed']
+    for name in ('alpha = 0', 'alpha = 0.4', 'oversampling 40%'):
+        values = [run[name]['mIoU'] for run in per_seed['segmentation']]
+        assert saved['segmentation'][name]['mIoU']['mean'] == \
+            pytest.approx(np.mean(values))
+        assert saved['segmentation'][name]['mIoU']['std'] == \
+            pytest.approx(np.std(values, ddof=1))
+    assert json.dumps(per_seed['segmentation'][0], sort_keys=True) == \
+        json.dumps(results, sort_keys=True)  # seed 0 was reused
+    assert per_seed['mask_cpe'][0] == cpe
+    for name in demo.MASK_CONFIGS:
+        assert set(saved['mask_cpe'][name]['mCPE']) == {'mean', 'std'}
+    assert osp.isfile(osp.join(work, 'mask_small_toy_seed1', 'export',
+                               'final', 'unet', 'config.json'))
+    report = open(osp.join(work, 'report.md')).read()
+    assert ' ± ' in _row(report, 'alpha = 0.4')
+
+
+def test_demo_refuses_a_work_dir_made_with_other_settings(tmp_path):
+    demo = load_tool('demo')
+    work = str(tmp_path / 'demo')
+    demo.Demo(demo.parse_args(['--quick', '--work-dir', work])) \
+        .check_settings()
+    with pytest.raises(SystemExit, match='seg_iters'):
+        demo.Demo(demo.parse_args(['--work-dir', work])).check_settings()
+    # the same settings are accepted again
+    demo.Demo(demo.parse_args(['--quick', '--work-dir', work])) \
+        .check_settings()
+    assert demo.parse_args(['--quick']).work_dir == 'work_dirs/demo_quick'

@@ -1,0 +1,21 @@
+"""Report helpers: mean and std over seeds, tables with spread."""
+import math
+
+import pytest
+
+from dldm_mmseg.apis.report import mean_and_std, metrics_table
+
+
+def test_mean_and_std_over_seeds_skip_nan():
+    runs = [{'a': {'mIoU': 10.0, 'IoU.car': float('nan')}},
+            {'a': {'mIoU': 20.0, 'IoU.car': 4.0}},
+            {'a': {'mIoU': 30.0, 'IoU.car': 6.0}}]
+    mean, std = mean_and_std(runs)
+    assert mean['a']['mIoU'] == pytest.approx(20.0)
+    assert std['a']['mIoU'] == pytest.approx(10.0)  # sample std
+    assert mean['a']['IoU.car'] == pytest.approx(5.0)
+    single_mean, single_std = mean_and_std(runs[:1])
+    assert single_std['a']['mIoU'] == 0.0
+    assert math.isnan(single_mean['a']['IoU.car'])
+    table = metrics_table(mean, ['car'], std)
+    assert '| a | 5.00 ± 1.41 |' in table and '20.00 ± 10.00' in table
