@@ -29,6 +29,7 @@ from typing import Dict, List, Optional
 import numpy as np
 from mmengine.device import get_device
 
+from dldm_mmseg.utils.dtypes import DTYPES
 from dldm_mmseg.utils.io import (atomic_open, atomic_write_image,
                                  atomic_write_jsonl, read_jsonl,
                                  remove_stale_temporaries)
@@ -246,13 +247,12 @@ class SynthesisEngine:
         """Device, dtype (``dtype``: 'fp16'/'bf16', default fp16 on CUDA
         and fp32 on CPU), ``channels_last`` and optional ``compile``."""
         import torch
-        from dldm_mmseg.models.generators.base import DTYPES as dtypes
         name = cfg.get('dtype') or ('fp16' if str(self.device).startswith(
             'cuda') else 'fp32')
-        if name not in dtypes:
+        if name not in DTYPES:
             raise ValueError(f'dtype must be fp32, fp16 or bf16, got {name!r}')
         for model in (self.mask_model, self.image_model):
-            model.to(self.device, dtypes[name]).eval()
+            model.to(self.device, DTYPES[name]).eval()
             nets = [model.unet, model.vae] + (
                 [model.controlnet] if hasattr(model, 'controlnet') else [])
             if cfg.get('channels_last', True):

@@ -14,10 +14,9 @@ from mmengine.logging import MessageHub
 from mmengine.model import BaseModel
 
 from dldm_mmseg.datasets.synth_dataset import source_dataset_defaults
+from dldm_mmseg.utils.dtypes import DTYPES
 from .components import build_sd_components
 
-DTYPES = {None: None, 'fp32': torch.float32, 'fp16': torch.float16,
-          'bf16': torch.bfloat16}
 
 
 def inference_scheduler(name: str, train_config):
