@@ -29,7 +29,6 @@ class ConsistencyChecker:
                  min_confidence: float = 0.9, max_disagreement: float = 0.3,
                  mode: str = 'ignore', device: Optional[str] = None,
                  model=None) -> None:
-        import torch
         from mmseg.apis import init_model
         if mode not in ('ignore', 'drop'):
             raise ValueError(f'consistency mode must be ignore or drop, got '

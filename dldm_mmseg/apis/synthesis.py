@@ -184,7 +184,6 @@ class SynthesisEngine:
 
     def __init__(self, cfg: dict, device: Optional[str] = None,
                  mask_model=None, image_model=None) -> None:
-        import torch
         from dldm_mmseg.apis.captioning import load_captions
         from dldm_mmseg.apis.share_sampler import TargetShareSampler
         from dldm_mmseg.datasets.synth_dataset import source_dataset_defaults
