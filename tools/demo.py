@@ -49,14 +49,19 @@ IMAGE_CONFIG = 'configs/demo/image_controlnet_small_toy.py'
 SYNTH_CONFIG = 'configs/demo/synth_small_toy.py'
 SEG_SWEEP_CONFIG = 'configs/demo/deeplabv3plus_toy_syn40.py'
 SEG_OVERSAMPLE_CONFIG = 'configs/demo/deeplabv3plus_toy_oversample40.py'
+# pretrained demo generators (fp16), written by `tools/demo.py --make-weights`
+WEIGHTS = osp.join(ROOT, 'demo_weights')
 
 # full run / --quick
 SETTINGS = {
-    False: dict(num_train=160, num_val=48, vae_iters=150, gen_epochs=None,
-                num_syn=160, seg_iters=1500, steps=20),
-    True: dict(num_train=32, num_val=16, vae_iters=10, gen_epochs=1,
-               num_syn=16, seg_iters=30, steps=4),
+    False: dict(num_train=160, num_val=48, vae_iters=800, vae_crop=32,
+                gen_epochs=None, num_syn=160, seg_iters=1500, steps=20),
+    True: dict(num_train=32, num_val=16, vae_iters=10, vae_crop=32,
+               gen_epochs=1, num_syn=16, seg_iters=30, steps=4),
 }
+# the settings the generators depend on (with the seed and their configs)
+GENERATOR_SETTINGS = ('num_train', 'num_val', 'vae_iters', 'vae_crop',
+                      'gen_epochs')
 
 
 def parse_args(argv=None):
@@ -75,7 +80,21 @@ def parse_args(argv=None):
                         'the segmentors with this many seeds (seed, seed + '
                         '1, ...) and report mean +- std; data, VAE, stage 2 '
                         'and the synthetic set are made once')
+    parser.add_argument('--weights', default=WEIGHTS,
+                        help='pretrained demo generators (VAE, both stage-1 '
+                        'models, stage 2) to reuse when they were made with '
+                        'these settings (default: demo_weights/ of the '
+                        'repository)')
+    parser.add_argument('--train-generators', action='store_true',
+                        help='train the VAE and the generators now instead '
+                        'of reusing --weights')
+    parser.add_argument('--make-weights', action='store_true',
+                        help='train the VAE and the generators now and write '
+                        'fp16 copies into --weights (how demo_weights/ is '
+                        'made), then stop')
     args = parser.parse_args(argv)
+    if args.make_weights and args.seeds != 1:
+        parser.error('--make-weights trains one seed (--seed); drop --seeds')
     if args.work_dir is None:
         args.work_dir = 'work_dirs/demo_quick' if args.quick else \
             'work_dirs/demo'
@@ -93,8 +112,9 @@ class Demo:
         self.s = SETTINGS[args.quick]
         self.data_root = osp.join(self.work, 'data', 'toy_landcover')
         self.syn_root = osp.join(self.work, 'data', 'toy_syn')
-        self.vae = osp.join(self.work, 'vae')
         self.timings = {}
+        self.shipped = self.find_shipped_weights()
+        self.vae = osp.join(self.shipped or self.work, 'vae')
         self.stamp = int(time.time())
         from mmseg.datasets import PotsdamDataset
         self.classes = PotsdamDataset.METAINFO['classes']
@@ -119,14 +139,52 @@ class Demo:
                         + self._suffix(seed))
 
     def export_dir(self, config: str, seed: Optional[int] = None) -> str:
+        if self.shipped and seed in (None, self.args.seed):
+            return osp.join(self.shipped, _name(config))
         return osp.join(self.run_dir(config, seed), 'export', 'final')
+
+    def weights_key(self) -> dict:
+        """What the generators depend on: the data, the VAE fit and the
+        generator configs (resolved, so an edited base counts too)."""
+        import hashlib
+        from mmengine.config import Config
+        configs = {}
+        for config in list(MASK_CONFIGS.values()) + [IMAGE_CONFIG]:
+            resolved = Config.fromfile(osp.join(ROOT, config)).to_dict()
+            configs[config] = hashlib.sha256(json.dumps(
+                resolved, sort_keys=True, default=str).encode()).hexdigest()
+        return dict(seed=self.args.seed,
+                    settings={k: self.s[k] for k in GENERATOR_SETTINGS},
+                    configs=configs)
+
+    def find_shipped_weights(self) -> Optional[str]:
+        """``--weights`` when it holds generators made with this run's
+        settings, else None (the generators are then trained now)."""
+        args = self.args
+        path = osp.join(args.weights, 'weights.json')
+        if args.train_generators or args.make_weights or \
+                not osp.isfile(path):
+            return None
+        with open(path, encoding='utf-8') as f:
+            made = json.load(f)
+        if made.get('key') != json.loads(json.dumps(self.weights_key())):
+            if not args.quick:  # shipped weights are full-demo ones
+                print(f'{args.weights} was made with other settings or '
+                      'generator configs than this run (see weights.json); '
+                      'training the generators now (remake it with '
+                      '`python tools/demo.py --make-weights`)')
+            return None
+        self.shipped_info = made
+        return args.weights
 
     def check_settings(self) -> None:
         """Refuse a work dir made with other settings: every step reuses
         what it finds, so mixing would silently combine, e.g., 1-epoch
         generators of a --quick run with a full run's synthesis."""
         path = osp.join(self.work, 'demo_settings.json')
-        mine = dict(self.s, seed=self.args.seed, alphas=self.args.alphas)
+        mine = dict(self.s, seed=self.args.seed, alphas=self.args.alphas,
+                    generators=osp.abspath(self.shipped) if self.shipped
+                    else 'trained in this work dir')
         if osp.isfile(path):
             with open(path, encoding='utf-8') as f:
                 theirs = json.load(f)
@@ -214,8 +272,39 @@ class Demo:
             return
         from fit_vae import fit_vae
         fit_vae(self.data_root, self.vae, 'small',
-                iters=self.s['vae_iters'], batch_size=8, kl_weight=1e-4,
-                seed=self.args.seed, log_interval=50)
+                iters=self.s['vae_iters'], batch_size=16, kl_weight=1e-4,
+                seed=self.args.seed, log_interval=50,
+                crop_size=self.s['vae_crop'])
+
+    def make_weights(self) -> str:
+        """fp16 copies of the VAE and the generators trained in this work
+        dir, with what made them, into ``--weights``."""
+        import datetime
+        import subprocess
+
+        from dldm_mmseg.utils.weights import half_precision_copy
+        out = self.args.weights
+        sizes = {'vae': half_precision_copy(self.vae, osp.join(out, 'vae'))}
+        for config in list(MASK_CONFIGS.values()) + [IMAGE_CONFIG]:
+            sizes[_name(config)] = half_precision_copy(
+                self.export_dir(config), osp.join(out, _name(config)))
+        try:
+            commit = subprocess.run(
+                ['git', 'rev-parse', 'HEAD'], cwd=ROOT, capture_output=True,
+                text=True, check=True).stdout.strip()
+        except (OSError, subprocess.CalledProcessError):
+            commit = None
+        with atomic_open(osp.join(out, 'weights.json')) as f:
+            json.dump(dict(
+                key=self.weights_key(),
+                command='python tools/demo.py --make-weights'
+                        + (f' --seed {self.args.seed}' if self.args.seed
+                           else ''),
+                commit=commit,
+                made=datetime.datetime.now().isoformat(timespec='seconds'),
+                seconds={k: round(v) for k, v in self.timings.items()},
+                bytes=sizes), f, indent=2)
+        return out
 
     def train_generator(self, config: str, seed: Optional[int] = None
                         ) -> str:
@@ -241,8 +330,7 @@ class Demo:
     def mask_cpe(self, seed: Optional[int] = None) -> dict:
         """mCPE of each stage-1 model on the val scenes' shares (held out
         from training): its config's test loop (the val loop of training)
-        on its final checkpoint, as ``tools/test.py`` would run it."""
-        from mmengine.runner.checkpoint import find_latest_checkpoint
+        on its exported weights, the ones synthesis uses."""
         from sweep import reuse_or_run
         results = {}
         for name, config in MASK_CONFIGS.items():
@@ -250,14 +338,13 @@ class Demo:
                                   self.generator_options(config),
                                   work_dir=osp.join(
                                       self.run_dir(config, seed), 'test'))
-            cfg.load_from = find_latest_checkpoint(self.run_dir(config, seed))
             cfg.model.inference_cfg.steps = self.s['steps']
             cfg.experiment_name = f'demo_test_{osp.basename(config)}' \
                 f'{self._suffix(seed)}_{self.stamp}'
             cfg.visualizer.name = f'visualizer_{cfg.experiment_name}'
             results[name] = reuse_or_run(
-                cfg.work_dir, lambda: {k: float(v) for k, v in
-                                       Runner.from_cfg(cfg).test().items()})
+                cfg.work_dir, _test_export, cfg,
+                self.export_dir(config, seed))
         return results
 
     def segmentation(self, seed: Optional[int] = None) -> dict:
@@ -324,16 +411,22 @@ def main(argv=None):
     print(f'[1/7] built-in dataset: {s["num_train"]} train / {s["num_val"]} '
           f'val scenes + captions -> {demo.data_root}')
     demo.timed('dataset + captions', demo.dataset)
-    print('[2/7] fitting the small preset\'s VAE')
+    shipped = f' (pretrained: {demo.shipped})' if demo.shipped else ''
+    print(f'[2/7] the small preset\'s VAE fitted to the scenes{shipped}')
     demo.timed('VAE fit', demo.fit_vae)
     for seed in demo.seeds:
         for name, config in MASK_CONFIGS.items():
             print(f'[3/7] stage 1, mask generator {name}, seed {seed}: '
-                  f'{config}')
+                  f'{config}{shipped if seed == args.seed else ""}')
             demo.timed(f'stage 1 ({name})', demo.train_generator, config,
                        seed)
-    print(f'[4/7] stage 2, image generator: {IMAGE_CONFIG}')
+    print(f'[4/7] stage 2, image generator: {IMAGE_CONFIG}{shipped}')
     demo.timed('stage 2', demo.train_generator, IMAGE_CONFIG)
+    if args.make_weights:
+        out = demo.make_weights()
+        print(f'\npretrained demo generators written to {out} '
+              f'({time.time() - start:.0f} s)')
+        return dict(weights=out)
     print('[5/7] mCPE of the mask generators; synthesis')
     cpe_runs = [demo.timed('mCPE of stage 1', demo.mask_cpe, seed)
                 for seed in demo.seeds]
@@ -436,6 +529,22 @@ def write_report(demo: Demo, results: dict, cpe: dict, fid,
         f'stage 1 and the segmentors trained with seeds {demo.seeds} '
         '(mean ± std over seeds; data, VAE, stage 2 and the synthetic set '
         f'made once, seed {demo.args.seed})')
+    if demo.shipped:
+        info = demo.shipped_info
+        made = ', '.join(f'{k} {v / 60:.0f} min'
+                         for k, v in info['seconds'].items())
+        provenance = (
+            f'The VAE, both stage-1 models (seed {demo.args.seed}) and stage '
+            f'2 are the pretrained demo generators in `{demo.shipped}` '
+            f'(fp16), made by `{info["command"]}` on {info["made"][:10]} '
+            f'({made}) with exactly these data, settings and configs; '
+            'synthesis, the segmentors and every measurement ran now.'
+            + (' Stage 1 for the other seeds was trained now.'
+               if len(demo.seeds) > 1 else '')
+            + ' `--train-generators` trains everything now instead.')
+    else:
+        provenance = ('Every step ran in this work dir (VAE, generators, '
+                      'synthesis, segmentors).')
     report = osp.join(work, 'report.md')
     with atomic_open(report) as f:
         f.write(f"""# dldm_mmseg demo report
@@ -444,7 +553,7 @@ The whole method on the built-in toy land-cover set ({s["num_train"]} train /
 {s["num_val"]} val scenes of 64x64; Potsdam classes; car and clutter about 1%
 of the pixels each), on a CPU, {seed_text}; this invocation took
 {elapsed:.0f} s (a step whose output was already there was reused, see the
-times below).{' **Quick smoke run**: a few iterations per step, numbers meaningless.'
+times below). {provenance}{' **Quick smoke run**: a few iterations per step, numbers meaningless.'
      if demo.args.quick else ''}
 
 These numbers come from a toy-scale run of this machine, with generators
@@ -530,6 +639,18 @@ Prompt -> mask (top) -> image (bottom), the first {len(ids)} samples:
                        per_seed=spread['per_seed'] if spread else None,
                        seconds=demo.timings), f, indent=2)
     return report
+
+
+def _name(config: str) -> str:
+    return osp.splitext(osp.basename(config))[0]
+
+
+def _test_export(cfg, export: str) -> dict:
+    """A generator config's test loop on exported weights (what synthesis
+    uses: EMA weights where the config keeps them)."""
+    runner = Runner.from_cfg(cfg)
+    runner.model.load_export(export)
+    return {k: float(v) for k, v in runner.test().items()}
 
 
 def _with_std(mean: dict, std: dict) -> dict:

@@ -12,6 +12,7 @@ import argparse
 import os.path as osp
 import sys
 import time
+from typing import Optional
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
@@ -22,7 +23,9 @@ def fit_vae(data_root: str, out: str, preset: str = 'small',
             source_dataset: str = 'PotsdamDataset', iters: int = 400,
             batch_size: int = 16, lr: float = 1e-3, kl_weight: float = 1e-6,
             seed: int = 0, log_interval: int = 50,
-            mask_ce_weight: float = 0.1) -> dict:
+            mask_ce_weight: float = 0.1,
+            crop_size: Optional[int] = None,
+            class_balance: float = 0.5) -> dict:
     """Train the preset VAE on masks and images (MSE + small KL) and save
     it with ``save_pretrained``.
 
@@ -38,6 +41,18 @@ def fit_vae(data_root: str, out: str, preset: str = 'small',
     alone, 150 steps on the demo's scenes left car, tree and clutter
     unreconstructable (77% of mask pixels back in their class).
 
+    ``crop_size`` trains on random square crops of that many pixels (the
+    same crop for a scene's mask, image and labels): the VAE is
+    convolutional, so it learns the same from a quarter of the pixels at
+    a quarter of the cost per step (on the demo's 64 px scenes, 32 px crops
+    let four times the steps into the same minutes).
+
+    ``class_balance`` weights each pixel's squared error (mask and image)
+    by its class's pixel frequency in the batch to the power
+    ``-class_balance`` (weights averaging 1): with plain MSE a 1% class is
+    1% of the loss, and on the demo's scenes 800 steps left cars and
+    clutter out of the reconstructed images entirely. 0 is plain MSE.
+
     Returns:
         dict: ``first``/``last`` mean losses, ``steps``,
         ``scaling_factor`` and ``mask_pixel_accuracy`` (share of valid mask
@@ -51,8 +66,12 @@ def fit_vae(data_root: str, out: str, preset: str = 'small',
     from mmseg.registry import DATASETS
     from dldm_mmseg.models.generators import build_sd_components
     import torch.nn.functional as F
-    from dldm_mmseg.models.generators.base import atomic_directory
+    from dldm_mmseg.utils.io import atomic_directory
     from dldm_mmseg.utils.palette import palette_logits
+    for name, value in (('iters', iters), ('batch_size', batch_size)):
+        if value < 1:
+            raise ValueError(f'{name} must be >= 1, got {value} (nothing '
+                             'would be fitted and the VAE saved as it is)')
     init_default_scope('mmseg')
     torch.manual_seed(seed)
     np.random.seed(seed)
@@ -68,10 +87,15 @@ def fit_vae(data_root: str, out: str, preset: str = 'small',
     losses, step, start = [], 0, time.time()
     while step < iters:
         for batch in loader:
+            if crop_size:
+                batch = random_crop(batch, crop_size)
             pixels = torch.cat([batch['mask'], batch['image']])
             posterior = vae.encode(pixels).latent_dist
             recon = vae.decode(posterior.sample()).sample
-            loss = torch.nn.functional.mse_loss(recon, pixels) + \
+            weight = class_balanced_weights(batch['label'], len(
+                dataset.classes), class_balance).repeat(2, 1, 1)
+            squared = (recon - pixels).pow(2).mean(1)
+            loss = (weight * squared).mean() + \
                 kl_weight * posterior.kl().mean()
             if mask_ce_weight:
                 # MSE alone lets a small class's colour blur into its
@@ -102,6 +126,38 @@ def fit_vae(data_root: str, out: str, preset: str = 'small',
     return dict(first=float(np.mean(losses[:window])),
                 last=float(np.mean(losses[-window:])), steps=step,
                 scaling_factor=scaling_factor, mask_pixel_accuracy=accuracy)
+
+
+def class_balanced_weights(labels, num_classes: int, power: float):
+    """Per-pixel weights ``freq(class) ** -power`` over the batch's valid
+    pixels, scaled to mean 1; ignore pixels get weight 1."""
+    import torch
+    weights = torch.ones(labels.shape, dtype=torch.float32)
+    if power == 0:
+        return weights
+    valid = labels != 255
+    counts = torch.bincount(labels[valid], minlength=num_classes).float()
+    per_class = (counts / counts.sum().clamp_min(1)).clamp_min(1e-6) ** -power
+    weights[valid] = per_class[labels[valid]]
+    weights[valid] /= weights[valid].mean()
+    return weights
+
+
+def random_crop(batch: dict, size: int) -> dict:
+    """One random ``size`` x ``size`` window per scene, the same for its
+    mask, image and label map (``torch.randint``: seeded by the caller)."""
+    import torch
+    height, width = batch['label'].shape[-2:]
+    if size > min(height, width):
+        raise ValueError(f'crop_size {size} is larger than the scenes '
+                         f'({height}x{width}); use at most {min(height, width)}')
+    out = {k: [] for k in ('mask', 'image', 'label')}
+    for i in range(len(batch['label'])):
+        y = int(torch.randint(0, height - size + 1, ()))
+        x = int(torch.randint(0, width - size + 1, ()))
+        for key in out:
+            out[key].append(batch[key][i, ..., y:y + size, x:x + size])
+    return {k: torch.stack(v) for k, v in out.items()}
 
 
 def mask_pixel_accuracy(vae, loader, palette, max_batches: int = 8) -> float:
@@ -154,11 +210,23 @@ def main(argv=None):
     parser.add_argument('--mask-ce-weight', type=float, default=0.1,
                         help='weight of the palette CE of reconstructed '
                         'masks (0: MSE only)')
+    parser.add_argument('--crop-size', type=int, default=None,
+                        help='train on random crops of this many pixels '
+                        '(cheaper steps; the VAE is convolutional)')
+    parser.add_argument('--class-balance', type=float, default=0.5,
+                        help='weight pixels by class frequency ** -this '
+                        '(0: plain MSE)')
     parser.add_argument('--seed', type=int, default=0)
     args = parser.parse_args(argv)
+    for flag, value in (('--iters', args.iters),
+                        ('--batch-size', args.batch_size)):
+        if value < 1:
+            parser.error(f'{flag} must be >= 1, got {value}')
     result = fit_vae(args.data_root, args.out, args.preset, args.dataset,
                      args.iters, args.batch_size, args.lr, args.kl_weight,
-                     args.seed, mask_ce_weight=args.mask_ce_weight)
+                     args.seed, mask_ce_weight=args.mask_ce_weight,
+                     crop_size=args.crop_size,
+                     class_balance=args.class_balance)
     print(f'VAE saved to {args.out}: loss {result["first"]:.4f} -> '
           f'{result["last"]:.4f}, latent scaling factor '
           f'{result["scaling_factor"]:.4f}, mask pixels reconstructed in '

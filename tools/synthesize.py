@@ -22,6 +22,7 @@ from mmengine.dist import get_dist_info, init_dist  # noqa: E402
 
 from dldm_mmseg.apis.synthesis import SynthesisEngine  # noqa: E402
 from dldm_mmseg.utils.config import load_run_config  # noqa: E402
+from dldm_mmseg.utils.io import check_writable  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -33,13 +34,19 @@ def parse_args(argv=None):
                         'config\'s out_dir)')
     parser.add_argument('--overwrite', action='store_true',
                         help='replace samples of another configuration')
-    parser.add_argument('--batch-size', type=int)
+    parser.add_argument('--batch-size', type=int,
+                        help='samples per network batch (default: the '
+                        'config\'s synthesis.batch_size)')
     parser.add_argument('--device')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     parser.add_argument('--launcher', default='none',
                         choices=['none', 'pytorch', 'slurm', 'mpi'])
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args(argv)
+    if args.num <= 0:
+        parser.error(f'--num must be > 0, got {args.num}')
+    if args.batch_size is not None and args.batch_size < 1:
+        parser.error(f'--batch-size must be >= 1, got {args.batch_size}')
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
     return args
@@ -47,20 +54,19 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    if args.num <= 0:
-        raise ValueError(f'--num must be > 0, got {args.num}')
     cfg = load_run_config(args.config, args.cfg_options)
     if args.launcher != 'none':
         init_dist(args.launcher, **cfg.get('env_cfg', {}).get(
             'dist_cfg', {}))
     rank, world_size = get_dist_info()
     synthesis = cfg.synthesis.to_dict()
-    if args.batch_size:
+    if args.batch_size is not None:
         synthesis['batch_size'] = args.batch_size
     out_dir = args.out or cfg.get('out_dir')
     if not out_dir:
         raise ValueError('no output folder: pass --out or set out_dir in '
                          'the config')
+    check_writable(out_dir)  # before the generators load (minutes on SD)
     engine = SynthesisEngine(synthesis, device=args.device)
     result = engine.run(args.num, out_dir, overwrite=args.overwrite,
                         rank=rank, world_size=world_size)

@@ -66,14 +66,54 @@ def file_sha256(path: str) -> str:
     return digest.hexdigest()
 
 
+def _hash_cache_path() -> str:
+    root = os.environ.get('XDG_CACHE_HOME') or osp.join(
+        osp.expanduser('~'), '.cache')
+    return osp.join(root, 'dldm_mmseg', 'sha256.json')
+
+
+def cached_file_sha256(path: str) -> str:
+    """:func:`file_sha256`, remembered by real path, size and mtime in
+    ``~/.cache/dldm_mmseg/sha256.json`` (``$XDG_CACHE_HOME``): hashing
+    SD 1.5's 3.4 GB UNet on every resume would cost seconds each time."""
+    stat = os.stat(path)
+    key = f'{osp.realpath(path)}:{stat.st_size}:{stat.st_mtime_ns}'
+    cache_file = _hash_cache_path()
+    cache = {}
+    with contextlib.suppress(OSError, ValueError):
+        with open(cache_file, encoding='utf-8') as f:
+            cache = json.load(f)
+    if key not in cache:
+        cache[key] = file_sha256(path)
+        with contextlib.suppress(OSError):  # a read-only home: no cache
+            with atomic_open(cache_file) as f:
+                json.dump(cache, f)
+    return cache[key]
+
+
 def folder_hash(folder: str) -> str:
-    """Hash of the weight files of an exported generator folder."""
-    names = sorted(n for n in os.listdir(folder)
-                   if n.endswith(('.safetensors', '.bin', '.json')))
+    """Hash of every weight and config file of an exported generator
+    folder, subfolders included (a fully fine-tuned export keeps its
+    networks in ``unet/``, ``text_encoder/``, ...), with their relative
+    paths.
+
+    Raises:
+        FileNotFoundError: When the folder holds no such file.
+    """
+    paths = []
+    for root, dirs, names in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if not d.startswith('.'))
+        paths += [osp.relpath(osp.join(root, n), folder) for n in names
+                  if n.endswith(('.safetensors', '.bin', '.json'))
+                  and not n.startswith('.')]
+    if not paths:
+        raise FileNotFoundError(
+            f'{folder} holds no weights (.safetensors, .bin) or configs; '
+            'point at work_dir/export/final of a generator run')
     digest = hashlib.sha256()
-    for name in names:
-        digest.update(name.encode())
-        digest.update(file_sha256(osp.join(folder, name)).encode())
+    for path in sorted(paths):
+        digest.update(path.replace(os.sep, '/').encode())
+        digest.update(cached_file_sha256(osp.join(folder, path)).encode())
     return digest.hexdigest()[:16]
 
 
@@ -195,7 +235,10 @@ class SynthesisEngine:
         self.reduce_zero_label = source['reduce_zero_label']
         self.size = int(cfg.get('size', 512))
         self.base_seed = int(cfg.get('base_seed', 0))
-        self.batch_size = int(cfg.get('batch_size', 8))
+        self.batch_size = cfg.get('batch_size', 8)
+        if not isinstance(self.batch_size, int) or self.batch_size < 1:
+            raise ValueError(f'synthesis.batch_size must be an integer >= 1, '
+                             f'got {self.batch_size!r}')
         self.mask_prompt = cfg.get('mask_prompt', 'shares+caption')
         self.image_prompt = cfg.get('image_prompt', 'caption+shares')
         self.mask_sampling = dict(cfg.get('mask_sampling', {}))
@@ -209,14 +252,19 @@ class SynthesisEngine:
         self.net_batch = 1 if self.deterministic else self.batch_size
         reject = dict(cfg.get('reject') or {})
         self.max_cpe = reject.get('max_cpe')
-        self.max_tries = int(reject.get('max_tries', 3))
+        self.max_tries = reject.get('max_tries', 3)
+        if not isinstance(self.max_tries, int) or self.max_tries < 1:
+            raise ValueError(f'synthesis.reject.max_tries must be an integer '
+                             f'>= 1, got {self.max_tries!r}')
         share_cfg = dict(cfg.get('shares') or dict(mode='real'))
         real_shares = captions = None
+        self.captions_hash = None
         if share_cfg.get('mode', 'real') == 'real':
             real = cfg['real_captions']
-            records = load_captions(osp.join(
-                real['data_root'], real.get('captions', 'captions.jsonl')),
-                self.classes)
+            captions_file = osp.join(real['data_root'],
+                                     real.get('captions', 'captions.jsonl'))
+            records = load_captions(captions_file, self.classes)
+            self.captions_hash = file_sha256(captions_file)[:16]
             ordered = [records[k] for k in sorted(records)]
             real_shares = np.stack([r['shares_array'] for r in ordered])
             captions = [r.get('caption') or '' for r in ordered]
@@ -265,16 +313,23 @@ class SynthesisEngine:
     # -- bookkeeping -------------------------------------------------------
     def fingerprint(self) -> str:
         """What makes two runs' samples interchangeable: everything but
-        ``num`` and speed settings."""
+        ``num`` and speed settings (a hash of :meth:`identity`)."""
+        text = json.dumps(self.identity(), sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def identity(self) -> dict:
+        """The settings and input hashes a set's samples depend on."""
         keys = ('source_dataset', 'size', 'base_seed', 'mask_prompt',
                 'image_prompt', 'mask_sampling', 'image_sampling',
-                'cleanup_min_neighbours', 'reject', 'shares',
-                'real_captions', 'dtype', 'consistency')
+                'cleanup_min_neighbours', 'reject', 'shares', 'dtype',
+                'consistency')
         payload = {k: self.cfg.get(k) for k in keys}
         payload['weights'] = self.weight_hashes
+        # what the real captions hold, not how their path is spelled: a
+        # set copied, moved or resumed from another directory is the same
+        payload['real_captions'] = self.captions_hash
         payload['seed_scheme'] = SEED_SCHEME
-        text = json.dumps(payload, sort_keys=True, default=str)
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
+        return json.loads(json.dumps(payload, default=str))
 
     def prepare_output(self, out_dir: str, overwrite: bool) -> None:
         """Create ``out_dir`` or check it holds this configuration's samples
@@ -286,11 +341,19 @@ class SynthesisEngine:
                 info = json.load(f)
             if info.get('fingerprint') != fingerprint:
                 if not overwrite:
+                    theirs, mine = info.get('identity'), self.identity()
+                    changed = sorted(
+                        k for k in set(mine) | set(theirs)
+                        if mine.get(k) != theirs.get(k)) if theirs else None
+                    what = (f'{", ".join(changed)} differ' if changed else
+                            'made by an older version')
                     raise ValueError(
                         f'{out_dir} holds samples of another configuration '
-                        f'(fingerprint {info.get("fingerprint")}, this one '
-                        f'{fingerprint}); use another --out, or --overwrite '
-                        'to replace them')
+                        f'({what}; see {info_path}), which must not be mixed '
+                        'with this one\'s: write to another folder, or '
+                        'delete these samples and start again with '
+                        '`python tools/synthesize.py CONFIG --out '
+                        f'{out_dir} --overwrite`')
                 for sub in ('img_dir', 'ann_dir', RECORDS):
                     shutil.rmtree(osp.join(out_dir, sub), ignore_errors=True)
                 for name in (MANIFEST, INFO):
@@ -308,9 +371,9 @@ class SynthesisEngine:
             os.makedirs(osp.join(out_dir, sub), exist_ok=True)
             remove_stale_temporaries(osp.join(out_dir, sub))
         with atomic_open(info_path) as f:
-            json.dump(dict(fingerprint=fingerprint, config=self.cfg,
-                           weights=self.weight_hashes), f, indent=2,
-                      default=str)
+            json.dump(dict(fingerprint=fingerprint, identity=self.identity(),
+                           config=self.cfg, weights=self.weight_hashes), f,
+                      indent=2, default=str)
 
     # -- generation ----------------------------------------------------------
     def plan(self, index: int) -> dict:

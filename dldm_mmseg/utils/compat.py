@@ -8,7 +8,12 @@ mmengine resolves the config scope ``mmseg::`` (as in
 "mmsegmentation is not installed" when only the fork is present. Importing
 :mod:`dldm_mmseg` points that entry at the distribution that is installed.
 """
+import contextlib
+import io
+import sys
 from importlib import metadata
+
+ONEDL_NOTICE = 'Could not import OneDL'
 
 # scope -> candidate distributions, the upstream name first.
 _SCOPE_DISTRIBUTIONS = {
@@ -48,3 +53,21 @@ def register_onedl_scopes() -> dict:
                 remapped[scope] = candidate
                 break
     return remapped
+
+
+def import_mmseg_quietly() -> None:
+    """Import ``mmseg.datasets`` without its "Could not import OneDL" lines.
+
+    The OneDL build of mmsegmentation prints that line twice at import when
+    its optional OneDL-format loader is missing (``print_log`` without a
+    logger prints whatever the level), which looks like a broken install.
+    Nothing is missing for this plugin; every other line is printed as is.
+    """
+    if 'mmseg.datasets' in sys.modules:
+        return
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        import mmseg.datasets  # noqa: F401
+    for line in buffer.getvalue().splitlines():
+        if line.strip() != ONEDL_NOTICE:
+            print(line)

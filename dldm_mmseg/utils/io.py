@@ -9,6 +9,7 @@ import contextlib
 import json
 import os
 import os.path as osp
+import shutil
 import tempfile
 from typing import Iterable, Iterator, Optional
 
@@ -16,6 +17,42 @@ import numpy as np
 from PIL import Image
 
 TMP_PREFIX = '.tmp-'
+
+
+def _umask() -> int:
+    """The process umask (read by setting and restoring it)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _make_folder(folder: str, path: str) -> None:
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError as e:
+        raise OSError(e.errno, f'cannot create {folder!r} to write {path!r} '
+                      f'({e.strerror}); check the path and its permissions'
+                      ) from e
+
+
+def check_writable(path: str) -> None:
+    """Raise before any work when ``path`` (a folder, made if missing)
+    could not be written: the nearest existing folder on its way must be
+    writable.
+
+    Raises:
+        PermissionError: Naming ``path`` and the folder that blocks it.
+    """
+    folder = osp.abspath(path)
+    while not osp.exists(folder):
+        folder = osp.dirname(folder)
+    if not osp.isdir(folder):
+        raise NotADirectoryError(f'cannot write into {path!r}: {folder!r} is '
+                                 'a file; choose another output folder')
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise PermissionError(f'cannot write into {path!r}: {folder!r} is not '
+                              'writable; choose another output folder or fix '
+                              'its permissions')
 
 
 @contextlib.contextmanager
@@ -35,7 +72,7 @@ def atomic_open(path: str, mode: str = 'w', encoding: Optional[str] = None
     if mode not in ('w', 'wb'):
         raise ValueError(f'atomic_open supports modes "w" and "wb", got {mode!r}')
     folder = osp.dirname(osp.abspath(path))
-    os.makedirs(folder, exist_ok=True)
+    _make_folder(folder, path)
     if 'b' not in mode and encoding is None:
         encoding = 'utf-8'
     try:
@@ -49,6 +86,8 @@ def atomic_open(path: str, mode: str = 'w', encoding: Optional[str] = None
             yield f
             f.flush()
             os.fsync(f.fileno())
+        # mkstemp creates 0600; give the file the mode open() would
+        os.chmod(tmp_path, 0o666 & ~_umask())
         os.replace(tmp_path, path)
     except BaseException as e:
         with contextlib.suppress(OSError):
@@ -57,6 +96,29 @@ def atomic_open(path: str, mode: str = 'w', encoding: Optional[str] = None
             raise OSError(e.errno, f'failed to write {path!r} ({e.strerror}); '
                           'nothing was left behind') from e
         raise
+
+
+@contextlib.contextmanager
+def atomic_directory(path: str) -> Iterator[str]:
+    """Yield a temporary folder beside ``path``; on success it replaces
+    ``path`` (a reader never sees a half-written folder, e.g. an export).
+    The folder gets the mode ``os.makedirs`` would give it."""
+    parent = osp.dirname(osp.abspath(path))
+    _make_folder(parent, path)
+    tmp = tempfile.mkdtemp(prefix=TMP_PREFIX, dir=parent)
+    try:
+        yield tmp
+        os.chmod(tmp, 0o777 & ~_umask())
+        if osp.isdir(path):
+            old = tempfile.mkdtemp(prefix='.old-', dir=parent)
+            os.replace(path, osp.join(old, 'x'))
+            os.replace(tmp, path)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, path)
+    finally:
+        if osp.isdir(tmp):
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def atomic_write_image(path: str, array: np.ndarray) -> None:

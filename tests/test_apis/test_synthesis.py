@@ -336,7 +336,8 @@ def test_bad_inputs(setup, tmp_path):
     out = str(tmp_path / 'syn')
     engine.run(2, out)
     other = SynthesisEngine(synth_cfg(setup, base_seed=99), device='cpu')
-    with pytest.raises(ValueError, match='another configuration'):
+    with pytest.raises(ValueError, match=r'another configuration \(base_seed '
+                       'differ.*--overwrite'):
         other.run(2, out)
     assert synthesis_status(out, 2)['complete']  # nothing lost
     other.run(2, out, overwrite=True)
@@ -356,15 +357,44 @@ def test_bad_inputs(setup, tmp_path):
         SynthesisEngine(bad, device='cpu')
 
 
-def test_tool_cli(setup, tmp_path):
+def test_tool_cli(setup, tmp_path, capsys, monkeypatch):
     config = tmp_path / 'synth.py'
     config.write_text(f'synthesis = {synth_cfg(setup)!r}\n'
                       f'out_dir = {str(tmp_path / "syn")!r}\n')
     tool = load_tool('synthesize')
     result = tool.main([str(config), '--num', '3', '--batch-size', '2'])
     assert result['complete']
-    with pytest.raises(ValueError, match='--num must be > 0'):
-        tool.main([str(config), '--num', '-1'])
+    for argv, message in ((['--num', '-1'], '--num must be > 0'),
+                          (['--num', '3', '--batch-size', '0'],
+                           '--batch-size must be >= 1, got 0'),
+                          (['--num', '3', '--batch-size', '-2'],
+                           '--batch-size must be >= 1, got -2')):
+        with pytest.raises(SystemExit):
+            tool.main([str(config), *argv])
+        assert message in capsys.readouterr().err
+    # a bad batch size in the config fails before any file is touched,
+    # also with --overwrite
+    before = files_of(str(tmp_path / 'syn'))
+    with pytest.raises(ValueError, match='batch_size must be an integer >= '
+                       '1, got 0'):
+        tool.main([str(config), '--num', '3', '--overwrite',
+                   '--cfg-options', 'synthesis.batch_size=0'])
+    assert files_of(str(tmp_path / 'syn')).keys() == before.keys()
+    # an output folder that cannot be written fails before the generators
+    # load (minutes with SD), naming the folder
+    blocker = tmp_path / 'a_file'
+    blocker.write_text('x')
+
+    def no_engine(*args, **kwargs):
+        raise AssertionError('generators loaded before the --out check')
+
+    monkeypatch.setattr(tool, 'SynthesisEngine', no_engine)
+    with pytest.raises(NotADirectoryError, match='a_file.* is a file'):
+        tool.main([str(config), '--num', '1', '--out', str(blocker / 'syn')])
+    monkeypatch.setattr(tool.os, 'access', lambda path, mode: False)
+    with pytest.raises(PermissionError, match='is not writable'):
+        tool.main([str(config), '--num', '1', '--out',
+                   str(tmp_path / 'new' / 'syn')])
 
 
 def test_fast_mode_batches_and_stays_within_one_level(setup, tmp_path):
@@ -552,3 +582,37 @@ def test_consistency_drop_mode_and_metric(setup, engine, reference_model,
     for c, value in zip(POTSDAM_CLASSES, iou):
         assert summary[f'consistency_IoU.{c}'] == pytest.approx(
             value * 100, abs=1e-6, nan_ok=True)
+
+
+def test_set_identity_is_what_made_it_not_how_paths_are_spelled(
+        setup, tmp_path, monkeypatch):
+    """A set resumed through another spelling of the captions path, or
+    after being moved, is the same set; a swapped generator whose weights
+    live in subfolders (a full fine-tune) is not."""
+    import shutil
+
+    from dldm_mmseg.apis.synthesis import folder_hash
+    monkeypatch.setenv('XDG_CACHE_HOME', str(tmp_path / 'cache'))
+    real, paths = setup
+    out = str(tmp_path / 'syn')
+    SynthesisEngine(synth_cfg(setup), device='cpu').run(1, out)
+    monkeypatch.chdir(osp.dirname(real))
+    relative = synth_cfg(setup, real_captions=dict(
+        data_root=osp.relpath(real)))
+    moved = str(tmp_path / 'moved')
+    shutil.move(out, moved)
+    SynthesisEngine(relative, device='cpu').run(2, moved)  # extends it
+    assert synthesis_status(moved, 2)['complete']
+    # a fully fine-tuned export keeps its weights in subfolders only
+    export = tmp_path / 'full'
+    (export / 'unet').mkdir(parents=True)
+    weights = export / 'unet' / 'diffusion_pytorch_model.safetensors'
+    weights.write_bytes(b'1' * 64)
+    (export / 'unet' / 'config.json').write_text('{}')
+    first = folder_hash(str(export))
+    assert folder_hash(str(export)) == first  # cached: same answer
+    weights.write_bytes(b'2' * 65)  # the cache key: path, size, mtime
+    assert folder_hash(str(export)) != first
+    (tmp_path / 'empty').mkdir()
+    with pytest.raises(FileNotFoundError, match='holds no weights'):
+        folder_hash(str(tmp_path / 'empty'))

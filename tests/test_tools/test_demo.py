@@ -16,7 +16,25 @@ def _row(report: str, name: str) -> str:
 def test_quick_demo_runs_every_stage_and_reports_this_runs_numbers(tmp_path):
     demo = load_tool('demo')
     work = str(tmp_path / 'demo')
-    out = demo.main(['--quick', '--work-dir', work])
+    # the generators are made once as fp16 pretrained weights (what
+    # demo_weights/ holds for the full demo), then reused by the demo
+    weights = str(tmp_path / 'weights')
+    made = demo.main(['--quick', '--make-weights', '--weights', weights,
+                      '--work-dir', str(tmp_path / 'make')])
+    assert made == dict(weights=weights)
+    info = json.load(open(osp.join(weights, 'weights.json')))
+    assert info['command'] == 'python tools/demo.py --make-weights'
+    assert set(info['bytes']) == {'vae', 'mask_small_toy',
+                                  'mask_small_toy_ce_only',
+                                  'image_controlnet_small_toy'}
+    for run in ('mask_small_toy', 'mask_small_toy_ce_only',
+                'image_controlnet_small_toy'):
+        trained = osp.join(tmp_path, 'make', run, 'export', 'final', 'unet',
+                           'diffusion_pytorch_model.safetensors')
+        shipped = osp.join(weights, run, 'unet',
+                           'diffusion_pytorch_model.safetensors')
+        assert osp.getsize(shipped) < 0.6 * osp.getsize(trained)
+    out = demo.main(['--quick', '--work-dir', work, '--weights', weights])
     results, cpe = out['results'], out['mask_cpe']
     assert set(results) == {'alpha = 0', 'alpha = 0.4', 'oversampling 40%'}
     assert set(cpe) == set(demo.MASK_CONFIGS)
@@ -39,19 +57,20 @@ def test_quick_demo_runs_every_stage_and_reports_this_runs_numbers(tmp_path):
                 'samples'):
         path = osp.join(work, f'{png}.png')
         assert osp.getsize(path) > 1000 and f'({png}.png)' in report
-    # every stage left its output: fitted VAE, three exports, the set
-    assert osp.isfile(osp.join(work, 'vae', 'config.json'))
+    # nothing was trained for seed 0: VAE and generators came from weights
+    assert not osp.exists(osp.join(work, 'vae'))
     for run in ('mask_small_toy', 'mask_small_toy_ce_only',
                 'image_controlnet_small_toy'):
-        assert osp.isfile(osp.join(work, run, 'export', 'final', 'unet',
-                                   'config.json')), run
+        assert not osp.exists(osp.join(work, run, 'export')), run
+    assert f'pretrained demo generators in `{weights}`' in report
     syn = osp.join(work, 'data', 'toy_syn')
     assert len([n for n in os.listdir(osp.join(syn, 'img_dir', 'train'))
                 if n.endswith('.png')]) == 16
     # another seed: stage 1 and the segmentors again; seed 0's outputs and
     # numbers are reused as they are; metrics.json then holds mean and std
     # under the same keys
-    demo.main(['--quick', '--work-dir', work, '--seeds', '2'])
+    demo.main(['--quick', '--work-dir', work, '--seeds', '2', '--weights',
+               weights])
     saved = json.load(open(osp.join(work, 'metrics.json')))
     assert saved['seeds'] == [0, 1]
     per_seed = saved['per_seed']
@@ -83,3 +102,31 @@ def test_demo_refuses_a_work_dir_made_with_other_settings(tmp_path):
     demo.Demo(demo.parse_args(['--quick', '--work-dir', work])) \
         .check_settings()
     assert demo.parse_args(['--quick']).work_dir == 'work_dirs/demo_quick'
+
+
+def test_demo_reuses_weights_only_when_made_with_its_settings(tmp_path):
+    demo = load_tool('demo')
+    work, weights = str(tmp_path / 'demo'), str(tmp_path / 'weights')
+
+    def shipped(*extra):
+        return demo.Demo(demo.parse_args(
+            ['--quick', '--work-dir', work, '--weights', weights,
+             *extra])).shipped
+
+    assert shipped() is None  # no weights.json
+    os.makedirs(weights)
+    key = demo.Demo(demo.parse_args(['--quick', '--work-dir', work]))\
+        .weights_key()
+    with open(osp.join(weights, 'weights.json'), 'w') as f:
+        json.dump(dict(key=key), f)
+    assert shipped() == weights
+    assert shipped('--seed', '1') is None  # other data and seed
+    assert shipped('--train-generators') is None
+    assert demo.Demo(demo.parse_args(
+        ['--work-dir', work, '--weights', weights])).shipped is None
+    # a work dir whose generators were trained there refuses shipped ones
+    demo.Demo(demo.parse_args(['--quick', '--work-dir', work,
+                               '--train-generators'])).check_settings()
+    with pytest.raises(SystemExit, match='generators'):
+        demo.Demo(demo.parse_args(['--quick', '--work-dir', work,
+                                   '--weights', weights])).check_settings()

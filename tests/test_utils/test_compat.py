@@ -5,7 +5,7 @@ import textwrap
 from mmengine.config import Config
 from mmengine.config.utils import MODULE2PACKAGE
 
-from dldm_mmseg.utils.compat import register_onedl_scopes
+from dldm_mmseg.utils.compat import ONEDL_NOTICE, register_onedl_scopes
 
 
 def test_stock_config_inheritance_after_import(tmp_path):
@@ -36,3 +36,15 @@ def test_user_script_needs_only_the_import(tmp_path):
                          text=True, check=True).stdout
     assert 'without:' in out  # the gap STACK.md describes is real
     assert 'with: ISPRSDataset' in out
+
+
+def test_import_hides_only_the_onedl_notice():
+    # the installed mmseg prints the notice twice at import (it looks like
+    # a broken install); importing the plugin first keeps it quiet
+    def stdout(code):
+        return subprocess.run([sys.executable, '-c', code],
+                              capture_output=True, text=True,
+                              check=True).stdout
+
+    assert stdout('import mmseg.datasets').count(ONEDL_NOTICE) == 2
+    assert ONEDL_NOTICE not in stdout('import dldm_mmseg; import mmseg.apis')

@@ -4,7 +4,8 @@ import re
 import numpy as np
 import pytest
 
-from dldm_mmseg.utils.io import (atomic_open, atomic_write_image, read_jsonl,
+from dldm_mmseg.utils.io import (atomic_directory, atomic_open,
+                                 atomic_write_image, read_jsonl,
                                  remove_stale_temporaries)
 
 
@@ -62,3 +63,34 @@ def test_full_disk_keeps_old_file_names_target_and_cleans_up(tmp_path,
         atomic_write_image(str(path), np.ones((4, 4), np.uint8))
     assert path.read_bytes() == before
     assert os.listdir(tmp_path) == ['ann.png']
+
+
+@pytest.mark.parametrize('umask', [0o022, 0o027])
+def test_written_files_and_folders_respect_the_umask(tmp_path, umask):
+    # mkstemp/mkdtemp create 0600/0700 whatever the umask: a teammate could
+    # not read a report or a synthetic set on a shared machine
+    old = os.umask(umask)
+    try:
+        atomic_write_image(str(tmp_path / 'a.png'), np.zeros((2, 2), np.uint8))
+        with atomic_directory(str(tmp_path / 'export')) as tmp:
+            with open(os.path.join(tmp, 'config.json'), 'w') as f:
+                f.write('{}')
+    finally:
+        os.umask(old)
+    assert (tmp_path / 'a.png').stat().st_mode & 0o777 == 0o666 & ~umask
+    assert (tmp_path / 'export').stat().st_mode & 0o777 == 0o777 & ~umask
+
+
+def test_atomic_directory_replaces_whole_and_keeps_old_on_failure(tmp_path):
+    out = tmp_path / 'export'
+    with atomic_directory(str(out)) as tmp:
+        (tmp_path / tmp / 'a').write_text('1')
+    with pytest.raises(RuntimeError):
+        with atomic_directory(str(out)) as tmp:
+            (tmp_path / tmp / 'b').write_text('half')
+            raise RuntimeError('killed')
+    assert sorted(os.listdir(out)) == ['a']
+    with atomic_directory(str(out)) as tmp:
+        (tmp_path / tmp / 'c').write_text('2')
+    assert sorted(os.listdir(out)) == ['c']  # replaced whole, not merged
+    assert sorted(os.listdir(tmp_path)) == ['export']  # no temporaries

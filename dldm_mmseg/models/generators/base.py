@@ -1,9 +1,5 @@
 """What both generators share: components, noising, x0, dtypes, export."""
 import contextlib
-import os
-import os.path as osp
-import shutil
-import tempfile
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
@@ -36,27 +32,6 @@ def inference_scheduler(name: str, train_config):
         raise ValueError(f'unknown scheduler {name!r}; choose one of '
                          f'{sorted(factories)}')
     return factories[name](train_config)
-
-
-@contextlib.contextmanager
-def atomic_directory(path: str):
-    """Yield a temporary folder beside ``path``; on success it replaces
-    ``path`` (a reader never sees a half-written export)."""
-    parent = osp.dirname(osp.abspath(path))
-    os.makedirs(parent, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix='.tmp-', dir=parent)
-    try:
-        yield tmp
-        if osp.isdir(path):
-            old = tempfile.mkdtemp(prefix='.old-', dir=parent)
-            os.replace(path, osp.join(old, 'x'))
-            os.replace(tmp, path)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, path)
-    finally:
-        if osp.isdir(tmp):
-            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def load_pretrained_into(parts, export: str) -> None:

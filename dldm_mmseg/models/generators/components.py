@@ -190,7 +190,9 @@ def build_sd_components(pretrained: Optional[str] = None,
                          f'got {prediction_type!r}')
     if pretrained is not None:
         check_pretrained_folder(pretrained)
-        kwargs = dict(local_files_only=True)
+        # fp16 checkpoints (e.g. the demo's shipped weights) load as fp32:
+        # the model casts frozen parts to frozen_dtype itself
+        kwargs = dict(local_files_only=True, torch_dtype=torch.float32)
         unet = UNet2DConditionModel.from_pretrained(
             pretrained, subfolder='unet', **kwargs)
         vae = AutoencoderKL.from_pretrained(pretrained, subfolder='vae',
@@ -198,10 +200,10 @@ def build_sd_components(pretrained: Optional[str] = None,
         text_encoder = CLIPTextModel.from_pretrained(
             pretrained, subfolder='text_encoder', **kwargs)
         tokenizer = CLIPTokenizer.from_pretrained(
-            pretrained, subfolder='tokenizer', **kwargs)
+            pretrained, subfolder='tokenizer', local_files_only=True)
         from diffusers import DDPMScheduler
         config = DDPMScheduler.load_config(pretrained, subfolder='scheduler',
-                                           **kwargs)
+                                           local_files_only=True)
         scheduler = _scheduler(
             prediction_type or config.get('prediction_type', 'epsilon'),
             config)
@@ -229,7 +231,8 @@ def build_sd_components(pretrained: Optional[str] = None,
                 f'VAE folder {vae_folder} has no config.json; expected an '
                 'AutoencoderKL.save_pretrained folder (tools/fit_vae.py '
                 'writes one)')
-        vae = AutoencoderKL.from_pretrained(vae_folder, local_files_only=True)
+        vae = AutoencoderKL.from_pretrained(vae_folder, local_files_only=True,
+                                            torch_dtype=torch.float32)
     for module in (unet, vae, text_encoder):
         module.requires_grad_(False)
         module.eval()

@@ -8,7 +8,8 @@ import torch.nn.functional as F
 
 from mmseg.registry import MODELS
 from dldm_mmseg.utils.palette import index_to_rgb
-from .base import DiffusionGenerator, atomic_directory, load_pretrained_into
+from dldm_mmseg.utils.io import atomic_directory
+from .base import DiffusionGenerator, load_pretrained_into
 from .components import controlnet_conditioning_channels
 
 
@@ -74,7 +75,7 @@ class ControlNetImageGenerator(DiffusionGenerator):
                     'expected the output of ControlNetModel.save_pretrained '
                     '(config.json + diffusion_pytorch_model.safetensors)')
             self.controlnet = ControlNetModel.from_pretrained(
-                controlnet, local_files_only=True)
+                controlnet, local_files_only=True, torch_dtype=torch.float32)
         else:
             self.controlnet = ControlNetModel.from_unet(
                 self.unet, conditioning_embedding_out_channels=(

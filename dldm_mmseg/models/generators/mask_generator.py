@@ -11,7 +11,8 @@ from dldm_mmseg.models.losses import ProportionAwareLoss
 from dldm_mmseg.utils.palette import (nearest_palette_index_torch,
                                       palette_logits)
 from dldm_mmseg.utils.prompts import format_class_shares
-from .base import DiffusionGenerator, atomic_directory, load_pretrained_into
+from dldm_mmseg.utils.io import atomic_directory
+from .base import DiffusionGenerator, load_pretrained_into
 
 UNET_LORA_TARGETS = ('to_k', 'to_q', 'to_v', 'to_out.0')
 TEXT_LORA_TARGETS = ('q_proj', 'k_proj', 'v_proj', 'out_proj')
