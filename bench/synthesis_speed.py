@@ -10,9 +10,13 @@ Four variants run side by side in one process, on the same generators
 * ``stock_same_steps``: the same stock pipelines one at a time, but with our
   scheduler (DPM-Solver++), step count, guidance and dtype: the gain over
   ``stock_default`` is the step count (and precision) alone;
-* ``engine_one_at_a_time``: ``SynthesisEngine`` with ``deterministic=True``
-  (networks run one sample at a time);
-* ``engine_batched``: ``SynthesisEngine`` batched (``deterministic=False``).
+* ``engine_one_at_a_time``: ``SynthesisEngine`` with
+  ``batching='one_at_a_time'`` (networks run one sample at a time);
+* ``engine_batched``: ``SynthesisEngine`` with ``batching='free'``
+  (batches of whatever is left; not reproducible across resumes);
+* ``engine_aligned``: ``batching='aligned'``, the default: batched and
+  bit-identical across process counts and resumes. Target: within 10% of
+  ``engine_batched`` (``aligned_vs_free`` in the JSON).
 
 The gain of the engine over ``stock_same_steps`` is the engineering
 (batching, text embeddings once per prompt, files written while the next
@@ -119,7 +123,7 @@ def run_stock(pipes, prompts, size, out_dir, palette, **call_args):
     return (time.perf_counter() - start) / len(prompts)
 
 
-def run_engine(models, num, size, batch, deterministic, out_dir, device,
+def run_engine(models, num, size, batch, batching, out_dir, device,
                steps, guidance, compile=False):
     sampling = dict(steps=steps, guidance_scale=guidance)
     cfg = dict(
@@ -127,7 +131,7 @@ def run_engine(models, num, size, batch, deterministic, out_dir, device,
             mode='fixed', fixed_shares=[.3, .25, .2, .15, .05, .05]),
         size=size, base_seed=0, batch_size=batch,
         mask_sampling=sampling, image_sampling=sampling,
-        deterministic=deterministic, compile=compile)
+        batching=batching, compile=compile)
     engine = SynthesisEngine(cfg, device=device, mask_model=models['mask'],
                              image_model=models['image'])
     result = engine.run(num, out_dir, progress=False)
@@ -141,7 +145,7 @@ def breakdown(models, size, batch, steps, guidance, device):
     engine = SynthesisEngine(dict(
         source_dataset='PotsdamDataset', shares=dict(
             mode='fixed', fixed_shares=[.3, .25, .2, .15, .05, .05]),
-        size=size, batch_size=batch, deterministic=False),
+        size=size, batch_size=batch, batching='free'),
         device=device, mask_model=models['mask'], image_model=models['image'])
     mask_model, image_model = engine.mask_model, engine.image_model
     prompts = [engine.plan(i)['mask_prompt'] for i in range(batch)]
@@ -225,28 +229,34 @@ def main(argv=None):
         del pipes
         common = dict(size=args.size, device=device, steps=args.steps,
                       guidance=args.guidance)
-        run_engine(models, 2, deterministic=False, batch=2,
+        run_engine(models, 2, batching='free', batch=2,
                    out_dir=osp.join(folder, 'warm3'), **common)  # warm-up
         seconds['engine_one_at_a_time'] = run_engine(
-            models, args.num, deterministic=True, batch=args.batch_size[0],
-            out_dir=osp.join(folder, 'exact'), **common)
+            models, args.num, batching='one_at_a_time',
+            batch=args.batch_size[0], out_dir=osp.join(folder, 'exact'),
+            **common)
         for batch in args.batch_size:
             seconds[f'engine_batched_b{batch}'] = run_engine(
-                models, args.num, deterministic=False, batch=batch,
+                models, args.num, batching='free', batch=batch,
                 out_dir=osp.join(folder, f'fast{batch}'), **common)
+            seconds[f'engine_aligned_b{batch}'] = run_engine(
+                models, args.num, batching='aligned', batch=batch,
+                out_dir=osp.join(folder, f'aligned{batch}'), **common)
         seconds['engine_batched'] = min(
             seconds[f'engine_batched_b{b}'] for b in args.batch_size)
+        seconds['engine_aligned'] = min(
+            seconds[f'engine_aligned_b{b}'] for b in args.batch_size)
         parts = breakdown(models, args.size, args.batch_size[-1],
                           args.steps, args.guidance, device) \
             if args.breakdown else None
         if args.compile:
             batch = args.batch_size[0]
             try:  # the networks stay compiled from here on
-                run_engine(models, 2 * batch, deterministic=False,
+                run_engine(models, 2 * batch, batching='free',
                            batch=batch, out_dir=osp.join(folder, 'warm4'),
                            compile=True, **common)
                 seconds['engine_batched_compiled'] = run_engine(
-                    models, args.num, deterministic=False, batch=batch,
+                    models, args.num, batching='free', batch=batch,
                     out_dir=osp.join(folder, 'compiled'), **common)
             except Exception as e:  # report the other figures anyway
                 print(f'torch.compile variant failed: {e!r}')
@@ -266,6 +276,10 @@ def main(argv=None):
         / seconds['engine_one_at_a_time'],
         batched_vs_one_at_a_time=seconds['engine_one_at_a_time']
         / seconds['engine_batched'],
+        aligned_vs_free=seconds['engine_aligned']
+        / seconds['engine_batched'],
+        engineering_aligned=seconds['stock_same_steps']
+        / seconds['engine_aligned'],
         total=base / seconds['engine_batched'])
     summary = dict(device=device, preset=args.preset, size=args.size,
                    steps=args.steps, batch_sizes=args.batch_size,

@@ -18,5 +18,4 @@ synthesis = dict(
     mask_sampling=dict(steps=20, guidance_scale=2.0),
     image_sampling=dict(steps=20, guidance_scale=2.0),
     reject=dict(max_cpe=10, max_tries=3),
-    deterministic=False,
 )

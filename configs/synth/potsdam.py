@@ -32,11 +32,13 @@ synthesis = dict(
     # checkpoint='work_dirs/deeplabv3plus_potsdam_syn0/iter_80000.pth',
     # min_confidence=0.9, max_disagreement=0.3, mode='ignore' or 'drop')
     consistency=None,
-    # True: the networks run one sample at a time, so sample i gives
-    # bit-identical files whatever --batch-size or the number of processes.
-    # False: batched inference, faster; files then agree to within one grey
-    # level in rare pixels (kernels round differently for other batch shapes)
-    deterministic=True,
+    # 'aligned': sample i is always computed in batch i // batch_size with
+    # the same mates, so files are bit-identical for 1 or N processes and
+    # resumed runs, at batched speed (the batch size is then part of the
+    # set's identity). 'one_at_a_time': identical whatever the batch size
+    # too, at batch-1 speed. 'free': batches of whatever is left; a pixel
+    # may differ by a grey level between runs.
+    batching='aligned',
     # speed: half precision on GPUs (fp32 on CPU), channels_last memory
     # layout, optional torch.compile of UNet and ControlNet
     dtype=None,

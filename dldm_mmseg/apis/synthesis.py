@@ -11,8 +11,23 @@
 
 Sample ``i`` (id ``f'{i:06d}'``) uses mask seed ``base_seed + i``, image
 seed :func:`image_seed` ``(base_seed, i)`` and target shares drawn from
-``(base_seed, i)``, whatever the batch size or the number
-of processes; ids are split across ranks as ``i % world_size == rank``.
+``(base_seed, i)``, whatever the batch size or the number of processes.
+
+How samples meet in network batches (``batching``):
+
+* ``'aligned'`` (default): sample ``i`` is always computed in chunk
+  ``i // batch_size`` with the same mates, whatever the number of
+  processes (ranks take whole chunks, ``chunk % world_size == rank``) and
+  wherever a run was killed (a chunk with a missing sample is computed
+  whole and only its missing files are written). Files are then
+  bit-identical for 1 or N processes and for resumed runs, at batched
+  speed; the batch size is part of the set's identity.
+* ``'one_at_a_time'``: the networks see one sample at a time: files are
+  identical whatever the batch size too, at batch-1 speed.
+* ``'free'``: batches of whatever this rank still has to do; fastest to
+  set up, but a sample's pixels may differ by a grey level between runs
+  with other process counts or resume points.
+
 Every file is written atomically and the record last, so a run killed at
 any point and started again finishes with exactly ``num`` valid pairs.
 """
@@ -143,6 +158,25 @@ def remove_isolated_pixels(labels: np.ndarray, min_neighbours: int
     return out
 
 
+BATCHING_MODES = ('aligned', 'one_at_a_time', 'free')
+
+
+def batching_mode(cfg: dict) -> str:
+    """``cfg['batching']``, or the older ``deterministic`` flag (True: one
+    at a time, False: free); aligned when neither is set."""
+    if 'batching' in cfg and 'deterministic' in cfg:
+        raise ValueError('set synthesis.batching only (deterministic=True is '
+                         'the older spelling of one_at_a_time, False of '
+                         'free)')
+    if 'deterministic' in cfg:
+        return 'one_at_a_time' if cfg['deterministic'] else 'free'
+    mode = cfg.get('batching', 'aligned')
+    if mode not in BATCHING_MODES:
+        raise ValueError(f'synthesis.batching must be one of '
+                         f'{BATCHING_MODES}, got {mode!r}')
+    return mode
+
+
 @contextlib.contextmanager
 def deterministic_kernels(enabled: bool = True):
     """cuDNN/TF32 settings that give the same result on every run for the
@@ -245,11 +279,12 @@ class SynthesisEngine:
         self.image_sampling = dict(cfg.get('image_sampling', {}))
         self.cleanup = int(cfg.get('cleanup_min_neighbours', 0))
         # Matrix kernels pick code paths by batch shape, so a sample's
-        # floats (and, rarely, a rounded pixel) depend on its batch mates.
-        # deterministic=True runs the networks one sample at a time: files
-        # are then identical whatever --batch-size or the process count.
-        self.deterministic = bool(cfg.get('deterministic', True))
-        self.net_batch = 1 if self.deterministic else self.batch_size
+        # floats (and, rarely, a rounded pixel) depend on its batch mates:
+        # see ``batching`` in the module docstring.
+        self.batching = batching_mode(cfg)
+        self.deterministic = self.batching != 'free'
+        self.net_batch = 1 if self.batching == 'one_at_a_time' else \
+            self.batch_size
         reject = dict(cfg.get('reject') or {})
         self.max_cpe = reject.get('max_cpe')
         self.max_tries = reject.get('max_tries', 3)
@@ -329,6 +364,9 @@ class SynthesisEngine:
         # set copied, moved or resumed from another directory is the same
         payload['real_captions'] = self.captions_hash
         payload['seed_scheme'] = SEED_SCHEME
+        payload['batching'] = self.batching
+        if self.batching == 'aligned':  # a sample's batch mates
+            payload['batch_size'] = self.batch_size
         return json.loads(json.dumps(payload, default=str))
 
     def prepare_output(self, out_dir: str, overwrite: bool) -> None:
@@ -489,22 +527,21 @@ class SynthesisEngine:
                 f'{out_dir} already holds {len(beyond)} samples beyond '
                 f'--num {num} (e.g. {beyond[:3]}); ask for at least '
                 f'{int(beyond[-1]) + 1}, or use another --out')
-        todo = [i for i in range(num) if i % world_size == rank
-                and sample_id(i) not in done]
+        groups = self.work_groups(num, done, rank, world_size)
+        todo = sum(len(write) for _, write in groups)
         start = time.perf_counter()
         bar = None
         if progress and todo:
             from mmengine.utils import ProgressBar
             print(f'synthesis: {num - len(done)} of {num} samples to make '
-                  f'({len(todo)} on rank {rank}) -> {out_dir}')
-            bar = ProgressBar(len(todo))
+                  f'({todo} on rank {rank}) -> {out_dir}')
+            bar = ProgressBar(todo)
         with ThreadPoolExecutor(max_workers=2) as writer, \
                 deterministic_kernels(self.deterministic):
             pending_writes = []
-            for first in range(0, len(todo), self.batch_size):
+            for indices, write in groups:
                 t0 = time.perf_counter()
-                plans = [self.plan(i) for i in
-                         todo[first:first + self.batch_size]]
+                plans = [self.plan(i) for i in indices]
                 masks = self._masks(plans)
                 images = self.image_model.generate_images(
                     np.stack([m['labels'] for m in masks]),
@@ -519,9 +556,10 @@ class SynthesisEngine:
                     job.result()
                 pending_writes = [writer.submit(self._write, out_dir, p, m,
                                                 img, per_sample)
-                                  for p, m, img in zip(plans, masks, images)]
+                                  for p, m, img in zip(plans, masks, images)
+                                  if p['index'] in write]
                 if bar:
-                    for _ in plans:
+                    for _ in write:
                         bar.update()
             for job in pending_writes:
                 job.result()
@@ -530,8 +568,34 @@ class SynthesisEngine:
         if rank == 0:
             self.write_manifest(out_dir, num)
         barrier()
-        return dict(generated=len(todo), seconds=seconds,
+        return dict(generated=todo, seconds=seconds,
                     complete=synthesis_status(out_dir, num)['complete'])
+
+    def work_groups(self, num: int, done: set, rank: int = 0,
+                    world_size: int = 1) -> List[tuple]:
+        """This rank's network batches: ``(indices computed together,
+        the indices among them to write)``.
+
+        Aligned: whole chunks ``[c * B, (c + 1) * B)`` holding a missing
+        sample, ``c % world_size == rank``; a chunk is computed whole even
+        past ``num`` (a set extended later has the same files). Otherwise:
+        this rank's missing samples (``i % world_size == rank``) in runs of
+        ``batch_size``.
+        """
+        size = self.batch_size
+        if self.batching == 'aligned':
+            groups = []
+            for chunk in range(rank, -(-num // size), world_size):
+                indices = list(range(chunk * size, (chunk + 1) * size))
+                write = {i for i in indices
+                         if i < num and sample_id(i) not in done}
+                if write:
+                    groups.append((indices, write))
+            return groups
+        todo = [i for i in range(num) if i % world_size == rank
+                and sample_id(i) not in done]
+        return [(todo[k:k + size], set(todo[k:k + size]))
+                for k in range(0, len(todo), size)]
 
     def write_manifest(self, out_dir: str, num: int) -> str:
         """Merge the per-sample records of ``0..num-1`` into manifest.jsonl

@@ -248,9 +248,43 @@ def test_set_made_with_2_mask_steps_is_not_extended_with_3(setup, engine,
 
 def test_same_files_across_batch_sizes(setup, tmp_path):
     a, b = str(tmp_path / 'b1'), str(tmp_path / 'b3')
-    SynthesisEngine(synth_cfg(setup, batch_size=1), device='cpu').run(4, a)
-    SynthesisEngine(synth_cfg(setup, batch_size=3), device='cpu').run(4, b)
+    SynthesisEngine(synth_cfg(setup, batch_size=1, batching='one_at_a_time'),
+                    device='cpu').run(4, a)
+    SynthesisEngine(synth_cfg(setup, batch_size=3, batching='one_at_a_time'),
+                    device='cpu').run(4, b)
     assert_same_files(a, b)
+
+
+def test_aligned_batches_resume_bit_identical_and_name_batch_size(
+        setup, engine, tmp_path):
+    # default batching: chunks of batch_size (2) always computed together
+    assert engine.batching == 'aligned' and engine.net_batch == 2
+    clean, out = str(tmp_path / 'clean'), str(tmp_path / 'syn')
+    engine.run(5, clean, progress=False)
+    engine.run(5, out, progress=False)
+    # killed at various points: a record, an image and a mask lost in
+    # three different chunks; each chunk is computed whole again
+    os.remove(osp.join(out, 'records', '000001.json'))
+    os.remove(osp.join(out, IMG, '000002.png'))
+    os.remove(osp.join(out, ANN, '000004.png'))
+    result = engine.run(5, out, progress=False)
+    assert result['generated'] == 3 and result['complete']
+    assert_same_files(out, clean)
+    # a set extended later: the last chunk (4, 5) was computed whole
+    engine.run(6, clean, progress=False)
+    fresh = str(tmp_path / 'fresh')
+    engine.run(6, fresh, progress=False)
+    assert_same_files(clean, fresh)
+    # the batch size is part of an aligned set's identity
+    other = engine_with(setup, engine, batch_size=3)
+    with pytest.raises(ValueError, match='batch_size differ'):
+        other.run(6, out, progress=False)
+    assert [(g[0], sorted(g[1])) for g in engine.work_groups(
+        5, {'000000', '000001'}, rank=1, world_size=2)] == [([2, 3], [2, 3])]
+    with pytest.raises(ValueError, match='batching must be one of'):
+        engine_with(setup, engine, batching='fast')
+    with pytest.raises(ValueError, match='set synthesis.batching only'):
+        engine_with(setup, engine, batching='free', deterministic=False)
 
 
 def rank_worker(rank, port, cfg, out):
