@@ -23,6 +23,28 @@ from dldm_mmseg.datasets.synth_dataset import \
 from dldm_mmseg.utils.io import atomic_open  # noqa: E402
 
 
+def check_complete_set(syn_dir: str) -> None:
+    """Refuse a folder that is not a finished synthetic set: no manifest,
+    or manifest entries whose image or mask is missing (the counts and
+    figures would describe a set that is not there)."""
+    from dldm_mmseg.apis.synthesis import IMG_DIR, ANN_DIR, MANIFEST
+    from dldm_mmseg.utils.io import read_jsonl
+    manifest = osp.join(syn_dir, MANIFEST)
+    if not osp.isfile(manifest):
+        raise FileNotFoundError(
+            f'{manifest} does not exist: {syn_dir} is not a finished '
+            'synthetic set; build or complete it with `python '
+            f'tools/synthesize.py CONFIG --out {syn_dir} --num N`')
+    missing = [osp.join(syn_dir, sub, f'{r["id"]}.png')
+               for r in read_jsonl(manifest) for sub in (IMG_DIR, ANN_DIR)
+               if not osp.isfile(osp.join(syn_dir, sub, f'{r["id"]}.png'))]
+    if missing:
+        raise FileNotFoundError(
+            f'{len(missing)} file(s) listed in {manifest} are missing, e.g. '
+            f'{missing[:3]}; run `python tools/synthesize.py CONFIG --out '
+            f'{syn_dir} --num N` again (the same --out remakes them)')
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('syn_dir', help='synthetic set (manifest.jsonl)')
@@ -45,6 +67,7 @@ def main(argv=None):
     source = source_dataset_defaults(args.dataset)
     classes = source['metainfo']['classes']
     out = args.out or osp.join(args.syn_dir, 'analysis')
+    check_complete_set(args.syn_dir)
     shares = manifest_shares(args.syn_dir, classes)
     real = load_captions(osp.join(args.real, 'captions.jsonl'), classes)
     import numpy as np
@@ -61,7 +84,8 @@ def main(argv=None):
                              target=shares['target'])
     sample_grid(args.syn_dir, shares['ids'][:args.grid],
                 source['metainfo']['palette'],
-                osp.join(out, 'samples.png'), source['reduce_zero_label'])
+                osp.join(out, 'samples.png'), source['reduce_zero_label'],
+                classes=classes)
     if args.fid:
         from dldm_mmseg.evaluation.fid import fid_between_folders
         summary['FID'] = fid_between_folders(

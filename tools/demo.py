@@ -487,7 +487,8 @@ def write_report(demo: Demo, results: dict, cpe: dict, fid,
         target=syn['target'])
     ids = syn['ids'][:8]
     figures['grid'] = sample_grid(demo.syn_root, ids, demo.palette,
-                                  osp.join(work, 'samples.png'), size=96)
+                                  osp.join(work, 'samples.png'), size=96,
+                                  classes=classes)
     prompts = {}
     for record in _manifest(demo.syn_root):
         if record['id'] in ids:
@@ -506,10 +507,12 @@ def write_report(demo: Demo, results: dict, cpe: dict, fid,
     timing_rows = '\n'.join(f'| {k} | {v:.0f} |'
                             for k, v in demo.timings.items())
     real_share = real.mean(0) * 100
+    target_share = syn['target'].mean(0) * 100
     syn_share = syn['measured'].mean(0) * 100
     share_rows = '\n'.join(
-        f'| {c} | {r:.1f} | {m:.1f} |'
-        for c, r, m in zip(classes, real_share, syn_share))
+        f'| {c} | {r:.1f} | {t:.1f} | {m:.1f} | '
+        f'{set_cpe[f"CPE.{c}"]:.2f} |'
+        for c, r, t, m in zip(classes, real_share, target_share, syn_share))
     fid_text = (f'FID between the {s["num_train"]} real and {len(syn["ids"])}'
                 f' synthetic training images: **{fid:.1f}** (Inception '
                 'features on 64x64 scenes upscaled to 299; at this scale a '
@@ -610,8 +613,13 @@ generated mask; the generators' own test loop, `tools/test.py`):
 set after proportion enforcement (masks more than 10 points off redrawn, best
 of 3): **{set_cpe['mCPE']:.2f}%**. {fid_text} {consistency_text}
 
-| class | real share (%) | synthetic share (%) |
-|---|---|---|
+Per class: the mean share of the real scenes, the mean target share the
+synthetic prompts asked for (rare classes boosted), the mean share of the
+synthetic masks, and the mean absolute difference between each mask's share
+and its target (CPE, percent points):
+
+| class | real (%) | target (%) | synthetic masks (%) | CPE |
+|---|---|---|---|---|
 {share_rows}
 
 ![class shares real vs synthetic]({osp.basename(figures['shares'])})

@@ -35,7 +35,15 @@ def parse_args(argv=None):
                         default=[0.0, 0.2, 0.4, 0.6, 1.0])
     parser.add_argument('--work-dir', help='default: work_dirs/sweep_<name>')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    # every alpha is checked before the first one trains (hours each)
+    bad = [a for a in args.alphas if not a >= 0]
+    if bad:
+        parser.error(f'--alphas must be >= 0 (synthetic draws per real '
+                     f'draw), got {", ".join(f"{a:g}" for a in bad)}')
+    if len(set(args.alphas)) != len(args.alphas):
+        parser.error(f'--alphas has repeats: {args.alphas}')
+    return args
 
 
 def run_alpha(config: str, alpha: float, work_dir: str,

@@ -7,7 +7,7 @@ from PIL import Image
 
 from dldm_mmseg.utils.io import atomic_open, read_jsonl
 from dldm_mmseg.utils.label_stats import class_proportion_error
-from dldm_mmseg.utils.palette import index_to_rgb
+from dldm_mmseg.utils.palette import ignore_colour, index_to_rgb
 from dldm_mmseg.utils.prompts import shares_to_array
 
 
@@ -84,24 +84,73 @@ def plot_share_distributions(real: np.ndarray, synthetic: np.ndarray,
 
 
 def sample_grid(out_dir: str, ids: Sequence[str], palette, path: str,
-                reduce_zero_label: bool = True, size: int = 128) -> str:
-    """Masks (top) above their generated images (bottom)."""
+                reduce_zero_label: bool = True, size: int = 128,
+                classes: Optional[Sequence[str]] = None) -> str:
+    """Masks (top row) above their generated images (bottom row), with the
+    palette key and, under each mask, the shares its prompt asked for next
+    to the shares of the mask (from the set's manifest), so a reader can
+    check by eye that masks follow prompts and images follow masks.
+
+    Args:
+        classes (Sequence[str], optional): Class names, in palette order;
+            without them the key and the shares are left out.
+    """
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Patch
+    records = {}
+    manifest = osp.join(out_dir, 'manifest.jsonl')
+    if classes is not None and osp.isfile(manifest):
+        records = {str(r.get('id')): r for r in read_jsonl(manifest)}
     masks, images = [], []
     for sample in ids:
         label = np.asarray(Image.open(osp.join(out_dir, 'ann_dir', 'train',
                                                sample + '.png')))
         if reduce_zero_label:
             label = np.where(label == 0, 255, label.astype(np.int64) - 1)
-        mask = Image.fromarray(index_to_rgb(label, palette))
-        image = Image.open(osp.join(out_dir, 'img_dir', 'train',
-                                    sample + '.png')).convert('RGB')
-        masks.append(np.asarray(mask.resize((size, size), Image.NEAREST)))
-        images.append(np.asarray(image.resize((size, size),
-                                              Image.BILINEAR)))
-    grid = np.concatenate([np.concatenate(masks, 1),
-                           np.concatenate(images, 1)], 0)
+        masks.append(Image.fromarray(index_to_rgb(label, palette)).resize(
+            (size, size), Image.NEAREST))
+        images.append(Image.open(osp.join(out_dir, 'img_dir', 'train',
+                                          sample + '.png')).convert('RGB'))
+    num = len(ids)
+    shown = len(classes) if classes is not None else 0
+    text_rows = min(shown, 8) + 1 if records else 0
+    fig, axes = plt.subplots(
+        2, num, squeeze=False, figsize=(1.9 * num, 4.2 + 0.16 * text_rows),
+        gridspec_kw=dict(hspace=0.05 + 0.035 * text_rows, wspace=0.05))
+    for k, sample in enumerate(ids):
+        axes[0, k].imshow(masks[k])
+        axes[1, k].imshow(images[k].resize((size, size), Image.BILINEAR))
+        for ax in axes[:, k]:
+            ax.set_xticks([])
+            ax.set_yticks([])
+        axes[0, k].set_title(sample, fontsize=7)
+        record = records.get(sample)
+        if record is not None:
+            target = shares_to_array(record['target_shares'], classes)
+            measured = shares_to_array(record['measured_shares'], classes)
+            # the classes that matter most in this sample, at most 8
+            order = np.argsort(-np.maximum(target, measured))[:8]
+            lines = ['target -> mask (%)'] + [
+                f'{classes[c][:18]} {100 * target[c]:.0f} -> '
+                f'{100 * measured[c]:.0f}' for c in sorted(order)
+                if max(target[c], measured[c]) >= 0.005]
+            axes[0, k].set_xlabel('\n'.join(lines), fontsize=6,
+                                  family='monospace', loc='left')
+    axes[0, 0].set_ylabel('mask', fontsize=8)
+    axes[1, 0].set_ylabel('image', fontsize=8)
+    if classes is not None:
+        handles = [Patch(facecolor=np.asarray(c) / 255, edgecolor='0.5',
+                         label=name) for name, c in zip(classes, palette)]
+        handles.append(Patch(facecolor=np.asarray(ignore_colour(palette))
+                             / 255, edgecolor='0.5', label='ignore'))
+        fig.legend(handles=handles, loc='lower center',
+                   ncol=min(len(classes), 8), fontsize=7, frameon=False,
+                   bbox_to_anchor=(0.5, -0.01 - 0.03 * (len(classes) // 9)))
     with atomic_open(path, 'wb') as f:
-        Image.fromarray(grid).save(f, format='png')
+        fig.savefig(f, format='png', dpi=110, bbox_inches='tight')
+    plt.close(fig)
     return path
 
 

@@ -138,3 +138,20 @@ def parse_class_shares(text: str, class_names: Sequence[str],
         raise ValueError(f'class shares in {text!r} sum to {total:g}%, '
                          'expected 100%')
     return values / 100.0
+
+
+def check_share_prompt(prompt: str, class_names: Sequence[str]) -> None:
+    """Validate the class-share part of a generation prompt.
+
+    The parts of ``prompt`` (split at ``'. '``) that hold a percent sign
+    are read as share text: unknown classes, repeated classes, unparsable
+    items and totals over 100% raise. A prompt without shares (a caption
+    alone) passes; shares may sum to less than 100 (partial prompts).
+
+    Raises:
+        ValueError: From :func:`parse_class_shares`, naming the item.
+    """
+    for part in prompt.split('. '):
+        if '%' in part:
+            parse_class_shares(part.strip().rstrip('.'), class_names,
+                               require_total=False)

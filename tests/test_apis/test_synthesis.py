@@ -501,8 +501,23 @@ def test_analyze_tool_reports_mcpe_plots_and_fid(setup, tmp_path):
     assert np.isfinite(summary['FID']) and summary['FID'] > 0
     for name in ('class_shares.png', 'samples.png', 'summary.json'):
         assert osp.getsize(osp.join(out, 'analysis', name)) > 500
-    grid = Image.open(osp.join(out, 'analysis', 'samples.png'))
-    assert grid.size == (3 * 128, 2 * 128)
+    grid = np.asarray(Image.open(osp.join(out, 'analysis', 'samples.png'))
+                      .convert('RGB'))
+    assert grid.shape[1] > grid.shape[0]  # 3 columns of mask over image
+    # the masks are drawn in the palette's colours, with the key beside
+    from mmseg.datasets import PotsdamDataset
+    palette = PotsdamDataset.METAINFO['palette']
+    colours = {tuple(c) for c in grid.reshape(-1, 3)}
+    label = np.asarray(Image.open(osp.join(out, IMG.replace('img', 'ann'),
+                                           records[0]['id'] + '.png')))
+    for value in np.unique(label[label > 0]):
+        assert tuple(palette[value - 1]) in colours
+    # a folder that is not a finished set is refused, naming what is wrong
+    os.remove(osp.join(out, IMG, records[1]['id'] + '.png'))
+    with pytest.raises(FileNotFoundError, match='1 file.*missing.*same --out'):
+        analyze.main([out, '--real', real])
+    with pytest.raises(FileNotFoundError, match='not a finished synthetic'):
+        analyze.main([str(tmp_path), '--real', real])
 
 
 @pytest.fixture(scope='module')

@@ -89,3 +89,26 @@ visualizer = dict(name='visualizer_val_loop')
         'visualizer.name=visualizer_val_test'])
     # the same weights, patches and seeds give the same mCPE
     assert metrics['mCPE'] == pytest.approx(val[0]['mCPE'], abs=1e-3)
+
+
+def test_predict_uses_the_ema_weights_that_export_writes(data):
+    model = MODELS.build(dict(type='LoRAMaskGenerator', lora_rank=4,
+                              components=dict(preset='tiny'), ema_decay=0.5,
+                              inference_cfg=dict(steps=2)))
+    batch, _ = val_batch(data)
+    params = model.trainable_parameters()
+    name = next(iter(params))
+    with torch.no_grad():
+        for key, p in params.items():  # live weights away from the shadow
+            p.add_(torch.randn_like(p) * 0.5)
+    seen = []
+    original = model.predict
+
+    def spy(**kwargs):
+        seen.append(params[name].detach().clone())
+        return original(**kwargs)
+
+    model.predict = spy
+    model.forward(mode='predict', **batch)
+    assert torch.equal(seen[0], model.ema.shadow(name))
+    assert not torch.equal(params[name], model.ema.shadow(name))  # restored

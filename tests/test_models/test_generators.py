@@ -279,6 +279,14 @@ def test_seeds_are_batch_invariant(data):
     images3 = image_model.generate_images(one['labels'], prompts, [5, 6, 7],
                                           steps=2, batch_size=3)
     assert np.abs(images1.astype(int) - images3).max() <= 1
+    # share prompts are checked before any sampling, naming the prompt
+    for bad, message in (('building: 80%, tree: 50%', 'sum to 130%'),
+                         ('forest: 20%', "unknown class 'forest'"),
+                         ('tree: 20%. An aerial image. car: x%',
+                          'cannot parse')):
+        with pytest.raises(ValueError, match=f'prompt 1 .*{message}'):
+            model.generate_masks(['tree: 100%', bad], [1, 2], height=32,
+                                 width=32, steps=1)
 
 
 def test_v_prediction_and_ema(data):

@@ -50,3 +50,15 @@ default_hooks = dict(checkpoint=dict(interval=2))
                         '--work-dir', work])
     assert json.dumps(again, sort_keys=True) == json.dumps(results,
                                                            sort_keys=True)
+
+
+def test_sweep_checks_every_alpha_before_training(tmp_path, capsys):
+    sweep = load_tool('sweep')
+    for alphas, message in ((['0.4', '-0.2'], 'got -0.2'),
+                            (['0.4', 'nan'], 'got nan'),
+                            (['0.4', '0.4'], 'repeats')):
+        with pytest.raises(SystemExit):
+            sweep.main(['missing_config.py', '--work-dir', str(tmp_path),
+                        '--alphas', *alphas])
+        assert message in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []  # nothing trained or written

@@ -296,13 +296,16 @@ class DiffusionGenerator(BaseModel):
         """``mode='loss'``: the training losses of a batch of
         :class:`MaskCaptionDataset` samples; ``mode='predict'``: generate
         for the batch's prompts (see the subclass's ``predict``) and return
-        ``SegDataSample`` s for mmengine's val/test loops and metrics."""
+        ``SegDataSample`` s for mmengine's val/test loops and metrics,
+        with the EMA weights when the model keeps them (what
+        :meth:`export` writes and synthesis uses)."""
         if mode == 'loss':
             losses = self.loss(**batch)
             self.check_finite(losses)
             return losses
-        if mode == 'predict':
-            return self.predict(**batch)
+        if mode == 'predict':  # the weights an export holds
+            with self.ema_weights():
+                return self.predict(**batch)
         raise ValueError(f'{type(self).__name__} supports mode="loss" and '
                          f'"predict", got {mode!r}')
 

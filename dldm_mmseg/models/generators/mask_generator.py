@@ -10,7 +10,7 @@ from mmseg.registry import MODELS
 from dldm_mmseg.models.losses import ProportionAwareLoss
 from dldm_mmseg.utils.palette import (nearest_palette_index_torch,
                                       palette_logits)
-from dldm_mmseg.utils.prompts import format_class_shares
+from dldm_mmseg.utils.prompts import check_share_prompt, format_class_shares
 from dldm_mmseg.utils.io import atomic_directory
 from .base import DiffusionGenerator, load_pretrained_into
 
@@ -278,6 +278,11 @@ class LoRAMaskGenerator(DiffusionGenerator):
                 raise ValueError('give prompts or class_shares')
             prompts = self.prompts_from_shares(class_shares)
         prompts = list(prompts)
+        for i, prompt in enumerate(prompts):
+            try:
+                check_share_prompt(prompt, self.classes)
+            except ValueError as e:
+                raise ValueError(f'prompt {i} of generate_masks: {e}') from e
         def quantise(rgb: torch.Tensor):
             labels = nearest_palette_index_torch(rgb, self.palette)
             return rgb.cpu().numpy(), labels.cpu().numpy()
