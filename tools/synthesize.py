@@ -37,6 +37,11 @@ def parse_args(argv=None):
     parser.add_argument('--batch-size', type=int,
                         help='samples per network batch (default: the '
                         'config\'s synthesis.batch_size)')
+    parser.add_argument('--shares',
+                        help='fix some classes\' target shares in percent, '
+                        'e.g. "car=5,clutter=8" (the others are drawn from '
+                        'the real patches and rescaled to fill the rest); '
+                        'sets synthesis.shares.user_shares')
     parser.add_argument('--device')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     parser.add_argument('--launcher', default='none',
@@ -62,6 +67,18 @@ def main(argv=None):
     synthesis = cfg.synthesis.to_dict()
     if args.batch_size is not None:
         synthesis['batch_size'] = args.batch_size
+    if args.shares is not None:
+        from dldm_mmseg.datasets.synth_dataset import \
+            source_dataset_defaults
+        from dldm_mmseg.utils.prompts import parse_share_spec
+        classes = source_dataset_defaults(synthesis.get(
+            'source_dataset', 'PotsdamDataset'))['metainfo']['classes']
+        try:
+            user = parse_share_spec(args.shares, classes)
+        except ValueError as e:
+            raise SystemExit(f'--shares: {e}') from e
+        synthesis['shares'] = dict(synthesis.get('shares') or
+                                   dict(mode='real'), user_shares=user)
     out_dir = args.out or cfg.get('out_dir')
     if not out_dir:
         raise ValueError('no output folder: pass --out or set out_dir in '

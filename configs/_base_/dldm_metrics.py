@@ -3,6 +3,9 @@
 # and mCPE (class-proportion error).
 custom_imports = dict(imports=['dldm_mmseg'], allow_failed_imports=False)
 dldm_evaluator = [
-    dict(type='PerClassIoUMetric', iou_metrics=['mIoU', 'mFscore']),
+    # ISPRS results are quoted with and without clutter: both are reported
+    # (mIoU_without_clutter; skipped for a dataset without that class)
+    dict(type='PerClassIoUMetric', iou_metrics=['mIoU', 'mFscore'],
+         optional_classes=['clutter']),
     dict(type='ClassProportionMetric'),
 ]

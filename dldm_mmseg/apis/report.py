@@ -8,16 +8,22 @@ import numpy as np
 def metrics_table(results: Dict[str, Dict[str, float]],
                   class_names: Sequence[str],
                   std: Optional[Dict[str, Dict[str, float]]] = None) -> str:
-    """A markdown table: one row per run, per-class IoU, mIoU, mF1, mCPE.
+    """A markdown table: one row per run, per-class IoU, mIoU (and mIoU
+    without the optional classes where the metric reports it, e.g.
+    ``mIoU_without_clutter``), mF1, mCPE.
 
     With ``std`` (same layout as ``results``, e.g. from
     :func:`mean_and_std`), cells read ``mean ± std``.
     """
-    header = ['run'] + [f'IoU {c}' for c in class_names] + [
-        'mIoU', 'mF1', 'mCPE']
+    without = sorted({k for m in results.values() for k in m
+                      if k.startswith('mIoU_without_')})
+    header = ['run'] + [f'IoU {c}' for c in class_names] + ['mIoU'] + [
+        'mIoU w/o ' + k[len('mIoU_without_'):].replace('+', ', ')
+        for k in without] + ['mF1', 'mCPE']
     lines = ['| ' + ' | '.join(header) + ' |',
              '|' + '---|' * len(header)]
-    keys = [f'IoU.{c}' for c in class_names] + ['mIoU', 'mFscore', 'mCPE']
+    keys = [f'IoU.{c}' for c in class_names] + ['mIoU'] + without + [
+        'mFscore', 'mCPE']
     for run, metrics in results.items():
         cells = [run]
         for key in keys:

@@ -26,6 +26,12 @@ class TargetShareSampler:
 
     ``mode='fixed'`` gives every sample ``fixed_shares``.
 
+    ``user_shares`` (class -> share, e.g. from ``tools/synthesize.py
+    --shares "car=5,clutter=8"``) fixes those classes' shares in every
+    sample; the other classes keep the drawn shares, rescaled to fill the
+    rest (in proportion to their real frequency where the drawn patch has
+    none of them). Applied after ``min_shares``.
+
     Draws depend on ``(seed, i)`` only, so sample ``i`` is the same
     whatever the batch or process that makes it.
 
@@ -44,6 +50,8 @@ class TargetShareSampler:
         fixed_shares: Shares for mode ``'fixed'`` (sequence or dict).
         presence (float): Share from which a patch counts as holding a
             class. Defaults to 0.005.
+        user_shares (dict, optional): Class name -> share fixed in every
+            sample (see above; shares sum to at most 1).
         seed (int): Base seed. Defaults to 0.
     """
 
@@ -57,8 +65,20 @@ class TargetShareSampler:
                  min_shares: Optional[Dict[str, float]] = None,
                  fixed_shares=None,
                  presence: float = 0.005,
+                 user_shares: Optional[Dict[str, float]] = None,
                  seed: int = 0) -> None:
         self.class_names = tuple(class_names)
+        self.user_shares = dict(user_shares or {})
+        self.user = shares_to_array(self.user_shares, self.class_names)
+        self.user_fixed = shares_to_array(
+            {k: 1.0 for k in self.user_shares}, self.class_names) > 0
+        if (self.user < 0).any() or self.user.sum() > 1 + 1e-9:
+            raise ValueError(f'user_shares {self.user_shares} must be >= 0 '
+                             f'and sum to at most 1, got '
+                             f'{self.user.sum():.3f}')
+        if self.user_fixed.all() and abs(self.user.sum() - 1) > 1e-6:
+            raise ValueError(f'user_shares {self.user_shares} name every '
+                             'class; they must then sum to 1')
         self.mode = mode
         self.seed = seed
         self.min_shares = shares_to_array(min_shares or {}, self.class_names)
@@ -73,6 +93,7 @@ class TargetShareSampler:
             if fixed.sum() <= 0:
                 raise ValueError(f'fixed_shares {fixed_shares} sum to 0')
             self.fixed = fixed / fixed.sum()
+            self.frequency = self.fixed
         elif mode == 'real':
             if real_shares is None or len(real_shares) == 0:
                 raise ValueError('mode="real" needs the real patches\' shares'
@@ -132,5 +153,20 @@ class TargetShareSampler:
             rng = np.random.default_rng([self.seed, int(index)])
             patch = rng.choice(len(self.real_shares), p=self.patch_probs)
             shares, caption = self.real_shares[patch], self.captions[patch]
-        shares = self._enforce_minimums(shares)
+        shares = self._apply_user_shares(self._enforce_minimums(shares))
         return dict(shares=round_percents(shares) / 100.0, caption=caption)
+
+    def _apply_user_shares(self, shares: np.ndarray) -> np.ndarray:
+        if not self.user_fixed.any():
+            return shares
+        out = np.where(self.user_fixed, self.user, 0.0)
+        free = ~self.user_fixed
+        room = 1.0 - out.sum()
+        rest = np.asarray(shares, dtype=np.float64)[free]
+        if rest.sum() <= 0:  # the drawn patch has none of the free classes
+            rest = self.frequency[free]
+        if rest.sum() > 0:
+            out[free] = rest / rest.sum() * room
+        elif free.any():
+            out[free] = room / free.sum()
+        return out

@@ -498,6 +498,8 @@ class SynthesisEngine:
             cpe=round(mask['cpe'], 4), tries=mask['tries'],
             rejection_passed=mask.get('rejection_passed', True),
             generator_weights=self.weight_hashes,
+            **({'user_shares': self.share_sampler.user_shares}
+               if self.share_sampler.user_shares else {}),
             seconds=round(seconds, 4), **mask.get('consistency', {}))
         with atomic_open(osp.join(out_dir, RECORDS,
                                   plan['id'] + '.json')) as f:

@@ -155,3 +155,47 @@ def check_share_prompt(prompt: str, class_names: Sequence[str]) -> None:
         if '%' in part:
             parse_class_shares(part.strip().rstrip('.'), class_names,
                                require_total=False)
+
+
+def parse_share_spec(text: str, class_names: Sequence[str]
+                     ) -> Dict[str, float]:
+    """Read a user's target-share specification, ``"car=5,clutter=8"``
+    (percent; ``:`` works as well as ``=``), into ``{class: fraction}``
+    with the dataset's class names.
+
+    Raises:
+        ValueError: For an unparsable item, an unknown or repeated class, a
+            negative value, a total over 100%, or every class named with a
+            total other than 100%.
+    """
+    names = {class_display_name(c): c for c in class_names}
+    out: Dict[str, float] = {}
+    items = [i for i in text.split(',') if i.strip()]
+    if not items:
+        raise ValueError(f'empty share specification {text!r}; expected e.g. '
+                         f'"{class_names[-1]}=5"')
+    for item in items:
+        match = re.match(r'^\s*(?P<name>[^=:]+?)\s*[=:]\s*'
+                         r'(?P<value>-?\d+(?:\.\d+)?)\s*%?\s*$', item)
+        if match is None:
+            raise ValueError(f'cannot read {item.strip()!r} in {text!r}; '
+                             'write class=percent, e.g. "car=5"')
+        key = class_display_name(match['name'])
+        if key not in names:
+            raise ValueError(f'unknown class {match["name"]!r} in {text!r}; '
+                             f'known classes are {list(class_names)}')
+        name = names[key]
+        if name in out:
+            raise ValueError(f'class {name!r} is given twice in {text!r}')
+        value = float(match['value'])
+        if value < 0:
+            raise ValueError(f'{name}={value:g} in {text!r} is negative')
+        out[name] = value / 100.0
+    total = 100 * sum(out.values())
+    if total > 100 + 1e-6:
+        raise ValueError(f'the shares in {text!r} sum to {total:g}%, more '
+                         'than 100%')
+    if len(out) == len(class_names) and abs(total - 100) > 1e-6:
+        raise ValueError(f'{text!r} names every class but sums to {total:g}%;'
+                         ' a full specification must sum to 100%')
+    return out

@@ -9,6 +9,8 @@ from dldm_mmseg.apis.captioning import write_captions
 from dldm_mmseg.apis.share_sampler import TargetShareSampler
 from fixtures import POTSDAM_CLASSES, make_seg_dataset
 
+CLASSES = POTSDAM_CLASSES
+
 
 def test_minimum_shares_hold_after_the_rescale():
     # Raising car to 0.5 halves the rest, which pushes tree (0.25 -> 0.125)
@@ -47,3 +49,41 @@ def test_captions_record_valid_pixel_counts(tmp_path):
     # every fixture patch has one ignore (0) pixel
     assert [r['pixels'] for r in records] == [16 * 16 - 1] * 2
     assert osp.isfile(path)
+
+
+def test_sparse_user_shares_are_kept_and_the_rest_fills_to_100():
+    from dldm_mmseg.utils.prompts import parse_share_spec
+    rng = np.random.default_rng(0)
+    real = rng.dirichlet(np.ones(6), size=20)
+    user = parse_share_spec('car=5, clutter:8%', CLASSES)
+    assert user == {'car': 0.05, 'clutter': 0.08}
+    sampler = TargetShareSampler(CLASSES, real, user_shares=user, seed=3)
+    for i in range(20):
+        shares = sampler(i)['shares']
+        assert shares.sum() == pytest.approx(1.0)
+        assert shares[4] == pytest.approx(0.05)
+        assert shares[5] == pytest.approx(0.08)
+        # the free classes keep the drawn patch's proportions (to rounding)
+        plain = TargetShareSampler(CLASSES, real, seed=3)(i)['shares'][:4]
+        free = shares[:4]
+        assert np.abs(free / free.sum() - plain / plain.sum()).max() < 0.03
+    full = parse_share_spec('impervious_surface=30,building=20,'
+                            'low vegetation=30,tree=10,car=5,clutter=5',
+                            CLASSES)
+    shares = TargetShareSampler(CLASSES, real, user_shares=full)(0)['shares']
+    assert np.allclose(shares, [.3, .2, .3, .1, .05, .05])
+
+
+@pytest.mark.parametrize('text,message', [
+    ('lake=5', "unknown class 'lake'"),
+    ('car=60,clutter=50', 'sum to 110%'),
+    ('car=-5', 'negative'),
+    ('car=5,car=6', 'given twice'),
+    ('car five', 'cannot read'),
+    ('impervious_surface=30,building=20,low_vegetation=30,tree=10,car=5,'
+     'clutter=1', 'must sum to 100%'),
+])
+def test_bad_share_specifications_are_errors(text, message):
+    from dldm_mmseg.utils.prompts import parse_share_spec
+    with pytest.raises(ValueError, match=message):
+        parse_share_spec(text, CLASSES)

@@ -398,6 +398,18 @@ def test_tool_cli(setup, tmp_path, capsys, monkeypatch):
     tool = load_tool('synthesize')
     result = tool.main([str(config), '--num', '3', '--batch-size', '2'])
     assert result['complete']
+    # user-fixed shares: kept in every target, recorded in the manifest
+    fixed = str(tmp_path / 'fixed')
+    tool.main([str(config), '--num', '2', '--out', fixed, '--shares',
+               'car=5,clutter=8'])
+    for line in open(osp.join(fixed, 'manifest.jsonl')):
+        record = json.loads(line)
+        assert record['target_shares']['car'] == pytest.approx(0.05)
+        assert record['target_shares']['clutter'] == pytest.approx(0.08)
+        assert record['user_shares'] == {'car': 0.05, 'clutter': 0.08}
+    with pytest.raises(SystemExit, match="--shares: unknown class 'lake'"):
+        tool.main([str(config), '--num', '2', '--out', fixed, '--shares',
+                   'lake=5'])
     for argv, message in ((['--num', '-1'], '--num must be > 0'),
                           (['--num', '3', '--batch-size', '0'],
                            '--batch-size must be >= 1, got 0'),

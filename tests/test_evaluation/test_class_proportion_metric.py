@@ -48,3 +48,25 @@ def test_per_class_iou_metric_matches_hand_computation():
     assert result['mIoU'] == pytest.approx(58.34, abs=0.01)
     # F1 of b: precision 1, recall .5 -> 66.67
     assert result['Fscore.b'] == pytest.approx(66.67)
+
+
+def test_per_class_iou_metric_reports_miou_without_optional_classes():
+    from dldm_mmseg.apis.report import metrics_table
+    metric = METRICS.build(dict(type='PerClassIoUMetric',
+                                iou_metrics=['mIoU', 'mFscore'],
+                                optional_classes=['c', 'not_here']))
+    metric.dataset_meta = dict(classes=('a', 'b', 'c'))
+    # a: I=2 U=3, b: I=1 U=2, c: I=2 U=2
+    metric.process({}, [sample([[0, 0, 0], [1, 2, 2]],
+                               [[0, 1, 0], [1, 2, 2]])])
+    result = metric.compute_metrics(metric.results)
+    assert result['IoU.c'] == pytest.approx(100.0)
+    assert result['mIoU_without_c'] == pytest.approx(
+        (result['IoU.a'] + result['IoU.b']) / 2, abs=0.01)
+    assert result['mIoU_without_c'] != pytest.approx(result['mIoU'])
+    table = metrics_table({'run': result}, ['a', 'b', 'c'])
+    header, _, row = table.splitlines()
+    assert 'mIoU w/o c' in header
+    cells = [c.strip() for c in row.split('|')[1:-1]]
+    names = [c.strip() for c in header.split('|')[1:-1]]
+    assert cells[names.index('mIoU w/o c')] == f'{result["mIoU_without_c"]:.2f}'
