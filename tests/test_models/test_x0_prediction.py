@@ -40,3 +40,29 @@ def test_epsilon_prediction_round_trip(epsilon_model):
         assert torch.allclose(
             model.predict_x0(noisy[i:i + 1], noise[i:i + 1], t[i:i + 1]),
             x0[i:i + 1], atol=1e-6)
+
+
+def test_min_snr_weighting_of_the_diffusion_loss(epsilon_model):
+    model = epsilon_model
+    torch.manual_seed(0)
+    latents, noise = torch.randn(2, 4, 8, 8), torch.randn(2, 4, 8, 8)
+    pred = noise + torch.randn(2, 4, 8, 8) * torch.tensor([0.1, 1.0]).view(
+        2, 1, 1, 1)
+    t = torch.tensor([10, 900])
+    plain = model.diffusion_loss(pred, latents, noise, t)
+    assert plain == pytest.approx(((pred - noise) ** 2).mean().item())
+    model.snr_gamma = 5.0
+    try:
+        weighted = model.diffusion_loss(pred, latents, noise, t)
+    finally:
+        model.snr_gamma = None
+    ab = model.noise_scheduler.alphas_cumprod[t].double()
+    snr = ab / (1 - ab)
+    weight = snr.clamp(max=5) / snr  # < 1 at t=10 (SNR >> 5), 1 at t=900
+    assert weight[0] < 0.1 and weight[1] == 1
+    per_sample = ((pred - noise) ** 2).flatten(1).mean(1).double()
+    assert weighted.item() == pytest.approx((weight * per_sample).mean()
+                                            .item(), rel=1e-5)
+    with pytest.raises(ValueError, match='snr_gamma must be > 0'):
+        MODELS.build(dict(type='LoRAMaskGenerator', lora_rank=4,
+                          components=dict(preset='tiny'), snr_gamma=0))

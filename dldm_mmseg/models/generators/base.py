@@ -109,6 +109,13 @@ class DiffusionGenerator(BaseModel):
             (``grad_norm_diffusion``, ``grad_norm_ce``, ...), so a user can
             see how much each term steers training. One extra backward pass
             per term on those iterations; 0 disables. Defaults to 50.
+        snr_gamma (float, optional): Min-SNR-gamma weighting of the
+            diffusion loss (Hang et al. 2023; diffusers' ``--snr_gamma``):
+            a timestep's MSE is weighted by ``min(SNR, gamma) / SNR``
+            (``/ (SNR + 1)`` for v-prediction), so the many near-clean
+            timesteps stop dominating; the paper reports about 3x faster
+            convergence with gamma = 5. Defaults to None (plain MSE, as the
+            paper's generators).
         inference_cfg (dict, optional): Defaults of the inference API:
             ``scheduler`` (``'dpmsolver++'``), ``steps`` (20),
             ``guidance_scale`` (5.0).
@@ -125,6 +132,7 @@ class DiffusionGenerator(BaseModel):
                  x0_clip: Optional[float] = 10.0,
                  nan_check: bool = True,
                  grad_norm_interval: int = 50,
+                 snr_gamma: Optional[float] = None,
                  inference_cfg: Optional[dict] = None,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
@@ -158,6 +166,10 @@ class DiffusionGenerator(BaseModel):
             raise ValueError(f'grad_norm_interval must be >= 0, got '
                              f'{grad_norm_interval}')
         self.grad_norm_interval = grad_norm_interval
+        if snr_gamma is not None and snr_gamma <= 0:
+            raise ValueError(f'snr_gamma must be > 0 or None, got '
+                             f'{snr_gamma}')
+        self.snr_gamma = snr_gamma
         self._train_steps = 0
         self.inference_cfg = dict(scheduler='dpmsolver++', steps=20,
                                   guidance_scale=5.0)
@@ -274,6 +286,21 @@ class DiffusionGenerator(BaseModel):
         return keep, torch.cat([
             checkpoint(self.decode_latents, x0[i:i + 1], use_reentrant=False)
             for i in range(x0.shape[0])])
+
+    def diffusion_loss(self, pred, latents, noise, t) -> torch.Tensor:
+        """MSE to the scheduler's target, Min-SNR weighted per sample
+        with ``snr_gamma``."""
+        target = self.diffusion_target(latents, noise, t)
+        if self.snr_gamma is None:
+            return self.mse(pred, target)
+        from diffusers.training_utils import compute_snr
+        snr = compute_snr(self.noise_scheduler, t).float()
+        weight = snr.clamp(max=self.snr_gamma) / (
+            snr + 1 if self.noise_scheduler.config.prediction_type ==
+            'v_prediction' else snr)
+        per_sample = F.mse_loss(pred.float(), target.float(),
+                                reduction='none').flatten(1).mean(1)
+        return (weight * per_sample).mean()
 
     @staticmethod
     def mse(pred, target) -> torch.Tensor:

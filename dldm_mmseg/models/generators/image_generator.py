@@ -122,8 +122,8 @@ class ControlNetImageGenerator(DiffusionGenerator):
             noisy.to(unet_dtype), t, embeddings.to(unet_dtype),
             down_block_additional_residuals=[r.to(unet_dtype) for r in down],
             mid_block_additional_residual=mid.to(unet_dtype)).sample
-        losses = {'loss_diffusion': self.mse(
-            pred, self.diffusion_target(latents, noise, t))}
+        losses = {'loss_diffusion': self.diffusion_loss(
+            pred, latents, noise, t)}
         if self.image_loss_weight:
             weights = self.x0_weights(t)
             keep, decoded = self.decode_weighted_x0(noisy, pred, t, weights)

@@ -133,8 +133,8 @@ class LoRAMaskGenerator(DiffusionGenerator):
         embeddings = self.encode_prompt(prompt)
         dtype = self.unet.dtype  # frozen base; LoRA layers cast for themselves
         pred = self.unet(noisy.to(dtype), t, embeddings.to(dtype)).sample
-        losses = {'loss_diffusion': self.mse(
-            pred, self.diffusion_target(latents, noise, t))}
+        losses = {'loss_diffusion': self.diffusion_loss(
+            pred, latents, noise, t)}
         if not (self.ce_weight or self.prop_weight):
             return losses
         has_prompt = torch.tensor([bool(p) for p in prompt], device=t.device,
