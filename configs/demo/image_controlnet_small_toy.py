@@ -1,18 +1,26 @@
-# Stage 2 on the built-in toy set (tools/demo.py step 6): the Potsdam
+# Stage 2 on the built-in toy set (tools/demo.py step 4): the Potsdam
 # stage-2 config with the `small` preset and the fitted VAE. A frozen
 # random UNet would be noise, so it trains with the ControlNet
 # (train_unet=True, `sd_locked=False` in the ControlNet authors' code); with
-# a real SD folder keep SD frozen as the paper does. The image-space term of
-# the paper's Algorithm 1 on the decoded x0 at every timestep
-# (x0_weighting='none'): without it, a few hundred steps from random
-# weights leave some samples looking like colour masks (the VAE is shared).
+# a real SD folder keep SD frozen as the paper does. From random weights
+# there is nothing for ControlNet's zero convolutions to protect, and they
+# would keep the mask out of the UNet for thousands of steps: they start
+# with PyTorch's default initialisation here. The image-space term of the
+# paper's Algorithm 1 on the decoded x0 of the timesteps below 400 (where
+# x0 says something; decoding is the dearest part of a step). Min-SNR
+# weighting, warm-up + cosine learning rate and EMA weights: the standard
+# recipe for a diffusion model trained from scratch in few steps.
 _base_ = ['../generators/image_controlnet_potsdam.py']
 data_root = 'work_dirs/demo/data/toy_landcover'
 model = dict(
     components=dict(_delete_=True, preset='small', vae='work_dirs/demo/vae'),
     train_unet=True,
+    zero_convolutions=False,
     image_loss_weight=1.0,
     x0_weighting='none',
+    x0_max_timestep=400,
+    snr_gamma=5.0,
+    ema_decay=0.995,
     gradient_checkpointing=False,
     inference_cfg=dict(steps=20, guidance_scale=2.0))
 train_dataloader = dict(
@@ -24,8 +32,14 @@ optim_wrapper = dict(
     _delete_=True,
     type='OptimWrapper',
     optimizer=dict(type='AdamW', lr=1e-3, weight_decay=1e-2))
-max_epochs = 30
+max_epochs = 120  # 160 scenes / 16 = 10 iterations per epoch
 train_cfg = dict(max_epochs=max_epochs)
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0,
+         end=50),
+    dict(type='CosineAnnealingLR', by_epoch=False, begin=50,
+         end=10 * max_epochs, eta_min=1e-5),
+]
 default_hooks = dict(
     logger=dict(interval=10),
     checkpoint=dict(interval=max_epochs, max_keep_ckpts=1))

@@ -315,6 +315,23 @@ def test_v_prediction_and_ema(data):
     with model.ema_weights():
         assert torch.equal(param, model.ema.shadow(name))
     assert not torch.equal(param, model.ema.shadow(name))
+    # an export (the EMA weights) loaded into a fresh EMA model: sampling
+    # uses the shadow, which must hold the loaded weights, not the
+    # freshly built ones
+    export = model.export(str(data) + '_ema_export')
+    fresh, _ = build(MASK_CFG, data, ema_decay=0.5,
+                     components=dict(preset='tiny',
+                                     prediction_type='v_prediction'))
+    fresh.load_export(export)
+    fresh_param = fresh.trainable_parameters()[name]
+    assert torch.allclose(fresh_param, model.ema.shadow(name))
+    assert torch.equal(fresh.ema.shadow(name), fresh_param.detach().float())
+    with torch.no_grad():
+        a = model.generate_masks(['tree: 100%'], [3], height=32, width=32,
+                                 steps=2)['rgb']
+        b = fresh.generate_masks(['tree: 100%'], [3], height=32, width=32,
+                                 steps=2)['rgb']
+    assert np.abs(a.astype(int) - b).max() <= 1
 
 
 def test_nan_loss_names_iteration_and_terms(data):

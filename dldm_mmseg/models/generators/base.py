@@ -386,6 +386,23 @@ class DiffusionGenerator(BaseModel):
             self.update_ema()
         return log_vars
 
+    def load_export(self, path: str) -> None:
+        """Load the weights :meth:`export` wrote (see the subclass's
+        ``_load_export``). The EMA shadow, when the config keeps one,
+        restarts from them: sampling and predict use the shadow, which
+        would otherwise still hold the weights the model was built with."""
+        self._load_export(path)
+        self.reset_ema()
+
+    def _load_export(self, path: str) -> None:
+        raise NotImplementedError
+
+    def reset_ema(self) -> None:
+        """Set the EMA shadow to the current trainable weights."""
+        if self.ema is not None:
+            device = next(iter(self.trainable_parameters().values())).device
+            self.ema = _EMAShadow(self.trainable_parameters()).to(device)
+
     @torch.no_grad()
     def update_ema(self) -> None:
         for name, param in self.trainable_parameters().items():

@@ -227,7 +227,7 @@ class ControlNetImageGenerator(DiffusionGenerator):
                                           safe_serialization=True)
         return osp.abspath(out_dir)
 
-    def load_export(self, path: str) -> None:
+    def _load_export(self, path: str) -> None:
         """Load ControlNet (and trained UNet) weights written by
         :meth:`export`.
 

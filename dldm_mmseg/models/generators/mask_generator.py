@@ -335,7 +335,7 @@ class LoRAMaskGenerator(DiffusionGenerator):
                 safe_serialization=True)
         return osp.abspath(out_dir)
 
-    def load_export(self, path: str) -> None:
+    def _load_export(self, path: str) -> None:
         """Load LoRA weights written by :meth:`export` (or any diffusers
         LoRA for this architecture) into the adapters.
 
