@@ -4,6 +4,9 @@
 # encoder are trained fully (lora_rank=None); with a real SD folder keep the
 # paper's LoRA. x0 terms (CE + L_prop) on timesteps below 400 only: the
 # decoded x0 says little above, and decoding is the dearest part of a step.
+# Min-SNR weighting, warm-up + cosine learning rate and EMA weights (the
+# exported and validated ones): the usual recipe for a diffusion model
+# trained from scratch in a few hundred steps.
 _base_ = ['../generators/mask_lora_potsdam.py']
 data_root = 'work_dirs/demo/data/toy_landcover'
 model = dict(
@@ -13,6 +16,8 @@ model = dict(
     frozen_dtype=None,
     gradient_checkpointing=False,
     x0_max_timestep=400,
+    snr_gamma=5.0,
+    ema_decay=0.99,
     inference_cfg=dict(steps=20, guidance_scale=2.0))
 train_dataloader = dict(
     batch_size=16,
@@ -25,6 +30,12 @@ optim_wrapper = dict(
     optimizer=dict(type='AdamW', lr=1e-3, weight_decay=1e-2))
 max_epochs = 40  # 160 scenes / 16 = 10 iterations per epoch
 train_cfg = dict(max_epochs=max_epochs, val_interval=10)
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0,
+         end=50),
+    dict(type='CosineAnnealingLR', by_epoch=False, begin=50,
+         end=10 * max_epochs, eta_min=1e-5),
+]
 # mCPE on the 48 val scenes' shares (held out) every 10 epochs; the demo's
 # stage-1 table is this loop run on the final checkpoint (test loop)
 val_dataloader = dict(
