@@ -20,7 +20,11 @@ synthesis = dict(
     size=512,
     base_seed=0,
     batch_size=8,
-    mask_sampling=dict(steps=20, guidance_scale=5.0, scheduler='dpmsolver++'),
+    # prop_guidance: move each sampling step below max_timestep along
+    # -dL_prop/dx0 of the decoded mask (scale 0 = off; see the README for
+    # measured scales)
+    mask_sampling=dict(steps=20, guidance_scale=5.0, scheduler='dpmsolver++',
+                       prop_guidance=dict(scale=0.0, max_timestep=400)),
     image_sampling=dict(steps=20, guidance_scale=5.0,
                         scheduler='dpmsolver++'),
     cleanup_min_neighbours=2,

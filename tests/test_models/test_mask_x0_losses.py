@@ -99,3 +99,37 @@ def test_grad_norm_of_each_term_is_logged_every_interval(model):
         assert float(first[f'grad_norm_{term}']) > 0
         assert f'grad_norm_{term}' not in second
     model.x0_weighting = 'alphas_cumprod'
+
+
+def test_proportion_guidance_off_is_identical_and_on_lowers_l_prop():
+    from mmseg.registry import MODELS
+    import numpy as np
+    model = MODELS.build(dict(type='LoRAMaskGenerator', lora_rank=4,
+                              components=dict(preset='tiny')))
+    generator = torch.Generator().manual_seed(1)
+    with torch.no_grad():  # a random but non-trivial adapter
+        for p in model.trainable_parameters().values():
+            p.copy_(torch.randn(p.shape, generator=generator) * 0.2)
+    prompts = ['building: 70%, tree: 30%', 'car: 50%, clutter: 50%',
+               'an aerial image']  # the last has no shares: not guided
+    kwargs = dict(height=32, width=32, steps=4, guidance_scale=2.0)
+    plain = model.generate_masks(prompts, [1, 2, 3], **kwargs)
+    zero = model.generate_masks(prompts, [1, 2, 3], prop_guidance=dict(
+        scale=0.0), **kwargs)
+    assert np.array_equal(plain['rgb'], zero['rgb'])
+    guided = model.generate_masks(prompts, [1, 2, 3], prop_guidance=dict(
+        scale=50.0, max_timestep=1000), **kwargs)
+    targets = model.prompt_targets(prompts)
+    assert torch.isnan(targets[2]).all()
+
+    def l_prop(out):
+        rgb = torch.from_numpy(out['rgb']).permute(0, 3, 1, 2).float()
+        return model.guidance_loss(rgb / 127.5 - 1, targets)
+
+    before, after = l_prop(plain), l_prop(guided)
+    assert (after[:2] < before[:2]).all(), (before, after)
+    assert np.array_equal(plain['rgb'][2], guided['rgb'][2]) or \
+        np.abs(plain['rgb'][2].astype(int) - guided['rgb'][2]).max() <= 1
+    # the UNet is itself again afterwards
+    again = model.generate_masks(prompts, [1, 2, 3], **kwargs)
+    assert np.array_equal(plain['rgb'], again['rgb'])

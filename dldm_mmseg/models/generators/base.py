@@ -507,7 +507,7 @@ class DiffusionGenerator(BaseModel):
                height: int, width: int, steps: Optional[int],
                guidance_scale: Optional[float], scheduler: Optional[str],
                batch_size: int, per_sample: Optional[dict] = None,
-               postprocess=None, **pipe_kwargs):
+               postprocess=None, on_batch=None, **pipe_kwargs):
         """Run this model's diffusers pipeline over ``prompts`` in batches.
 
         Shared by ``generate_masks`` and ``generate_images``: per-sample
@@ -518,6 +518,9 @@ class DiffusionGenerator(BaseModel):
         Args:
             per_sample (dict, optional): Pipeline arguments with one entry
                 per sample (sliced per batch), e.g. the control images.
+            on_batch (callable, optional): Called with each batch's slice
+                of the samples before the pipeline runs it (e.g. to point
+                per-sample guidance targets at the batch).
             postprocess (callable, optional): Maps a batch of outputs
                 (``B x H x W x 3`` uint8 tensor on the model's device) to a
                 tuple of numpy arrays (concatenated over batches); e.g. the
@@ -542,6 +545,8 @@ class DiffusionGenerator(BaseModel):
                     pipe, prompts[part], args['guidance_scale'])
                 batch_kwargs = {k: v[part] for k, v in
                                 (per_sample or {}).items()}
+                if on_batch is not None:
+                    on_batch(part)
                 out = pipe(prompt_embeds=positive,
                            negative_prompt_embeds=negative,
                            height=height, width=width,
