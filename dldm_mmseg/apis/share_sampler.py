@@ -24,6 +24,13 @@ class TargetShareSampler:
       from the other classes in proportion to their shares, repeated until
       no class is left below its minimum).
 
+    ``weak_classes`` replaces pixel frequency by a segmentor's weakness as
+    what is boosted: ``f_c`` becomes ``1 - IoU_c / 100`` (+ 0.01) with the
+    per-class IoU of a real-only segmentor (``IoU.<class>`` of a test
+    run's ``metrics.json``, e.g. ``tools/sweep.py``'s alpha_0), so the
+    classes it gets wrong are drawn more, whether rare or not; with
+    ``rarity_exponent`` a, a patch weighs ``max (1 - IoU_c + 0.01)^a``.
+
     ``mode='fixed'`` gives every sample ``fixed_shares``.
 
     ``user_shares`` (class -> share, e.g. from ``tools/synthesize.py
@@ -52,6 +59,8 @@ class TargetShareSampler:
             class. Defaults to 0.005.
         user_shares (dict, optional): Class name -> share fixed in every
             sample (see above; shares sum to at most 1).
+        weak_classes (str | dict, optional): A metrics JSON file with
+            ``IoU.<class>`` (percent), or such a dict; see above.
         seed (int): Base seed. Defaults to 0.
     """
 
@@ -66,6 +75,7 @@ class TargetShareSampler:
                  fixed_shares=None,
                  presence: float = 0.005,
                  user_shares: Optional[Dict[str, float]] = None,
+                 weak_classes=None,
                  seed: int = 0) -> None:
         self.class_names = tuple(class_names)
         self.user_shares = dict(user_shares or {})
@@ -111,8 +121,12 @@ class TargetShareSampler:
                                  f'shape {counts.shape}')
             frequency = (self.real_shares * counts[:, None]).sum(0) / \
                 counts.sum()
-            boost = np.where(frequency > 0, frequency, 1.0) ** (
-                -float(rarity_exponent))
+            if weak_classes is not None:
+                self.weakness = class_weakness(weak_classes, self.class_names)
+                boost = self.weakness ** float(rarity_exponent)
+            else:
+                boost = np.where(frequency > 0, frequency, 1.0) ** (
+                    -float(rarity_exponent))
             present = self.real_shares >= presence
             # repeat-factor style: a patch counts as much as the rarest
             # class it holds
@@ -170,3 +184,26 @@ class TargetShareSampler:
         elif free.any():
             out[free] = room / free.sum()
         return out
+
+
+def class_weakness(metrics, class_names: Sequence[str]) -> np.ndarray:
+    """``1 - IoU_c / 100 + 0.01`` per class from a segmentor's test metrics
+    (a ``metrics.json`` path or a dict with ``IoU.<class>`` in percent).
+
+    Raises:
+        ValueError: Naming the file and the classes it lacks.
+    """
+    import json
+    source = metrics
+    if isinstance(metrics, str):
+        with open(metrics, encoding='utf-8') as f:
+            metrics = json.load(f)
+    missing = [c for c in class_names if f'IoU.{c}' not in metrics]
+    if missing:
+        raise ValueError(f'{source if isinstance(source, str) else "the metrics"}'
+                         f' has no IoU.<class> for {missing}; give the '
+                         'metrics.json of a test run of a segmentor on '
+                         'this dataset (tools/test.py or tools/sweep.py)')
+    iou = np.array([float(metrics[f'IoU.{c}']) for c in class_names])
+    iou = np.nan_to_num(iou, nan=0.0)  # never predicted: weakest
+    return 1.0 - np.clip(iou, 0, 100) / 100.0 + 0.01

@@ -87,3 +87,29 @@ def test_bad_share_specifications_are_errors(text, message):
     from dldm_mmseg.utils.prompts import parse_share_spec
     with pytest.raises(ValueError, match=message):
         parse_share_spec(text, CLASSES)
+
+
+def test_weak_class_mode_reads_metrics_and_boosts_low_iou_classes(tmp_path):
+    from dldm_mmseg.apis.share_sampler import class_weakness
+    metrics = {f'IoU.{c}': v for c, v in zip(
+        CLASSES, [90.0, 85.0, 95.0, 30.0, 60.0, float('nan')])}
+    path = tmp_path / 'metrics.json'
+    path.write_text(json.dumps(metrics).replace('NaN', 'NaN'))
+    weakness = class_weakness(str(path), CLASSES)
+    # ranked by IoU: clutter (never predicted), tree, car, ... low veg
+    assert list(np.argsort(-weakness)) == [5, 3, 4, 1, 0, 2]
+    # patches holding one class each (low vegetation three times): the
+    # frequency mode draws the five rarer classes' patches alike, the
+    # weak-class mode by weakness (clutter, then tree, most)
+    real = np.eye(6)[[0, 1, 2, 2, 2, 3, 4, 5]]
+    weak = TargetShareSampler(CLASSES, real, rarity_exponent=1.0,
+                              weak_classes=str(path))
+    assert list(np.argsort(-weak.patch_probs)[:2]) == [7, 5]
+    assert weak.patch_probs[5] / weak.patch_probs[0] == pytest.approx(
+        (1 - 0.30 + 0.01) / (1 - 0.90 + 0.01))
+    freq = TargetShareSampler(CLASSES, real, rarity_exponent=1.0)
+    assert freq.patch_probs[5] == pytest.approx(freq.patch_probs[0])
+    assert freq.patch_probs[5] == pytest.approx(freq.patch_probs[7])
+    with pytest.raises(ValueError, match=r"no IoU.<class> for \['car'\]"):
+        class_weakness({f'IoU.{c}': 50 for c in CLASSES if c != 'car'},
+                       CLASSES)
