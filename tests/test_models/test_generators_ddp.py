@@ -26,6 +26,7 @@ def worker(rank, port, data, work_dir, out):
     cfg.merge_from_dict({
         'model.components': dict(_delete_=True, preset='tiny'),
         'model.lora_rank': 4, 'model.frozen_dtype': None,
+        'model.ema_decay': 0.5,
         'train_dataloader.dataset.data_root': data,
         'train_dataloader.batch_size': 1, 'train_dataloader.num_workers': 0,
         'train_dataloader.persistent_workers': False,
@@ -36,14 +37,16 @@ def worker(rank, port, data, work_dir, out):
                               optimizer=dict(type='AdamW', lr=1e-2)),
         'train_cfg.max_epochs': 1, 'custom_hooks': [
             dict(type='GeneratorExportHook', at_checkpoints=False)],
-        'model_wrapper_cfg': dict(type='MMDistributedDataParallel',
-                                  device_ids=None),
+        'model_wrapper_cfg.device_ids': None,  # the config's wrapper
         'launcher': 'pytorch', 'work_dir': work_dir})
     runner = Runner.from_cfg(cfg)
     runner.train()
     model = runner.model.module
+    assert type(runner.model).__name__ == 'GeneratorDistributedDataParallel'
     out[rank] = (runner.iter, {k: v.detach().clone() for k, v in
-                               model.trainable_parameters().items()})
+                               model.trainable_parameters().items()},
+                 {k: model.ema.shadow(k).clone()
+                  for k in model.trainable_parameters()})
     dist.destroy_process_group()
 
 
@@ -56,9 +59,14 @@ def test_two_process_training_keeps_ranks_in_sync(tmp_path):
     work = str(tmp_path / 'work')
     mp.spawn(worker, args=(free_port(), data, work, out), nprocs=2,
              join=True)
-    (iters0, w0), (iters1, w1) = out[0], out[1]
+    (iters0, w0, ema0), (iters1, w1, ema1) = out[0], out[1]
     assert iters0 == iters1 == 2  # 4 patches, 2 ranks x batch 1
     assert all(torch.equal(w0[k], w1[k]) for k in w0)  # DDP averaged grads
+    # the EMA shadow moved under DDP (it starts at the initial weights,
+    # lora_B = 0) and is the same on both ranks
+    moved = [k for k in w0 if 'lora_B' in k and ema0[k].abs().sum() > 0]
+    assert moved
+    assert all(torch.equal(ema0[k], ema1[k]) for k in ema0)
     assert any(w0[k].abs().sum() > 0 for k in w0 if 'lora_B' in k)
     assert osp.isfile(osp.join(work, 'export', 'final',
                                'pytorch_lora_weights.safetensors'))

@@ -16,6 +16,8 @@ log_level = 'INFO'
 load_from = None
 resume = False
 randomness = dict(seed=42)  # the paper's seed
+# with a launcher: mmengine's DDP wrapper plus the generators' EMA update
+model_wrapper_cfg = dict(type='mmseg.GeneratorDistributedDataParallel')
 
 default_hooks = dict(
     timer=dict(type='IterTimerHook'),
