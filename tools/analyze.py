@@ -18,7 +18,7 @@ from dldm_mmseg.apis.analysis import (manifest_shares,  # noqa: E402
                                       plot_share_distributions, sample_grid,
                                       set_mcpe)
 from dldm_mmseg.apis.captioning import load_captions  # noqa: E402
-from dldm_mmseg.datasets.synth_dataset import \
+from dldm_mmseg.utils.source_dataset import \
     source_dataset_defaults  # noqa: E402
 from dldm_mmseg.utils.io import atomic_open  # noqa: E402
 

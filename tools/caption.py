@@ -17,7 +17,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 import dldm_mmseg  # noqa: E402,F401
 from dldm_mmseg.apis.captioning import (DEFAULT_VLM_PROMPT,  # noqa: E402
                                         VLMCaptioner, write_captions)
-from dldm_mmseg.datasets.synth_dataset import \
+from dldm_mmseg.utils.source_dataset import \
     source_dataset_defaults  # noqa: E402
 
 

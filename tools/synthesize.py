@@ -68,7 +68,7 @@ def main(argv=None):
     if args.batch_size is not None:
         synthesis['batch_size'] = args.batch_size
     if args.shares is not None:
-        from dldm_mmseg.datasets.synth_dataset import \
+        from dldm_mmseg.utils.source_dataset import \
             source_dataset_defaults
         from dldm_mmseg.utils.prompts import parse_share_spec
         classes = source_dataset_defaults(synthesis.get(

@@ -49,7 +49,8 @@ from dldm_mmseg.utils.io import (atomic_open, atomic_write_image,
                                  atomic_write_jsonl, read_jsonl,
                                  remove_stale_temporaries)
 from dldm_mmseg.utils.label_stats import class_proportion_error, class_shares
-from dldm_mmseg.utils.prompts import format_class_shares
+from dldm_mmseg.utils.prompts import compose_prompt, format_class_shares
+from dldm_mmseg.utils.source_dataset import source_dataset_defaults
 
 IMG_DIR, ANN_DIR, RECORDS = 'img_dir/train', 'ann_dir/train', 'records'
 MANIFEST, INFO = 'manifest.jsonl', 'synth_info.json'
@@ -260,7 +261,6 @@ class SynthesisEngine:
                  mask_model=None, image_model=None) -> None:
         from dldm_mmseg.apis.captioning import load_captions
         from dldm_mmseg.apis.share_sampler import TargetShareSampler
-        from dldm_mmseg.datasets.synth_dataset import source_dataset_defaults
         self.cfg = cfg
         self.device = device or get_device()
         source = source_dataset_defaults(cfg.get('source_dataset',
@@ -418,7 +418,6 @@ class SynthesisEngine:
         target = self.share_sampler(index)
         share_text = format_class_shares(target['shares'], self.classes)
         caption = target['caption'].strip().rstrip('.')
-        from dldm_mmseg.datasets.mask_caption_dataset import compose_prompt
         return dict(
             index=index, id=sample_id(index), seed=self.base_seed + index,
             image_seed=image_seed(self.base_seed, index),

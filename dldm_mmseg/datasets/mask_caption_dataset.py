@@ -13,14 +13,9 @@ from dldm_mmseg.apis.captioning import load_captions
 from dldm_mmseg.utils.label_stats import (class_shares, read_label_map,
                                           to_train_ids)
 from dldm_mmseg.utils.palette import index_to_rgb
-from dldm_mmseg.utils.prompts import format_class_shares, round_percents
-from .synth_dataset import source_dataset_defaults
-
-
-def compose_prompt(share_text: str, caption: str, order: str) -> str:
-    """Join share text and caption in the order a generator uses."""
-    parts = {'shares': share_text, 'caption': caption.strip().rstrip('.')}
-    return '. '.join(parts[k] for k in order.split('+') if parts[k])
+from dldm_mmseg.utils.prompts import (compose_prompt,  # noqa: F401
+                                      format_class_shares, round_percents)
+from dldm_mmseg.utils.source_dataset import source_dataset_defaults
 
 
 @DATASETS.register_module()

@@ -1,8 +1,7 @@
 """A synthetic segmentation set on disk, written by ``tools/synthesize.py``."""
-import inspect
 import os
 import os.path as osp
-from typing import Dict, List, Optional, Sequence
+from typing import List, Optional
 
 import numpy as np
 from PIL import Image
@@ -13,29 +12,11 @@ from dldm_mmseg.utils.io import read_jsonl
 from dldm_mmseg.utils.label_stats import (class_counts, class_proportion_error,
                                           read_label_map, to_train_ids)
 from dldm_mmseg.utils.prompts import shares_to_array
+from dldm_mmseg.utils.source_dataset import source_dataset_defaults  # noqa: F401,E501 (re-exported)
 
 MANIFEST_HELP = ('build or complete it with `python tools/synthesize.py '
                  'CONFIG --out DATA_ROOT` (same --out resumes a killed run), '
                  'or add SynthesisHook to the training config')
-
-
-def source_dataset_defaults(dataset_type: str) -> Dict:
-    """Metainfo and label encoding of a registered real dataset class.
-
-    Returns:
-        dict: ``metainfo`` (classes, palette) and ``reduce_zero_label``
-        (the class's constructor default).
-    """
-    cls = DATASETS.get(dataset_type)
-    if cls is None:
-        raise KeyError(f'source_dataset {dataset_type!r} is not a registered '
-                       'dataset; use the real set\'s type, e.g. '
-                       '"PotsdamDataset"')
-    param = inspect.signature(cls.__init__).parameters.get('reduce_zero_label')
-    reduce_zero_label = bool(param.default) if param is not None and \
-        param.default is not inspect.Parameter.empty else False
-    return dict(metainfo=dict(cls.METAINFO),
-                reduce_zero_label=reduce_zero_label)
 
 
 @DATASETS.register_module()

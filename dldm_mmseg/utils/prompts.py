@@ -199,3 +199,9 @@ def parse_share_spec(text: str, class_names: Sequence[str]
         raise ValueError(f'{text!r} names every class but sums to {total:g}%;'
                          ' a full specification must sum to 100%')
     return out
+
+
+def compose_prompt(share_text: str, caption: str, order: str) -> str:
+    """Join share text and caption in the order a generator uses."""
+    parts = {'shares': share_text, 'caption': caption.strip().rstrip('.')}
+    return '. '.join(parts[k] for k in order.split('+') if parts[k])

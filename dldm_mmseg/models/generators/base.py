@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from mmengine.logging import MessageHub
 from mmengine.model import BaseModel
 
-from dldm_mmseg.datasets.synth_dataset import source_dataset_defaults
+from dldm_mmseg.utils.source_dataset import source_dataset_defaults
 from dldm_mmseg.utils.dtypes import DTYPES
 from .components import build_sd_components
 
