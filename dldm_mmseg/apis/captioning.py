@@ -221,10 +221,11 @@ def write_captions(data_root: str, class_names: Sequence[str],
         os.remove(partial_path)
     done = {k: r for k, r in _read_partial(partial_path, ids).items()
             if r.get('caption_source') == source}
+    todo = [p for p in patches if p['id'] not in done]
+    check_pairs(data_root, todo)
     # Rewrite the partial file without a torn tail before appending to it.
     atomic_write_jsonl(partial_path, (done[p['id']] for p in patches
                                       if p['id'] in done))
-    todo = [p for p in patches if p['id'] not in done]
     print(f'captions: {len(done)} of {len(patches)} patches already done, '
           f'{len(todo)} to go ({source})')
     progress = ProgressBar(len(todo)) if todo else None
@@ -265,6 +266,42 @@ def write_captions(data_root: str, class_names: Sequence[str],
     os.remove(partial_path)
     print(f'\nwrote {out_path} ({len(patches)} patches)')
     return out_path
+
+
+def check_pairs(data_root: str, patches: Sequence[dict],
+                shown: int = 10) -> None:
+    """Every image and label map opens and decodes, and each image has
+    its label map's size: checked once here, where the data enters, so a
+    bad file is named now instead of failing a DataLoader worker later.
+
+    Raises:
+        ValueError: Listing the bad files (the first ``shown``) and the
+            count.
+    """
+    from PIL import Image
+    problems = []
+    for patch in patches:
+        sizes = {}
+        for key in ('img_path', 'seg_map_path'):
+            path = osp.join(data_root, patch[key])
+            try:
+                with Image.open(path) as im:
+                    im.load()
+                    sizes[key] = im.size
+            except (OSError, SyntaxError, ValueError) as e:
+                problems.append(f'{path}: cannot be read ({e})')
+        if len(sizes) == 2 and sizes['img_path'] != sizes['seg_map_path']:
+            problems.append(
+                f'{osp.join(data_root, patch["img_path"])} is '
+                f'{sizes["img_path"][0]}x{sizes["img_path"][1]} but its '
+                f'label map {patch["seg_map_path"]} is '
+                f'{sizes["seg_map_path"][0]}x{sizes["seg_map_path"][1]}')
+    if problems:
+        raise ValueError(
+            f'{len(problems)} bad file(s) in {data_root}; fix or remove '
+            'them and run again:\n  ' + '\n  '.join(problems[:shown])
+            + (f'\n  ... and {len(problems) - shown} more'
+               if len(problems) > shown else ''))
 
 
 def load_captions(path: str, class_names: Sequence[str]) -> Dict[str, dict]:

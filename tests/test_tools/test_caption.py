@@ -112,3 +112,21 @@ def test_label_outside_class_set_is_named(tmp_path):
     with pytest.raises(ValueError, match=r'\[8\] in .*train_001.png'):
         run(root)
     assert not osp.exists(osp.join(root, 'captions.jsonl'))
+
+
+def test_unreadable_or_mis_sized_images_are_all_named_before_writing(
+        tmp_path):
+    from PIL import Image
+    root = make_seg_dataset(str(tmp_path / 'd'), num_train=4)
+    small = osp.join(root, 'img_dir', 'train', 'train_001.png')
+    Image.fromarray(np.zeros((16, 16, 3), np.uint8)).save(small)
+    broken = osp.join(root, 'img_dir', 'train', 'train_002.png')
+    with open(broken, 'wb') as f:
+        f.write(b'\x89PNG\r\n\x1a\n not really')
+    with pytest.raises(ValueError) as info:
+        run(root)
+    message = str(info.value)
+    assert message.startswith('2 bad file(s)')
+    assert 'train_001.png is 16x16 but its label map' in message
+    assert 'train_002.png: cannot be read' in message
+    assert not [n for n in os.listdir(root) if n.startswith('captions')]
