@@ -17,11 +17,16 @@ resumes where it stopped):
 7. write ``<work-dir>/report.md`` with tables and figures.
 
 Everything runs on a CPU with nothing downloaded; ``--quick`` is a smoke run.
+Steps 2-4 reuse the pretrained demo generators in ``demo_weights/`` when
+they were made with these settings and configs (``--make-weights`` makes
+them; ``--train-generators`` trains now instead).
 
 Example::
 
-    python tools/demo.py            # about 12 minutes on 2 CPU cores
-    python tools/demo.py --quick    # under 3 minutes
+    python tools/demo.py                  # about 9 minutes on 2 CPU cores
+    python tools/demo.py --seeds 3        # the L_prop / alpha ablation
+    python tools/demo.py --make-weights   # about 31 minutes
+    python tools/demo.py --quick          # about 2 minutes
 """
 import argparse
 import json
@@ -536,9 +541,11 @@ def write_report(demo: Demo, results: dict, cpe: dict, fid,
         info = demo.shipped_info
         made = ', '.join(f'{k} {v / 60:.0f} min'
                          for k, v in info['seconds'].items())
+        where = osp.relpath(demo.shipped) if osp.abspath(
+            demo.shipped).startswith(osp.abspath('.')) else demo.shipped
         provenance = (
             f'The VAE, both stage-1 models (seed {demo.args.seed}) and stage '
-            f'2 are the pretrained demo generators in `{demo.shipped}` '
+            f'2 are the pretrained demo generators in `{where}` '
             f'(fp16), made by `{info["command"]}` on {info["made"][:10]} '
             f'({made}) with exactly these data, settings and configs; '
             'synthesis, the segmentors and every measurement ran now.'
