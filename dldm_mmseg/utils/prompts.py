@@ -15,7 +15,39 @@ import numpy as np
 
 _ITEM = re.compile(r'^\s*(?P<name>[^:,]+?)\s*:\s*(?P<value>\d+(?:\.\d+)?)\s*%\s*$')
 
+_SPEC_ITEM = re.compile(r'^\s*(?P<name>[^=:]+?)\s*[=:]\s*'
+                        r'(?P<value>-?\d+(?:\.\d+)?)\s*%?\s*$')
+
 Shares = Union[Mapping[str, float], Sequence[float], np.ndarray]
+
+
+def _share_items(text: str, class_names: Sequence[str], pattern, verb: str,
+                 hint: str, example: str):
+    """``(class index, value)`` of each comma-separated ``name<sep>value``
+    item of ``text`` (what share text and share specifications have in
+    common); raises naming an empty text, an unreadable item, an unknown
+    or a repeated class."""
+    index = {class_display_name(c): i for i, c in enumerate(class_names)}
+    items = [item for item in text.split(',') if item.strip()]
+    if not items:
+        raise ValueError(f'empty class-share text {text!r}; expected e.g. '
+                         f'{example}')
+    seen = set()
+    for item in items:
+        match = pattern.match(item)
+        if match is None:
+            raise ValueError(f'cannot {verb} {item.strip()!r} in {text!r}; '
+                             f'{hint}')
+        name = class_display_name(match['name'])
+        if name not in index:
+            raise ValueError(f'unknown class {match["name"].strip()!r} in '
+                             f'{text!r}; known classes are '
+                             f'{list(class_names)}')
+        if name in seen:
+            raise ValueError(f'class {class_names[index[name]]!r} is given '
+                             f'twice in {text!r}')
+        seen.add(name)
+        yield index[name], float(match['value'])
 
 
 def class_display_name(name: str) -> str:
@@ -111,27 +143,12 @@ def parse_class_shares(text: str, class_names: Sequence[str],
     Raises:
         ValueError: Naming the offending item, class or total.
     """
-    index: Dict[str, int] = {
-        class_display_name(c): i for i, c in enumerate(class_names)}
     values = np.zeros(len(class_names), dtype=np.float64)
-    seen = set()
-    items = [item for item in text.split(',') if item.strip()]
-    if not items:
-        raise ValueError(f'empty class-share text {text!r}; expected e.g. '
-                         f'"{class_display_name(class_names[0])}: 30%, ..."')
-    for item in items:
-        match = _ITEM.match(item)
-        if match is None:
-            raise ValueError(f'cannot parse {item.strip()!r} in {text!r}; '
-                             'each item must look like "building: 30%"')
-        name = class_display_name(match['name'])
-        if name not in index:
-            raise ValueError(f'unknown class {name!r} in {text!r}; known '
-                             f'classes are {sorted(index)}')
-        if name in seen:
-            raise ValueError(f'class {name!r} is given twice in {text!r}')
-        seen.add(name)
-        values[index[name]] = float(match['value'])
+    for i, value in _share_items(text, class_names, _ITEM, 'parse',
+                                 'each item must look like "building: 30%"',
+                                 f'"{class_display_name(class_names[0])}: '
+                                 '30%, ..."'):
+        values[i] = value
     total = values.sum()
     if total > 100.0 + tolerance or (require_total
                                      and abs(total - 100.0) > tolerance):
@@ -168,26 +185,11 @@ def parse_share_spec(text: str, class_names: Sequence[str]
             negative value, a total over 100%, or every class named with a
             total other than 100%.
     """
-    names = {class_display_name(c): c for c in class_names}
     out: Dict[str, float] = {}
-    items = [i for i in text.split(',') if i.strip()]
-    if not items:
-        raise ValueError(f'empty share specification {text!r}; expected e.g. '
-                         f'"{class_names[-1]}=5"')
-    for item in items:
-        match = re.match(r'^\s*(?P<name>[^=:]+?)\s*[=:]\s*'
-                         r'(?P<value>-?\d+(?:\.\d+)?)\s*%?\s*$', item)
-        if match is None:
-            raise ValueError(f'cannot read {item.strip()!r} in {text!r}; '
-                             'write class=percent, e.g. "car=5"')
-        key = class_display_name(match['name'])
-        if key not in names:
-            raise ValueError(f'unknown class {match["name"]!r} in {text!r}; '
-                             f'known classes are {list(class_names)}')
-        name = names[key]
-        if name in out:
-            raise ValueError(f'class {name!r} is given twice in {text!r}')
-        value = float(match['value'])
+    for i, value in _share_items(text, class_names, _SPEC_ITEM, 'read',
+                                 'write class=percent, e.g. "car=5"',
+                                 f'"{class_names[-1]}=5"'):
+        name = class_names[i]
         if value < 0:
             raise ValueError(f'{name}={value:g} in {text!r} is negative')
         out[name] = value / 100.0
