@@ -5,8 +5,9 @@ resumes where it stopped):
 
 1. build the procedural land-cover set (Potsdam classes, palette and
    encoding; car and clutter about 1% of the pixels each) and caption it;
-2. fit the ``small`` preset's VAE to its masks and images
-   (``tools/fit_vae.py``; a real Stable Diffusion needs no such step);
+2. fit two VAEs of the ``small`` preset, one to the masks (stage 1) and
+   one to the images (stage 2) (``tools/fit_vae.py --content``; a real
+   Stable Diffusion needs no such step);
 3. stage 1: train the mask generator with and without the
    proportion-aware loss (``configs/demo/mask_small_toy*.py``);
 4. stage 2: train the ControlNet image generator;
@@ -54,6 +55,8 @@ IMAGE_CONFIG = 'configs/demo/image_controlnet_small_toy.py'
 SYNTH_CONFIG = 'configs/demo/synth_small_toy.py'
 SEG_SWEEP_CONFIG = 'configs/demo/deeplabv3plus_toy_syn40.py'
 SEG_OVERSAMPLE_CONFIG = 'configs/demo/deeplabv3plus_toy_oversample40.py'
+# the VAE folder of each stage (tools/fit_vae.py --content masks / images)
+VAES = {'masks': 'vae_mask', 'images': 'vae_image'}
 # pretrained demo generators (fp16), written by `tools/demo.py --make-weights`
 WEIGHTS = osp.join(ROOT, 'demo_weights')
 
@@ -119,7 +122,9 @@ class Demo:
         self.syn_root = osp.join(self.work, 'data', 'toy_syn')
         self.timings = {}
         self.shipped = self.find_shipped_weights()
-        self.vae = osp.join(self.shipped or self.work, 'vae')
+        # one VAE per stage (see tools/fit_vae.py, content)
+        self.vaes = {content: osp.join(self.shipped or self.work, folder)
+                     for content, folder in VAES.items()}
         self.stamp = int(time.time())
         from mmseg.datasets import PotsdamDataset
         self.classes = PotsdamDataset.METAINFO['classes']
@@ -206,7 +211,7 @@ class Demo:
                 json.dump(mine, f, indent=2)
 
     def generator_options(self, config: str) -> dict:
-        options = {'model.components.vae': self.vae,
+        options = {'model.components.vae': self.vae_of(config),
                    'train_dataloader.dataset.data_root': self.data_root}
         if config in MASK_CONFIGS.values():  # validated on the val scenes
             options.update({
@@ -225,11 +230,12 @@ class Demo:
         from mmengine.config import Config
         cfg = Config.fromfile(osp.join(ROOT, SYNTH_CONFIG)).synthesis
         cfg = cfg.to_dict()
-        model = dict(components=dict(vae=self.vae))
         cfg['mask_generator'].update(
-            weights=self.export_dir(MASK_CONFIGS['with L_prop']), model=model)
+            weights=self.export_dir(MASK_CONFIGS['with L_prop']),
+            model=dict(components=dict(vae=self.vaes['masks'])))
         cfg['image_generator'].update(
-            weights=self.export_dir(IMAGE_CONFIG), model=model)
+            weights=self.export_dir(IMAGE_CONFIG),
+            model=dict(components=dict(vae=self.vaes['images'])))
         cfg['real_captions']['data_root'] = self.data_root
         cfg['mask_sampling']['steps'] = self.s['steps']
         cfg['image_sampling']['steps'] = self.s['steps']
@@ -272,14 +278,21 @@ class Demo:
         write_captions(self.data_root, self.classes, True, 'img_dir/val',
                        'ann_dir/val', out_file='captions_val.jsonl')
 
+    def vae_of(self, config: str) -> str:
+        """The VAE folder of a generator config: masks for stage 1, images
+        for stage 2."""
+        return self.vaes['images' if config == IMAGE_CONFIG else 'masks']
+
     def fit_vae(self):
-        if osp.isfile(osp.join(self.vae, 'config.json')):
-            return
         from fit_vae import fit_vae
-        fit_vae(self.data_root, self.vae, 'small',
-                iters=self.s['vae_iters'], batch_size=16, kl_weight=1e-4,
-                seed=self.args.seed, log_interval=50,
-                crop_size=self.s['vae_crop'])
+        for content, out in self.vaes.items():
+            if osp.isfile(osp.join(out, 'config.json')):
+                continue
+            print(f'      VAE of the {content} -> {out}')
+            fit_vae(self.data_root, out, 'small',
+                    iters=self.s['vae_iters'], batch_size=16,
+                    kl_weight=1e-4, seed=self.args.seed, log_interval=50,
+                    crop_size=self.s['vae_crop'], content=content)
 
     def make_weights(self) -> str:
         """fp16 copies of the VAE and the generators trained in this work
@@ -289,7 +302,9 @@ class Demo:
 
         from dldm_mmseg.utils.weights import half_precision_copy
         out = self.args.weights
-        sizes = {'vae': half_precision_copy(self.vae, osp.join(out, 'vae'))}
+        sizes = {folder: half_precision_copy(self.vaes[content],
+                                             osp.join(out, folder))
+                 for content, folder in VAES.items()}
         for config in list(MASK_CONFIGS.values()) + [IMAGE_CONFIG]:
             sizes[_name(config)] = half_precision_copy(
                 self.export_dir(config), osp.join(out, _name(config)))
@@ -417,7 +432,8 @@ def main(argv=None):
           f'val scenes + captions -> {demo.data_root}')
     demo.timed('dataset + captions', demo.dataset)
     shipped = f' (pretrained: {demo.shipped})' if demo.shipped else ''
-    print(f'[2/7] the small preset\'s VAE fitted to the scenes{shipped}')
+    print(f'[2/7] the small preset\'s VAEs fitted to the scenes\' masks and '
+          f'images{shipped}')
     demo.timed('VAE fit', demo.fit_vae)
     for seed in demo.seeds:
         for name, config in MASK_CONFIGS.items():

@@ -13,7 +13,8 @@
 _base_ = ['../generators/image_controlnet_potsdam.py']
 data_root = 'work_dirs/demo/data/toy_landcover'
 model = dict(
-    components=dict(_delete_=True, preset='small', vae='work_dirs/demo/vae'),
+    components=dict(_delete_=True, preset='small',
+                    vae='work_dirs/demo/vae_image'),
     train_unet=True,
     zero_convolutions=False,
     image_loss_weight=1.0,

@@ -10,7 +10,8 @@
 _base_ = ['../generators/mask_lora_potsdam.py']
 data_root = 'work_dirs/demo/data/toy_landcover'
 model = dict(
-    components=dict(_delete_=True, preset='small', vae='work_dirs/demo/vae'),
+    components=dict(_delete_=True, preset='small',
+                    vae='work_dirs/demo/vae_mask'),
     lora_rank=None,
     train_text_encoder=True,
     frozen_dtype=None,

@@ -23,13 +23,13 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 from mmengine.device import get_device
-from mmengine.utils import ProgressBar
 
 from dldm_mmseg.utils.io import atomic_write_jsonl, read_jsonl
 from dldm_mmseg.utils.label_stats import (class_shares, read_label_map,
                                           to_train_ids)
 from dldm_mmseg.utils.prompts import (class_display_name, format_class_shares,
                                       parse_class_shares)
+from dldm_mmseg.utils.progress import progress_bar
 
 DEFAULT_VLM_PROMPT = (
     'Describe this aerial image in one short sentence: the land cover, '
@@ -228,7 +228,7 @@ def write_captions(data_root: str, class_names: Sequence[str],
                                       if p['id'] in done))
     print(f'captions: {len(done)} of {len(patches)} patches already done, '
           f'{len(todo)} to go ({source})')
-    progress = ProgressBar(len(todo)) if todo else None
+    progress = progress_bar(len(todo), 'captions') if todo else None
     with open(partial_path, 'a', encoding='utf-8') as partial:
         for start in range(0, len(todo), batch_size):
             batch = todo[start:start + batch_size]

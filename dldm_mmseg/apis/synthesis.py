@@ -51,6 +51,7 @@ from dldm_mmseg.utils.io import (atomic_open, atomic_write_image,
 from dldm_mmseg.utils.label_stats import class_proportion_error, class_shares
 from dldm_mmseg.utils.prompts import compose_prompt, format_class_shares
 from dldm_mmseg.utils.source_dataset import source_dataset_defaults
+from dldm_mmseg.utils.progress import progress_bar
 
 IMG_DIR, ANN_DIR, RECORDS = 'img_dir/train', 'ann_dir/train', 'records'
 MANIFEST, INFO = 'manifest.jsonl', 'synth_info.json'
@@ -533,10 +534,9 @@ class SynthesisEngine:
         start = time.perf_counter()
         bar = None
         if progress and todo:
-            from mmengine.utils import ProgressBar
             print(f'synthesis: {num - len(done)} of {num} samples to make '
                   f'({todo} on rank {rank}) -> {out_dir}')
-            bar = ProgressBar(todo)
+            bar = progress_bar(todo, 'synthesis')
         with ThreadPoolExecutor(max_workers=2) as writer, \
                 deterministic_kernels(self.deterministic):
             pending_writes = []

@@ -28,10 +28,10 @@ from typing import Callable, Dict, List, Optional, Tuple
 
 import cv2
 import numpy as np
-from mmengine.utils import ProgressBar
 
 from dldm_mmseg.utils.io import atomic_write_image, remove_stale_temporaries
 from dldm_mmseg.utils.palette import rgb_to_index
+from dldm_mmseg.utils.progress import progress_bar
 
 ISPRS_PALETTE = [[255, 255, 255], [0, 0, 255], [0, 255, 255], [0, 255, 0],
                  [255, 255, 0], [255, 0, 0]]
@@ -244,7 +244,7 @@ def prepare_isprs(raw_dir: str, out_dir: str, dataset: str = 'potsdam',
     counts = {split: 0 for split in splits}
     print(f'{spec.name}: {len(todo)} tiles -> {out_dir} '
           f'({clip_size}px patches, stride {stride})')
-    progress = ProgressBar(len(todo))
+    progress = progress_bar(len(todo), f'{spec.name} tiles')
     for tile, (image_file, label_file) in todo.items():
         split = split_of[tile]
         image = image_file.read_rgb()

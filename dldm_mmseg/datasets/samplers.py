@@ -22,12 +22,12 @@ from typing import Iterator, List, Optional, Sequence, Sized, Tuple
 import numpy as np
 from mmengine.dist import get_dist_info, sync_random_seed
 from mmengine.logging import MMLogger
-from mmengine.utils import ProgressBar
 from torch.utils.data import Sampler
 
 from mmseg.registry import DATA_SAMPLERS
 from dldm_mmseg.utils.label_stats import (class_counts, read_label_map,
                                           to_train_ids)
+from dldm_mmseg.utils.progress import progress_bar
 
 _SHUFFLE_STREAM, _EXTRA_STREAM = 0, 1
 
@@ -260,7 +260,7 @@ def rare_patch_indices(dataset: Sized, real_indices: np.ndarray,
     shares = np.zeros((len(real_indices), len(classes)))
     logger.info(f'ClassAwareOversampler: reading {len(real_indices)} label '
                 'maps to find rare-class patches')
-    progress = ProgressBar(len(real_indices))
+    progress = progress_bar(len(real_indices), 'label maps read')
     for row, index in enumerate(real_indices):
         info = dataset.get_data_info(int(index))
         label = to_train_ids(read_label_map(info['seg_map_path']),

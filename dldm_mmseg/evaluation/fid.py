@@ -19,6 +19,8 @@ import torch
 from mmengine.device import get_device
 from PIL import Image
 
+from dldm_mmseg.utils.progress import progress_bar
+
 IMAGE_SUFFIXES = ('.png', '.jpg', '.jpeg', '.tif', '.tiff', '.bmp')
 
 
@@ -150,8 +152,7 @@ def folder_statistics(folder: str, extractor: InceptionFeatures,
     feats = []
     bar = None
     if progress:
-        from mmengine.utils import ProgressBar
-        bar = ProgressBar(len(paths))
+        bar = progress_bar(len(paths), 'FID features')
     for start in range(0, len(paths), extractor.batch_size):
         chunk = paths[start:start + extractor.batch_size]
         feats.append(extractor([np.asarray(Image.open(p).convert('RGB'))

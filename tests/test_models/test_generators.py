@@ -451,6 +451,37 @@ def test_fit_vae_reconstructs_better_and_loads_into_components(data,
         build_sd_components(preset='tiny', vae=str(tmp_path))
 
 
+def test_vae_per_stage_autoencodes_its_own_content(data, tmp_path):
+    """A VAE fitted to masks reconstructs masks better than one fitted to
+    images for as many steps, and the other way round: the demo gives each
+    stage its own VAE, so neither generator can decode into the other's
+    mode."""
+    from dldm_mmseg.models.generators import build_sd_components
+    fit = load_tool('fit_vae')
+    results, vaes = {}, {}
+    for content in ('masks', 'images'):
+        out = str(tmp_path / content)
+        results[content] = fit.main([
+            data, '--out', out, '--preset', 'tiny', '--iters', '30',
+            '--batch-size', '4', '--lr', '3e-3', '--content', content])
+        vaes[content] = build_sd_components(preset='tiny', vae=out).vae
+    assert results['images']['mask_pixel_accuracy'] is None
+    assert 0 < results['masks']['mask_pixel_accuracy'] <= 1
+    batch = batch_of(data, load_image=True, n=4)
+    errors = {}
+    with torch.no_grad():
+        for content, vae in vaes.items():
+            for key in ('mask', 'image'):
+                recon = vae.decode(vae.encode(batch[key]).latent_dist.mode()
+                                   ).sample
+                errors[content, key] = torch.nn.functional.mse_loss(
+                    recon, batch[key]).item()
+    assert errors['masks', 'mask'] < errors['images', 'mask']
+    assert errors['images', 'image'] < errors['masks', 'image']
+    with pytest.raises(ValueError, match="content must be one of"):
+        fit.fit_vae(data, str(tmp_path / 'x'), content='labels')
+
+
 def test_full_finetune_modes_export_and_reload(data, tmp_path):
     """lora_rank=None trains the whole UNet (+ text encoder); ControlNet
     with train_unet trains its UNet too; both exports reload exactly."""

@@ -24,7 +24,7 @@ def test_quick_demo_runs_every_stage_and_reports_this_runs_numbers(tmp_path):
     assert made == dict(weights=weights)
     info = json.load(open(osp.join(weights, 'weights.json')))
     assert info['command'] == 'python tools/demo.py --make-weights'
-    assert set(info['bytes']) == {'vae', 'mask_small_toy',
+    assert set(info['bytes']) == {'vae_mask', 'vae_image', 'mask_small_toy',
                                   'mask_small_toy_ce_only',
                                   'image_controlnet_small_toy'}
     for run in ('mask_small_toy', 'mask_small_toy_ce_only',
@@ -58,7 +58,8 @@ def test_quick_demo_runs_every_stage_and_reports_this_runs_numbers(tmp_path):
         path = osp.join(work, f'{png}.png')
         assert osp.getsize(path) > 1000 and f'({png}.png)' in report
     # nothing was trained for seed 0: VAE and generators came from weights
-    assert not osp.exists(osp.join(work, 'vae'))
+    for vae in ('vae_mask', 'vae_image'):
+        assert not osp.exists(osp.join(work, vae))
     for run in ('mask_small_toy', 'mask_small_toy_ce_only',
                 'image_controlnet_small_toy'):
         assert not osp.exists(osp.join(work, run, 'export')), run

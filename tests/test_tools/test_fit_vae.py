@@ -46,3 +46,13 @@ def test_fit_vae_refuses_nothing_to_fit(tmp_path, flag, capsys):
     assert not out.exists()
     with pytest.raises(ValueError, match='iters must be >= 1'):
         fit.fit_vae(str(tmp_path), str(out), iters=0)
+
+
+def test_content_pixels_picks_masks_images_or_both():
+    fit = load_tool('fit_vae')
+    batch = dict(mask=torch.zeros(2, 3, 4, 4), image=torch.ones(2, 3, 4, 4))
+    assert torch.equal(fit.content_pixels(batch, 'masks'), batch['mask'])
+    assert torch.equal(fit.content_pixels(batch, 'images'), batch['image'])
+    both = fit.content_pixels(batch, 'both')
+    assert torch.equal(both, torch.cat([batch['mask'], batch['image']]))
+
