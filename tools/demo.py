@@ -86,18 +86,18 @@ def parse_args(argv=None):
     parser.add_argument('--seeds', type=int, default=1,
                         help='train stage 1 (with and without L_prop) and '
                         'the segmentors with this many seeds (seed, seed + '
-                        '1, ...) and report mean +- std; data, VAE, stage 2 '
+                        '1, ...) and report mean +- std; data, VAEs, stage 2 '
                         'and the synthetic set are made once')
     parser.add_argument('--weights', default=WEIGHTS,
-                        help='pretrained demo generators (VAE, both stage-1 '
+                        help='pretrained demo generators (VAEs, both stage-1 '
                         'models, stage 2) to reuse when they were made with '
                         'these settings (default: demo_weights/ of the '
                         'repository)')
     parser.add_argument('--train-generators', action='store_true',
-                        help='train the VAE and the generators now instead '
+                        help='train the VAEs and the generators now instead '
                         'of reusing --weights')
     parser.add_argument('--make-weights', action='store_true',
-                        help='train the VAE and the generators now and write '
+                        help='train the VAEs and the generators now and write '
                         'fp16 copies into --weights (how demo_weights/ is '
                         'made), then stop')
     args = parser.parse_args(argv)
@@ -551,7 +551,7 @@ def write_report(demo: Demo, results: dict, cpe: dict, fid,
                              for i, k in enumerate(ids))
     seed_text = f'seed {demo.args.seed}' if not spread else (
         f'stage 1 and the segmentors trained with seeds {demo.seeds} '
-        '(mean ± std over seeds; data, VAE, stage 2 and the synthetic set '
+        '(mean ± std over seeds; data, VAEs, stage 2 and the synthetic set '
         f'made once, seed {demo.args.seed})')
     if demo.shipped:
         info = demo.shipped_info
@@ -560,7 +560,7 @@ def write_report(demo: Demo, results: dict, cpe: dict, fid,
         where = osp.relpath(demo.shipped) if osp.abspath(
             demo.shipped).startswith(osp.abspath('.')) else demo.shipped
         provenance = (
-            f'The VAE, both stage-1 models (seed {demo.args.seed}) and stage '
+            f'The VAEs, both stage-1 models (seed {demo.args.seed}) and stage '
             f'2 are the pretrained demo generators in `{where}` '
             f'(fp16), made by `{info["command"]}` on {info["made"][:10]} '
             f'({made}) with exactly these data, settings and configs; '
@@ -569,7 +569,7 @@ def write_report(demo: Demo, results: dict, cpe: dict, fid,
                if len(demo.seeds) > 1 else '')
             + ' `--train-generators` trains everything now instead.')
     else:
-        provenance = ('Every step ran in this work dir (VAE, generators, '
+        provenance = ('Every step ran in this work dir (VAEs, generators, '
                       'synthesis, segmentors).')
     report = osp.join(work, 'report.md')
     with atomic_open(report) as f:

@@ -32,6 +32,10 @@ def parse_args(argv=None):
                         help='override settings in the config, key=value')
     parser.add_argument('--launcher', default='none',
                         choices=['none', 'pytorch', 'slurm', 'mpi'])
+    parser.add_argument('--allow-mismatch', action='store_true',
+                        help='test even when the checkpoint does not fit '
+                        'the model (weights that do not fit keep their '
+                        'initialisation)')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args(argv)
     if 'LOCAL_RANK' not in os.environ:
@@ -66,7 +70,34 @@ def main(argv=None):
                 evaluator['output_dir'] = args.out
                 evaluator['keep_results'] = True
     runner = Runner.from_cfg(cfg)
+    check_checkpoint_fits(runner.model, args.checkpoint, args.config,
+                          args.allow_mismatch)
     return runner.test()
+
+
+def check_checkpoint_fits(model, checkpoint: str, config: str,
+                          allow_mismatch: bool = False) -> None:
+    """Stop before testing when ``checkpoint`` does not fit ``model``
+    (e.g. a decode head for another number of classes): mmengine would
+    skip those weights with a warning deep in the log and score an
+    untrained head."""
+    from mmengine.runner.checkpoint import _load_checkpoint
+
+    from dldm_mmseg.utils.checkpoint import checkpoint_mismatches
+    loaded = _load_checkpoint(checkpoint, map_location='cpu')
+    state = loaded.get('state_dict', loaded)
+    problems = checkpoint_mismatches(getattr(model, 'module', model), state)
+    if not problems:
+        return
+    summary = (f'checkpoint {checkpoint} does not fit the model of '
+               f'{config}: {len(problems)} weight(s), e.g.\n  '
+               + '\n  '.join(problems[:5]))
+    if not allow_mismatch:
+        raise SystemExit(summary + '\nTest with the config the checkpoint '
+                         'was trained with (its work dir holds a copy), or '
+                         'pass --allow-mismatch to test anyway')
+    print('WARNING: ' + summary + '\nthose weights keep their '
+          'initialisation (--allow-mismatch)', file=sys.stderr)
 
 
 if __name__ == '__main__':

@@ -37,6 +37,13 @@ def test_train_resume_and_test(tmp_path):
     metrics = test_tool.main([CONFIG, osp.join(work, 'iter_4.pth'),
                               '--work-dir', work] + options(data, 4)[:4])
     assert {'mIoU', 'mFscore', 'mCPE', 'IoU.car'} <= set(metrics)
+    # a checkpoint whose head does not fit is refused before testing
+    # (mmengine would skip it with a warning and score a random head)
+    with pytest.raises(SystemExit, match=r'does not fit the model(.|\n)*'
+                       r'shape differs: decode_head.conv_seg.weight'):
+        test_tool.main([CONFIG, osp.join(work, 'iter_4.pth'), '--work-dir',
+                        work] + options(data, 4)[:4] +
+                       ['model.decode_head.num_classes=3'])
 
 
 def test_train_refuses_weights_it_would_download(tmp_path):
