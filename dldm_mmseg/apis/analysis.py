@@ -159,22 +159,29 @@ def consistency_miou(out_dir: str, checker, ids: Sequence[str],
                      batch_size: int = 8) -> Dict[str, float]:
     """Mask-image consistency: mIoU (percent) of a reference segmentor's
     predictions on the synthetic images against their masks."""
+    images, masks = [], []
+    for i in ids:
+        images.append(np.asarray(Image.open(osp.join(
+            out_dir, 'img_dir', 'train', i + '.png')).convert('RGB')))
+        label = np.asarray(Image.open(osp.join(
+            out_dir, 'ann_dir', 'train', i + '.png'))).astype(np.int64)
+        if reduce_zero_label:
+            label = np.where(label == 0, 255, label - 1)
+        masks.append(label)
+    return images_consistency(checker, images, masks, classes, batch_size)
+
+
+def images_consistency(checker, images: Sequence[np.ndarray],
+                       masks: Sequence[np.ndarray], classes: Sequence[str],
+                       batch_size: int = 8) -> Dict[str, float]:
+    """mIoU (percent) of ``checker``'s predictions on ``images`` against
+    ``masks`` (class indices 0..C-1, 255 = ignore), with per-class IoU
+    (``consistency_IoU.<class>``, NaN for a class in neither)."""
     num = len(classes)
     intersect, union = np.zeros(num), np.zeros(num)
-    for start in range(0, len(ids), batch_size):
-        chunk = ids[start:start + batch_size]
-        images = [np.asarray(Image.open(osp.join(
-            out_dir, 'img_dir', 'train', i + '.png')).convert('RGB'))
-            for i in chunk]
-        masks = []
-        for i in chunk:
-            label = np.asarray(Image.open(osp.join(
-                out_dir, 'ann_dir', 'train', i + '.png'))).astype(np.int64)
-            if reduce_zero_label:
-                label = np.where(label == 0, 255, label - 1)
-            masks.append(label)
-        pred, _ = checker.predict(images)
-        for p, m in zip(pred, masks):
+    for start in range(0, len(images), batch_size):
+        pred, _ = checker.predict(list(images[start:start + batch_size]))
+        for p, m in zip(pred, masks[start:start + batch_size]):
             valid = m != 255
             for c in range(num):
                 a, b = (p == c) & valid, (m == c) & valid

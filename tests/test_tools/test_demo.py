@@ -51,6 +51,10 @@ def test_quick_demo_runs_every_stage_and_reports_this_runs_numbers(tmp_path):
         assert f'{metrics["mCPE"]:.2f}' in _row(report, name)
     assert f'{saved["set_mcpe"]["mCPE"]:.2f}%' in report
     assert f'{out["consistency"]["consistency_mIoU"]:.2f}%' in report
+    # stage 2 alone, on images painted for the real val masks
+    real_masks = out['consistency']['real_masks_consistency_mIoU']
+    assert 0 <= real_masks <= 100 and f'{real_masks:.2f}%' in report
+    assert osp.getsize(osp.join(work, 'stage2_real_masks.png')) > 1000
     if out['fid'] is not None:
         assert f'{out["fid"]:.1f}' in report
     for png in ('per_class_iou', 'metric_vs_alpha', 'class_shares',
