@@ -12,9 +12,9 @@ Example (the demo's pretrained stage-1 model, 48 masks)::
     python bench/proportion_guidance.py configs/demo/synth_small_toy.py \
         --num 48 --scales 20 50 --cfg-options \
         synthesis.mask_generator.weights=demo_weights/mask_small_toy \
-        synthesis.mask_generator.model.components.vae=demo_weights/vae \
+        synthesis.mask_generator.model.components.vae=demo_weights/vae_mask \
         synthesis.image_generator.weights=demo_weights/image_controlnet_small_toy \
-        synthesis.image_generator.model.components.vae=demo_weights/vae \
+        synthesis.image_generator.model.components.vae=demo_weights/vae_image \
         synthesis.real_captions.data_root=work_dirs/demo/data/toy_landcover
 """
 import argparse
