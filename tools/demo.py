@@ -24,9 +24,9 @@ them; ``--train-generators`` trains now instead).
 
 Example::
 
-    python tools/demo.py                  # about 9 minutes on 2 CPU cores
+    python tools/demo.py                  # about 7 minutes on 2 CPU cores
     python tools/demo.py --seeds 3        # the L_prop / alpha ablation
-    python tools/demo.py --make-weights   # about 31 minutes
+    python tools/demo.py --make-weights   # about 30 minutes
     python tools/demo.py --quick          # about 2 minutes
 """
 import argparse
