@@ -3,10 +3,13 @@ import os.path as osp
 from typing import Dict, Optional, Sequence
 
 import numpy as np
+import torch
+from mmseg.evaluation import IoUMetric
 from PIL import Image
 
 from dldm_mmseg.utils.io import atomic_open, read_jsonl
-from dldm_mmseg.utils.label_stats import class_proportion_error
+from dldm_mmseg.utils.label_stats import (class_proportion_error,
+                                          read_label_map, to_train_ids)
 from dldm_mmseg.utils.palette import ignore_colour, index_to_rgb
 from dldm_mmseg.utils.prompts import shares_to_array
 
@@ -159,15 +162,12 @@ def consistency_miou(out_dir: str, checker, ids: Sequence[str],
                      batch_size: int = 8) -> Dict[str, float]:
     """Mask-image consistency: mIoU (percent) of a reference segmentor's
     predictions on the synthetic images against their masks."""
-    images, masks = [], []
-    for i in ids:
-        images.append(np.asarray(Image.open(osp.join(
-            out_dir, 'img_dir', 'train', i + '.png')).convert('RGB')))
-        label = np.asarray(Image.open(osp.join(
-            out_dir, 'ann_dir', 'train', i + '.png'))).astype(np.int64)
-        if reduce_zero_label:
-            label = np.where(label == 0, 255, label - 1)
-        masks.append(label)
+    images = [np.asarray(Image.open(osp.join(
+        out_dir, 'img_dir', 'train', i + '.png')).convert('RGB'))
+        for i in ids]
+    masks = [to_train_ids(read_label_map(osp.join(
+        out_dir, 'ann_dir', 'train', i + '.png')), reduce_zero_label)
+        for i in ids]
     return images_consistency(checker, images, masks, classes, batch_size)
 
 
@@ -182,11 +182,11 @@ def images_consistency(checker, images: Sequence[np.ndarray],
     for start in range(0, len(images), batch_size):
         pred, _ = checker.predict(list(images[start:start + batch_size]))
         for p, m in zip(pred, masks[start:start + batch_size]):
-            valid = m != 255
-            for c in range(num):
-                a, b = (p == c) & valid, (m == c) & valid
-                intersect[c] += (a & b).sum()
-                union[c] += (a | b).sum()
+            area_intersect, area_union, _, _ = IoUMetric.intersect_and_union(
+                torch.from_numpy(np.asarray(p, np.int64)),
+                torch.from_numpy(np.asarray(m, np.int64)), num, 255)
+            intersect += area_intersect.numpy()
+            union += area_union.numpy()
     iou = np.where(union > 0, intersect / np.maximum(union, 1), np.nan)
     result = dict(consistency_mIoU=float(np.nanmean(iou) * 100))
     result.update({f'consistency_IoU.{c}': float(v * 100)
