@@ -586,6 +586,21 @@ def test_x0_losses_decode_only_weighted_samples(data):
         (2 * pair['loss_prop'].item() + late['loss_prop'].item()) / 2,
         rel=1e-4)
 
+    # L_prop up to prop_max_timestep (800) while CE stops at 500: t = 700
+    # gets L_prop only, t = 900 nothing
+    model.prop_max_timestep = 800
+    decoded.clear()
+    with torch.no_grad():
+        model.add_noise = fixed_noise([100, 700])
+        mid = model(**batch)
+        model.add_noise = fixed_noise([900], seeds=[1])
+        beyond = model(**second)
+    assert decoded == [2]
+    assert mid['loss_ce'].item() == pytest.approx(pair['loss_ce'].item(),
+                                                  rel=1e-4)
+    assert mid['loss_prop'].item() > pair['loss_prop'].item()
+    assert beyond['loss_prop'].item() == 0
+
 
 def _mode_encoder(vae):
     """vae.encode whose latent_dist.sample() returns the mean."""

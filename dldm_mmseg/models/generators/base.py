@@ -254,13 +254,18 @@ class DiffusionGenerator(BaseModel):
             x0 = x0.clamp(-self.x0_clip, self.x0_clip)
         return x0
 
-    def x0_weights(self, t: torch.Tensor) -> torch.Tensor:
-        """Per-sample weights of x0-space losses (sum not normalised)."""
+    def x0_weights(self, t: torch.Tensor, max_timestep='default'
+                   ) -> torch.Tensor:
+        """Per-sample weights of x0-space losses (sum not normalised), zero
+        from ``max_timestep`` on (defaults to ``x0_max_timestep``; None
+        keeps every timestep)."""
+        if max_timestep == 'default':
+            max_timestep = self.x0_max_timestep
         weights = torch.ones(t.shape[0], device=t.device)
         if self.x0_weighting == 'alphas_cumprod':
             weights = self.noise_scheduler.alphas_cumprod.to(t.device)[t]
-        if self.x0_max_timestep is not None:
-            weights = weights * (t < self.x0_max_timestep)
+        if max_timestep is not None:
+            weights = weights * (t < max_timestep)
         return weights.float()
 
     def decode_weighted_x0(self, noisy, pred, t, weights):

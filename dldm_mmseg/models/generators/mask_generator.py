@@ -60,6 +60,11 @@ class LoRAMaskGenerator(DiffusionGenerator):
             its class shares are what the model would draw for the prompt,
             which is what L_prop should teach. Defaults to True (one
             weighting for both terms).
+        prop_max_timestep (int, optional): Only timesteps below this get
+            L_prop, in place of ``x0_max_timestep``, so L_prop can reach
+            higher noise than CE (where the layout, and so the shares, is
+            decided). Defaults to None: ``x0_max_timestep`` with
+            ``prop_timestep_weighting``, every timestep without.
         prop_estimator (str): ``'straight_through'`` (value from the hard
             shares, gradient from the soft ones) or ``'soft'``. Defaults to
             ``'straight_through'``.
@@ -80,6 +85,7 @@ class LoRAMaskGenerator(DiffusionGenerator):
                  prop_weight: float = 0.5,
                  temperature: float = 0.25,
                  prop_timestep_weighting: bool = True,
+                 prop_max_timestep: Optional[int] = None,
                  prop_estimator: str = 'straight_through',
                  prop_class_reduction: str = 'sum',
                  **kwargs) -> None:
@@ -116,6 +122,10 @@ class LoRAMaskGenerator(DiffusionGenerator):
         self.prop_weight = prop_weight
         self.temperature = temperature
         self.prop_timestep_weighting = prop_timestep_weighting
+        if prop_max_timestep is not None and prop_max_timestep <= 0:
+            raise ValueError(f'prop_max_timestep must be > 0 or None, got '
+                             f'{prop_max_timestep}')
+        self.prop_max_timestep = prop_max_timestep
         if prop_estimator not in ('straight_through', 'soft'):
             raise ValueError(f'prop_estimator must be straight_through or '
                              f'soft, got {prop_estimator!r}')
@@ -143,7 +153,12 @@ class LoRAMaskGenerator(DiffusionGenerator):
         by_timestep = self.x0_weights(t)
         ce_weights = by_timestep * has_prompt * bool(self.ce_weight)
         prop_weights = has_prompt * bool(self.prop_weight)
-        if self.prop_timestep_weighting:
+        if self.prop_max_timestep is not None:
+            prop_weights = prop_weights * (t < self.prop_max_timestep)
+            if self.prop_timestep_weighting:
+                prop_weights = prop_weights * self.x0_weights(
+                    t, max_timestep=None)
+        elif self.prop_timestep_weighting:
             prop_weights = prop_weights * by_timestep
         # x0 terms are means over the whole batch; samples without weight
         # in either term are not decoded
