@@ -55,7 +55,8 @@ def build_generators(preset: str, folder: str):
     models = {}
     for name, cfg in (('mask', dict(type='LoRAMaskGenerator', lora_rank=32)),
                       ('image', dict(type='ControlNetImageGenerator'))):
-        model = MODELS.build(dict(cfg, components=dict(preset=preset)))
+        model = MODELS.build(dict(cfg, components=dict(preset=preset),
+                                  source_dataset='PotsdamDataset'))
         generator = torch.Generator().manual_seed(0)
         with torch.no_grad():
             for p in model.trainable_parameters().values():

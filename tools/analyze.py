@@ -18,8 +18,8 @@ from dldm_mmseg.apis.analysis import (manifest_shares,  # noqa: E402
                                       plot_share_distributions, sample_grid,
                                       set_mcpe)
 from dldm_mmseg.apis.captioning import load_captions  # noqa: E402
-from dldm_mmseg.utils.source_dataset import \
-    source_dataset_defaults  # noqa: E402
+from dldm_mmseg.utils.source_dataset import (  # noqa: E402
+    source_dataset_defaults, source_dataset_from_config)
 from dldm_mmseg.utils.io import atomic_open  # noqa: E402
 
 
@@ -50,21 +50,32 @@ def main(argv=None):
     parser.add_argument('syn_dir', help='synthetic set (manifest.jsonl)')
     parser.add_argument('--real', required=True,
                         help='real dataset root with captions.jsonl')
-    parser.add_argument('--dataset', default='PotsdamDataset')
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument('--dataset', default='PotsdamDataset',
+                        help='registered dataset type giving the classes '
+                        '(default: PotsdamDataset)')
+    source.add_argument('--config', help='take the classes from this config '
+                        'instead (its source_dataset or real train set)')
     parser.add_argument('--out', help='output folder (default: '
                         '<syn_dir>/analysis)')
     parser.add_argument('--grid', type=int, default=8,
                         help='samples in the grid')
-    parser.add_argument('--fid', action='store_true')
-    parser.add_argument('--inception')
+    parser.add_argument('--fid', action='store_true',
+                        help='also compute FID against the real images '
+                        '(needs --inception)')
+    parser.add_argument('--inception', help='local Inception weights file '
+                        'for FID (pt_inception-2015-12-05, as TF-FID)')
     parser.add_argument('--real-images', help='real image folder for FID '
                         '(default: <real>/img_dir/train)')
     parser.add_argument('--ref-config', help='reference segmentor config '
                         'for mask-image consistency (mIoU on synthetic '
                         'images against their masks)')
-    parser.add_argument('--ref-checkpoint')
+    parser.add_argument('--ref-checkpoint', help='checkpoint of the '
+                        '--ref-config segmentor (e.g. an alpha = 0 run)')
     args = parser.parse_args(argv)
-    source = source_dataset_defaults(args.dataset)
+    source = source_dataset_defaults(
+        source_dataset_from_config(args.config) if args.config
+        else args.dataset)
     classes = source['metainfo']['classes']
     out = args.out or osp.join(args.syn_dir, 'analysis')
     check_complete_set(args.syn_dir)

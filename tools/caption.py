@@ -17,8 +17,8 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 import dldm_mmseg  # noqa: E402,F401
 from dldm_mmseg.apis.captioning import (DEFAULT_VLM_PROMPT,  # noqa: E402
                                         VLMCaptioner, write_captions)
-from dldm_mmseg.utils.source_dataset import \
-    source_dataset_defaults  # noqa: E402
+from dldm_mmseg.utils.source_dataset import (  # noqa: E402
+    source_dataset_defaults, source_dataset_from_config)
 
 
 def parse_args(argv=None):
@@ -28,37 +28,33 @@ def parse_args(argv=None):
     source.add_argument('--dataset', default='PotsdamDataset',
                         help='registered dataset type giving classes and '
                         'label encoding (default: PotsdamDataset)')
-    source.add_argument('--config', help='take the dataset type from this '
-                        'config\'s train set instead')
-    parser.add_argument('--split', default='train')
+    source.add_argument('--config', help='take the classes from this '
+                        'config instead (its source_dataset or real train '
+                        'set; a BaseSegDataset with metainfo needs no code)')
+    parser.add_argument('--split', default='train',
+                        help='split folder under img_dir/ and ann_dir/ '
+                        '(default: train)')
     parser.add_argument('--img-dir', help='default: img_dir/<split>')
     parser.add_argument('--ann-dir', help='default: ann_dir/<split>')
     parser.add_argument('--out', default='captions.jsonl',
                         help='output, relative to data_root')
     parser.add_argument('--vlm', help='local Qwen2-VL-class model folder for '
                         'free-text captions (default: template captions)')
-    parser.add_argument('--vlm-prompt', default=DEFAULT_VLM_PROMPT)
-    parser.add_argument('--batch-size', type=int, default=8)
+    parser.add_argument('--vlm-prompt', default=DEFAULT_VLM_PROMPT,
+                        help='instruction given to the VLM with each image')
+    parser.add_argument('--batch-size', type=int, default=8,
+                        help='images per VLM batch (default: 8)')
     parser.add_argument('--device', help='torch device for the VLM')
     parser.add_argument('--overwrite', action='store_true',
                         help='recompute a complete captions file')
     return parser.parse_args(argv)
 
 
-def dataset_type_from_config(path: str) -> str:
-    from mmengine.config import Config
-    train = Config.fromfile(path).train_dataloader.dataset
-    while 'datasets' in train or 'dataset' in train:
-        train = train['datasets'][0] if 'datasets' in train else \
-            train['dataset']
-    return train['type']
-
-
 def main(argv=None):
     args = parse_args(argv)
     if args.batch_size <= 0:
         raise ValueError(f'--batch-size must be > 0, got {args.batch_size}')
-    dataset = dataset_type_from_config(args.config) if args.config else \
+    dataset = source_dataset_from_config(args.config) if args.config else \
         args.dataset
     source = source_dataset_defaults(dataset)
     captioner = VLMCaptioner(args.vlm, args.vlm_prompt, device=args.device) \

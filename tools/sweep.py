@@ -32,9 +32,13 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('config', help='a config with a MixedRatioSampler')
     parser.add_argument('--alphas', type=float, nargs='+',
-                        default=[0.0, 0.2, 0.4, 0.6, 1.0])
+                        default=[0.0, 0.2, 0.4, 0.6, 1.0],
+                        help='synthetic ratios to train, each in [0, 1] '
+                        '(default: 0 0.2 0.4 0.6 1)')
     parser.add_argument('--work-dir', help='default: work_dirs/sweep_<name>')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override settings in the config, key=value, '
+                        'for every alpha')
     args = parser.parse_args(argv)
     # every alpha is checked before the first one trains (hours each)
     bad = [a for a in args.alphas if not a >= 0]
@@ -101,10 +105,10 @@ def main(argv=None):
         print(f'alpha {alpha:g}: {run_dir}')
         results[alpha] = reuse_or_run(run_dir, run_alpha, args.config, alpha,
                                       run_dir, args.cfg_options)
-    from mmseg.registry import DATASETS
-    from mmengine.config import Config
-    dataset = Config.fromfile(args.config).val_dataloader.dataset
-    classes = DATASETS.get(dataset.type).METAINFO['classes']
+    from dldm_mmseg.utils.source_dataset import (
+        source_dataset_defaults, source_dataset_from_config)
+    classes = source_dataset_defaults(source_dataset_from_config(
+        args.config))['metainfo']['classes']
     table = metrics_table({f'alpha = {a:g}': r for a, r in
                            sorted(results.items())}, classes)
     plot = plot_metric_vs_alpha(results, classes,

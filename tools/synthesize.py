@@ -42,10 +42,16 @@ def parse_args(argv=None):
                         'e.g. "car=5,clutter=8" (the others are drawn from '
                         'the real patches and rescaled to fill the rest); '
                         'sets synthesis.shares.user_shares')
-    parser.add_argument('--device')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    parser.add_argument('--device', help='torch device (default: cuda if '
+                        'available, else cpu; one GPU per process under '
+                        '--launcher)')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override settings in the config, key=value '
+                        '(e.g. synthesis.mask_sampling.steps=30)')
     parser.add_argument('--launcher', default='none',
-                        choices=['none', 'pytorch', 'slurm', 'mpi'])
+                        choices=['none', 'pytorch', 'slurm', 'mpi'],
+                        help='job launcher (tools/dist_synthesize.sh '
+                        'uses pytorch)')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args(argv)
     if args.num <= 0:
@@ -72,7 +78,7 @@ def main(argv=None):
             source_dataset_defaults
         from dldm_mmseg.utils.prompts import parse_share_spec
         classes = source_dataset_defaults(synthesis.get(
-            'source_dataset', 'PotsdamDataset'))['metainfo']['classes']
+            'source_dataset'))['metainfo']['classes']
         try:
             user = parse_share_spec(args.shares, classes)
         except ValueError as e:

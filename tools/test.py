@@ -31,7 +31,8 @@ def parse_args(argv=None):
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override settings in the config, key=value')
     parser.add_argument('--launcher', default='none',
-                        choices=['none', 'pytorch', 'slurm', 'mpi'])
+                        choices=['none', 'pytorch', 'slurm', 'mpi'],
+                        help='job launcher')
     parser.add_argument('--allow-mismatch', action='store_true',
                         help='test even when the checkpoint does not fit '
                         'the model (weights that do not fit keep their '

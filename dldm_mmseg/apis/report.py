@@ -96,18 +96,34 @@ def plot_per_class_iou(results: Dict[str, Dict[str, float]],
     return path
 
 
+def weakest_classes(metrics: Dict[str, float], class_names: Sequence[str],
+                    num: int = 2) -> List[str]:
+    """The ``num`` classes with the lowest ``IoU.<class>`` in ``metrics``
+    (classes without a finite IoU are left out)."""
+    scored = [(metrics[f'IoU.{c}'], c) for c in class_names
+              if np.isfinite(metrics.get(f'IoU.{c}', np.nan))]
+    return [c for _, c in sorted(scored)[:num]]
+
+
 def plot_metric_vs_alpha(results: Dict[float, Dict[str, float]],
                          class_names: Sequence[str], path: str,
-                         classes_to_plot: Sequence[str] = ('car', 'clutter')
+                         classes_to_plot: Optional[Sequence[str]] = None
                          ) -> str:
-    """mIoU, mF1 and chosen per-class IoU against the synthetic ratio alpha
-    (the paper's Fig. 14 in kind); returns ``path``."""
+    """mIoU, mF1 and per-class IoU against the synthetic ratio alpha (the
+    paper's Fig. 14 in kind); returns ``path``.
+
+    ``classes_to_plot`` defaults to the two classes with the lowest IoU at
+    the smallest alpha (the weak classes synthetic data is meant to help),
+    whatever the dataset.
+    """
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
 
     from dldm_mmseg.utils.io import atomic_open
     alphas = sorted(results)
+    if classes_to_plot is None:
+        classes_to_plot = weakest_classes(results[alphas[0]], class_names)
     fig, ax = plt.subplots(figsize=(6, 3.8))
     series = [('mIoU', 'mIoU'), ('mFscore', 'mF1')] + [
         (f'IoU.{c}', f'IoU {c}') for c in classes_to_plot

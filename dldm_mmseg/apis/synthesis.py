@@ -264,8 +264,7 @@ class SynthesisEngine:
         from dldm_mmseg.apis.share_sampler import TargetShareSampler
         self.cfg = cfg
         self.device = device or get_device()
-        source = source_dataset_defaults(cfg.get('source_dataset',
-                                                 'PotsdamDataset'))
+        source = source_dataset_defaults(cfg.get('source_dataset'))
         self.classes = tuple(source['metainfo']['classes'])
         self.reduce_zero_label = source['reduce_zero_label']
         self.size = int(cfg.get('size', 512))

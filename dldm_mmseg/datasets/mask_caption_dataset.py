@@ -15,7 +15,8 @@ from dldm_mmseg.utils.label_stats import (class_shares, read_label_map,
 from dldm_mmseg.utils.palette import index_to_rgb
 from dldm_mmseg.utils.prompts import (compose_prompt,  # noqa: F401
                                       format_class_shares, round_percents)
-from dldm_mmseg.utils.source_dataset import source_dataset_defaults
+from dldm_mmseg.utils.source_dataset import (SourceDataset,
+                                              source_dataset_defaults)
 
 
 @DATASETS.register_module()
@@ -40,9 +41,10 @@ class MaskCaptionDataset(BaseDataset):
         data_root (str): Dataset root.
         captions (str): Captions file, relative to the root. Defaults to
             ``'captions.jsonl'``.
-        source_dataset (str): Registered real dataset type giving classes,
-            palette and ``reduce_zero_label``. Defaults to
-            ``'PotsdamDataset'``.
+        source_dataset (str | dict): The real set giving classes, palette
+            and ``reduce_zero_label``: a registered type or a dataset config
+            with ``metainfo`` (see :mod:`dldm_mmseg.utils.source_dataset`).
+            Required.
         crop_size (tuple[int, int], optional): Random crop ``(h, w)``;
             None keeps the full patch. Defaults to None.
         augment (bool): Random flips and rotations. Defaults to True.
@@ -61,7 +63,7 @@ class MaskCaptionDataset(BaseDataset):
     def __init__(self,
                  data_root: str,
                  captions: str = 'captions.jsonl',
-                 source_dataset: str = 'PotsdamDataset',
+                 source_dataset: Optional[SourceDataset] = None,
                  crop_size: Optional[Tuple[int, int]] = None,
                  augment: bool = True,
                  load_image: bool = False,

@@ -12,7 +12,8 @@ from dldm_mmseg.utils.io import read_jsonl
 from dldm_mmseg.utils.label_stats import (class_counts, class_proportion_error,
                                           read_label_map, to_train_ids)
 from dldm_mmseg.utils.prompts import shares_to_array
-from dldm_mmseg.utils.source_dataset import source_dataset_defaults  # noqa: F401,E501 (re-exported)
+from dldm_mmseg.utils.source_dataset import (  # noqa: F401 (re-exported)
+    SourceDataset, dataset_label, source_dataset_defaults)
 
 MANIFEST_HELP = ('build or complete it with `python tools/synthesize.py '
                  'CONFIG --out DATA_ROOT` (same --out resumes a killed run), '
@@ -41,9 +42,10 @@ class DiffusionSynthDataset(BaseSegDataset):
     ``ConcatDataset`` and are read by the same pipeline.
 
     Args:
-        source_dataset (str): Registered type of the real set whose metainfo
-            and ``reduce_zero_label`` this set shares. Defaults to
-            ``'PotsdamDataset'``.
+        source_dataset (str | dict): The real set whose metainfo and
+            ``reduce_zero_label`` this set shares: a registered type
+            (``'PotsdamDataset'``) or a dataset config with ``metainfo``
+            (see :mod:`dldm_mmseg.utils.source_dataset`). Required.
         manifest (str): Manifest file, relative to ``data_root``. Defaults
             to ``'manifest.jsonl'``.
         max_samples (int, optional): Keep at most this many samples (in id
@@ -65,7 +67,7 @@ class DiffusionSynthDataset(BaseSegDataset):
     """
 
     def __init__(self,
-                 source_dataset: str = 'PotsdamDataset',
+                 source_dataset: Optional[SourceDataset] = None,
                  manifest: str = 'manifest.jsonl',
                  max_samples: Optional[int] = None,
                  filter_cfg: Optional[dict] = None,
@@ -95,9 +97,10 @@ class DiffusionSynthDataset(BaseSegDataset):
         if list(merged['classes']) != list(source['metainfo']['classes']):
             raise ValueError(
                 f'metainfo classes {list(merged["classes"])} differ from '
-                f'{source_dataset} classes {list(source["metainfo"]["classes"])}'
+                f'{dataset_label(source_dataset)} classes '
+                f'{list(source["metainfo"]["classes"])}'
                 '; a synthetic set shares the real set\'s label encoding, so '
-                'set source_dataset to the real set\'s type instead')
+                'set source_dataset to the real set instead')
         if reduce_zero_label is None:
             reduce_zero_label = source['reduce_zero_label']
         if indices is None and max_samples is not None:
@@ -139,6 +142,15 @@ class DiffusionSynthDataset(BaseSegDataset):
         if not records:
             raise ValueError(f'synthetic set {manifest_path} is empty; '
                              + MANIFEST_HELP)
+        shares = records[0].get('target_shares')
+        if isinstance(shares, dict) and \
+                list(shares) != list(self.metainfo['classes']):
+            raise ValueError(
+                f'synthetic set {manifest_path} was made for the classes '
+                f'{list(shares)}, not {list(self.metainfo["classes"])} of '
+                f'{dataset_label(self.source_dataset)}: use a set '
+                'synthesised for this dataset (another --out), or set '
+                'source_dataset to the set it was made for')
         seen = set()
         data_list, missing = [], []
         for line_no, record in enumerate(records, 1):

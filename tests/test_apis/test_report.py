@@ -3,7 +3,8 @@ import math
 
 import pytest
 
-from dldm_mmseg.apis.report import mean_and_std, metrics_table
+from dldm_mmseg.apis.report import (mean_and_std, metrics_table,
+                                    weakest_classes)
 
 
 def test_mean_and_std_over_seeds_skip_nan():
@@ -19,3 +20,11 @@ def test_mean_and_std_over_seeds_skip_nan():
     assert math.isnan(single_mean['a']['IoU.car'])
     table = metrics_table(mean, ['car'], std)
     assert '| a | 5.00 ± 1.41 |' in table and '20.00 ± 10.00' in table
+
+
+def test_weakest_classes_rank_by_iou_and_skip_missing():
+    metrics = {'IoU.road': 80.0, 'IoU.car': 12.0, 'IoU.boat': float('nan'),
+               'IoU.tree': 40.0}
+    names = ['road', 'car', 'boat', 'tree', 'lake']
+    assert weakest_classes(metrics, names) == ['car', 'tree']
+    assert weakest_classes(metrics, names, num=5) == ['car', 'tree', 'road']

@@ -33,7 +33,8 @@ def exported_generators(folder):
     paths = {}
     for name, cfg in (('mask', dict(type='LoRAMaskGenerator', lora_rank=4)),
                       ('image', dict(type='ControlNetImageGenerator'))):
-        model = MODELS.build(dict(cfg, components=dict(preset='tiny')))
+        model = MODELS.build(dict(cfg, components=dict(preset='tiny'),
+                                  source_dataset='PotsdamDataset'))
         generator = torch.Generator().manual_seed(1)
         with torch.no_grad():
             for p in model.trainable_parameters().values():
@@ -93,7 +94,8 @@ def test_set_is_readable_and_manifest_matches_files(setup, tmp_path):
     result = engine.run(5, out)
     assert result == dict(generated=5, seconds=result['seconds'],
                           complete=True)
-    ds = DATASETS.build(dict(type='DiffusionSynthDataset', data_root=out,
+    ds = DATASETS.build(dict(type='DiffusionSynthDataset',
+                             source_dataset='PotsdamDataset', data_root=out,
                              verify='full'))
     assert len(ds) == 5
     for i in range(5):
@@ -475,7 +477,8 @@ train_dataloader = dict(
              data_prefix=dict(img_path='img_dir/train',
                               seg_map_path='ann_dir/train'),
              pipeline={{{{_base_.train_pipeline}}}}),
-        dict(type='DiffusionSynthDataset', data_root={syn_root!r},
+        dict(type='DiffusionSynthDataset',
+             source_dataset='PotsdamDataset', data_root={syn_root!r},
              pipeline={{{{_base_.train_pipeline}}}})]))
 val_dataloader = dict(dataset=dict(data_root={real!r}))
 test_dataloader = val_dataloader
@@ -608,8 +611,10 @@ def test_consistency_drop_mode_and_metric(setup, engine, reference_model,
     # at max_disagreement 0, and the set refuses to load without them
     assert [r['consistency_passed'] for r in records] == [False] * 3
     with pytest.raises(ValueError, match='failed the consistency'):
-        DATASETS.build(dict(type='DiffusionSynthDataset', data_root=strict))
+        DATASETS.build(dict(type='DiffusionSynthDataset',
+                            source_dataset='PotsdamDataset', data_root=strict))
     assert len(DATASETS.build(dict(type='DiffusionSynthDataset',
+                                   source_dataset='PotsdamDataset',
                                    data_root=strict,
                                    keep_inconsistent=True))) == 3
     # the same pairs with the middle disagreement as the bound ("at most"):
@@ -623,7 +628,9 @@ def test_consistency_drop_mode_and_metric(setup, engine, reference_model,
     kept = [r['id'] for r, share in zip(again, exact) if share <= bound]
     assert [r['id'] for r in again if r['consistency_passed']] == kept
     assert len(kept) == 2
-    ds = DATASETS.build(dict(type='DiffusionSynthDataset', data_root=middle))
+    ds = DATASETS.build(dict(type='DiffusionSynthDataset',
+                             source_dataset='PotsdamDataset',
+                             data_root=middle))
     assert [ds.get_data_info(i)['manifest']['id']
             for i in range(len(ds))] == kept
     # analyze's consistency mIoU is mmseg's mIoU of those predictions

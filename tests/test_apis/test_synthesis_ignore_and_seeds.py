@@ -26,8 +26,10 @@ def real(tmp_path_factory):
 
 def tiny_models():
     mask = MODELS.build(dict(type='LoRAMaskGenerator', lora_rank=4,
+                             source_dataset='PotsdamDataset',
                              components=dict(preset='tiny')))
     image = MODELS.build(dict(type='ControlNetImageGenerator',
+                              source_dataset='PotsdamDataset',
                               components=dict(preset='tiny')))
     return mask, image
 

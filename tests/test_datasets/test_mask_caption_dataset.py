@@ -22,7 +22,8 @@ def root(tmp_path):
 
 
 def build(root, **kwargs):
-    return DATASETS.build(dict(type='MaskCaptionDataset', data_root=root,
+    return DATASETS.build(dict(dict(type='MaskCaptionDataset', data_root=root,
+                                    source_dataset='PotsdamDataset'),
                                **kwargs))
 
 

@@ -164,6 +164,7 @@ def patches_holding(dataset, label_values):
 def test_real_concat_with_synth_dataset(seg_root, synth_root):
     real = potsdam_train(seg_root)
     syn = DATASETS.build(dict(type='DiffusionSynthDataset',
+                              source_dataset='PotsdamDataset',
                               data_root=synth_root))
     dataset = ConcatDataset([real, syn])
     sampler = build(dataset, syn_ratio=0.5)

@@ -7,11 +7,13 @@ import pytest
 from PIL import Image
 
 from mmseg.registry import DATASETS
-from fixtures import make_synth_set
+from fixtures import POTSDAM_CLASSES, POTSDAM_PALETTE, make_synth_set
 
 
 def build(root, **kwargs):
-    return DATASETS.build(dict(type='DiffusionSynthDataset', data_root=root,
+    return DATASETS.build(dict(dict(type='DiffusionSynthDataset',
+                                    data_root=root,
+                                    source_dataset='PotsdamDataset'),
                                **kwargs))
 
 
@@ -122,3 +124,19 @@ def test_full_verify_catches_out_of_range_labels(synth_root):
 def test_classes_cannot_be_changed(synth_root):
     with pytest.raises(ValueError, match='label encoding'):
         build(synth_root, metainfo=dict(classes=('a', 'b')))
+
+
+def test_a_set_made_for_other_classes_is_refused(synth_root):
+    three = dict(type='BaseSegDataset', reduce_zero_label=True,
+                 metainfo=dict(classes=('water', 'field', 'forest'),
+                               palette=[[0, 0, 255], [255, 255, 0],
+                                        [0, 128, 0]]))
+    with pytest.raises(ValueError, match=r"made for the classes \['impervious"
+                       r"_surface'.*not \['water', 'field', 'forest'\] of "
+                       r'BaseSegDataset \(3 classes\)'):
+        build(synth_root, source_dataset=three)
+    # a config-only real set with the same classes reads the set
+    potsdam = dict(type='BaseSegDataset', reduce_zero_label=True,
+                   metainfo=dict(classes=POTSDAM_CLASSES,
+                                 palette=POTSDAM_PALETTE))
+    assert len(build(synth_root, source_dataset=potsdam)) == 6

@@ -31,12 +31,14 @@ def data(tmp_path_factory):
 
 def val_batch(root):
     ds = DATASETS.build(dict(type='MaskCaptionDataset', data_root=root,
+                             source_dataset='PotsdamDataset',
                              captions='captions_val.jsonl', augment=False))
     return default_collate([ds[i] for i in range(len(ds))]), ds
 
 
 def test_predict_returns_masks_scored_against_the_prompt_shares(data):
     model = MODELS.build(dict(type='LoRAMaskGenerator', lora_rank=4,
+                              source_dataset='PotsdamDataset',
                               components=dict(preset='tiny'),
                               inference_cfg=dict(steps=2)))
     batch, ds = val_batch(data)
@@ -93,6 +95,7 @@ visualizer = dict(name='visualizer_val_loop')
 
 def test_predict_uses_the_ema_weights_that_export_writes(data):
     model = MODELS.build(dict(type='LoRAMaskGenerator', lora_rank=4,
+                              source_dataset='PotsdamDataset',
                               components=dict(preset='tiny'), ema_decay=0.5,
                               inference_cfg=dict(steps=2)))
     batch, _ = val_batch(data)

@@ -67,6 +67,7 @@ def build(config, data_root, **overrides):
 
 def batch_of(data_root, load_image=False, n=2):
     ds = DATASETS.build(dict(type='MaskCaptionDataset', data_root=data_root,
+                             source_dataset='PotsdamDataset',
                              load_image=load_image, augment=False))
     return default_collate([ds[i] for i in range(n)])
 

@@ -13,6 +13,7 @@ from fixtures import POTSDAM_PALETTE
 @pytest.fixture(scope='module')
 def model():
     return MODELS.build(dict(type='LoRAMaskGenerator', lora_rank=4,
+                             source_dataset='PotsdamDataset',
                              components=dict(preset='tiny')))
 
 
@@ -105,6 +106,7 @@ def test_proportion_guidance_off_is_identical_and_on_lowers_l_prop():
     from mmseg.registry import MODELS
     import numpy as np
     model = MODELS.build(dict(type='LoRAMaskGenerator', lora_rank=4,
+                              source_dataset='PotsdamDataset',
                               components=dict(preset='tiny')))
     generator = torch.Generator().manual_seed(1)
     with torch.no_grad():  # a random but non-trivial adapter

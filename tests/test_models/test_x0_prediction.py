@@ -15,6 +15,7 @@ from mmseg.registry import MODELS
 def epsilon_model():
     """The mask generator as configured by default (SD 1.5: epsilon)."""
     return MODELS.build(dict(type='LoRAMaskGenerator', lora_rank=4,
+                             source_dataset='PotsdamDataset',
                              components=dict(preset='tiny'),
                              frozen_dtype=None))
 
@@ -65,4 +66,5 @@ def test_min_snr_weighting_of_the_diffusion_loss(epsilon_model):
                                             .item(), rel=1e-5)
     with pytest.raises(ValueError, match='snr_gamma must be > 0'):
         MODELS.build(dict(type='LoRAMaskGenerator', lora_rank=4,
+                          source_dataset='PotsdamDataset',
                           components=dict(preset='tiny'), snr_gamma=0))

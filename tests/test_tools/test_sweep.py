@@ -27,6 +27,7 @@ train_dataloader = dict(
                               seg_map_path='ann_dir/train'),
              pipeline={{{{_base_.train_pipeline}}}}),
         dict(type='DiffusionSynthDataset', data_root={syn!r},
+             source_dataset='PotsdamDataset',
              pipeline={{{{_base_.train_pipeline}}}})]))
 val_dataloader = dict(dataset=dict(data_root={real!r}))
 test_dataloader = val_dataloader

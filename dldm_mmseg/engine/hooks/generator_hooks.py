@@ -10,15 +10,6 @@ from mmengine.model import is_model_wrapper
 from mmseg.registry import HOOKS
 from dldm_mmseg.utils.palette import index_to_rgb
 
-DEFAULT_SHARE_PROMPTS = (
-    'impervious surface: 30%, building: 30%, low vegetation: 20%, tree: 15%, '
-    'car: 5%',
-    'building: 50%, impervious surface: 30%, tree: 10%, clutter: 10%',
-    'low vegetation: 60%, tree: 30%, impervious surface: 10%',
-    'impervious surface: 40%, car: 20%, building: 20%, low vegetation: 20%',
-)
-
-
 def _unwrap(model):
     return model.module if is_model_wrapper(model) else model
 
@@ -67,16 +58,18 @@ class GeneratorExportHook(Hook):
 class GeneratorSampleHook(Hook):
     """Render sample grids to mmengine's visualizer every ``interval`` iters.
 
-    For a mask generator: the masks of ``prompts`` (class-share text);
-    for an image generator: the first ``num_samples`` training masks beside
-    the images painted for them. The grid goes to the visualizer's backends
+    For a mask generator: the masks drawn for ``prompts`` (class-share
+    text), or, by default, for the prompts of the first training batch
+    under the real masks they describe; for an image generator: the first
+    ``num_samples`` training masks beside the images painted for them. The grid goes to the visualizer's backends
     (``vis_data/`` of the work dir with the local backend) with the prompts
     in the log.
 
     Args:
         interval (int): Iterations between grids. Defaults to 500.
         prompts (Sequence[str], optional): Prompts of the mask generator.
-            Defaults to four share mixes of the Potsdam classes.
+            Defaults to those of the first training batch (any dataset's
+            classes).
         num_samples (int): Samples per grid. Defaults to 4.
         size (int, optional): Side of the samples in pixels. Defaults to the
             training crop (taken from the first batch).
@@ -91,7 +84,7 @@ class GeneratorSampleHook(Hook):
                  num_samples: int = 4, size: Optional[int] = None,
                  steps: int = 20, seed: int = 0):
         self.interval = interval
-        self.prompts = list(prompts or DEFAULT_SHARE_PROMPTS)
+        self.prompts = list(prompts) if prompts else None
         self.num_samples = num_samples
         self.size = size
         self.steps = steps
@@ -118,12 +111,20 @@ class GeneratorSampleHook(Hook):
         model.eval()
         try:
             if hasattr(model, 'generate_masks'):
-                prompts = (self.prompts * self.num_samples)[:self.num_samples]
-                out = model.generate_masks(prompts, seeds, height=size,
-                                           width=size, steps=self.steps)
-                rows = [np.concatenate(list(out['rgb']), 1),
-                        np.concatenate([index_to_rgb(m, model.palette)
-                                        for m in out['labels']], 1)]
+                rows = []
+                if self.prompts:
+                    prompts = (self.prompts * self.num_samples)[
+                        :self.num_samples]
+                else:  # the batch's prompts, under the masks they describe
+                    prompts = list(self._batch['prompt'])
+                    rows.append(np.concatenate(list(index_to_rgb(
+                        label.cpu().numpy(), model.palette)), 1))
+                out = model.generate_masks(prompts, seeds[:len(prompts)],
+                                           height=size, width=size,
+                                           steps=self.steps)
+                rows += [np.concatenate(list(out['rgb']), 1),
+                         np.concatenate([index_to_rgb(m, model.palette)
+                                         for m in out['labels']], 1)]
             else:
                 # ignored pixels stay black, as in training
                 masks = index_to_rgb(label.cpu().numpy(), model.palette)

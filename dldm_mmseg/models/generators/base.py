@@ -9,7 +9,8 @@ import torch.nn.functional as F
 from mmengine.logging import MessageHub
 from mmengine.model import BaseModel
 
-from dldm_mmseg.utils.source_dataset import source_dataset_defaults
+from dldm_mmseg.utils.source_dataset import (SourceDataset,
+                                              source_dataset_defaults)
 from dldm_mmseg.utils.dtypes import DTYPES
 from .components import build_sd_components
 
@@ -81,8 +82,10 @@ class DiffusionGenerator(BaseModel):
         components (dict): Arguments of :func:`build_sd_components`:
             ``pretrained`` (local diffusers folder) or ``preset``, and
             ``prediction_type``.
-        source_dataset (str): Registered dataset type whose classes and
-            palette the masks use. Defaults to ``'PotsdamDataset'``.
+        source_dataset (str | dict): The real set whose classes and
+            palette the masks use: a registered type or a dataset config
+            with ``metainfo`` (see :mod:`dldm_mmseg.utils.source_dataset`).
+            Required.
         frozen_dtype (str, optional): ``'fp16'``/``'bf16'`` to store the
             frozen parts in half precision (use with AMP); trainable weights
             stay fp32. Defaults to None (fp32).
@@ -123,7 +126,7 @@ class DiffusionGenerator(BaseModel):
 
     def __init__(self,
                  components: dict,
-                 source_dataset: str = 'PotsdamDataset',
+                 source_dataset: Optional[SourceDataset] = None,
                  frozen_dtype: Optional[str] = None,
                  gradient_checkpointing: bool = False,
                  ema_decay: Optional[float] = None,
