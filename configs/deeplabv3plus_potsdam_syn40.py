@@ -16,7 +16,7 @@ train_dataloader = dict(
             {{_base_.train_dataloader.dataset}},
             dict(
                 type='DiffusionSynthDataset',
-                source_dataset='PotsdamDataset',
+                source_dataset=dict(type='PotsdamDataset'),
                 data_root=syn_data_root,
                 pipeline={{_base_.train_pipeline}}),
         ]))

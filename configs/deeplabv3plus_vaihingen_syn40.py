@@ -16,7 +16,7 @@ train_dataloader = dict(
             {{_base_.train_dataloader.dataset}},
             dict(
                 type='DiffusionSynthDataset',
-                source_dataset='ISPRSDataset',
+                source_dataset=dict(type='ISPRSDataset'),
                 data_root=syn_data_root,
                 pipeline={{_base_.train_pipeline}}),
         ]))

@@ -9,7 +9,7 @@ data_root = 'data/potsdam'
 model = dict(
     type='ControlNetImageGenerator',
     components=dict(pretrained=sd_folder),
-    source_dataset='PotsdamDataset',
+    source_dataset=dict(type='PotsdamDataset'),
     image_loss_weight=0.0,
     gradient_checkpointing=True,
     inference_cfg=dict(scheduler='dpmsolver++', steps=20, guidance_scale=5.0))
@@ -24,7 +24,7 @@ train_dataloader = dict(
         type='MaskCaptionDataset',
         data_root=data_root,
         captions='captions.jsonl',
-        source_dataset='PotsdamDataset',
+        source_dataset=dict(type='PotsdamDataset'),
         load_image=True,
         prompt_order='caption+shares',
         caption_dropout=0.0,

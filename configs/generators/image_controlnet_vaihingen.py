@@ -1,5 +1,6 @@
 # Stage 2 on Vaihingen: the Potsdam settings with the Vaihingen data.
 _base_ = ['./image_controlnet_potsdam.py']
-model = dict(source_dataset='ISPRSDataset')
+model = dict(source_dataset=dict(type='ISPRSDataset'))
 train_dataloader = dict(
-    dataset=dict(data_root='data/vaihingen', source_dataset='ISPRSDataset'))
+    dataset=dict(data_root='data/vaihingen',
+                 source_dataset=dict(type='ISPRSDataset')))

@@ -11,7 +11,7 @@ data_root = 'data/potsdam'
 model = dict(
     type='LoRAMaskGenerator',
     components=dict(pretrained=sd_folder),
-    source_dataset='PotsdamDataset',
+    source_dataset=dict(type='PotsdamDataset'),
     lora_rank=32,
     ce_weight=0.5,
     prop_weight=0.5,
@@ -30,7 +30,7 @@ train_dataloader = dict(
         type='MaskCaptionDataset',
         data_root=data_root,
         captions='captions.jsonl',
-        source_dataset='PotsdamDataset',
+        source_dataset=dict(type='PotsdamDataset'),
         prompt_order='shares+caption',
         caption_dropout=0.1,
         prompt_dropout=0.05))
@@ -59,7 +59,7 @@ val_dataloader = dict(
         type='MaskCaptionDataset',
         data_root=data_root,
         captions='captions_val.jsonl',
-        source_dataset='PotsdamDataset',
+        source_dataset=dict(type='PotsdamDataset'),
         prompt_order='shares+caption',
         augment=False,
         indices=200))

@@ -1,5 +1,6 @@
 # Stage 1 on Vaihingen: the Potsdam settings with the Vaihingen data.
 _base_ = ['./mask_lora_potsdam.py']
-model = dict(source_dataset='ISPRSDataset')
+model = dict(source_dataset=dict(type='ISPRSDataset'))
 train_dataloader = dict(
-    dataset=dict(data_root='data/vaihingen', source_dataset='ISPRSDataset'))
+    dataset=dict(data_root='data/vaihingen',
+                 source_dataset=dict(type='ISPRSDataset')))

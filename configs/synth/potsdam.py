@@ -4,7 +4,7 @@
 custom_imports = dict(imports=['dldm_mmseg'], allow_failed_imports=False)
 out_dir = 'data/potsdam_syn'
 synthesis = dict(
-    source_dataset='PotsdamDataset',
+    source_dataset=dict(type='PotsdamDataset'),
     mask_generator=dict(
         config='configs/generators/mask_lora_potsdam.py',
         weights='work_dirs/mask_lora_potsdam/export/final'),

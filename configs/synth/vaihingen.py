@@ -4,7 +4,7 @@
 _base_ = ['./potsdam.py']
 out_dir = 'data/vaihingen_syn'
 synthesis = dict(
-    source_dataset='ISPRSDataset',
+    source_dataset=dict(type='ISPRSDataset'),
     mask_generator=dict(
         config='configs/generators/mask_lora_vaihingen.py',
         weights='work_dirs/mask_lora_vaihingen/export/final'),

@@ -50,7 +50,8 @@ from dldm_mmseg.utils.io import (atomic_open, atomic_write_image,
                                  remove_stale_temporaries)
 from dldm_mmseg.utils.label_stats import class_proportion_error, class_shares
 from dldm_mmseg.utils.prompts import compose_prompt, format_class_shares
-from dldm_mmseg.utils.source_dataset import source_dataset_defaults
+from dldm_mmseg.utils.source_dataset import (source_dataset_defaults,
+                                              source_identity)
 from dldm_mmseg.utils.progress import progress_bar
 
 IMG_DIR, ANN_DIR, RECORDS = 'img_dir/train', 'ann_dir/train', 'records'
@@ -354,11 +355,13 @@ class SynthesisEngine:
 
     def identity(self) -> dict:
         """The settings and input hashes a set's samples depend on."""
-        keys = ('source_dataset', 'size', 'base_seed', 'mask_prompt',
+        keys = ('size', 'base_seed', 'mask_prompt',
                 'image_prompt', 'mask_sampling', 'image_sampling',
                 'cleanup_min_neighbours', 'reject', 'shares', 'dtype',
                 'consistency')
         payload = {k: self.cfg.get(k) for k in keys}
+        payload['source_dataset'] = source_identity(
+            self.cfg.get('source_dataset'))
         payload['weights'] = self.weight_hashes
         # what the real captions hold, not how their path is spelled: a
         # set copied, moved or resumed from another directory is the same

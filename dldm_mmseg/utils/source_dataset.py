@@ -100,6 +100,21 @@ def _checked_metainfo(metainfo: dict, name: str) -> dict:
     return dict(classes=classes, palette=palette)
 
 
+def source_identity(source: SourceDataset):
+    """What identifies the real set in a synthetic set's fingerprint: the
+    type name for a registered type as it is (``'PotsdamDataset'`` and
+    ``dict(type='PotsdamDataset')`` alike, so sets made before dataset
+    configs existed keep their identity), else the classes, palette and
+    label encoding it resolves to."""
+    if isinstance(source, str):
+        return source
+    if set(source) == {'type'} and isinstance(source['type'], str):
+        return source['type']
+    resolved = source_dataset_defaults(source)
+    return dict(resolved['metainfo'],
+                reduce_zero_label=resolved['reduce_zero_label'])
+
+
 def dataset_label(source: SourceDataset) -> str:
     """A short name of the real set for messages and reports."""
     if isinstance(source, str):

@@ -85,3 +85,14 @@ def test_from_config_honours_custom_imports(tmp_path, monkeypatch):
     source = source_dataset_from_config(str(cfg))
     assert source_dataset_defaults(source)['metainfo']['classes'] == (
         'land', 'lake')
+
+
+def test_identity_is_the_type_name_or_what_the_config_resolves_to():
+    from dldm_mmseg.utils.source_dataset import source_identity
+    # sets made when configs spelled the type as a string keep their
+    # fingerprint when the configs spell it as dict(type=...)
+    assert source_identity('PotsdamDataset') == 'PotsdamDataset'
+    assert source_identity(dict(type='PotsdamDataset')) == 'PotsdamDataset'
+    three = source_identity(THREE)
+    assert three == dict(THREE['metainfo'], reduce_zero_label=True)
+    assert source_identity(dict(THREE, reduce_zero_label=False)) != three
