@@ -1,7 +1,7 @@
 # The paper's random-oversampling baseline (Sec. 3.3.3): real data only,
 # with 0.4 x N_real extra draws per epoch of patches that hold car or
 # clutter, the same epoch size as pspnet_potsdam_syn40.py.
-_base_ = ['./_base_/pspnet_potsdam_real.py']
+_base_ = ['./pspnet_potsdam_syn0.py']
 train_dataloader = dict(
     sampler=dict(
         _delete_=True,

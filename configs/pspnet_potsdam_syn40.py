@@ -1,29 +1,14 @@
-# PSPNet R50-D8 on ISPRS Potsdam, real + synthetic at alpha = N_syn / N_real
-# = 0.4 per epoch (the paper's best ratio). The synthetic set is read from
-# syn_data_root (built by tools/synthesize.py); the sibling configs change
-# only train_dataloader.sampler.syn_ratio. SynthesisHook builds the set
-# first when it is missing or incomplete (from the generators named in
-# configs/synth/potsdam.py), and reuses it when complete.
-_base_ = ['./_base_/pspnet_potsdam_real.py']
-syn_data_root = 'data/potsdam_syn'
-train_dataloader = dict(
-    sampler=dict(
-        _delete_=True, type='InfiniteMixedRatioSampler', syn_ratio=0.4),
-    dataset=dict(
-        _delete_=True,
-        type='ConcatDataset',
-        datasets=[
-            {{_base_.train_dataloader.dataset}},
-            dict(
-                type='DiffusionSynthDataset',
-                source_dataset=dict(type='PotsdamDataset'),
-                data_root=syn_data_root,
-                pipeline={{_base_.train_pipeline}}),
-        ]))
-custom_hooks = [
-    dict(
-        type='SynthesisHook',
-        synth_config='configs/synth/potsdam.py',
-        num=3456,  # as many as the real training patches: alpha <= 1
-        out_dir=syn_data_root),
+# PSPNet R50-D8 on ISPRS Potsdam, real + synthetic at alpha = 0.4 (the
+# paper's best ratio; _base_/datasets/potsdam_syn.py holds the synthetic
+# set and its SynthesisHook; syn20/60/100 change the ratio only).
+_base_ = [
+    './_base_/models/pspnet_r50-d8.py',
+    './_base_/datasets/potsdam_syn.py',
+    'mmseg::_base_/default_runtime.py',
+    'mmseg::_base_/schedules/schedule_80k.py',
 ]
+crop_size = (512, 512)
+model = dict(
+    data_preprocessor=dict(size=crop_size),
+    decode_head=dict(num_classes=6),
+    auxiliary_head=dict(num_classes=6))
