@@ -4,3 +4,7 @@ model = dict(source_dataset=dict(type='ISPRSDataset'))
 train_dataloader = dict(
     dataset=dict(data_root='data/vaihingen',
                  source_dataset=dict(type='ISPRSDataset')))
+val_dataloader = dict(
+    dataset=dict(data_root='data/vaihingen',
+                 source_dataset=dict(type='ISPRSDataset')))
+test_dataloader = val_dataloader

@@ -16,6 +16,9 @@ from mmengine.runner import Runner
 from mmseg.registry import DATA_SAMPLERS, DATASETS, HOOKS, METRICS, MODELS
 from fixtures import POTSDAM_CLASSES, make_seg_dataset, make_synth_set
 
+LOVEDA_CLASSES = ('background', 'building', 'road', 'water', 'barren',
+                  'forest', 'agricultural')
+
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 SIZE = 32
 NUM_REAL, NUM_SYN = 6, 6  # enough synthetic samples for alpha = 1
@@ -48,11 +51,13 @@ TINY_MODELS = {
 
 
 def shrink_pipelines(node):
-    """Rewrite 512x512 scales and crops to the fixture size, in place."""
+    """Rewrite resize scales and 512x512 crops to the fixture size, in
+    place."""
     if isinstance(node, dict):
-        for key in ('scale', 'crop_size'):
-            if key in node and tuple(node[key]) == (512, 512):
-                node[key] = (SIZE, SIZE)
+        if 'scale' in node and isinstance(node['scale'], (list, tuple)):
+            node['scale'] = (SIZE, SIZE)
+        if 'crop_size' in node and tuple(node['crop_size']) == (512, 512):
+            node['crop_size'] = (SIZE, SIZE)
         for value in node.values():
             shrink_pipelines(value)
     elif isinstance(node, list):
@@ -60,8 +65,15 @@ def shrink_pipelines(node):
             shrink_pipelines(value)
 
 
-def tiny_config(path, data_root, syn_root, work_dir):
+def classes_of(path):
+    return LOVEDA_CLASSES if 'loveda' in osp.basename(path) else \
+        POTSDAM_CLASSES
+
+
+def tiny_config(path, data_root, syn_roots, work_dir):
     cfg = Config.fromfile(path)
+    syn_root = syn_roots['loveda' if 'loveda' in osp.basename(path)
+                         else 'isprs']
     model_name = osp.basename(path).split('_')[0]
     cfg.merge_from_dict(dict(
         model=TINY_MODELS[model_name], work_dir=work_dir,
@@ -97,14 +109,24 @@ def data(tmp_path_factory):
     # patches 3 and 5 of the 6 hold car / clutter (for the oversamplers)
     real = make_seg_dataset(str(root / 'real'), num_train=NUM_REAL,
                             num_val=2, size=SIZE)
-    syn = str(root / 'syn')
-    make_synth_set(syn, num=NUM_SYN, size=SIZE)
+    syn = dict(isprs=str(root / 'syn'), loveda=str(root / 'syn_loveda'))
+    make_synth_set(syn['isprs'], num=NUM_SYN, size=SIZE)
+
+    def as_loveda(records):  # the same label maps, named for 7 classes
+        for record in records:
+            for key in ('target_shares', 'measured_shares'):
+                values = list(record[key].values()) + [0.0]
+                record[key] = dict(zip(LOVEDA_CLASSES, values))
+        return records
+
+    make_synth_set(syn['loveda'], num=NUM_SYN, size=SIZE, records=as_loveda)
     return real, syn
 
 
 @pytest.mark.parametrize('name', ['deeplabv3plus_potsdam_syn40',
                                   'pspnet_potsdam_syn40',
-                                  'segformer_potsdam_syn40'])
+                                  'segformer_potsdam_syn40',
+                                  'deeplabv3plus_loveda_syn40'])
 def test_config_trains_and_validates(name, data, tmp_path):
     cfg = tiny_config(osp.join(ROOT, 'configs', name + '.py'), *data,
                       str(tmp_path / 'work'))
@@ -123,7 +145,8 @@ def test_config_trains_and_validates(name, data, tmp_path):
     # is absent from the labels: mFscore is the mean over defined classes
     assert np.isfinite(metrics['mIoU']) and np.isfinite(metrics['mCPE'])
     for kind in ('IoU', 'Fscore'):
-        values = np.array([metrics[f'{kind}.{c}'] for c in POTSDAM_CLASSES])
+        values = np.array([metrics[f'{kind}.{c}'] for c in
+                           classes_of(name)])
         with warnings.catch_warnings():
             warnings.simplefilter('ignore', RuntimeWarning)  # all-NaN mean
             expected = np.nanmean(values)
@@ -166,6 +189,10 @@ def test_every_config_builds_its_pieces(path, data, tmp_path):
         assert cfg.train_dataloader.dataset.datasets[1].pipeline == \
             cfg.train_pipeline
         assert [type(h).__name__ for h in hooks] == ['SynthesisHook']
+    elif 'oversample' in name and 'loveda' in name:
+        assert type(sampler).__name__ == 'InfiniteClassAwareOversampler'
+        assert sampler.rare_classes == ['barren', 'water']
+        assert len(sampler.pool) > 0
     elif 'oversample' in name:
         assert type(sampler).__name__ == 'InfiniteClassAwareOversampler'
         assert sampler.rare_classes == ['car', 'clutter']
@@ -174,14 +201,15 @@ def test_every_config_builds_its_pieces(path, data, tmp_path):
     else:
         assert type(sampler).__name__ == 'InfiniteSampler'
         assert len(train_set) == NUM_REAL
-    assert tuple(train_set.metainfo['classes']) == POTSDAM_CLASSES
+    classes = classes_of(path)
+    assert tuple(train_set.metainfo['classes']) == classes
     val_set = DATASETS.build(val_cfg)
     assert len(val_set) == 2
     model = MODELS.build(cfg.model)
     model.eval()
     outputs = model.val_step(pseudo_collate([val_set[0]]))
     assert outputs[0].pred_sem_seg.data.shape == (1, SIZE, SIZE)
-    assert outputs[0].seg_logits.data.shape[0] == len(POTSDAM_CLASSES)
+    assert outputs[0].seg_logits.data.shape[0] == len(classes)
     for metric in metrics:
         metric.dataset_meta = val_set.metainfo
         metric.process([], [o.to_dict() for o in outputs])

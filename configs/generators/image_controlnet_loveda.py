@@ -1,0 +1,6 @@
+# Stage 2 on LoveDA: the Potsdam settings with the LoveDA data.
+_base_ = ['./image_controlnet_potsdam.py']
+model = dict(source_dataset=dict(type='LoveDADataset'))
+train_dataloader = dict(
+    dataset=dict(data_root='data/loveDA',
+                 source_dataset=dict(type='LoveDADataset')))
