@@ -238,7 +238,7 @@ def write_captions(data_root: str, class_names: Sequence[str],
                 label = to_train_ids(read_label_map(ann_path),
                                      reduce_zero_label, ignore_index)
                 shares = class_shares(label, len(class_names), ignore_index,
-                                      ann_path)
+                                      ann_path, reduce_zero_label)
                 if shares.sum() == 0:
                     raise ValueError(f'{ann_path} has no labelled pixel; '
                                      'remove the patch from the dataset')

@@ -263,11 +263,11 @@ def rare_patch_indices(dataset: Sized, real_indices: np.ndarray,
     progress = progress_bar(len(real_indices), 'label maps read')
     for row, index in enumerate(real_indices):
         info = dataset.get_data_info(int(index))
+        reduce_zero_label = info.get('reduce_zero_label', False)
         label = to_train_ids(read_label_map(info['seg_map_path']),
-                             info.get('reduce_zero_label', False),
-                             ignore_index)
+                             reduce_zero_label, ignore_index)
         shares[row] = class_counts(label, len(classes), ignore_index,
-                                   info['seg_map_path'])
+                                   info['seg_map_path'], reduce_zero_label)
         progress.update()
     pixel_share = shares.sum(0) / max(shares.sum(), 1)
     shares = shares / np.maximum(shares.sum(1, keepdims=True), 1)

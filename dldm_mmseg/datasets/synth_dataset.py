@@ -223,7 +223,8 @@ class DiffusionSynthDataset(BaseSegDataset):
             label = to_train_ids(read_label_map(info['seg_map_path']),
                                  self.reduce_zero_label, self.ignore_index)
             class_counts(label, len(self._metainfo['classes']),
-                         self.ignore_index, info['seg_map_path'])
+                         self.ignore_index, info['seg_map_path'],
+                         self.reduce_zero_label)
 
     # -- filtering ---------------------------------------------------------
     def _record_shares(self, record: dict, key: str) -> Optional[np.ndarray]:

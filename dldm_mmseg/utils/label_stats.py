@@ -16,34 +16,46 @@ def to_train_ids(label: np.ndarray, reduce_zero_label: bool,
 
 
 def class_counts(label: np.ndarray, num_classes: int,
-                 ignore_index: int = 255, path: Optional[str] = None
-                 ) -> np.ndarray:
+                 ignore_index: int = 255, path: Optional[str] = None,
+                 reduce_zero_label: Optional[bool] = None) -> np.ndarray:
     """Pixel count per class of a train-id label map.
 
+    Args:
+        path (str, optional): The file the labels were read from, named in
+            the error.
+        reduce_zero_label (bool, optional): How the file's values became
+            train ids (see :func:`to_train_ids`); given, the error quotes
+            the values and the range as the file holds them.
+
     Raises:
-        ValueError: When a value is neither a class nor ``ignore_index``;
-            names ``path`` when given.
+        ValueError: When a value is neither a class nor ``ignore_index``.
     """
     label = np.asarray(label).reshape(-1)
     valid = label != ignore_index
     values = label[valid]
     bad = (values < 0) | (values >= num_classes)
     if bad.any():
-        wrong = np.unique(values[bad])[:10].tolist()
+        wrong = np.unique(values[bad])[:10]
         where = f' in {path}' if path else ''
+        if reduce_zero_label:
+            wrong = wrong + 1
+            allowed = f'1..{num_classes}, with 0 for ignore'
+        else:
+            allowed = f'0..{num_classes - 1}, with {ignore_index} for ignore'
         raise ValueError(
-            f'label values {wrong}{where} are outside the {num_classes} '
-            f'classes (0..{num_classes - 1}, ignore {ignore_index}); check '
-            'the dataset type and reduce_zero_label, or re-run the '
-            'preparation tool')
+            f'label values {wrong.tolist()}{where} are outside the '
+            f'{num_classes} classes ({allowed}); check the dataset type '
+            'and reduce_zero_label, or re-run the preparation tool')
     return np.bincount(values, minlength=num_classes).astype(np.int64)
 
 
 def class_shares(label: np.ndarray, num_classes: int,
-                 ignore_index: int = 255, path: Optional[str] = None
-                 ) -> np.ndarray:
-    """Share of each class among the valid pixels (zeros if none are valid)."""
-    counts = class_counts(label, num_classes, ignore_index, path)
+                 ignore_index: int = 255, path: Optional[str] = None,
+                 reduce_zero_label: Optional[bool] = None) -> np.ndarray:
+    """Share of each class among the valid pixels (zeros if none are valid;
+    arguments as :func:`class_counts`)."""
+    counts = class_counts(label, num_classes, ignore_index, path,
+                          reduce_zero_label)
     total = counts.sum()
     return counts / total if total else counts.astype(np.float64)
 

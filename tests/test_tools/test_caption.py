@@ -107,9 +107,10 @@ def test_label_outside_class_set_is_named(tmp_path):
     root = make_seg_dataset(str(tmp_path / 'd'), num_train=2)
     bad = osp.join(root, 'ann_dir', 'train', 'train_001.png')
     label = np.asarray(Image.open(bad)).copy()
-    label[5, 5] = 9  # encoded 9 -> train id 8, outside 6 classes
+    label[5, 5] = 9  # outside classes 1..6: quoted as the file holds it
     Image.fromarray(label).save(bad)
-    with pytest.raises(ValueError, match=r'\[8\] in .*train_001.png'):
+    with pytest.raises(ValueError, match=r'\[9\] in .*train_001.png are '
+                       r'outside the 6 classes \(1..6, with 0 for ignore\)'):
         run(root)
     assert not osp.exists(osp.join(root, 'captions.jsonl'))
 
