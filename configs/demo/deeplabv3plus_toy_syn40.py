@@ -18,6 +18,7 @@ train_dataloader = dict(
                 pipeline={{_base_.train_pipeline}}),
         ]))
 custom_hooks = [
+    dict(type='LabelRangeHook'),
     dict(
         type='SynthesisHook',
         synth_config='configs/demo/synth_small_toy.py',

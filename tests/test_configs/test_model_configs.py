@@ -188,7 +188,8 @@ def test_every_config_builds_its_pieces(path, data, tmp_path):
         assert syn.metainfo['classes'] == real.metainfo['classes']
         assert cfg.train_dataloader.dataset.datasets[1].pipeline == \
             cfg.train_pipeline
-        assert [type(h).__name__ for h in hooks] == ['SynthesisHook']
+        assert [type(h).__name__ for h in hooks] == ['LabelRangeHook',
+                                                     'SynthesisHook']
     elif 'oversample' in name and 'loveda' in name:
         assert type(sampler).__name__ == 'InfiniteClassAwareOversampler'
         assert sampler.rare_classes == ['barren', 'water']
@@ -201,6 +202,8 @@ def test_every_config_builds_its_pieces(path, data, tmp_path):
     else:
         assert type(sampler).__name__ == 'InfiniteSampler'
         assert len(train_set) == NUM_REAL
+    if '_syn' not in name or name.endswith('_syn0.py'):
+        assert [type(h).__name__ for h in hooks] == ['LabelRangeHook']
     classes = classes_of(path)
     assert tuple(train_set.metainfo['classes']) == classes
     val_set = DATASETS.build(val_cfg)

@@ -20,6 +20,7 @@ train_dataloader = dict(
                 pipeline={{_base_.train_pipeline}}),
         ]))
 custom_hooks = [
+    dict(type='LabelRangeHook'),
     dict(
         type='SynthesisHook',
         synth_config='configs/synth/potsdam.py',
