@@ -27,7 +27,7 @@ def check_complete_set(syn_dir: str) -> None:
     """Refuse a folder that is not a finished synthetic set: no manifest,
     or manifest entries whose image or mask is missing (the counts and
     figures would describe a set that is not there)."""
-    from dldm_mmseg.apis.synthesis import IMG_DIR, ANN_DIR, MANIFEST
+    from dldm_mmseg.apis.set_layout import ANN_DIR, IMG_DIR, MANIFEST
     from dldm_mmseg.utils.io import read_jsonl
     manifest = osp.join(syn_dir, MANIFEST)
     if not osp.isfile(manifest):

@@ -1,13 +1,8 @@
 """Stage 3: turn the trained generators into a synthetic dataset.
 
-``SynthesisEngine(cfg).run(num, out_dir)`` writes::
-
-    out_dir/img_dir/train/<id>.png   generated images
-    out_dir/ann_dir/train/<id>.png   masks in the real set's label encoding
-    out_dir/manifest.jsonl           one record per sample (see below)
-    out_dir/synth_info.json          the configuration fingerprint
-    out_dir/records/<id>.json        per-sample commit records (a sample is
-                                     done once its record exists)
+``SynthesisEngine(cfg).run(num, out_dir)`` writes a set in the layout of
+:mod:`dldm_mmseg.apis.set_layout` (images, masks, per-sample records, the
+manifest and the configuration fingerprint).
 
 Sample ``i`` (id ``f'{i:06d}'``) uses mask seed ``base_seed + i``, image
 seed :func:`image_seed` ``(base_seed, i)`` and target shares drawn from
@@ -46,120 +41,19 @@ from mmengine.device import get_device
 
 from dldm_mmseg.utils.dtypes import DTYPES
 from dldm_mmseg.utils.io import (atomic_open, atomic_write_image,
-                                 atomic_write_jsonl, read_jsonl,
-                                 remove_stale_temporaries)
+                                 atomic_write_jsonl, remove_stale_temporaries)
 from dldm_mmseg.utils.label_stats import class_proportion_error, class_shares
 from dldm_mmseg.utils.prompts import compose_prompt, format_class_shares
 from dldm_mmseg.utils.source_dataset import (source_dataset_defaults,
                                               source_identity)
 from dldm_mmseg.utils.progress import progress_bar
-
-IMG_DIR, ANN_DIR, RECORDS = 'img_dir/train', 'ann_dir/train', 'records'
-MANIFEST, INFO = 'manifest.jsonl', 'synth_info.json'
-RETRY_SEED_STRIDE = 1_000_003  # retry k of sample i uses seed + k * stride
-#: Image seeds live in their own stream (``image_seed``): the mask and the
-#: image of a sample must not start from the same noise (both stages have
-#: the same latent shape). Sets made before there was an image stream used
-#: ``seed`` for both; they load as before but are not extended.
-SEED_SCHEME = 2
-
-
-def image_seed(base_seed: int, index: int) -> int:
-    """The image generator's seed of sample ``index``: a 31-bit value drawn
-    from ``(base_seed, index, 'image')``, unrelated to the mask seeds
-    ``base_seed + index + k * RETRY_SEED_STRIDE``."""
-    text = f'image:{int(base_seed)}:{int(index)}'.encode()
-    return int.from_bytes(hashlib.sha256(text).digest()[:4], 'little') >> 1
-
-
-def sample_id(index: int) -> str:
-    return f'{index:06d}'
-
-
-def file_sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for block in iter(lambda: f.read(1 << 20), b''):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _hash_cache_path() -> str:
-    root = os.environ.get('XDG_CACHE_HOME') or osp.join(
-        osp.expanduser('~'), '.cache')
-    return osp.join(root, 'dldm_mmseg', 'sha256.json')
-
-
-def cached_file_sha256(path: str) -> str:
-    """:func:`file_sha256`, remembered by real path, size and mtime in
-    ``~/.cache/dldm_mmseg/sha256.json`` (``$XDG_CACHE_HOME``): hashing
-    SD 1.5's 3.4 GB UNet on every resume would cost seconds each time."""
-    stat = os.stat(path)
-    key = f'{osp.realpath(path)}:{stat.st_size}:{stat.st_mtime_ns}'
-    cache_file = _hash_cache_path()
-    cache = {}
-    with contextlib.suppress(OSError, ValueError):
-        with open(cache_file, encoding='utf-8') as f:
-            cache = json.load(f)
-    if key not in cache:
-        cache[key] = file_sha256(path)
-        with contextlib.suppress(OSError):  # a read-only home: no cache
-            with atomic_open(cache_file) as f:
-                json.dump(cache, f)
-    return cache[key]
-
-
-def folder_hash(folder: str) -> str:
-    """Hash of every weight and config file of an exported generator
-    folder, subfolders included (a fully fine-tuned export keeps its
-    networks in ``unet/``, ``text_encoder/``, ...), with their relative
-    paths.
-
-    Raises:
-        FileNotFoundError: When the folder holds no such file.
-    """
-    paths = []
-    for root, dirs, names in os.walk(folder):
-        dirs[:] = sorted(d for d in dirs if not d.startswith('.'))
-        paths += [osp.relpath(osp.join(root, n), folder) for n in names
-                  if n.endswith(('.safetensors', '.bin', '.json'))
-                  and not n.startswith('.')]
-    if not paths:
-        raise FileNotFoundError(
-            f'{folder} holds no weights (.safetensors, .bin) or configs; '
-            'point at work_dir/export/final of a generator run')
-    digest = hashlib.sha256()
-    for path in sorted(paths):
-        digest.update(path.replace(os.sep, '/').encode())
-        digest.update(cached_file_sha256(osp.join(folder, path)).encode())
-    return digest.hexdigest()[:16]
-
-
-def remove_isolated_pixels(labels: np.ndarray, min_neighbours: int
-                           ) -> np.ndarray:
-    """Relabel pixels with fewer than ``min_neighbours`` of their 8
-    neighbours in the same class to the most frequent neighbouring value
-    (ignore, 255, counts as a value of its own)."""
-    if min_neighbours <= 0:
-        return labels
-    values, dense = np.unique(labels, return_inverse=True)
-    dense = dense.reshape(labels.shape)
-    padded = np.pad(dense, 1, mode='edge')
-    h, w = labels.shape
-    counts = np.zeros((len(values), h, w), dtype=np.int16)
-    for dy in (0, 1, 2):
-        for dx in (0, 1, 2):
-            if dy == dx == 1:
-                continue
-            window = padded[dy:dy + h, dx:dx + w]
-            for c in range(len(values)):
-                counts[c] += window == c
-    same = np.take_along_axis(counts, dense[None].astype(np.int64), 0)[0]
-    isolated = same < min_neighbours
-    out = labels.copy()
-    out[isolated] = values[counts.argmax(0)[isolated]]
-    return out
-
+# the set's layout and seeds, hashes and clean-up live in their own
+# modules; their public names stay importable from here
+from dldm_mmseg.apis.set_layout import (  # noqa: F401
+    ANN_DIR, IMG_DIR, INFO, MANIFEST, RECORDS, RETRY_SEED_STRIDE,
+    SEED_SCHEME, image_seed, sample_id, synthesis_status)
+from dldm_mmseg.utils.hashing import file_sha256, folder_hash
+from dldm_mmseg.utils.label_stats import remove_isolated_pixels  # noqa: F401
 
 BATCHING_MODES = ('aligned', 'one_at_a_time', 'free')
 
@@ -203,27 +97,6 @@ def deterministic_kernels(enabled: bool = True):
         (torch.backends.cudnn.benchmark, torch.backends.cudnn.deterministic,
          torch.backends.cuda.matmul.allow_tf32,
          torch.backends.cudnn.allow_tf32) = saved
-
-
-def synthesis_status(out_dir: str, num: int) -> Dict[str, object]:
-    """How far a synthetic set is: ``complete`` when the manifest lists
-    ``num`` samples whose files exist; ``done`` ids from records."""
-    records_dir = osp.join(out_dir, RECORDS)
-    done = set()
-    if osp.isdir(records_dir):
-        for name in os.listdir(records_dir):
-            if name.endswith('.json') and not name.startswith('.'):
-                sid = name[:-5]
-                if osp.isfile(osp.join(out_dir, IMG_DIR, sid + '.png')) and \
-                        osp.isfile(osp.join(out_dir, ANN_DIR, sid + '.png')):
-                    done.add(sid)
-    wanted = {sample_id(i) for i in range(num)}
-    manifest = osp.join(out_dir, MANIFEST)
-    listed = set()
-    if osp.isfile(manifest):
-        listed = {str(r.get('id')) for r in read_jsonl(manifest)}
-    return dict(complete=listed == wanted and wanted <= done,
-                done=done & wanted, missing=sorted(wanted - done))
 
 
 def load_generator(spec: dict):

@@ -98,3 +98,30 @@ def class_proportion_error(pred_shares: np.ndarray,
         raise ValueError(f'share arrays differ in shape: {pred_shares.shape} '
                          f'vs {target_shares.shape}')
     return np.abs(pred_shares - target_shares) * 100.0
+
+
+def remove_isolated_pixels(labels: np.ndarray, min_neighbours: int
+                           ) -> np.ndarray:
+    """Relabel pixels with fewer than ``min_neighbours`` of their 8
+    neighbours in the same class to the most frequent neighbouring value
+    (ignore, 255, counts as a value of its own)."""
+    if min_neighbours <= 0:
+        return labels
+    values, dense = np.unique(labels, return_inverse=True)
+    dense = dense.reshape(labels.shape)
+    padded = np.pad(dense, 1, mode='edge')
+    h, w = labels.shape
+    counts = np.zeros((len(values), h, w), dtype=np.int16)
+    for dy in (0, 1, 2):
+        for dx in (0, 1, 2):
+            if dy == dx == 1:
+                continue
+            window = padded[dy:dy + h, dx:dx + w]
+            for c in range(len(values)):
+                counts[c] += window == c
+    same = np.take_along_axis(counts, dense[None].astype(np.int64), 0)[0]
+    isolated = same < min_neighbours
+    out = labels.copy()
+    out[isolated] = values[counts.argmax(0)[isolated]]
+    return out
+

@@ -8,6 +8,9 @@ from mmengine.hooks import Hook
 from mmengine.logging import MMLogger
 
 from mmseg.registry import HOOKS
+from dldm_mmseg.apis.set_layout import (ANN_DIR, IMG_DIR, MANIFEST,
+                                        synthesis_status)
+from dldm_mmseg.utils.io import read_jsonl
 
 _HOOKS_BY_FOLDER: 'weakref.WeakValueDictionary[str, SynthesisHook]' = \
     weakref.WeakValueDictionary()
@@ -71,8 +74,9 @@ class SynthesisHook(Hook):
 
     def ensure(self) -> dict:
         """Build or complete the set (once per hook); returns the result."""
-        from dldm_mmseg.apis.synthesis import (SynthesisEngine,
-                                               synthesis_status)
+        # the engine imports diffusers and the generators: only when a
+        # set must be made
+        from dldm_mmseg.apis.synthesis import SynthesisEngine
         if self.result is not None:
             return self.result
         logger = MMLogger.get_current_instance()
@@ -98,8 +102,6 @@ class SynthesisHook(Hook):
     def _prebuilt_set_suffices(self) -> bool:
         """A set made elsewhere (a manifest, no per-sample records) is
         reused when it lists at least ``num`` samples whose files exist."""
-        from dldm_mmseg.apis.synthesis import ANN_DIR, IMG_DIR, MANIFEST
-        from dldm_mmseg.utils.io import read_jsonl
         manifest = osp.join(self.out_dir, MANIFEST)
         if not osp.isfile(manifest):
             return False
