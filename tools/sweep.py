@@ -36,6 +36,14 @@ def parse_args(argv=None):
                         help='synthetic ratios to train, each in [0, 1] '
                         '(default: 0 0.2 0.4 0.6 1)')
     parser.add_argument('--work-dir', help='default: work_dirs/sweep_<name>')
+    parser.add_argument('--weak-classes', metavar='METRICS_JSON',
+                        help='also train every alpha > 0 on a second '
+                        'synthetic set whose target shares favour the '
+                        'classes a real-only segmentor does worst on (per-'
+                        'class IoU from this test metrics file, e.g. '
+                        'alpha_0/metrics.json), to compare with the '
+                        'frequency boost; the set goes to '
+                        '<syn_data_root>_weak_classes')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override settings in the config, key=value, '
                         'for every alpha')
@@ -51,9 +59,12 @@ def parse_args(argv=None):
 
 
 def run_alpha(config: str, alpha: float, work_dir: str,
-              cfg_options=None) -> dict:
-    """Train and test at one alpha; returns the test metrics."""
+              cfg_options=None, weak_classes: str = None) -> dict:
+    """Train and test at one alpha (on the weak-class variant of the
+    synthetic set with ``weak_classes``); returns the test metrics."""
     cfg = load_run_config(config, cfg_options, work_dir=work_dir)
+    if weak_classes:
+        weak_class_variant(cfg, weak_classes)
     sampler = cfg.train_dataloader.sampler
     if 'MixedRatioSampler' not in sampler.get('type', ''):
         raise ValueError(f'{config} does not use a MixedRatioSampler '
@@ -65,6 +76,38 @@ def run_alpha(config: str, alpha: float, work_dir: str,
     # one name per work dir: mmengine keeps one visualizer per name
     where = hashlib.sha1(osp.abspath(work_dir).encode()).hexdigest()[:8]
     return train_and_test(cfg, f'{osp.basename(work_dir)}_{where}')
+
+
+def weak_class_variant(cfg, metrics_file: str):
+    """``cfg`` (loaded) with its synthetic set replaced by one whose target
+    shares are boosted by class weakness (``shares.weak_classes``): the
+    ``SynthesisHook`` builds it in ``<out_dir>_weak_classes`` and the
+    ``DiffusionSynthDataset`` reading ``out_dir`` reads that instead."""
+    hooks = [h for h in cfg.get('custom_hooks', [])
+             if h.get('type') == 'SynthesisHook']
+    if not hooks:
+        raise ValueError('--weak-classes needs a config with a SynthesisHook '
+                         '(it builds the second synthetic set)')
+    if not osp.isfile(metrics_file):
+        raise FileNotFoundError(f'--weak-classes {metrics_file} does not '
+                                'exist: a test metrics file of a real-only '
+                                'run (e.g. <work-dir>/alpha_0/metrics.json)')
+    moved = {}
+    for hook in hooks:
+        old = hook['out_dir']
+        moved[osp.normpath(old)] = hook['out_dir'] = old.rstrip('/') + \
+            '_weak_classes'
+        options = dict(hook.get('synth_options') or {})
+        options['shares'] = dict(options.get('shares') or {},
+                                 weak_classes=osp.abspath(metrics_file))
+        hook['synth_options'] = options
+    train = cfg.train_dataloader.dataset
+    for dataset in train.get('datasets', [train]):
+        root = dataset.get('data_root')
+        if dataset.get('type') == 'DiffusionSynthDataset' and root and \
+                osp.normpath(root) in moved:
+            dataset['data_root'] = moved[osp.normpath(root)]
+    return cfg
 
 
 def reuse_or_run(run_dir: str, run, *args) -> dict:
@@ -99,25 +142,38 @@ def main(argv=None):
     args = parse_args(argv)
     name = osp.splitext(osp.basename(args.config))[0]
     work = args.work_dir or osp.join('work_dirs', f'sweep_{name}')
+    if args.weak_classes and not osp.isfile(args.weak_classes) and not (
+            0 in args.alphas and osp.abspath(args.weak_classes) ==
+            osp.abspath(osp.join(work, 'alpha_0', 'metrics.json'))):
+        raise SystemExit(f'--weak-classes {args.weak_classes} does not exist '
+                         'and is not the alpha = 0 run of this sweep: give a '
+                         'real-only test metrics file')
     results = {}
     for alpha in args.alphas:
         run_dir = osp.join(work, f'alpha_{alpha:g}')
         print(f'alpha {alpha:g}: {run_dir}')
         results[alpha] = reuse_or_run(run_dir, run_alpha, args.config, alpha,
                                       run_dir, args.cfg_options)
+    rows = {f'alpha = {a:g}': r for a, r in sorted(results.items())}
+    if args.weak_classes:
+        for alpha in sorted(a for a in args.alphas if a > 0):
+            run_dir = osp.join(work, f'alpha_{alpha:g}_weak_classes')
+            print(f'alpha {alpha:g}, weak-class shares: {run_dir}')
+            rows[f'alpha = {alpha:g}, weak classes'] = reuse_or_run(
+                run_dir, run_alpha, args.config, alpha, run_dir,
+                args.cfg_options, args.weak_classes)
     from dldm_mmseg.utils.source_dataset import (
         source_dataset_defaults, source_dataset_from_config)
     classes = source_dataset_defaults(source_dataset_from_config(
         args.config))['metainfo']['classes']
-    table = metrics_table({f'alpha = {a:g}': r for a, r in
-                           sorted(results.items())}, classes)
+    table = metrics_table(rows, classes)
     plot = plot_metric_vs_alpha(results, classes,
                                 osp.join(work, 'metric_vs_alpha.png'))
     with atomic_open(osp.join(work, 'sweep.md')) as f:
         f.write(f'# {name}: metrics vs synthetic ratio\n\n{table}\n\n'
                 f'![metric vs alpha]({osp.basename(plot)})\n')
     with atomic_open(osp.join(work, 'sweep.json')) as f:
-        json.dump({f'{a:g}': r for a, r in results.items()}, f, indent=2)
+        json.dump(rows, f, indent=2)
     print(table)
     return results
 

@@ -63,3 +63,50 @@ def test_sweep_checks_every_alpha_before_training(tmp_path, capsys):
                         '--alphas', *alphas])
         assert message in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []  # nothing trained or written
+
+
+def test_weak_class_variant_gets_its_own_set_and_rows(tmp_path, monkeypatch):
+    from mmengine.config import Config
+    sweep = load_tool('sweep')
+    metrics = tmp_path / 'alpha_0_metrics.json'
+    metrics.write_text(json.dumps({'IoU.car': 40.0, 'IoU.clutter': 10.0}))
+    cfg = Config.fromfile(osp.join(ROOT, 'configs',
+                                   'deeplabv3plus_potsdam_syn40.py'))
+    sweep.weak_class_variant(cfg, str(metrics))
+    hook = [h for h in cfg.custom_hooks if h.type == 'SynthesisHook'][0]
+    assert hook.out_dir == 'data/potsdam_syn_weak_classes'
+    assert hook.synth_options.shares.weak_classes == str(metrics)
+    assert cfg.train_dataloader.dataset.datasets[1].data_root == \
+        'data/potsdam_syn_weak_classes'
+    # the hook merges the options into the synth config it builds from
+    from dldm_mmseg.engine.hooks import SynthesisHook
+    built = SynthesisHook(osp.join(ROOT, hook.synth_config), num=4,
+                          out_dir=str(tmp_path / 'weak'),
+                          synth_options=hook.synth_options)
+    assert built.cfg.synthesis.shares.weak_classes == str(metrics)
+    assert built.cfg.synthesis.shares.rarity_exponent == 0.5  # kept
+    with pytest.raises(FileNotFoundError, match='--weak-classes'):
+        sweep.weak_class_variant(cfg, str(tmp_path / 'none.json'))
+
+    # the sweep trains each alpha > 0 again on the variant, resumably
+    calls = []
+
+    def fake_run(config, alpha, work_dir, options=None, weak=None):
+        calls.append((alpha, osp.basename(work_dir), weak))
+        return {'mIoU': 50.0 + alpha + (weak is not None), 'IoU.car': 1.0}
+
+    monkeypatch.setattr(sweep, 'run_alpha', fake_run)
+    work = str(tmp_path / 'sweep')
+    sweep.main([osp.join(ROOT, 'configs', 'deeplabv3plus_potsdam_syn40.py'),
+                '--alphas', '0', '0.4', '--work-dir', work,
+                '--weak-classes', str(metrics)])
+    assert calls == [(0.0, 'alpha_0', None), (0.4, 'alpha_0.4', None),
+                     (0.4, 'alpha_0.4_weak_classes', str(metrics))]
+    table = open(osp.join(work, 'sweep.md')).read()
+    weak_row = next(line for line in table.splitlines()
+                    if line.startswith('| alpha = 0.4, weak classes |'))
+    assert '| 51.40 |' in weak_row
+    with pytest.raises(SystemExit, match='does not exist'):
+        sweep.main([osp.join(ROOT, 'configs', 'deeplabv3plus_potsdam_syn40'
+                             '.py'), '--alphas', '0.4', '--work-dir', work,
+                    '--weak-classes', str(tmp_path / 'none.json')])

@@ -43,13 +43,18 @@ class SynthesisHook(Hook):
         overwrite (bool): Replace a set of another configuration. Defaults
             to False.
         device (str, optional): Device for the generators.
+        synth_options (dict, optional): Settings merged into the synth
+            config's ``synthesis`` (e.g. ``dict(shares=dict(weak_classes=
+            'metrics.json'))`` for a variant of the set in its own
+            ``out_dir``). Defaults to None.
     """
 
     priority = 'VERY_HIGH'
 
     def __init__(self, synth_config: str, num: int,
                  out_dir: Optional[str] = None, overwrite: bool = False,
-                 device: Optional[str] = None) -> None:
+                 device: Optional[str] = None,
+                 synth_options: Optional[dict] = None) -> None:
         from mmengine.config import Config
         if num is None or num <= 0:
             raise ValueError(f'SynthesisHook needs num > 0, got {num!r}')
@@ -57,6 +62,8 @@ class SynthesisHook(Hook):
             raise FileNotFoundError(f'synth config {synth_config} does not '
                                     'exist')
         self.cfg = Config.fromfile(synth_config)
+        if synth_options:
+            self.cfg.merge_from_dict(dict(synthesis=synth_options))
         self.synth_config = synth_config
         self.num = int(num)
         self.out_dir = out_dir or self.cfg.get('out_dir')
