@@ -38,16 +38,29 @@ def test_confidently_wrong_pixels_get_ce_and_prop_gradient(model):
     assert float(ce) > 1.0
 
 
-def test_prop_is_the_l1_distance_of_hard_shares(model):
+def test_prop_is_the_l1_distance_of_soft_or_hard_shares(model):
     drawn = np.zeros((1, 10, 10), np.uint8)
     drawn[:, :, 7:] = 4          # 70% impervious, 30% car
     label = torch.from_numpy(drawn.astype(np.int64))
     target = torch.tensor([[0.5, 0.2, 0, 0, 0.3, 0]])
-    _, prop = model.x0_mask_losses(rendered(drawn), label, target)
-    # straight-through: the value is that of the hard shares, summed over
-    # classes (|0.7-0.5| + |0-0.2| = 0.4), not the paper's 1/|C| mean
-    # of soft shares (biased toward uniform)
-    assert float(prop) == pytest.approx(0.4, abs=1e-5)
+    rgb = rendered(drawn).requires_grad_(True)
+    # default (the paper's): soft shares, summed over classes; each pixel
+    # on its colour keeps ~5% of its mass on the other colours
+    assert model.prop_estimator == 'soft'
+    _, soft = model.x0_mask_losses(rgb, label, target)
+    assert 0.4 < float(soft) < 0.6
+    soft_grad, = torch.autograd.grad(soft.sum(), rgb)
+    # straight-through: the value is that of the hard shares
+    # (|0.7-0.5| + |0-0.2| = 0.4), the gradient the soft one's
+    model.prop_estimator = 'straight_through'
+    try:
+        _, hard = model.x0_mask_losses(rgb, label, target)
+    finally:  # the module-scoped model keeps its default
+        model.prop_estimator = 'soft'
+    assert float(hard) == pytest.approx(0.4, abs=1e-5)
+    hard_grad, = torch.autograd.grad(hard.sum(), rgb)
+    assert hard_grad.abs().max() > 1e-4 and not torch.allclose(
+        hard_grad, soft_grad)
 
 
 def test_ignore_label_pixels_are_left_out_and_drawn_ignore_is_an_error(

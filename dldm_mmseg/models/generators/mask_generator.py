@@ -65,9 +65,12 @@ class LoRAMaskGenerator(DiffusionGenerator):
             higher noise than CE (where the layout, and so the shares, is
             decided). Defaults to None: ``x0_max_timestep`` with
             ``prop_timestep_weighting``, every timestep without.
-        prop_estimator (str): ``'straight_through'`` (value from the hard
-            shares, gradient from the soft ones) or ``'soft'``. Defaults to
-            ``'straight_through'``.
+        prop_estimator (str): ``'soft'`` (the paper's: shares are the mean
+            softmax probabilities, value and gradient) or
+            ``'straight_through'`` (value from the hard shares, gradient from
+            the soft ones). Defaults to ``'soft'``: on the demo's toy set
+            (v-prediction, 120 epochs, 3 seeds) held-out mCPE 2.70 +- 0.01
+            against 3.25 +- 0.07 straight-through.
         prop_class_reduction (str): ``'sum'`` over classes (the L1 distance
             between share vectors, 0..2, on the scale of CE, so the paper's
             0.5 / 0.5 weights balance the two) or ``'mean'`` (the paper's
@@ -86,7 +89,7 @@ class LoRAMaskGenerator(DiffusionGenerator):
                  temperature: float = 0.25,
                  prop_timestep_weighting: bool = True,
                  prop_max_timestep: Optional[int] = None,
-                 prop_estimator: str = 'straight_through',
+                 prop_estimator: str = 'soft',
                  prop_class_reduction: str = 'sum',
                  **kwargs) -> None:
         super().__init__(components, **kwargs)
@@ -189,11 +192,13 @@ class LoRAMaskGenerator(DiffusionGenerator):
         colour has a column of its own, so a pixel drawn as ignore where the
         label has a class is an error of CE and takes share from L_prop).
         CE is the log-softmax cross-entropy over the valid pixels. L_prop
-        compares the class shares with the target shares; with
+        compares the class shares with the target shares: by default the
+        soft shares (mean softmax probabilities, as in the paper); with
         ``prop_estimator='straight_through'`` its value uses the hard shares
         (each pixel's nearest colour, what synthesis measures) and its
-        gradient the soft ones, because soft shares at a usable temperature
-        are biased toward uniform (a 1% class reads about 2.7%).
+        gradient the soft ones, since soft shares at a usable temperature
+        are biased toward uniform (a 1% class reads about 2.7%); measured
+        worse (see ``prop_estimator``).
 
         Args:
             rgb (torch.Tensor): ``N x 3 x H x W`` decoded masks in [-1, 1].
