@@ -256,13 +256,17 @@ class Demo:
             'randomness.seed': self.args.seed if seed is None else seed,
         }
         if 'syn40' in config:
+            from mmengine.config import Config
+            hook = next(i for i, h in enumerate(Config.fromfile(
+                osp.join(ROOT, config)).custom_hooks)
+                if h['type'] == 'SynthesisHook')
             options.update({
                 'train_dataloader.dataset.datasets.0.data_root':
                     self.data_root,
                 'train_dataloader.dataset.datasets.1.data_root':
                     self.syn_root,
-                'custom_hooks.0.out_dir': self.syn_root,
-                'custom_hooks.0.num': self.s['num_syn'],
+                f'custom_hooks.{hook}.out_dir': self.syn_root,
+                f'custom_hooks.{hook}.num': self.s['num_syn'],
             })
         else:
             options['train_dataloader.dataset.data_root'] = self.data_root
