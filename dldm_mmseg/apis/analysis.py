@@ -7,6 +7,7 @@ import torch
 from mmseg.evaluation import IoUMetric
 from PIL import Image
 
+from dldm_mmseg.apis.report import class_figure_width, class_ticks
 from dldm_mmseg.utils.io import atomic_open, read_jsonl
 from dldm_mmseg.utils.label_stats import (class_proportion_error,
                                           read_label_map, to_train_ids)
@@ -58,7 +59,11 @@ def plot_share_distributions(real: np.ndarray, synthetic: np.ndarray,
         sets.append(('prompt target', target, '#55a868'))
     x = np.arange(len(classes))
     width = 0.8 / len(sets)
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(13, 4))
+    if len(classes) <= 8:
+        fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(13, 4))
+    else:  # one panel above the other, each as wide as the classes need
+        fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(
+            class_figure_width(len(classes), 0.5, minimum=10), 9))
     for k, (name, shares, colour) in enumerate(sets):
         offset = (k - (len(sets) - 1) / 2) * width
         ax1.bar(x + offset, shares.mean(0) * 100, width, label=name,
@@ -69,11 +74,10 @@ def plot_share_distributions(real: np.ndarray, synthetic: np.ndarray,
                           medianprops=dict(color='black'))
         for patch in box['boxes']:
             patch.set_facecolor(colour)
-    labels = [c.replace('_', '\n') for c in classes]
-    ax1.set_xticks(x, labels)
+    class_ticks(ax1, classes)
     ax1.set_ylabel('mean pixel share (%)')
     ax1.legend(fontsize=8)
-    ax2.set_xticks(x, labels)
+    class_ticks(ax2, classes)
     ax2.set_ylabel('pixel share per patch (%)')
     for ax in (ax1, ax2):
         ax.grid(axis='y', alpha=0.3)

@@ -60,6 +60,24 @@ def mean_and_std(runs: List[Dict[str, Dict[str, float]]]):
     return mean, std
 
 
+def class_ticks(ax, class_names: Sequence[str]) -> None:
+    """Class names under per-class bars, readable for 2 to 30 classes:
+    wrapped at ``_`` for a few, rotated for many."""
+    x = np.arange(len(class_names))
+    if len(class_names) <= 8:
+        ax.set_xticks(x, [c.replace('_', '\n') for c in class_names])
+    else:
+        ax.set_xticks(x, class_names, rotation=60, ha='right',
+                      rotation_mode='anchor', fontsize=8)
+
+
+def class_figure_width(num_classes: int, per_class: float,
+                       minimum: float = 6.0, maximum: float = 22.0
+                       ) -> float:
+    """Figure width in inches for ``num_classes`` groups of bars."""
+    return float(min(max(per_class * num_classes + 2, minimum), maximum))
+
+
 def plot_per_class_iou(results: Dict[str, Dict[str, float]],
                        class_names: Sequence[str], path: str) -> str:
     """Grouped bar chart of per-class IoU for each run; returns ``path``."""
@@ -71,7 +89,10 @@ def plot_per_class_iou(results: Dict[str, Dict[str, float]],
     runs = list(results)
     x = np.arange(len(class_names))
     width = 0.8 / max(len(runs), 1)
-    fig, ax = plt.subplots(figsize=(1.4 * len(class_names) + 2, 3.6))
+    many = len(class_names) > 8
+    fig, ax = plt.subplots(figsize=(
+        class_figure_width(len(class_names), 0.35 * (len(runs) + 1) if many
+                           else 1.4), 4.6 if many else 3.6))
     for i, run in enumerate(runs):
         values = np.array([results[run].get(f'IoU.{c}', np.nan)
                            for c in class_names], dtype=np.float64)
@@ -84,7 +105,7 @@ def plot_per_class_iou(results: Dict[str, Dict[str, float]],
                         ha='center', va='bottom', fontsize=7,
                         color=bars.patches[0].get_facecolor(),
                         fontweight='bold')
-    ax.set_xticks(x, [c.replace('_', '\n') for c in class_names])
+    class_ticks(ax, class_names)
     ax.set_ylabel('IoU (%)')
     ax.set_ylim(0, 100)
     ax.legend(fontsize=8)

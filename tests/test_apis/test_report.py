@@ -28,3 +28,21 @@ def test_weakest_classes_rank_by_iou_and_skip_missing():
     names = ['road', 'car', 'boat', 'tree', 'lake']
     assert weakest_classes(metrics, names) == ['car', 'tree']
     assert weakest_classes(metrics, names, num=5) == ['car', 'tree', 'road']
+
+
+@pytest.mark.parametrize('num', [2, 6, 9, 30])
+def test_class_ticks_stay_readable_from_2_to_30_classes(num):
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    from dldm_mmseg.apis.report import class_figure_width, class_ticks
+    names = [f'land_cover_{k}' for k in range(num)]
+    fig, ax = plt.subplots()
+    class_ticks(ax, names)
+    labels = ax.get_xticklabels()
+    assert [t.get_text().replace('\n', '_') for t in labels] == names
+    # a few: wrapped, upright; many: whole names, rotated
+    rotation = {t.get_rotation() for t in labels}
+    assert rotation == ({0.0} if num <= 8 else {60.0})
+    plt.close(fig)
+    assert 6 <= class_figure_width(num, 0.5) <= 22
