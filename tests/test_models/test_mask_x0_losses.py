@@ -63,21 +63,31 @@ def test_prop_is_the_l1_distance_of_soft_or_hard_shares(model):
         hard_grad, soft_grad)
 
 
+@pytest.mark.parametrize('estimator', ['soft', 'straight_through'])
 def test_ignore_label_pixels_are_left_out_and_drawn_ignore_is_an_error(
-        model):
+        model, estimator):
     drawn = np.zeros((1, 8, 8), np.uint8)
     label = torch.zeros(1, 8, 8, dtype=torch.long)
     label[:, :4] = 255                         # boundary in the label
     drawn[:, :4] = 1                           # anything may be drawn there
     target = torch.tensor([[1.0, 0, 0, 0, 0, 0]])
-    ce, prop = model.x0_mask_losses(rendered(drawn), label, target)
-    assert float(prop) == pytest.approx(0, abs=1e-6)
-    assert float(ce) < 0.05
     drawn_ignore = drawn.copy()
     drawn_ignore[:, 4:6] = 255                 # black where the label is 0
-    ce2, prop2 = model.x0_mask_losses(rendered(drawn_ignore), label, target)
+    model.prop_estimator = estimator
+    try:
+        ce, prop = model.x0_mask_losses(rendered(drawn), label, target)
+        ce2, prop2 = model.x0_mask_losses(rendered(drawn_ignore), label,
+                                          target)
+    finally:  # the module-scoped model keeps its default
+        model.prop_estimator = 'soft'
+    assert float(ce) < 0.05
     assert float(ce2) > 1.0
-    assert float(prop2) == pytest.approx(0.5, abs=1e-5)  # half the mass lost
+    if estimator == 'straight_through':  # hard shares: exact
+        assert float(prop) == pytest.approx(0, abs=1e-6)
+        assert float(prop2) == pytest.approx(0.5, abs=1e-5)  # half lost
+    else:  # soft shares keep ~5% of each pixel on the other colours
+        assert float(prop) < 0.1
+        assert float(prop2) - float(prop) > 0.35
 
 
 def test_x0_is_bounded_at_high_noise(model):
