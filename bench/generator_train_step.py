@@ -73,6 +73,7 @@ def run_case(model_type: str, preset: str, batch: int, size: int,
     if model_type == 'LoRAMaskGenerator':
         cfg.update(lora_rank=32, ce_weight=0.5 * x0, prop_weight=0.5 * x0)
     # stage 2 as configs/generators/image_controlnet_potsdam.py: no x0 term
+    cfg['source_dataset'] = 'PotsdamDataset'
     model = MODELS.build(cfg).to(device)
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=1e-5)

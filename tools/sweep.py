@@ -40,10 +40,10 @@ def parse_args(argv=None):
                         help='also train every alpha > 0 on a second '
                         'synthetic set whose target shares favour the '
                         'classes a real-only segmentor does worst on (per-'
-                        'class IoU from this test metrics file, e.g. '
-                        'alpha_0/metrics.json), to compare with the '
-                        'frequency boost; the set goes to '
-                        '<syn_data_root>_weak_classes')
+                        'class IoU from this test metrics file, or '
+                        '<work-dir>/alpha_0/metrics.json, which alpha 0 '
+                        'makes first), to compare with the frequency boost; '
+                        'the set goes to <syn_data_root>_weak_classes')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override settings in the config, key=value, '
                         'for every alpha')
@@ -78,7 +78,24 @@ def run_alpha(config: str, alpha: float, work_dir: str,
     return train_and_test(cfg, f'{osp.basename(work_dir)}_{where}')
 
 
-def weak_class_variant(cfg, metrics_file: str):
+def check_weak_classes(args, work: str, classes) -> None:
+    """Everything ``--weak-classes`` needs, checked before the first alpha
+    trains: the metrics file (or this sweep's alpha = 0 run, which makes
+    it), its per-class IoU and a config whose synthetic set can be
+    redirected."""
+    from dldm_mmseg.apis.share_sampler import class_weakness
+    own = osp.abspath(osp.join(work, 'alpha_0', 'metrics.json'))
+    if osp.isfile(args.weak_classes):
+        class_weakness(args.weak_classes, classes)  # names a missing class
+    elif not (0 in args.alphas and osp.abspath(args.weak_classes) == own):
+        raise SystemExit(f'--weak-classes {args.weak_classes} does not exist '
+                         'and is not the alpha = 0 run of this sweep '
+                         f'({own}): give a real-only test metrics file')
+    weak_class_variant(load_run_config(args.config, args.cfg_options),
+                       args.weak_classes, check_file=False)
+
+
+def weak_class_variant(cfg, metrics_file: str, check_file: bool = True):
     """``cfg`` (loaded) with its synthetic set replaced by one whose target
     shares are boosted by class weakness (``shares.weak_classes``): the
     ``SynthesisHook`` builds it in ``<out_dir>_weak_classes`` and the
@@ -88,7 +105,7 @@ def weak_class_variant(cfg, metrics_file: str):
     if not hooks:
         raise ValueError('--weak-classes needs a config with a SynthesisHook '
                          '(it builds the second synthetic set)')
-    if not osp.isfile(metrics_file):
+    if check_file and not osp.isfile(metrics_file):
         raise FileNotFoundError(f'--weak-classes {metrics_file} does not '
                                 'exist: a test metrics file of a real-only '
                                 'run (e.g. <work-dir>/alpha_0/metrics.json)')
@@ -102,11 +119,18 @@ def weak_class_variant(cfg, metrics_file: str):
                                  weak_classes=osp.abspath(metrics_file))
         hook['synth_options'] = options
     train = cfg.train_dataloader.dataset
+    redirected = 0
     for dataset in train.get('datasets', [train]):
         root = dataset.get('data_root')
         if dataset.get('type') == 'DiffusionSynthDataset' and root and \
                 osp.normpath(root) in moved:
             dataset['data_root'] = moved[osp.normpath(root)]
+            redirected += 1
+    if not redirected:  # the hook would build a set nobody reads
+        raise ValueError(
+            f'--weak-classes: no DiffusionSynthDataset in train_dataloader '
+            f'reads the SynthesisHook\'s out_dir ({sorted(moved)}); give '
+            'the synthetic dataset the same data_root as the hook')
     return cfg
 
 
@@ -142,12 +166,12 @@ def main(argv=None):
     args = parse_args(argv)
     name = osp.splitext(osp.basename(args.config))[0]
     work = args.work_dir or osp.join('work_dirs', f'sweep_{name}')
-    if args.weak_classes and not osp.isfile(args.weak_classes) and not (
-            0 in args.alphas and osp.abspath(args.weak_classes) ==
-            osp.abspath(osp.join(work, 'alpha_0', 'metrics.json'))):
-        raise SystemExit(f'--weak-classes {args.weak_classes} does not exist '
-                         'and is not the alpha = 0 run of this sweep: give a '
-                         'real-only test metrics file')
+    from dldm_mmseg.utils.source_dataset import (
+        source_dataset_defaults, source_dataset_from_config)
+    classes = source_dataset_defaults(source_dataset_from_config(
+        args.config))['metainfo']['classes']
+    if args.weak_classes:
+        check_weak_classes(args, work, classes)
     results = {}
     for alpha in args.alphas:
         run_dir = osp.join(work, f'alpha_{alpha:g}')
@@ -162,10 +186,6 @@ def main(argv=None):
             rows[f'alpha = {alpha:g}, weak classes'] = reuse_or_run(
                 run_dir, run_alpha, args.config, alpha, run_dir,
                 args.cfg_options, args.weak_classes)
-    from dldm_mmseg.utils.source_dataset import (
-        source_dataset_defaults, source_dataset_from_config)
-    classes = source_dataset_defaults(source_dataset_from_config(
-        args.config))['metainfo']['classes']
     table = metrics_table(rows, classes)
     plot = plot_metric_vs_alpha(results, classes,
                                 osp.join(work, 'metric_vs_alpha.png'))

@@ -39,7 +39,7 @@ def class_counts(label: np.ndarray, num_classes: int,
         where = f' in {path}' if path else ''
         if reduce_zero_label:
             wrong = wrong + 1
-            allowed = f'1..{num_classes}, with 0 for ignore'
+            allowed = f'1..{num_classes}, with 0 and 255 for ignore'
         else:
             allowed = f'0..{num_classes - 1}, with {ignore_index} for ignore'
         raise ValueError(

@@ -59,7 +59,15 @@ def source_dataset_defaults(source: SourceDataset) -> Dict:
                 f'custom_imports, or give the classes in a config: {EXAMPLE}')
     name = getattr(cls, '__name__', str(cls))
     metainfo = dict(getattr(cls, 'METAINFO', None) or {})
-    metainfo.update(config.get('metainfo') or {})
+    given = dict(config.get('metainfo') or {})
+    if 'classes' in given and 'palette' not in given and \
+            len(metainfo.get('palette') or []) != len(given['classes']):
+        raise ValueError(
+            f'source_dataset {getattr(cls, "__name__", cls)}: metainfo '
+            f'names {len(given["classes"])} classes but no palette (the '
+            f'type\'s has {len(metainfo.get("palette") or [])} colours); '
+            'give metainfo.palette with one colour per class')
+    metainfo.update(given)
     reduce_zero_label = config.get('reduce_zero_label')
     if reduce_zero_label is None:
         param = inspect.signature(cls.__init__).parameters.get(
@@ -102,15 +110,23 @@ def _checked_metainfo(metainfo: dict, name: str) -> dict:
 
 def source_identity(source: SourceDataset):
     """What identifies the real set in a synthetic set's fingerprint: the
-    type name for a registered type as it is (``'PotsdamDataset'`` and
-    ``dict(type='PotsdamDataset')`` alike, so sets made before dataset
-    configs existed keep their identity), else the classes, palette and
-    label encoding it resolves to."""
+    type name for a registered type as it is (``'PotsdamDataset'``,
+    ``dict(type='PotsdamDataset')`` or a config that restates its defaults
+    alike, so sets made before dataset configs existed keep their
+    identity), else the classes, palette and label encoding it resolves
+    to."""
     if isinstance(source, str):
         return source
-    if set(source) == {'type'} and isinstance(source['type'], str):
-        return source['type']
     resolved = source_dataset_defaults(source)
+    kind = source.get('type')
+    if isinstance(kind, str):  # a registered type as it is, however spelt
+        name = kind.split('.')[-1]  # 'mmseg.PotsdamDataset' too
+        try:
+            bare = source_dataset_defaults(name)
+        except (KeyError, ValueError):  # no classes of its own
+            bare = None
+        if bare == resolved:
+            return name
     return dict(resolved['metainfo'],
                 reduce_zero_label=resolved['reduce_zero_label'])
 

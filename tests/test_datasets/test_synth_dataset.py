@@ -119,7 +119,7 @@ def test_full_verify_catches_out_of_range_labels(synth_root):
     assert len(build(synth_root)) == 6  # header check does not read pixels
     # the value the file holds (9), and the range in the file's terms
     with pytest.raises(ValueError, match=r'\[9\] in .*000001.png are outside '
-                       r'the 6 classes \(1..6, with 0 for ignore\)'):
+                       r'the 6 classes \(1..6, with 0 and 255 for ignore\)'):
         build(synth_root, verify='full')
 
 

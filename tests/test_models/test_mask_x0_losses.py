@@ -58,6 +58,7 @@ def test_prop_is_the_l1_distance_of_soft_or_hard_shares(model):
     finally:  # the module-scoped model keeps its default
         model.prop_estimator = 'soft'
     assert float(hard) == pytest.approx(0.4, abs=1e-5)
+    assert float(soft) > float(hard) + 0.003  # soft mass off the colours
     hard_grad, = torch.autograd.grad(hard.sum(), rgb)
     assert hard_grad.abs().max() > 1e-4 and not torch.allclose(
         hard_grad, soft_grad)

@@ -4,7 +4,7 @@ import os.path as osp
 import pytest
 
 from dldm_mmseg.datasets.toy_landcover import make_toy_landcover
-from fixtures import load_tool, make_synth_set
+from fixtures import POTSDAM_CLASSES, load_tool, make_synth_set
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
@@ -69,7 +69,8 @@ def test_weak_class_variant_gets_its_own_set_and_rows(tmp_path, monkeypatch):
     from mmengine.config import Config
     sweep = load_tool('sweep')
     metrics = tmp_path / 'alpha_0_metrics.json'
-    metrics.write_text(json.dumps({'IoU.car': 40.0, 'IoU.clutter': 10.0}))
+    metrics.write_text(json.dumps(
+        {f'IoU.{c}': 80.0 for c in POTSDAM_CLASSES}))
     cfg = Config.fromfile(osp.join(ROOT, 'configs',
                                    'deeplabv3plus_potsdam_syn40.py'))
     sweep.weak_class_variant(cfg, str(metrics))
@@ -106,6 +107,22 @@ def test_weak_class_variant_gets_its_own_set_and_rows(tmp_path, monkeypatch):
     weak_row = next(line for line in table.splitlines()
                     if line.startswith('| alpha = 0.4, weak classes |'))
     assert '| 51.40 |' in weak_row
+    # checked before anything trains: a file without every class's IoU,
+    # and a synthetic set the hook's out_dir does not feed
+    calls.clear()
+    partial = tmp_path / 'partial.json'
+    partial.write_text(json.dumps({'IoU.car': 40.0}))
+    with pytest.raises(ValueError, match=r"no IoU.<class> for \['impervious"):
+        sweep.main([osp.join(ROOT, 'configs', 'deeplabv3plus_potsdam_syn40'
+                             '.py'), '--alphas', '0.4', '--work-dir',
+                    str(tmp_path / 'w2'), '--weak-classes', str(partial)])
+    with pytest.raises(ValueError, match='no DiffusionSynthDataset'):
+        sweep.main([osp.join(ROOT, 'configs', 'deeplabv3plus_potsdam_syn40'
+                             '.py'), '--alphas', '0.4', '--work-dir',
+                    str(tmp_path / 'w3'), '--weak-classes', str(metrics),
+                    '--cfg-options', 'train_dataloader.dataset.datasets.1.'
+                    'data_root=elsewhere'])
+    assert calls == []
     with pytest.raises(SystemExit, match='does not exist'):
         sweep.main([osp.join(ROOT, 'configs', 'deeplabv3plus_potsdam_syn40'
                              '.py'), '--alphas', '0.4', '--work-dir', work,

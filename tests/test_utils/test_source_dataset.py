@@ -33,7 +33,9 @@ def test_registered_type_and_config_with_metainfo():
     (dict(metainfo=THREE['metainfo']), ValueError, 'has no "type"'),
     (dict(type='BaseSegDataset'), ValueError, 'has no metainfo classes'),
     (dict(type='BaseSegDataset', metainfo=dict(classes=('a', 'b'))),
-     ValueError, 'has no metainfo palette'),
+     ValueError, 'names 2 classes but no palette'),
+    (dict(type='PotsdamDataset', metainfo=dict(classes=('car', 'clutter'))),
+     ValueError, r"names 2 classes but no palette \(the type's has 6"),
     (dict(THREE, metainfo=dict(THREE['metainfo'],
                                palette=[[0, 0, 255], [255, 255, 0]])),
      ValueError, r'palette has 2 colours for 3 classes'),
@@ -93,6 +95,11 @@ def test_identity_is_the_type_name_or_what_the_config_resolves_to():
     # fingerprint when the configs spell it as dict(type=...)
     assert source_identity('PotsdamDataset') == 'PotsdamDataset'
     assert source_identity(dict(type='PotsdamDataset')) == 'PotsdamDataset'
+    # restating the type's defaults, or its registry scope, is the same set
+    assert source_identity(dict(type='mmseg.PotsdamDataset',
+                                reduce_zero_label=True)) == 'PotsdamDataset'
+    assert source_identity(dict(type='PotsdamDataset',
+                                reduce_zero_label=False)) != 'PotsdamDataset'
     three = source_identity(THREE)
     assert three == dict(THREE['metainfo'], reduce_zero_label=True)
     assert source_identity(dict(THREE, reduce_zero_label=False)) != three

@@ -55,8 +55,8 @@ class LabelRangeHook(Hook):
                 path = sample.metainfo.get('seg_map_path', '?')
                 reduce = sample.metainfo.get('reduce_zero_label', False)
                 shown = [v + 1 for v in values] if reduce else values
-                allowed = (f'1..{num_classes}, with 0 for ignore' if reduce
-                           else f'0..{num_classes - 1}, with '
+                allowed = (f'1..{num_classes}, with 0 and 255 for ignore'
+                           if reduce else f'0..{num_classes - 1}, with '
                            f'{self.ignore_index} for ignore')
                 raise ValueError(
                     f'label values {shown} in {path} are outside the '
