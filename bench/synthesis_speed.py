@@ -94,7 +94,7 @@ def stock_pipelines(preset: str, folder: str, device):
 
 def use_our_settings(pipes, dtype):
     """Our scheduler and dtype on the stock pipelines."""
-    from dldm_mmseg.models.generators.base import inference_scheduler
+    from dldm_mmseg.models.generators.components import inference_scheduler
     for pipe in pipes:
         pipe.scheduler = inference_scheduler('dpmsolver++',
                                              pipe.scheduler.config)

@@ -202,7 +202,7 @@ def randomise_lora(model):
 def test_mask_export_reloads_in_stock_pipeline(data, tmp_path):
     from diffusers import StableDiffusionPipeline
     from dldm_mmseg.models.generators import build_sd_components
-    from dldm_mmseg.models.generators.base import inference_scheduler
+    from dldm_mmseg.models.generators.components import inference_scheduler
     model, _ = build(MASK_CFG, data)
     randomise_lora(model)
     prompts = ['building: 60%, car: 40%', 'tree: 100%']
@@ -235,7 +235,7 @@ def test_mask_export_reloads_in_stock_pipeline(data, tmp_path):
 def test_controlnet_export_reloads_in_stock_pipeline(data, tmp_path):
     from diffusers import ControlNetModel, StableDiffusionControlNetPipeline
     from dldm_mmseg.models.generators import build_sd_components
-    from dldm_mmseg.models.generators.base import inference_scheduler
+    from dldm_mmseg.models.generators.components import inference_scheduler
     model, _ = build(IMAGE_CFG, data)
     randomise_lora(model)  # any non-trivial ControlNet weights
     masks = np.random.default_rng(0).integers(0, 6, (2, 32, 32))

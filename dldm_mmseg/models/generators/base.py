@@ -1,5 +1,4 @@
 """What both generators share: components, noising, x0, dtypes, export."""
-import contextlib
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
@@ -12,64 +11,13 @@ from mmengine.model import BaseModel
 from dldm_mmseg.utils.source_dataset import (SourceDataset,
                                               source_dataset_defaults)
 from dldm_mmseg.utils.dtypes import DTYPES
-from .components import build_sd_components
+# inference_scheduler and load_pretrained_into live with the components;
+# importable from here as before
+from .components import (build_sd_components,  # noqa: F401
+                         inference_scheduler, load_pretrained_into)
+from .ema import EMAMixin, EMAShadow
 
-
-
-def inference_scheduler(name: str, train_config):
-    """A sampling scheduler built from the training noise schedule."""
-    from diffusers import (DDIMScheduler, DPMSolverMultistepScheduler,
-                           EulerAncestralDiscreteScheduler,
-                           EulerDiscreteScheduler, UniPCMultistepScheduler)
-    factories = {
-        'dpmsolver++': lambda c: DPMSolverMultistepScheduler.from_config(
-            c, algorithm_type='dpmsolver++'),
-        'ddim': DDIMScheduler.from_config,
-        'euler': EulerDiscreteScheduler.from_config,
-        'euler_a': EulerAncestralDiscreteScheduler.from_config,
-        'unipc': UniPCMultistepScheduler.from_config,
-    }
-    if name not in factories:
-        raise ValueError(f'unknown scheduler {name!r}; choose one of '
-                         f'{sorted(factories)}')
-    return factories[name](train_config)
-
-
-def load_pretrained_into(parts, export: str) -> None:
-    """Copy ``save_pretrained`` folders into live modules.
-
-    Args:
-        parts: ``(module, diffusers/transformers class, folder)`` triples.
-        export (str): The export folder, named in errors.
-
-    Raises:
-        ValueError: When a folder's architecture differs from its module's.
-    """
-    for module, cls, folder in parts:
-        loaded = cls.from_pretrained(folder, local_files_only=True)
-        try:
-            module.load_state_dict(loaded.state_dict())
-        except RuntimeError as e:
-            raise ValueError(
-                f'the {type(module).__name__} in {folder} does not fit this '
-                f'model\'s architecture (export {export}): {e}') from e
-
-
-class _EMAShadow(nn.Module):
-    """Exponential moving averages of the trainable parameters only."""
-
-    def __init__(self, named_params: Dict[str, nn.Parameter]):
-        super().__init__()
-        self.names = list(named_params)
-        for name, param in named_params.items():
-            self.register_buffer(name.replace('.', '__'),
-                                 param.detach().clone().float())
-
-    def shadow(self, name: str) -> torch.Tensor:
-        return getattr(self, name.replace('.', '__'))
-
-
-class DiffusionGenerator(BaseModel):
+class DiffusionGenerator(EMAMixin, BaseModel):
     """Base of the mask and image generators (an mmengine model).
 
     Builds the Stable Diffusion parts (:func:`build_sd_components`), keeps
@@ -178,7 +126,7 @@ class DiffusionGenerator(BaseModel):
                                   guidance_scale=5.0)
         self.inference_cfg.update(inference_cfg or {})
         self.ema_decay = ema_decay
-        self.ema: Optional[_EMAShadow] = None
+        self.ema: Optional[EMAShadow] = None
         self.register_state_dict_post_hook(_keep_trainable_state)
         self.register_load_state_dict_post_hook(_ignore_frozen_missing)
 
@@ -199,7 +147,7 @@ class DiffusionGenerator(BaseModel):
             if not 0 < self.ema_decay < 1:
                 raise ValueError(f'ema_decay must be in (0, 1), got '
                                  f'{self.ema_decay}')
-            self.ema = _EMAShadow(trainable)
+            self.ema = EMAShadow(trainable)
 
     def trainable_parameters(self) -> Dict[str, nn.Parameter]:
         return {n: p for n, p in self.named_parameters() if p.requires_grad}
@@ -404,36 +352,6 @@ class DiffusionGenerator(BaseModel):
 
     def _load_export(self, path: str) -> None:
         raise NotImplementedError
-
-    def reset_ema(self) -> None:
-        """Set the EMA shadow to the current trainable weights."""
-        if self.ema is not None:
-            device = next(iter(self.trainable_parameters().values())).device
-            self.ema = _EMAShadow(self.trainable_parameters()).to(device)
-
-    @torch.no_grad()
-    def update_ema(self) -> None:
-        for name, param in self.trainable_parameters().items():
-            self.ema.shadow(name).lerp_(param.detach().float(),
-                                        1 - self.ema_decay)
-
-    @contextlib.contextmanager
-    def ema_weights(self):
-        """Temporarily use the EMA weights (no-op without EMA)."""
-        if self.ema is None:
-            yield
-            return
-        params = self.trainable_parameters()
-        saved = {n: p.detach().clone() for n, p in params.items()}
-        with torch.no_grad():
-            for name, param in params.items():
-                param.copy_(self.ema.shadow(name))
-        try:
-            yield
-        finally:
-            with torch.no_grad():
-                for name, param in params.items():
-                    param.copy_(saved[name])
 
     def trainable_state_keys(self) -> set:
         keys = set(self.trainable_parameters())

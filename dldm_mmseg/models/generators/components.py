@@ -245,3 +245,42 @@ def controlnet_conditioning_channels(vae_scale_factor: int) -> tuple:
     (SD's factor 8 gives diffusers' default (16, 32, 96, 256))."""
     levels = int(math.log2(vae_scale_factor)) + 1
     return (16, 32, 96, 256, 256)[:levels]
+
+
+def inference_scheduler(name: str, train_config):
+    """A sampling scheduler built from the training noise schedule."""
+    from diffusers import (DDIMScheduler, DPMSolverMultistepScheduler,
+                           EulerAncestralDiscreteScheduler,
+                           EulerDiscreteScheduler, UniPCMultistepScheduler)
+    factories = {
+        'dpmsolver++': lambda c: DPMSolverMultistepScheduler.from_config(
+            c, algorithm_type='dpmsolver++'),
+        'ddim': DDIMScheduler.from_config,
+        'euler': EulerDiscreteScheduler.from_config,
+        'euler_a': EulerAncestralDiscreteScheduler.from_config,
+        'unipc': UniPCMultistepScheduler.from_config,
+    }
+    if name not in factories:
+        raise ValueError(f'unknown scheduler {name!r}; choose one of '
+                         f'{sorted(factories)}')
+    return factories[name](train_config)
+
+
+def load_pretrained_into(parts, export: str) -> None:
+    """Copy ``save_pretrained`` folders into live modules.
+
+    Args:
+        parts: ``(module, diffusers/transformers class, folder)`` triples.
+        export (str): The export folder, named in errors.
+
+    Raises:
+        ValueError: When a folder's architecture differs from its module's.
+    """
+    for module, cls, folder in parts:
+        loaded = cls.from_pretrained(folder, local_files_only=True)
+        try:
+            module.load_state_dict(loaded.state_dict())
+        except RuntimeError as e:
+            raise ValueError(
+                f'the {type(module).__name__} in {folder} does not fit this '
+                f'model\'s architecture (export {export}): {e}') from e

@@ -9,7 +9,8 @@ import torch.nn.functional as F
 from mmseg.registry import MODELS
 from dldm_mmseg.utils.palette import index_to_rgb
 from dldm_mmseg.utils.io import atomic_directory
-from .base import DiffusionGenerator, load_pretrained_into
+from .base import DiffusionGenerator
+from .components import load_pretrained_into
 from .components import controlnet_conditioning_channels
 
 

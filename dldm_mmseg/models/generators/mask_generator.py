@@ -13,7 +13,8 @@ from dldm_mmseg.utils.palette import (nearest_palette_index_torch,
                                       palette_logits)
 from dldm_mmseg.utils.prompts import check_share_prompt, format_class_shares
 from dldm_mmseg.utils.io import atomic_directory
-from .base import DiffusionGenerator, load_pretrained_into
+from .base import DiffusionGenerator
+from .components import load_pretrained_into
 
 UNET_LORA_TARGETS = ('to_k', 'to_q', 'to_v', 'to_out.0')
 TEXT_LORA_TARGETS = ('q_proj', 'k_proj', 'v_proj', 'out_proj')
