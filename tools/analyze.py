@@ -19,7 +19,8 @@ from dldm_mmseg.apis.analysis import (manifest_shares,  # noqa: E402
                                       set_mcpe)
 from dldm_mmseg.apis.captioning import load_captions  # noqa: E402
 from dldm_mmseg.utils.source_dataset import (  # noqa: E402
-    source_dataset_defaults, source_dataset_from_config)
+    add_source_dataset_args, source_dataset_defaults,
+    source_dataset_from_args)
 from dldm_mmseg.utils.io import atomic_open  # noqa: E402
 
 
@@ -50,12 +51,7 @@ def main(argv=None):
     parser.add_argument('syn_dir', help='synthetic set (manifest.jsonl)')
     parser.add_argument('--real', required=True,
                         help='real dataset root with captions.jsonl')
-    source = parser.add_mutually_exclusive_group()
-    source.add_argument('--dataset', default='PotsdamDataset',
-                        help='registered dataset type giving the classes '
-                        '(default: PotsdamDataset)')
-    source.add_argument('--config', help='take the classes from this config '
-                        'instead (its source_dataset or real train set)')
+    add_source_dataset_args(parser)
     parser.add_argument('--out', help='output folder (default: '
                         '<syn_dir>/analysis)')
     parser.add_argument('--grid', type=int, default=8,
@@ -73,9 +69,7 @@ def main(argv=None):
     parser.add_argument('--ref-checkpoint', help='checkpoint of the '
                         '--ref-config segmentor (e.g. an alpha = 0 run)')
     args = parser.parse_args(argv)
-    source = source_dataset_defaults(
-        source_dataset_from_config(args.config) if args.config
-        else args.dataset)
+    source = source_dataset_defaults(source_dataset_from_args(args))
     classes = source['metainfo']['classes']
     out = args.out or osp.join(args.syn_dir, 'analysis')
     check_complete_set(args.syn_dir)

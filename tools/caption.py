@@ -18,19 +18,14 @@ import dldm_mmseg  # noqa: E402,F401
 from dldm_mmseg.apis.captioning import (DEFAULT_VLM_PROMPT,  # noqa: E402
                                         VLMCaptioner, write_captions)
 from dldm_mmseg.utils.source_dataset import (  # noqa: E402
-    source_dataset_defaults, source_dataset_from_config)
+    add_source_dataset_args, source_dataset_defaults,
+    source_dataset_from_args)
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('data_root', help='dataset root (img_dir/, ann_dir/)')
-    source = parser.add_mutually_exclusive_group()
-    source.add_argument('--dataset', default='PotsdamDataset',
-                        help='registered dataset type giving classes and '
-                        'label encoding (default: PotsdamDataset)')
-    source.add_argument('--config', help='take the classes from this '
-                        'config instead (its source_dataset or real train '
-                        'set; a BaseSegDataset with metainfo needs no code)')
+    add_source_dataset_args(parser)
     parser.add_argument('--split', default='train',
                         help='split folder under img_dir/ and ann_dir/ '
                         '(default: train)')
@@ -54,9 +49,7 @@ def main(argv=None):
     args = parse_args(argv)
     if args.batch_size <= 0:
         raise ValueError(f'--batch-size must be > 0, got {args.batch_size}')
-    dataset = source_dataset_from_config(args.config) if args.config else \
-        args.dataset
-    source = source_dataset_defaults(dataset)
+    source = source_dataset_defaults(source_dataset_from_args(args))
     captioner = VLMCaptioner(args.vlm, args.vlm_prompt, device=args.device) \
         if args.vlm else None
     return write_captions(

@@ -17,8 +17,8 @@ from typing import Optional
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import dldm_mmseg  # noqa: E402,F401
-from dldm_mmseg.utils.source_dataset import \
-    source_dataset_from_config  # noqa: E402
+from dldm_mmseg.utils.source_dataset import (  # noqa: E402
+    add_source_dataset_args, source_dataset_from_args)
 
 CONTENTS = ('masks', 'images', 'both')
 
@@ -237,13 +237,7 @@ def main(argv=None):
                         choices=['tiny', 'small', 'sd15'],
                         help='architecture preset whose VAE is fitted '
                         '(default: small)')
-    source = parser.add_mutually_exclusive_group()
-    source.add_argument('--dataset', default='PotsdamDataset',
-                        help='registered dataset type giving the classes '
-                        '(default: PotsdamDataset)')
-    source.add_argument('--config', help='take the classes from this config '
-                        'instead (its source_dataset or real train set; a '
-                        'BaseSegDataset with metainfo needs no code)')
+    add_source_dataset_args(parser)
     parser.add_argument('--iters', type=int, default=400,
                         help='optimiser steps (default: 400)')
     parser.add_argument('--batch-size', type=int, default=16,
@@ -272,9 +266,8 @@ def main(argv=None):
                         ('--batch-size', args.batch_size)):
         if value < 1:
             parser.error(f'{flag} must be >= 1, got {value}')
-    dataset = source_dataset_from_config(args.config) if args.config else \
-        args.dataset
-    result = fit_vae(args.data_root, args.out, args.preset, dataset,
+    result = fit_vae(args.data_root, args.out, args.preset,
+                     source_dataset_from_args(args),
                      args.iters, args.batch_size, args.lr, args.kl_weight,
                      args.seed, mask_ce_weight=args.mask_ce_weight,
                      crop_size=args.crop_size,

@@ -190,3 +190,23 @@ def _plain(value):
     if hasattr(value, 'to_dict'):
         return value.to_dict()
     return value
+
+
+def add_source_dataset_args(parser) -> None:
+    """``--dataset TYPE`` / ``--config CFG`` (one of them) on an argparse
+    parser, for tools that need the real set's classes; read them back
+    with :func:`source_dataset_from_args`."""
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument('--dataset', default='PotsdamDataset',
+                        help='registered dataset type giving the classes, '
+                        'palette and label encoding (default: '
+                        'PotsdamDataset)')
+    source.add_argument('--config', help='take the classes from this config '
+                        'instead (its source_dataset or real train set; a '
+                        'BaseSegDataset with metainfo needs no code)')
+
+
+def source_dataset_from_args(args) -> SourceDataset:
+    """The real set named by :func:`add_source_dataset_args`' options."""
+    return source_dataset_from_config(args.config) if args.config else \
+        args.dataset
