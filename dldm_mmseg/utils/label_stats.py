@@ -15,6 +15,24 @@ def to_train_ids(label: np.ndarray, reduce_zero_label: bool,
     return label
 
 
+def as_stored(train_ids, num_classes: int,
+              reduce_zero_label: Optional[bool],
+              ignore_index: int = 255) -> tuple:
+    """Out-of-range train ids as the label file holds them, and the range
+    the file may hold, for error messages: ``([9], '1..6, with 0 and 255
+    for ignore')`` under ``reduce_zero_label``, train ids otherwise.
+
+    Returns:
+        tuple: The first 10 distinct values (list of int) and the range.
+    """
+    wrong = np.unique(np.asarray(train_ids))[:10]
+    if reduce_zero_label:
+        return (wrong + 1).tolist(), \
+            f'1..{num_classes}, with 0 and 255 for ignore'
+    return wrong.tolist(), \
+        f'0..{num_classes - 1}, with {ignore_index} for ignore'
+
+
 def class_counts(label: np.ndarray, num_classes: int,
                  ignore_index: int = 255, path: Optional[str] = None,
                  reduce_zero_label: Optional[bool] = None) -> np.ndarray:
@@ -35,15 +53,11 @@ def class_counts(label: np.ndarray, num_classes: int,
     values = label[valid]
     bad = (values < 0) | (values >= num_classes)
     if bad.any():
-        wrong = np.unique(values[bad])[:10]
+        wrong, allowed = as_stored(values[bad], num_classes,
+                                   reduce_zero_label, ignore_index)
         where = f' in {path}' if path else ''
-        if reduce_zero_label:
-            wrong = wrong + 1
-            allowed = f'1..{num_classes}, with 0 and 255 for ignore'
-        else:
-            allowed = f'0..{num_classes - 1}, with {ignore_index} for ignore'
         raise ValueError(
-            f'label values {wrong.tolist()}{where} are outside the '
+            f'label values {wrong}{where} are outside the '
             f'{num_classes} classes ({allowed}); check the dataset type '
             'and reduce_zero_label, or re-run the preparation tool')
     return np.bincount(values, minlength=num_classes).astype(np.int64)

@@ -5,6 +5,7 @@ from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
 from mmseg.registry import HOOKS
+from dldm_mmseg.utils.label_stats import as_stored
 
 
 @HOOKS.register_module()
@@ -51,13 +52,11 @@ class LabelRangeHook(Hook):
             bad = (labels != self.ignore_index) & (
                 (labels < 0) | (labels >= num_classes))
             if bad.any():
-                values = sorted(set(labels[bad].flatten().tolist()))[:10]
                 path = sample.metainfo.get('seg_map_path', '?')
-                reduce = sample.metainfo.get('reduce_zero_label', False)
-                shown = [v + 1 for v in values] if reduce else values
-                allowed = (f'1..{num_classes}, with 0 and 255 for ignore'
-                           if reduce else f'0..{num_classes - 1}, with '
-                           f'{self.ignore_index} for ignore')
+                shown, allowed = as_stored(
+                    labels[bad].cpu().numpy(), num_classes,
+                    sample.metainfo.get('reduce_zero_label', False),
+                    self.ignore_index)
                 raise ValueError(
                     f'label values {shown} in {path} are outside the '
                     f'{num_classes} classes of the model ({allowed}); fix '
