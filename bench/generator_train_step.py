@@ -10,6 +10,12 @@ Runs stage 1 (LoRAMaskGenerator, batch 16) and stage 2
 * ``lowmem_nox0`` (stage 1 only): ``lowmem`` without CE and L_prop, i.e.
   what decoding x0 through the VAE and its backward pass cost. Stage 2
   runs as its Potsdam config does, without the image-space x0 term.
+* ``..._cached``: the same with ``cache_latents`` and ``cache_text``, in
+  the steady state where every view and prompt of the batch is cached (the
+  warm-up step fills the caches): the VAE encoder and the text encoder no
+  longer run. In training the hit rate climbs over the first epochs (one of
+  8 flip/rotation views of each patch per epoch; the log's
+  ``cache_hits_latents``).
 
 The last line printed is one JSON object with every figure.
 
@@ -59,14 +65,17 @@ def make_batch(batch: int, size: int, device, seed: int = 0) -> dict:
         mask=mask.to(device), label=torch.from_numpy(labels).to(device),
         image=(torch.rand(batch, 3, size, size) * 2 - 1).to(device),
         prompt=[format_class_shares(s, CLASSES) for s in shares],
+        view=[f'patch{i}' for i in range(batch)],
         target_shares=torch.from_numpy(shares).float().to(device))
 
 
 def run_case(model_type: str, preset: str, batch: int, size: int,
              setup: str, half: str, iters: int, device) -> dict:
     lowmem = setup.startswith('lowmem')
-    x0 = not setup.endswith('nox0')
+    x0 = '_nox0' not in setup
+    cached = setup.endswith('_cached')
     cfg = dict(type=model_type, components=dict(preset=preset),
+               cache_latents=cached, cache_text=cached,
                frozen_dtype=half if lowmem else None,
                gradient_checkpointing=lowmem, grad_norm_interval=0,
                x0_weighting='none')  # every sample decodes: the worst case
@@ -117,18 +126,20 @@ def main(argv=None):
                         help='timed iterations per case (after a warm-up)')
     parser.add_argument('--half', choices=['bf16', 'fp16'], default='bf16',
                         help='dtype of the frozen weights in lowmem')
-    parser.add_argument('--setups', nargs='+',
-                        default=['fp32', 'lowmem', 'lowmem_nox0'],
-                        choices=['fp32', 'lowmem', 'lowmem_nox0'],
+    setups = ['fp32', 'fp32_cached', 'lowmem', 'lowmem_cached', 'lowmem_nox0',
+              'lowmem_nox0_cached']
+    parser.add_argument('--setups', nargs='+', default=setups,
+                        choices=setups,
                         help='which set-ups to run (see above)')
     args = parser.parse_args(argv)
     device = torch.device('cuda' if torch.cuda.is_available() else 'cpu')
     print(f'device {device}, preset {args.preset}, {args.size}x{args.size}')
     results = {}
+    speedups = {}  # uncached / cached seconds per iteration
     for model_type, batch in (('LoRAMaskGenerator', args.mask_batch),
                               ('ControlNetImageGenerator', args.image_batch)):
         for setup in args.setups:
-            if setup == 'lowmem_nox0' and model_type != 'LoRAMaskGenerator':
+            if '_nox0' in setup and model_type != 'LoRAMaskGenerator':
                 continue
             try:
                 r = run_case(model_type, args.preset, batch, args.size,
@@ -141,7 +152,7 @@ def main(argv=None):
             results[model_type, setup] = r
             memory = (f', peak {r["peak_gib"]:.2f} GiB'
                       if device.type == 'cuda' else '')
-            print(f'  {model_type:26s} batch {batch:2d} {setup:6s}: '
+            print(f'  {model_type:26s} batch {batch:2d} {setup:18s}: '
                   f'{r["seconds"]:.3f} s/iter{memory}')
         if {'fp32', 'lowmem'} <= set(args.setups):
             a, b = results[model_type, 'fp32'], results[model_type, 'lowmem']
@@ -149,6 +160,14 @@ def main(argv=None):
                       if device.type == 'cuda' else ' (memory: GPU only)')
             print(f'  {model_type}: lowmem / fp32 time = '
                   f'{b["seconds"] / a["seconds"]:.2f}{memory}')
+        for setup in ('fp32', 'lowmem', 'lowmem_nox0'):
+            if (model_type, setup + '_cached') in results and \
+                    (model_type, setup) in results:
+                ratio = results[model_type, setup]['seconds'] / \
+                    results[model_type, setup + '_cached']['seconds']
+                speedups[f'{model_type}/{setup}'] = round(ratio, 3)
+                print(f'  {model_type}: {setup} uncached / cached time = '
+                      f'{ratio:.2f}')
     mask_lowmem = results.get(('LoRAMaskGenerator', 'lowmem'))
     if mask_lowmem and device.type == 'cuda':
         fits = mask_lowmem['peak_gib'] <= 24
@@ -160,7 +179,8 @@ def main(argv=None):
                    results={f'{m}/{s}': {k: round(v, 4) if math.isfinite(v)
                                           else None  # OOM
                                           for k, v in r.items()}
-                            for (m, s), r in results.items()})
+                            for (m, s), r in results.items()},
+                   cache_speedup=speedups)
     if device.type == 'cuda':
         summary['card'] = torch.cuda.get_device_name()
     print(json.dumps(summary))

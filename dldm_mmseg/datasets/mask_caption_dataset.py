@@ -32,7 +32,9 @@ class MaskCaptionDataset(BaseDataset):
     * ``label``: ``H x W`` int64 class indices, 255 = ignore;
     * ``image``: ``3 x H x W`` float in [-1, 1] (with ``load_image``);
     * ``prompt``: the text condition, see ``prompt_order``;
-    * ``target_shares``: ``C`` float32 class shares stated in the prompt.
+    * ``target_shares``: ``C`` float32 class shares stated in the prompt;
+    * ``sample_id``, and ``view``: the id with the crop box, flips and
+      rotation applied (the key of the generators' ``cache_latents``).
 
     The same random crop, flips and 90-degree rotation go to mask, label and
     image (aerial scenes have no up).
@@ -139,12 +141,17 @@ class MaskCaptionDataset(BaseDataset):
                 '(it adds the missing ones), or set '
                 'allow_missing_captions=True to train without them')
 
-    def _augment(self, arrays: Sequence[np.ndarray]) -> List[np.ndarray]:
+    def _augment(self, arrays: Sequence[np.ndarray]
+                 ) -> Tuple[List[np.ndarray], str]:
+        """Crop, flip and rotate all arrays alike; also returns the view's
+        name (crop box, flips, quarter turns), which the generators'
+        ``cache_latents`` keys on."""
         height, width = arrays[0].shape[:2]
         for a in arrays[1:]:
             if a.shape[:2] != (height, width):
                 raise ValueError(f'mask and image sizes differ: '
                                  f'{arrays[0].shape[:2]} vs {a.shape[:2]}')
+        y, x, ch, cw = 0, 0, height, width
         if self.crop_size:
             ch, cw = self.crop_size
             if ch > height or cw > width:
@@ -153,14 +160,19 @@ class MaskCaptionDataset(BaseDataset):
             y = np.random.randint(0, height - ch + 1)
             x = np.random.randint(0, width - cw + 1)
             arrays = [a[y:y + ch, x:x + cw] for a in arrays]
+        flip_w = flip_h = False
+        turns = 0
         if self.augment:
-            if np.random.rand() < 0.5:
+            flip_w = np.random.rand() < 0.5
+            if flip_w:
                 arrays = [a[:, ::-1] for a in arrays]
-            if np.random.rand() < 0.5:
+            flip_h = np.random.rand() < 0.5
+            if flip_h:
                 arrays = [a[::-1] for a in arrays]
-            k = np.random.randint(4)
-            arrays = [np.rot90(a, k) for a in arrays]
-        return [np.ascontiguousarray(a) for a in arrays]
+            turns = np.random.randint(4)
+            arrays = [np.rot90(a, turns) for a in arrays]
+        view = f'{y},{x},{ch}x{cw},{int(flip_w)}{int(flip_h)}{turns}'
+        return [np.ascontiguousarray(a) for a in arrays], view
 
     def prepare_data(self, idx: int) -> dict:
         info = self.get_data_info(idx)
@@ -170,7 +182,7 @@ class MaskCaptionDataset(BaseDataset):
         if self.load_image:
             arrays.append(np.asarray(
                 Image.open(info['img_path']).convert('RGB')))
-        arrays = self._augment(arrays)
+        arrays, view = self._augment(arrays)
         label = arrays[0]
         if (label[label != 255] >= len(self.classes)).any():
             raise ValueError(f'{info["seg_map_path"]} has labels outside the '
@@ -194,7 +206,8 @@ class MaskCaptionDataset(BaseDataset):
             label=torch.from_numpy(label.astype(np.int64)),
             prompt=prompt,
             target_shares=torch.tensor(shares, dtype=torch.float32),
-            sample_id=info['sample_id'])
+            sample_id=info['sample_id'],
+            view=f'{info["sample_id"]}@{view}')
         if self.load_image:
             sample['image'] = to_unit_range(arrays[1])
         return sample

@@ -163,7 +163,9 @@ def test_loss_falls_when_overfitting(data):
         loss.backward()
         opt.step()
     after = losses_on_training_draws()
-    assert sum(after.values()) < 0.9 * sum(before.values())
+    # the tiny model plateaus near 0.91x in 60-100 steps (0.90-0.92 over
+    # noise draws); without a working gradient the ratio stays near 1
+    assert sum(after.values()) < 0.95 * sum(before.values())
     assert after['loss_ce'] < before['loss_ce']
     assert after['loss_prop'] < before['loss_prop']
 

@@ -108,7 +108,7 @@ class ControlNetImageGenerator(DiffusionGenerator):
 
     def loss(self, image: torch.Tensor, mask: torch.Tensor,
              prompt: Sequence[str], **kwargs) -> Dict[str, torch.Tensor]:
-        latents = self.encode_pixels(image)
+        latents = self.encode_pixels(image, kwargs.get('view'))
         noisy, noise, t = self.add_noise(latents)
         embeddings = self.encode_prompt(prompt)
         # Each network gets inputs in its own dtype: the trainable

@@ -143,7 +143,7 @@ class LoRAMaskGenerator(DiffusionGenerator):
              prompt: Sequence[str], target_shares: torch.Tensor,
              **kwargs) -> Dict[str, torch.Tensor]:
         """Diffusion loss plus CE and L_prop on the decoded x0 mask."""
-        latents = self.encode_pixels(mask)
+        latents = self.encode_pixels(mask, kwargs.get('view'))
         noisy, noise, t = self.add_noise(latents)
         embeddings = self.encode_prompt(prompt)
         dtype = self.unet.dtype  # frozen base; LoRA layers cast for themselves
