@@ -4,7 +4,6 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from mmengine.logging import MessageHub
 from mmengine.model import BaseModel
 
@@ -15,10 +14,13 @@ from dldm_mmseg.utils.dtypes import DTYPES
 # importable from here as before
 from .components import (build_sd_components,  # noqa: F401
                          inference_scheduler, load_pretrained_into)
+from .diffusion_step import DiffusionStepMixin
 from .ema import EMAMixin, EMAShadow
+from .sampling import SamplingMixin
 from .training_cache import EncodingCache
 
-class DiffusionGenerator(EMAMixin, BaseModel):
+class DiffusionGenerator(DiffusionStepMixin, SamplingMixin, EMAMixin,
+                         BaseModel):
     """Base of the mask and image generators (an mmengine model).
 
     Builds the Stable Diffusion parts (:func:`build_sd_components`), keeps
@@ -233,99 +235,6 @@ class DiffusionGenerator(EMAMixin, BaseModel):
         latents = latents / self.vae.config.scaling_factor
         return self.vae.decode(latents.to(self.vae.dtype)).sample
 
-    def add_noise(self, latents: torch.Tensor):
-        """Random timesteps and noise; returns ``(noisy, noise, t)``."""
-        # randn_like would follow the latents' memory layout (the VAE's
-        # output is channels-last on CPU), so the same seed would give other
-        # noise for a cached latent; draw in the logical layout instead
-        noise = torch.randn(latents.shape, dtype=latents.dtype,
-                            device=latents.device)
-        t = torch.randint(0, self.noise_scheduler.config.num_train_timesteps,
-                          (latents.shape[0],), device=latents.device).long()
-        return self.noise_scheduler.add_noise(latents, noise, t), noise, t
-
-    def diffusion_target(self, latents, noise, t) -> torch.Tensor:
-        kind = self.noise_scheduler.config.prediction_type
-        if kind == 'epsilon':
-            return noise
-        if kind == 'v_prediction':
-            return self.noise_scheduler.get_velocity(latents, noise, t)
-        raise ValueError(f'unsupported prediction_type {kind!r}')
-
-    def _alphas_cumprod(self, t, like: torch.Tensor) -> torch.Tensor:
-        ab = self.noise_scheduler.alphas_cumprod.to(like.device)[t]
-        return ab.float().view(-1, *([1] * (like.dim() - 1)))
-
-    def predict_x0(self, noisy, model_output, t) -> torch.Tensor:
-        """The clean latents implied by the network output at ``t``."""
-        ab = self._alphas_cumprod(t, noisy)
-        noisy, model_output = noisy.float(), model_output.float()
-        kind = self.noise_scheduler.config.prediction_type
-        if kind == 'epsilon':
-            x0 = (noisy - (1 - ab).sqrt() * model_output) / ab.sqrt()
-        else:
-            x0 = ab.sqrt() * noisy - (1 - ab).sqrt() * model_output
-        if self.x0_clip is not None:
-            x0 = x0.clamp(-self.x0_clip, self.x0_clip)
-        return x0
-
-    def x0_weights(self, t: torch.Tensor, max_timestep='default'
-                   ) -> torch.Tensor:
-        """Per-sample weights of x0-space losses (sum not normalised), zero
-        from ``max_timestep`` on (defaults to ``x0_max_timestep``; None
-        keeps every timestep)."""
-        if max_timestep == 'default':
-            max_timestep = self.x0_max_timestep
-        weights = torch.ones(t.shape[0], device=t.device)
-        if self.x0_weighting == 'alphas_cumprod':
-            weights = self.noise_scheduler.alphas_cumprod.to(t.device)[t]
-        if max_timestep is not None:
-            weights = weights * (t < max_timestep)
-        return weights.float()
-
-    def decode_weighted_x0(self, noisy, pred, t, weights):
-        """Decode the x0 prediction of the samples whose x0-loss weight is
-        not zero (the VAE decoder and its backward pass are the dearest
-        part of a step, and ``x0_max_timestep`` zeroes most of a batch).
-
-        Returns:
-            tuple: ``(keep, pixels)``: a boolean mask over the batch and the
-            decoded pixels of the kept samples, or None when none is kept.
-        """
-        keep = weights > 0
-        if not keep.any():
-            return keep, None
-        x0 = self.predict_x0(noisy[keep], pred[keep], t[keep])
-        if not (self.gradient_checkpointing and torch.is_grad_enabled()):
-            return keep, self.decode_latents(x0)
-        # One sample at a time under activation checkpointing: the backward
-        # pass recomputes each decode alone, so the decoder's activations
-        # (the largest of a 512 px step: tens of GB at batch 16) are held
-        # for one sample instead of the whole batch.
-        from torch.utils.checkpoint import checkpoint
-        return keep, torch.cat([
-            checkpoint(self.decode_latents, x0[i:i + 1], use_reentrant=False)
-            for i in range(x0.shape[0])])
-
-    def diffusion_loss(self, pred, latents, noise, t) -> torch.Tensor:
-        """MSE to the scheduler's target, Min-SNR weighted per sample
-        with ``snr_gamma``."""
-        target = self.diffusion_target(latents, noise, t)
-        if self.snr_gamma is None:
-            return self.mse(pred, target)
-        from diffusers.training_utils import compute_snr
-        snr = compute_snr(self.noise_scheduler, t).float()
-        weight = snr.clamp(max=self.snr_gamma) / (
-            snr + 1 if self.noise_scheduler.config.prediction_type ==
-            'v_prediction' else snr)
-        per_sample = F.mse_loss(pred.float(), target.float(),
-                                reduction='none').flatten(1).mean(1)
-        return (weight * per_sample).mean()
-
-    @staticmethod
-    def mse(pred, target) -> torch.Tensor:
-        return F.mse_loss(pred.float(), target.float())
-
     def check_finite(self, losses: Dict[str, torch.Tensor]) -> None:
         """Raise with the iteration and all terms if a loss is not finite."""
         if not self.nan_check or all(torch.isfinite(v).all()
@@ -429,151 +338,6 @@ class DiffusionGenerator(EMAMixin, BaseModel):
         if self.ema is not None:
             keys |= {f'ema.{n}' for n, _ in self.ema.named_buffers()}
         return keys
-
-    # -- inference ---------------------------------------------------------
-    #: the diffusers pipeline class the inference API runs
-    pipeline_class = 'StableDiffusionPipeline'
-
-    def _extra_pipeline_modules(self) -> dict:
-        """Networks a subclass adds to the pipeline (e.g. a ControlNet)."""
-        return {}
-
-    def pipeline(self, scheduler: str = 'dpmsolver++'):
-        """A diffusers ``pipeline_class`` over this model's components
-        (adapters active, no safety checker, no progress bar)."""
-        import diffusers
-        pipe = getattr(diffusers, self.pipeline_class)(
-            vae=self.vae, text_encoder=self.text_encoder,
-            tokenizer=self.tokenizer, unet=self.unet,
-            scheduler=inference_scheduler(scheduler,
-                                          self.noise_scheduler.config),
-            safety_checker=None, feature_extractor=None,
-            requires_safety_checker=False, **self._extra_pipeline_modules())
-        pipe.set_progress_bar_config(disable=True)
-        return pipe
-
-    def _inference_args(self, steps, guidance_scale, scheduler) -> dict:
-        cfg = self.inference_cfg
-        return dict(
-            num_inference_steps=steps or cfg['steps'],
-            guidance_scale=cfg['guidance_scale'] if guidance_scale is None
-            else guidance_scale,
-            scheduler=scheduler or cfg['scheduler'])
-
-    @torch.no_grad()
-    def prompt_embeddings(self, pipe, prompts: Sequence[str],
-                          guidance_scale: float):
-        """Text embeddings for a batch, each prompt encoded on its own.
-
-        CPU and GPU matrix kernels choose code paths by batch shape, so a
-        prompt encoded with others can differ in the last bits from the same
-        prompt encoded alone; encoding one by one (the text encoder is a
-        small part of the cost) keeps sample ``i`` independent of its batch.
-        Repeated prompts are encoded once.
-
-        Returns:
-            tuple: ``(prompt_embeds, negative_prompt_embeds or None)``.
-        """
-        use_cfg = guidance_scale > 1
-        cache = {}
-        positive = []
-        for prompt in prompts:
-            if prompt not in cache:
-                cache[prompt] = pipe.encode_prompt(
-                    prompt, self.unet.device, 1, False)[0]
-            positive.append(cache[prompt])
-        negative = None
-        if use_cfg:
-            empty = pipe.encode_prompt('', self.unet.device, 1, False)[0]
-            negative = empty.expand(len(prompts), -1, -1)
-        return torch.cat(positive), negative
-
-    def initial_latents(self, seeds: Sequence[int], height: int,
-                        width: int) -> torch.Tensor:
-        """Per-sample starting noise: sample ``i`` depends on ``seeds[i]``
-        only, as a stock pipeline called with
-        ``generator=torch.Generator().manual_seed(seed)`` would draw it."""
-        shape = (1, self.unet.config.in_channels,
-                 height // self.vae_scale_factor,
-                 width // self.vae_scale_factor)
-        return torch.cat([
-            torch.randn(shape, generator=torch.Generator().manual_seed(int(s)),
-                        dtype=torch.float32) for s in seeds])
-
-    def sample(self, prompts: Sequence[str], seeds: Sequence[int],
-               height: int, width: int, steps: Optional[int],
-               guidance_scale: Optional[float], scheduler: Optional[str],
-               batch_size: int, per_sample: Optional[dict] = None,
-               postprocess=None, on_batch=None, **pipe_kwargs):
-        """Run this model's diffusers pipeline over ``prompts`` in batches.
-
-        Shared by ``generate_masks`` and ``generate_images``: per-sample
-        starting noise (:meth:`initial_latents`) and per-prompt text
-        embeddings (:meth:`prompt_embeddings`) make sample ``i`` depend on
-        ``seeds[i]`` and ``prompts[i]`` only.
-
-        Args:
-            per_sample (dict, optional): Pipeline arguments with one entry
-                per sample (sliced per batch), e.g. the control images.
-            on_batch (callable, optional): Called with each batch's slice
-                of the samples before the pipeline runs it (e.g. to point
-                per-sample guidance targets at the batch).
-            postprocess (callable, optional): Maps a batch of outputs
-                (``B x H x W x 3`` uint8 tensor on the model's device) to a
-                tuple of numpy arrays (concatenated over batches); e.g. the
-                masks' quantisation, done on the device.
-            **pipe_kwargs: Pipeline arguments shared by all samples.
-
-        Returns:
-            np.ndarray: ``N x H x W x 3`` uint8 outputs, or the
-            concatenated tuple of ``postprocess``.
-        """
-        prompts, seeds = list(prompts), list(seeds)
-        if len(prompts) != len(seeds):
-            raise ValueError(f'{len(prompts)} prompts but {len(seeds)} seeds')
-        self._check_size(height, width)
-        args = self._inference_args(steps, guidance_scale, scheduler)
-        pipe = self.pipeline(args.pop('scheduler'))
-        latents = self.initial_latents(seeds, height, width)
-        outputs = []
-        with self.ema_weights():
-            for part in self._batches(len(prompts), batch_size):
-                positive, negative = self.prompt_embeddings(
-                    pipe, prompts[part], args['guidance_scale'])
-                batch_kwargs = {k: v[part] for k, v in
-                                (per_sample or {}).items()}
-                if on_batch is not None:
-                    on_batch(part)
-                out = pipe(prompt_embeds=positive,
-                           negative_prompt_embeds=negative,
-                           height=height, width=width,
-                           latents=latents[part].to(self.unet.device,
-                                                    self.unet.dtype),
-                           output_type='pt', **args, **batch_kwargs,
-                           **pipe_kwargs).images
-                # uint8 on the device (as the 'np' output would round it,
-                # in fp32): 4x less to copy, and masks are quantised there
-                out = (out.float() * 255).round().clamp(0, 255).to(
-                    torch.uint8).permute(0, 2, 3, 1)
-                outputs.append(postprocess(out) if postprocess else
-                               out.cpu().numpy())
-        if isinstance(outputs[0], tuple):
-            return tuple(np.concatenate(part) for part in zip(*outputs))
-        return np.concatenate(outputs)
-
-    def _check_size(self, height: int, width: int) -> None:
-        multiple = self.vae_scale_factor * 2 ** (
-            len(self.unet.config.block_out_channels) - 1)
-        if height % multiple or width % multiple:
-            raise ValueError(f'height and width must be multiples of '
-                             f'{multiple} for this model, got {height}x{width}')
-
-    @staticmethod
-    def _batches(n: int, batch_size: int) -> List[slice]:
-        if batch_size <= 0:
-            raise ValueError(f'batch_size must be > 0, got {batch_size}')
-        return [slice(i, min(i + batch_size, n))
-                for i in range(0, n, batch_size)]
 
 
 def _keep_trainable_state(module, state_dict, prefix, local_metadata):

@@ -1,6 +1,4 @@
 """Stage 1: text -> colour label mask, Stable Diffusion + LoRA."""
-import contextlib
-import os.path as osp
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
@@ -12,16 +10,17 @@ from dldm_mmseg.models.losses import ProportionAwareLoss
 from dldm_mmseg.utils.palette import (nearest_palette_index_torch,
                                       palette_logits)
 from dldm_mmseg.utils.prompts import check_share_prompt, format_class_shares
-from dldm_mmseg.utils.io import atomic_directory
 from .base import DiffusionGenerator
-from .components import load_pretrained_into
+from .mask_export import MaskExportMixin
+from .mask_guidance import ProportionGuidanceMixin
 
 UNET_LORA_TARGETS = ('to_k', 'to_q', 'to_v', 'to_out.0')
 TEXT_LORA_TARGETS = ('q_proj', 'k_proj', 'v_proj', 'out_proj')
 
 
 @MODELS.register_module()
-class LoRAMaskGenerator(DiffusionGenerator):
+class LoRAMaskGenerator(ProportionGuidanceMixin, MaskExportMixin,
+                        DiffusionGenerator):
     """Stage 1 of the paper: a LoRA-tuned SD that draws colour label masks.
 
     Loss = diffusion loss + ``ce_weight`` x CE + ``prop_weight`` x L_prop
@@ -329,195 +328,3 @@ class LoRAMaskGenerator(DiffusionGenerator):
                     scheduler, batch_size, postprocess=quantise,
                     on_batch=aim)
         return dict(rgb=rgb, labels=labels, prompts=np.asarray(prompts))
-
-    def prompt_targets(self, prompts: Sequence[str]) -> torch.Tensor:
-        """``N x C`` shares stated in the prompts' share text (NaN rows
-        for prompts without shares: those samples are not guided)."""
-        from dldm_mmseg.utils.prompts import parse_class_shares
-        rows = []
-        for prompt in prompts:
-            parts = [p for p in prompt.split('. ') if '%' in p]
-            rows.append(parse_class_shares(
-                parts[0].strip().rstrip('.'), self.classes,
-                require_total=False) if parts else
-                np.full(len(self.classes), np.nan))
-        return torch.as_tensor(np.stack(rows), dtype=torch.float32)
-
-    @contextlib.contextmanager
-    def proportion_guidance(self, targets: torch.Tensor, scale: float,
-                            max_timestep: int = 400):
-        """Guide sampling toward target class shares with L_prop on the
-        decoded x0 (classifier guidance with the differentiable piece the
-        method trains with).
-
-        While active, the UNet's output at timesteps ``<= max_timestep`` is
-        changed so that the x0 it implies moves by ``-scale * dL/dx0``
-        (the gradient times the number of latent pixels, as L is a mean
-        over pixels),
-        where L is the L_prop of the decoded x0 (palette logits,
-        straight-through hard shares, summed over classes) against the
-        sample's target. The UNet's Jacobian is not back-propagated (one
-        VAE decode and its backward per guided step), so every scheduler
-        sees an ordinary model output; with classifier-free guidance both
-        halves move alike, so the combined output moves the same way.
-
-        Yields:
-            callable: Give it each batch's slice of ``targets``
-            (``on_batch`` of :meth:`sample`).
-        """
-        unet, original = self.unet, self.unet.forward
-        current = {}
-
-        def aim(part):
-            current['targets'] = targets[part]
-
-        def guided(sample, timestep, *args, **kwargs):
-            out = original(sample, timestep, *args, **kwargs)
-            t = int(torch.as_tensor(timestep).flatten()[0])
-            if t > max_timestep:
-                return out
-            pred = out[0] if isinstance(out, tuple) else out.sample
-            goal = current['targets'].to(sample.device)
-            goal = goal.repeat(sample.shape[0] // goal.shape[0], 1)
-            steps = torch.full((sample.shape[0],), t, device=sample.device)
-            with torch.enable_grad():
-                x0 = self.predict_x0(sample.float(), pred.float(), steps)
-                x0 = x0.detach().requires_grad_(True)
-                loss = self.guidance_loss(self.decode_latents(x0), goal)
-                grad, = torch.autograd.grad(loss.sum(), x0)
-            # shares are pixel means: per latent pixel the gradient shrinks
-            # with the area; rescaled so that a scale means the same at
-            # every resolution
-            grad = grad * x0[0, 0].numel()
-            ab = self._alphas_cumprod(steps, x0)
-            alpha, sigma = ab.sqrt(), (1 - ab).sqrt()
-            if self.noise_scheduler.config.prediction_type == 'epsilon':
-                change = alpha / sigma * scale * grad  # x0 = (x - s e) / a
-            else:  # v: x0 = a x - s v
-                change = scale * grad / sigma
-            pred = (pred.float() + change).to(pred.dtype)
-            if isinstance(out, tuple):
-                return (pred,) + tuple(out[1:])
-            out.sample = pred
-            return out
-
-        unet.forward = guided
-        try:
-            yield aim
-        finally:
-            unet.forward = original
-
-    def guidance_loss(self, rgb: torch.Tensor, targets: torch.Tensor
-                      ) -> torch.Tensor:
-        """Per-sample L_prop of decoded masks against target shares
-        (straight-through hard shares, summed over classes; 0 for rows
-        without a target)."""
-        num = len(self.classes)
-        logits = palette_logits((rgb.float() + 1) / 2, self.palette,
-                                self.temperature, with_ignore=True)
-        probs = logits.softmax(1)[:, :num]
-        hard = F.one_hot(logits.argmax(1), num + 1).permute(
-            0, 3, 1, 2)[:, :num].to(probs.dtype)
-        shares = (hard + probs - probs.detach()).flatten(2).mean(2)
-        error = (shares - targets.nan_to_num(0)).abs().sum(1)
-        return torch.where(targets.isnan().any(1), error * 0, error)
-
-    # -- export ------------------------------------------------------------
-    def _fully_trained(self) -> dict:
-        """Export folder name -> network, for full fine-tuning."""
-        parts = dict(unet=self.unet)
-        if self.train_text_encoder:
-            parts['text_encoder'] = self.text_encoder
-        return parts
-
-    def export(self, out_dir: str) -> str:
-        """Write the LoRA weights as ``pytorch_lora_weights.safetensors`` that
-        stock ``StableDiffusionPipeline.load_lora_weights(out_dir)`` reads
-        (EMA weights when enabled). Atomic: the folder appears complete.
-
-        With full fine-tuning (``lora_rank=None``) the trained networks are
-        written with ``save_pretrained`` into ``unet/`` (and
-        ``text_encoder/``) instead, the diffusers layout of those parts.
-        """
-        from diffusers import StableDiffusionPipeline
-        from diffusers.utils import convert_state_dict_to_diffusers
-        from peft.utils import get_peft_model_state_dict
-        if self.full_finetune:
-            with self.ema_weights(), atomic_directory(out_dir) as tmp:
-                for name, module in self._fully_trained().items():
-                    module.save_pretrained(osp.join(tmp, name),
-                                           safe_serialization=True)
-            return osp.abspath(out_dir)
-        with self.ema_weights(), atomic_directory(out_dir) as tmp:
-            unet_layers = convert_state_dict_to_diffusers(
-                get_peft_model_state_dict(self.unet))
-            text_layers = None
-            if self.train_text_encoder:
-                text_layers = convert_state_dict_to_diffusers(
-                    get_peft_model_state_dict(self.text_encoder))
-            StableDiffusionPipeline.save_lora_weights(
-                tmp, unet_lora_layers=unet_layers,
-                text_encoder_lora_layers=text_layers,
-                unet_lora_adapter_metadata=self.lora_config.to_dict(),
-                text_encoder_lora_adapter_metadata=(
-                    self.text_lora_config.to_dict()
-                    if self.text_lora_config else None),
-                safe_serialization=True)
-        return osp.abspath(out_dir)
-
-    def _load_export(self, path: str) -> None:
-        """Load LoRA weights written by :meth:`export` (or any diffusers
-        LoRA for this architecture) into the adapters.
-
-        Raises:
-            FileNotFoundError: When ``path`` has no LoRA weights file.
-            ValueError: When the weights do not fit this model (another
-                rank, targets or base architecture), naming the export.
-        """
-        from diffusers import StableDiffusionPipeline
-        from diffusers.utils import (convert_state_dict_to_peft,
-                                     convert_unet_state_dict_to_peft)
-        from peft.utils import set_peft_model_state_dict
-        if self.full_finetune:
-            parts = []
-            for name, module in self._fully_trained().items():
-                folder = osp.join(path, name)
-                if not osp.isfile(osp.join(folder, 'config.json')):
-                    raise FileNotFoundError(
-                        f'{folder} does not exist: this config fine-tunes '
-                        f'the {name} fully (lora_rank=None); point at '
-                        'work_dir/export/final of a run of this config')
-                parts.append((module, type(module), folder))
-            load_pretrained_into(parts, path)
-            return
-        weights = osp.join(path, 'pytorch_lora_weights.safetensors')
-        if not osp.isfile(weights):
-            raise FileNotFoundError(
-                f'{weights} does not exist; point at a folder written by '
-                'GeneratorExportHook (work_dir/export/final) or '
-                'LoRAMaskGenerator.export')
-        state, _ = StableDiffusionPipeline.lora_state_dict(
-            path, local_files_only=True)
-        parts = [('unet.', self.unet, convert_unet_state_dict_to_peft)]
-        if self.train_text_encoder:
-            parts.append(('text_encoder.', self.text_encoder,
-                          convert_state_dict_to_peft))
-        elif any(k.startswith('text_encoder.') for k in state):
-            raise ValueError(f'{path} holds text-encoder LoRA weights but '
-                             'this config has train_text_encoder=False')
-        for prefix, module, convert in parts:
-            sub = convert({k[len(prefix):]: v for k, v in state.items()
-                           if k.startswith(prefix)})
-            try:
-                result = set_peft_model_state_dict(module, sub)
-            except RuntimeError as e:  # shape mismatch
-                raise ValueError(f'LoRA weights in {path} do not fit this '
-                                 f'model (lora_rank={self.lora_config.r}, '
-                                 f'base {type(module).__name__}): {e}') from e
-            unexpected = getattr(result, 'unexpected_keys', [])
-            if unexpected or not sub:
-                raise ValueError(
-                    f'LoRA weights in {path} do not match this model\'s '
-                    f'adapters ({len(unexpected)} unexpected keys, e.g. '
-                    f'{unexpected[:2]}); check lora_targets and the base '
-                    'model of the config')
