@@ -55,23 +55,7 @@ from dldm_mmseg.apis.set_layout import (  # noqa: F401
 from dldm_mmseg.utils.hashing import file_sha256, folder_hash
 from dldm_mmseg.utils.label_stats import remove_isolated_pixels  # noqa: F401
 
-BATCHING_MODES = ('aligned', 'one_at_a_time', 'free')
-
-
-def batching_mode(cfg: dict) -> str:
-    """``cfg['batching']``, or the older ``deterministic`` flag (True: one
-    at a time, False: free); aligned when neither is set."""
-    if 'batching' in cfg and 'deterministic' in cfg:
-        raise ValueError('set synthesis.batching only (deterministic=True is '
-                         'the older spelling of one_at_a_time, False of '
-                         'free)')
-    if 'deterministic' in cfg:
-        return 'one_at_a_time' if cfg['deterministic'] else 'free'
-    mode = cfg.get('batching', 'aligned')
-    if mode not in BATCHING_MODES:
-        raise ValueError(f'synthesis.batching must be one of '
-                         f'{BATCHING_MODES}, got {mode!r}')
-    return mode
+from dldm_mmseg.apis.synthesis_settings import SynthesisSettings
 
 
 @contextlib.contextmanager
@@ -126,7 +110,8 @@ class SynthesisEngine:
 
     Args:
         cfg (dict): The ``synthesis`` dict of a synth config (see
-            ``configs/synth/potsdam.py``).
+            ``configs/synth/potsdam.py``); its keys and defaults are those of
+            :class:`~dldm_mmseg.apis.synthesis_settings.SynthesisSettings`.
         device (str, optional): Torch device. Defaults to cuda if present.
         mask_model, image_model: Already built generators (skips building
             them from ``cfg``; used by tests and the demo).
@@ -136,40 +121,42 @@ class SynthesisEngine:
                  mask_model=None, image_model=None) -> None:
         from dldm_mmseg.apis.captioning import load_captions
         from dldm_mmseg.apis.share_sampler import TargetShareSampler
+        settings = SynthesisSettings.from_config(cfg)
         self.cfg = cfg
+        self.settings = settings
         self.device = device or get_device()
-        source = source_dataset_defaults(cfg.get('source_dataset'))
+        source = source_dataset_defaults(settings.source_dataset)
         self.classes = tuple(source['metainfo']['classes'])
         self.reduce_zero_label = source['reduce_zero_label']
-        self.size = int(cfg.get('size', 512))
-        self.base_seed = int(cfg.get('base_seed', 0))
-        self.batch_size = cfg.get('batch_size', 8)
-        if not isinstance(self.batch_size, int) or self.batch_size < 1:
-            raise ValueError(f'synthesis.batch_size must be an integer >= 1, '
-                             f'got {self.batch_size!r}')
-        self.mask_prompt = cfg.get('mask_prompt', 'shares+caption')
-        self.image_prompt = cfg.get('image_prompt', 'caption+shares')
-        self.mask_sampling = dict(cfg.get('mask_sampling', {}))
-        self.image_sampling = dict(cfg.get('image_sampling', {}))
-        self.cleanup = int(cfg.get('cleanup_min_neighbours', 0))
+        self.size = settings.size
+        self.base_seed = settings.base_seed
+        self.batch_size = settings.batch_size
+        self.mask_prompt = settings.mask_prompt
+        self.image_prompt = settings.image_prompt
+        self.mask_sampling = dict(settings.mask_sampling)
+        self.image_sampling = dict(settings.image_sampling)
+        self.cleanup = settings.cleanup_min_neighbours
         # Matrix kernels pick code paths by batch shape, so a sample's
         # floats (and, rarely, a rounded pixel) depend on its batch mates:
         # see ``batching`` in the module docstring.
-        self.batching = batching_mode(cfg)
+        self.batching = settings.batching_mode
         self.deterministic = self.batching != 'free'
         self.net_batch = 1 if self.batching == 'one_at_a_time' else \
             self.batch_size
-        reject = dict(cfg.get('reject') or {})
-        self.max_cpe = reject.get('max_cpe')
-        self.max_tries = reject.get('max_tries', 3)
-        if not isinstance(self.max_tries, int) or self.max_tries < 1:
-            raise ValueError(f'synthesis.reject.max_tries must be an integer '
-                             f'>= 1, got {self.max_tries!r}')
-        share_cfg = dict(cfg.get('shares') or dict(mode='real'))
+        reject = settings.reject_settings
+        self.max_cpe = reject['max_cpe']
+        self.max_tries = reject['max_tries']
+        share_cfg = settings.share_settings
         real_shares = captions = None
         self.captions_hash = None
         if share_cfg.get('mode', 'real') == 'real':
-            real = cfg['real_captions']
+            real = settings.real_captions
+            if not real:
+                raise ValueError(
+                    "synthesis.shares.mode='real' draws target shares from "
+                    'the real patches: set synthesis.real_captions='
+                    "dict(data_root=...) (the folder tools/caption.py "
+                    "wrote captions.jsonl in), or shares.mode='fixed'")
             captions_file = osp.join(real['data_root'],
                                      real.get('captions', 'captions.jsonl'))
             records = load_captions(captions_file, self.classes)
@@ -180,7 +167,7 @@ class SynthesisEngine:
             pixels = [r.get('pixels') for r in ordered]
             if all(n is not None for n in pixels):
                 share_cfg.setdefault('pixel_counts', pixels)
-        consistency = cfg.get('consistency')
+        consistency = settings.consistency
         self.consistency = None
         if consistency:
             from dldm_mmseg.apis.consistency import ConsistencyChecker
@@ -190,31 +177,29 @@ class SynthesisEngine:
             self.classes, real_shares, captions, seed=self.base_seed,
             **share_cfg)
         self.mask_model = mask_model or load_generator(
-            cfg['mask_generator'])
+            settings.mask_generator)
         self.image_model = image_model or load_generator(
-            cfg['image_generator'])
-        self._prepare_for_inference(cfg)
+            settings.image_generator)
+        self._prepare_for_inference(settings)
         self.weight_hashes = {
-            key: folder_hash(cfg[key]['weights']) if cfg.get(key, {}).get(
-                'weights') else 'in-memory'
-            for key in ('mask_generator', 'image_generator')}
+            key: folder_hash(spec['weights'])
+            if (spec := getattr(settings, key) or {}).get('weights')
+            else 'in-memory' for key in ('mask_generator', 'image_generator')}
 
-    def _prepare_for_inference(self, cfg: dict) -> None:
+    def _prepare_for_inference(self, settings: SynthesisSettings) -> None:
         """Device, dtype (``dtype``: 'fp16'/'bf16', default fp16 on CUDA
         and fp32 on CPU), ``channels_last`` and optional ``compile``."""
         import torch
-        name = cfg.get('dtype') or ('fp16' if str(self.device).startswith(
+        name = settings.dtype or ('fp16' if str(self.device).startswith(
             'cuda') else 'fp32')
-        if name not in DTYPES:
-            raise ValueError(f'dtype must be fp32, fp16 or bf16, got {name!r}')
         for model in (self.mask_model, self.image_model):
             model.to(self.device, DTYPES[name]).eval()
             nets = [model.unet, model.vae] + (
                 [model.controlnet] if hasattr(model, 'controlnet') else [])
-            if cfg.get('channels_last', True):
+            if settings.channels_last:
                 for net in nets:
                     net.to(memory_format=torch.channels_last)
-            if cfg.get('compile', False):
+            if settings.compile:
                 model.unet = torch.compile(model.unet)
                 if hasattr(model, 'controlnet'):
                     model.controlnet = torch.compile(model.controlnet)
@@ -227,14 +212,13 @@ class SynthesisEngine:
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     def identity(self) -> dict:
-        """The settings and input hashes a set's samples depend on."""
-        keys = ('size', 'base_seed', 'mask_prompt',
-                'image_prompt', 'mask_sampling', 'image_sampling',
-                'cleanup_min_neighbours', 'reject', 'shares', 'dtype',
-                'consistency')
-        payload = {k: self.cfg.get(k) for k in keys}
+        """The settings and input hashes a set's samples depend on: every
+        ``VALUE`` setting (:meth:`SynthesisSettings.identity_values`) and
+        each ``DERIVED`` one resolved here; ``SPEED`` settings are left
+        out."""
+        payload = self.settings.identity_values()
         payload['source_dataset'] = source_identity(
-            self.cfg.get('source_dataset'))
+            self.settings.source_dataset)
         payload['weights'] = self.weight_hashes
         # what the real captions hold, not how their path is spelled: a
         # set copied, moved or resumed from another directory is the same

@@ -1,0 +1,201 @@
+"""The settings of a synthesis run (the ``synthesis`` dict of a synth
+config): typed, with their defaults in one place, checked once, and each
+marked with how it enters the set's identity, so that a new setting cannot
+escape the "another configuration" check of a resumed or extended set."""
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Dict, Optional, Union
+
+#: How a setting enters :meth:`SynthesisSettings.identity_values`:
+#: ``VALUE``: its value; ``DERIVED``: through a hash or a resolved value
+#: that ``SynthesisEngine.identity`` computes (weights, captions, source
+#: classes, batching); ``SPEED``: not at all, it changes how fast the same
+#: files are written.
+VALUE, DERIVED, SPEED = 'value', 'derived', 'speed'
+
+#: The settings whose value the identity held before this class existed,
+#: as given in the config (None when absent). Kept so sets made by older
+#: versions keep their fingerprint; every later ``VALUE`` setting enters
+#: only when it differs from its default, so adding one does not change
+#: the fingerprint of existing sets either.
+LEGACY_VALUE_KEYS = ('size', 'base_seed', 'mask_prompt', 'image_prompt',
+                     'mask_sampling', 'image_sampling',
+                     'cleanup_min_neighbours', 'reject', 'shares', 'dtype',
+                     'consistency')
+
+BATCHING_MODES = ('aligned', 'one_at_a_time', 'free')
+PROMPT_ORDERS = ('shares', 'caption', 'shares+caption', 'caption+shares')
+
+
+def _setting(default, identity: str = VALUE, factory=None):
+    if factory is not None:
+        return field(default_factory=factory, metadata=dict(identity=identity))
+    return field(default=default, metadata=dict(identity=identity))
+
+
+@dataclass
+class SynthesisSettings:
+    """What ``SynthesisEngine`` makes and how.
+
+    Args:
+        source_dataset (str | dict): The real set giving classes, palette
+            and ``reduce_zero_label`` (a registered type or a dataset config
+            with ``metainfo``). Required.
+        mask_generator (dict): ``config``, exported ``weights`` and
+            optional ``model`` overrides of the stage-1 generator.
+        image_generator (dict): The same for stage 2.
+        real_captions (dict, optional): ``data_root`` (and ``captions``,
+            default ``'captions.jsonl'``) of the real set whose patches give
+            target shares and captions; required by ``shares.mode='real'``.
+        shares (dict, optional): Arguments of ``TargetShareSampler``
+            (``mode``, ``rarity_exponent``, ``min_shares``, ...). Defaults
+            to ``dict(mode='real')``.
+        mask_prompt (str): Prompt order of stage 1, as its training.
+            Defaults to ``'shares+caption'``.
+        image_prompt (str): Prompt order of stage 2. Defaults to
+            ``'caption+shares'``.
+        size (int): Side of the square samples in pixels. Defaults to 512.
+        base_seed (int): Seed of sample 0 (see ``set_layout``). Defaults to
+            0.
+        batch_size (int): Samples per network batch; part of the identity
+            with ``batching='aligned'``. Defaults to 8.
+        batching (str, optional): ``'aligned'`` (default), ``'one_at_a_time'``
+            or ``'free'`` (see :mod:`dldm_mmseg.apis.synthesis`).
+        deterministic (bool, optional): Older spelling of ``batching``
+            (True: one at a time, False: free). Defaults to None.
+        mask_sampling (dict): Stage-1 sampling arguments (``steps``,
+            ``guidance_scale``, ``scheduler``, ``prop_guidance``). Defaults
+            to the generator's ``inference_cfg``.
+        image_sampling (dict): Stage-2 sampling arguments. Defaults to the
+            generator's ``inference_cfg``.
+        cleanup_min_neighbours (int): Relabel mask pixels with fewer
+            same-class neighbours than this (0: off). Defaults to 0.
+        reject (dict, optional): ``max_cpe`` (percent; None: off) and
+            ``max_tries`` (default 3) of proportion enforcement.
+        consistency (dict, optional): ``ConsistencyChecker`` arguments of
+            the FreeMask-style filter. Defaults to None (off).
+        dtype (str, optional): ``'fp32'``, ``'fp16'`` or ``'bf16'``.
+            Defaults to None: fp16 on CUDA, fp32 elsewhere.
+        channels_last (bool): Channels-last memory layout (speed only).
+            Defaults to True.
+        compile (bool): ``torch.compile`` the UNet and ControlNet (speed
+            only). Defaults to False.
+    """
+
+    source_dataset: Union[str, dict, None] = _setting(None, DERIVED)
+    mask_generator: Optional[dict] = _setting(None, DERIVED)
+    image_generator: Optional[dict] = _setting(None, DERIVED)
+    real_captions: Optional[dict] = _setting(None, DERIVED)
+    shares: Optional[dict] = _setting(None)
+    mask_prompt: str = _setting('shares+caption')
+    image_prompt: str = _setting('caption+shares')
+    size: int = _setting(512)
+    base_seed: int = _setting(0)
+    batch_size: int = _setting(8, DERIVED)
+    batching: Optional[str] = _setting(None, DERIVED)
+    deterministic: Optional[bool] = _setting(None, DERIVED)
+    mask_sampling: Dict[str, Any] = _setting(None, factory=dict)
+    image_sampling: Dict[str, Any] = _setting(None, factory=dict)
+    cleanup_min_neighbours: int = _setting(0)
+    reject: Optional[dict] = _setting(None)
+    consistency: Optional[dict] = _setting(None)
+    dtype: Optional[str] = _setting(None)
+    channels_last: bool = _setting(True, SPEED)
+    compile: bool = _setting(False, SPEED)
+
+    #: the keys the config gave (the legacy identity records those only)
+    given: Dict[str, Any] = field(default_factory=dict, repr=False,
+                                  metadata=dict(identity=None))
+
+    @classmethod
+    def from_config(cls, cfg: dict) -> 'SynthesisSettings':
+        """Settings from a ``synthesis`` dict.
+
+        Raises:
+            ValueError: On an unknown key (naming the known ones) or a bad
+                value (naming the key, the value and what is allowed).
+        """
+        names = [f.name for f in dataclasses.fields(cls) if f.name != 'given']
+        unknown = sorted(set(cfg) - set(names))
+        if unknown:
+            raise ValueError(
+                f'synthesis has unknown setting(s) {unknown}; the settings '
+                f'are {names} (see SynthesisSettings in '
+                'dldm_mmseg/apis/synthesis_settings.py)')
+        settings = cls(**dict(cfg), given=dict(cfg))
+        settings.mask_sampling = dict(settings.mask_sampling or {})
+        settings.image_sampling = dict(settings.image_sampling or {})
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        """Check every value; the messages name the setting and the fix."""
+        for name in ('size', 'batch_size'):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or \
+                    value < 1:
+                raise ValueError(f'synthesis.{name} must be an integer >= 1, '
+                                 f'got {value!r}')
+        if not isinstance(self.base_seed, int) or \
+                isinstance(self.base_seed, bool):
+            raise ValueError(f'synthesis.base_seed must be an integer, got '
+                             f'{self.base_seed!r}')
+        if self.batching is not None and self.deterministic is not None:
+            raise ValueError('set synthesis.batching only (deterministic=True '
+                             'is the older spelling of one_at_a_time, False '
+                             'of free)')
+        if self.batching is not None and self.batching not in BATCHING_MODES:
+            raise ValueError(f'synthesis.batching must be one of '
+                             f'{BATCHING_MODES}, got {self.batching!r}')
+        for name in ('mask_prompt', 'image_prompt'):
+            if getattr(self, name) not in PROMPT_ORDERS:
+                raise ValueError(f'synthesis.{name} must be one of '
+                                 f'{PROMPT_ORDERS}, got '
+                                 f'{getattr(self, name)!r}')
+        tries = self.reject_settings['max_tries']
+        if not isinstance(tries, int) or tries < 1:
+            raise ValueError(f'synthesis.reject.max_tries must be an integer '
+                             f'>= 1, got {tries!r}')
+        if self.dtype not in (None, 'fp32', 'fp16', 'bf16'):
+            raise ValueError(f'dtype must be fp32, fp16 or bf16, got '
+                             f'{self.dtype!r}')
+        if not isinstance(self.cleanup_min_neighbours, int) or \
+                self.cleanup_min_neighbours < 0:
+            raise ValueError(f'synthesis.cleanup_min_neighbours must be an '
+                             f'integer >= 0, got '
+                             f'{self.cleanup_min_neighbours!r}')
+
+    @property
+    def batching_mode(self) -> str:
+        """``batching``, or what ``deterministic`` spells; aligned when
+        neither is set."""
+        if self.deterministic is not None:
+            return 'one_at_a_time' if self.deterministic else 'free'
+        return self.batching or 'aligned'
+
+    @property
+    def reject_settings(self) -> dict:
+        """``max_cpe`` (None: off) and ``max_tries`` with defaults."""
+        return dict(dict(max_cpe=None, max_tries=3), **(self.reject or {}))
+
+    @property
+    def share_settings(self) -> dict:
+        """The ``TargetShareSampler`` arguments (mode real by default)."""
+        return dict(self.shares or dict(mode='real'))
+
+    def identity_values(self) -> dict:
+        """The ``VALUE`` settings a set's samples depend on: the legacy
+        ones as the config gave them, any other when not at its default."""
+        values = {}
+        for f in dataclasses.fields(self):
+            if f.metadata.get('identity') != VALUE:
+                continue
+            if f.name in LEGACY_VALUE_KEYS:
+                values[f.name] = self.given.get(f.name)
+                continue
+            default = f.default_factory() \
+                if f.default_factory is not dataclasses.MISSING else f.default
+            value = getattr(self, f.name)
+            if value != default:
+                values[f.name] = value
+        return values

@@ -1,0 +1,95 @@
+"""SynthesisSettings: every setting typed and classified for the set's
+identity; old sets keep their fingerprint; bad settings are named."""
+import dataclasses
+import json
+from dataclasses import dataclass
+
+import pytest
+
+from dldm_mmseg.apis.synthesis_settings import (DERIVED,
+                                                LEGACY_VALUE_KEYS, SPEED,
+                                                VALUE, SynthesisSettings,
+                                                _setting)
+
+CFG = dict(source_dataset='PotsdamDataset', size=64, base_seed=3,
+           mask_sampling=dict(steps=20), reject=dict(max_cpe=10))
+
+#: a changed value for every VALUE setting
+CHANGED = dict(shares=dict(mode='fixed', fixed_shares=[1, 0, 0, 0, 0, 0]),
+               mask_prompt='shares', image_prompt='caption', size=32,
+               base_seed=4, mask_sampling=dict(steps=5),
+               image_sampling=dict(steps=5), cleanup_min_neighbours=2,
+               reject=dict(max_cpe=3), consistency=dict(config='x.py'),
+               dtype='bf16')
+
+
+def fields_by(kind):
+    return {f.name for f in dataclasses.fields(SynthesisSettings)
+            if f.metadata.get('identity') == kind}
+
+
+def test_every_setting_is_classified_and_value_ones_change_identity():
+    names = {f.name for f in dataclasses.fields(SynthesisSettings)} - {
+        'given'}
+    assert names == fields_by(VALUE) | fields_by(DERIVED) | fields_by(SPEED)
+    assert fields_by(SPEED) == {'channels_last', 'compile'}
+    assert set(CHANGED) == fields_by(VALUE)  # a new one needs a case here
+    base = SynthesisSettings.from_config(CFG).identity_values()
+    for name, value in CHANGED.items():
+        other = SynthesisSettings.from_config(dict(CFG, **{name: value}))
+        assert other.identity_values() != base, name
+    for name, value in (('channels_last', False), ('compile', True)):
+        other = SynthesisSettings.from_config(dict(CFG, **{name: value}))
+        assert other.identity_values() == base, name
+
+
+def test_legacy_identity_is_the_config_as_given():
+    """What the identity held before the settings had a class: the eleven
+    keys' values as given, None when absent (old sets' fingerprints)."""
+    values = SynthesisSettings.from_config(CFG).identity_values()
+    assert values == {k: CFG.get(k) for k in LEGACY_VALUE_KEYS}
+    assert json.dumps(values, sort_keys=True).count('null') == 7
+
+
+def test_a_new_setting_enters_identity_only_away_from_its_default():
+    @dataclass
+    class Extended(SynthesisSettings):
+        new_option: int = _setting(3)
+
+    base = SynthesisSettings.from_config(CFG).identity_values()
+    assert Extended.from_config(CFG).identity_values() == base
+    assert Extended.from_config(dict(CFG, new_option=3)).identity_values() \
+        == base
+    assert Extended.from_config(dict(CFG, new_option=4)).identity_values() \
+        == dict(base, new_option=4)
+
+
+def test_defaults_and_resolved_values():
+    s = SynthesisSettings.from_config(dict(source_dataset='PotsdamDataset'))
+    assert (s.size, s.base_seed, s.batch_size, s.batching_mode) == \
+        (512, 0, 8, 'aligned')
+    assert s.reject_settings == dict(max_cpe=None, max_tries=3)
+    assert s.share_settings == dict(mode='real')
+    assert SynthesisSettings.from_config(dict(
+        CFG, deterministic=True)).batching_mode == 'one_at_a_time'
+    assert SynthesisSettings.from_config(dict(
+        CFG, deterministic=False)).batching_mode == 'free'
+
+
+@pytest.mark.parametrize('change, message', [
+    (dict(batchsize=4), r"unknown setting\(s\) \['batchsize'\].*'batch_size'"),
+    (dict(batch_size=0), 'batch_size must be an integer >= 1, got 0'),
+    (dict(size='512'), "size must be an integer >= 1, got '512'"),
+    (dict(base_seed=1.5), 'base_seed must be an integer, got 1.5'),
+    (dict(batching='fast'), "batching must be one of .*got 'fast'"),
+    (dict(batching='free', deterministic=True), 'set synthesis.batching '
+     'only'),
+    (dict(mask_prompt='prompt'), "mask_prompt must be one of .*'prompt'"),
+    (dict(reject=dict(max_tries=0)), 'max_tries must be an integer >= 1'),
+    (dict(dtype='fp8'), "dtype must be fp32, fp16 or bf16, got 'fp8'"),
+    (dict(cleanup_min_neighbours=-1), 'cleanup_min_neighbours must be an '
+     'integer >= 0'),
+])
+def test_bad_settings_are_named(change, message):
+    with pytest.raises(ValueError, match=message):
+        SynthesisSettings.from_config(dict(CFG, **change))
