@@ -27,7 +27,7 @@ Example::
     python tools/demo.py                  # about 7 minutes on 2 CPU cores
     python tools/demo.py --seeds 3        # the L_prop / alpha ablation
     python tools/demo.py --make-weights   # about 30 minutes
-    python tools/demo.py --quick          # about 2 minutes
+    python tools/demo.py --quick          # under a minute (35 s on 2 cores)
 """
 import argparse
 import json
@@ -67,7 +67,7 @@ SETTINGS = {
     False: dict(num_train=160, num_val=48, vae_iters=800, vae_crop=32,
                 gen_epochs=None, num_syn=160, seg_iters=1500, steps=20),
     True: dict(num_train=32, num_val=16, vae_iters=10, vae_crop=32,
-               gen_epochs=1, num_syn=16, seg_iters=30, steps=4),
+               gen_epochs=1, num_syn=16, seg_iters=10, steps=4),
 }
 # the settings the generators depend on (with the seed and their configs)
 GENERATOR_SETTINGS = ('num_train', 'num_val', 'vae_iters', 'vae_crop',
