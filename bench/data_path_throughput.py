@@ -22,16 +22,13 @@ import copy
 import json
 import os.path as osp
 import statistics
-import sys
 import tempfile
 import time
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-
-import dldm_mmseg  # noqa: E402,F401
-from mmengine.config import Config  # noqa: E402
-from mmengine.registry import init_default_scope  # noqa: E402
-from mmengine.runner import Runner  # noqa: E402
+import dldm_mmseg  # noqa: F401
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+from mmengine.runner import Runner
 
 from dldm_mmseg.datasets.toy_landcover import make_toy_landcover  # noqa
 

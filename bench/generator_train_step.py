@@ -32,20 +32,16 @@ Example::
 import argparse
 import json
 import math
-import os.path as osp
-import sys
 import time
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+import numpy as np
+import torch
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-
-import dldm_mmseg  # noqa: E402,F401
-from mmengine.optim import AmpOptimWrapper, OptimWrapper  # noqa: E402
-from mmseg.registry import MODELS  # noqa: E402
-from dldm_mmseg.utils.palette import index_to_rgb  # noqa: E402
-from dldm_mmseg.utils.prompts import format_class_shares  # noqa: E402
+import dldm_mmseg  # noqa: F401
+from mmengine.optim import AmpOptimWrapper, OptimWrapper
+from mmseg.registry import MODELS
+from dldm_mmseg.utils.palette import index_to_rgb
+from dldm_mmseg.utils.prompts import format_class_shares
 
 CLASSES = ('impervious_surface', 'building', 'low_vegetation', 'tree', 'car',
            'clutter')

@@ -19,18 +19,14 @@ Example (the demo's pretrained stage-1 model, 48 masks)::
 """
 import argparse
 import json
-import os.path as osp
-import sys
 import time
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+import numpy as np
+from mmengine.config import DictAction
 
-import numpy as np  # noqa: E402
-from mmengine.config import DictAction  # noqa: E402
-
-import dldm_mmseg  # noqa: E402,F401
-from dldm_mmseg.apis.synthesis import SynthesisEngine  # noqa: E402
-from dldm_mmseg.utils.config import load_run_config  # noqa: E402
+import dldm_mmseg  # noqa: F401
+from dldm_mmseg.apis.synthesis import SynthesisEngine
+from dldm_mmseg.utils.config import load_run_config
 
 
 def run(engine, plans, sampling, max_cpe, max_tries):

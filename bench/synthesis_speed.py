@@ -35,20 +35,17 @@ import argparse
 import json
 import os
 import os.path as osp
-import sys
 import tempfile
 import time
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+import numpy as np
+import torch
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-
-import dldm_mmseg  # noqa: E402,F401
-from mmengine.registry import init_default_scope  # noqa: E402
-from mmseg.registry import MODELS  # noqa: E402
-from dldm_mmseg.apis.synthesis import SynthesisEngine  # noqa: E402
-from dldm_mmseg.utils.palette import index_to_rgb  # noqa: E402
+import dldm_mmseg  # noqa: F401
+from mmengine.registry import init_default_scope
+from mmseg.registry import MODELS
+from dldm_mmseg.apis.synthesis import SynthesisEngine
+from dldm_mmseg.utils.palette import index_to_rgb
 
 
 def build_generators(preset: str, folder: str):

@@ -9,19 +9,16 @@ Example::
 import argparse
 import json
 import os.path as osp
-import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-
-import dldm_mmseg  # noqa: E402,F401
-from dldm_mmseg.apis.analysis import (manifest_shares,  # noqa: E402
+import dldm_mmseg  # noqa: F401
+from dldm_mmseg.apis.analysis import (manifest_shares,
                                       plot_share_distributions, sample_grid,
                                       set_mcpe)
-from dldm_mmseg.apis.captioning import load_captions  # noqa: E402
-from dldm_mmseg.utils.source_dataset import (  # noqa: E402
+from dldm_mmseg.apis.captioning import load_captions
+from dldm_mmseg.utils.source_dataset import (
     add_source_dataset_args, source_dataset_defaults,
     source_dataset_from_args)
-from dldm_mmseg.utils.io import atomic_open  # noqa: E402
+from dldm_mmseg.utils.io import atomic_open
 
 
 def check_complete_set(syn_dir: str) -> None:

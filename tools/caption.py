@@ -9,15 +9,11 @@ Examples::
     python tools/caption.py data/my_set --config configs/my_set_syn40.py
 """
 import argparse
-import os.path as osp
-import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-
-import dldm_mmseg  # noqa: E402,F401
-from dldm_mmseg.apis.captioning import (DEFAULT_VLM_PROMPT,  # noqa: E402
+import dldm_mmseg  # noqa: F401
+from dldm_mmseg.apis.captioning import (DEFAULT_VLM_PROMPT,
                                         VLMCaptioner, write_captions)
-from dldm_mmseg.utils.source_dataset import (  # noqa: E402
+from dldm_mmseg.utils.source_dataset import (
     add_source_dataset_args, source_dataset_defaults,
     source_dataset_from_args)
 

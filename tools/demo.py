@@ -32,19 +32,15 @@ Example::
 import argparse
 import json
 import os.path as osp
-import sys
 import time
 from typing import Optional
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-sys.path.insert(0, osp.dirname(osp.abspath(__file__)))  # tools/fit_vae, sweep
+import dldm_mmseg  # noqa: F401
+import numpy as np
+from mmengine.runner import Runner
 
-import dldm_mmseg  # noqa: E402,F401
-import numpy as np  # noqa: E402
-from mmengine.runner import Runner  # noqa: E402
-
-from dldm_mmseg.utils.config import load_run_config  # noqa: E402
-from dldm_mmseg.utils.io import atomic_open  # noqa: E402
+from dldm_mmseg.utils.config import load_run_config
+from dldm_mmseg.utils.io import atomic_open
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 MASK_CONFIGS = {
@@ -290,7 +286,7 @@ class Demo:
         return self.vaes['images' if config == IMAGE_CONFIG else 'masks']
 
     def fit_vae(self):
-        from fit_vae import fit_vae
+        from dldm_mmseg.apis.vae_fitting import fit_vae
         for content, out in self.vaes.items():
             if osp.isfile(osp.join(out, 'config.json')):
                 continue
@@ -357,7 +353,7 @@ class Demo:
         """mCPE of each stage-1 model on the val scenes' shares (held out
         from training): its config's test loop (the val loop of training)
         on its exported weights, the ones synthesis uses."""
-        from sweep import reuse_or_run
+        from dldm_mmseg.apis.alpha_sweep import reuse_or_run
         results = {}
         for name, config in MASK_CONFIGS.items():
             cfg = load_run_config(osp.join(ROOT, config),
@@ -374,7 +370,8 @@ class Demo:
         return results
 
     def segmentation(self, seed: Optional[int] = None) -> dict:
-        from sweep import reuse_or_run, run_alpha, train_and_test
+        from dldm_mmseg.apis.alpha_sweep import (reuse_or_run, run_alpha,
+                                                 train_and_test)
         results = {}
         iters = self.s['seg_iters']
         runs = [(f'alpha = {a:g}', SEG_SWEEP_CONFIG, a)

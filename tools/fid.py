@@ -6,12 +6,8 @@ Example::
     python tools/fid.py data/potsdam/img_dir/train data/potsdam_syn/img_dir/train
 """
 import argparse
-import os.path as osp
-import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-
-from dldm_mmseg.evaluation.fid import fid_between_folders  # noqa: E402
+from dldm_mmseg.evaluation.fid import fid_between_folders
 
 
 def main(argv=None):

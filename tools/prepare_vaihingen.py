@@ -5,12 +5,7 @@ Example::
 
     python tools/prepare_vaihingen.py RAW_DIR data/vaihingen
 """
-import os.path as osp
-import sys
-
-sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-
-from prepare_potsdam import main  # noqa: E402
+from dldm_mmseg.datasets.isprs_preparation import main
 
 if __name__ == '__main__':
     main(dataset='vaihingen')

@@ -11,18 +11,14 @@ A killed run resumes when started again with the same --out.
 """
 import argparse
 import os
-import os.path as osp
-import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+import dldm_mmseg  # noqa: F401
+from mmengine.config import DictAction
+from mmengine.dist import get_dist_info, init_dist
 
-import dldm_mmseg  # noqa: E402,F401
-from mmengine.config import DictAction  # noqa: E402
-from mmengine.dist import get_dist_info, init_dist  # noqa: E402
-
-from dldm_mmseg.apis.synthesis import SynthesisEngine  # noqa: E402
-from dldm_mmseg.utils.config import load_run_config  # noqa: E402
-from dldm_mmseg.utils.io import check_writable  # noqa: E402
+from dldm_mmseg.apis.synthesis import SynthesisEngine
+from dldm_mmseg.utils.config import load_run_config
+from dldm_mmseg.utils.io import check_writable
 
 
 def parse_args(argv=None):

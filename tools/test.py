@@ -10,13 +10,11 @@ import os
 import os.path as osp
 import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+import dldm_mmseg  # noqa: F401
+from mmengine.config import DictAction
+from mmengine.runner import Runner
 
-import dldm_mmseg  # noqa: E402,F401
-from mmengine.config import DictAction  # noqa: E402
-from mmengine.runner import Runner  # noqa: E402
-
-from dldm_mmseg.utils.config import load_run_config  # noqa: E402
+from dldm_mmseg.utils.config import load_run_config
 
 
 def parse_args(argv=None):

@@ -8,18 +8,14 @@ Example::
 import argparse
 import logging
 import os
-import os.path as osp
-import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+import dldm_mmseg  # noqa: F401  registers modules, fixes mmseg:: scope
+from mmengine.config import Config, DictAction
+from mmengine.logging import print_log
+from mmengine.runner import Runner
+from mmseg.registry import RUNNERS
 
-import dldm_mmseg  # noqa: E402,F401  registers modules, fixes mmseg:: scope
-from mmengine.config import Config, DictAction  # noqa: E402
-from mmengine.logging import print_log  # noqa: E402
-from mmengine.runner import Runner  # noqa: E402
-from mmseg.registry import RUNNERS  # noqa: E402
-
-from dldm_mmseg.utils.config import (check_weights_offline,  # noqa: E402
+from dldm_mmseg.utils.config import (check_weights_offline,
                                      load_run_config)
 
 

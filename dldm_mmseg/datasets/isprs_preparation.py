@@ -17,7 +17,7 @@ shifted to end at the border; the default stride of 512 gives the paper's
 3456 Potsdam training patches. Every patch is written atomically and
 existing patches are kept, so a killed run resumes.
 """
-import io
+import argparse
 import math
 import os
 import os.path as osp
@@ -273,3 +273,40 @@ def prepare_isprs(raw_dir: str, out_dir: str, dataset: str = 'potsdam',
         progress.update()
     print('\npatches: ' + ', '.join(f'{k} {v}' for k, v in counts.items()))
     return counts
+
+
+def parse_args(argv=None, dataset='potsdam'):
+    """Arguments of ``tools/prepare_potsdam.py`` / ``prepare_vaihingen.py``."""
+    parser = argparse.ArgumentParser(description=(
+        'Convert ISPRS Potsdam or Vaihingen downloads into mmseg-format '
+        'patches with the standard split'))
+    parser.add_argument('raw_dir', help='folder with the downloaded zips or '
+                        'their unpacked contents')
+    parser.add_argument('out_dir', nargs='?', default=None,
+                        help='output root (default: data/<dataset>)')
+    parser.add_argument('--dataset', choices=['potsdam', 'vaihingen'],
+                        default=dataset, help='which ISPRS set the '
+                        'downloads are (default: %(default)s)')
+    parser.add_argument('--clip-size', type=int, default=512,
+                        help='patch size in pixels (default: 512)')
+    parser.add_argument('--stride', type=int, default=512,
+                        help='512: non-overlapping (the paper\'s 3456 '
+                        'Potsdam training patches); mmseg\'s converter '
+                        'uses 256')
+    parser.add_argument('--boundary', choices=['auto', 'noBoundary', 'full'],
+                        default='auto', help='label version (auto: '
+                        'noBoundary when downloaded)')
+    parser.add_argument('--off-palette', choices=['error', 'nearest',
+                                                  'ignore'],
+                        default='error', help='label colours outside the '
+                        'palette: stop, snap to the nearest class, or ignore')
+    return parser.parse_args(argv)
+
+
+def main(argv=None, dataset='potsdam'):
+    """The command line of ``tools/prepare_potsdam.py``; ``dataset`` is
+    the default of ``--dataset``."""
+    args = parse_args(argv, dataset)
+    out_dir = args.out_dir or osp.join('data', args.dataset)
+    return prepare_isprs(args.raw_dir, out_dir, args.dataset, args.clip_size,
+                         args.stride, args.boundary, args.off_palette)

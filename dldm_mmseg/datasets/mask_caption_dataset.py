@@ -215,5 +215,7 @@ class MaskCaptionDataset(BaseDataset):
 
 def to_unit_range(rgb: Union[np.ndarray, torch.Tensor]) -> torch.Tensor:
     """``H x W x 3`` uint8 -> ``3 x H x W`` float32 in [-1, 1]."""
-    tensor = torch.as_tensor(np.asarray(rgb)).permute(2, 0, 1).float()
-    return tensor / 127.5 - 1.0
+    # a float copy: arrays read from PIL images are not writable
+    tensor = torch.as_tensor(np.asarray(rgb, dtype=np.float32)
+                             if not torch.is_tensor(rgb) else rgb.float())
+    return tensor.permute(2, 0, 1) / 127.5 - 1.0

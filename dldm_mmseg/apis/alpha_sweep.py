@@ -1,0 +1,99 @@
+"""Training one segmentation config at several synthetic ratios
+(``tools/sweep.py``, the demo's ablation): one train + test run per alpha,
+reused when its ``metrics.json`` exists, and the weak-class variant of a
+config's synthetic set."""
+import hashlib
+import json
+import os.path as osp
+
+from mmengine.runner import Runner
+
+from dldm_mmseg.utils.config import check_weights_offline, load_run_config
+from dldm_mmseg.utils.io import atomic_open
+
+
+def run_alpha(config: str, alpha: float, work_dir: str,
+              cfg_options=None, weak_classes: str = None) -> dict:
+    """Train and test at one alpha (on the weak-class variant of the
+    synthetic set with ``weak_classes``); returns the test metrics."""
+    cfg = load_run_config(config, cfg_options, work_dir=work_dir)
+    if weak_classes:
+        weak_class_variant(cfg, weak_classes)
+    sampler = cfg.train_dataloader.sampler
+    if 'MixedRatioSampler' not in sampler.get('type', ''):
+        raise ValueError(f'{config} does not use a MixedRatioSampler '
+                         f'(sampler {sampler.get("type")}); sweep a *_syn*.py '
+                         'config')
+    if alpha < 0:
+        raise ValueError(f'alpha must be >= 0, got {alpha}')
+    sampler.syn_ratio = alpha
+    # one name per work dir: mmengine keeps one visualizer per name
+    where = hashlib.sha1(osp.abspath(work_dir).encode()).hexdigest()[:8]
+    return train_and_test(cfg, f'{osp.basename(work_dir)}_{where}')
+
+
+def weak_class_variant(cfg, metrics_file: str, check_file: bool = True):
+    """``cfg`` (loaded) with its synthetic set replaced by one whose target
+    shares are boosted by class weakness (``shares.weak_classes``): the
+    ``SynthesisHook`` builds it in ``<out_dir>_weak_classes`` and the
+    ``DiffusionSynthDataset`` reading ``out_dir`` reads that instead."""
+    hooks = [h for h in cfg.get('custom_hooks', [])
+             if h.get('type') == 'SynthesisHook']
+    if not hooks:
+        raise ValueError('--weak-classes needs a config with a SynthesisHook '
+                         '(it builds the second synthetic set)')
+    if check_file and not osp.isfile(metrics_file):
+        raise FileNotFoundError(f'--weak-classes {metrics_file} does not '
+                                'exist: a test metrics file of a real-only '
+                                'run (e.g. <work-dir>/alpha_0/metrics.json)')
+    moved = {}
+    for hook in hooks:
+        old = hook['out_dir']
+        moved[osp.normpath(old)] = hook['out_dir'] = old.rstrip('/') + \
+            '_weak_classes'
+        options = dict(hook.get('synth_options') or {})
+        options['shares'] = dict(options.get('shares') or {},
+                                 weak_classes=osp.abspath(metrics_file))
+        hook['synth_options'] = options
+    train = cfg.train_dataloader.dataset
+    redirected = 0
+    for dataset in train.get('datasets', [train]):
+        root = dataset.get('data_root')
+        if dataset.get('type') == 'DiffusionSynthDataset' and root and \
+                osp.normpath(root) in moved:
+            dataset['data_root'] = moved[osp.normpath(root)]
+            redirected += 1
+    if not redirected:  # the hook would build a set nobody reads
+        raise ValueError(
+            f'--weak-classes: no DiffusionSynthDataset in train_dataloader '
+            f'reads the SynthesisHook\'s out_dir ({sorted(moved)}); give '
+            'the synthetic dataset the same data_root as the hook')
+    return cfg
+
+
+def reuse_or_run(run_dir: str, run, *args) -> dict:
+    """The metrics of a finished run (``run_dir/metrics.json``), or
+    ``run(*args)``'s, saved there atomically: a killed sweep resumes."""
+    done = osp.join(run_dir, 'metrics.json')
+    if osp.isfile(done):
+        with open(done, encoding='utf-8') as f:
+            print(f'{run_dir}: done before, reused')
+            return json.load(f)
+    metrics = run(*args)
+    with atomic_open(done) as f:
+        json.dump(metrics, f, indent=2)
+    return metrics
+
+
+def train_and_test(cfg, name: str) -> dict:
+    """Train a loaded config, test it, return the test metrics as floats.
+
+    ``name`` becomes the experiment and visualizer name (mmengine keeps one
+    visualizer per name in a process, so each run needs its own).
+    """
+    cfg.experiment_name = name
+    cfg.visualizer.name = f'visualizer_{name}'
+    check_weights_offline(cfg)
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    return {k: float(v) for k, v in runner.test().items()}
