@@ -60,9 +60,11 @@ WEIGHTS = osp.join(ROOT, 'demo_weights')
 
 # full run / --quick
 SETTINGS = {
-    False: dict(num_train=160, num_val=48, vae_iters=800, vae_crop=32,
+    False: dict(num_train=160, num_val=48,
+                vae_iters=dict(masks=800, images=2400), vae_crop=32,
                 gen_epochs=None, num_syn=160, seg_iters=1500, steps=20),
-    True: dict(num_train=32, num_val=16, vae_iters=10, vae_crop=32,
+    True: dict(num_train=32, num_val=16,
+               vae_iters=dict(masks=10, images=10), vae_crop=32,
                gen_epochs=1, num_syn=16, seg_iters=10, steps=4),
 }
 # the settings the generators depend on (with the seed and their configs)
@@ -86,6 +88,12 @@ def parse_args(argv=None):
                         'the segmentors with this many seeds (seed, seed + '
                         '1, ...) and report mean +- std; data, VAEs, stage 2 '
                         'and the synthetic set are made once')
+    parser.add_argument('--weak-classes', action='store_true',
+                        help='add, for each alpha > 0, a run on a second '
+                        'synthetic set whose target shares are boosted by '
+                        'the real-only segmentor\'s weak classes (the '
+                        'alpha = 0 test metrics of --seed; made once) '
+                        'beside the frequency boost')
     parser.add_argument('--weights', default=WEIGHTS,
                         help='pretrained demo generators (VAEs, both stage-1 '
                         'models, stage 2) to reuse when they were made with '
@@ -106,6 +114,9 @@ def parse_args(argv=None):
             'work_dirs/demo'
     if args.seeds < 1:
         parser.error(f'--seeds must be >= 1, got {args.seeds}')
+    if args.weak_classes and 0 not in args.alphas:
+        parser.error('--weak-classes ranks classes by the alpha = 0 run: '
+                     'keep 0 in --alphas')
     return args
 
 
@@ -292,7 +303,7 @@ class Demo:
                 continue
             print(f'      VAE of the {content} -> {out}')
             fit_vae(self.data_root, out, 'small', 'PotsdamDataset',
-                    iters=self.s['vae_iters'], batch_size=16,
+                    iters=self.s['vae_iters'][content], batch_size=16,
                     kl_weight=1e-4, seed=self.args.seed, log_interval=50,
                     crop_size=self.s['vae_crop'], content=content)
 
@@ -374,18 +385,23 @@ class Demo:
                                                  train_and_test)
         results = {}
         iters = self.s['seg_iters']
-        runs = [(f'alpha = {a:g}', SEG_SWEEP_CONFIG, a)
+        runs = [(f'alpha = {a:g}', SEG_SWEEP_CONFIG, a, None)
                 for a in self.args.alphas]
-        runs.append(('oversampling 40%', SEG_OVERSAMPLE_CONFIG, None))
+        if self.args.weak_classes:  # alpha = 0 of --seed ranks the classes
+            weak = osp.join(self.work, 'sweep', 'alpha_0', 'metrics.json')
+            runs += [(f'alpha = {a:g}, weak classes', SEG_SWEEP_CONFIG, a,
+                      weak) for a in self.args.alphas if a > 0]
+        runs.append(('oversampling 40%', SEG_OVERSAMPLE_CONFIG, None, None))
         sweep_dir = osp.join(self.work, 'sweep' + self._suffix(seed))
-        for name, config, alpha in runs:
+        for name, config, alpha, weak in runs:
             run_dir = osp.join(sweep_dir, f'alpha_{alpha:g}'
                                if alpha is not None else 'oversample40')
+            run_dir += '_weak_classes' if weak else ''
             options = self.seg_options(config, iters, seed)
             if alpha is not None:
                 results[name] = reuse_or_run(
                     run_dir, run_alpha, osp.join(ROOT, config), alpha,
-                    run_dir, options)
+                    run_dir, options, weak)
             else:
                 results[name] = reuse_or_run(
                     run_dir, lambda: train_and_test(

@@ -74,12 +74,19 @@ def test_quick_demo_runs_every_stage_and_reports_this_runs_numbers(tmp_path):
     # another seed: stage 1 and the segmentors again; seed 0's outputs and
     # numbers are reused as they are; metrics.json then holds mean and std
     # under the same keys
+    # (and the weak-class variant of alpha = 0.4, on a second set ranked
+    # by seed 0's alpha = 0 metrics)
     demo.main(['--quick', '--work-dir', work, '--seeds', '2', '--weights',
-               weights])
+               weights, '--weak-classes'])
     saved = json.load(open(osp.join(work, 'metrics.json')))
     assert saved['seeds'] == [0, 1]
     per_seed = saved['per_seed']
-    for name in ('alpha = 0', 'alpha = 0.4', 'oversampling 40%'):
+    weak_set = json.load(open(osp.join(
+        work, 'data', 'toy_syn_weak_classes', 'synth_info.json')))
+    assert weak_set['config']['shares']['weak_classes'] == osp.abspath(
+        osp.join(work, 'sweep', 'alpha_0', 'metrics.json'))
+    for name in ('alpha = 0', 'alpha = 0.4', 'oversampling 40%',
+                 'alpha = 0.4, weak classes'):
         values = [run[name]['mIoU'] for run in per_seed['segmentation']]
         assert saved['segmentation'][name]['mIoU']['mean'] == \
             pytest.approx(np.mean(values))
