@@ -274,6 +274,9 @@ class Demo:
                     self.syn_root,
                 f'custom_hooks.{hook}.out_dir': self.syn_root,
                 f'custom_hooks.{hook}.num': self.s['num_syn'],
+                # the demo's generators and data, for a set the hook makes
+                # itself (the weak-class variant)
+                f'custom_hooks.{hook}.synth_options': self.synthesis_cfg(),
             })
         else:
             options['train_dataloader.dataset.data_root'] = self.data_root
