@@ -42,9 +42,10 @@ class ProportionGuidanceMixin:
         where L is the L_prop of the decoded x0 (palette logits,
         straight-through hard shares, summed over classes) against the
         sample's target. The UNet's Jacobian is not back-propagated (one
-        VAE decode and its backward per guided step), so every scheduler
-        sees an ordinary model output; with classifier-free guidance both
-        halves move alike, so the combined output moves the same way.
+        VAE decode and its backward per sample and guided step), so every
+        scheduler sees an ordinary model output; with classifier-free
+        guidance the gradient of the conditional x0 moves both halves
+        alike, so the combined output moves by it.
 
         Yields:
             callable: Give it each batch's slice of ``targets``
@@ -63,10 +64,17 @@ class ProportionGuidanceMixin:
                 return out
             pred = out[0] if isinstance(out, tuple) else out.sample
             goal = current['targets'].to(sample.device)
-            goal = goal.repeat(sample.shape[0] // goal.shape[0], 1)
-            steps = torch.full((sample.shape[0],), t, device=sample.device)
+            num = goal.shape[0]
+            # under classifier-free guidance the UNet sees [unconditional,
+            # conditional] copies of each sample: the conditional half's
+            # gradient moves both alike (so the combined output moves by
+            # it too), one VAE decode per sample instead of one per copy
+            copies = sample.shape[0] // num
+            rows = slice(sample.shape[0] - num, None)
+            steps = torch.full((num,), t, device=sample.device)
             with torch.enable_grad():
-                x0 = self.predict_x0(sample.float(), pred.float(), steps)
+                x0 = self.predict_x0(sample[rows].float(),
+                                     pred[rows].float(), steps)
                 x0 = x0.detach().requires_grad_(True)
                 loss = self.guidance_loss(self.decode_latents(x0), goal)
                 grad, = torch.autograd.grad(loss.sum(), x0)
@@ -80,6 +88,7 @@ class ProportionGuidanceMixin:
                 change = alpha / sigma * scale * grad  # x0 = (x - s e) / a
             else:  # v: x0 = a x - s v
                 change = scale * grad / sigma
+            change = change.repeat(copies, *([1] * (change.dim() - 1)))
             pred = (pred.float() + change).to(pred.dtype)
             if isinstance(out, tuple):
                 return (pred,) + tuple(out[1:])
