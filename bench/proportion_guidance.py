@@ -10,7 +10,7 @@ ratios to no guidance.
 Example (the demo's pretrained stage-1 model, 48 masks)::
 
     python bench/proportion_guidance.py configs/demo/synth_small_toy.py \
-        --num 48 --scales 20 50 --cfg-options \
+        --num 48 --max-timestep 150 --scales 0.5 1 --cfg-options \
         synthesis.mask_generator.weights=demo_weights/mask_small_toy \
         synthesis.mask_generator.model.components.vae=demo_weights/vae_mask \
         synthesis.image_generator.weights=demo_weights/image_controlnet_small_toy \

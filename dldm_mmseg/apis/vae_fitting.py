@@ -6,6 +6,18 @@ step."""
 import time
 from typing import Optional
 
+import numpy as np
+import torch
+import torch.nn.functional as F
+from mmengine.registry import init_default_scope
+from torch.utils.data import DataLoader
+
+from mmseg.registry import DATASETS
+from dldm_mmseg.models.generators import build_sd_components
+from dldm_mmseg.utils.io import atomic_directory
+from dldm_mmseg.utils.palette import (nearest_palette_index_torch,
+                                      palette_logits)
+
 CONTENTS = ('masks', 'images', 'both')
 
 
@@ -62,16 +74,6 @@ def fit_vae(data_root: str, out: str, preset: str = 'small',
         ``'images'`` VAE; else the share of valid mask
         pixels reconstructed in their class, first 8 batches).
     """
-    import numpy as np
-    import torch
-    from mmengine.registry import init_default_scope
-    from torch.utils.data import DataLoader
-
-    from mmseg.registry import DATASETS
-    from dldm_mmseg.models.generators import build_sd_components
-    import torch.nn.functional as F
-    from dldm_mmseg.utils.io import atomic_directory
-    from dldm_mmseg.utils.palette import palette_logits
     if content not in CONTENTS:
         raise ValueError(f'content must be one of {CONTENTS}, got '
                          f'{content!r}')
@@ -140,7 +142,6 @@ def fit_vae(data_root: str, out: str, preset: str = 'small',
 def class_balanced_weights(labels, num_classes: int, power: float):
     """Per-pixel weights ``freq(class) ** -power`` over the batch's valid
     pixels, scaled to mean 1; ignore pixels get weight 1."""
-    import torch
     weights = torch.ones(labels.shape, dtype=torch.float32)
     if power == 0:
         return weights
@@ -155,7 +156,6 @@ def class_balanced_weights(labels, num_classes: int, power: float):
 def random_crop(batch: dict, size: int) -> dict:
     """One random ``size`` x ``size`` window per scene, the same for its
     mask, image and label map (``torch.randint``: seeded by the caller)."""
-    import torch
     height, width = batch['label'].shape[-2:]
     if size > min(height, width):
         raise ValueError(f'crop_size {size} is larger than the scenes '
@@ -172,8 +172,6 @@ def random_crop(batch: dict, size: int) -> dict:
 def mask_pixel_accuracy(vae, loader, palette, max_batches: int = 8) -> float:
     """Share of valid mask pixels that come back in their class through
     the VAE (posterior mean, nearest palette colour)."""
-    import torch
-    from dldm_mmseg.utils.palette import nearest_palette_index_torch
     hits = total = 0
     with torch.no_grad():
         for i, batch in enumerate(loader):
@@ -193,7 +191,6 @@ def mask_pixel_accuracy(vae, loader, palette, max_batches: int = 8) -> float:
 def content_pixels(batch: dict, content: str):
     """The pixels a VAE of ``content`` autoencodes: masks, images or
     both (masks first)."""
-    import torch
     parts = {'masks': ['mask'], 'images': ['image'],
              'both': ['mask', 'image']}[content]
     return torch.cat([batch[k] for k in parts])
@@ -202,7 +199,6 @@ def content_pixels(batch: dict, content: str):
 def latent_scaling_factor(vae, loader, max_batches: int = 8,
                           content: str = 'both') -> float:
     """1 / std of sampled VAE latents of ``content`` (SD's recipe)."""
-    import torch
     latents = []
     with torch.no_grad():
         for i, batch in enumerate(loader):

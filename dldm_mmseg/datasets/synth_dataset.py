@@ -8,6 +8,7 @@ from PIL import Image
 
 from mmseg.datasets import BaseSegDataset
 from mmseg.registry import DATASETS
+from dldm_mmseg.datasets.set_builders import build_registered_set
 from dldm_mmseg.utils.io import read_jsonl
 from dldm_mmseg.utils.label_stats import (class_counts, class_proportion_error,
                                           read_label_map, to_train_ids)
@@ -124,13 +125,11 @@ class DiffusionSynthDataset(BaseSegDataset):
     def load_data_list(self) -> List[dict]:
         """Read the manifest and check it against the files on disk.
 
-        When a :class:`SynthesisHook` of the run is responsible for this
-        folder, it first builds or completes the set.
+        When a builder is registered for this folder (the run's
+        ``SynthesisHook``, see :mod:`~dldm_mmseg.datasets.set_builders`),
+        it first makes or completes the set.
         """
-        from dldm_mmseg.engine.hooks.synthesis_hook import SynthesisHook
-        hook = SynthesisHook.for_folder(self.data_root or '')
-        if hook is not None:
-            hook.ensure()
+        build_registered_set(self.data_root or '')
         manifest_path = self._manifest_path()
         img_dir = self.data_prefix['img_path']
         ann_dir = self.data_prefix['seg_map_path']

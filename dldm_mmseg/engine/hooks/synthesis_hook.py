@@ -1,6 +1,5 @@
 """Build or complete the synthetic set of a segmentation run."""
 import os.path as osp
-import weakref
 from typing import Optional
 
 from mmengine.dist import get_dist_info
@@ -10,10 +9,8 @@ from mmengine.logging import MMLogger
 from mmseg.registry import HOOKS
 from dldm_mmseg.apis.set_layout import (ANN_DIR, IMG_DIR, MANIFEST,
                                         synthesis_status)
+from dldm_mmseg.datasets.set_builders import register_set_builder
 from dldm_mmseg.utils.io import read_jsonl
-
-_HOOKS_BY_FOLDER: 'weakref.WeakValueDictionary[str, SynthesisHook]' = \
-    weakref.WeakValueDictionary()
 
 
 @HOOKS.register_module()
@@ -27,8 +24,10 @@ class SynthesisHook(Hook):
                              synth_config='configs/synth/potsdam.py',
                              num=3456, out_dir=syn_data_root)]
 
-    When the training set is built, the dataset asks this hook to build the
-    folder, or complete it after an interrupted run, with the generators of
+    When the training set is built, the dataset runs the builder this hook
+    registers for ``out_dir`` (:mod:`dldm_mmseg.datasets.set_builders`; the
+    dataset never imports the hook), which makes the folder, or completes
+    it after an interrupted run, with the generators of
     ``synth_config`` (all ranks share the ids; see ``tools/synthesize.py``).
     A complete set is reused without loading any generator. mmengine builds
     the training dataloader before any hook stage runs, so the work happens
@@ -72,12 +71,9 @@ class SynthesisHook(Hook):
         self.overwrite = overwrite
         self.device = device
         self.result = None
-        _HOOKS_BY_FOLDER[osp.abspath(self.out_dir)] = self
-
-    @staticmethod
-    def for_folder(folder: str) -> Optional['SynthesisHook']:
-        """The live hook responsible for ``folder``, if any."""
-        return _HOOKS_BY_FOLDER.get(osp.abspath(folder))
+        # the dataset reading out_dir has the set made first (it cannot
+        # import this hook: datasets sit below the engine)
+        register_set_builder(self.out_dir, self.ensure)
 
     def ensure(self) -> dict:
         """Build or complete the set (once per hook); returns the result."""
