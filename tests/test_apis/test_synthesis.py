@@ -177,7 +177,7 @@ def test_resume_remakes_a_sample_whose_record_was_not_written(
         engine, tmp_path, monkeypatch):
     # killed after sample 1's image and mask were in place, before its
     # record: the files alone do not make a sample done
-    from dldm_mmseg.apis import synthesis
+    from dldm_mmseg.apis import synthesis_output as synthesis  # writes them
     out = str(tmp_path / 'syn')
     original = synthesis.atomic_open
     record_1 = osp.join(out, 'records', '000001.json')

@@ -1,0 +1,139 @@
+"""What a synthesis run writes besides the networks' outputs: the set's
+identity and fingerprint, the output folder's check (a folder holding
+another configuration's samples is refused, naming what differs), each
+sample's files and record, and the manifest."""
+import hashlib
+import json
+import os
+import os.path as osp
+import shutil
+
+import numpy as np
+
+from dldm_mmseg.apis.set_layout import (ANN_DIR, IMG_DIR, INFO, MANIFEST,
+                                        RECORDS, SEED_SCHEME, sample_id,
+                                        synthesis_status)
+from dldm_mmseg.utils.io import (atomic_open, atomic_write_image,
+                                 atomic_write_jsonl, remove_stale_temporaries)
+from dldm_mmseg.utils.source_dataset import source_identity
+
+
+class SetOutputMixin:
+    """For :class:`SynthesisEngine` (its ``settings``, ``cfg``,
+    ``weight_hashes``, ``captions_hash``, ``batching``, ``batch_size``,
+    ``classes``, ``reduce_zero_label`` and ``share_sampler``)."""
+
+    def fingerprint(self) -> str:
+        """What makes two runs' samples interchangeable: everything but
+        ``num`` and speed settings (a hash of :meth:`identity`)."""
+        text = json.dumps(self.identity(), sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def identity(self) -> dict:
+        """The settings and input hashes a set's samples depend on: every
+        ``VALUE`` setting (:meth:`SynthesisSettings.identity_values`) and
+        each ``DERIVED`` one resolved here; ``SPEED`` settings are left
+        out."""
+        payload = self.settings.identity_values()
+        payload['source_dataset'] = source_identity(
+            self.settings.source_dataset)
+        payload['weights'] = self.weight_hashes
+        # what the real captions hold, not how their path is spelled: a
+        # set copied, moved or resumed from another directory is the same
+        payload['real_captions'] = self.captions_hash
+        payload['seed_scheme'] = SEED_SCHEME
+        payload['batching'] = self.batching
+        if self.batching == 'aligned':  # a sample's batch mates
+            payload['batch_size'] = self.batch_size
+        return json.loads(json.dumps(payload, default=str))
+
+    def prepare_output(self, out_dir: str, overwrite: bool) -> None:
+        """Create ``out_dir`` or check it holds this configuration's samples
+        (refuse another's unless ``overwrite``)."""
+        info_path = osp.join(out_dir, INFO)
+        fingerprint = self.fingerprint()
+        if osp.isfile(info_path):
+            with open(info_path, encoding='utf-8') as f:
+                info = json.load(f)
+            if info.get('fingerprint') != fingerprint:
+                if not overwrite:
+                    theirs, mine = info.get('identity'), self.identity()
+                    changed = sorted(
+                        k for k in set(mine) | set(theirs)
+                        if mine.get(k) != theirs.get(k)) if theirs else None
+                    what = (f'{", ".join(changed)} differ' if changed else
+                            'made by an older version')
+                    raise ValueError(
+                        f'{out_dir} holds samples of another configuration '
+                        f'({what}; see {info_path}), which must not be mixed '
+                        'with this one\'s: write to another folder, or '
+                        'delete these samples and start again with '
+                        '`python tools/synthesize.py CONFIG --out '
+                        f'{out_dir} --overwrite`')
+                for sub in ('img_dir', 'ann_dir', RECORDS):
+                    shutil.rmtree(osp.join(out_dir, sub), ignore_errors=True)
+                for name in (MANIFEST, INFO):
+                    if osp.isfile(osp.join(out_dir, name)):
+                        os.remove(osp.join(out_dir, name))
+        elif osp.isdir(out_dir) and any(
+                n for n in os.listdir(out_dir) if not n.startswith('.')):
+            has_samples = osp.isdir(osp.join(out_dir, IMG_DIR)) and \
+                os.listdir(osp.join(out_dir, IMG_DIR))
+            if has_samples and not overwrite:
+                raise ValueError(
+                    f'{out_dir} holds files but no {INFO}: not a set made '
+                    'by this tool; use an empty folder or --overwrite')
+        for sub in (IMG_DIR, ANN_DIR, RECORDS):
+            os.makedirs(osp.join(out_dir, sub), exist_ok=True)
+            remove_stale_temporaries(osp.join(out_dir, sub))
+        with atomic_open(info_path) as f:
+            json.dump(dict(fingerprint=fingerprint, identity=self.identity(),
+                           config=self.cfg, weights=self.weight_hashes), f,
+                      indent=2, default=str)
+
+    def _write(self, out_dir: str, plan: dict, mask: dict,
+               image: np.ndarray, seconds: float) -> None:
+        labels = mask['labels'].astype(np.int64)
+        if self.reduce_zero_label:  # 255 (ignore) -> 0, class k -> k + 1
+            encoded = np.where(labels == 255, 0, labels + 1)
+        else:
+            encoded = labels
+        atomic_write_image(osp.join(out_dir, IMG_DIR, plan['id'] + '.png'),
+                           image)
+        atomic_write_image(osp.join(out_dir, ANN_DIR, plan['id'] + '.png'),
+                           encoded.astype(np.uint8))
+        record = dict(
+            id=plan['id'], seed=plan['seed'], mask_seed=mask['mask_seed'],
+            image_seed=plan['image_seed'],
+            prompt=plan['mask_prompt'], image_prompt=plan['image_prompt'],
+            target_shares=dict(zip(self.classes,
+                                   np.round(plan['target'], 6).tolist())),
+            measured_shares=dict(zip(self.classes,
+                                     np.round(mask['measured'], 6).tolist())),
+            cpe=round(mask['cpe'], 4), tries=mask['tries'],
+            rejection_passed=mask.get('rejection_passed', True),
+            generator_weights=self.weight_hashes,
+            **({'user_shares': self.share_sampler.user_shares}
+               if self.share_sampler.user_shares else {}),
+            seconds=round(seconds, 4), **mask.get('consistency', {}))
+        with atomic_open(osp.join(out_dir, RECORDS,
+                                  plan['id'] + '.json')) as f:
+            json.dump(record, f)
+
+    def write_manifest(self, out_dir: str, num: int) -> str:
+        """Merge the per-sample records of ``0..num-1`` into manifest.jsonl
+        (sorted by id), atomically."""
+        status = synthesis_status(out_dir, num)
+        if status['missing']:
+            raise RuntimeError(
+                f'{len(status["missing"])} samples are missing in {out_dir} '
+                f'(e.g. {status["missing"][:3]}); run synthesis again with '
+                'the same --out to complete them')
+        records = []
+        for i in range(num):
+            with open(osp.join(out_dir, RECORDS, sample_id(i) + '.json'),
+                      encoding='utf-8') as f:
+                records.append(json.load(f))
+        path = osp.join(out_dir, MANIFEST)
+        atomic_write_jsonl(path, records)
+        return path
