@@ -26,7 +26,7 @@ Example::
 
     python tools/demo.py                  # about 7 minutes on 2 CPU cores
     python tools/demo.py --seeds 3        # the L_prop / alpha ablation
-    python tools/demo.py --make-weights   # about 30 minutes
+    python tools/demo.py --make-weights   # about 50 minutes
     python tools/demo.py --quick          # under a minute (35 s on 2 cores)
 """
 import argparse

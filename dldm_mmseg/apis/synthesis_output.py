@@ -15,6 +15,7 @@ from dldm_mmseg.apis.set_layout import (ANN_DIR, IMG_DIR, INFO, MANIFEST,
                                         synthesis_status)
 from dldm_mmseg.utils.io import (atomic_open, atomic_write_image,
                                  atomic_write_jsonl, remove_stale_temporaries)
+from dldm_mmseg.utils.label_stats import from_train_ids
 from dldm_mmseg.utils.source_dataset import source_identity
 
 
@@ -93,15 +94,11 @@ class SetOutputMixin:
 
     def _write(self, out_dir: str, plan: dict, mask: dict,
                image: np.ndarray, seconds: float) -> None:
-        labels = mask['labels'].astype(np.int64)
-        if self.reduce_zero_label:  # 255 (ignore) -> 0, class k -> k + 1
-            encoded = np.where(labels == 255, 0, labels + 1)
-        else:
-            encoded = labels
         atomic_write_image(osp.join(out_dir, IMG_DIR, plan['id'] + '.png'),
                            image)
         atomic_write_image(osp.join(out_dir, ANN_DIR, plan['id'] + '.png'),
-                           encoded.astype(np.uint8))
+                           from_train_ids(mask['labels'],
+                                          self.reduce_zero_label))
         record = dict(
             id=plan['id'], seed=plan['seed'], mask_seed=mask['mask_seed'],
             image_seed=plan['image_seed'],

@@ -30,6 +30,7 @@ import cv2
 import numpy as np
 
 from dldm_mmseg.utils.io import atomic_write_image, remove_stale_temporaries
+from dldm_mmseg.utils.label_stats import from_train_ids
 from dldm_mmseg.utils.palette import rgb_to_index
 from dldm_mmseg.utils.progress import progress_bar
 
@@ -259,7 +260,7 @@ def prepare_isprs(raw_dir: str, out_dir: str, dataset: str = 'potsdam',
                              ignore_colors=[BOUNDARY_COLOUR], ignore_value=255,
                              off_palette=off_palette, path=label_file.origin)
         # mmseg encoding: 0 = ignore, 1..6 = classes.
-        label = np.where(index == 255, 0, index + 1).astype(np.uint8)
+        label = from_train_ids(index, reduce_zero_label=True)
         prefix = tile if spec.name == 'potsdam' else f'area{tile}'
         for x0, y0, x1, y1 in patch_boxes(*image.shape[:2], clip_size, stride):
             name = f'{prefix}_{x0}_{y0}_{x1}_{y1}.png'

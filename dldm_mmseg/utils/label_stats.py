@@ -15,6 +15,17 @@ def to_train_ids(label: np.ndarray, reduce_zero_label: bool,
     return label
 
 
+def from_train_ids(train_ids: np.ndarray, reduce_zero_label: bool,
+                   ignore_index: int = 255) -> np.ndarray:
+    """The label-file encoding of train ids: the inverse of
+    :func:`to_train_ids` (under ``reduce_zero_label``, ignore -> 0 and
+    k -> k + 1), as uint8."""
+    train_ids = np.asarray(train_ids).astype(np.int64)
+    if reduce_zero_label:
+        train_ids = np.where(train_ids == ignore_index, 0, train_ids + 1)
+    return train_ids.astype(np.uint8)
+
+
 def as_stored(train_ids, num_classes: int,
               reduce_zero_label: Optional[bool],
               ignore_index: int = 255) -> tuple:

@@ -19,6 +19,7 @@ from .ema import EMAMixin, EMAShadow
 from .sampling import SamplingMixin
 from .training_cache import EncodingCache
 
+
 class DiffusionGenerator(DiffusionStepMixin, SamplingMixin, EMAMixin,
                          BaseModel):
     """Base of the mask and image generators (an mmengine model).

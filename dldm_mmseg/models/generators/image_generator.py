@@ -10,8 +10,8 @@ from mmseg.registry import MODELS
 from dldm_mmseg.utils.palette import index_to_rgb
 from dldm_mmseg.utils.io import atomic_directory
 from .base import DiffusionGenerator
-from .components import load_pretrained_into
-from .components import controlnet_conditioning_channels
+from .components import (controlnet_conditioning_channels,
+                         load_pretrained_into)
 
 
 def zero_initialised_convs(controlnet) -> list:
