@@ -30,8 +30,9 @@ model = dict(
     snr_gamma=5.0,
     ema_decay=0.995,
     gradient_checkpointing=False,
-    # the frozen VAE and text encoder run once per view / prompt: 490 s
-    # for the 120 epochs on 2 cores instead of about 610
+    # the frozen VAE and text encoder run once per view / prompt (the 120
+    # epochs took 490 s on 2 cores with them; bench/generator_train_step.py
+    # measures stage 2 at 1.8x with the cache at this size)
     cache_latents=True,
     cache_text=True,
     inference_cfg=dict(steps=20, guidance_scale=2.0))

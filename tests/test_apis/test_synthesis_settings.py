@@ -93,3 +93,10 @@ def test_defaults_and_resolved_values():
 def test_bad_settings_are_named(change, message):
     with pytest.raises(ValueError, match=message):
         SynthesisSettings.from_config(dict(CFG, **change))
+
+
+def test_real_shares_without_real_captions_is_named():
+    from dldm_mmseg.apis.synthesis import SynthesisEngine
+    with pytest.raises(ValueError, match="shares.mode='real'.*set "
+                       'synthesis.real_captions'):
+        SynthesisEngine(dict(source_dataset='PotsdamDataset'), device='cpu')

@@ -117,6 +117,8 @@ def test_demo_refuses_a_work_dir_made_with_other_settings(tmp_path):
     demo.Demo(demo.parse_args(['--quick', '--work-dir', work])) \
         .check_settings()
     assert demo.parse_args(['--quick']).work_dir == 'work_dirs/demo_quick'
+    with pytest.raises(SystemExit):  # weak classes are ranked by alpha 0
+        demo.parse_args(['--weak-classes', '--alphas', '0.4'])
 
 
 def test_demo_reuses_weights_only_when_made_with_its_settings(tmp_path):
