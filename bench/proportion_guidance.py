@@ -25,7 +25,7 @@ import numpy as np
 from mmengine.config import DictAction
 
 import dldm_mmseg  # noqa: F401
-from dldm_mmseg.apis.synthesis import SynthesisEngine
+from dldm_mmseg.synthesis.engine import SynthesisEngine
 from dldm_mmseg.utils.config import load_run_config
 
 

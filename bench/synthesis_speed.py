@@ -44,7 +44,7 @@ import torch
 import dldm_mmseg  # noqa: F401
 from mmengine.registry import init_default_scope
 from mmseg.registry import MODELS
-from dldm_mmseg.apis.synthesis import SynthesisEngine
+from dldm_mmseg.synthesis.engine import SynthesisEngine
 from dldm_mmseg.utils.palette import index_to_rgb
 
 
@@ -138,7 +138,7 @@ def run_engine(models, num, size, batch, batching, out_dir, device,
 
 def breakdown(models, size, batch, steps, guidance, device):
     """Seconds per pair of each part of one batched engine step."""
-    from dldm_mmseg.apis.synthesis import remove_isolated_pixels
+    from dldm_mmseg.synthesis.engine import remove_isolated_pixels
     from dldm_mmseg.utils.label_stats import class_shares
     engine = SynthesisEngine(dict(
         source_dataset='PotsdamDataset', shares=dict(

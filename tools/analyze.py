@@ -11,10 +11,10 @@ import json
 import os.path as osp
 
 import dldm_mmseg  # noqa: F401
-from dldm_mmseg.apis.analysis import (manifest_shares,
+from dldm_mmseg.experiments.analysis import (manifest_shares,
                                       plot_share_distributions, sample_grid,
                                       set_mcpe)
-from dldm_mmseg.apis.captioning import load_captions
+from dldm_mmseg.datasets.captioning import load_captions
 from dldm_mmseg.utils.source_dataset import (
     add_source_dataset_args, source_dataset_defaults,
     source_dataset_from_args)
@@ -25,7 +25,7 @@ def check_complete_set(syn_dir: str) -> None:
     """Refuse a folder that is not a finished synthetic set: no manifest,
     or manifest entries whose image or mask is missing (the counts and
     figures would describe a set that is not there)."""
-    from dldm_mmseg.apis.set_layout import ANN_DIR, IMG_DIR, MANIFEST
+    from dldm_mmseg.synthesis.layout import ANN_DIR, IMG_DIR, MANIFEST
     from dldm_mmseg.utils.io import read_jsonl
     manifest = osp.join(syn_dir, MANIFEST)
     if not osp.isfile(manifest):
@@ -94,8 +94,8 @@ def main(argv=None):
             args.real_images or osp.join(args.real, 'img_dir', 'train'),
             osp.join(args.syn_dir, 'img_dir', 'train'), args.inception)
     if args.ref_config:
-        from dldm_mmseg.apis.analysis import consistency_miou
-        from dldm_mmseg.apis.consistency import ConsistencyChecker
+        from dldm_mmseg.experiments.analysis import consistency_miou
+        from dldm_mmseg.evaluation.consistency import ConsistencyChecker
         checker = ConsistencyChecker(args.ref_config, args.ref_checkpoint)
         summary.update(consistency_miou(args.syn_dir, checker, shares['ids'],
                                         classes, source['reduce_zero_label']))

@@ -11,7 +11,7 @@ Examples::
 import argparse
 
 import dldm_mmseg  # noqa: F401
-from dldm_mmseg.apis.captioning import (DEFAULT_VLM_PROMPT,
+from dldm_mmseg.datasets.captioning import (DEFAULT_VLM_PROMPT,
                                         VLMCaptioner, write_captions)
 from dldm_mmseg.utils.source_dataset import (
     add_source_dataset_args, source_dataset_defaults,

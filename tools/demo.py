@@ -284,7 +284,7 @@ class Demo:
 
     # -- steps -------------------------------------------------------------
     def dataset(self):
-        from dldm_mmseg.apis.captioning import write_captions
+        from dldm_mmseg.datasets.captioning import write_captions
         from dldm_mmseg.datasets.toy_landcover import make_toy_landcover
         make_toy_landcover(self.data_root, self.s['num_train'],
                            self.s['num_val'], seed=self.args.seed)
@@ -300,7 +300,7 @@ class Demo:
         return self.vaes['images' if config == IMAGE_CONFIG else 'masks']
 
     def fit_vae(self):
-        from dldm_mmseg.apis.vae_fitting import fit_vae
+        from dldm_mmseg.models.vae_fitting import fit_vae
         for content, out in self.vaes.items():
             if osp.isfile(osp.join(out, 'config.json')):
                 continue
@@ -360,14 +360,14 @@ class Demo:
 
     def synthesis_engine(self):
         """The stage-3 engine over the demo's trained generators."""
-        from dldm_mmseg.apis.synthesis import SynthesisEngine
+        from dldm_mmseg.synthesis.engine import SynthesisEngine
         return SynthesisEngine(self.synthesis_cfg())
 
     def mask_cpe(self, seed: Optional[int] = None) -> dict:
         """mCPE of each stage-1 model on the val scenes' shares (held out
         from training): its config's test loop (the val loop of training)
         on its exported weights, the ones synthesis uses."""
-        from dldm_mmseg.apis.alpha_sweep import reuse_or_run
+        from dldm_mmseg.experiments.alpha_sweep import reuse_or_run
         results = {}
         for name, config in MASK_CONFIGS.items():
             cfg = load_run_config(osp.join(ROOT, config),
@@ -384,7 +384,7 @@ class Demo:
         return results
 
     def segmentation(self, seed: Optional[int] = None) -> dict:
-        from dldm_mmseg.apis.alpha_sweep import (reuse_or_run, run_alpha,
+        from dldm_mmseg.experiments.alpha_sweep import (reuse_or_run, run_alpha,
                                                  train_and_test)
         results = {}
         iters = self.s['seg_iters']
@@ -420,8 +420,8 @@ class Demo:
         their masks."""
         from mmengine.runner.checkpoint import find_latest_checkpoint
 
-        from dldm_mmseg.apis.analysis import consistency_miou
-        from dldm_mmseg.apis.consistency import ConsistencyChecker
+        from dldm_mmseg.experiments.analysis import consistency_miou
+        from dldm_mmseg.evaluation.consistency import ConsistencyChecker
         run_dir = osp.join(self.work, 'sweep', 'alpha_0')
         config = osp.join(run_dir, osp.basename(SEG_SWEEP_CONFIG))
         checkpoint = find_latest_checkpoint(run_dir)
@@ -438,9 +438,9 @@ class Demo:
         figure does not depend on stage 1's masks."""
         from PIL import Image
 
-        from dldm_mmseg.apis.analysis import images_consistency
-        from dldm_mmseg.apis.captioning import load_captions
-        from dldm_mmseg.apis.synthesis import load_generator
+        from dldm_mmseg.experiments.analysis import images_consistency
+        from dldm_mmseg.datasets.captioning import load_captions
+        from dldm_mmseg.synthesis.engine import load_generator
         from dldm_mmseg.utils.io import atomic_write_image
         from dldm_mmseg.utils.label_stats import read_label_map, to_train_ids
         from dldm_mmseg.utils.palette import index_to_rgb
@@ -523,7 +523,7 @@ def main(argv=None):
     seg_runs = [demo.timed('segmentation', demo.segmentation, seed)
                 for seed in demo.seeds]
     print('[7/7] evaluation and report')
-    from dldm_mmseg.apis.report import mean_and_std
+    from dldm_mmseg.experiments.report import mean_and_std
     if len(demo.seeds) == 1:
         results, cpe, spread = seg_runs[0], cpe_runs[0], None
     else:
@@ -551,12 +551,12 @@ def write_report(demo: Demo, results: dict, cpe: dict, fid,
     the standard deviations and per-seed values; tables read mean ± std
     and ``metrics.json`` holds ``{"mean", "std"}`` per metric.
     """
-    from dldm_mmseg.apis.analysis import (manifest_shares,
+    from dldm_mmseg.experiments.analysis import (manifest_shares,
                                           plot_share_distributions,
                                           sample_grid, set_mcpe)
-    from dldm_mmseg.apis.report import (metrics_table, plot_metric_vs_alpha,
+    from dldm_mmseg.experiments.report import (metrics_table, plot_metric_vs_alpha,
                                         plot_per_class_iou)
-    from dldm_mmseg.apis.captioning import load_captions
+    from dldm_mmseg.datasets.captioning import load_captions
     work, classes, s = demo.work, demo.classes, demo.s
     figures = {}
     figures['iou'] = plot_per_class_iou(

@@ -3,6 +3,11 @@ colour masks and images, so generators built from the preset
 (``components=dict(preset='small', vae=OUT)``) start from a VAE that
 reconstructs. Pretrained Stable Diffusion checkpoints need no such step.
 
+The fit is an mmengine run (a ``VAEAutoencoder`` trained by ``Runner``;
+logs and checkpoints in ``<out>_fit`` unless ``--work-dir``), the same as
+``tools/train.py`` on a VAE config such as
+``configs/demo/vae_masks_small_toy.py``.
+
 Example::
 
     python tools/fit_vae.py work_dirs/demo/data/toy_landcover \
@@ -10,7 +15,7 @@ Example::
 """
 import argparse
 
-from dldm_mmseg.apis.vae_fitting import CONTENTS, fit_vae
+from dldm_mmseg.models.vae_fitting import CONTENTS, fit_vae
 from dldm_mmseg.utils.source_dataset import (add_source_dataset_args,
                                               source_dataset_from_args)
 
@@ -48,6 +53,12 @@ def main(argv=None):
                         'both; a preset needs one VAE per stage')
     parser.add_argument('--seed', type=int, default=0,
                         help='seed of the preset weights and the crops')
+    parser.add_argument('--work-dir', default=None,
+                        help="the run's logs and checkpoints (default: "
+                        '<out>_fit)')
+    parser.add_argument('--resume', action='store_true',
+                        help='continue from the last checkpoint in the work '
+                        'dir')
     args = parser.parse_args(argv)
     for flag, value in (('--iters', args.iters),
                         ('--batch-size', args.batch_size)):
@@ -59,10 +70,12 @@ def main(argv=None):
                      args.seed, mask_ce_weight=args.mask_ce_weight,
                      crop_size=args.crop_size,
                      class_balance=args.class_balance,
-                     content=args.content)
+                     content=args.content, work_dir=args.work_dir,
+                     resume=args.resume)
     accuracy = result['mask_pixel_accuracy']
-    print(f'VAE ({args.content}) saved to {args.out}: loss '
-          f'{result["first"]:.4f} -> {result["last"]:.4f}, latent scaling '
+    losses = '' if result['first'] is None else \
+        f'loss {result["first"]:.4f} -> {result["last"]:.4f}, '
+    print(f'VAE ({args.content}) saved to {args.out}: {losses}latent scaling '
           f'factor {result["scaling_factor"]:.4f}' + (
               '' if accuracy is None else f', mask pixels reconstructed in '
               f'their class {100 * accuracy:.1f}%'))

@@ -15,9 +15,9 @@ import os.path as osp
 
 from mmengine.config import DictAction
 
-from dldm_mmseg.apis.alpha_sweep import (reuse_or_run, run_alpha,
+from dldm_mmseg.experiments.alpha_sweep import (reuse_or_run, run_alpha,
                                          weak_class_variant)
-from dldm_mmseg.apis.report import metrics_table, plot_metric_vs_alpha
+from dldm_mmseg.experiments.report import metrics_table, plot_metric_vs_alpha
 from dldm_mmseg.utils.config import load_run_config
 from dldm_mmseg.utils.io import atomic_open
 
@@ -57,7 +57,7 @@ def check_weak_classes(args, work: str, classes) -> None:
     trains: the metrics file (or this sweep's alpha = 0 run, which makes
     it), its per-class IoU and a config whose synthetic set can be
     redirected."""
-    from dldm_mmseg.apis.share_sampler import class_weakness
+    from dldm_mmseg.synthesis.share_sampler import class_weakness
     own = osp.abspath(osp.join(work, 'alpha_0', 'metrics.json'))
     if osp.isfile(args.weak_classes):
         class_weakness(args.weak_classes, classes)  # names a missing class

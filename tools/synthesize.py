@@ -16,7 +16,7 @@ import dldm_mmseg  # noqa: F401
 from mmengine.config import DictAction
 from mmengine.dist import get_dist_info, init_dist
 
-from dldm_mmseg.apis.synthesis import SynthesisEngine
+from dldm_mmseg.synthesis.engine import SynthesisEngine
 from dldm_mmseg.utils.config import load_run_config
 from dldm_mmseg.utils.io import check_writable
 

@@ -1,20 +1,14 @@
 """Real masks (+ images) with their captions, for generator training."""
 import os
 import os.path as osp
-from typing import List, Optional, Sequence, Tuple, Union
+from typing import List, Optional, Tuple
 
 import numpy as np
-import torch
 from mmengine.dataset import BaseDataset
-from PIL import Image
 
 from mmseg.registry import DATASETS
-from dldm_mmseg.apis.captioning import load_captions
-from dldm_mmseg.utils.label_stats import (class_shares, read_label_map,
-                                          to_train_ids)
-from dldm_mmseg.utils.palette import index_to_rgb
-from dldm_mmseg.utils.prompts import (compose_prompt,  # noqa: F401
-                                      format_class_shares, round_percents)
+from dldm_mmseg.datasets.captioning import load_captions
+from dldm_mmseg.datasets.transforms import PROMPT_ORDERS, default_pipeline
 from dldm_mmseg.utils.source_dataset import (SourceDataset,
                                               source_dataset_defaults)
 
@@ -24,20 +18,28 @@ class MaskCaptionDataset(BaseDataset):
     """Colour masks, class labels, images and prompts of a real dataset.
 
     Reads an mmseg-format dataset and its ``captions.jsonl``
-    (``tools/caption.py``). Each sample is a dict of:
+    (``tools/caption.py``) and runs each record through an mmseg transform
+    pipeline ending in
+    :class:`~dldm_mmseg.datasets.transforms.PackGeneratorInputs`, which
+    makes a sample of:
 
     * ``mask``: ``3 x H x W`` float in [-1, 1], the label map rendered in the
       palette colours (ignored pixels in the palette's reserved
       :func:`~dldm_mmseg.utils.palette.ignore_colour`, black for Potsdam);
     * ``label``: ``H x W`` int64 class indices, 255 = ignore;
-    * ``image``: ``3 x H x W`` float in [-1, 1] (with ``load_image``);
+    * ``image``: ``3 x H x W`` float in [-1, 1] (stage 2);
     * ``prompt``: the text condition, see ``prompt_order``;
     * ``target_shares``: ``C`` float32 class shares stated in the prompt;
-    * ``sample_id``, and ``view``: the id with the crop box, flips and
-      rotation applied (the key of the generators' ``cache_latents``).
+    * ``sample_id``, and ``view``: the id with a digest of the sample's
+      pixels (the key of the generators' ``cache_latents``).
 
-    The same random crop, flips and 90-degree rotation go to mask, label and
-    image (aerial scenes have no up).
+    Without ``pipeline`` the dataset builds the usual one from the short
+    arguments below (:func:`~dldm_mmseg.datasets.transforms.
+    default_pipeline`): mmseg's ``LoadAnnotations``, ``LoadImageFromFile``
+    (``load_image``), ``RandomCrop`` (``crop_size``) and two ``RandomFlip``
+    plus a random quarter turn (``augment``; aerial scenes have no up),
+    the same for mask, label and image. A ``pipeline`` is run as given;
+    the short arguments then stay at their defaults.
 
     Args:
         data_root (str): Dataset root.
@@ -47,10 +49,14 @@ class MaskCaptionDataset(BaseDataset):
             and ``reduce_zero_label``: a registered type or a dataset config
             with ``metainfo`` (see :mod:`dldm_mmseg.utils.source_dataset`).
             Required.
+        pipeline (list[dict], optional): mmseg transforms ending in
+            ``PackGeneratorInputs``. Defaults to the pipeline of the short
+            arguments.
         crop_size (tuple[int, int], optional): Random crop ``(h, w)``;
             None keeps the full patch. Defaults to None.
-        augment (bool): Random flips and rotations. Defaults to True.
-        load_image (bool): Also load images (stage 2). Defaults to False.
+        augment (bool): Random flips and quarter turns. Defaults to True.
+        load_image (bool): Also load images (stage 2; their files must
+            exist). Defaults to False.
         prompt_order (str): ``'shares'``, ``'caption'``, ``'shares+caption'``
             or ``'caption+shares'``. Defaults to ``'shares+caption'``.
         caption_dropout (float): Probability of dropping the caption part of
@@ -62,10 +68,16 @@ class MaskCaptionDataset(BaseDataset):
             Defaults to False.
     """
 
+    #: the short arguments and their defaults (see ``default_pipeline``)
+    PIPELINE_ARGS = dict(crop_size=None, augment=True,
+                         prompt_order='shares+caption', caption_dropout=0.0,
+                         prompt_dropout=0.0)
+
     def __init__(self,
                  data_root: str,
                  captions: str = 'captions.jsonl',
                  source_dataset: Optional[SourceDataset] = None,
+                 pipeline: Optional[List[dict]] = None,
                  crop_size: Optional[Tuple[int, int]] = None,
                  augment: bool = True,
                  load_image: bool = False,
@@ -74,24 +86,32 @@ class MaskCaptionDataset(BaseDataset):
                  prompt_dropout: float = 0.0,
                  allow_missing_captions: bool = False,
                  **kwargs) -> None:
-        if prompt_order not in ('shares', 'caption', 'shares+caption',
-                                'caption+shares'):
-            raise ValueError(f'prompt_order must be shares, caption, '
-                             f'shares+caption or caption+shares, got '
-                             f'{prompt_order!r}')
+        short = dict(crop_size=crop_size, augment=augment,
+                     prompt_order=prompt_order,
+                     caption_dropout=caption_dropout,
+                     prompt_dropout=prompt_dropout)
+        if pipeline:
+            changed = sorted(k for k, v in short.items()
+                             if v != self.PIPELINE_ARGS[k])
+            if changed:
+                raise ValueError(
+                    f'MaskCaptionDataset got a pipeline and {changed}: '
+                    'these build the default pipeline; with your own, set '
+                    'them in its RandomCrop / RandomFlip / '
+                    'PackGeneratorInputs transforms instead')
+        else:
+            if prompt_order not in PROMPT_ORDERS:
+                raise ValueError(f'prompt_order must be one of '
+                                 f'{PROMPT_ORDERS}, got {prompt_order!r}')
+            pipeline = default_pipeline(load_image=load_image, **short)
         source = source_dataset_defaults(source_dataset)
         self.classes = tuple(source['metainfo']['classes'])
         self.palette = np.asarray(source['metainfo']['palette'], np.uint8)
         self.reduce_zero_label = source['reduce_zero_label']
         self.captions_file = captions
-        self.crop_size = tuple(crop_size) if crop_size else None
-        self.augment = augment
         self.load_image = load_image
-        self.prompt_order = prompt_order
-        self.caption_dropout = caption_dropout
-        self.prompt_dropout = prompt_dropout
         self.allow_missing_captions = allow_missing_captions
-        super().__init__(data_root=data_root,
+        super().__init__(data_root=data_root, pipeline=pipeline,
                          metainfo=dict(source['metainfo']), **kwargs)
 
     def load_data_list(self) -> List[dict]:
@@ -141,81 +161,12 @@ class MaskCaptionDataset(BaseDataset):
                 '(it adds the missing ones), or set '
                 'allow_missing_captions=True to train without them')
 
-    def _augment(self, arrays: Sequence[np.ndarray]
-                 ) -> Tuple[List[np.ndarray], str]:
-        """Crop, flip and rotate all arrays alike; also returns the view's
-        name (crop box, flips, quarter turns), which the generators'
-        ``cache_latents`` keys on."""
-        height, width = arrays[0].shape[:2]
-        for a in arrays[1:]:
-            if a.shape[:2] != (height, width):
-                raise ValueError(f'mask and image sizes differ: '
-                                 f'{arrays[0].shape[:2]} vs {a.shape[:2]}')
-        y, x, ch, cw = 0, 0, height, width
-        if self.crop_size:
-            ch, cw = self.crop_size
-            if ch > height or cw > width:
-                raise ValueError(f'crop_size {self.crop_size} is larger than '
-                                 f'the {height}x{width} patches')
-            y = np.random.randint(0, height - ch + 1)
-            x = np.random.randint(0, width - cw + 1)
-            arrays = [a[y:y + ch, x:x + cw] for a in arrays]
-        flip_w = flip_h = False
-        turns = 0
-        if self.augment:
-            flip_w = np.random.rand() < 0.5
-            if flip_w:
-                arrays = [a[:, ::-1] for a in arrays]
-            flip_h = np.random.rand() < 0.5
-            if flip_h:
-                arrays = [a[::-1] for a in arrays]
-            turns = np.random.randint(4)
-            arrays = [np.rot90(a, turns) for a in arrays]
-        view = f'{y},{x},{ch}x{cw},{int(flip_w)}{int(flip_h)}{turns}'
-        return [np.ascontiguousarray(a) for a in arrays], view
-
     def prepare_data(self, idx: int) -> dict:
-        info = self.get_data_info(idx)
-        label = to_train_ids(read_label_map(info['seg_map_path']),
-                             self.reduce_zero_label)
-        arrays = [label]
-        if self.load_image:
-            arrays.append(np.asarray(
-                Image.open(info['img_path']).convert('RGB')))
-        arrays, view = self._augment(arrays)
-        label = arrays[0]
-        if (label[label != 255] >= len(self.classes)).any():
-            raise ValueError(f'{info["seg_map_path"]} has labels outside the '
-                             f'{len(self.classes)} classes')
-        mask = index_to_rgb(label, self.palette)  # ignore: reserved colour
-        share_text, shares = info['share_text'], info['target_shares']
-        if self.crop_size:
-            # The prompt must state the shares of what the model sees.
-            crop_shares = class_shares(label, len(self.classes))
-            if crop_shares.sum() > 0:
-                shares = round_percents(crop_shares) / 100.0
-                share_text = format_class_shares(crop_shares, self.classes)
-        caption = info['caption']
-        if np.random.rand() < self.caption_dropout:
-            caption = ''
-        prompt = compose_prompt(share_text, caption, self.prompt_order)
-        if np.random.rand() < self.prompt_dropout:
-            prompt = ''
-        sample = dict(
-            mask=to_unit_range(mask),
-            label=torch.from_numpy(label.astype(np.int64)),
-            prompt=prompt,
-            target_shares=torch.tensor(shares, dtype=torch.float32),
-            sample_id=info['sample_id'],
-            view=f'{info["sample_id"]}@{view}')
-        if self.load_image:
-            sample['image'] = to_unit_range(arrays[1])
-        return sample
-
-
-def to_unit_range(rgb: Union[np.ndarray, torch.Tensor]) -> torch.Tensor:
-    """``H x W x 3`` uint8 -> ``3 x H x W`` float32 in [-1, 1]."""
-    # a float copy: arrays read from PIL images are not writable
-    tensor = torch.as_tensor(np.asarray(rgb, dtype=np.float32)
-                             if not torch.is_tensor(rgb) else rgb.float())
-    return tensor.permute(2, 0, 1) / 127.5 - 1.0
+        """The sample's record plus what the transforms read (palette,
+        classes, label encoding), through the pipeline."""
+        results = self.get_data_info(idx)
+        results.update(palette=self.palette, classes=self.classes,
+                       num_classes=len(self.classes),
+                       reduce_zero_label=self.reduce_zero_label,
+                       seg_fields=[])
+        return self.pipeline(results)

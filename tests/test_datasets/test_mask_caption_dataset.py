@@ -7,7 +7,7 @@ import torch
 from PIL import Image
 
 from mmseg.registry import DATASETS
-from dldm_mmseg.apis.captioning import write_captions
+from dldm_mmseg.datasets.captioning import write_captions
 from dldm_mmseg.utils.palette import nearest_palette_index
 from dldm_mmseg.utils.prompts import parse_class_shares
 from fixtures import POTSDAM_CLASSES, POTSDAM_PALETTE, make_seg_dataset
@@ -86,3 +86,68 @@ def test_missing_captions_file(tmp_path):
     root = make_seg_dataset(str(tmp_path / 'd'), num_train=1)
     with pytest.raises(FileNotFoundError, match='tools/caption.py'):
         build(root)
+
+
+def test_default_pipeline_is_stock_transforms_plus_ours(root):
+    ds = build(root, load_image=True, crop_size=(16, 16),
+               prompt_order='caption+shares', prompt_dropout=0.05)
+    names = [type(t).__name__ for t in ds.pipeline.transforms]
+    assert names == ['LoadAnnotations', 'LoadImageFromFile', 'RandomCrop',
+                     'RandomFlip', 'RandomFlip', 'RandomQuarterTurn',
+                     'PackGeneratorInputs']
+    pack = ds.pipeline.transforms[-1]
+    assert (pack.with_image, pack.prompt_order, pack.prompt_dropout) == (
+        True, 'caption+shares', 0.05)
+    names = [type(t).__name__ for t in build(root, augment=False)
+             .pipeline.transforms]
+    assert names == ['LoadAnnotations', 'RenderPaletteMask',
+                     'PackGeneratorInputs']
+
+
+def test_default_pipeline_applies_one_symmetry_to_all(root):
+    """Mask, label and image of an augmented sample are the unaugmented
+    ones under one of the 8 symmetries of the square, the same for all."""
+    plain = build(root, load_image=True, augment=False)[0]
+    ds = build(root, load_image=True)
+    np.random.seed(3)
+    seen = set()
+    for _ in range(40):
+        s = ds[0]
+        found = None
+        for turns in range(4):
+            for flip in (False, True):
+                def move(x):
+                    x = torch.rot90(x, turns, dims=(-2, -1))
+                    return torch.flip(x, dims=(-1,)) if flip else x
+                if torch.equal(move(plain['label']), s['label']):
+                    found = (turns, flip)
+                    assert torch.equal(move(plain['mask']), s['mask'])
+                    assert torch.equal(move(plain['image']), s['image'])
+        assert found is not None
+        seen.add(found)
+    assert len(seen) == 8
+    # the image is packed as RGB, as read from the file
+    rgb = np.asarray(Image.open(osp.join(root, 'img_dir', 'train',
+                                         'train_000.png')).convert('RGB'))
+    expected = torch.from_numpy(rgb.astype(np.float32)).permute(2, 0, 1)
+    assert torch.equal(plain['image'], expected / 127.5 - 1)
+
+
+def test_pipeline_argument_is_run_as_given(root):
+    pipeline = [dict(type='LoadAnnotations'), dict(type='RenderPaletteMask'),
+                dict(type='RandomCrop', crop_size=(8, 12)),
+                dict(type='PackGeneratorInputs', prompt_order='shares')]
+    ds = build(root, pipeline=pipeline)
+    sample = ds[0]
+    assert sample['label'].shape == (8, 12) and '.' not in sample['prompt']
+    with pytest.raises(ValueError, match=r"pipeline and \['crop_size'\]"):
+        build(root, pipeline=pipeline, crop_size=(16, 16))
+
+
+def test_rgb_label_map_is_named(root):
+    path = osp.join(root, 'ann_dir', 'train', 'train_002.png')
+    label = np.asarray(Image.open(path))
+    Image.fromarray(np.stack([label] * 3, -1)).save(path)
+    with pytest.raises(ValueError,
+                       match='train_002.png is not a single-channel'):
+        build(root)[2]

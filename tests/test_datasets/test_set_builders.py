@@ -39,4 +39,4 @@ def test_synth_dataset_module_does_not_import_the_engine():
     import dldm_mmseg.datasets.synth_dataset as module
     source = open(module.__file__).read()
     assert 'dldm_mmseg.engine' not in source
-    assert 'dldm_mmseg.apis' not in source
+    assert 'dldm_mmseg.synthesis' not in source

@@ -51,7 +51,7 @@ def test_per_class_iou_metric_matches_hand_computation():
 
 
 def test_per_class_iou_metric_reports_miou_without_optional_classes():
-    from dldm_mmseg.apis.report import metrics_table
+    from dldm_mmseg.experiments.report import metrics_table
     metric = METRICS.build(dict(type='PerClassIoUMetric',
                                 iou_metrics=['mIoU', 'mFscore'],
                                 optional_classes=['c', 'not_here']))

@@ -10,7 +10,7 @@ import torch
 from torch.utils.data import default_collate
 
 from mmseg.registry import DATASETS, METRICS, MODELS
-from dldm_mmseg.apis.captioning import write_captions
+from dldm_mmseg.datasets.captioning import write_captions
 from dldm_mmseg.utils.label_stats import class_proportion_error, class_shares
 from fixtures import POTSDAM_CLASSES, load_tool, make_seg_dataset
 

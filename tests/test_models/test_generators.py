@@ -11,7 +11,7 @@ from mmengine.runner import Runner
 from torch.utils.data import default_collate
 
 from mmseg.registry import DATASETS, MODELS
-from dldm_mmseg.apis.captioning import write_captions
+from dldm_mmseg.datasets.captioning import write_captions
 from fixtures import POTSDAM_CLASSES, load_tool, make_seg_dataset
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))

@@ -6,7 +6,7 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
-from dldm_mmseg.apis.captioning import write_captions
+from dldm_mmseg.datasets.captioning import write_captions
 from fixtures import POTSDAM_CLASSES, free_port, make_seg_dataset
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))

@@ -5,7 +5,7 @@ import os.path as osp
 import numpy as np
 import pytest
 
-from dldm_mmseg.apis.captioning import (VLMCaptioner, load_captions,
+from dldm_mmseg.datasets.captioning import (VLMCaptioner, load_captions,
                                         template_caption, write_captions)
 from dldm_mmseg.utils.label_stats import read_label_map
 from dldm_mmseg.utils.prompts import parse_class_shares
@@ -50,7 +50,7 @@ def test_resume_after_kill(tmp_path, monkeypatch):
     # a killed run: two finished records and a torn third line
     with open(out + '.partial', 'w') as f:
         f.write('\n'.join(full[:2]) + '\n' + full[2][:30])
-    import dldm_mmseg.apis.captioning as captioning
+    import dldm_mmseg.datasets.captioning as captioning
     calls = []
     original = captioning.template_caption
 

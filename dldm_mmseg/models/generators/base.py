@@ -4,7 +4,6 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 import torch
 import torch.nn as nn
-from mmengine.logging import MessageHub
 from mmengine.model import BaseModel
 
 from dldm_mmseg.utils.source_dataset import (SourceDataset,
@@ -18,10 +17,11 @@ from .diffusion_step import DiffusionStepMixin
 from .ema import EMAMixin, EMAShadow
 from .sampling import SamplingMixin
 from .training_cache import EncodingCache
+from .training_step import TrainingStepMixin
 
 
-class DiffusionGenerator(DiffusionStepMixin, SamplingMixin, EMAMixin,
-                         BaseModel):
+class DiffusionGenerator(TrainingStepMixin, DiffusionStepMixin, SamplingMixin,
+                         EMAMixin, BaseModel):
     """Base of the mask and image generators (an mmengine model).
 
     Builds the Stable Diffusion parts (:func:`build_sd_components`), keeps
@@ -236,18 +236,6 @@ class DiffusionGenerator(DiffusionStepMixin, SamplingMixin, EMAMixin,
         latents = latents / self.vae.config.scaling_factor
         return self.vae.decode(latents.to(self.vae.dtype)).sample
 
-    def check_finite(self, losses: Dict[str, torch.Tensor]) -> None:
-        """Raise with the iteration and all terms if a loss is not finite."""
-        if not self.nan_check or all(torch.isfinite(v).all()
-                                     for v in losses.values()):
-            return
-        hub = MessageHub.get_current_instance()
-        iteration = hub.get_info('iter') if hub else None
-        terms = ', '.join(f'{k}={v.item():.4g}' for k, v in losses.items())
-        raise FloatingPointError(
-            f'non-finite loss at iteration {iteration}: {terms}. Lower the '
-            'learning rate, use bf16 instead of fp16, or check the data')
-
     # -- training ----------------------------------------------------------
     def forward(self, mode: str = 'loss', **batch):
         """``mode='loss'``: the training losses of a batch of
@@ -277,51 +265,6 @@ class DiffusionGenerator(DiffusionStepMixin, SamplingMixin, EMAMixin,
 
     def predict(self, **batch):
         raise NotImplementedError
-
-    def parse_losses(self, losses: Dict[str, torch.Tensor]):
-        """mmengine's sum of the ``loss*`` terms, plus, every
-        ``grad_norm_interval`` training iterations, each term's gradient
-        norm on the trainable weights (see :meth:`loss_grad_norms`)."""
-        loss, log_vars = super().parse_losses(losses)
-        if self.training and torch.is_grad_enabled():
-            due = self.grad_norm_interval and \
-                self._train_steps % self.grad_norm_interval == 0
-            self._train_steps += 1
-            if due and loss.requires_grad:
-                log_vars.update(self.loss_grad_norms(losses))
-            for name, cache in (('latents', self.latent_cache),
-                                ('text', self.text_cache)):
-                if cache is not None:
-                    # share of this batch; the logger averages over its
-                    # interval
-                    log_vars[f'cache_hits_{name}'] = torch.tensor(
-                        cache.last_hit_rate)
-        return loss, log_vars
-
-    def loss_grad_norms(self, losses: Dict[str, torch.Tensor]
-                        ) -> Dict[str, torch.Tensor]:
-        """``grad_norm_<term>``: the L2 norm of d(term)/d(trainable weights)
-        for each ``loss_<term>`` (the graph is kept for the real backward).
-        Under fp16 AMP the unscaled terms may underflow: read the norms as
-        a comparison between terms, not absolute values."""
-        params = [p for p in self.trainable_parameters().values()]
-        norms = {}
-        for name, value in losses.items():
-            if not (name.startswith('loss_') and value.requires_grad):
-                continue
-            grads = torch.autograd.grad(value, params, retain_graph=True,
-                                        allow_unused=True)
-            squares = [g.float().pow(2).sum() for g in grads if g is not None]
-            total = torch.stack(squares).sum().sqrt() if squares else \
-                value.new_zeros(())
-            norms['grad_norm_' + name[len('loss_'):]] = total.detach()
-        return norms
-
-    def train_step(self, data, optim_wrapper):
-        log_vars = super().train_step(data, optim_wrapper)
-        if self.ema is not None and optim_wrapper.should_update():
-            self.update_ema()
-        return log_vars
 
     def load_export(self, path: str) -> None:
         """Load the weights :meth:`export` wrote (see the subclass's

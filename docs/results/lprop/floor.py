@@ -2,7 +2,7 @@ import json, numpy as np, torch, os.path as osp
 import dldm_mmseg  # noqa
 from mmengine.config import Config
 from mmseg.registry import DATASETS
-from dldm_mmseg.apis.synthesis import load_generator
+from dldm_mmseg.synthesis.engine import load_generator
 from dldm_mmseg.utils.label_stats import class_shares, class_proportion_error
 from dldm_mmseg.utils.palette import nearest_palette_index
 torch.set_num_threads(2)

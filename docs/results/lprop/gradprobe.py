@@ -7,7 +7,7 @@ import numpy as np, torch
 import dldm_mmseg  # noqa
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
-from dldm_mmseg.apis.synthesis import load_generator
+from dldm_mmseg.synthesis.engine import load_generator
 from mmseg.registry import DATASETS
 torch.set_num_threads(2)
 weights = sys.argv[1] if len(sys.argv) > 1 else 'demo_weights/mask_small_toy_ce_only'

@@ -1,5 +1,5 @@
 import sys, time, json
-from dldm_mmseg.apis.vae_fitting import fit_vae
+from dldm_mmseg.models.vae_fitting import fit_vae
 iters = int(sys.argv[1]); out = sys.argv[2]
 extra = json.loads(sys.argv[3]) if len(sys.argv) > 3 else {}
 t = time.time()

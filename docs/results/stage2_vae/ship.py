@@ -16,7 +16,7 @@ info['seconds']['stage 2'] = 490
 info['updated'] = datetime.datetime.now().isoformat(timespec='seconds')
 info['update_commit'] = subprocess.run(['git', 'rev-parse', 'HEAD'], capture_output=True, text=True).stdout.strip()
 info['note'] += ('. Updated ' + info['updated'] + ': the image VAE refitted for 2400 steps (vae_iters images=2400; '
-    'the mask VAE keeps its 800) by dldm_mmseg.apis.vae_fitting.fit_vae with the demo\'s arguments and seed 0 (502 s), and stage 2 '
+    'the mask VAE keeps its 800) by dldm_mmseg.models.vae_fitting.fit_vae with the demo\'s arguments and seed 0 (502 s), and stage 2 '
     'retrained on it by tools/train.py configs/demo/image_controlnet_small_toy.py (seed 0, cache_latents and cache_text on, 490 s); '
     'the mask VAE and both stage-1 models are unchanged; the key re-computed')
 with atomic_open('demo_weights/weights.json') as f:

@@ -6,10 +6,10 @@ import dldm_mmseg  # noqa
 from mmengine.registry import init_default_scope
 init_default_scope('mmseg')
 from mmengine.runner.checkpoint import find_latest_checkpoint
-from dldm_mmseg.apis.analysis import images_consistency
-from dldm_mmseg.apis.captioning import load_captions
-from dldm_mmseg.apis.consistency import ConsistencyChecker
-from dldm_mmseg.apis.synthesis import load_generator
+from dldm_mmseg.experiments.analysis import images_consistency
+from dldm_mmseg.datasets.captioning import load_captions
+from dldm_mmseg.evaluation.consistency import ConsistencyChecker
+from dldm_mmseg.synthesis.engine import load_generator
 from dldm_mmseg.utils.label_stats import read_label_map, to_train_ids
 from dldm_mmseg.utils.io import read_jsonl
 

@@ -5,9 +5,9 @@ from mmengine.registry import init_default_scope
 init_default_scope('mmseg')
 from mmengine.runner.checkpoint import find_latest_checkpoint
 from diffusers import AutoencoderKL
-from dldm_mmseg.apis.analysis import images_consistency
-from dldm_mmseg.apis.captioning import load_captions
-from dldm_mmseg.apis.consistency import ConsistencyChecker
+from dldm_mmseg.experiments.analysis import images_consistency
+from dldm_mmseg.datasets.captioning import load_captions
+from dldm_mmseg.evaluation.consistency import ConsistencyChecker
 from dldm_mmseg.utils.label_stats import read_label_map, to_train_ids
 W='work_dirs/demo_v2'; CLASSES=('impervious_surface','building','low_vegetation','tree','car','clutter')
 run_dir=osp.join(W,'sweep','alpha_0')

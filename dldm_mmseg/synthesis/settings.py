@@ -60,7 +60,7 @@ class SynthesisSettings:
         batch_size (int): Samples per network batch; part of the identity
             with ``batching='aligned'``. Defaults to 8.
         batching (str, optional): ``'aligned'`` (default), ``'one_at_a_time'``
-            or ``'free'`` (see :mod:`dldm_mmseg.apis.synthesis`).
+            or ``'free'`` (see :mod:`dldm_mmseg.synthesis.engine`).
         deterministic (bool, optional): Older spelling of ``batching``
             (True: one at a time, False: free). Defaults to None.
         mask_sampling (dict): Stage-1 sampling arguments (``steps``,
@@ -121,7 +121,7 @@ class SynthesisSettings:
             raise ValueError(
                 f'synthesis has unknown setting(s) {unknown}; the settings '
                 f'are {names} (see SynthesisSettings in '
-                'dldm_mmseg/apis/synthesis_settings.py)')
+                'dldm_mmseg/synthesis/settings.py)')
         settings = cls(**dict(cfg), given=dict(cfg))
         settings.mask_sampling = dict(settings.mask_sampling or {})
         settings.image_sampling = dict(settings.image_sampling or {})

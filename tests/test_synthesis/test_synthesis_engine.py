@@ -11,9 +11,9 @@ import torch.multiprocessing as mp
 from PIL import Image
 
 from mmseg.registry import DATASETS
-from dldm_mmseg.apis.captioning import write_captions
-from dldm_mmseg.apis.share_sampler import TargetShareSampler
-from dldm_mmseg.apis.synthesis import (SynthesisEngine, remove_isolated_pixels,
+from dldm_mmseg.datasets.captioning import write_captions
+from dldm_mmseg.synthesis.share_sampler import TargetShareSampler
+from dldm_mmseg.synthesis.engine import (SynthesisEngine, remove_isolated_pixels,
                                        synthesis_status)
 from dldm_mmseg.utils.label_stats import class_shares, to_train_ids
 from dldm_mmseg.utils.prompts import format_class_shares
@@ -177,7 +177,7 @@ def test_resume_remakes_a_sample_whose_record_was_not_written(
         engine, tmp_path, monkeypatch):
     # killed after sample 1's image and mask were in place, before its
     # record: the files alone do not make a sample done
-    from dldm_mmseg.apis import synthesis_output as synthesis  # writes them
+    from dldm_mmseg.synthesis import output as synthesis  # writes them
     out = str(tmp_path / 'syn')
     original = synthesis.atomic_open
     record_1 = osp.join(out, 'records', '000001.json')
@@ -552,7 +552,7 @@ def reference_model(tmp_path_factory):
 
 def test_consistency_ignore_mode_keeps_only_agreeing_pixels(
         setup, reference_model, tmp_path):
-    from dldm_mmseg.apis.consistency import ConsistencyChecker
+    from dldm_mmseg.evaluation.consistency import ConsistencyChecker
     config, checkpoint = reference_model
     out = str(tmp_path / 'syn')
     consistency = dict(config=config, checkpoint=checkpoint,
@@ -582,7 +582,7 @@ def test_consistency_ignore_mode_keeps_only_agreeing_pixels(
 def test_consistency_drop_mode_and_metric(setup, engine, reference_model,
                                           tmp_path):
     from mmseg.evaluation import IoUMetric
-    from dldm_mmseg.apis.consistency import ConsistencyChecker
+    from dldm_mmseg.evaluation.consistency import ConsistencyChecker
     config, checkpoint = reference_model
 
     def make(max_disagreement, out):
@@ -659,7 +659,7 @@ def test_set_identity_is_what_made_it_not_how_paths_are_spelled(
     live in subfolders (a full fine-tune) is not."""
     import shutil
 
-    from dldm_mmseg.apis.synthesis import folder_hash
+    from dldm_mmseg.synthesis.engine import folder_hash
     monkeypatch.setenv('XDG_CACHE_HOME', str(tmp_path / 'cache'))
     real, paths = setup
     out = str(tmp_path / 'syn')

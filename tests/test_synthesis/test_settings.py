@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from dldm_mmseg.apis.synthesis_settings import (DERIVED,
+from dldm_mmseg.synthesis.settings import (DERIVED,
                                                 LEGACY_VALUE_KEYS, SPEED,
                                                 VALUE, SynthesisSettings,
                                                 _setting)
@@ -96,7 +96,7 @@ def test_bad_settings_are_named(change, message):
 
 
 def test_real_shares_without_real_captions_is_named():
-    from dldm_mmseg.apis.synthesis import SynthesisEngine
+    from dldm_mmseg.synthesis.engine import SynthesisEngine
     with pytest.raises(ValueError, match="shares.mode='real'.*set "
                        'synthesis.real_captions'):
         SynthesisEngine(dict(source_dataset='PotsdamDataset'), device='cpu')

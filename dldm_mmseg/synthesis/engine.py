@@ -1,7 +1,7 @@
 """Stage 3: turn the trained generators into a synthetic dataset.
 
 ``SynthesisEngine(cfg).run(num, out_dir)`` writes a set in the layout of
-:mod:`dldm_mmseg.apis.set_layout` (images, masks, per-sample records, the
+:mod:`dldm_mmseg.synthesis.layout` (images, masks, per-sample records, the
 manifest and the configuration fingerprint).
 
 Sample ``i`` (id ``f'{i:06d}'``) uses mask seed ``base_seed + i``, image
@@ -26,7 +26,6 @@ How samples meet in network batches (``batching``):
 Every file is written atomically and the record last, so a run killed at
 any point and started again finishes with exactly ``num`` valid pairs.
 """
-import contextlib
 import os
 import os.path as osp
 import time
@@ -36,67 +35,29 @@ from typing import Dict, List, Optional
 import numpy as np
 from mmengine.device import get_device
 
+import torch
+from mmengine.dist import barrier
+
+from dldm_mmseg.datasets.captioning import load_captions
+from dldm_mmseg.evaluation.consistency import ConsistencyChecker
 from dldm_mmseg.utils.dtypes import DTYPES
-from dldm_mmseg.utils.label_stats import class_proportion_error, class_shares
+from dldm_mmseg.utils.label_stats import (class_proportion_error, class_shares,
+                                          remove_isolated_pixels)
 from dldm_mmseg.utils.prompts import compose_prompt, format_class_shares
 from dldm_mmseg.utils.source_dataset import source_dataset_defaults
 from dldm_mmseg.utils.progress import progress_bar
-# the set's layout and seeds, hashes, clean-up and output bookkeeping live
-# in their own modules; their public names stay importable from here
-from dldm_mmseg.apis.set_layout import (  # noqa: F401
+from dldm_mmseg.utils.hashing import file_sha256, folder_hash
+# the set's layout and seeds, output bookkeeping, settings and generator
+# loading live in their own modules; their public names stay importable
+# from here
+from dldm_mmseg.synthesis.layout import (  # noqa: F401
     ANN_DIR, IMG_DIR, INFO, MANIFEST, RECORDS, RETRY_SEED_STRIDE,
     SEED_SCHEME, image_seed, sample_id, synthesis_status)
-from dldm_mmseg.utils.hashing import file_sha256, folder_hash
-from dldm_mmseg.utils.label_stats import remove_isolated_pixels  # noqa: F401
-from dldm_mmseg.apis.synthesis_output import SetOutputMixin
-from dldm_mmseg.apis.synthesis_settings import SynthesisSettings
-
-
-@contextlib.contextmanager
-def deterministic_kernels(enabled: bool = True):
-    """cuDNN/TF32 settings that give the same result on every run for the
-    same shapes (a resumed run must match an uninterrupted one). Restored
-    on exit."""
-    import torch
-    if not enabled:
-        yield
-        return
-    saved = (torch.backends.cudnn.benchmark,
-             torch.backends.cudnn.deterministic,
-             torch.backends.cuda.matmul.allow_tf32,
-             torch.backends.cudnn.allow_tf32)
-    torch.backends.cudnn.benchmark = False
-    torch.backends.cudnn.deterministic = True
-    torch.backends.cuda.matmul.allow_tf32 = False
-    torch.backends.cudnn.allow_tf32 = False
-    try:
-        yield
-    finally:
-        (torch.backends.cudnn.benchmark, torch.backends.cudnn.deterministic,
-         torch.backends.cuda.matmul.allow_tf32,
-         torch.backends.cudnn.allow_tf32) = saved
-
-
-def load_generator(spec: dict):
-    """A trained generator from a synth config's ``mask_generator`` or
-    ``image_generator`` entry: its ``config``, optional ``model`` overrides
-    (e.g. another SD folder) and the exported ``weights``.
-
-    Raises:
-        ValueError: When ``weights`` is missing.
-    """
-    from mmengine.config import Config
-    from mmseg.registry import MODELS
-    cfg = Config.fromfile(spec['config'])
-    cfg.merge_from_dict({f'model.{k}': v
-                         for k, v in (spec.get('model') or {}).items()})
-    model = MODELS.build(cfg.model)
-    weights = spec.get('weights')
-    if not weights:
-        raise ValueError(f'generator {spec["config"]} has no "weights": '
-                         'point it at work_dir/export/final of its run')
-    model.load_export(weights)
-    return model
+from dldm_mmseg.synthesis.output import SetOutputMixin
+from dldm_mmseg.synthesis.runtime import (deterministic_kernels,
+                                          load_generator)
+from dldm_mmseg.synthesis.settings import SynthesisSettings
+from dldm_mmseg.synthesis.share_sampler import TargetShareSampler
 
 
 class SynthesisEngine(SetOutputMixin):
@@ -105,7 +66,7 @@ class SynthesisEngine(SetOutputMixin):
     Args:
         cfg (dict): The ``synthesis`` dict of a synth config (see
             ``configs/synth/potsdam.py``); its keys and defaults are those of
-            :class:`~dldm_mmseg.apis.synthesis_settings.SynthesisSettings`.
+            :class:`~dldm_mmseg.synthesis.settings.SynthesisSettings`.
         device (str, optional): Torch device. Defaults to cuda if present.
         mask_model, image_model: Already built generators (skips building
             them from ``cfg``; used by tests and the demo).
@@ -113,8 +74,6 @@ class SynthesisEngine(SetOutputMixin):
 
     def __init__(self, cfg: dict, device: Optional[str] = None,
                  mask_model=None, image_model=None) -> None:
-        from dldm_mmseg.apis.captioning import load_captions
-        from dldm_mmseg.apis.share_sampler import TargetShareSampler
         settings = SynthesisSettings.from_config(cfg)
         self.cfg = cfg
         self.settings = settings
@@ -164,7 +123,6 @@ class SynthesisEngine(SetOutputMixin):
         consistency = settings.consistency
         self.consistency = None
         if consistency:
-            from dldm_mmseg.apis.consistency import ConsistencyChecker
             self.consistency = ConsistencyChecker(device=self.device,
                                                   **consistency)
         self.share_sampler = TargetShareSampler(
@@ -183,7 +141,6 @@ class SynthesisEngine(SetOutputMixin):
     def _prepare_for_inference(self, settings: SynthesisSettings) -> None:
         """Device, dtype (``dtype``: 'fp16'/'bf16', default fp16 on CUDA
         and fp32 on CPU), ``channels_last`` and optional ``compile``."""
-        import torch
         name = settings.dtype or ('fp16' if str(self.device).startswith(
             'cuda') else 'fp32')
         for model in (self.mask_model, self.image_model):
@@ -271,7 +228,6 @@ class SynthesisEngine(SetOutputMixin):
         """
         if not isinstance(num, int) or num <= 0:
             raise ValueError(f'--num must be a positive integer, got {num!r}')
-        from mmengine.dist import barrier
         if rank == 0:
             self.prepare_output(out_dir, overwrite)
         barrier()

@@ -7,7 +7,7 @@ import torch
 from mmseg.evaluation import IoUMetric
 from PIL import Image
 
-from dldm_mmseg.apis.report import class_figure_width, class_ticks
+from dldm_mmseg.experiments.report import class_figure_width, class_ticks
 from dldm_mmseg.utils.io import atomic_open, read_jsonl
 from dldm_mmseg.utils.label_stats import (class_proportion_error,
                                           read_label_map, to_train_ids)

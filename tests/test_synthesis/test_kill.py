@@ -10,13 +10,13 @@ import time
 
 import pytest
 
-from dldm_mmseg.apis.synthesis import SynthesisEngine, synthesis_status
+from dldm_mmseg.synthesis.engine import SynthesisEngine, synthesis_status
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 from test_synthesis import (assert_same_files, exported_generators,  # noqa
                             synth_cfg)
 
-from dldm_mmseg.apis.captioning import write_captions  # noqa: E402
+from dldm_mmseg.datasets.captioning import write_captions  # noqa: E402
 from fixtures import POTSDAM_CLASSES, make_seg_dataset  # noqa: E402
 
 NUM = 20
@@ -59,7 +59,7 @@ def test_sigkill_at_random_moments_then_resume_equals_one_run(
     # package but run no torch kernel (forking this process, whose OpenMP
     # pool is live, may hang), so a start costs little beyond the run
     ctx = mp.get_context('forkserver')
-    ctx.set_forkserver_preload(['dldm_mmseg.apis.synthesis'])
+    ctx.set_forkserver_preload(['dldm_mmseg.synthesis.engine'])
     rng = random.Random(0)
     kills, done = 0, []
     while kills < 5:

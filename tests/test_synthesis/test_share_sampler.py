@@ -5,8 +5,8 @@ import os.path as osp
 import numpy as np
 import pytest
 
-from dldm_mmseg.apis.captioning import write_captions
-from dldm_mmseg.apis.share_sampler import TargetShareSampler
+from dldm_mmseg.datasets.captioning import write_captions
+from dldm_mmseg.synthesis.share_sampler import TargetShareSampler
 from fixtures import POTSDAM_CLASSES, make_seg_dataset
 
 CLASSES = POTSDAM_CLASSES
@@ -90,7 +90,7 @@ def test_bad_share_specifications_are_errors(text, message):
 
 
 def test_weak_class_mode_reads_metrics_and_boosts_low_iou_classes(tmp_path):
-    from dldm_mmseg.apis.share_sampler import class_weakness
+    from dldm_mmseg.synthesis.share_sampler import class_weakness
     metrics = {f'IoU.{c}': v for c, v in zip(
         CLASSES, [90.0, 85.0, 95.0, 30.0, 60.0, float('nan')])}
     path = tmp_path / 'metrics.json'

@@ -3,7 +3,7 @@ import math
 
 import pytest
 
-from dldm_mmseg.apis.report import (mean_and_std, metrics_table,
+from dldm_mmseg.experiments.report import (mean_and_std, metrics_table,
                                     weakest_classes)
 
 
@@ -35,7 +35,7 @@ def test_class_ticks_stay_readable_from_2_to_30_classes(num):
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
-    from dldm_mmseg.apis.report import class_figure_width, class_ticks
+    from dldm_mmseg.experiments.report import class_figure_width, class_ticks
     names = [f'land_cover_{k}' for k in range(num)]
     fig, ax = plt.subplots()
     class_ticks(ax, names)

@@ -10,7 +10,7 @@ import shutil
 
 import numpy as np
 
-from dldm_mmseg.apis.set_layout import (ANN_DIR, IMG_DIR, INFO, MANIFEST,
+from dldm_mmseg.synthesis.layout import (ANN_DIR, IMG_DIR, INFO, MANIFEST,
                                         RECORDS, SEED_SCHEME, sample_id,
                                         synthesis_status)
 from dldm_mmseg.utils.io import (atomic_open, atomic_write_image,

@@ -1,0 +1,142 @@
+"""Fit the VAE of an architecture preset as an autoencoder of a dataset's
+colour masks or images (``tools/fit_vae.py``, the demo's VAE step), so
+generators built from the preset (``components=dict(preset='small',
+vae=OUT)``) start from a VAE that reconstructs. Pretrained Stable Diffusion
+checkpoints need no such step.
+
+The fit is an mmengine run like every other stage: a
+:class:`~dldm_mmseg.models.VAEAutoencoder` trained by ``Runner`` on
+:class:`~dldm_mmseg.datasets.MaskCaptionDataset` samples, written out by
+``VAEExportHook``. :func:`vae_fit_config` is its config (what a config file
+such as ``configs/demo/vae_masks_small_toy.py`` holds); :func:`fit_vae`
+runs it.
+"""
+import os.path as osp
+from typing import Optional
+
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+from mmengine.runner import Runner
+
+from mmseg.registry import DATASETS
+# the loss helpers live with the model; importable from here as before
+from dldm_mmseg.models.vae_autoencoder import (  # noqa: F401
+    CONTENTS, class_balanced_weights, content_pixels)
+
+
+def vae_fit_config(data_root: str, out: str, preset: str = 'small',
+                   source_dataset=None, iters: int = 400,
+                   batch_size: int = 16, lr: float = 1e-3,
+                   kl_weight: float = 1e-6, seed: int = 0,
+                   log_interval: int = 50, mask_ce_weight: float = 0.1,
+                   crop_size: Optional[int] = None,
+                   class_balance: float = 0.5, content: str = 'both',
+                   work_dir: Optional[str] = None) -> Config:
+    """The config of a VAE fit (arguments as :func:`fit_vae`).
+
+    The training samples are the dataset's masks (and, unless ``content``
+    is ``'masks'``, images) through ``MaskCaptionDataset``'s default
+    pipeline: random flips and quarter turns, and random square crops of
+    ``crop_size`` pixels (the VAE is convolutional: on the demo's 64 px
+    scenes, 32 px crops let four times the steps into the same minutes).
+    """
+    return Config(dict(
+        default_scope='mmseg',
+        custom_imports=dict(imports=['dldm_mmseg'],
+                            allow_failed_imports=False),
+        work_dir=work_dir or f'{osp.normpath(out)}_fit',
+        model=dict(type='VAEAutoencoder', source_dataset=source_dataset,
+                   preset=preset, content=content, kl_weight=kl_weight,
+                   mask_ce_weight=mask_ce_weight,
+                   class_balance=class_balance, seed=seed),
+        train_dataloader=dict(
+            batch_size=batch_size, num_workers=0, persistent_workers=False,
+            sampler=dict(type='InfiniteSampler', shuffle=True),
+            collate_fn=dict(type='default_collate'),
+            dataset=dict(type='MaskCaptionDataset', data_root=data_root,
+                         source_dataset=source_dataset,
+                         load_image=content != 'masks',
+                         crop_size=(crop_size, crop_size) if crop_size
+                         else None,
+                         allow_missing_captions=True)),
+        train_cfg=dict(type='IterBasedTrainLoop', max_iters=iters),
+        optim_wrapper=dict(type='OptimWrapper',
+                           optimizer=dict(type='AdamW', lr=lr)),
+        default_hooks=dict(
+            timer=dict(type='IterTimerHook'),
+            logger=dict(type='LoggerHook', interval=log_interval),
+            param_scheduler=dict(type='ParamSchedulerHook'),
+            checkpoint=dict(type='CheckpointHook', by_epoch=False,
+                            interval=min(iters, 500), max_keep_ckpts=1)),
+        custom_hooks=[dict(type='VAEExportHook', out=osp.abspath(out))],
+        log_processor=dict(by_epoch=False),
+        randomness=dict(seed=seed),
+        env_cfg=dict(cudnn_benchmark=False, dist_cfg=dict(backend='gloo')),
+        log_level='INFO',
+        launcher='none'))
+
+
+def fit_vae(data_root: str, out: str, preset: str = 'small',
+            source_dataset=None, iters: int = 400,
+            batch_size: int = 16, lr: float = 1e-3, kl_weight: float = 1e-6,
+            seed: int = 0, log_interval: int = 50,
+            mask_ce_weight: float = 0.1, crop_size: Optional[int] = None,
+            class_balance: float = 0.5, content: str = 'both',
+            work_dir: Optional[str] = None, resume: bool = False) -> dict:
+    """Fit the preset VAE with ``Runner`` and save it to ``out``.
+
+    Args:
+        data_root (str): mmseg-format dataset with ``captions.jsonl``.
+        out (str): Folder the fitted VAE is written to (diffusers layout).
+        preset (str): Architecture preset. Defaults to ``'small'``.
+        source_dataset (str | dict): The real set's classes and palette.
+            Required.
+        iters (int): Optimiser steps. Defaults to 400.
+        batch_size (int): Scenes per step. Defaults to 16.
+        lr (float): AdamW learning rate. Defaults to 1e-3.
+        kl_weight, mask_ce_weight, class_balance, content: See
+            :class:`~dldm_mmseg.models.VAEAutoencoder`.
+        seed (int): Seed of the preset's weights and of the run.
+        log_interval (int): Steps between log lines. Defaults to 50.
+        crop_size (int, optional): Train on random square crops of this
+            many pixels. Defaults to None (whole scenes).
+        work_dir (str, optional): The run's logs and checkpoints. Defaults
+            to ``<out>_fit``.
+        resume (bool): Continue from the last checkpoint in ``work_dir``.
+
+    Returns:
+        dict: ``first``/``last`` mean losses (first and last 20 steps at
+        most), ``steps``, ``scaling_factor`` and ``mask_pixel_accuracy``
+        (None for an ``'images'`` VAE).
+    """
+    if content not in CONTENTS:
+        raise ValueError(f'content must be one of {CONTENTS}, got '
+                         f'{content!r}')
+    for name, value in (('iters', iters), ('batch_size', batch_size)):
+        if value < 1:
+            raise ValueError(f'{name} must be >= 1, got {value} (nothing '
+                             'would be fitted and the VAE saved as it is)')
+    if crop_size:
+        init_default_scope('mmseg')
+        first = DATASETS.build(dict(
+            type='MaskCaptionDataset', data_root=data_root,
+            source_dataset=source_dataset, augment=False,
+            allow_missing_captions=True))[0]['label']
+        if crop_size > min(first.shape):
+            raise ValueError(f'crop_size {crop_size} is larger than the '
+                             f'scenes of {data_root} ({tuple(first.shape)}); '
+                             f'use at most {min(first.shape)}')
+    cfg = vae_fit_config(data_root, out, preset, source_dataset, iters,
+                         batch_size, lr, kl_weight, seed, log_interval,
+                         mask_ce_weight, crop_size, class_balance, content,
+                         work_dir)
+    cfg.resume = resume
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    export = next(h for h in runner.hooks
+                  if type(h).__name__ == 'VAEExportHook').result
+    losses = runner.model.loss_history  # this run's steps (none if resumed
+    window = max(1, min(20, len(losses) // 4))  # at the end)
+    return dict(first=sum(losses[:window]) / window if losses else None,
+                last=sum(losses[-window:]) / window if losses else None,
+                steps=runner.iter, **export)

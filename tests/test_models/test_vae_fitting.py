@@ -1,0 +1,72 @@
+"""The VAE fitting behind tools/fit_vae.py: its loss helpers, and the fit
+as an mmengine run."""
+import pytest
+import torch
+
+from dldm_mmseg.models import vae_fitting as fit
+
+
+def test_class_balanced_weights_favour_rare_classes_and_average_one():
+    labels = torch.zeros(2, 10, 10, dtype=torch.long)
+    labels[0, :1, :1] = 4  # 1 pixel of a rare class out of 200
+    labels[1, :2] = 255  # ignore
+    weights = fit.class_balanced_weights(labels, 6, 0.5)
+    valid = labels != 255
+    assert weights[valid].mean().item() == pytest.approx(1.0)
+    assert (weights[~valid] == 1).all()
+    # freq ** -0.5: 1/179 vs 179/180 of the valid pixels
+    ratio = weights[0, 0, 0] / weights[0, 5, 5]
+    assert ratio.item() == pytest.approx(179 ** 0.5, rel=1e-4)
+    assert (fit.class_balanced_weights(labels, 6, 0) == 1).all()
+
+
+def test_content_pixels_picks_masks_images_or_both():
+    batch = dict(mask=torch.zeros(2, 3, 4, 4), image=torch.ones(2, 3, 4, 4))
+    assert torch.equal(fit.content_pixels(batch, 'masks'), batch['mask'])
+    assert torch.equal(fit.content_pixels(batch, 'images'), batch['image'])
+    both = fit.content_pixels(batch, 'both')
+    assert torch.equal(both, torch.cat([batch['mask'], batch['image']]))
+
+
+
+def test_demo_vae_config_is_the_run_the_demo_makes():
+    """configs/demo/vae_masks_small_toy.py (for tools/train.py) holds the
+    run that the demo's VAE step makes through fit_vae."""
+    import os.path as osp
+
+    from mmengine.config import Config
+
+    from fixtures import load_tool
+    ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+    settings = load_tool('demo').SETTINGS[False]
+    cfg = Config.fromfile(osp.join(ROOT, 'configs', 'demo',
+                                   'vae_masks_small_toy.py'))
+    made = fit.vae_fit_config(
+        cfg.data_root, 'out', 'small', 'PotsdamDataset',
+        iters=settings['vae_iters']['masks'], batch_size=16,
+        kl_weight=1e-4, seed=0, log_interval=50,
+        crop_size=settings['vae_crop'], content='masks')
+    for key in ('model', 'train_dataloader', 'train_cfg', 'optim_wrapper',
+                'default_hooks', 'randomness'):
+        assert cfg[key] == made[key], key
+    assert [h['type'] for h in cfg.custom_hooks] == ['VAEExportHook']
+
+
+def test_fit_is_a_runner_run_that_resumes(tmp_path):
+    from dldm_mmseg.datasets.captioning import write_captions
+    from fixtures import POTSDAM_CLASSES, make_seg_dataset
+    data = make_seg_dataset(str(tmp_path / 'd'), num_train=4, size=16)
+    write_captions(data, POTSDAM_CLASSES, True, 'img_dir/train',
+                   'ann_dir/train')
+    out, work = str(tmp_path / 'vae'), str(tmp_path / 'work')
+    args = dict(preset='tiny', source_dataset='PotsdamDataset',
+                batch_size=2, content='masks', work_dir=work, crop_size=8)
+    first = fit.fit_vae(data, out, iters=3, **args)
+    assert first['steps'] == 3 and first['first'] is not None
+    assert (tmp_path / 'work' / 'iter_3.pth').is_file()
+    assert (tmp_path / 'vae' / 'config.json').is_file()
+    more = fit.fit_vae(data, out, iters=5, resume=True, **args)
+    assert more['steps'] == 5  # two more steps, from the checkpoint
+    with pytest.raises(ValueError, match='crop_size 17 is larger than the '
+                       'scenes'):
+        fit.fit_vae(data, out, iters=1, **dict(args, crop_size=17))
