@@ -29,7 +29,7 @@ def concat(num_real, num_syn):
 
 
 def build(dataset, rank=0, world_size=1, **kwargs):
-    with mock.patch('dldm_mmseg.datasets.samplers.get_dist_info',
+    with mock.patch('dldm_mmseg.datasets.samplers.ratio_base.get_dist_info',
                     return_value=(rank, world_size)):
         return DATA_SAMPLERS.build(
             dict(type='MixedRatioSampler', seed=3, **kwargs),
@@ -69,7 +69,7 @@ def test_deterministic_by_seed_and_shuffled():
     a, b = build(concat(40, 40), syn_ratio=0.5), build(concat(40, 40),
                                                        syn_ratio=0.5)
     assert list(a) == list(b)
-    with mock.patch('dldm_mmseg.datasets.samplers.get_dist_info',
+    with mock.patch('dldm_mmseg.datasets.samplers.ratio_base.get_dist_info',
                     return_value=(0, 1)):
         c = DATA_SAMPLERS.build(dict(type='MixedRatioSampler', seed=4,
                                      syn_ratio=0.5),
@@ -104,7 +104,7 @@ def test_rank_shares_disjoint_and_complete(world_size, round_up):
 
 def test_infinite_variant_streams_epochs_and_splits_ranks():
     def take(rank, world_size, n):
-        with mock.patch('dldm_mmseg.datasets.samplers.get_dist_info',
+        with mock.patch('dldm_mmseg.datasets.samplers.ratio_base.get_dist_info',
                         return_value=(rank, world_size)):
             sampler = DATA_SAMPLERS.build(
                 dict(type='InfiniteMixedRatioSampler', seed=3, syn_ratio=0.4),
@@ -146,7 +146,7 @@ def potsdam_train(root):
 
 
 def build_oversampler(dataset, **kwargs):
-    with mock.patch('dldm_mmseg.datasets.samplers.get_dist_info',
+    with mock.patch('dldm_mmseg.datasets.samplers.ratio_base.get_dist_info',
                     return_value=(0, 1)):
         return DATA_SAMPLERS.build(
             dict(type='ClassAwareOversampler', seed=0, **kwargs),

@@ -13,7 +13,7 @@ import pytest
 from dldm_mmseg.synthesis.engine import SynthesisEngine, synthesis_status
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from test_synthesis import (assert_same_files, exported_generators,  # noqa
+from test_synthesis_engine import (assert_same_files, exported_generators,  # noqa
                             synth_cfg)
 
 from dldm_mmseg.datasets.captioning import write_captions  # noqa: E402

@@ -48,3 +48,28 @@ def test_import_hides_only_the_onedl_notice():
 
     assert stdout('import mmseg.datasets').count(ONEDL_NOTICE) == 2
     assert ONEDL_NOTICE not in stdout('import dldm_mmseg; import mmseg.apis')
+
+
+def test_config_text_is_formatted_once_and_unchanged(monkeypatch):
+    from mmengine.config import Config
+    from yapf.yapflib import yapf_api
+    memo = yapf_api.FormatCode
+    assert memo.dldm_memoized
+    calls = []
+
+    def counting(*args, **kwargs):
+        calls.append(args[0])
+        return yapf_own(*args, **kwargs)
+    yapf_own = memo.__wrapped__
+    monkeypatch.setattr(memo, '__wrapped__', counting)
+    cfg = Config(dict(model=dict(type='X', layers=[1, 2, 3]),
+                      name='formatted once'))
+    text = cfg.pretty_text
+    assert cfg.pretty_text == text and len(calls) == 1
+    other = Config(dict(model=dict(type='Y')))
+    other.pretty_text
+    assert len(calls) == 2
+    # the text is yapf's own formatting of it
+    assert text == yapf_own(calls[0], style_config=dict(
+        based_on_style='pep8', blank_line_before_nested_class_or_def=True,
+        split_before_expression_after_opening_paren=True))[0]
