@@ -350,7 +350,8 @@ class Demo:
             return export
         cfg = load_run_config(osp.join(ROOT, config),
                               self.generator_options(config),
-                              work_dir=self.run_dir(config, seed))
+                              work_dir=self.run_dir(config, seed),
+                              format_python_code=False)
         name = osp.splitext(osp.basename(config))[0] + self._suffix(seed)
         cfg.experiment_name = f'demo_{name}_{self.stamp}'
         cfg.visualizer.name = f'visualizer_{cfg.experiment_name}'
@@ -373,7 +374,8 @@ class Demo:
             cfg = load_run_config(osp.join(ROOT, config),
                                   self.generator_options(config),
                                   work_dir=osp.join(
-                                      self.run_dir(config, seed), 'test'))
+                                      self.run_dir(config, seed), 'test'),
+                                  format_python_code=False)
             cfg.model.inference_cfg.steps = self.s['steps']
             cfg.experiment_name = f'demo_test_{osp.basename(config)}' \
                 f'{self._suffix(seed)}_{self.stamp}'
@@ -409,7 +411,8 @@ class Demo:
                 results[name] = reuse_or_run(
                     run_dir, lambda: train_and_test(
                         load_run_config(osp.join(ROOT, config), options,
-                                        work_dir=run_dir),
+                                        work_dir=run_dir,
+                                        format_python_code=False),
                         f'demo_oversample40{self._suffix(seed)}_'
                         f'{self.stamp}'))
         return results

@@ -15,7 +15,8 @@ train_dataloader = dict(
                 type='DiffusionSynthDataset',
                 source_dataset=dict(type='PotsdamDataset'),
                 data_root=syn_data_root,
-                pipeline={{_base_.train_pipeline}}),
+                pipeline={{_base_.train_pipeline}},
+                serialize_data=False),
         ]))
 custom_hooks = [
     dict(type='LabelRangeHook'),

@@ -16,7 +16,8 @@ def run_alpha(config: str, alpha: float, work_dir: str,
               cfg_options=None, weak_classes: str = None) -> dict:
     """Train and test at one alpha (on the weak-class variant of the
     synthetic set with ``weak_classes``); returns the test metrics."""
-    cfg = load_run_config(config, cfg_options, work_dir=work_dir)
+    cfg = load_run_config(config, cfg_options, work_dir=work_dir,
+                          format_python_code=False)  # many short runs
     if weak_classes:
         weak_class_variant(cfg, weak_classes)
     sampler = cfg.train_dataloader.sampler

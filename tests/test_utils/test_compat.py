@@ -1,3 +1,4 @@
+import os.path as osp
 import subprocess
 import sys
 import textwrap
@@ -6,6 +7,8 @@ from mmengine.config import Config
 from mmengine.config.utils import MODULE2PACKAGE
 
 from dldm_mmseg.utils.compat import ONEDL_NOTICE, register_onedl_scopes
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
 def test_stock_config_inheritance_after_import(tmp_path):
@@ -73,3 +76,26 @@ def test_config_text_is_formatted_once_and_unchanged(monkeypatch):
     assert text == yapf_own(calls[0], style_config=dict(
         based_on_style='pep8', blank_line_before_nested_class_or_def=True,
         split_before_expression_after_opening_paren=True))[0]
+
+
+def test_external_config_lookup_scans_metafiles_once(monkeypatch):
+    from mmengine.config import Config
+    from mmengine.config import config as config_module
+    from mmengine.config import utils as config_utils
+    lookup = config_module._get_external_cfg_path
+    assert lookup.dldm_memoized
+    lookup.lookup.cache_clear()
+    scans = []
+    scan = config_utils._get_cfg_metainfo
+
+    def counting(*args):
+        scans.append(args[1])
+        return scan(*args)
+    monkeypatch.setattr(config_utils, '_get_cfg_metainfo', counting)
+    path = osp.join(ROOT, 'configs', 'deeplabv3plus_potsdam_syn40.py')
+    first = Config.fromfile(path)
+    n = len(scans)
+    assert n > 0  # its mmseg:: bases were looked up...
+    second = Config.fromfile(path)
+    assert len(scans) == n  # ...once
+    assert first.to_dict() == second.to_dict()
