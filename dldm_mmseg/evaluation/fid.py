@@ -19,6 +19,7 @@ import torch
 from mmengine.device import get_device
 from PIL import Image
 
+from dldm_mmseg.utils.io import atomic_open
 from dldm_mmseg.utils.progress import progress_bar
 
 IMAGE_SUFFIXES = ('.png', '.jpg', '.jpeg', '.tif', '.tiff', '.bmp')
@@ -140,7 +141,6 @@ def folder_statistics(folder: str, extractor: InceptionFeatures,
                       cache: bool = True, progress: bool = True):
     """Feature mean/covariance of every image under ``folder``; cached in
     ``<folder>/.fid_stats.npz`` keyed by the file list and weights."""
-    from dldm_mmseg.utils.io import atomic_open
     paths = list_images(folder)
     key = f'{len(paths)}:{osp.basename(extractor.path)}:' + ','.join(
         f'{osp.relpath(p, folder)}@{os.path.getmtime(p):.0f}' for p in paths)

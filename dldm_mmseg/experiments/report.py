@@ -4,6 +4,8 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
+from dldm_mmseg.utils.io import atomic_open
+
 
 def metrics_table(results: Dict[str, Dict[str, float]],
                   class_names: Sequence[str],
@@ -84,8 +86,6 @@ def plot_per_class_iou(results: Dict[str, Dict[str, float]],
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
-
-    from dldm_mmseg.utils.io import atomic_open
     runs = list(results)
     x = np.arange(len(class_names))
     width = 0.8 / max(len(runs), 1)
@@ -140,8 +140,6 @@ def plot_metric_vs_alpha(results: Dict[float, Dict[str, float]],
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
-
-    from dldm_mmseg.utils.io import atomic_open
     alphas = sorted(results)
     if classes_to_plot is None:
         classes_to_plot = weakest_classes(results[alphas[0]], class_names)

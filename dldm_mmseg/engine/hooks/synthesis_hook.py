@@ -7,8 +7,9 @@ from mmengine.hooks import Hook
 from mmengine.logging import MMLogger
 
 from mmseg.registry import HOOKS
+from dldm_mmseg.synthesis import SynthesisEngine
 from dldm_mmseg.synthesis.layout import (ANN_DIR, IMG_DIR, MANIFEST,
-                                        synthesis_status)
+                                         synthesis_status)
 from dldm_mmseg.datasets.set_builders import register_set_builder
 from dldm_mmseg.utils.io import read_jsonl
 
@@ -77,9 +78,6 @@ class SynthesisHook(Hook):
 
     def ensure(self) -> dict:
         """Build or complete the set (once per hook); returns the result."""
-        # the engine imports diffusers and the generators: only when a
-        # set must be made
-        from dldm_mmseg.synthesis.engine import SynthesisEngine
         if self.result is not None:
             return self.result
         logger = MMLogger.get_current_instance()

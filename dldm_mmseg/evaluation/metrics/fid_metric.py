@@ -3,8 +3,11 @@ from typing import Dict, Optional, Sequence
 
 import numpy as np
 from mmengine.evaluator import BaseMetric
+from PIL import Image
 
 from mmseg.registry import METRICS
+from dldm_mmseg.evaluation.fid import (InceptionFeatures, feature_statistics,
+                                       folder_statistics, frechet_distance)
 
 
 @METRICS.register_module()
@@ -32,13 +35,11 @@ class FIDMetric(BaseMetric):
                  image_key: str = 'gen_img', device: Optional[str] = None,
                  collect_device: str = 'cpu', prefix: Optional[str] = None):
         super().__init__(collect_device=collect_device, prefix=prefix)
-        from dldm_mmseg.evaluation.fid import InceptionFeatures
         self.real_dir = real_dir
         self.image_key = image_key
         self.extractor = InceptionFeatures(inception, device)
 
     def _image(self, sample) -> np.ndarray:
-        from PIL import Image
         image = sample.get(self.image_key)
         if image is None:
             if 'img_path' not in sample:
@@ -57,9 +58,6 @@ class FIDMetric(BaseMetric):
             self.results.append(feature)
 
     def compute_metrics(self, results: list) -> Dict[str, float]:
-        from dldm_mmseg.evaluation.fid import (feature_statistics,
-                                               folder_statistics,
-                                               frechet_distance)
         mu, sigma = feature_statistics(np.stack(results))
         real = folder_statistics(self.real_dir, self.extractor,
                                  progress=False)
