@@ -4,7 +4,10 @@ the generated mask, the mask is probably wrong there."""
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
+import torch
 from mmengine.device import get_device
+
+from mmseg.evaluation import IoUMetric
 
 
 class ConsistencyChecker:
@@ -41,7 +44,6 @@ class ConsistencyChecker:
 
     def predict(self, images: Sequence[np.ndarray]):
         """Reference class indices and confidences (``N x H x W``)."""
-        import torch
         from mmseg.apis import inference_model
         # mmseg's inference expects BGR arrays, as read by mmcv
         samples = inference_model(self.model, [im[..., ::-1].copy()
@@ -72,3 +74,25 @@ class ConsistencyChecker:
                                 consistency_passed=share <=
                                 self.max_disagreement))
         return results
+
+
+def consistency_areas(pred, mask, num_classes: int):
+    """Per-class intersection and union (pixels) of a reference prediction
+    and the mask an image was painted for (255 = ignore), as mmseg's
+    ``IoUMetric`` counts them."""
+    intersect, union, _, _ = IoUMetric.intersect_and_union(
+        torch.as_tensor(np.asarray(pred, np.int64)),
+        torch.as_tensor(np.asarray(mask, np.int64)), num_classes, 255)
+    return intersect.numpy(), union.numpy()
+
+
+def consistency_scores(intersect: np.ndarray, union: np.ndarray,
+                       classes: Sequence[str]) -> Dict[str, float]:
+    """``consistency_mIoU`` and ``consistency_IoU.<class>`` (percent; NaN
+    for a class in neither the masks nor the predictions) from summed
+    areas."""
+    iou = np.where(union > 0, intersect / np.maximum(union, 1), np.nan)
+    result = dict(consistency_mIoU=float(np.nanmean(iou) * 100))
+    result.update({f'consistency_IoU.{c}': float(v * 100)
+                   for c, v in zip(classes, iou)})
+    return result

@@ -3,10 +3,10 @@ import os.path as osp
 from typing import Dict, Optional, Sequence
 
 import numpy as np
-import torch
-from mmseg.evaluation import IoUMetric
 from PIL import Image
 
+from dldm_mmseg.evaluation.consistency import (consistency_areas,
+                                               consistency_scores)
 from dldm_mmseg.experiments.report import class_figure_width, class_ticks
 from dldm_mmseg.utils.io import atomic_open, read_jsonl
 from dldm_mmseg.utils.label_stats import (class_proportion_error,
@@ -186,13 +186,7 @@ def images_consistency(checker, images: Sequence[np.ndarray],
     for start in range(0, len(images), batch_size):
         pred, _ = checker.predict(list(images[start:start + batch_size]))
         for p, m in zip(pred, masks[start:start + batch_size]):
-            area_intersect, area_union, _, _ = IoUMetric.intersect_and_union(
-                torch.from_numpy(np.asarray(p, np.int64)),
-                torch.from_numpy(np.asarray(m, np.int64)), num, 255)
-            intersect += area_intersect.numpy()
-            union += area_union.numpy()
-    iou = np.where(union > 0, intersect / np.maximum(union, 1), np.nan)
-    result = dict(consistency_mIoU=float(np.nanmean(iou) * 100))
-    result.update({f'consistency_IoU.{c}': float(v * 100)
-                   for c, v in zip(classes, iou)})
-    return result
+            i, u = consistency_areas(p, m, num)
+            intersect += i
+            union += u
+    return consistency_scores(intersect, union, classes)

@@ -115,3 +115,86 @@ def test_predict_uses_the_ema_weights_that_export_writes(data):
     model.forward(mode='predict', **batch)
     assert torch.equal(seen[0], model.ema.shadow(name))
     assert not torch.equal(params[name], model.ema.shadow(name))  # restored
+
+
+IMAGE_VAL_CFG = osp.join(ROOT, 'configs', 'generators',
+                         'image_controlnet_potsdam_val.py')
+
+
+@pytest.fixture(scope='module')
+def reference(tmp_path_factory):
+    from fixtures import make_reference_model
+    return make_reference_model(str(tmp_path_factory.mktemp('ref')))
+
+
+def test_consistency_metric_is_the_demos_consistency(data, reference):
+    """The metric scores images against their masks as the demo's
+    images_consistency does, from samples as the val loop gives them."""
+    from mmengine.structures import PixelData
+    from mmseg.structures import SegDataSample
+
+    from dldm_mmseg.evaluation.consistency import ConsistencyChecker
+    from dldm_mmseg.experiments.analysis import images_consistency
+    rng = np.random.default_rng(0)
+    images = list(rng.integers(0, 256, (5, 32, 32, 3), dtype=np.uint8))
+    masks = list(rng.integers(0, 6, (5, 32, 32)))
+    masks[0][:4] = 255
+    metric = METRICS.build(dict(type='MaskImageConsistencyMetric',
+                                config=reference[0], checkpoint=reference[1],
+                                device='cpu'))
+    metric.dataset_meta = dict(classes=POTSDAM_CLASSES)
+    samples = []
+    for image, mask in zip(images, masks):
+        sample = SegDataSample(metainfo=dict(image=image))
+        sample.gt_sem_seg = PixelData(data=torch.from_numpy(mask)[None])
+        samples.append(sample.to_dict())
+    metric.process({}, samples[:2])
+    metric.process({}, samples[2:])
+    result = metric.compute_metrics(metric.results)
+    expected = images_consistency(
+        ConsistencyChecker(*reference, device='cpu'), images, masks,
+        POTSDAM_CLASSES)
+    assert result.keys() == expected.keys()
+    np.testing.assert_allclose([result[k] for k in expected],
+                               list(expected.values()))
+    with pytest.raises(FileNotFoundError, match='no_such.pth does not exist'
+                       '.*train a real-only segmentor'):
+        METRICS.build(dict(type='MaskImageConsistencyMetric',
+                           config=reference[0], checkpoint='no_such.pth'))
+
+
+def test_stage2_val_loop_reports_consistency_and_test_tool_agrees(
+        data, reference, tmp_path):
+    config = tmp_path / 'image_tiny_val.py'
+    config.write_text(f"""_base_ = [{IMAGE_VAL_CFG!r}]
+model = dict(components=dict(_delete_=True, preset='tiny'),
+             gradient_checkpointing=False, inference_cfg=dict(steps=2))
+train_dataloader = dict(batch_size=2, num_workers=0, persistent_workers=False,
+                        dataset=dict(data_root={data!r}))
+val_dataloader = dict(batch_size=2, num_workers=0,
+                      dataset=dict(data_root={data!r}, indices=None))
+test_dataloader = val_dataloader
+reference = dict(config={reference[0]!r}, checkpoint={reference[1]!r})
+val_evaluator = [dict(type='MaskImageConsistencyMetric', device='cpu',
+                      **reference)]
+test_evaluator = val_evaluator
+optim_wrapper = dict(_delete_=True, type='OptimWrapper',
+                     optimizer=dict(type='AdamW', lr=1e-3))
+train_cfg = dict(max_epochs=1, val_interval=1)
+env_cfg = dict(dist_cfg=dict(backend='gloo'))
+custom_hooks = []
+visualizer = dict(name='visualizer_stage2_val_loop')
+""")
+    work = str(tmp_path / 'work')
+    load_tool('train').main([str(config), '--work-dir', work])
+    scalars = glob.glob(osp.join(work, '*', 'vis_data', 'scalars.json'))
+    records = [json.loads(line) for line in open(scalars[0])]
+    val = [r for r in records if 'consistency_mIoU' in r]
+    assert len(val) == 1 and 'consistency_IoU.car' in val[0]
+    metrics = load_tool('test').main([
+        str(config), osp.join(work, 'epoch_1.pth'), '--work-dir',
+        str(tmp_path / 'test'), '--cfg-options',
+        'visualizer.name=visualizer_stage2_val_test'])
+    # the same weights, masks and seeds give the same images and score
+    assert metrics['consistency_mIoU'] == pytest.approx(
+        val[0]['consistency_mIoU'], abs=1e-3)

@@ -18,7 +18,7 @@ from dldm_mmseg.synthesis.engine import (SynthesisEngine, remove_isolated_pixels
 from dldm_mmseg.utils.label_stats import class_shares, to_train_ids
 from dldm_mmseg.utils.prompts import format_class_shares
 from fixtures import (POTSDAM_CLASSES, free_port, load_tool,
-                      make_seg_dataset)
+                      make_reference_model, make_seg_dataset)
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 GEN = osp.join(ROOT, 'configs', 'generators')
@@ -537,17 +537,7 @@ def test_analyze_tool_reports_mcpe_plots_and_fid(setup, tmp_path):
 
 @pytest.fixture(scope='module')
 def reference_model(tmp_path_factory):
-    """A tiny (random) DeepLabV3+ saved as config + checkpoint."""
-    from mmseg.apis import init_model
-    folder = tmp_path_factory.mktemp('ref')
-    config = osp.join(ROOT, 'configs', 'demo', 'deeplabv3plus_toy_syn0.py')
-    torch.manual_seed(0)
-    model = init_model(config, None, device='cpu')
-    checkpoint = str(folder / 'ref.pth')
-    from mmseg.datasets import PotsdamDataset
-    torch.save(dict(meta=dict(dataset_meta=PotsdamDataset.METAINFO),
-                    state_dict=model.state_dict()), checkpoint)
-    return config, checkpoint
+    return make_reference_model(str(tmp_path_factory.mktemp('ref')))
 
 
 def test_consistency_ignore_mode_keeps_only_agreeing_pixels(
