@@ -12,8 +12,8 @@ import os.path as osp
 
 import dldm_mmseg  # noqa: F401
 from dldm_mmseg.experiments.analysis import (manifest_shares,
-                                      plot_share_distributions, sample_grid,
-                                      set_mcpe)
+                                             plot_share_distributions,
+                                             sample_grid, set_mcpe)
 from dldm_mmseg.datasets.captioning import load_captions
 from dldm_mmseg.utils.source_dataset import (
     add_source_dataset_args, source_dataset_defaults,

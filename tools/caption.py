@@ -12,7 +12,7 @@ import argparse
 
 import dldm_mmseg  # noqa: F401
 from dldm_mmseg.datasets.captioning import (DEFAULT_VLM_PROMPT,
-                                        VLMCaptioner, write_captions)
+                                            VLMCaptioner, write_captions)
 from dldm_mmseg.utils.source_dataset import (
     add_source_dataset_args, source_dataset_defaults,
     source_dataset_from_args)

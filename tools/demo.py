@@ -386,8 +386,8 @@ class Demo:
         return results
 
     def segmentation(self, seed: Optional[int] = None) -> dict:
-        from dldm_mmseg.experiments.alpha_sweep import (reuse_or_run, run_alpha,
-                                                 train_and_test)
+        from dldm_mmseg.experiments.alpha_sweep import (
+            reuse_or_run, run_alpha, train_and_test)
         results = {}
         iters = self.s['seg_iters']
         runs = [(f'alpha = {a:g}', SEG_SWEEP_CONFIG, a, None)
@@ -555,10 +555,10 @@ def write_report(demo: Demo, results: dict, cpe: dict, fid,
     and ``metrics.json`` holds ``{"mean", "std"}`` per metric.
     """
     from dldm_mmseg.experiments.analysis import (manifest_shares,
-                                          plot_share_distributions,
-                                          sample_grid, set_mcpe)
-    from dldm_mmseg.experiments.report import (metrics_table, plot_metric_vs_alpha,
-                                        plot_per_class_iou)
+                                                 plot_share_distributions,
+                                                 sample_grid, set_mcpe)
+    from dldm_mmseg.experiments.report import (
+        metrics_table, plot_metric_vs_alpha, plot_per_class_iou)
     from dldm_mmseg.datasets.captioning import load_captions
     work, classes, s = demo.work, demo.classes, demo.s
     figures = {}

@@ -16,7 +16,7 @@ import os.path as osp
 from mmengine.config import DictAction
 
 from dldm_mmseg.experiments.alpha_sweep import (reuse_or_run, run_alpha,
-                                         weak_class_variant)
+                                                weak_class_variant)
 from dldm_mmseg.experiments.report import metrics_table, plot_metric_vs_alpha
 from dldm_mmseg.utils.config import load_run_config
 from dldm_mmseg.utils.io import atomic_open

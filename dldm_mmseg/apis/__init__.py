@@ -9,7 +9,6 @@ sweep reports). ``import dldm_mmseg.apis.synthesis`` and the other old
 module paths resolve to those modules.
 """
 import importlib
-import importlib.util
 import sys
 
 from dldm_mmseg.datasets.captioning import (VLMCaptioner, list_patches,
@@ -32,34 +31,13 @@ MOVED = {
 }
 
 
-def __getattr__(name):
-    """``from dldm_mmseg.apis import synthesis`` and friends."""
-    if name in MOVED:
-        return importlib.import_module(MOVED[name])
-    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
-
-
-class _MovedModuleFinder:
-    """Resolves ``import dldm_mmseg.apis.<old>`` to the module's new home
-    (the same module object, so patches and isinstance checks agree)."""
-
-    @staticmethod
-    def find_spec(fullname, path=None, target=None):
-        prefix, _, name = fullname.rpartition('.')
-        if prefix != __name__ or name not in MOVED:
-            return None
-        return importlib.util.spec_from_loader(fullname, _MovedModuleFinder)
-
-    @staticmethod
-    def create_module(spec):
-        return importlib.import_module(MOVED[spec.name.rpartition('.')[2]])
-
-    @staticmethod
-    def exec_module(module):
-        pass
-
-
-sys.meta_path.append(_MovedModuleFinder)
+# ``import dldm_mmseg.apis.synthesis`` finds the moved module under its old
+# name (the same object, with its own name and spec); ``from
+# dldm_mmseg.apis import synthesis`` reads the attribute
+for _old, _new in MOVED.items():
+    globals()[_old] = sys.modules[f'{__name__}.{_old}'] = \
+        importlib.import_module(_new)
+del _old, _new
 
 __all__ = ['VLMCaptioner', 'write_captions', 'load_captions',
            'template_caption', 'list_patches']

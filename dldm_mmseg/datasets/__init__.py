@@ -2,11 +2,12 @@ from .samplers import (ClassAwareOversampler, InfiniteClassAwareOversampler,
                        InfiniteMixedRatioSampler, MixedRatioSampler,
                        split_real_synthetic)
 from .mask_caption_dataset import MaskCaptionDataset
-from .transforms import (PackGeneratorInputs, RandomQuarterTurn,
-                         RenderPaletteMask)
+from .transforms import (CheckPatchSize, PackGeneratorInputs,
+                         RandomQuarterTurn, RenderPaletteMask)
 from .synth_dataset import DiffusionSynthDataset
 
 __all__ = ['DiffusionSynthDataset', 'MaskCaptionDataset', 'MixedRatioSampler',
            'InfiniteMixedRatioSampler', 'ClassAwareOversampler',
            'InfiniteClassAwareOversampler', 'split_real_synthetic',
-           'PackGeneratorInputs', 'RandomQuarterTurn', 'RenderPaletteMask']
+           'PackGeneratorInputs', 'RandomQuarterTurn', 'RenderPaletteMask',
+           'CheckPatchSize']

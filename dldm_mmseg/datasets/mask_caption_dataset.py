@@ -5,12 +5,13 @@ from typing import List, Optional, Tuple
 
 import numpy as np
 from mmengine.dataset import BaseDataset
+from mmengine.registry import DefaultScope
 
-from mmseg.registry import DATASETS
+from mmseg.registry import DATASETS, TRANSFORMS
 from dldm_mmseg.datasets.captioning import load_captions
 from dldm_mmseg.datasets.transforms import PROMPT_ORDERS, default_pipeline
 from dldm_mmseg.utils.source_dataset import (SourceDataset,
-                                              source_dataset_defaults)
+                                             source_dataset_defaults)
 
 
 @DATASETS.register_module()
@@ -116,6 +117,11 @@ class MaskCaptionDataset(BaseDataset):
         # it calls gc.collect(): 0.3 s per build in a process that holds
         # diffusion models
         kwargs.setdefault('serialize_data', False)
+        # built from mmseg's registry (its transforms and ours), whatever
+        # the default scope of the caller
+        with DefaultScope.overwrite_default_scope('mmseg'):
+            pipeline = [TRANSFORMS.build(t) if isinstance(t, dict) else t
+                        for t in pipeline]
         super().__init__(data_root=data_root, pipeline=pipeline,
                          metainfo=dict(source['metainfo']), **kwargs)
 

@@ -5,6 +5,7 @@ A stage-1 pipeline (masks only)::
 
     [dict(type='LoadAnnotations'),             # gt_seg_map, train ids
      dict(type='RenderPaletteMask'),           # img = the map in colours
+     dict(type='CheckPatchSize', crop_size=(512, 512)),
      dict(type='RandomCrop', crop_size=(512, 512)),
      dict(type='RandomFlip', prob=0.5, direction='horizontal'),
      dict(type='RandomFlip', prob=0.5, direction='vertical'),
@@ -18,7 +19,8 @@ it (``PackGeneratorInputs(with_image=True)``). The stock transforms move
 rendered from the final ``gt_seg_map`` when the sample is packed. The
 dataset puts ``palette``, ``num_classes``, ``reduce_zero_label`` and the
 record's ``share_text``, ``target_shares`` and ``caption`` into each
-sample's results.
+sample's results. Label maps are read as mmseg reads them (8-bit class
+indices).
 """
 import hashlib
 from typing import Optional
@@ -62,6 +64,37 @@ class RenderPaletteMask(BaseTransform):
         label = _label_map(results)
         results['img'] = index_to_rgb(label, results['palette'])
         results['img_shape'] = results['ori_shape'] = label.shape[:2]
+        return results
+
+
+@TRANSFORMS.register_module()
+class CheckPatchSize(BaseTransform):
+    """Fail early, naming the files, when a loaded image and its label map
+    differ in size (a stock crop would cut both to the same window and
+    hide it), or when the patch is smaller than ``crop_size`` (mmseg's
+    ``RandomCrop`` would silently return the smaller patch, and batches
+    of mixed sizes fail far from the cause).
+
+    Args:
+        crop_size (tuple[int, int], optional): The crop that follows.
+    """
+
+    def __init__(self, crop_size: Optional[tuple] = None) -> None:
+        self.crop_size = tuple(crop_size) if crop_size else None
+
+    def transform(self, results: dict) -> dict:
+        label = _label_map(results)
+        if 'img' in results and results['img'].shape[:2] != label.shape:
+            raise ValueError(
+                f'{results.get("img_path")} and {results["seg_map_path"]} '
+                f'differ in size ({results["img"].shape[:2]} vs '
+                f'{label.shape}); an image and its label map must match')
+        if self.crop_size and (self.crop_size[0] > label.shape[0]
+                               or self.crop_size[1] > label.shape[1]):
+            raise ValueError(
+                f'crop_size {self.crop_size} is larger than the '
+                f'{label.shape[0]}x{label.shape[1]} patch '
+                f'{results["seg_map_path"]}; use at most {label.shape}')
         return results
 
 
@@ -131,8 +164,9 @@ class PackGeneratorInputs(BaseTransform):
             raise ValueError(f'{results["seg_map_path"]} has labels outside '
                              f'the {num_classes} classes')
         share_text, shares = results['share_text'], results['target_shares']
-        if label.shape != tuple(results.get('ori_shape', label.shape))[:2]:
-            # The prompt must state the shares of what the model sees.
+        if label.size != np.prod(results.get('ori_shape', label.shape)[:2]):
+            # a crop: the prompt must state the shares of what the model
+            # sees (flips and turns keep the shares)
             seen = class_shares(label, num_classes)
             if seen.sum() > 0:
                 shares = round_percents(seen) / 100.0
@@ -174,13 +208,15 @@ def to_unit_range(rgb) -> torch.Tensor:
 def default_pipeline(crop_size: Optional[tuple] = None, augment: bool = True,
                      load_image: bool = False, **pack) -> list:
     """The pipeline :class:`MaskCaptionDataset` runs when it is given none:
-    labels, the image (``load_image``) or the rendered mask, an optional
-    random crop, random horizontal and vertical flips and a random quarter
-    turn (``augment``), and the packing (``pack``: the arguments of
-    :class:`PackGeneratorInputs`)."""
+    labels, the image (``load_image``) or the rendered mask, the size
+    checks, an optional random crop, random horizontal and vertical flips
+    and a random quarter turn (``augment``), and the packing (``pack``:
+    the arguments of :class:`PackGeneratorInputs`)."""
     pipeline = [dict(type='LoadAnnotations'),
                 dict(type='LoadImageFromFile', imdecode_backend='pillow')
                 if load_image else dict(type='RenderPaletteMask')]
+    if load_image or crop_size:
+        pipeline.append(dict(type='CheckPatchSize', crop_size=crop_size))
     if crop_size:
         pipeline.append(dict(type='RandomCrop', crop_size=tuple(crop_size)))
     if augment:

@@ -16,7 +16,7 @@ from dldm_mmseg.utils.io import atomic_directory
 from dldm_mmseg.utils.palette import (nearest_palette_index_torch,
                                       palette_logits)
 from dldm_mmseg.utils.source_dataset import (SourceDataset,
-                                              source_dataset_defaults)
+                                             source_dataset_defaults)
 
 CONTENTS = ('masks', 'images', 'both')
 

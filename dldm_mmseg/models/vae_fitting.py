@@ -11,7 +11,9 @@ The fit is an mmengine run like every other stage: a
 such as ``configs/demo/vae_masks_small_toy.py`` holds); :func:`fit_vae`
 runs it.
 """
+import itertools
 import os.path as osp
+import time
 from typing import Optional
 
 from mmengine.config import Config
@@ -22,6 +24,8 @@ from mmseg.registry import DATASETS
 # the loss helpers live with the model; importable from here as before
 from dldm_mmseg.models.vae_autoencoder import (  # noqa: F401
     CONTENTS, class_balanced_weights, content_pixels)
+
+_RUN_NUMBERS = itertools.count()
 
 
 def vae_fit_config(data_root: str, out: str, preset: str = 'small',
@@ -131,6 +135,11 @@ def fit_vae(data_root: str, out: str, preset: str = 'small',
                          mask_ce_weight, crop_size, class_balance, content,
                          work_dir)
     cfg.resume = resume
+    # one logger and visualizer per run, also for runs started within the
+    # same second in one process (mmengine names them by the time stamp)
+    cfg.experiment_name = (f'vae_fit_{osp.basename(osp.normpath(out))}_'
+                           f'{time.strftime("%Y%m%d_%H%M%S")}_'
+                           f'{next(_RUN_NUMBERS)}')
     runner = Runner.from_cfg(cfg)
     runner.train()
     export = next(h for h in runner.hooks

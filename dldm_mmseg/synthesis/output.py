@@ -11,8 +11,8 @@ import shutil
 import numpy as np
 
 from dldm_mmseg.synthesis.layout import (ANN_DIR, IMG_DIR, INFO, MANIFEST,
-                                        RECORDS, SEED_SCHEME, sample_id,
-                                        synthesis_status)
+                                         RECORDS, SEED_SCHEME, sample_id,
+                                         synthesis_status)
 from dldm_mmseg.utils.io import (atomic_open, atomic_write_image,
                                  atomic_write_jsonl, remove_stale_temporaries)
 from dldm_mmseg.utils.label_stats import from_train_ids

@@ -1,6 +1,7 @@
 """The modules that used to live in ``dldm_mmseg.apis`` keep importing from
 their old paths, as the very same module objects."""
 import importlib
+import importlib.util
 
 import pytest
 
@@ -11,6 +12,9 @@ from dldm_mmseg.apis import MOVED
 def test_old_module_path_is_the_new_module(old):
     module = importlib.import_module(f'dldm_mmseg.apis.{old}')
     assert module is importlib.import_module(MOVED[old])
+    # the module keeps its own identity (reload, find_spec, pickling)
+    assert module.__name__ == MOVED[old]
+    assert importlib.util.find_spec(MOVED[old]).name == MOVED[old]
     assert getattr(importlib.import_module('dldm_mmseg.apis'), old) is module
 
 

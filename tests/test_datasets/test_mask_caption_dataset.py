@@ -92,9 +92,9 @@ def test_default_pipeline_is_stock_transforms_plus_ours(root):
     ds = build(root, load_image=True, crop_size=(16, 16),
                prompt_order='caption+shares', prompt_dropout=0.05)
     names = [type(t).__name__ for t in ds.pipeline.transforms]
-    assert names == ['LoadAnnotations', 'LoadImageFromFile', 'RandomCrop',
-                     'RandomFlip', 'RandomFlip', 'RandomQuarterTurn',
-                     'PackGeneratorInputs']
+    assert names == ['LoadAnnotations', 'LoadImageFromFile',
+                     'CheckPatchSize', 'RandomCrop', 'RandomFlip',
+                     'RandomFlip', 'RandomQuarterTurn', 'PackGeneratorInputs']
     pack = ds.pipeline.transforms[-1]
     assert (pack.with_image, pack.prompt_order, pack.prompt_dropout) == (
         True, 'caption+shares', 0.05)
@@ -151,3 +151,26 @@ def test_rgb_label_map_is_named(root):
     with pytest.raises(ValueError,
                        match='train_002.png is not a single-channel'):
         build(root)[2]
+
+
+def test_dataset_builds_under_any_default_scope(root):
+    """Its transforms come from mmseg's registry even when the caller's
+    default scope is not mmseg (a user script, another codebase)."""
+    from mmengine.registry import DefaultScope
+
+    from dldm_mmseg.datasets import MaskCaptionDataset
+    with DefaultScope.overwrite_default_scope('mmengine'):
+        sample = MaskCaptionDataset(root, source_dataset='PotsdamDataset',
+                                    load_image=True, crop_size=(16, 16))[0]
+    assert sample['image'].shape == (3, 16, 16)
+
+
+def test_patch_size_problems_are_named(root):
+    with pytest.raises(ValueError, match=r'crop_size \(40, 40\) is larger '
+                       'than the 32x32 patch .*train_000.png'):
+        build(root, crop_size=(40, 40))[0]
+    path = osp.join(root, 'img_dir', 'train', 'train_001.png')
+    Image.open(path).resize((24, 32)).save(path)
+    with pytest.raises(ValueError, match='train_001.png and .*train_001.png '
+                       'differ in size'):
+        build(root, load_image=True, crop_size=(16, 16))[1]

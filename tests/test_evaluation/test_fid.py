@@ -62,7 +62,7 @@ def test_features_match_reference_extractor(extractor):
 
 
 def test_resized_features_match_the_reference_folder_pipeline(extractor,
-                                                             tmp_path):
+                                                              tmp_path):
     # 64 px images are resized to 299 as fid-helper's own folder pipeline
     # (nv_bilinear) does; F.interpolate's bilinear gave features up to
     # 0.95 away (mean |feature| 0.25)

@@ -4,7 +4,7 @@ import math
 import pytest
 
 from dldm_mmseg.experiments.report import (mean_and_std, metrics_table,
-                                    weakest_classes)
+                                           weakest_classes)
 
 
 def test_mean_and_std_over_seeds_skip_nan():

@@ -421,7 +421,7 @@ def test_load_export_restores_outputs_and_rejects_mismatch(data, tmp_path):
 
 
 def test_fit_vae_reconstructs_better_and_loads_into_components(data,
-                                                              tmp_path):
+                                                               tmp_path):
     from dldm_mmseg.models.generators import build_sd_components
     fit = load_tool('fit_vae')
     out = str(tmp_path / 'vae')

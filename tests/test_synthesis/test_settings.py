@@ -7,9 +7,9 @@ from dataclasses import dataclass
 import pytest
 
 from dldm_mmseg.synthesis.settings import (DERIVED,
-                                                LEGACY_VALUE_KEYS, SPEED,
-                                                VALUE, SynthesisSettings,
-                                                _setting)
+                                           LEGACY_VALUE_KEYS, SPEED,
+                                           VALUE, SynthesisSettings,
+                                           _setting)
 
 CFG = dict(source_dataset='PotsdamDataset', size=64, base_seed=3,
            mask_sampling=dict(steps=20), reject=dict(max_cpe=10))

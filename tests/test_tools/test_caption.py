@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from dldm_mmseg.datasets.captioning import (VLMCaptioner, load_captions,
-                                        template_caption, write_captions)
+                                            template_caption, write_captions)
 from dldm_mmseg.utils.label_stats import read_label_map
 from dldm_mmseg.utils.prompts import parse_class_shares
 from fixtures import POTSDAM_CLASSES as CLASSES

@@ -7,7 +7,7 @@ import torch.nn as nn
 from mmengine.model import BaseModel
 
 from dldm_mmseg.utils.source_dataset import (SourceDataset,
-                                              source_dataset_defaults)
+                                             source_dataset_defaults)
 from dldm_mmseg.utils.dtypes import DTYPES
 # inference_scheduler and load_pretrained_into live with the components;
 # importable from here as before
