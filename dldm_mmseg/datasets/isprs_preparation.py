@@ -19,20 +19,18 @@ existing patches are kept, so a killed run resumes.
 """
 import argparse
 import math
-import os
 import os.path as osp
 import re
-import zipfile
 from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Optional, Tuple
-
-import cv2
-import numpy as np
+from typing import Dict, List, Optional, Tuple
 
 from dldm_mmseg.utils.io import atomic_write_image, remove_stale_temporaries
 from dldm_mmseg.utils.label_stats import from_train_ids
 from dldm_mmseg.utils.palette import rgb_to_index
 from dldm_mmseg.utils.progress import progress_bar
+# reading tiles from archives or folders; importable from here as before
+from .isprs_tiles import (TileFile, _is_ground_truth,  # noqa: F401
+                          find_tile_files)
 
 ISPRS_PALETTE = [[255, 255, 255], [0, 0, 255], [0, 255, 255], [0, 255, 0],
                  [255, 255, 0], [255, 0, 0]]
@@ -80,65 +78,6 @@ VAIHINGEN = DatasetSpec(
     excluded=('9',))  # area9 has labels only in the eroded set, no split
 
 SPECS = {spec.name: spec for spec in (POTSDAM, VAIHINGEN)}
-
-
-@dataclass
-class TileFile:
-    """One tile file inside an archive or a folder."""
-    name: str
-    origin: str
-    read_bytes: Callable[[], bytes]
-
-    def read_rgb(self) -> np.ndarray:
-        """Decode as an ``HxWx3`` RGB uint8 array."""
-        try:
-            data = np.frombuffer(self.read_bytes(), dtype=np.uint8)
-        except (OSError, zipfile.BadZipFile, KeyError) as e:
-            raise OSError(f'cannot read {self.origin}: {e}; download it '
-                          'again') from e
-        image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
-        if image is None:
-            raise OSError(f'{self.origin} is not a readable TIFF image; '
-                          'download it again')
-        if image.ndim == 2:
-            raise ValueError(f'{self.origin} has one channel; expected an '
-                             'RGB (or colour-coded label) tile')
-        if image.dtype != np.uint8:
-            raise ValueError(f'{self.origin} is {image.dtype}; expected 8-bit '
-                             'RGB (use the RGB / IRRG "top" tiles, not DSMs)')
-        return cv2.cvtColor(image[..., :3], cv2.COLOR_BGR2RGB)
-
-
-def _is_ground_truth(location: str) -> bool:
-    """Whether a folder or archive holds ground truth (Vaihingen's labels
-    share their file names with the images)."""
-    location = location.lower()
-    return 'ground_truth' in location or 'gts' in location
-
-
-def find_tile_files(raw_dir: str) -> List[TileFile]:
-    """Every ``.tif`` under ``raw_dir``, inside zip archives or not."""
-    if not osp.isdir(raw_dir):
-        raise FileNotFoundError(f'raw data folder {raw_dir} does not exist')
-    files = []
-    for folder, _, names in sorted(os.walk(raw_dir)):
-        for name in sorted(names):
-            path = osp.join(folder, name)
-            if name.lower().endswith('.tif'):
-                files.append(TileFile(name, path, lambda p=path: open(
-                    p, 'rb').read()))
-            elif name.lower().endswith('.zip'):
-                try:
-                    archive = zipfile.ZipFile(path)
-                except zipfile.BadZipFile as e:
-                    raise OSError(f'{path} is not a valid zip archive ({e}); '
-                                  'download it again') from e
-                for member in archive.namelist():
-                    if member.lower().endswith('.tif'):
-                        files.append(TileFile(
-                            osp.basename(member), f'{path}!{member}',
-                            lambda a=archive, m=member: a.read(m)))
-    return files
 
 
 def match_tiles(files: List[TileFile], spec: DatasetSpec,

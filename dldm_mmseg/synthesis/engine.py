@@ -52,7 +52,7 @@ from dldm_mmseg.utils.hashing import file_sha256, folder_hash
 # from here
 from dldm_mmseg.synthesis.layout import (  # noqa: F401
     ANN_DIR, IMG_DIR, INFO, MANIFEST, RECORDS, RETRY_SEED_STRIDE,
-    SEED_SCHEME, image_seed, sample_id, synthesis_status)
+    SEED_SCHEME, image_seed, sample_id, synthesis_status, work_groups)
 from dldm_mmseg.synthesis.output import SetOutputMixin
 from dldm_mmseg.synthesis.runtime import (deterministic_kernels,
                                           load_generator)
@@ -285,26 +285,7 @@ class SynthesisEngine(SetOutputMixin):
 
     def work_groups(self, num: int, done: set, rank: int = 0,
                     world_size: int = 1) -> List[tuple]:
-        """This rank's network batches: ``(indices computed together,
-        the indices among them to write)``.
-
-        Aligned: whole chunks ``[c * B, (c + 1) * B)`` holding a missing
-        sample, ``c % world_size == rank``; a chunk is computed whole even
-        past ``num`` (a set extended later has the same files). Otherwise:
-        this rank's missing samples (``i % world_size == rank``) in runs of
-        ``batch_size``.
-        """
-        size = self.batch_size
-        if self.batching == 'aligned':
-            groups = []
-            for chunk in range(rank, -(-num // size), world_size):
-                indices = list(range(chunk * size, (chunk + 1) * size))
-                write = {i for i in indices
-                         if i < num and sample_id(i) not in done}
-                if write:
-                    groups.append((indices, write))
-            return groups
-        todo = [i for i in range(num) if i % world_size == rank
-                and sample_id(i) not in done]
-        return [(todo[k:k + size], set(todo[k:k + size]))
-                for k in range(0, len(todo), size)]
+        """This rank's network batches (see :func:`~dldm_mmseg.synthesis.
+        layout.work_groups`)."""
+        return work_groups(num, done, self.batch_size, self.batching, rank,
+                           world_size)

@@ -10,7 +10,7 @@
 import hashlib
 import os
 import os.path as osp
-from typing import Dict
+from typing import Dict, List
 
 from dldm_mmseg.utils.io import read_jsonl
 
@@ -58,3 +58,30 @@ def synthesis_status(out_dir: str, num: int) -> Dict[str, object]:
     return dict(complete=listed == wanted and wanted <= done,
                 done=done & wanted, missing=sorted(wanted - done))
 
+
+def work_groups(num: int, done: set, batch_size: int, batching: str,
+                rank: int = 0, world_size: int = 1) -> List[tuple]:
+    """A rank's network batches of samples ``0..num-1``: ``(indices
+    computed together, the indices among them to write)``, skipping the
+    ``done`` ids.
+
+    ``batching='aligned'``: whole chunks ``[c * B, (c + 1) * B)`` holding a
+    missing sample, ``c % world_size == rank``; a chunk is computed whole
+    even past ``num`` (a set extended later has the same files). Otherwise:
+    this rank's missing samples (``i % world_size == rank``) in runs of
+    ``batch_size``.
+    """
+    size = batch_size
+    if batching == 'aligned':
+        groups = []
+        for chunk in range(rank, -(-num // size), world_size):
+            indices = list(range(chunk * size, (chunk + 1) * size))
+            write = {i for i in indices
+                     if i < num and sample_id(i) not in done}
+            if write:
+                groups.append((indices, write))
+        return groups
+    todo = [i for i in range(num) if i % world_size == rank
+            and sample_id(i) not in done]
+    return [(todo[k:k + size], set(todo[k:k + size]))
+            for k in range(0, len(todo), size)]
