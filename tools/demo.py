@@ -420,60 +420,90 @@ class Demo:
     def consistency(self) -> dict:
         """Mask-image consistency of the synthetic set: mIoU of the
         real-only (alpha = 0) segmentor on the synthetic images against
-        their masks."""
+        their masks; and of stage 2 alone, on the val scenes' masks."""
         from mmengine.runner.checkpoint import find_latest_checkpoint
 
-        from dldm_mmseg.experiments.analysis import consistency_miou
         from dldm_mmseg.evaluation.consistency import ConsistencyChecker
+        from dldm_mmseg.experiments.analysis import consistency_miou
         run_dir = osp.join(self.work, 'sweep', 'alpha_0')
-        config = osp.join(run_dir, osp.basename(SEG_SWEEP_CONFIG))
-        checkpoint = find_latest_checkpoint(run_dir)
-        checker = ConsistencyChecker(config, checkpoint, device='cpu')
+        reference = dict(
+            config=osp.join(run_dir, osp.basename(SEG_SWEEP_CONFIG)),
+            checkpoint=find_latest_checkpoint(run_dir))
+        checker = ConsistencyChecker(**reference, device='cpu')
         ids = [r['id'] for r in _manifest(self.syn_root)]
         result = consistency_miou(self.syn_root, checker, ids, self.classes)
         result.update({'real_masks_' + k: v for k, v in
-                       self.stage2_on_real_masks(checker).items()})
+                       self.stage2_on_real_masks(reference).items()})
         return result
 
-    def stage2_on_real_masks(self, checker) -> dict:
-        """Stage 2 alone: the real-only segmentor's mIoU on images painted
-        for the held-out val scenes' masks (with their captions), so the
-        figure does not depend on stage 1's masks."""
+    def stage2_on_real_masks(self, reference: dict) -> dict:
+        """Stage 2 alone, so the figure does not depend on stage 1's masks:
+        its config's test loop on the exported weights over the held-out
+        val scenes' masks and captions, scored by
+        ``MaskImageConsistencyMetric`` with the real-only segmentor (what
+        ``configs/generators/image_controlnet_potsdam_val.py`` validates),
+        sampled as synthesis samples; and a figure of the first 8."""
+        from dldm_mmseg.experiments.alpha_sweep import reuse_or_run
+        synth = self.synthesis_cfg()
+        sampling = {k: v for k, v in synth['image_sampling'].items()
+                    if k in ('steps', 'guidance_scale', 'scheduler')}
+        cfg = load_run_config(osp.join(ROOT, IMAGE_CONFIG),
+                              self.generator_options(IMAGE_CONFIG),
+                              work_dir=osp.join(self.run_dir(IMAGE_CONFIG),
+                                                'test'),
+                              format_python_code=False)
+        cfg.model.inference_cfg.update(sampling)
+        cfg.test_dataloader = dict(
+            batch_size=16, num_workers=0, persistent_workers=False,
+            sampler=dict(type='DefaultSampler', shuffle=False),
+            collate_fn=dict(type='default_collate'),
+            dataset=dict(type='MaskCaptionDataset', data_root=self.data_root,
+                         captions='captions_val.jsonl',
+                         source_dataset=dict(type='PotsdamDataset'),
+                         prompt_order=synth['image_prompt'], augment=False))
+        cfg.test_evaluator = [dict(type='MaskImageConsistencyMetric',
+                                   device='cpu', **reference)]
+        cfg.test_cfg = dict(type='TestLoop')
+        cfg.experiment_name = f'demo_test_stage2_{self.stamp}'
+        cfg.visualizer.name = f'visualizer_{cfg.experiment_name}'
+        result = reuse_or_run(cfg.work_dir, _test_export, cfg,
+                              self.export_dir(IMAGE_CONFIG))
+        self.stage2_figure(synth, sampling)
+        return result
+
+    def stage2_figure(self, synth: dict, sampling: dict) -> None:
+        """Real val images, images stage 2 paints for their masks (the
+        test loop's seeds) and the masks: ``stage2_real_masks.png``."""
         from PIL import Image
 
-        from dldm_mmseg.experiments.analysis import images_consistency
         from dldm_mmseg.datasets.captioning import load_captions
         from dldm_mmseg.synthesis.engine import load_generator
         from dldm_mmseg.utils.io import atomic_write_image
         from dldm_mmseg.utils.label_stats import read_label_map, to_train_ids
         from dldm_mmseg.utils.palette import index_to_rgb
         from dldm_mmseg.utils.prompts import compose_prompt
-        cfg = self.synthesis_cfg()
         records = load_captions(osp.join(self.data_root,
                                          'captions_val.jsonl'), self.classes)
-        keys = sorted(records)
+        keys = sorted(records)[:8]
         masks = [to_train_ids(read_label_map(osp.join(
             self.data_root, records[k]['seg_map_path'])), True) for k in keys]
-        prompts = [compose_prompt(records[k]['share_text'], (records[k].get(
-            'caption') or '').strip().rstrip('.'), cfg['image_prompt'])
-            for k in keys]
-        model = load_generator(cfg['image_generator'])
-        sampling = {k: v for k, v in cfg['image_sampling'].items()
-                    if k in ('steps', 'guidance_scale', 'scheduler')}
+        prompts = [compose_prompt(records[k]['share_text'],
+                                  records[k].get('caption') or '',
+                                  synth['image_prompt']) for k in keys]
+        model = load_generator(synth['image_generator'])
         # ignore pixels in the reserved colour, as in training and synthesis
         images = model.generate_images(
             np.stack(masks), prompts, model.sample_seeds(keys, offset=1),
-            batch_size=16, **sampling)
+            batch_size=8, **sampling)
         real = [np.asarray(Image.open(osp.join(
             self.data_root, records[k]['img_path'])).convert('RGB'))
-            for k in keys[:8]]
+            for k in keys]
         atomic_write_image(osp.join(self.work, 'stage2_real_masks.png'),
                            np.concatenate([
                                np.concatenate(real, 1),
-                               np.concatenate(list(images[:8]), 1),
+                               np.concatenate(list(images), 1),
                                np.concatenate([index_to_rgb(
-                                   m, self.palette) for m in masks[:8]], 1)]))
-        return images_consistency(checker, list(images), masks, self.classes)
+                                   m, self.palette) for m in masks], 1)]))
 
     def fid(self):
         """FID between real and synthetic training images, or None when the

@@ -165,8 +165,9 @@ class DiffusionGenerator(TrainingStepMixin, DiffusionStepMixin, SamplingMixin,
         if self.frozen_dtype is not None:
             for module in (self.vae, self.text_encoder, self.unet):
                 module.to(self.frozen_dtype)
-            for param in trainable.values():  # trainable weights stay fp32
-                param.data = param.data.float()
+            # trainable weights stay fp32 (diffusers' own helper; slow import)
+            from diffusers.training_utils import cast_training_params
+            cast_training_params(self, dtype=torch.float32)
         if self.ema_decay is not None:
             if not 0 < self.ema_decay < 1:
                 raise ValueError(f'ema_decay must be in (0, 1), got '
