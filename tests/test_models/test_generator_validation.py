@@ -60,12 +60,15 @@ def test_predict_returns_masks_scored_against_the_prompt_shares(data):
     assert result['mCPE'] == pytest.approx(expected, abs=1e-3)
 
 
-def test_val_loop_reports_mcpe_and_test_tool_evaluates_a_checkpoint(
-        data, tmp_path):
-    config = tmp_path / 'mask_tiny_val.py'
-    config.write_text(f"""_base_ = [{MASK_CFG!r}]
-model = dict(components=dict(_delete_=True, preset='tiny'), lora_rank=4,
-             frozen_dtype=None, inference_cfg=dict(steps=2))
+def train_validate_then_test(tmp_path, base, data, name, extra=''):
+    """Train a tiny variant of a generator config (``extra``: config lines
+    after the common ones) for one epoch with its val loop, then run
+    tools/test.py on the checkpoint; returns the logged records and the
+    test metrics."""
+    config = tmp_path / f'{name}.py'
+    config.write_text(f"""_base_ = [{base!r}]
+model = dict(components=dict(_delete_=True, preset='tiny'),
+             inference_cfg=dict(steps=2))
 train_dataloader = dict(batch_size=2, num_workers=0, persistent_workers=False,
                         dataset=dict(data_root={data!r}))
 val_dataloader = dict(batch_size=2, num_workers=0,
@@ -76,19 +79,27 @@ optim_wrapper = dict(_delete_=True, type='OptimWrapper',
 train_cfg = dict(max_epochs=1, val_interval=1)
 env_cfg = dict(dist_cfg=dict(backend='gloo'))
 custom_hooks = []
-visualizer = dict(name='visualizer_val_loop')
-""")
+visualizer = dict(name='visualizer_{name}')
+""" + extra)
     work = str(tmp_path / 'work')
     load_tool('train').main([str(config), '--work-dir', work])
     scalars = glob.glob(osp.join(work, '*', 'vis_data', 'scalars.json'))
     records = [json.loads(line) for line in open(scalars[0])]
-    val = [r for r in records if 'mCPE' in r]
-    assert len(val) == 1 and 0 <= val[0]['mCPE'] <= 100
-    assert 'CPE.car' in val[0]
     metrics = load_tool('test').main([
         str(config), osp.join(work, 'epoch_1.pth'), '--work-dir',
         str(tmp_path / 'test'), '--cfg-options',
-        'visualizer.name=visualizer_val_test'])
+        f'visualizer.name=visualizer_{name}_test'])
+    return records, metrics
+
+
+def test_val_loop_reports_mcpe_and_test_tool_evaluates_a_checkpoint(
+        data, tmp_path):
+    records, metrics = train_validate_then_test(
+        tmp_path, MASK_CFG, data, 'mask_tiny_val',
+        'model.update(lora_rank=4, frozen_dtype=None)\n')
+    val = [r for r in records if 'mCPE' in r]
+    assert len(val) == 1 and 0 <= val[0]['mCPE'] <= 100
+    assert 'CPE.car' in val[0]
     # the same weights, patches and seeds give the same mCPE
     assert metrics['mCPE'] == pytest.approx(val[0]['mCPE'], abs=1e-3)
 
@@ -165,36 +176,16 @@ def test_consistency_metric_is_the_demos_consistency(data, reference):
 
 def test_stage2_val_loop_reports_consistency_and_test_tool_agrees(
         data, reference, tmp_path):
-    config = tmp_path / 'image_tiny_val.py'
-    config.write_text(f"""_base_ = [{IMAGE_VAL_CFG!r}]
-model = dict(components=dict(_delete_=True, preset='tiny'),
-             gradient_checkpointing=False, inference_cfg=dict(steps=2))
-train_dataloader = dict(batch_size=2, num_workers=0, persistent_workers=False,
-                        dataset=dict(data_root={data!r}))
-val_dataloader = dict(batch_size=2, num_workers=0,
-                      dataset=dict(data_root={data!r}, indices=None))
-test_dataloader = val_dataloader
+    records, metrics = train_validate_then_test(
+        tmp_path, IMAGE_VAL_CFG, data, 'image_tiny_val', f"""
+model.update(gradient_checkpointing=False)
 reference = dict(config={reference[0]!r}, checkpoint={reference[1]!r})
 val_evaluator = [dict(type='MaskImageConsistencyMetric', device='cpu',
                       **reference)]
 test_evaluator = val_evaluator
-optim_wrapper = dict(_delete_=True, type='OptimWrapper',
-                     optimizer=dict(type='AdamW', lr=1e-3))
-train_cfg = dict(max_epochs=1, val_interval=1)
-env_cfg = dict(dist_cfg=dict(backend='gloo'))
-custom_hooks = []
-visualizer = dict(name='visualizer_stage2_val_loop')
 """)
-    work = str(tmp_path / 'work')
-    load_tool('train').main([str(config), '--work-dir', work])
-    scalars = glob.glob(osp.join(work, '*', 'vis_data', 'scalars.json'))
-    records = [json.loads(line) for line in open(scalars[0])]
     val = [r for r in records if 'consistency_mIoU' in r]
     assert len(val) == 1 and 'consistency_IoU.car' in val[0]
-    metrics = load_tool('test').main([
-        str(config), osp.join(work, 'epoch_1.pth'), '--work-dir',
-        str(tmp_path / 'test'), '--cfg-options',
-        'visualizer.name=visualizer_stage2_val_test'])
     # the same weights, masks and seeds give the same images and score
     assert metrics['consistency_mIoU'] == pytest.approx(
         val[0]['consistency_mIoU'], abs=1e-3)
