@@ -37,10 +37,11 @@ from typing import Optional
 
 import dldm_mmseg  # noqa: F401
 import numpy as np
+from mmengine.hooks import Hook
 from mmengine.runner import Runner
 
 from dldm_mmseg.utils.config import load_run_config
-from dldm_mmseg.utils.io import atomic_open
+from dldm_mmseg.utils.io import atomic_open, atomic_write_image
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 MASK_CONFIGS = {
@@ -442,7 +443,8 @@ class Demo:
         val scenes' masks and captions, scored by
         ``MaskImageConsistencyMetric`` with the real-only segmentor (what
         ``configs/generators/image_controlnet_potsdam_val.py`` validates),
-        sampled as synthesis samples; and a figure of the first 8."""
+        sampled as synthesis samples; the first 8 scenes also go to
+        ``stage2_real_masks.png``."""
         from dldm_mmseg.experiments.alpha_sweep import reuse_or_run
         synth = self.synthesis_cfg()
         sampling = {k: v for k, v in synth['image_sampling'].items()
@@ -460,50 +462,16 @@ class Demo:
             dataset=dict(type='MaskCaptionDataset', data_root=self.data_root,
                          captions='captions_val.jsonl',
                          source_dataset=dict(type='PotsdamDataset'),
-                         prompt_order=synth['image_prompt'], augment=False))
+                         prompt_order=synth['image_prompt'], augment=False,
+                         load_image=True))  # the real images, for the figure
         cfg.test_evaluator = [dict(type='MaskImageConsistencyMetric',
                                    device='cpu', **reference)]
         cfg.test_cfg = dict(type='TestLoop')
         cfg.experiment_name = f'demo_test_stage2_{self.stamp}'
         cfg.visualizer.name = f'visualizer_{cfg.experiment_name}'
-        result = reuse_or_run(cfg.work_dir, _test_export, cfg,
-                              self.export_dir(IMAGE_CONFIG))
-        self.stage2_figure(synth, sampling)
-        return result
-
-    def stage2_figure(self, synth: dict, sampling: dict) -> None:
-        """Real val images, images stage 2 paints for their masks (the
-        test loop's seeds) and the masks: ``stage2_real_masks.png``."""
-        from PIL import Image
-
-        from dldm_mmseg.datasets.captioning import load_captions
-        from dldm_mmseg.synthesis.engine import load_generator
-        from dldm_mmseg.utils.io import atomic_write_image
-        from dldm_mmseg.utils.label_stats import read_label_map, to_train_ids
-        from dldm_mmseg.utils.palette import index_to_rgb
-        from dldm_mmseg.utils.prompts import compose_prompt
-        records = load_captions(osp.join(self.data_root,
-                                         'captions_val.jsonl'), self.classes)
-        keys = sorted(records)[:8]
-        masks = [to_train_ids(read_label_map(osp.join(
-            self.data_root, records[k]['seg_map_path'])), True) for k in keys]
-        prompts = [compose_prompt(records[k]['share_text'],
-                                  records[k].get('caption') or '',
-                                  synth['image_prompt']) for k in keys]
-        model = load_generator(synth['image_generator'])
-        # ignore pixels in the reserved colour, as in training and synthesis
-        images = model.generate_images(
-            np.stack(masks), prompts, model.sample_seeds(keys, offset=1),
-            batch_size=8, **sampling)
-        real = [np.asarray(Image.open(osp.join(
-            self.data_root, records[k]['img_path'])).convert('RGB'))
-            for k in keys]
-        atomic_write_image(osp.join(self.work, 'stage2_real_masks.png'),
-                           np.concatenate([
-                               np.concatenate(real, 1),
-                               np.concatenate(list(images), 1),
-                               np.concatenate([index_to_rgb(
-                                   m, self.palette) for m in masks], 1)]))
+        figure = Stage2Figure(osp.join(self.work, 'stage2_real_masks.png'))
+        return reuse_or_run(cfg.work_dir, _test_export, cfg,
+                            self.export_dir(IMAGE_CONFIG), figure)
 
     def fid(self):
         """FID between real and synthetic training images, or None when the
@@ -835,12 +803,43 @@ def _name(config: str) -> str:
     return osp.splitext(osp.basename(config))[0]
 
 
-def _test_export(cfg, export: str) -> dict:
+def _test_export(cfg, export: str, *hooks) -> dict:
     """A generator config's test loop on exported weights (what synthesis
-    uses: EMA weights where the config keeps them)."""
+    uses: EMA weights where the config keeps them), with extra ``hooks``."""
     runner = Runner.from_cfg(cfg)
     runner.model.load_export(export)
+    for hook in hooks:
+        runner.register_hook(hook)
     return {k: float(v) for k, v in runner.test().items()}
+
+
+class Stage2Figure(Hook):
+    """Real val images, the images stage 2 painted for their masks in the
+    test loop and the masks (first ``num`` scenes), as one figure."""
+
+    def __init__(self, path: str, num: int = 8) -> None:
+        self.path, self.num = path, num
+        self.rows = ([], [], [])  # real, painted, masks
+
+    def after_test_iter(self, runner, batch_idx, data_batch=None,
+                        outputs=None) -> None:
+        real, painted, masks = self.rows
+        for i, sample in enumerate(outputs):
+            if len(painted) == self.num:
+                return
+            real.append(_to_uint8(data_batch['image'][i]))
+            painted.append(sample.metainfo['image'])
+            masks.append(_to_uint8(data_batch['mask'][i]))
+
+    def after_test_epoch(self, runner, metrics=None) -> None:
+        atomic_write_image(self.path, np.concatenate(
+            [np.concatenate(row, 1) for row in self.rows]))
+
+
+def _to_uint8(pixels) -> np.ndarray:
+    """``3 x H x W`` in [-1, 1] -> ``H x W x 3`` uint8."""
+    return ((pixels.permute(1, 2, 0) + 1) * 127.5).round().clamp(
+        0, 255).byte().numpy()
 
 
 def _with_std(mean: dict, std: dict) -> dict:
