@@ -9,7 +9,7 @@ from mmengine.registry import DefaultScope
 
 from mmseg.registry import DATASETS, TRANSFORMS
 from dldm_mmseg.datasets.captioning import load_captions
-from dldm_mmseg.datasets.transforms import PROMPT_ORDERS, default_pipeline
+from dldm_mmseg.datasets.transforms import default_pipeline
 from dldm_mmseg.utils.source_dataset import (SourceDataset,
                                              source_dataset_defaults)
 
@@ -100,10 +100,7 @@ class MaskCaptionDataset(BaseDataset):
                     'these build the default pipeline; with your own, set '
                     'them in its RandomCrop / RandomFlip / '
                     'PackGeneratorInputs transforms instead')
-        else:
-            if prompt_order not in PROMPT_ORDERS:
-                raise ValueError(f'prompt_order must be one of '
-                                 f'{PROMPT_ORDERS}, got {prompt_order!r}')
+        else:  # PackGeneratorInputs checks prompt_order
             pipeline = default_pipeline(load_image=load_image, **short)
         source = source_dataset_defaults(source_dataset)
         self.classes = tuple(source['metainfo']['classes'])

@@ -158,7 +158,7 @@ class PackGeneratorInputs(BaseTransform):
         self.prompt_dropout = prompt_dropout
 
     def transform(self, results: dict) -> dict:
-        label = np.ascontiguousarray(_label_map(results)).astype(np.int64)
+        label = _label_map(results).astype(np.int64, order='C')
         num_classes = results['num_classes']
         if (label[label != 255] >= num_classes).any():
             raise ValueError(f'{results["seg_map_path"]} has labels outside '
