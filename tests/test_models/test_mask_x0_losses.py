@@ -64,7 +64,34 @@ def test_prop_is_the_l1_distance_of_soft_or_hard_shares(model):
         hard_grad, soft_grad)
 
 
-@pytest.mark.parametrize('estimator', ['soft', 'straight_through'])
+def test_calibrated_prop_is_zero_for_a_perfect_mask_and_soft_is_not(
+        model):
+    drawn = np.zeros((1, 10, 10), np.uint8)
+    drawn[:, :, 9:] = 4          # 90% impervious, 10% car: as the prompt
+    label = torch.from_numpy(drawn.astype(np.int64))
+    target = torch.tensor([[0.9, 0, 0, 0, 0.1, 0]])
+    rgb = rendered(drawn).requires_grad_(True)
+    _, soft = model.x0_mask_losses(rgb, label, target)
+    soft_grad, = torch.autograd.grad(soft.sum(), rgb)
+    model.prop_estimator = 'calibrated'
+    try:
+        _, calibrated = model.x0_mask_losses(rgb, label, target)
+        _, off = model.x0_mask_losses(rgb, label, torch.tensor(
+            [[0.7, 0, 0, 0, 0.3, 0]]))
+    finally:  # the module-scoped model keeps its default
+        model.prop_estimator = 'soft'
+    # soft shares read the 10% car as more (mass leaks from impervious) and
+    # so ask the perfect mask for less car; calibrated asks for nothing
+    assert float(soft) > 0.05
+    car = soft_grad[0, :, :, 9:].abs().sum()
+    assert car > 1e-4
+    assert float(calibrated) == pytest.approx(0, abs=1e-5)
+    # and it still measures a real error, near the hard L1 of 0.4
+    assert 0.25 < float(off) < 0.45
+
+
+@pytest.mark.parametrize('estimator', ['soft', 'straight_through',
+                                       'calibrated'])
 def test_ignore_label_pixels_are_left_out_and_drawn_ignore_is_an_error(
         model, estimator):
     drawn = np.zeros((1, 8, 8), np.uint8)
@@ -83,8 +110,9 @@ def test_ignore_label_pixels_are_left_out_and_drawn_ignore_is_an_error(
         model.prop_estimator = 'soft'
     assert float(ce) < 0.05
     assert float(ce2) > 1.0
+    if estimator != 'soft':  # exact for a perfect mask
+        assert float(prop) == pytest.approx(0, abs=1e-5)
     if estimator == 'straight_through':  # hard shares: exact
-        assert float(prop) == pytest.approx(0, abs=1e-6)
         assert float(prop2) == pytest.approx(0.5, abs=1e-5)  # half lost
     else:  # soft shares keep ~5% of each pixel on the other colours
         assert float(prop) < 0.1
