@@ -709,8 +709,8 @@ generated mask; the generators' own test loop, `tools/test.py`):
 ## Synthetic set (stage 3)
 
 {len(syn['ids'])} pairs in `{demo.syn_root}`, rare classes boosted; mCPE of the
-set after proportion enforcement (masks more than 10 points off redrawn, best
-of 3): **{set_cpe['mCPE']:.2f}%**. {fid_text} {consistency_text}
+set {steering_text(demo.synthesis_cfg())}: **{set_cpe['mCPE']:.2f}%**.
+{fid_text} {consistency_text}
 
 Per class: the mean share of the real scenes, the mean target share the
 synthetic prompts asked for (rare classes boosted), the mean share of the
@@ -746,6 +746,22 @@ Prompt -> mask (top) -> image (bottom), the first {len(ids)} samples:
                        per_seed=spread['per_seed'] if spread else None,
                        seconds=demo.timings), f, indent=2)
     return report
+
+
+def steering_text(synth: dict) -> str:
+    """How the synthesis config steered masks toward their shares, in
+    words for the report."""
+    parts = []
+    guide = (synth.get('mask_sampling') or {}).get('prop_guidance') or {}
+    if guide.get('scale'):
+        parts.append(f'with proportion guidance (scale {guide["scale"]:g} '
+                     f'at t <= {guide.get("max_timestep", 400)})')
+    reject = synth.get('reject') or {}
+    if reject.get('max_cpe') is not None:
+        parts.append(f'after proportion enforcement (masks more than '
+                     f'{reject["max_cpe"]:g} points off redrawn, best of '
+                     f'{reject.get("max_tries", 3)})')
+    return ' and '.join(parts) or 'as drawn'
 
 
 def target_rows(results: dict, cpe: dict, set_cpe: dict,

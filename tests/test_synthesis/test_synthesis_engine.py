@@ -227,6 +227,8 @@ def test_resume_remakes_a_recorded_sample_whose_file_was_deleted(
 @pytest.mark.parametrize('change', [
     dict(mask_sampling=dict(steps=3)),
     dict(mask_sampling=dict(steps=2, guidance_scale=2.0)),
+    dict(mask_sampling=dict(steps=2, prop_guidance=dict(
+        scale=0.5, max_timestep=150))),
     dict(image_sampling=dict(steps=3)),
     dict(image_sampling=dict(steps=2, guidance_scale=2.0)),
 ])

@@ -178,3 +178,16 @@ def test_target_rows_say_which_targets_are_met_and_missed():
                                            None, spread).splitlines()
                if 'one std' in r][0]
         assert row.endswith(f'| {verdict} |')
+
+
+def test_report_names_the_steering_the_synthesis_config_used():
+    demo = load_tool('demo')
+    guided = dict(mask_sampling=dict(prop_guidance=dict(
+        scale=0.5, max_timestep=150)), reject=dict(max_cpe=10, max_tries=3))
+    assert demo.steering_text(guided) == (
+        'with proportion guidance (scale 0.5 at t <= 150) and after '
+        'proportion enforcement (masks more than 10 points off redrawn, '
+        'best of 3)')
+    off = dict(mask_sampling=dict(prop_guidance=dict(scale=0.0)),
+               reject=dict(max_cpe=None))
+    assert demo.steering_text(off) == 'as drawn'
