@@ -131,6 +131,7 @@ class Demo:
         self.data_root = osp.join(self.work, 'data', 'toy_landcover')
         self.syn_root = osp.join(self.work, 'data', 'toy_syn')
         self.timings = {}
+        self.generators_found = []  # exports already there, not trained
         self.shipped = self.find_shipped_weights()
         # one VAE per stage (see tools/fit_vae.py, content)
         self.vaes = {content: osp.join(self.shipped or self.work, folder)
@@ -347,13 +348,14 @@ class Demo:
                         ) -> str:
         seed = self.args.seed if seed is None else seed
         export = self.export_dir(config, seed)
+        name = osp.splitext(osp.basename(config))[0] + self._suffix(seed)
         if osp.isfile(osp.join(export, 'unet', 'config.json')):
+            self.generators_found.append(name)
             return export
         cfg = load_run_config(osp.join(ROOT, config),
                               self.generator_options(config),
                               work_dir=self.run_dir(config, seed),
                               format_python_code=False)
-        name = osp.splitext(osp.basename(config))[0] + self._suffix(seed)
         cfg.experiment_name = f'demo_{name}_{self.stamp}'
         cfg.visualizer.name = f'visualizer_{cfg.experiment_name}'
         cfg.randomness = dict(seed=seed)
@@ -637,8 +639,7 @@ def write_report(demo: Demo, results: dict, cpe: dict, fid,
             f'(fp16), made by `{info["command"]}` on {info["made"][:10]} '
             f'({made}) with exactly these data, settings and configs; '
             'synthesis, the segmentors and every measurement ran now.'
-            + (' Stage 1 for the other seeds was trained now.'
-               if len(demo.seeds) > 1 else '')
+            + extra_seeds_text(demo)
             + ' `--train-generators` trains everything now instead.')
     else:
         provenance = ('Every step ran in this work dir (VAEs, generators, '
@@ -746,6 +747,23 @@ Prompt -> mask (top) -> image (bottom), the first {len(ids)} samples:
                        per_seed=spread['per_seed'] if spread else None,
                        seconds=demo.timings), f, indent=2)
     return report
+
+
+def extra_seeds_text(demo: Demo) -> str:
+    """Whether stage 1 of the seeds beyond ``--seed`` trained in this
+    invocation or was found in the work dir."""
+    extra = [osp.basename(demo.run_dir(config, seed))
+             for seed in demo.seeds if seed != demo.args.seed
+             for config in MASK_CONFIGS.values()]
+    found = [name for name in extra if name in demo.generators_found]
+    if not extra:
+        return ''
+    if not found:
+        return ' Stage 1 for the other seeds was trained now.'
+    return (f' Stage 1 for the other seeds was found in this work dir '
+            f'(made before this invocation) for {", ".join(found)}'
+            + ('' if len(found) == len(extra) else
+               '; the others were trained now') + '.')
 
 
 def steering_text(synth: dict) -> str:

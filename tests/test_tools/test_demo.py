@@ -191,3 +191,20 @@ def test_report_names_the_steering_the_synthesis_config_used():
     off = dict(mask_sampling=dict(prop_guidance=dict(scale=0.0)),
                reject=dict(max_cpe=None))
     assert demo.steering_text(off) == 'as drawn'
+
+
+def test_report_says_which_extra_seed_generators_were_found_not_trained(
+        tmp_path):
+    demo = load_tool('demo')
+    run = demo.Demo(demo.parse_args(['--work-dir', str(tmp_path),
+                                     '--seeds', '2']))
+    assert demo.extra_seeds_text(run) == \
+        ' Stage 1 for the other seeds was trained now.'
+    run.generators_found = ['mask_small_toy_seed1']
+    text = demo.extra_seeds_text(run)
+    assert 'found in this work dir' in text and 'mask_small_toy_seed1' in \
+        text and 'the others were trained now' in text
+    run.generators_found.append('mask_small_toy_ce_only_seed1')
+    assert 'the others' not in demo.extra_seeds_text(run)
+    one = demo.Demo(demo.parse_args(['--work-dir', str(tmp_path / 'b')]))
+    assert demo.extra_seeds_text(one) == ''
