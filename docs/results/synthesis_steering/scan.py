@@ -3,7 +3,8 @@ demo_v5 generators (shipped weights) and its alpha = 0 segmentor.
 
 Usage (repository root): python docs/results/synthesis_steering/scan.py
 [NAME ...]; sets and results go to work_dirs/exp7. THREADS sets torch's
-thread count (default 1)."""
+thread count (default 1); MASK_WEIGHTS another stage-1 export to use and
+TAG a suffix for its set and result names."""
 import copy, json, os, os.path as osp, sys, time
 import torch
 sys.path.insert(0, 'tools')
@@ -19,6 +20,8 @@ args = D.parse_args(['--work-dir', 'work_dirs/demo_v5'])
 demo = D.Demo(args)
 demo.check_settings()
 base = demo.synthesis_cfg()
+if os.environ.get('MASK_WEIGHTS'):  # another stage-1 export to compare
+    base['mask_generator']['weights'] = os.environ['MASK_WEIGHTS']
 base['mask_sampling'].pop('prop_guidance', None)  # baseline: off
 run_dir = osp.join(demo.work, 'sweep', 'alpha_0')
 checker = ConsistencyChecker(
@@ -42,7 +45,7 @@ for name in names:
     for key, value in VARIANTS[name].items():
         a, b = key.split('.')
         cfg[a][b] = value
-    root = f'work_dirs/exp7/syn_{name}'
+    root = f'work_dirs/exp7/syn_{name}' + os.environ.get('TAG', '')
     t = time.time()
     SynthesisEngine(cfg).run(demo.s['num_syn'], root)
     took = time.time() - t
@@ -52,5 +55,6 @@ for name in names:
     out[name] = dict(consistency=cons, set_mcpe=cpe, seconds=took)
     print(name, 'consistency', round(cons['consistency_mIoU'], 2),
           'set mCPE', round(cpe['mCPE'], 3), f'{took:.0f} s', flush=True)
-    json.dump(out, open(f'work_dirs/exp7/scan_{"_".join(names)}.json', 'w'),
+    json.dump(out, open(f'work_dirs/exp7/scan_{"_".join(names)}'
+                        f'{os.environ.get("TAG", "")}.json', 'w'),
               indent=1)
