@@ -9,33 +9,19 @@
 # real-only segmentor: `tools/train.py configs/deeplabv3plus_potsdam_syn0.py`
 # first, or point `reference` at yours. Without them, train with
 # image_controlnet_potsdam.py.
-_base_ = ['./image_controlnet_potsdam.py']
+_base_ = ['./image_controlnet_potsdam.py', './_base_/potsdam_captions_val.py']
 data_root = 'data/potsdam'
 reference = dict(
     config='configs/deeplabv3plus_potsdam_syn0.py',
     checkpoint='work_dirs/deeplabv3plus_potsdam_syn0/iter_80000.pth')
 
 val_dataloader = dict(
-    batch_size=12,
-    num_workers=2,
-    persistent_workers=False,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    collate_fn=dict(type='default_collate'),
-    dataset=dict(
-        type='MaskCaptionDataset',
-        data_root=data_root,
-        captions='captions_val.jsonl',
-        source_dataset=dict(type='PotsdamDataset'),
-        prompt_order='caption+shares',
-        augment=False,
-        indices=200))
+    batch_size=12, dataset=dict(prompt_order='caption+shares'))
 val_evaluator = [
     dict(type='FIDMetric', real_dir=data_root + '/img_dir/val',
          image_key='image'),
     dict(type='MaskImageConsistencyMetric', **reference),
 ]
-val_cfg = dict(type='ValLoop')
 test_dataloader = val_dataloader
 test_evaluator = val_evaluator
-test_cfg = dict(type='TestLoop')
 train_cfg = dict(val_interval=5)

@@ -4,7 +4,7 @@
 # on the scale of CE; see LoRAMaskGenerator). Paper settings: fp16,
 # batch 16, AdamW lr 1e-4 (betas 0.9/0.999, weight decay), constant lr,
 # seed 42, 50 epochs.
-_base_ = ['./_base_/generator_runtime.py']
+_base_ = ['./_base_/generator_runtime.py', './_base_/potsdam_captions_val.py']
 sd_folder = 'checkpoints/stable-diffusion-v1-5'
 data_root = 'data/potsdam'
 
@@ -49,22 +49,7 @@ train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=50, val_interval=5)
 # --split val --out captions_val.jsonl`), scored by mCPE (the paper's
 # Table 2) every val_interval epochs; `tools/test.py CONFIG CHECKPOINT`
 # evaluates a trained generator the same way.
-val_dataloader = dict(
-    batch_size=16,
-    num_workers=2,
-    persistent_workers=False,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    collate_fn=dict(type='default_collate'),
-    dataset=dict(
-        type='MaskCaptionDataset',
-        data_root=data_root,
-        captions='captions_val.jsonl',
-        source_dataset=dict(type='PotsdamDataset'),
-        prompt_order='shares+caption',
-        augment=False,
-        indices=200))
+val_dataloader = dict(dataset=dict(prompt_order='shares+caption'))
 val_evaluator = dict(type='ClassProportionMetric')
-val_cfg = dict(type='ValLoop')
 test_dataloader = val_dataloader
 test_evaluator = val_evaluator
-test_cfg = dict(type='TestLoop')
