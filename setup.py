@@ -1,4 +1,4 @@
-"""Install dldm_mmseg: ``pip install -e .`` (see README for the full set-up)."""
+"""Install dldm_mmseg: ``pip install -e .`` (the README has the set-up)."""
 import os.path as osp
 
 from setuptools import find_packages, setup
@@ -15,7 +15,8 @@ def read_requirements(path):
 def read_version():
     namespace = {}
     here = osp.dirname(osp.abspath(__file__))
-    with open(osp.join(here, 'dldm_mmseg', 'version.py'), encoding='utf-8') as f:
+    version_file = osp.join(here, 'dldm_mmseg', 'version.py')
+    with open(version_file, encoding='utf-8') as f:
         exec(f.read(), namespace)
     return namespace['__version__']
 

@@ -53,8 +53,8 @@ def make_batch(batch: int, size: int, device, seed: int = 0) -> dict:
     rng = np.random.default_rng(seed)
     blocks = rng.integers(0, 6, size=(batch, 8, 8))
     labels = np.kron(blocks, np.ones((1, size // 8, size // 8), np.int64))
-    shares = np.stack([np.bincount(l.ravel(), minlength=6) / l.size
-                       for l in labels])
+    shares = np.stack([np.bincount(lbl.ravel(), minlength=6) / lbl.size
+                       for lbl in labels])
     mask = torch.from_numpy(index_to_rgb(labels, PALETTE)).permute(
         0, 3, 1, 2).float() / 127.5 - 1
     return dict(
@@ -172,9 +172,9 @@ def main(argv=None):
               f'{"met" if fits else "NOT met"}')
     summary = dict(device=str(device), preset=args.preset, size=args.size,
                    mask_batch=args.mask_batch, image_batch=args.image_batch,
-                   results={f'{m}/{s}': {k: round(v, 4) if math.isfinite(v)
-                                          else None  # OOM
-                                          for k, v in r.items()}
+                   results={f'{m}/{s}': {k: (round(v, 4) if math.isfinite(v)
+                                             else None)  # OOM
+                                         for k, v in r.items()}
                             for (m, s), r in results.items()},
                    cache_speedup=speedups)
     if device.type == 'cuda':

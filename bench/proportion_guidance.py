@@ -13,9 +13,9 @@ Example (the demo's pretrained stage-1 model, 48 masks)::
         --num 48 --max-timestep 150 --scales 0.5 1 --cfg-options \
         synthesis.mask_generator.weights=demo_weights/mask_small_toy \
         synthesis.mask_generator.model.components.vae=demo_weights/vae_mask \
-        synthesis.image_generator.weights=demo_weights/image_controlnet_small_toy \
         synthesis.image_generator.model.components.vae=demo_weights/vae_image \
-        synthesis.real_captions.data_root=work_dirs/demo/data/toy_landcover
+        synthesis.real_captions.data_root=work_dirs/demo/data/toy_landcover \
+        synthesis.image_generator.weights=demo_weights/image_controlnet_small_toy
 """
 import argparse
 import json

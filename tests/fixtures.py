@@ -69,7 +69,8 @@ def make_tiny_qwen2_vl(out_dir):
     """A randomly initialised Qwen2-VL with a tiny BPE tokenizer, saved in the
     transformers layout, built offline; returns ``out_dir``."""
     import torch
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from tokenizers import (Tokenizer, decoders, models, pre_tokenizers,
+                            trainers)
     from transformers import (PreTrainedTokenizerFast, Qwen2VLConfig,
                               Qwen2VLForConditionalGeneration)
     from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import \

@@ -584,6 +584,7 @@ def write_report(demo: Demo, results: dict, cpe: dict, fid,
         if record['id'] in ids:
             prompts[record['id']] = record.get('prompt', '')
     set_cpe = set_mcpe(demo.syn_root, classes)
+
     def cell(values, stds, name, key):
         text = f'{values[name][key]:.2f}'
         return text + (f' ± {stds[name][key]:.2f}' if stds else '')
@@ -644,6 +645,8 @@ def write_report(demo: Demo, results: dict, cpe: dict, fid,
     else:
         provenance = ('Every step ran in this work dir (VAEs, generators, '
                       'synthesis, segmentors).')
+    quick_note = (' **Quick smoke run**: a few iterations per step, '
+                  'numbers meaningless.' if demo.args.quick else '')
     report = osp.join(work, 'report.md')
     with atomic_open(report) as f:
         f.write(f"""# dldm_mmseg demo report
@@ -652,8 +655,7 @@ The whole method on the built-in toy land-cover set ({s["num_train"]} train /
 {s["num_val"]} val scenes of 64x64; Potsdam classes; car and clutter about 1%
 of the pixels each), on a CPU, {seed_text}; this invocation took
 {elapsed:.0f} s (a step whose output was already there was reused, see the
-times below). {provenance}{' **Quick smoke run**: a few iterations per step, numbers meaningless.'
-     if demo.args.quick else ''}
+times below). {provenance}{quick_note}
 
 These numbers come from a toy-scale run of this machine, with generators
 trained from random weights for minutes, not from Potsdam with Stable

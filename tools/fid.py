@@ -3,7 +3,8 @@ local file; see dldm_mmseg/evaluation/fid.py).
 
 Example::
 
-    python tools/fid.py data/potsdam/img_dir/train data/potsdam_syn/img_dir/train
+    python tools/fid.py data/potsdam/img_dir/train \
+        data/potsdam_syn/img_dir/train
 """
 import argparse
 

@@ -19,6 +19,7 @@ from dldm_mmseg.models.vae_fitting import CONTENTS, fit_vae
 from dldm_mmseg.utils.source_dataset import (add_source_dataset_args,
                                              source_dataset_from_args)
 
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('data_root', help='mmseg-format dataset with '

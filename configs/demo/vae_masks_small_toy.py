@@ -35,7 +35,8 @@ train_dataloader = dict(
         crop_size=(32, 32),
         allow_missing_captions=True))
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=800)
-optim_wrapper = dict(type='OptimWrapper', optimizer=dict(type='AdamW', lr=1e-3))
+optim_wrapper = dict(type='OptimWrapper',
+                     optimizer=dict(type='AdamW', lr=1e-3))
 default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=50),

@@ -81,7 +81,8 @@ SPECS = {spec.name: spec for spec in (POTSDAM, VAIHINGEN)}
 
 
 def match_tiles(files: List[TileFile], spec: DatasetSpec,
-                boundary: str = 'auto') -> Dict[str, Tuple[TileFile, TileFile]]:
+                boundary: str = 'auto'
+                ) -> Dict[str, Tuple[TileFile, TileFile]]:
     """Pair image and label files by tile id.
 
     Args:

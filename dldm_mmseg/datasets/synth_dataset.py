@@ -164,7 +164,8 @@ class DiffusionSynthDataset(BaseSegDataset):
             seen.add(sample_id)
             info = dict(
                 img_path=osp.join(img_dir, sample_id + self.img_suffix),
-                seg_map_path=osp.join(ann_dir, sample_id + self.seg_map_suffix),
+                seg_map_path=osp.join(ann_dir,
+                                      sample_id + self.seg_map_suffix),
                 label_map=self.label_map,
                 reduce_zero_label=self.reduce_zero_label,
                 seg_fields=[],

@@ -38,10 +38,11 @@ def render_scene(rng: np.random.Generator, size: int = 64):
     for axis in (0, 1):
         for _ in range(rng.integers(1, 3)):
             pos = rng.integers(road_w, size - road_w)
+            road = slice(pos - road_w // 2, pos + (road_w + 1) // 2)
             if axis == 0:
-                label[pos - road_w // 2:pos + (road_w + 1) // 2, :] = IMPERVIOUS
+                label[road, :] = IMPERVIOUS
             else:
-                label[:, pos - road_w // 2:pos + (road_w + 1) // 2] = IMPERVIOUS
+                label[:, road] = IMPERVIOUS
     roads = label == IMPERVIOUS
     # buildings: rectangles off the road
     for _ in range(rng.integers(2, 7)):

@@ -37,7 +37,6 @@ def sample_id(index: int) -> str:
     return f'{index:06d}'
 
 
-
 def synthesis_status(out_dir: str, num: int) -> Dict[str, object]:
     """How far a synthetic set is: ``complete`` when the manifest lists
     ``num`` samples whose files exist; ``done`` ids from records."""

@@ -200,8 +200,8 @@ def class_weakness(metrics, class_names: Sequence[str]) -> np.ndarray:
             metrics = json.load(f)
     missing = [c for c in class_names if f'IoU.{c}' not in metrics]
     if missing:
-        raise ValueError(f'{source if isinstance(source, str) else "the metrics"}'
-                         f' has no IoU.<class> for {missing}; give the '
+        name = source if isinstance(source, str) else 'the metrics'
+        raise ValueError(f'{name} has no IoU.<class> for {missing}; give the '
                          'metrics.json of a test run of a segmentor on '
                          'this dataset (tools/test.py or tools/sweep.py)')
     iou = np.array([float(metrics[f'IoU.{c}']) for c in class_names])

@@ -66,4 +66,3 @@ def folder_hash(folder: str) -> str:
         digest.update(path.replace(os.sep, '/').encode())
         digest.update(cached_file_sha256(osp.join(folder, path)).encode())
     return digest.hexdigest()[:16]
-

@@ -70,7 +70,8 @@ def atomic_open(path: str, mode: str = 'w', encoding: Optional[str] = None
             or the disk is full. The temporary file is removed.
     """
     if mode not in ('w', 'wb'):
-        raise ValueError(f'atomic_open supports modes "w" and "wb", got {mode!r}')
+        raise ValueError('atomic_open supports modes "w" and "wb", '
+                         f'got {mode!r}')
     folder = osp.dirname(osp.abspath(path))
     _make_folder(folder, path)
     if 'b' not in mode and encoding is None:

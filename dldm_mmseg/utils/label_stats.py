@@ -149,4 +149,3 @@ def remove_isolated_pixels(labels: np.ndarray, min_neighbours: int
     out = labels.copy()
     out[isolated] = values[counts.argmax(0)[isolated]]
     return out
-

@@ -13,7 +13,8 @@ from typing import Dict, Mapping, Sequence, Union
 
 import numpy as np
 
-_ITEM = re.compile(r'^\s*(?P<name>[^:,]+?)\s*:\s*(?P<value>\d+(?:\.\d+)?)\s*%\s*$')
+_ITEM = re.compile(r'^\s*(?P<name>[^:,]+?)\s*:\s*'
+                   r'(?P<value>\d+(?:\.\d+)?)\s*%\s*$')
 
 _SPEC_ITEM = re.compile(r'^\s*(?P<name>[^=:]+?)\s*[=:]\s*'
                         r'(?P<value>-?\d+(?:\.\d+)?)\s*%?\s*$')
@@ -87,8 +88,10 @@ def round_percents(shares: Sequence[float]) -> np.ndarray:
         np.ndarray: int64 percents with sum 100.
     """
     shares = np.asarray(shares, dtype=np.float64)
-    if shares.ndim != 1 or np.any(shares < 0) or not np.all(np.isfinite(shares)):
-        raise ValueError(f'shares must be finite and non-negative, got {shares}')
+    if (shares.ndim != 1 or np.any(shares < 0)
+            or not np.all(np.isfinite(shares))):
+        raise ValueError('shares must be finite and non-negative, '
+                         f'got {shares}')
     total = shares.sum()
     if total <= 0:
         raise ValueError('shares sum to 0: there is no labelled pixel to '

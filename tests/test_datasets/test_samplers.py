@@ -104,8 +104,8 @@ def test_rank_shares_disjoint_and_complete(world_size, round_up):
 
 def test_infinite_variant_streams_epochs_and_splits_ranks():
     def take(rank, world_size, n):
-        with mock.patch('dldm_mmseg.datasets.samplers.ratio_base.get_dist_info',
-                        return_value=(rank, world_size)):
+        with mock.patch('dldm_mmseg.datasets.samplers.ratio_base.'
+                        'get_dist_info', return_value=(rank, world_size)):
             sampler = DATA_SAMPLERS.build(
                 dict(type='InfiniteMixedRatioSampler', seed=3, syn_ratio=0.4),
                 default_args=dict(dataset=concat(10, 10)))

@@ -25,7 +25,8 @@ def test_mcpe_against_hand_computation():
     # sample 3: explicit target shares (.9, .1) vs pred (.5, .5) -> 40, 40
     metric.process({}, [sample([[0, 1], [0, 1]], target_shares=[.9, .1])])
     result = metric.compute_metrics(metric.results)
-    assert result['mCPE'] == pytest.approx((25 + 25 + 0 + 0 + 40 + 40) / 6, abs=1e-3)
+    assert result['mCPE'] == pytest.approx((25 + 25 + 0 + 0 + 40 + 40) / 6,
+                                           abs=1e-3)
     assert result['CPE.a'] == pytest.approx((25 + 0 + 40) / 3, abs=1e-3)
 
 
@@ -69,4 +70,5 @@ def test_per_class_iou_metric_reports_miou_without_optional_classes():
     assert 'mIoU w/o c' in header
     cells = [c.strip() for c in row.split('|')[1:-1]]
     names = [c.strip() for c in header.split('|')[1:-1]]
-    assert cells[names.index('mIoU w/o c')] == f'{result["mIoU_without_c"]:.2f}'
+    assert (cells[names.index('mIoU w/o c')]
+            == f'{result["mIoU_without_c"]:.2f}')

@@ -275,7 +275,8 @@ def test_seeds_are_batch_invariant(data):
     assert np.abs(one['rgb'][::-1].astype(int) - shuffled['rgb']).max() <= 1
     assert not np.array_equal(one['rgb'][0], one['rgb'][1])
     # classes, or 255 where the mask is drawn in the reserved ignore colour
-    assert set(np.unique(one['labels'])) <= set(range(len(POTSDAM_CLASSES))) | {255}
+    assert (set(np.unique(one['labels']))
+            <= set(range(len(POTSDAM_CLASSES))) | {255})
     image_model, _ = build(IMAGE_CFG, data)
     images1 = image_model.generate_images(one['labels'], prompts, [5, 6, 7],
                                           steps=2, batch_size=1)

@@ -28,7 +28,6 @@ def test_content_pixels_picks_masks_images_or_both():
     assert torch.equal(both, torch.cat([batch['mask'], batch['image']]))
 
 
-
 def test_demo_vae_config_is_the_run_the_demo_makes():
     """configs/demo/vae_masks_small_toy.py (for tools/train.py) holds the
     run that the demo's VAE step makes through fit_vae."""

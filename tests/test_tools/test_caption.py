@@ -13,7 +13,6 @@ from fixtures import POTSDAM_CLASSES as CLASSES
 from fixtures import load_tool, make_seg_dataset, make_tiny_qwen2_vl
 
 
-
 def run(root, **kwargs):
     return write_captions(root, CLASSES, True, 'img_dir/train',
                           'ann_dir/train', **kwargs)
@@ -110,7 +109,8 @@ def test_label_outside_class_set_is_named(tmp_path):
     label[5, 5] = 9  # outside classes 1..6: quoted as the file holds it
     Image.fromarray(label).save(bad)
     with pytest.raises(ValueError, match=r'\[9\] in .*train_001.png are '
-                       r'outside the 6 classes \(1..6, with 0 and 255 for ignore\)'):
+                       r'outside the 6 classes \(1..6, with 0 and 255 '
+                       r'for ignore\)'):
         run(root)
     assert not osp.exists(osp.join(root, 'captions.jsonl'))
 

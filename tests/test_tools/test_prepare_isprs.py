@@ -123,10 +123,12 @@ def test_off_palette_colour_is_named(tmp_path):
     with pytest.raises(ValueError, match=r'top_potsdam_2_10_label_noBoundary'
                        r'\.tif.*\(250, 250, 5\).*--off-palette'):
         prepare_isprs(raw, out, 'potsdam', clip_size=16, stride=16)
-    assert not osp.exists(osp.join(out, 'ann_dir', 'train', '2_10_0_0_16_16.png'))
+    assert not osp.exists(
+        osp.join(out, 'ann_dir', 'train', '2_10_0_0_16_16.png'))
     prepare_isprs(raw, out, 'potsdam', clip_size=16, stride=16,
                   off_palette='nearest')
-    assert read(osp.join(out, 'ann_dir', 'train', '2_10_0_0_16_16.png'))[3, 3] == 5
+    assert read(
+        osp.join(out, 'ann_dir', 'train', '2_10_0_0_16_16.png'))[3, 3] == 5
 
 
 def test_size_mismatch_and_missing_label(tmp_path):

@@ -53,7 +53,7 @@ def test_train_refuses_weights_it_would_download(tmp_path):
         train.main([osp.join(ROOT, 'configs', 'pspnet_potsdam_syn0.py'),
                     '--cfg-options', 'model.pretrained=open-mmlab://'
                     'resnet50_v1c', '--work-dir', str(tmp_path)])
-    with pytest.raises(FileNotFoundError, match="resnet50_v1c-2cccc1ad.pth' does "
-                       'not exist'):
+    with pytest.raises(FileNotFoundError,
+                       match="resnet50_v1c-2cccc1ad.pth' does not exist"):
         train.main([osp.join(ROOT, 'configs', 'pspnet_potsdam_syn40.py'),
                     '--work-dir', str(tmp_path)])

@@ -31,7 +31,8 @@ def test_off_palette_error_names_file_and_colour():
 
 
 def test_soft_probs_peak_at_palette_colour():
-    rgb = torch.tensor(PALETTE, dtype=torch.float32).T.reshape(1, 3, 2, 3) / 255
+    rgb = torch.tensor(PALETTE, dtype=torch.float32)
+    rgb = rgb.T.reshape(1, 3, 2, 3) / 255
     probs = soft_class_probs(rgb, PALETTE, temperature=0.01)
     assert torch.allclose(probs.sum(1), torch.ones(1, 2, 3))
     assert probs.argmax(1).flatten().tolist() == [0, 1, 2, 3, 4, 5]

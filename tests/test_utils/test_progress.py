@@ -24,7 +24,7 @@ def test_log_progress_counts_batches_and_small_totals():
     bar = LogProgress(3, 'synthesis', file=out)
     bar.update(2)
     bar.update(1)
-    assert [l.split(',')[0] for l in out.getvalue().splitlines()] == [
+    assert [line.split(',')[0] for line in out.getvalue().splitlines()] == [
         'synthesis: 2/3 (67%)', 'synthesis: 3/3 (100%)']
     with pytest.raises(ValueError, match='every_percent'):
         LogProgress(3, every_percent=0)

@@ -16,8 +16,8 @@ The ``Infinite*`` variants chain epochs into one stream for
 ``IterBasedTrainLoop`` (stock mmseg Potsdam configs are iteration-based).
 """
 from .mixed_ratio import InfiniteMixedRatioSampler, MixedRatioSampler
-from .oversampling import (ClassAwareOversampler, InfiniteClassAwareOversampler,
-                           rare_patch_indices)
+from .oversampling import (ClassAwareOversampler,
+                           InfiniteClassAwareOversampler, rare_patch_indices)
 from .ratio_base import split_real_synthetic
 
 __all__ = ['MixedRatioSampler', 'InfiniteMixedRatioSampler',

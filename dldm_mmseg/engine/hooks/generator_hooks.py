@@ -10,6 +10,7 @@ from mmengine.model import is_model_wrapper
 from mmseg.registry import HOOKS
 from dldm_mmseg.utils.palette import index_to_rgb
 
+
 def _unwrap(model):
     return model.module if is_model_wrapper(model) else model
 
@@ -61,9 +62,9 @@ class GeneratorSampleHook(Hook):
     For a mask generator: the masks drawn for ``prompts`` (class-share
     text), or, by default, for the prompts of the first training batch
     under the real masks they describe; for an image generator: the first
-    ``num_samples`` training masks beside the images painted for them. The grid goes to the visualizer's backends
-    (``vis_data/`` of the work dir with the local backend) with the prompts
-    in the log.
+    ``num_samples`` training masks beside the images painted for them. The
+    grid goes to the visualizer's backends (``vis_data/`` of the work dir
+    with the local backend) with the prompts in the log.
 
     Args:
         interval (int): Iterations between grids. Defaults to 500.

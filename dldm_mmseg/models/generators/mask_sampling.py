@@ -99,6 +99,7 @@ class MaskSamplingMixin:
                 check_share_prompt(prompt, self.classes)
             except ValueError as e:
                 raise ValueError(f'prompt {i} of generate_masks: {e}') from e
+
         def quantise(rgb: torch.Tensor):
             labels = nearest_palette_index_torch(rgb, self.palette)
             return rgb.cpu().numpy(), labels.cpu().numpy()

@@ -150,7 +150,8 @@ class SamplingMixin:
             len(self.unet.config.block_out_channels) - 1)
         if height % multiple or width % multiple:
             raise ValueError(f'height and width must be multiples of '
-                             f'{multiple} for this model, got {height}x{width}')
+                             f'{multiple} for this model, got '
+                             f'{height}x{width}')
 
     @staticmethod
     def _batches(n: int, batch_size: int) -> List[slice]:

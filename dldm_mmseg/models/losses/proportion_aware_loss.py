@@ -124,7 +124,8 @@ class ProportionAwareLoss(nn.Module):
         if target is None and target_shares is None:
             raise ValueError('ProportionAwareLoss needs a label map (target) '
                              'or explicit target_shares')
-        ignore_index = self.ignore_index if ignore_index is None else ignore_index
+        if ignore_index is None:
+            ignore_index = self.ignore_index
         num_classes = pred.shape[1]
         probs = pred if pred_is_prob else pred.float().softmax(dim=1)
 
