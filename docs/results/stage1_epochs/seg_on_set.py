@@ -3,8 +3,9 @@ stage-1 export, trained as tools/demo.py trains them.
 
 Usage (repository root): python docs/results/stage1_epochs/seg_on_set.py
 WORK_DIR STAGE1_EXPORT [SEED ...] (seeds default to 0 1 2); writes
-WORK_DIR/alpha04.json."""
-import json, os.path as osp, sys, time
+WORK_DIR/alpha04.json. IMAGE_WEIGHTS (a stage-2 export) and IMAGE_VAE
+replace the demo's stage 2 and its VAE (docs/results/stage2_epochs)."""
+import json, os, os.path as osp, sys, time
 sys.path.insert(0, 'tools')
 import demo as D
 from dldm_mmseg.experiments.alpha_sweep import reuse_or_run, run_alpha
@@ -16,6 +17,12 @@ demo = D.Demo(D.parse_args(['--work-dir', work]))
 plain = demo.export_dir
 demo.export_dir = lambda config, seed=None: weights if config == \
     D.MASK_CONFIGS['with L_prop'] else plain(config, seed)
+if os.environ.get('IMAGE_VAE'):
+    demo.vaes['images'] = os.environ['IMAGE_VAE']
+if os.environ.get('IMAGE_WEIGHTS'):
+    mask_or_plain = demo.export_dir
+    demo.export_dir = lambda config, seed=None: os.environ['IMAGE_WEIGHTS'] \
+        if config == D.IMAGE_CONFIG else mask_or_plain(config, seed)
 demo.dataset()
 t = time.time()
 SynthesisEngine(demo.synthesis_cfg()).run(demo.s['num_syn'], demo.syn_root)

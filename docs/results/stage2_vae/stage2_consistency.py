@@ -13,7 +13,7 @@ from dldm_mmseg.synthesis.engine import load_generator
 from dldm_mmseg.utils.label_stats import read_label_map, to_train_ids
 from dldm_mmseg.utils.io import read_jsonl
 
-W = 'work_dirs/demo_v2'
+W = os.environ.get('W', 'work_dirs/demo_v2')  # the demo work dir whose set, data and segmentor are used
 CLASSES = ('impervious_surface', 'building', 'low_vegetation', 'tree', 'car', 'clutter')
 run_dir = osp.join(W, 'sweep', 'alpha_0')
 checker = ConsistencyChecker(osp.join(run_dir, 'deeplabv3plus_toy_syn40.py'), find_latest_checkpoint(run_dir), device='cpu')
