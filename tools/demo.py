@@ -637,7 +637,7 @@ def write_report(demo: Demo, results: dict, cpe: dict, fid,
         provenance = (
             f'The VAEs, both stage-1 models (seed {demo.args.seed}) and stage '
             f'2 are the pretrained demo generators in `{where}` '
-            f'(fp16), made by `{info["command"]}` on {info["made"][:10]} '
+            f'(fp16), made by `{info["command"]}` {made_dates(info)} '
             f'({made}) with exactly these data, settings and configs; '
             'synthesis, the segmentors and every measurement ran now.'
             + extra_seeds_text(demo)
@@ -749,6 +749,16 @@ Prompt -> mask (top) -> image (bottom), the first {len(ids)} samples:
                        per_seed=spread['per_seed'] if spread else None,
                        seconds=demo.timings), f, indent=2)
     return report
+
+
+def made_dates(info: dict) -> str:
+    """When the shipped weights were made and, where ``weights.json`` has
+    an ``updated`` stamp after that day, last updated (its ``note`` says
+    what changed)."""
+    made, updated = info['made'][:10], (info.get('updated') or '')[:10]
+    if updated and updated != made:
+        return f'on {made} (last updated {updated}, see its note)'
+    return f'on {made}'
 
 
 def extra_seeds_text(demo: Demo) -> str:

@@ -208,3 +208,15 @@ def test_report_says_which_extra_seed_generators_were_found_not_trained(
     assert 'the others' not in demo.extra_seeds_text(run)
     one = demo.Demo(demo.parse_args(['--work-dir', str(tmp_path / 'b')]))
     assert demo.extra_seeds_text(one) == ''
+
+
+def test_report_dates_the_shipped_weights_with_their_last_update():
+    demo = load_tool('demo')
+    assert demo.made_dates({'made': '2026-11-30T17:37:51'}) == \
+        'on 2026-11-30'
+    assert demo.made_dates({'made': '2026-11-30T17:37:51',
+                            'updated': '2026-11-30T22:40:53'}) == \
+        'on 2026-11-30'
+    assert demo.made_dates({'made': '2026-11-30T17:37:51',
+                            'updated': '2026-12-01T06:20:00'}) == \
+        'on 2026-11-30 (last updated 2026-12-01, see its note)'
