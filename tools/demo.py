@@ -130,7 +130,14 @@ class Demo:
         self.s = SETTINGS[args.quick]
         self.data_root = osp.join(self.work, 'data', 'toy_landcover')
         self.syn_root = osp.join(self.work, 'data', 'toy_syn')
-        self.timings = {}
+        self.timings = {}  # this invocation's seconds per step
+        # seconds per step over every invocation in this work dir, killed
+        # ones included up to their last finished step (seconds.json)
+        self.ledger_path = osp.join(self.work, 'seconds.json')
+        self.ledger = {}
+        if osp.isfile(self.ledger_path):
+            with open(self.ledger_path) as f:
+                self.ledger = json.load(f)
         self.generators_found = []  # exports already there, not trained
         self.shipped = self.find_shipped_weights()
         # one VAE per stage (see tools/fit_vae.py, content)
@@ -143,9 +150,16 @@ class Demo:
 
     # -- helpers -----------------------------------------------------------
     def timed(self, name, fn, *args, **kwargs):
+        """Run a step, adding its seconds to this invocation's timings and
+        to the work dir's ledger (written after every step, so that a
+        resumed run's report still counts what the killed one did)."""
         start = time.time()
         out = fn(*args, **kwargs)
-        self.timings[name] = self.timings.get(name, 0) + time.time() - start
+        took = time.time() - start
+        self.timings[name] = self.timings.get(name, 0) + took
+        self.ledger[name] = self.ledger.get(name, 0) + took
+        with atomic_open(self.ledger_path) as f:
+            json.dump(self.ledger, f, indent=2)
         return out
 
     @property
@@ -595,8 +609,10 @@ def write_report(demo: Demo, results: dict, cpe: dict, fid,
         f'| {name} | {cell(cpe, cpe_std, name, "mCPE")} | ' + ' | '.join(
             cell(cpe, cpe_std, name, f'CPE.{c}') for c in classes) + ' |'
         for name in cpe)
-    timing_rows = '\n'.join(f'| {k} | {v:.0f} |'
-                            for k, v in demo.timings.items())
+    timing_rows = '\n'.join(
+        f'| {k} | {v:.0f} | {demo.ledger.get(k, v):.0f} |'
+        for k, v in demo.timings.items())
+    in_all = sum(demo.ledger.get(k, v) for k, v in demo.timings.items())
     real_share = real.mean(0) * 100
     target_share = syn['target'].mean(0) * 100
     syn_share = syn['measured'].mean(0) * 100
@@ -654,7 +670,8 @@ def write_report(demo: Demo, results: dict, cpe: dict, fid,
 The whole method on the built-in toy land-cover set ({s["num_train"]} train /
 {s["num_val"]} val scenes of 64x64; Potsdam classes; car and clutter about 1%
 of the pixels each), on a CPU, {seed_text}; this invocation took
-{elapsed:.0f} s (a step whose output was already there was reused, see the
+{elapsed:.0f} s, and the steps took {in_all:.0f} s over every invocation in
+this work dir (a step whose output was already there was reused, see the
 times below). {provenance}{quick_note}
 
 These numbers come from a toy-scale run of this machine, with generators
@@ -734,8 +751,11 @@ Prompt -> mask (top) -> image (bottom), the first {len(ids)} samples:
 
 ## Time per step (s)
 
-| step | seconds |
-|---|---|
+Seconds of this invocation, and of every invocation in this work dir
+(`seconds.json`; a reused step took its time in an earlier one).
+
+| step | this invocation | this work dir in all |
+|---|---|---|
 {timing_rows}
 """)
     segmentation, mask_cpe = results, cpe

@@ -47,9 +47,9 @@ optim_wrapper = dict(
     optimizer=dict(type='AdamW', lr=1e-3, weight_decay=1e-2))
 # 160 scenes / 16 = 10 iterations per epoch. 240 rather than 120 epochs
 # (docs/results/stage2_epochs, 2 seeds each): the real-only segmentor's mIoU
-# on images painted for the demo's synthetic masks 60.43 +- 0.09 instead of
-# 58.89 +- 0.73, for the real val masks 70.93 instead of 70.38; the alpha =
-# 0.4 segmentors on the set keep their mIoU (79.21 +- 1.08 vs 79.10 +- 0.79).
+# on images painted for the demo's synthetic masks 60.43 +- 0.13 instead of
+# 58.89 +- 1.03, for the real val masks 70.93 instead of 70.38; the alpha =
+# 0.4 segmentors on the set keep their mIoU (79.21 +- 1.32 vs 79.10 +- 0.79).
 max_epochs = 240
 train_cfg = dict(max_epochs=max_epochs)
 param_scheduler = [

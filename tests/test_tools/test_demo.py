@@ -104,6 +104,12 @@ def test_quick_demo_runs_every_stage_and_reports_this_runs_numbers(tmp_path):
                                'final', 'unet', 'config.json'))
     report = open(osp.join(work, 'report.md')).read()
     assert ' ± ' in _row(report, 'alpha = 0.4')
+    # seed 0's synthesis ran in the first invocation: this one reused it,
+    # and the report still counts its seconds for the work dir
+    ledger = json.load(open(osp.join(work, 'seconds.json')))
+    this, in_all = (float(cell) for cell in
+                    _row(report, 'synthesis').strip('|').split('|')[1:])
+    assert in_all == round(ledger['synthesis']) and in_all >= this
 
 
 def test_demo_refuses_a_work_dir_made_with_other_settings(tmp_path):
@@ -220,3 +226,19 @@ def test_report_dates_the_shipped_weights_with_their_last_update():
     assert demo.made_dates({'made': '2026-11-30T17:37:51',
                             'updated': '2026-12-01T06:20:00'}) == \
         'on 2026-11-30 (last updated 2026-12-01, see its note)'
+
+
+def test_step_seconds_add_up_over_invocations_in_a_work_dir(tmp_path):
+    import time
+    demo = load_tool('demo')
+    args = demo.parse_args(['--quick', '--work-dir', str(tmp_path)])
+    first = demo.Demo(args)
+    assert first.timed('step', lambda x: x + 1, 1) == 2
+    first.timed('step', time.sleep, 0.05)
+    again = demo.Demo(args)  # a resumed or repeated invocation
+    again.timed('step', time.sleep, 0.05)
+    assert set(again.timings) == {'step'} and again.timings['step'] >= 0.05
+    ledger = json.load(open(osp.join(str(tmp_path), 'seconds.json')))
+    assert ledger['step'] == pytest.approx(
+        first.timings['step'] + again.timings['step'])
+    assert ledger['step'] >= 0.1
