@@ -227,7 +227,7 @@ def soft_share_calibration(palette: Palette,
     pal = _palette_array(palette)
     rgb = torch.as_tensor(pal.T[None, :, :, None] / 255.0,
                           dtype=torch.float32)  # 1 x 3 x C x 1
-    probs = palette_logits(rgb, pal, temperature, with_ignore=True).softmax(1)
+    probs = soft_class_probs(rgb, pal, temperature, with_ignore=True)
     return probs[0, :len(pal), :, 0].T.contiguous()
 
 
