@@ -1,0 +1,325 @@
+"""An image raster and its label raster -> an mmseg dataset with spatially
+disjoint train / val / test splits.
+
+The scene is cut into a grid of blocks (``block`` pixels or a little more,
+so the grid fills the scene); each block goes to one split, so that the
+labelled pixels of the splits come as close as the blocks allow to the
+asked fractions. Tiles are cut inside blocks only: no tile of one split
+overlaps another split's footprint, and train tiles strided closer than
+their size never reach into val or test. Val and test tiles never overlap
+each other (each pixel is scored once). The output::
+
+    OUT/img_dir/{train,val,test}/<name>_r<row>_c<col>.png   8-bit RGB
+    OUT/ann_dir/{train,val,test}/<name>_r<row>_c<col>.png   0 = ignore, 1..C
+    OUT/dataset.py       source_dataset (classes, palette) for --config
+    OUT/summary.json     tiles and class shares per split, and the inputs
+    OUT/split_map.png    the scene tinted by split
+
+is written to a temporary folder and renamed into place when complete.
+"""
+import json
+import os.path as osp
+from dataclasses import asdict, dataclass
+from typing import List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from dldm_mmseg.utils.hashing import cached_file_sha256
+from dldm_mmseg.utils.io import atomic_directory, atomic_write_image
+from dldm_mmseg.utils.progress import progress_bar
+from .raster_io import (label_ids, read_raster, select_bands,
+                        stretch_to_uint8)
+
+SPLITS = ('train', 'val', 'test')
+SPLIT_TINTS = np.array([[40, 110, 255], [255, 150, 0], [0, 200, 90]])
+# A display palette for prepared sets that name none: distinct colours
+# (tab20's order), then golden-ratio hues for more classes.
+DEFAULT_PALETTE = [
+    [31, 119, 180], [255, 127, 14], [44, 160, 44], [214, 39, 40],
+    [148, 103, 189], [140, 86, 75], [227, 119, 194], [127, 127, 127],
+    [188, 189, 34], [23, 190, 207], [174, 199, 232], [255, 187, 120],
+    [152, 223, 138], [255, 152, 150], [197, 176, 213], [196, 156, 148],
+    [247, 182, 210], [199, 199, 199], [219, 219, 141], [158, 218, 229]]
+
+
+@dataclass
+class RasterSettings:
+    """What :func:`prepare_raster` does with a scene (the CLI's options)."""
+    bands: Optional[Tuple[int, ...]] = None
+    percentiles: Tuple[float, float] = (2.0, 98.0)
+    image_nodata: Optional[float] = None
+    classes: Optional[Tuple[str, ...]] = None
+    values: Optional[Tuple[int, ...]] = None
+    ignore: Tuple[int, ...] = ()
+    palette: Optional[List[List[int]]] = None
+    tile: int = 64
+    stride: Optional[int] = None
+    block: Optional[int] = None
+    split: Tuple[float, float, float] = (60.0, 20.0, 20.0)
+    min_labelled: float = 0.5
+    seed: int = 0
+    name: str = 'scene'
+    image_key: Optional[str] = None
+    label_key: Optional[str] = None
+
+
+def default_palette(num_classes: int) -> List[List[int]]:
+    """``num_classes`` distinct display colours."""
+    import colorsys
+    palette = [list(c) for c in DEFAULT_PALETTE[:num_classes]]
+    k = 0
+    while len(palette) < num_classes:
+        rgb = colorsys.hsv_to_rgb((k * 0.618034) % 1.0, 0.75, 0.9)
+        colour = [int(round(255 * v)) for v in rgb]
+        k += 1
+        if colour not in palette:
+            palette.append(colour)
+    return palette
+
+
+def block_edges(length: int, block: int) -> np.ndarray:
+    """Edges of ``length // block`` (at least 1) equal blocks covering
+    ``0..length``."""
+    count = max(1, length // block)
+    return np.round(np.linspace(0, length, count + 1)).astype(int)
+
+
+def assign_blocks(weights: np.ndarray, fractions: Sequence[float],
+                  seed: int) -> np.ndarray:
+    """Split index of each block: blocks in a seeded order, each to the
+    split furthest below its fraction of the labelled pixels so far."""
+    fractions = np.asarray(fractions, float) / np.sum(fractions)
+    rng = np.random.default_rng(seed)
+    flat = weights.ravel()
+    order = rng.permutation(flat.size)
+    order = order[np.argsort(flat[order] <= 0, kind='stable')]
+    taken = np.zeros(len(fractions))
+    splits = np.zeros(flat.size, int)
+    for index in order:
+        total = taken.sum() + max(flat[index], 1)
+        deficit = np.where(fractions > 0, fractions * total - taken, -np.inf)
+        splits[index] = int(np.argmax(deficit))
+        taken[splits[index]] += max(flat[index], 1)
+    return splits.reshape(weights.shape)
+
+
+def tile_starts(start: int, stop: int, tile: int, stride: int,
+                shift_last: bool) -> List[int]:
+    """Tile origins in ``start..stop``; with ``shift_last`` a last tile
+    ends at ``stop``."""
+    starts = list(range(start, stop - tile + 1, stride))
+    if shift_last and starts and starts[-1] + tile < stop:
+        starts.append(stop - tile)
+    return starts
+
+
+def _scene(image_path, label_path, settings: RasterSettings):
+    image, image_nodata = read_raster(image_path, settings.image_key)
+    labels, label_nodata = read_raster(label_path, settings.label_key)
+    if image.shape[:2] != labels.shape[:2]:
+        raise ValueError(
+            f'image {image_path!r} is {image.shape[1]}x{image.shape[0]} px '
+            f'but labels {label_path!r} are {labels.shape[1]}x'
+            f'{labels.shape[0]}; give a label raster on the same pixel grid '
+            '(resample it with gdalwarp -tr / -te first)')
+    nodata = settings.image_nodata if settings.image_nodata is not None \
+        else image_nodata
+    rgb = select_bands(image, settings.bands, image_path)
+    valid = np.ones(rgb.shape[:2], bool) if nodata is None else \
+        ~np.any(rgb == nodata, axis=-1)
+    rgb = stretch_to_uint8(rgb, valid, settings.percentiles)
+    ignore = list(settings.ignore)
+    if label_nodata is not None and label_nodata not in ignore:
+        ignore.append(int(label_nodata))
+    values = list(settings.values) if settings.values is not None else \
+        [v for v in np.unique(labels).tolist() if v not in ignore]
+    classes = list(settings.classes) if settings.classes is not None else \
+        [f'class_{v}' for v in values]
+    if len(classes) != len(values):
+        raise ValueError(
+            f'{len(classes)} class name(s) {classes} for {len(values)} label '
+            f'value(s) {values} of {label_path!r}; give one name per value '
+            '(--classes) or list the values (--values)')
+    ids = label_ids(labels, values, ignore, label_path)
+    ids[~valid] = 0
+    return rgb, ids, classes, ignore
+
+
+def _tiles(ids, splits, rows, cols, settings):
+    tile = settings.tile
+    stride = settings.stride or tile
+    found = {name: [] for name in SPLITS}
+    for i in range(len(rows) - 1):
+        for j in range(len(cols) - 1):
+            name = SPLITS[splits[i, j]]
+            step, shift = (stride, True) if name == 'train' else (tile, False)
+            for y in tile_starts(rows[i], rows[i + 1], tile, step, shift):
+                for x in tile_starts(cols[j], cols[j + 1], tile, step, shift):
+                    labelled = (ids[y:y + tile, x:x + tile] > 0).mean()
+                    if labelled > 0 and labelled >= settings.min_labelled:
+                        found[name].append((y, x))
+    return found
+
+
+def _shares(ids, origins, tile, num_classes):
+    counts = np.zeros(num_classes + 1, np.int64)
+    for y, x in origins:
+        counts += np.bincount(ids[y:y + tile, x:x + tile].ravel(),
+                              minlength=num_classes + 1)
+    labelled = counts[1:].sum()
+    return counts[1:] / max(labelled, 1), int(labelled)
+
+
+def identity(image_path, label_path, settings: RasterSettings) -> dict:
+    """What made a prepared folder: the inputs' content hashes and the
+    settings."""
+    return dict(image=dict(file=osp.abspath(image_path),
+                           sha256=cached_file_sha256(image_path)),
+                labels=dict(file=osp.abspath(label_path),
+                            sha256=cached_file_sha256(label_path)),
+                settings=json.loads(json.dumps(asdict(settings))))
+
+
+def _check_layout(settings, height, width, rows, cols):
+    tile = settings.tile
+    if tile <= 0 or (settings.stride is not None and settings.stride <= 0):
+        raise ValueError(f'--tile {tile} / --stride {settings.stride} must '
+                         'be > 0')
+    if tile > min(height, width):
+        raise ValueError(f'--tile {tile} is larger than the scene '
+                         f'({width}x{height} px); use a tile of at most '
+                         f'{min(height, width)} px')
+    smallest = min(np.diff(rows).min(), np.diff(cols).min())
+    if tile > smallest:
+        raise ValueError(f'--tile {tile} does not fit the blocks of '
+                         f'{smallest} px; use a --block of at least {tile}')
+    if len(settings.split) != 3 or min(settings.split) < 0 or \
+            sum(settings.split) <= 0:
+        raise ValueError(f'--split {settings.split}: give three '
+                         'non-negative train,val,test weights, e.g. 60,20,20')
+
+
+def _summary(ids, found, settings, classes, palette, grid):
+    summary = dict(name=settings.name, classes=classes, palette=palette,
+                   tile=settings.tile, block_grid=grid, splits={})
+    counts = np.bincount(ids.ravel(), minlength=len(classes) + 1)[1:]
+    scene_shares, scene_labelled = counts / max(counts.sum(), 1), \
+        int(counts.sum())
+    summary['scene'] = dict(labelled_pixels=scene_labelled,
+                            shares=dict(zip(classes, scene_shares.round(6)
+                                            .tolist())))
+    for name in SPLITS:
+        shares, labelled = _shares(ids, found[name], settings.tile,
+                                   len(classes))
+        summary['splits'][name] = dict(
+            tiles=len(found[name]), labelled_pixels=labelled,
+            shares=dict(zip(classes, shares.round(6).tolist())))
+    return summary
+
+
+def _split_map(rgb, ids, splits, rows, cols):
+    tint = np.zeros(rgb.shape, np.float64)
+    for i in range(len(rows) - 1):
+        for j in range(len(cols) - 1):
+            tint[rows[i]:rows[i + 1], cols[j]:cols[j + 1]] = \
+                SPLIT_TINTS[splits[i, j]]
+    shown = 0.6 * rgb + 0.4 * tint
+    shown[ids == 0] *= 0.4
+    step = max(1, max(rgb.shape[:2]) // 1024)
+    return shown[::step, ::step].round().astype(np.uint8)
+
+
+def _dataset_config(name, classes, palette):
+    source = dict(type='BaseSegDataset', reduce_zero_label=True,
+                  metainfo=dict(classes=tuple(classes), palette=palette))
+    return (f'"""{name}, prepared by tools/prepare_raster.py (its '
+            'summary.json says from what)."""\n'
+            "data_root = '{{ fileDirname }}'\n"
+            f'source_dataset = {source!r}\n')
+
+
+def prepare_raster(image_path: str, label_path: str, out_dir: str,
+                   settings: Optional[RasterSettings] = None,
+                   force: bool = False) -> dict:
+    """Prepare ``out_dir`` from a scene; see the module docstring.
+
+    Args:
+        image_path (str): The image raster.
+        label_path (str): The label raster, on the same pixel grid.
+        out_dir (str): Output folder. One prepared from the same inputs and
+            settings is kept as it is; anything else there is refused
+            unless ``force``, which replaces the folder.
+        settings (RasterSettings, optional): Bands, classes, tiling, split.
+        force (bool): Replace an ``out_dir`` made otherwise.
+
+    Returns:
+        dict: The summary (also ``out_dir/summary.json``).
+
+    Raises:
+        ValueError: Rasters of different sizes, labels outside the class
+            list, a tile larger than the scene, a split without a
+            labelled tile.
+        FileExistsError: ``out_dir`` holds something else and not
+            ``force``.
+    """
+    settings = settings or RasterSettings()
+    made_by = identity(image_path, label_path, settings)
+    summary_file = osp.join(out_dir, 'summary.json')
+    if osp.exists(out_dir) and not force:
+        old = None
+        if osp.isfile(summary_file):
+            with open(summary_file, encoding='utf-8') as f:
+                old = json.load(f).get('made_by')
+        if old == made_by:
+            print(f'{out_dir} is already prepared from these inputs and '
+                  'settings; kept')
+            with open(summary_file, encoding='utf-8') as f:
+                return json.load(f)
+        differs = 'it holds no summary.json' if old is None else \
+            'made from other ' + ', '.join(
+                k for k in made_by if made_by[k] != old.get(k))
+        raise FileExistsError(f'{out_dir} exists ({differs}); choose another '
+                              '--out, or --force to replace it')
+    rgb, ids, classes, _ = _scene(image_path, label_path, settings)
+    palette = settings.palette or default_palette(len(classes))
+    if len(palette) != len(classes):
+        raise ValueError(f'--palette has {len(palette)} colours for '
+                         f'{len(classes)} classes {classes}')
+    height, width = ids.shape
+    rows = block_edges(height, settings.block or 4 * settings.tile)
+    cols = block_edges(width, settings.block or 4 * settings.tile)
+    _check_layout(settings, height, width, rows, cols)
+    weights = np.array([[(ids[rows[i]:rows[i + 1], cols[j]:cols[j + 1]] > 0)
+                         .sum() for j in range(len(cols) - 1)]
+                        for i in range(len(rows) - 1)])
+    splits = assign_blocks(weights, settings.split, settings.seed)
+    found = _tiles(ids, splits, rows, cols, settings)
+    grid = f'{len(rows) - 1}x{len(cols) - 1}'
+    for name, weight in zip(SPLITS, settings.split):
+        if weight > 0 and not found[name]:
+            raise ValueError(
+                f'split {name!r} has no tile with >= '
+                f'{settings.min_labelled:.0%} labelled pixels (the scene is '
+                f'cut into {grid} blocks of about {np.diff(rows).min()} px, '
+                f'tiles of {settings.tile} px); use a smaller --block or '
+                '--tile, a lower --min-labelled, or another --seed')
+    summary = _summary(ids, found, settings, classes, palette, grid)
+    summary['made_by'] = made_by
+    tile = settings.tile
+    with atomic_directory(out_dir) as tmp:
+        bar = progress_bar(sum(map(len, found.values())), 'tiles')
+        for name in SPLITS:
+            for y, x in found[name]:
+                stem = f'{settings.name}_r{y:05d}_c{x:05d}.png'
+                atomic_write_image(osp.join(tmp, 'img_dir', name, stem),
+                                   rgb[y:y + tile, x:x + tile])
+                atomic_write_image(osp.join(tmp, 'ann_dir', name, stem),
+                                   ids[y:y + tile, x:x + tile])
+                bar.update()
+        atomic_write_image(osp.join(tmp, 'split_map.png'),
+                           _split_map(rgb, ids, splits, rows, cols))
+        with open(osp.join(tmp, 'dataset.py'), 'w', encoding='utf-8') as f:
+            f.write(_dataset_config(settings.name, classes, palette))
+        with open(osp.join(tmp, 'summary.json'), 'w', encoding='utf-8') as f:
+            json.dump(summary, f, indent=1)
+    return summary
