@@ -1,0 +1,215 @@
+"""tools/prepare_raster.py on small rasters the tests write."""
+import glob
+import json
+import os.path as osp
+import re
+
+import numpy as np
+import pytest
+import scipy.io
+import tifffile
+from PIL import Image
+
+from dldm_mmseg.datasets.raster_io import read_raster
+from dldm_mmseg.datasets.raster_preparation import (assign_blocks,
+                                                    default_palette)
+from dldm_mmseg.utils.source_dataset import (source_dataset_defaults,
+                                             source_dataset_from_config)
+from fixtures import load_tool
+
+SIZE = 192
+
+
+def scene(seed=0, size=SIZE, num_classes=3):
+    """A 3-band image whose bands follow the labels, and blocky labels
+    1..num_classes."""
+    rng = np.random.default_rng(seed)
+    blocks = rng.integers(1, num_classes + 1, (size // 16, size // 16))
+    labels = np.kron(blocks, np.ones((16, 16), np.int64)).astype(np.uint8)
+    image = np.stack([labels * 100 + rng.integers(0, 50, labels.shape)
+                      for _ in range(3)], -1).astype(np.uint16)
+    return image, labels
+
+
+def tiles_of(out, split):
+    names = sorted(osp.basename(p) for p in
+                   glob.glob(osp.join(out, 'img_dir', split, '*.png')))
+    return [tuple(int(v) for v in re.search(r'_r(\d+)_c(\d+)', n).groups())
+            for n in names]
+
+
+def footprint(origins, tile, size=SIZE):
+    cover = np.zeros((size, size), int)
+    for y, x in origins:
+        cover[y:y + tile, x:x + tile] += 1
+    return cover
+
+
+def prepare(*args):
+    return load_tool('prepare_raster').main([str(a) for a in args])
+
+
+def test_plain_pair_gives_disjoint_splits_and_a_config(tmp_path):
+    image, labels = scene()
+    np.save(tmp_path / 'image.npy', image)
+    np.save(tmp_path / 'labels.npy', labels)
+    out = tmp_path / 'data'
+    summary = prepare(tmp_path / 'image.npy', tmp_path / 'labels.npy',
+                      '--out', out, '--tile', 32, '--block', 64,
+                      '--stride', 16)
+    covers = {}
+    for split in ('train', 'val', 'test'):
+        origins = tiles_of(out, split)
+        assert len(origins) == summary['splits'][split]['tiles'] > 0
+        assert tiles_of(out, split) == sorted(tiles_of(out, split))
+        covers[split] = footprint(origins, 32)
+        ann = np.asarray(Image.open(glob.glob(
+            osp.join(out, 'ann_dir', split, '*.png'))[0]))
+        img = np.asarray(Image.open(glob.glob(
+            osp.join(out, 'img_dir', split, '*.png'))[0]))
+        assert ann.shape == (32, 32) and img.shape == (32, 32, 3)
+        assert set(np.unique(ann)) <= {1, 2, 3}
+    # strided train tiles overlap each other, never val or test
+    assert covers['train'].max() > 1
+    assert covers['val'].max() == covers['test'].max() == 1
+    for a, b in (('train', 'val'), ('train', 'test'), ('val', 'test')):
+        assert not np.any((covers[a] > 0) & (covers[b] > 0)), (a, b)
+    # a tile holds the labels of its footprint, 1..C as in the raster
+    y, x = tiles_of(out, 'val')[0]
+    name = glob.glob(osp.join(out, 'ann_dir', 'val', f'*_r{y:05d}_c{x:05d}'
+                              '.png'))[0]
+    np.testing.assert_array_equal(np.asarray(Image.open(name)),
+                                  labels[y:y + 32, x:x + 32])
+    # the written config is what the other tools' --config takes
+    source = source_dataset_defaults(source_dataset_from_config(
+        str(out / 'dataset.py')))
+    assert source['metainfo']['classes'] == ('class_1', 'class_2', 'class_3')
+    assert source['metainfo']['palette'] == default_palette(3)
+    assert source['reduce_zero_label'] is True
+    shares = summary['splits']['train']['shares']
+    assert abs(sum(shares.values()) - 1) < 1e-5
+    assert json.load(open(out / 'summary.json'))['splits'] == \
+        summary['splits']
+    assert osp.isfile(out / 'split_map.png')
+
+
+def test_geotiff_bands_nodata_and_class_values(tmp_path):
+    rng = np.random.default_rng(1)
+    _, labels = scene(1)
+    labels = np.where(labels == 1, 0, np.where(labels == 2, 255, 7))
+    labels = labels.astype(np.uint8)
+    ramp = np.tile(np.arange(SIZE, dtype=np.int16), (SIZE, 1))
+    bands = np.stack([ramp, ramp.T, rng.integers(0, 9, (SIZE, SIZE)),
+                      ramp[:, ::-1], ramp.T[::-1]]).astype(np.int16)
+    bands[:, :8, :] = -9999  # a nodata strip, all bands
+    tifffile.imwrite(tmp_path / 'image.tif', bands, planarconfig='separate',
+                     extratags=[(42113, 's', 0, '-9999', True)])
+    tifffile.imwrite(tmp_path / 'labels.tif', labels)
+    array, nodata = read_raster(str(tmp_path / 'image.tif'))
+    assert array.shape == (SIZE, SIZE, 5) and nodata == -9999
+    out = tmp_path / 'data'
+    prepare(tmp_path / 'image.tif', tmp_path / 'labels.tif', '--out', out,
+            '--tile', 32, '--block', 64, '--bands', '2,1,4', '--classes',
+            'field,roof,water', '--values', '0,255,7', '--min-labelled', 0)
+    for split in ('train', 'val', 'test'):
+        for y, x in tiles_of(out, split):
+            stem = f'scene_r{y:05d}_c{x:05d}.png'
+            img = np.asarray(Image.open(out / 'img_dir' / split / stem))
+            ann = np.asarray(Image.open(out / 'ann_dir' / split / stem))
+            want = (labels[y:y + 32, x:x + 32][:, :, None] ==
+                    np.array([0, 255, 7])).argmax(-1) + 1
+            want[:max(0, 8 - y)] = 0  # nodata rows are ignored
+            np.testing.assert_array_equal(ann, want)
+            valid = ann > 0
+            # red follows band 2 (the row ramp), green band 1 (the column
+            # ramp), blue band 4 (the column ramp reversed)
+            rows = np.arange(y, y + 32)[:, None].repeat(32, 1)[valid]
+            cols = np.arange(x, x + 32)[None].repeat(32, 0)[valid]
+            if valid.sum() > 64:
+                assert np.corrcoef(img[..., 0][valid], rows)[0, 1] > 0.99
+                assert np.corrcoef(img[..., 1][valid], cols)[0, 1] > 0.99
+                assert np.corrcoef(img[..., 2][valid], cols)[0, 1] < -0.99
+            assert np.all(img[~valid] == 0)
+    cfg = source_dataset_from_config(str(out / 'dataset.py'))
+    assert cfg['metainfo']['classes'] == ('field', 'roof', 'water')
+
+
+def test_mat_pair_with_unlabelled_pixels_and_grey(tmp_path):
+    image, labels = scene(2, num_classes=4)
+    labels[labels == 4] = 0  # unlabelled, as in hyperspectral benchmarks
+    scipy.io.savemat(tmp_path / 'cube.mat', dict(cube=image[..., :1]))
+    scipy.io.savemat(tmp_path / 'gt.mat', dict(gt=labels, other=labels))
+    with pytest.raises(ValueError, match=r"holds 2 arrays \['gt', 'other'\]"):
+        prepare(tmp_path / 'cube.mat', tmp_path / 'gt.mat', '--out',
+                tmp_path / 'x')
+    out = tmp_path / 'data'
+    summary = prepare(tmp_path / 'cube.mat', tmp_path / 'gt.mat', '--out',
+                      out, '--label-key', 'gt', '--ignore', 0, '--tile', 32,
+                      '--block', 64, '--min-labelled', 0.6)
+    assert summary['classes'] == ['class_1', 'class_2', 'class_3']
+    for split in ('train', 'val', 'test'):
+        for y, x in tiles_of(out, split):
+            stem = f'scene_r{y:05d}_c{x:05d}.png'
+            ann = np.asarray(Image.open(out / 'ann_dir' / split / stem))
+            assert (ann > 0).mean() >= 0.6
+            img = np.asarray(Image.open(out / 'img_dir' / split / stem))
+            assert np.all(img[..., 0] == img[..., 1])  # one band: grey
+    assert not osp.exists(tmp_path / 'x')
+
+
+def test_errors_name_the_file_value_and_fix(tmp_path):
+    image, labels = scene()
+    np.save(tmp_path / 'image.npy', image)
+    np.save(tmp_path / 'small.npy', labels[:100])
+    with pytest.raises(ValueError, match=r"labels .*small.npy.* same pixel"):
+        prepare(tmp_path / 'image.npy', tmp_path / 'small.npy', '--out',
+                tmp_path / 'a')
+    np.save(tmp_path / 'labels.npy', labels)
+    with pytest.raises(ValueError, match=r"value\(s\) 3 \(\d+ px\) outside "
+                       r"the class values \[1, 2\].*--ignore"):
+        prepare(tmp_path / 'image.npy', tmp_path / 'labels.npy', '--out',
+                tmp_path / 'a', '--values', '1,2', '--classes', 'a,b')
+    with pytest.raises(ValueError, match=r'--tile 256 is larger than the '
+                       r'scene \(192x192 px\)'):
+        prepare(tmp_path / 'image.npy', tmp_path / 'labels.npy', '--out',
+                tmp_path / 'a', '--tile', 256)
+    corner = np.zeros_like(labels)
+    corner[:64, :64] = 1  # labelled only in one block
+    np.save(tmp_path / 'corner.npy', corner)
+    with pytest.raises(ValueError, match=r"split '(val|test)' has no tile "
+                       r".*smaller --block"):
+        prepare(tmp_path / 'image.npy', tmp_path / 'corner.npy', '--out',
+                tmp_path / 'a', '--ignore', 0, '--tile', 32, '--block', 64)
+    with pytest.raises(ValueError, match='band 4 is outside 1..3'):
+        prepare(tmp_path / 'image.npy', tmp_path / 'labels.npy', '--out',
+                tmp_path / 'a', '--bands', '1,2,4')
+    assert not osp.exists(tmp_path / 'a')  # nothing half-written
+
+
+def test_rerun_keeps_a_matching_folder_and_refuses_another(tmp_path):
+    image, labels = scene()
+    np.save(tmp_path / 'image.npy', image)
+    np.save(tmp_path / 'labels.npy', labels)
+    args = [tmp_path / 'image.npy', tmp_path / 'labels.npy', '--out',
+            tmp_path / 'data', '--tile', 32, '--block', 64]
+    first = prepare(*args)
+    marker = tmp_path / 'data' / 'captions.jsonl'
+    marker.write_text('{}\n')
+    assert prepare(*args) == first and marker.exists()  # kept as it is
+    with pytest.raises(FileExistsError, match='made from other settings'):
+        prepare(*args, '--seed', 1)
+    second = prepare(*args, '--seed', 1, '--force')
+    assert not marker.exists()
+    assert second['made_by']['settings']['seed'] == 1
+
+
+def test_blocks_go_to_the_split_furthest_below_its_share():
+    weights = np.full((4, 5), 100)
+    splits = assign_blocks(weights, (60, 20, 20), seed=0)
+    assert np.bincount(splits.ravel(), minlength=3).tolist() == [12, 4, 4]
+    # blocks without labels are spread last and do not count as data
+    weights[0] = 0
+    splits = assign_blocks(weights, (60, 20, 20), seed=3)
+    assert np.bincount(splits[1:].ravel(), minlength=3).tolist() == [9, 3, 3]
+    assert not np.array_equal(splits, assign_blocks(weights, (60, 20, 20),
+                                                    seed=4))
