@@ -85,18 +85,22 @@ def render_scene(rng: np.random.Generator, size: int = 64):
 
 
 def make_toy_landcover(out_dir: str, num_train: int = 64, num_val: int = 16,
-                       size: int = 64, seed: int = 0) -> Dict[str, int]:
+                       size: int = 64, seed: int = 0,
+                       num_test: int = 0) -> Dict[str, int]:
     """Write the built-in dataset in mmseg format under ``out_dir``.
 
     Scenes are seeded per index (``seed``, split, index), so the same call
     gives the same files, and an interrupted run is completed on the next.
+    Each split draws from its own stream: adding ``num_test`` test scenes
+    (``img_dir/test``) leaves the train and val scenes as they were.
 
     Returns:
         dict: Number of scenes per split.
     """
     counts = {}
     for split_no, (split, num) in enumerate((('train', num_train),
-                                             ('val', num_val))):
+                                             ('val', num_val),
+                                             ('test', num_test))):
         for sub in ('img_dir', 'ann_dir'):
             remove_stale_temporaries(osp.join(out_dir, sub, split))
         for i in range(num):
