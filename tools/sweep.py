@@ -15,8 +15,8 @@ import os.path as osp
 
 from mmengine.config import DictAction
 
-from dldm_mmseg.experiments.alpha_sweep import (reuse_or_run, run_alpha,
-                                                weak_class_variant)
+from dldm_mmseg.experiments.alpha_sweep import (VAL_METRICS, reuse_or_run,
+                                                run_alpha, weak_class_variant)
 from dldm_mmseg.experiments.report import metrics_table, plot_metric_vs_alpha
 from dldm_mmseg.utils.config import load_run_config
 from dldm_mmseg.utils.io import atomic_open
@@ -34,9 +34,10 @@ def parse_args(argv=None):
                         help='also train every alpha > 0 on a second '
                         'synthetic set whose target shares favour the '
                         'classes a real-only segmentor does worst on (per-'
-                        'class IoU from this test metrics file, or '
-                        '<work-dir>/alpha_0/metrics.json, which alpha 0 '
-                        'makes first), to compare with the frequency boost; '
+                        'class IoU from this metrics file of a validation, '
+                        'or <work-dir>/alpha_0/val_metrics.json, which '
+                        'alpha 0 makes first; never the split the runs are '
+                        'scored on), to compare with the frequency boost; '
                         'the set goes to <syn_data_root>_weak_classes')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override settings in the config, key=value, '
@@ -58,13 +59,13 @@ def check_weak_classes(args, work: str, classes) -> None:
     it), its per-class IoU and a config whose synthetic set can be
     redirected."""
     from dldm_mmseg.synthesis.share_sampler import class_weakness
-    own = osp.abspath(osp.join(work, 'alpha_0', 'metrics.json'))
+    own = osp.abspath(osp.join(work, 'alpha_0', VAL_METRICS))
     if osp.isfile(args.weak_classes):
         class_weakness(args.weak_classes, classes)  # names a missing class
     elif not (0 in args.alphas and osp.abspath(args.weak_classes) == own):
         raise SystemExit(f'--weak-classes {args.weak_classes} does not exist '
                          'and is not the alpha = 0 run of this sweep '
-                         f'({own}): give a real-only test metrics file')
+                         f'({own}): give a real-only val metrics file')
     weak_class_variant(load_run_config(args.config, args.cfg_options),
                        args.weak_classes, check_file=False)
 

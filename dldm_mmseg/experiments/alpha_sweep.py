@@ -6,10 +6,15 @@ import hashlib
 import json
 import os.path as osp
 
+from mmengine.hooks import Hook
 from mmengine.runner import Runner
 
 from dldm_mmseg.utils.config import check_weights_offline, load_run_config
 from dldm_mmseg.utils.io import atomic_open
+
+# beside a run's test metrics (metrics.json): the metrics of its last
+# validation, what settings and weak classes are chosen by
+VAL_METRICS = 'val_metrics.json'
 
 
 def run_alpha(config: str, alpha: float, work_dir: str,
@@ -86,9 +91,23 @@ def reuse_or_run(run_dir: str, run, *args) -> dict:
     return metrics
 
 
+class LastValMetrics(Hook):
+    """Keeps the metrics of the last validation of a run."""
+    priority = 'VERY_LOW'
+
+    def __init__(self) -> None:
+        self.metrics = None
+
+    def after_val_epoch(self, runner, metrics=None) -> None:
+        self.metrics = metrics
+
+
 def train_and_test(cfg, name: str) -> dict:
     """Train a loaded config, test it, return the test metrics as floats.
 
+    The metrics of the last validation during training go to
+    ``<work_dir>/val_metrics.json`` (:data:`VAL_METRICS`): choices between
+    runs are made on them, never on the test metrics returned.
     ``name`` becomes the experiment and visualizer name (mmengine keeps one
     visualizer per name in a process, so each run needs its own).
     """
@@ -96,5 +115,11 @@ def train_and_test(cfg, name: str) -> dict:
     cfg.visualizer.name = f'visualizer_{name}'
     check_weights_offline(cfg)
     runner = Runner.from_cfg(cfg)
+    last_val = LastValMetrics()
+    runner.register_hook(last_val)
     runner.train()
+    if last_val.metrics is not None:
+        with atomic_open(osp.join(cfg.work_dir, VAL_METRICS)) as f:
+            json.dump({k: float(v) for k, v in last_val.metrics.items()}, f,
+                      indent=2)
     return {k: float(v) for k, v in runner.test().items()}

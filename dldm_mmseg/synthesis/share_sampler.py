@@ -26,8 +26,9 @@ class TargetShareSampler:
 
     ``weak_classes`` replaces pixel frequency by a segmentor's weakness as
     what is boosted: ``f_c`` becomes ``1 - IoU_c / 100`` (+ 0.01) with the
-    per-class IoU of a real-only segmentor (``IoU.<class>`` of a test
-    run's ``metrics.json``, e.g. ``tools/sweep.py``'s alpha_0), so the
+    per-class IoU of a real-only segmentor (``IoU.<class>`` of a run's
+    ``val_metrics.json``, e.g. ``tools/sweep.py``'s alpha_0: ranked on
+    val, never on the split the segmentors are scored on), so the
     classes it gets wrong are drawn more, whether rare or not; with
     ``rarity_exponent`` a, a patch weighs ``max (1 - IoU_c + 0.01)^a``.
 
