@@ -9,7 +9,7 @@ how CLIP tokenises them best. Classes at 0% are left out by default, so
 prompts stay within CLIP's 77 tokens; the parser reads them back as 0.
 """
 import re
-from typing import Dict, Mapping, Sequence, Union
+from typing import Dict, Mapping, Optional, Sequence, Union
 
 import numpy as np
 
@@ -160,21 +160,37 @@ def parse_class_shares(text: str, class_names: Sequence[str],
     return values / 100.0
 
 
-def check_share_prompt(prompt: str, class_names: Sequence[str]) -> None:
-    """Validate the class-share part of a generation prompt.
+def share_part(prompt: str) -> Optional[str]:
+    """The class-share text of a generation prompt, or None.
 
-    The parts of ``prompt`` (split at ``'. '``) that hold a percent sign
-    are read as share text: unknown classes, repeated classes, unparsable
-    items and totals over 100% raise. A prompt without shares (a caption
-    alone) passes; shares may sum to less than 100 (partial prompts).
+    A prompt is composed of '. '-separated parts: the share text
+    (:func:`format_class_shares`) and free caption text, in either order.
+    The share part is the first whose first comma-separated item has the
+    share form ``name: P%``; a caption's own numbers ("about 40% trees")
+    are not share text.
+    """
+    for part in prompt.split('. '):
+        part = part.strip().rstrip('.')
+        if _ITEM.match(part.split(',')[0]):
+            return part
+    return None
+
+
+def check_share_prompt(prompt: str, class_names: Sequence[str]) -> None:
+    """Validate the class-share part of a generation prompt
+    (:func:`share_part`).
+
+    Unknown classes, repeated classes, unparsable items and totals over
+    100% in the share part raise; caption text is not read, whatever
+    numbers it holds. A prompt without shares (a caption alone) passes;
+    shares may sum to less than 100 (partial prompts).
 
     Raises:
         ValueError: From :func:`parse_class_shares`, naming the item.
     """
-    for part in prompt.split('. '):
-        if '%' in part:
-            parse_class_shares(part.strip().rstrip('.'), class_names,
-                               require_total=False)
+    part = share_part(prompt)
+    if part is not None:
+        parse_class_shares(part, class_names, require_total=False)
 
 
 def parse_share_spec(text: str, class_names: Sequence[str]

@@ -1,8 +1,9 @@
 import numpy as np
 import pytest
 
-from dldm_mmseg.utils.prompts import (format_class_shares, parse_class_shares,
-                                      round_percents)
+from dldm_mmseg.utils.prompts import (check_share_prompt,
+                                      format_class_shares, parse_class_shares,
+                                      round_percents, share_part)
 from fixtures import POTSDAM_CLASSES as CLASSES
 
 
@@ -48,3 +49,22 @@ def test_parse_partial_prompt_and_names():
 def test_parse_errors(text, message):
     with pytest.raises(ValueError, match=message):
         parse_class_shares(text, CLASSES)
+
+
+def test_share_part_is_read_and_a_captions_own_numbers_are_not():
+    classes = ('impervious_surface', 'building', 'tree')
+    caption = 'An aerial image, about 40% trees'
+    shares = 'building: 30%, tree: 70%'
+    for prompt, part in ((f'{shares}. {caption}', shares),
+                         (f'{caption}. {shares}.', shares),
+                         (caption, None),
+                         ('roofs: 40% of it. tree: 5%', 'tree: 5%')):
+        assert share_part(prompt) == part
+        check_share_prompt(prompt, classes)  # a caption never fails a run
+    # the share part itself is still checked
+    with pytest.raises(ValueError, match="unknown class 'carr'"):
+        check_share_prompt(f'building: 30%, carr: 5%. {caption}', classes)
+    with pytest.raises(ValueError, match="cannot parse 'lots'"):
+        check_share_prompt('building: 30%, lots', classes)
+    with pytest.raises(ValueError, match='sum to 130%'):
+        check_share_prompt('building: 60%, tree: 70%', classes)

@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from dldm_mmseg.utils.palette import palette_logits
-from dldm_mmseg.utils.prompts import parse_class_shares
+from dldm_mmseg.utils.prompts import parse_class_shares, share_part
 
 
 class ProportionGuidanceMixin:
@@ -21,10 +21,9 @@ class ProportionGuidanceMixin:
         for prompts without shares: those samples are not guided)."""
         rows = []
         for prompt in prompts:
-            parts = [p for p in prompt.split('. ') if '%' in p]
+            part = share_part(prompt)
             rows.append(parse_class_shares(
-                parts[0].strip().rstrip('.'), self.classes,
-                require_total=False) if parts else
+                part, self.classes, require_total=False) if part else
                 np.full(len(self.classes), np.nan))
         return torch.as_tensor(np.stack(rows), dtype=torch.float32)
 
