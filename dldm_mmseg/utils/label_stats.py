@@ -129,12 +129,15 @@ def remove_isolated_pixels(labels: np.ndarray, min_neighbours: int
                            ) -> np.ndarray:
     """Relabel pixels with fewer than ``min_neighbours`` of their 8
     neighbours in the same class to the most frequent neighbouring value
-    (ignore, 255, counts as a value of its own)."""
+    (ignore, 255, counts as a value of its own). Only neighbours inside
+    the image count: a lone pixel on the border or in a corner is as
+    isolated as one inside."""
     if min_neighbours <= 0:
         return labels
     values, dense = np.unique(labels, return_inverse=True)
     dense = dense.reshape(labels.shape)
-    padded = np.pad(dense, 1, mode='edge')
+    # outside the image: a value no pixel has, counted for no class
+    padded = np.pad(dense, 1, mode='constant', constant_values=-1)
     h, w = labels.shape
     counts = np.zeros((len(values), h, w), dtype=np.int16)
     for dy in (0, 1, 2):

@@ -106,3 +106,19 @@ def test_cleanup_handles_ignore_as_a_value_of_its_own():
     out = remove_isolated_pixels(labels, 2)
     assert out[1, 1] == 2 and out[4, 4] == 255
     assert (out[:, 3:] == 255).all() and (out[:, :3] == 2).all()
+
+
+def test_cleanup_removes_lone_pixels_on_the_border_as_inside():
+    labels = np.zeros((6, 6), np.uint8)
+    for y, x in ((0, 0), (2, 2), (0, 3), (5, 5)):
+        labels[y, x] = 1  # alone: no class-1 neighbour
+    out = remove_isolated_pixels(labels, 2)
+    assert (out == 0).all()
+    # a uniform corner keeps its pixels: 3 same-class neighbours >= 2
+    labels[4:, 4:] = 1
+    out = remove_isolated_pixels(labels, 2)
+    assert (out[4:, 4:] == 1).all() and out.sum() == 4
+    # a border pixel with one same-class neighbour inside goes at k = 2
+    labels = np.zeros((6, 6), np.uint8)
+    labels[0, 2:4] = 1
+    assert (remove_isolated_pixels(labels, 2) == 0).all()

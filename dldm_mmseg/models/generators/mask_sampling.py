@@ -85,9 +85,10 @@ class MaskSamplingMixin:
                 it; default 400). Targets are the prompts' share text.
 
         Returns:
-            dict: ``labels`` (N x H x W uint8 class indices 0..C-1, nearest
-            palette colour), ``rgb`` (N x H x W x 3 uint8 raw output) and
-            ``prompts``.
+            dict: ``labels`` (N x H x W uint8: the class index 0..C-1 of
+            the nearest palette colour, or 255 where the nearest colour is
+            the reserved ignore colour), ``rgb`` (N x H x W x 3 uint8 raw
+            output) and ``prompts``.
         """
         if prompts is None:
             if class_shares is None:
