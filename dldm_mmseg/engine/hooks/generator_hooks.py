@@ -1,5 +1,7 @@
 """Hooks for generator training: diffusers-format export, sample grids."""
+import os
 import os.path as osp
+import shutil
 from typing import Optional, Sequence
 
 import numpy as np
@@ -27,32 +29,76 @@ class GeneratorExportHook(Hook):
     ``save_pretrained``. The generator's own checkpoints already leave the
     frozen SD weights out.
 
+    Only the last ``keep`` checkpoint exports are kept (and ``final``): a
+    ControlNet export is about 1.45 GB in fp32, one per epoch. Before each
+    export the free space of the folder is checked against the size of
+    the last one (the trainable weights in fp32 for the first), and the
+    log says what each export takes.
+
     Args:
         out_dir (str): Folder under the work dir. Defaults to ``'export'``.
         at_checkpoints (bool): Also export at each checkpoint. Defaults to
             True.
+        keep (int): Checkpoint exports kept, the newest. Defaults to 1.
     """
 
     priority = 'LOW'
 
-    def __init__(self, out_dir: str = 'export', at_checkpoints: bool = True):
+    def __init__(self, out_dir: str = 'export', at_checkpoints: bool = True,
+                 keep: int = 1):
+        if keep < 1:
+            raise ValueError(f'GeneratorExportHook keep={keep}: keep at '
+                             'least the newest export (keep >= 1), or set '
+                             'at_checkpoints=False')
         self.out_dir = out_dir
         self.at_checkpoints = at_checkpoints
+        self.keep = keep
+        self._written = []  # checkpoint exports of this run, oldest first
+        self._last_bytes = None
 
     def _export(self, runner, name: str) -> None:
         if not is_main_process():
             return
-        path = osp.join(runner.work_dir, self.out_dir, name)
-        _unwrap(runner.model).export(path)
-        runner.logger.info(f'exported generator weights to {path}')
+        folder = osp.join(runner.work_dir, self.out_dir)
+        path = osp.join(folder, name)
+        model = _unwrap(runner.model)
+        needed = self._last_bytes or sum(
+            p.numel() * 4 for p in model.parameters() if p.requires_grad)
+        os.makedirs(folder, exist_ok=True)
+        free = shutil.disk_usage(folder).free
+        if free < needed:
+            raise OSError(
+                f'GeneratorExportHook: {folder} has {free / 1e9:.2f} GB '
+                f'free, an export takes about {needed / 1e9:.2f} GB; free '
+                'space there, or export less often (at_checkpoints=False '
+                'writes only the final export)')
+        model.export(path)
+        self._last_bytes = _folder_bytes(path)
+        runner.logger.info(f'exported generator weights to {path} '
+                           f'({self._last_bytes / 1e6:.1f} MB)')
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         if self.at_checkpoints:
             iteration = checkpoint.get('meta', {}).get('iter', runner.iter)
-            self._export(runner, f'iter_{iteration}')
+            name = f'iter_{iteration}'
+            self._export(runner, name)
+            if not is_main_process():
+                return
+            self._written.append(name)
+            while len(self._written) > self.keep:
+                old = osp.join(runner.work_dir, self.out_dir,
+                               self._written.pop(0))
+                shutil.rmtree(old, ignore_errors=True)
+                runner.logger.info(f'removed the older export {old} '
+                                   f'(keep={self.keep})')
 
     def after_train(self, runner) -> None:
         self._export(runner, 'final')
+
+
+def _folder_bytes(path: str) -> int:
+    return sum(osp.getsize(osp.join(root, name))
+               for root, _, names in os.walk(path) for name in names)
 
 
 @HOOKS.register_module()
