@@ -46,9 +46,12 @@ import numpy as np
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
 
-from dldm_mmseg.experiments.alpha_sweep import VAL_METRICS
+from dldm_mmseg.experiments.alpha_sweep import (RUN_IDENTITY, VAL_METRICS,
+                                                check_run_identity,
+                                                config_digest, reuse_or_run)
 from dldm_mmseg.experiments.demo_datasets import DEMO_DATASETS
 from dldm_mmseg.utils.config import load_run_config
+from dldm_mmseg.utils.hashing import folder_hash
 from dldm_mmseg.utils.io import atomic_open, atomic_write_image
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -388,20 +391,30 @@ class Demo:
 
     def train_generator(self, config: str, seed: Optional[int] = None
                         ) -> str:
+        """Train a generator in the work dir, or reuse its export: the
+        shipped one (its key was checked) or one trained here from the same
+        resolved config and seed (recorded in ``run_identity.json``)."""
         seed = self.args.seed if seed is None else seed
         export = self.export_dir(config, seed)
         name = osp.splitext(osp.basename(config))[0] + self._suffix(seed)
-        if osp.isfile(osp.join(export, 'unet', 'config.json')):
-            self.generators_found.append(name)
-            return export
         cfg = load_run_config(osp.join(ROOT, config),
                               self.generator_options(config),
                               work_dir=self.run_dir(config, seed),
                               format_python_code=False)
+        cfg.randomness = dict(seed=seed)
+        record = osp.join(self.run_dir(config, seed), RUN_IDENTITY)
+        identity = dict(config=config_digest(cfg))
+        if osp.isfile(osp.join(export, 'unet', 'config.json')):
+            shipped = self.shipped and export.startswith(self.shipped)
+            if not shipped:
+                check_run_identity(record, identity, export)
+            self.generators_found.append(name)
+            return export
         cfg.experiment_name = f'demo_{name}_{self.stamp}'
         cfg.visualizer.name = f'visualizer_{cfg.experiment_name}'
-        cfg.randomness = dict(seed=seed)
         Runner.from_cfg(cfg).train()
+        with atomic_open(record) as f:
+            json.dump(identity, f, indent=2)
         return export
 
     def synthesis_engine(self):
@@ -414,7 +427,6 @@ class Demo:
         from training and from every choice of settings): its config's test
         loop (the val loop of training, pointed at the test captions) on its
         exported weights, the ones synthesis uses."""
-        from dldm_mmseg.experiments.alpha_sweep import reuse_or_run
         results = {}
         for name, config in self.mask_configs.items():
             options = dict(self.generator_options(config), **{
@@ -427,9 +439,10 @@ class Demo:
             cfg.experiment_name = f'demo_test_{osp.basename(config)}' \
                 f'{self._suffix(seed)}_{self.stamp}'
             cfg.visualizer.name = f'visualizer_{cfg.experiment_name}'
+            export = self.export_dir(config, seed)
             results[name] = reuse_or_run(
-                cfg.work_dir, _test_export, cfg,
-                self.export_dir(config, seed))
+                cfg.work_dir, _test_export, cfg, export,
+                identity=_export_test_identity(cfg, export))
         return results
 
     def share_baselines(self) -> dict:
@@ -442,8 +455,9 @@ class Demo:
             osp.join(self.data_root, 'captions_test.jsonl'), self.classes)
 
     def segmentation(self, seed: Optional[int] = None) -> dict:
-        from dldm_mmseg.experiments.alpha_sweep import (
-            reuse_or_run, run_alpha, train_and_test)
+        from dldm_mmseg.experiments.alpha_sweep import (alpha_run_identity,
+                                                        run_alpha,
+                                                        train_and_test)
         results = {}
         iters = self.s['seg_iters']
         sweep, oversample = (self.data.configs['sweep'],
@@ -461,18 +475,18 @@ class Demo:
                                if alpha is not None else 'oversample40')
             run_dir += '_weak_classes' if weak else ''
             options = self.seg_options(config, iters, seed)
+            path = osp.join(ROOT, config)
             if alpha is not None:
                 results[name] = reuse_or_run(
-                    run_dir, run_alpha, osp.join(ROOT, config), alpha,
-                    run_dir, options, weak)
+                    run_dir, run_alpha, path, alpha, run_dir, options, weak,
+                    identity=alpha_run_identity(path, alpha, options, weak))
             else:
+                cfg = load_run_config(path, options, work_dir=run_dir,
+                                      format_python_code=False)
                 results[name] = reuse_or_run(
-                    run_dir, lambda: train_and_test(
-                        load_run_config(osp.join(ROOT, config), options,
-                                        work_dir=run_dir,
-                                        format_python_code=False),
-                        f'demo_oversample40{self._suffix(seed)}_'
-                        f'{self.stamp}'))
+                    run_dir, train_and_test, cfg,
+                    f'demo_oversample40{self._suffix(seed)}_{self.stamp}',
+                    identity=dict(config=config_digest(cfg)))
         return results
 
     def consistency(self) -> dict:
@@ -510,7 +524,6 @@ class Demo:
         ``configs/generators/image_controlnet_potsdam_val.py`` validates),
         sampled as synthesis samples; the first 8 scenes also go to
         ``stage2_real_masks.png``."""
-        from dldm_mmseg.experiments.alpha_sweep import reuse_or_run
         synth = self.synthesis_cfg()
         sampling = {k: v for k, v in synth['image_sampling'].items()
                     if k in ('steps', 'guidance_scale', 'scheduler')}
@@ -535,8 +548,9 @@ class Demo:
         cfg.experiment_name = f'demo_test_stage2_{self.stamp}'
         cfg.visualizer.name = f'visualizer_{cfg.experiment_name}'
         figure = Stage2Figure(osp.join(self.work, 'stage2_real_masks.png'))
-        return reuse_or_run(cfg.work_dir, _test_export, cfg,
-                            self.export_dir(image), figure)
+        export = self.export_dir(image)
+        return reuse_or_run(cfg.work_dir, _test_export, cfg, export, figure,
+                            identity=_export_test_identity(cfg, export))
 
     def fid(self):
         """FID between real and synthetic training images, or None when the
@@ -990,6 +1004,12 @@ BASELINE_NAMES = {'prompt_blind': 'prompt-blind baseline (mean train shares)',
 
 def _name(config: str) -> str:
     return osp.splitext(osp.basename(config))[0]
+
+
+def _export_test_identity(cfg, export: str) -> dict:
+    """What a generator's test metrics depend on: its test config and the
+    exported weights it loads."""
+    return dict(config=config_digest(cfg), export=folder_hash(export))
 
 
 def _test_export(cfg, export: str, *hooks) -> dict:

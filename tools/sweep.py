@@ -15,8 +15,10 @@ import os.path as osp
 
 from mmengine.config import DictAction
 
-from dldm_mmseg.experiments.alpha_sweep import (VAL_METRICS, reuse_or_run,
-                                                run_alpha, weak_class_variant)
+from dldm_mmseg.experiments.alpha_sweep import (VAL_METRICS,
+                                                alpha_run_identity,
+                                                reuse_or_run, run_alpha,
+                                                weak_class_variant)
 from dldm_mmseg.experiments.report import metrics_table, plot_metric_vs_alpha
 from dldm_mmseg.utils.config import load_run_config
 from dldm_mmseg.utils.io import atomic_open
@@ -84,8 +86,10 @@ def main(argv=None):
     for alpha in args.alphas:
         run_dir = osp.join(work, f'alpha_{alpha:g}')
         print(f'alpha {alpha:g}: {run_dir}')
-        results[alpha] = reuse_or_run(run_dir, run_alpha, args.config, alpha,
-                                      run_dir, args.cfg_options)
+        results[alpha] = reuse_or_run(
+            run_dir, run_alpha, args.config, alpha, run_dir,
+            args.cfg_options, identity=alpha_run_identity(
+                args.config, alpha, args.cfg_options))
     rows = {f'alpha = {a:g}': r for a, r in sorted(results.items())}
     if args.weak_classes:
         for alpha in sorted(a for a in args.alphas if a > 0):
@@ -93,7 +97,10 @@ def main(argv=None):
             print(f'alpha {alpha:g}, weak-class shares: {run_dir}')
             rows[f'alpha = {alpha:g}, weak classes'] = reuse_or_run(
                 run_dir, run_alpha, args.config, alpha, run_dir,
-                args.cfg_options, args.weak_classes)
+                args.cfg_options, args.weak_classes,
+                identity=alpha_run_identity(args.config, alpha,
+                                            args.cfg_options,
+                                            args.weak_classes))
     table = metrics_table(rows, classes)
     plot = plot_metric_vs_alpha(results, classes,
                                 osp.join(work, 'metric_vs_alpha.png'))

@@ -10,11 +10,14 @@ from mmengine.hooks import Hook
 from mmengine.runner import Runner
 
 from dldm_mmseg.utils.config import check_weights_offline, load_run_config
+from dldm_mmseg.utils.hashing import file_sha256
 from dldm_mmseg.utils.io import atomic_open
 
 # beside a run's test metrics (metrics.json): the metrics of its last
 # validation, what settings and weak classes are chosen by
 VAL_METRICS = 'val_metrics.json'
+# beside metrics.json: what the run was made from (reuse_or_run checks it)
+RUN_IDENTITY = 'run_identity.json'
 
 
 def run_alpha(config: str, alpha: float, work_dir: str,
@@ -77,15 +80,81 @@ def weak_class_variant(cfg, metrics_file: str, check_file: bool = True):
     return cfg
 
 
-def reuse_or_run(run_dir: str, run, *args) -> dict:
+def config_digest(cfg) -> str:
+    """sha256 of a loaded config's settings, leaving out what names one
+    invocation's run (``work_dir``, ``experiment_name``, the visualizer's
+    name)."""
+    settings = cfg.to_dict() if hasattr(cfg, 'to_dict') else dict(cfg)
+    for key in ('work_dir', 'experiment_name', 'launcher'):
+        settings.pop(key, None)
+    if isinstance(settings.get('visualizer'), dict):
+        settings['visualizer'] = {k: v for k, v in
+                                  settings['visualizer'].items()
+                                  if k != 'name'}
+    return hashlib.sha256(json.dumps(settings, sort_keys=True,
+                                     default=str).encode()).hexdigest()
+
+
+def alpha_run_identity(config: str, alpha: float, cfg_options=None,
+                       weak_classes: str = None) -> dict:
+    """What a :func:`run_alpha` run's metrics depend on: the resolved
+    config with its options, alpha, and the weak-class metrics it read."""
+    identity = dict(config=config_digest(load_run_config(
+        config, cfg_options, format_python_code=False)), alpha=alpha)
+    if weak_classes:
+        identity['weak_classes'] = file_sha256(weak_classes) \
+            if osp.isfile(weak_classes) else osp.abspath(weak_classes)
+    return identity
+
+
+def check_run_identity(record: str, identity: dict, what: str) -> None:
+    """Refuse to reuse an output whose record (``record``, a JSON file) is
+    missing or not ``identity``, naming the keys that differ.
+
+    Raises:
+        ValueError: Saying ``what`` is reused and what differs.
+    """
+    mine = json.loads(json.dumps(identity, default=str))
+    theirs = None
+    if osp.isfile(record):
+        with open(record, encoding='utf-8') as f:
+            theirs = json.load(f)
+    if theirs != mine:
+        differ = 'no record of what made it' if theirs is None else ', '.join(
+            sorted(k for k in set(mine) | set(theirs)
+                   if mine.get(k) != theirs.get(k))) + ' differ'
+        raise ValueError(
+            f'{what} of another run ({differ}; see {record}): delete its '
+            'folder to run again, or use another work dir')
+
+
+def reuse_or_run(run_dir: str, run, *args, identity: dict = None) -> dict:
     """The metrics of a finished run (``run_dir/metrics.json``), or
-    ``run(*args)``'s, saved there atomically: a killed sweep resumes."""
+    ``run(*args)``'s, saved there atomically: a killed sweep resumes.
+
+    With ``identity`` (what the run's metrics depend on, e.g. a
+    :func:`config_digest`), it is recorded beside them
+    (:data:`RUN_IDENTITY`) and a finished run is reused only when its
+    record is the same; otherwise the run is refused, naming what differs.
+
+    Raises:
+        ValueError: ``run_dir`` holds metrics of another run, or of one
+            without a record.
+    """
     done = osp.join(run_dir, 'metrics.json')
+    record = osp.join(run_dir, RUN_IDENTITY)
+    mine = None if identity is None else \
+        json.loads(json.dumps(identity, default=str))
     if osp.isfile(done):
+        if mine is not None:
+            check_run_identity(record, mine, f'{run_dir} holds the metrics')
         with open(done, encoding='utf-8') as f:
             print(f'{run_dir}: done before, reused')
             return json.load(f)
     metrics = run(*args)
+    if mine is not None:
+        with atomic_open(record) as f:
+            json.dump(mine, f, indent=2)
     with atomic_open(done) as f:
         json.dump(metrics, f, indent=2)
     return metrics

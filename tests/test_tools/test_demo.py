@@ -385,3 +385,29 @@ def test_quick_demo_on_a_real_scene_from_a_wheel(tmp_path, monkeypatch):
     # the generators were trained here, on the benchmark's configs
     assert osp.isfile(osp.join(work, 'mask_small_atlanta', 'export',
                                'final', 'unet', 'config.json'))
+
+
+def test_demo_reuses_a_generator_trained_here_only_from_its_config(tmp_path):
+    demo = load_tool('demo')
+    run = demo.Demo(demo.parse_args(['--quick', '--work-dir', str(tmp_path),
+                                     '--train-generators']))
+    config = run.mask_configs['CE only']
+    export = run.export_dir(config)
+    os.makedirs(osp.join(export, 'unet'))
+    open(osp.join(export, 'unet', 'config.json'), 'w').close()
+    with pytest.raises(ValueError, match='export/final of another run '
+                       r'\(no record of what made it'):
+        run.train_generator(config)
+    record = osp.join(run.run_dir(config), 'run_identity.json')
+    with open(record, 'w') as f:
+        json.dump({'config': 'an edited config'}, f)
+    with pytest.raises(ValueError, match='config differ'):
+        run.train_generator(config)
+    cfg = demo.load_run_config(osp.join(demo.ROOT, config),
+                               run.generator_options(config),
+                               format_python_code=False)
+    cfg.randomness = dict(seed=0)
+    with open(record, 'w') as f:
+        json.dump({'config': demo.config_digest(cfg)}, f)
+    assert run.train_generator(config) == export
+    assert run.generators_found == ['mask_small_toy_ce_only']

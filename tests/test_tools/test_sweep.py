@@ -1,4 +1,5 @@
 import json
+import os
 import os.path as osp
 
 import pytest
@@ -107,6 +108,26 @@ def test_weak_class_variant_gets_its_own_set_and_rows(tmp_path, monkeypatch):
     weak_row = next(line for line in table.splitlines()
                     if line.startswith('| alpha = 0.4, weak classes |'))
     assert '| 51.40 |' in weak_row
+    # finished runs are reused only when made from the same config, alpha
+    # and weak-class metrics; otherwise refused, naming what differs
+    calls.clear()
+    config = osp.join(ROOT, 'configs', 'deeplabv3plus_potsdam_syn40.py')
+    sweep.main([config, '--alphas', '0', '0.4', '--work-dir', work,
+                '--weak-classes', str(metrics)])
+    assert calls == []
+    with pytest.raises(ValueError, match=r'alpha_0 holds the metrics of '
+                       r'another run \(config differ'):
+        sweep.main([config, '--alphas', '0', '--work-dir', work,
+                    '--cfg-options', 'train_cfg.max_iters=7'])
+    metrics.write_text(json.dumps({**json.loads(metrics.read_text()),
+                                   'IoU.car': 1.0}))
+    with pytest.raises(ValueError, match='weak_classes differ'):
+        sweep.main([config, '--alphas', '0.4', '--work-dir', work,
+                    '--weak-classes', str(metrics)])
+    os.remove(osp.join(work, 'alpha_0', 'run_identity.json'))
+    with pytest.raises(ValueError, match='no record of what made it'):
+        sweep.main([config, '--alphas', '0', '--work-dir', work])
+    assert calls == []
     # checked before anything trains: a file without every class's IoU,
     # and a synthetic set the hook's out_dir does not feed
     calls.clear()
