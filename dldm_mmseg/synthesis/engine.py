@@ -46,14 +46,14 @@ from dldm_mmseg.utils.label_stats import (class_proportion_error, class_shares,
 from dldm_mmseg.utils.prompts import compose_prompt, format_class_shares
 from dldm_mmseg.utils.source_dataset import source_dataset_defaults
 from dldm_mmseg.utils.progress import progress_bar
-from dldm_mmseg.utils.hashing import file_sha256, folder_hash
 # the set's layout and seeds, output bookkeeping, settings and generator
 # loading live in their own modules; their public names stay importable
 # from here
 from dldm_mmseg.synthesis.layout import (  # noqa: F401
     ANN_DIR, IMG_DIR, INFO, MANIFEST, RECORDS, RETRY_SEED_STRIDE,
     SEED_SCHEME, image_seed, sample_id, synthesis_status, work_groups)
-from dldm_mmseg.synthesis.output import SetOutputMixin
+from dldm_mmseg.synthesis.output import (SetOutputMixin, real_captions_file,
+                                         weight_hashes)
 from dldm_mmseg.synthesis.runtime import (deterministic_kernels,
                                           load_generator)
 from dldm_mmseg.synthesis.settings import SynthesisSettings
@@ -101,19 +101,15 @@ class SynthesisEngine(SetOutputMixin):
         self.max_tries = reject['max_tries']
         share_cfg = settings.share_settings
         real_shares = captions = None
-        self.captions_hash = None
         if share_cfg.get('mode', 'real') == 'real':
-            real = settings.real_captions
-            if not real:
+            if not settings.real_captions:
                 raise ValueError(
                     "synthesis.shares.mode='real' draws target shares from "
                     'the real patches: set synthesis.real_captions='
                     "dict(data_root=...) (the folder tools/caption.py "
                     "wrote captions.jsonl in), or shares.mode='fixed'")
-            captions_file = osp.join(real['data_root'],
-                                     real.get('captions', 'captions.jsonl'))
-            records = load_captions(captions_file, self.classes)
-            self.captions_hash = file_sha256(captions_file)[:16]
+            records = load_captions(real_captions_file(settings),
+                                    self.classes)
             ordered = [records[k] for k in sorted(records)]
             real_shares = np.stack([r['shares_array'] for r in ordered])
             captions = [r.get('caption') or '' for r in ordered]
@@ -133,10 +129,7 @@ class SynthesisEngine(SetOutputMixin):
         self.image_model = image_model or load_generator(
             settings.image_generator)
         self._prepare_for_inference(settings)
-        self.weight_hashes = {
-            key: folder_hash(spec['weights'])
-            if (spec := getattr(settings, key) or {}).get('weights')
-            else 'in-memory' for key in ('mask_generator', 'image_generator')}
+        self.weight_hashes = weight_hashes(settings)
 
     def _prepare_for_inference(self, settings: SynthesisSettings) -> None:
         """Device, dtype (``dtype``: 'fp16'/'bf16', default fp16 on CUDA

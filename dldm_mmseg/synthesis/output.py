@@ -13,57 +13,97 @@ import numpy as np
 from dldm_mmseg.synthesis.layout import (ANN_DIR, IMG_DIR, INFO, MANIFEST,
                                          RECORDS, SEED_SCHEME, sample_id,
                                          synthesis_status)
+from dldm_mmseg.utils.hashing import file_sha256, folder_hash
 from dldm_mmseg.utils.io import (atomic_open, atomic_write_image,
                                  atomic_write_jsonl, remove_stale_temporaries)
 from dldm_mmseg.utils.label_stats import from_train_ids
 from dldm_mmseg.utils.source_dataset import source_identity
 
 
+def weight_hashes(settings) -> dict:
+    """Hash of each generator's weights folder ('in-memory' for a model
+    given without one)."""
+    return {key: folder_hash(spec['weights'])
+            if (spec := getattr(settings, key) or {}).get('weights')
+            else 'in-memory' for key in ('mask_generator', 'image_generator')}
+
+
+def real_captions_file(settings):
+    """The real captions the target shares are drawn from (``mode='real'``),
+    or None."""
+    if settings.share_settings.get('mode', 'real') != 'real' or \
+            not settings.real_captions:
+        return None
+    real = settings.real_captions
+    return osp.join(real['data_root'], real.get('captions', 'captions.jsonl'))
+
+
+def set_identity(settings) -> dict:
+    """The settings and input hashes a set's samples depend on: every
+    ``VALUE`` setting (:meth:`SynthesisSettings.identity_values`) and each
+    ``DERIVED`` one resolved here (weights, what the real captions hold,
+    batching); ``SPEED`` settings are left out. Needs no generator."""
+    payload = settings.identity_values()
+    payload['source_dataset'] = source_identity(settings.source_dataset)
+    payload['weights'] = weight_hashes(settings)
+    # what the real captions hold, not how their path is spelled: a set
+    # copied, moved or resumed from another directory is the same
+    captions = real_captions_file(settings)
+    payload['real_captions'] = file_sha256(captions)[:16] if captions \
+        else None
+    payload['seed_scheme'] = SEED_SCHEME
+    payload['batching'] = settings.batching_mode
+    if settings.batching_mode == 'aligned':  # a sample's batch mates
+        payload['batch_size'] = settings.batch_size
+    return json.loads(json.dumps(payload, default=str))
+
+
+def fingerprint_of(identity: dict) -> str:
+    text = json.dumps(identity, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def other_configuration(out_dir: str, identity: dict):
+    """None when ``out_dir`` holds no set record or one of ``identity``;
+    else what differs, in words."""
+    info_path = osp.join(out_dir, INFO)
+    if not osp.isfile(info_path):
+        return None
+    with open(info_path, encoding='utf-8') as f:
+        info = json.load(f)
+    if info.get('fingerprint') == fingerprint_of(identity):
+        return None
+    theirs = info.get('identity')
+    changed = sorted(k for k in set(identity) | set(theirs)
+                     if identity.get(k) != theirs.get(k)) if theirs else None
+    return f'{", ".join(changed)} differ' if changed else \
+        'made by an older version'
+
+
 class SetOutputMixin:
     """For :class:`SynthesisEngine` (its ``settings``, ``cfg``,
-    ``weight_hashes``, ``captions_hash``, ``batching``, ``batch_size``,
+    ``weight_hashes``, ``batching``, ``batch_size``,
     ``classes``, ``reduce_zero_label`` and ``share_sampler``)."""
 
     def fingerprint(self) -> str:
         """What makes two runs' samples interchangeable: everything but
         ``num`` and speed settings (a hash of :meth:`identity`)."""
-        text = json.dumps(self.identity(), sort_keys=True, default=str)
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
+        return fingerprint_of(self.identity())
 
     def identity(self) -> dict:
-        """The settings and input hashes a set's samples depend on: every
-        ``VALUE`` setting (:meth:`SynthesisSettings.identity_values`) and
-        each ``DERIVED`` one resolved here; ``SPEED`` settings are left
-        out."""
-        payload = self.settings.identity_values()
-        payload['source_dataset'] = source_identity(
-            self.settings.source_dataset)
-        payload['weights'] = self.weight_hashes
-        # what the real captions hold, not how their path is spelled: a
-        # set copied, moved or resumed from another directory is the same
-        payload['real_captions'] = self.captions_hash
-        payload['seed_scheme'] = SEED_SCHEME
-        payload['batching'] = self.batching
-        if self.batching == 'aligned':  # a sample's batch mates
-            payload['batch_size'] = self.batch_size
-        return json.loads(json.dumps(payload, default=str))
+        """:func:`set_identity` of this engine's settings."""
+        return set_identity(self.settings)
 
     def prepare_output(self, out_dir: str, overwrite: bool) -> None:
         """Create ``out_dir`` or check it holds this configuration's samples
         (refuse another's unless ``overwrite``)."""
         info_path = osp.join(out_dir, INFO)
-        fingerprint = self.fingerprint()
+        identity = self.identity()
+        fingerprint = fingerprint_of(identity)
         if osp.isfile(info_path):
-            with open(info_path, encoding='utf-8') as f:
-                info = json.load(f)
-            if info.get('fingerprint') != fingerprint:
+            what = other_configuration(out_dir, identity)
+            if what is not None:
                 if not overwrite:
-                    theirs, mine = info.get('identity'), self.identity()
-                    changed = sorted(
-                        k for k in set(mine) | set(theirs)
-                        if mine.get(k) != theirs.get(k)) if theirs else None
-                    what = (f'{", ".join(changed)} differ' if changed else
-                            'made by an older version')
                     raise ValueError(
                         f'{out_dir} holds samples of another configuration '
                         f'({what}; see {info_path}), which must not be mixed '

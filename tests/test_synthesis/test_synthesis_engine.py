@@ -503,6 +503,13 @@ custom_hooks = [dict(type='SynthesisHook', synth_config={str(synth_config)!r},
         sampler = runner.train_dataloader.sampler
         assert len(sampler.pool) == 3 and sampler.num_extra == 3
         assert runner.iter == 2
+    # a complete set of another configuration is refused, not reused
+    from dldm_mmseg.engine.hooks import SynthesisHook
+    synth_config.write_text(
+        f'synthesis = {dict(synth_cfg(setup), base_seed=7)!r}\n')
+    with pytest.raises(ValueError, match=r'holds a set of another '
+                       r'configuration .*\(base_seed differ'):
+        SynthesisHook(str(synth_config), num=3, out_dir=syn_root).ensure()
 
 
 def test_analyze_tool_reports_mcpe_plots_and_fid(setup, tmp_path):

@@ -8,8 +8,10 @@ from mmengine.logging import MMLogger
 
 from mmseg.registry import HOOKS
 from dldm_mmseg.synthesis import SynthesisEngine
-from dldm_mmseg.synthesis.layout import (ANN_DIR, IMG_DIR, MANIFEST,
+from dldm_mmseg.synthesis.layout import (ANN_DIR, IMG_DIR, INFO, MANIFEST,
                                          synthesis_status)
+from dldm_mmseg.synthesis.output import other_configuration, set_identity
+from dldm_mmseg.synthesis.settings import SynthesisSettings
 from dldm_mmseg.datasets.set_builders import register_set_builder
 from dldm_mmseg.utils.io import read_jsonl
 
@@ -30,10 +32,13 @@ class SynthesisHook(Hook):
     dataset never imports the hook), which makes the folder, or completes
     it after an interrupted run, with the generators of
     ``synth_config`` (all ranks share the ids; see ``tools/synthesize.py``).
-    A complete set is reused without loading any generator. mmengine builds
-    the training dataloader before any hook stage runs, so the work happens
-    at that point rather than in ``before_run``; evaluation-only runs
-    (``tools/test.py``) never build the training set and never synthesise.
+    A complete set is reused without loading any generator, when its
+    record says it was made with this configuration (settings, weights'
+    and captions' hashes); a set of another configuration is refused.
+    mmengine builds the training dataloader before any hook stage runs, so
+    the work happens at that point rather than in ``before_run``;
+    evaluation-only runs (``tools/test.py``) never build the training set
+    and never synthesise.
 
     Args:
         synth_config (str): A synth config (``configs/synth/*.py``).
@@ -82,7 +87,16 @@ class SynthesisHook(Hook):
             return self.result
         logger = MMLogger.get_current_instance()
         status = synthesis_status(self.out_dir, self.num)
-        if status['complete'] or self._prebuilt_set_suffices():
+        other = other_configuration(self.out_dir, set_identity(
+            SynthesisSettings.from_config(self.cfg.synthesis.to_dict())))
+        if other is not None and not self.overwrite:
+            raise ValueError(
+                f'SynthesisHook: {self.out_dir} holds a set of another '
+                f'configuration than {self.synth_config} ({other}; see its '
+                f'{INFO}): point out_dir (and the dataset\'s data_root) at '
+                'another folder, delete that set, or set overwrite=True')
+        if other is None and (status['complete'] or
+                              self._prebuilt_set_suffices()):
             logger.info(f'SynthesisHook: {self.out_dir} is complete '
                         f'({self.num} pairs), reused')
             self.result = dict(generated=0, complete=True)
