@@ -1,6 +1,7 @@
 # Stage 2 on Potsdam with its validation (the paper's Table 2 metrics for
 # images): every 5 epochs stage 2 paints images for the masks and captions
-# of 200 held-out val patches, scored by FID against the real val images
+# of 200 held-out val patches drawn evenly over the val tiles, scored by
+# FID against the real images of the same patches
 # and by mask-image consistency (a real-only segmentor's mIoU on them
 # against their masks; compare it with the same segmentor's mIoU on the real
 # val images). `tools/test.py` with this config and a checkpoint evaluates a
@@ -16,10 +17,12 @@ reference = dict(
     checkpoint='work_dirs/deeplabv3plus_potsdam_syn0/iter_80000.pth')
 
 val_dataloader = dict(
-    batch_size=12, dataset=dict(prompt_order='caption+shares'))
+    batch_size=12,
+    dataset=dict(prompt_order='caption+shares', load_image=True,
+                 indices=None, subset=dict(num=200, seed=0)))
 val_evaluator = [
-    dict(type='FIDMetric', real_dir=data_root + '/img_dir/val',
-         image_key='image'),
+    # against the real images of the same 200 patches
+    dict(type='FIDMetric', real_dir=None, image_key='image'),
     dict(type='MaskImageConsistencyMetric', **reference),
 ]
 test_dataloader = val_dataloader

@@ -174,3 +174,34 @@ def test_patch_size_problems_are_named(root):
     with pytest.raises(ValueError, match='train_001.png and .*train_001.png '
                        'differ in size'):
         build(root, load_image=True, crop_size=(16, 16))[1]
+
+
+def test_subset_spreads_over_the_tiles_patches_come_from():
+    from dldm_mmseg.datasets.mask_caption_dataset import spread_over_tiles
+    # 3 tiles of 40, 5 and 15 patches (ISPRS and prepare_raster ids)
+    ids = [f'2_10_{i * 512}_0_{i * 512 + 512}_512' for i in range(40)] + \
+        [f'3_11_{i}_0_{i + 1}_1' for i in range(5)] + \
+        [f'atlanta_r{i * 64}_c0' for i in range(15)]
+    data_list = [dict(sample_id=i) for i in ids]
+    chosen = [d['sample_id'] for d in spread_over_tiles(data_list, 12)]
+    assert len(chosen) == 12 and chosen == sorted(chosen)
+    tiles = [i.split('_')[1] if i.startswith(('2_', '3_')) else 'atlanta'
+             for i in chosen]
+    assert sorted(tiles.count(t) for t in ('10', '11', 'atlanta')) == \
+        [4, 4, 4]  # the first 12 sorted ids would all be tile 2_10
+    # 5 patches of tile 3_11: all of them before a third of another tile's
+    tiles = [d['sample_id'] for d in spread_over_tiles(data_list, 20)]
+    assert sum(i.startswith('3_11') for i in tiles) == 5
+    assert spread_over_tiles(data_list, 12, seed=1) != \
+        spread_over_tiles(data_list, 12, seed=0)
+    assert spread_over_tiles(data_list, 12) == \
+        spread_over_tiles(data_list, 12)
+    assert spread_over_tiles(data_list, 100) == data_list
+
+
+def test_dataset_keeps_its_subset(root):
+    assert len(build(root)) == 3
+    ds = build(root, subset=dict(num=2, seed=0))
+    assert len(ds) == 2 and len({ds[i]['sample_id'] for i in range(2)}) == 2
+    with pytest.raises(ValueError, match='num >= 1'):
+        build(root, subset=dict(num=0))

@@ -111,3 +111,22 @@ def test_fid_metric_and_errors(tmp_path, extractor):
     with pytest.raises(ValueError, match='at least 2'):
         fid_between_folders(real, write_images(tmp_path / 'one',
                                                textures(1)), device='cpu')
+
+
+def test_fid_metric_against_the_batchs_own_real_images(tmp_path):
+    """real_dir=None: the reference is the real images of the evaluated
+    samples, so a subset is scored against the same scenes."""
+    from mmseg.registry import METRICS
+    images = textures(6)
+    real = torch.as_tensor(np.stack(images)).permute(0, 3, 1, 2).float() \
+        / 127.5 - 1  # as MaskCaptionDataset gives them
+    metric = METRICS.build(dict(type='FIDMetric', real_dir=None,
+                                image_key='image', device='cpu'))
+    metric.process({'image': real}, [dict(image=im) for im in images])
+    assert abs(metric.compute_metrics(metric.results)['FID']) < 1e-3
+    metric.results.clear()
+    other = textures(6, seed=5)
+    metric.process({'image': real}, [dict(image=im) for im in other])
+    assert metric.compute_metrics(metric.results)['FID'] > 1
+    with pytest.raises(KeyError, match='load_image=True'):
+        metric.process({'mask': real}, [dict(image=images[0])])

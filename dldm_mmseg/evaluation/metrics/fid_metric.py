@@ -12,16 +12,23 @@ from dldm_mmseg.evaluation.fid import (InceptionFeatures, feature_statistics,
 
 @METRICS.register_module()
 class FIDMetric(BaseMetric):
-    """FID of evaluated images against a reference image folder.
+    """FID of evaluated images against reference images.
 
     Each data sample gives its image as ``img_path`` (read from disk) or as
     an ``H x W x 3`` uint8 array / ``3 x H x W`` tensor under
     ``image_key``; e.g. a test loop over a ``DiffusionSynthDataset`` with
     ``real_dir='data/potsdam/img_dir/train'`` reports the synthetic set's
     FID. Reference statistics are cached next to the reference images.
+    With ``real_dir=None`` the reference is the real images of the
+    evaluated samples themselves (the batch's ``real_key``, e.g. a
+    ``MaskCaptionDataset`` with ``load_image=True``): a validation subset
+    is then scored against the same scenes, not against the whole split.
 
     Args:
-        real_dir (str): Reference images.
+        real_dir (str, optional): Reference images; None for the batch's
+            own real images.
+        real_key (str): Batch key of the real images (``N x 3 x H x W``
+            in [-1, 1]) when ``real_dir`` is None. Defaults to ``'image'``.
         inception (str, optional): Inception TorchScript file (see
             :func:`dldm_mmseg.evaluation.fid.find_inception_weights`).
         image_key (str): Sample key of in-memory images. Defaults to
@@ -31,12 +38,15 @@ class FIDMetric(BaseMetric):
 
     default_prefix = 'fid'
 
-    def __init__(self, real_dir: str, inception: Optional[str] = None,
+    def __init__(self, real_dir: Optional[str],
+                 inception: Optional[str] = None,
                  image_key: str = 'gen_img', device: Optional[str] = None,
-                 collect_device: str = 'cpu', prefix: Optional[str] = None):
+                 real_key: str = 'image', collect_device: str = 'cpu',
+                 prefix: Optional[str] = None):
         super().__init__(collect_device=collect_device, prefix=prefix)
         self.real_dir = real_dir
         self.image_key = image_key
+        self.real_key = real_key
         self.extractor = InceptionFeatures(inception, device)
 
     def _image(self, sample) -> np.ndarray:
@@ -55,10 +65,26 @@ class FIDMetric(BaseMetric):
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
         images = [self._image(s) for s in data_samples]
         for feature in self.extractor(images):
-            self.results.append(feature)
+            self.results.append(('generated', feature))
+        if self.real_dir is None:
+            if self.real_key not in data_batch:
+                raise KeyError(
+                    f'FIDMetric(real_dir=None) scores against the batch\'s '
+                    f'real images under "{self.real_key}", which this batch '
+                    f'lacks (keys {sorted(data_batch)}); load them '
+                    '(MaskCaptionDataset load_image=True) or give real_dir')
+            real = ((data_batch[self.real_key].float().permute(0, 2, 3, 1)
+                     + 1) * 127.5).round().clamp(0, 255).byte().cpu().numpy()
+            for feature in self.extractor(list(real)):
+                self.results.append(('real', feature))
 
     def compute_metrics(self, results: list) -> Dict[str, float]:
-        mu, sigma = feature_statistics(np.stack(results))
-        real = folder_statistics(self.real_dir, self.extractor,
-                                 progress=False)
+        generated = np.stack([f for kind, f in results if kind == 'generated'])
+        mu, sigma = feature_statistics(generated)
+        if self.real_dir is None:
+            real = feature_statistics(np.stack(
+                [f for kind, f in results if kind == 'real']))
+        else:
+            real = folder_statistics(self.real_dir, self.extractor,
+                                     progress=False)
         return dict(FID=frechet_distance(*real, mu, sigma))
