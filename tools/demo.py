@@ -381,6 +381,8 @@ class Demo:
             json.dump(dict(
                 key=self.weights_key(),
                 command='python tools/demo.py --make-weights'
+                        + (f' --dataset {self.data.name}'
+                           if self.data.name != 'toy' else '')
                         + (f' --seed {self.args.seed}' if self.args.seed
                            else ''),
                 commit=commit,
