@@ -29,11 +29,11 @@ instead).
 
 Example::
 
-    python tools/demo.py                  # about 7 minutes on 2 CPU cores
+    python tools/demo.py                  # about 9 minutes on 2 CPU cores
     python tools/demo.py --seeds 3        # the L_prop / alpha ablation
     python tools/demo.py --make-weights   # about 60 minutes
     python tools/demo.py --quick          # under a minute (35 s on 2 cores)
-    python tools/demo.py --dataset spacenet_atlanta   # a real scene
+    python tools/demo.py --dataset spacenet_atlanta   # a real scene, 9 min
 """
 import argparse
 import json
