@@ -286,7 +286,7 @@ def test_seeds_are_batch_invariant(data):
     # share prompts are checked before any sampling, naming the prompt
     for bad, message in (('building: 80%, tree: 50%', 'sum to 130%'),
                          ('forest: 20%', "unknown class 'forest'"),
-                         ('tree: 20%. An aerial image. car: x%',
+                         ('tree: 20%, car: x%. An aerial image',
                           'cannot parse')):
         with pytest.raises(ValueError, match=f'prompt 1 .*{message}'):
             model.generate_masks(['tree: 100%', bad], [1, 2], height=32,

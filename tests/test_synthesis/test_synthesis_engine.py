@@ -659,7 +659,7 @@ def test_set_identity_is_what_made_it_not_how_paths_are_spelled(
     live in subfolders (a full fine-tune) is not."""
     import shutil
 
-    from dldm_mmseg.synthesis.engine import folder_hash
+    from dldm_mmseg.utils.hashing import folder_hash
     monkeypatch.setenv('XDG_CACHE_HOME', str(tmp_path / 'cache'))
     real, paths = setup
     out = str(tmp_path / 'syn')

@@ -87,8 +87,11 @@ class SynthesisHook(Hook):
             return self.result
         logger = MMLogger.get_current_instance()
         status = synthesis_status(self.out_dir, self.num)
+        # a set with a record is checked against it; a set made elsewhere
+        # (a manifest only) is reused as it is, see _prebuilt_set_suffices
         other = other_configuration(self.out_dir, set_identity(
-            SynthesisSettings.from_config(self.cfg.synthesis.to_dict())))
+            SynthesisSettings.from_config(self.cfg.synthesis.to_dict()))) \
+            if osp.isfile(osp.join(self.out_dir, INFO)) else None
         if other is not None and not self.overwrite:
             raise ValueError(
                 f'SynthesisHook: {self.out_dir} holds a set of another '
