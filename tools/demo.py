@@ -49,9 +49,10 @@ from mmengine.runner import Runner
 from dldm_mmseg.experiments.alpha_sweep import (RUN_IDENTITY, VAL_METRICS,
                                                 check_run_identity,
                                                 config_digest, reuse_or_run)
-from dldm_mmseg.experiments.demo_datasets import DEMO_DATASETS
+from dldm_mmseg.datasets.transforms import from_unit_range
+from dldm_mmseg.experiments.demo_datasets import CAPTIONS, DEMO_DATASETS
 from dldm_mmseg.utils.config import load_run_config
-from dldm_mmseg.utils.hashing import folder_hash
+from dldm_mmseg.utils.hashing import differing_keys, folder_hash
 from dldm_mmseg.utils.io import atomic_open, atomic_write_image
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -247,10 +248,8 @@ class Demo:
         if osp.isfile(path):
             with open(path, encoding='utf-8') as f:
                 theirs = json.load(f)
-            if theirs != json.loads(json.dumps(mine)):
-                changed = sorted(k for k in set(mine) | set(theirs)
-                                 if json.loads(json.dumps(mine)).get(k)
-                                 != theirs.get(k))
+            changed = differing_keys(mine, theirs)
+            if changed:
                 raise SystemExit(
                     f'{self.work} holds a demo run with other settings '
                     f'({", ".join(changed)} differ, see {path}); use another '
@@ -432,7 +431,7 @@ class Demo:
         results = {}
         for name, config in self.mask_configs.items():
             options = dict(self.generator_options(config), **{
-                'test_dataloader.dataset.captions': 'captions_test.jsonl'})
+                'test_dataloader.dataset.captions': CAPTIONS['test']})
             cfg = load_run_config(osp.join(ROOT, config), options,
                                   work_dir=osp.join(
                                       self.run_dir(config, seed), 'test'),
@@ -453,8 +452,8 @@ class Demo:
         from dldm_mmseg.evaluation.share_baselines import \
             share_baselines_from_captions
         return share_baselines_from_captions(
-            osp.join(self.data_root, 'captions.jsonl'),
-            osp.join(self.data_root, 'captions_test.jsonl'), self.classes)
+            osp.join(self.data_root, CAPTIONS['train']),
+            osp.join(self.data_root, CAPTIONS['test']), self.classes)
 
     def segmentation(self, seed: Optional[int] = None) -> dict:
         from dldm_mmseg.experiments.alpha_sweep import (alpha_run_identity,
@@ -540,7 +539,7 @@ class Demo:
             sampler=dict(type='DefaultSampler', shuffle=False),
             collate_fn=dict(type='default_collate'),
             dataset=dict(type='MaskCaptionDataset', data_root=self.data_root,
-                         captions='captions_test.jsonl',
+                         captions=CAPTIONS['test'],
                          source_dataset=self.data.source_dataset,
                          prompt_order=synth['image_prompt'], augment=False,
                          load_image=True))  # the real images, for the figure
@@ -652,7 +651,7 @@ def write_report(demo: Demo, results: dict, cpe: dict, fid,
         by_alpha, classes, osp.join(work, 'metric_vs_alpha.png'),
         classes_to_plot=demo.target_classes)
     syn = manifest_shares(demo.syn_root, classes)
-    records = load_captions(osp.join(demo.data_root, 'captions.jsonl'),
+    records = load_captions(osp.join(demo.data_root, CAPTIONS['train']),
                             classes)
     real = np.stack([records[k]['shares_array'] for k in sorted(records)])
     figures['shares'] = plot_share_distributions(
@@ -1049,8 +1048,7 @@ class Stage2Figure(Hook):
 
 def _to_uint8(pixels) -> np.ndarray:
     """``3 x H x W`` in [-1, 1] -> ``H x W x 3`` uint8."""
-    return ((pixels.permute(1, 2, 0) + 1) * 127.5).round().clamp(
-        0, 255).byte().numpy()
+    return from_unit_range(pixels).numpy()
 
 
 def _with_std(mean: dict, std: dict) -> dict:

@@ -24,7 +24,7 @@ from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from dldm_mmseg.utils.hashing import cached_file_sha256
+from dldm_mmseg.utils.hashing import cached_file_sha256, differing_keys
 from dldm_mmseg.utils.io import atomic_directory, atomic_write_image
 from dldm_mmseg.utils.progress import progress_bar
 from .raster_io import (label_ids, read_raster, select_bands,
@@ -274,8 +274,7 @@ def prepare_raster(image_path: str, label_path: str, out_dir: str,
             with open(summary_file, encoding='utf-8') as f:
                 return json.load(f)
         differs = 'it holds no summary.json' if old is None else \
-            'made from other ' + ', '.join(
-                k for k in made_by if made_by[k] != old.get(k))
+            'made from other ' + ', '.join(differing_keys(made_by, old))
         raise FileExistsError(f'{out_dir} exists ({differs}); choose another '
                               '--out, or --force to replace it')
     rgb, ids, classes, _ = _scene(image_path, label_path, settings)

@@ -205,6 +205,13 @@ def to_unit_range(rgb) -> torch.Tensor:
     return tensor.permute(2, 0, 1) / 127.5 - 1.0
 
 
+def from_unit_range(pixels: torch.Tensor) -> torch.Tensor:
+    """``... x 3 x H x W`` in [-1, 1] -> ``... x H x W x 3`` uint8 (the
+    inverse of :func:`to_unit_range`, rounded), on the same device."""
+    return ((pixels.float() + 1) * 127.5).round().clamp(0, 255).to(
+        torch.uint8).movedim(-3, -1)
+
+
 def default_pipeline(crop_size: Optional[tuple] = None, augment: bool = True,
                      load_image: bool = False, **pack) -> list:
     """The pipeline :class:`MaskCaptionDataset` runs when it is given none:

@@ -10,7 +10,7 @@ from mmengine.hooks import Hook
 from mmengine.runner import Runner
 
 from dldm_mmseg.utils.config import check_weights_offline, load_run_config
-from dldm_mmseg.utils.hashing import file_sha256
+from dldm_mmseg.utils.hashing import differing_keys, file_sha256
 from dldm_mmseg.utils.io import atomic_open
 
 # beside a run's test metrics (metrics.json): the metrics of its last
@@ -120,9 +120,8 @@ def check_run_identity(record: str, identity: dict, what: str) -> None:
         with open(record, encoding='utf-8') as f:
             theirs = json.load(f)
     if theirs != mine:
-        differ = 'no record of what made it' if theirs is None else ', '.join(
-            sorted(k for k in set(mine) | set(theirs)
-                   if mine.get(k) != theirs.get(k))) + ' differ'
+        differ = 'no record of what made it' if theirs is None else \
+            ', '.join(differing_keys(mine, theirs)) + ' differ'
         raise ValueError(
             f'{what} of another run ({differ}; see {record}): delete its '
             'folder to run again, or use another work dir')
@@ -143,18 +142,17 @@ def reuse_or_run(run_dir: str, run, *args, identity: dict = None) -> dict:
     """
     done = osp.join(run_dir, 'metrics.json')
     record = osp.join(run_dir, RUN_IDENTITY)
-    mine = None if identity is None else \
-        json.loads(json.dumps(identity, default=str))
     if osp.isfile(done):
-        if mine is not None:
-            check_run_identity(record, mine, f'{run_dir} holds the metrics')
+        if identity is not None:
+            check_run_identity(record, identity,
+                               f'{run_dir} holds the metrics')
         with open(done, encoding='utf-8') as f:
             print(f'{run_dir}: done before, reused')
             return json.load(f)
     metrics = run(*args)
-    if mine is not None:
+    if identity is not None:
         with atomic_open(record) as f:
-            json.dump(mine, f, indent=2)
+            json.dump(identity, f, indent=2, default=str)
     with atomic_open(done) as f:
         json.dump(metrics, f, indent=2)
     return metrics

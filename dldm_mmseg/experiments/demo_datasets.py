@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from typing import Dict, Optional, Tuple
 
 from dldm_mmseg.datasets.captioning import write_captions
+from dldm_mmseg.datasets.raster_preparation import SPLITS
 from dldm_mmseg.datasets.real_benchmarks import BENCHMARKS, get_benchmark
 from dldm_mmseg.datasets.toy_landcover import make_toy_landcover
 from dldm_mmseg.utils.source_dataset import source_dataset_defaults
 
-SPLITS = ('train', 'val', 'test')
 CAPTIONS = {'train': 'captions.jsonl', 'val': 'captions_val.jsonl',
             'test': 'captions_test.jsonl'}
 
@@ -74,13 +74,12 @@ class DemoDataset:
                                seed=seed, num_test=sizes['test'])
         elif not osp.isfile(osp.join(data_root, 'summary.json')):
             get_benchmark(self.benchmark, data_root, cache=cache)
-        classes = self.metainfo['classes']
-        reduce_zero_label = source_dataset_defaults(
-            self.source_dataset)['reduce_zero_label']
+        source = source_dataset_defaults(self.source_dataset)
         counts = {}
         for split in SPLITS:
             ann_dir = osp.join('ann_dir', split)
-            write_captions(data_root, classes, reduce_zero_label,
+            write_captions(data_root, source['metainfo']['classes'],
+                           source['reduce_zero_label'],
                            osp.join('img_dir', split), ann_dir,
                            out_file=CAPTIONS[split])
             counts[split] = sum(name.endswith('.png') for name in

@@ -11,6 +11,7 @@ import torch.nn.functional as F
 from mmengine.model import BaseModel
 
 from mmseg.registry import MODELS
+from dldm_mmseg.datasets.transforms import from_unit_range
 from dldm_mmseg.models.generators import build_sd_components
 from dldm_mmseg.utils.io import atomic_directory
 from dldm_mmseg.utils.palette import (nearest_palette_index_torch,
@@ -147,8 +148,7 @@ class VAEAutoencoder(BaseModel):
         for batch in batches:
             recon = self.vae.decode(self.vae.encode(
                 batch['mask']).latent_dist.mean).sample
-            rgb = ((recon + 1) * 127.5).round().clamp(0, 255).to(
-                torch.uint8).permute(0, 2, 3, 1)
+            rgb = from_unit_range(recon)
             pred = nearest_palette_index_torch(rgb, self.palette).long()
             valid = batch['label'] != 255
             hits += int((pred[valid] == batch['label'][valid]).sum())

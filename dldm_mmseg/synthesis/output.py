@@ -13,7 +13,8 @@ import numpy as np
 from dldm_mmseg.synthesis.layout import (ANN_DIR, IMG_DIR, INFO, MANIFEST,
                                          RECORDS, SEED_SCHEME, sample_id,
                                          synthesis_status)
-from dldm_mmseg.utils.hashing import file_sha256, folder_hash
+from dldm_mmseg.utils.hashing import (differing_keys, file_sha256,
+                                      folder_hash)
 from dldm_mmseg.utils.io import (atomic_open, atomic_write_image,
                                  atomic_write_jsonl, remove_stale_temporaries)
 from dldm_mmseg.utils.label_stats import from_train_ids
@@ -74,8 +75,7 @@ def other_configuration(out_dir: str, identity: dict):
     if info.get('fingerprint') == fingerprint_of(identity):
         return None
     theirs = info.get('identity')
-    changed = sorted(k for k in set(identity) | set(theirs)
-                     if identity.get(k) != theirs.get(k)) if theirs else None
+    changed = differing_keys(identity, theirs) if theirs else None
     return f'{", ".join(changed)} differ' if changed else \
         'made by an older version'
 

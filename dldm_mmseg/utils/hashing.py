@@ -1,5 +1,6 @@
 """Content hashes of files and exported weight folders, cached so that a
-resumed run does not hash gigabytes again."""
+resumed run does not hash gigabytes again, and the comparison of the
+identity records outputs are reused by."""
 import contextlib
 import hashlib
 import json
@@ -66,3 +67,12 @@ def folder_hash(folder: str) -> str:
         digest.update(path.replace(os.sep, '/').encode())
         digest.update(cached_file_sha256(osp.join(folder, path)).encode())
     return digest.hexdigest()[:16]
+
+
+def differing_keys(mine: dict, theirs: dict) -> list:
+    """Sorted keys of either record whose values differ once both are
+    read as JSON (a tuple equals its list)."""
+    mine, theirs = (json.loads(json.dumps(r, default=str))
+                    for r in (mine, theirs))
+    return sorted(k for k in set(mine) | set(theirs)
+                  if mine.get(k) != theirs.get(k))

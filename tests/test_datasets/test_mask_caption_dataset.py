@@ -205,3 +205,14 @@ def test_dataset_keeps_its_subset(root):
     assert len(ds) == 2 and len({ds[i]['sample_id'] for i in range(2)}) == 2
     with pytest.raises(ValueError, match='num >= 1'):
         build(root, subset=dict(num=0))
+
+
+def test_unit_range_round_trip():
+    from dldm_mmseg.datasets.transforms import from_unit_range, to_unit_range
+    rgb = np.random.default_rng(0).integers(0, 256, (2, 5, 7, 3), np.uint8)
+    pixels = torch.stack([to_unit_range(im) for im in rgb])
+    assert pixels.shape == (2, 3, 5, 7) and pixels.min() >= -1
+    assert np.array_equal(from_unit_range(pixels).numpy(), rgb)
+    assert np.array_equal(from_unit_range(pixels[0]).numpy(), rgb[0])
+    assert from_unit_range(torch.full((3, 1, 1), 2.0)).tolist() == \
+        [[[255, 255, 255]]]  # clamped

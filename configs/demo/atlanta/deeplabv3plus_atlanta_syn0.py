@@ -11,15 +11,10 @@ real = dict(
     serialize_data=False)
 train_dataloader = dict(dataset=dict(real, _delete_=True))
 val_dataloader = dict(dataset=dict(
+    real,
     _delete_=True,
-    type='BaseSegDataset',
-    data_root={{_base_.atlanta_root}},
-    metainfo={{_base_.source_dataset.metainfo}},
-    reduce_zero_label=True,
-    img_suffix='.png',
     data_prefix=dict(img_path='img_dir/val', seg_map_path='ann_dir/val'),
-    pipeline={{_base_.test_pipeline}},
-    serialize_data=False))
+    pipeline={{_base_.test_pipeline}}))
 test_dataloader = val_dataloader
 model = dict(
     decode_head=dict(num_classes=2), auxiliary_head=dict(num_classes=2))

@@ -6,6 +6,7 @@ from mmengine.evaluator import BaseMetric
 from PIL import Image
 
 from mmseg.registry import METRICS
+from dldm_mmseg.datasets.transforms import from_unit_range
 from dldm_mmseg.evaluation.fid import (InceptionFeatures, feature_statistics,
                                        folder_statistics, frechet_distance)
 
@@ -73,8 +74,7 @@ class FIDMetric(BaseMetric):
                     f'real images under "{self.real_key}", which this batch '
                     f'lacks (keys {sorted(data_batch)}); load them '
                     '(MaskCaptionDataset load_image=True) or give real_dir')
-            real = ((data_batch[self.real_key].float().permute(0, 2, 3, 1)
-                     + 1) * 127.5).round().clamp(0, 255).byte().cpu().numpy()
+            real = from_unit_range(data_batch[self.real_key]).cpu().numpy()
             for feature in self.extractor(list(real)):
                 self.results.append(('real', feature))
 

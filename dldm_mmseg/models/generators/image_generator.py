@@ -7,6 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from mmseg.registry import MODELS
+from dldm_mmseg.datasets.transforms import from_unit_range
 from dldm_mmseg.utils.palette import index_to_rgb
 from dldm_mmseg.utils.io import atomic_directory
 from .base import DiffusionGenerator
@@ -159,8 +160,7 @@ class ControlNetImageGenerator(DiffusionGenerator):
         ids = list(sample_id) if sample_id is not None else \
             [str(i) for i in range(len(prompts))]
         seeds = self.sample_seeds(ids, offset=1)  # not the masks' noise
-        rgb = ((mask.float() + 1) * 127.5).round().clamp(0, 255).to(
-            torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
+        rgb = from_unit_range(mask).cpu().numpy()
         images = self.generate_images(rgb, prompts, seeds,
                                       batch_size=len(prompts))
         samples = []
