@@ -174,6 +174,53 @@ def test_consistency_metric_is_the_demos_consistency(data, reference):
                            config=reference[0], checkpoint='no_such.pth'))
 
 
+class HandMadeChecker:
+    """Predicts the hand-made map whose index is the image's first pixel."""
+
+    def __init__(self, preds):
+        self.preds = preds
+
+    def predict(self, images):
+        pred = np.stack([self.preds[int(i[0, 0, 0])] for i in images])
+        return pred, np.ones(pred.shape, np.float32)
+
+
+def test_consistency_scores_hand_made_masks_with_known_iou(reference):
+    """IoU counted by hand: class 0 2/4, class 1 3/5, class 2 in neither
+    (NaN, left out of the mean); the mask's ignore pixel does not count.
+    Swapping prediction and mask gives class 0 2/5, so a swapped argument
+    or an ignore bug fails."""
+    from mmengine.structures import PixelData
+    from mmseg.structures import SegDataSample
+
+    from dldm_mmseg.experiments.analysis import images_consistency
+    classes = ('a', 'b', 'c')
+    masks = [np.array([[0, 0, 1, 1], [0, 255, 1, 1]])]
+    preds = [np.array([[0, 1, 1, 1], [0, 0, 0, 1]])]
+    images = [np.zeros((2, 4, 3), np.uint8)]
+    checker = HandMadeChecker(preds)
+    expected = {'consistency_IoU.a': 50.0, 'consistency_IoU.b': 60.0}
+    result = images_consistency(checker, images, masks, classes)
+    assert {k: result[k] for k in expected} == pytest.approx(expected)
+    assert np.isnan(result['consistency_IoU.c'])
+    assert result['consistency_mIoU'] == pytest.approx(55.0)
+    # the val-loop metric counts the same from samples
+    metric = METRICS.build(dict(type='MaskImageConsistencyMetric',
+                                config=reference[0], checkpoint=reference[1],
+                                device='cpu'))
+    metric.dataset_meta = dict(classes=classes)
+    metric.checker = checker
+    sample = SegDataSample(metainfo=dict(image=images[0]))
+    sample.gt_sem_seg = PixelData(data=torch.from_numpy(masks[0])[None])
+    metric.process({}, [sample.to_dict()])
+    scores = metric.compute_metrics(metric.results)
+    assert {k: scores[k] for k in expected} == pytest.approx(expected)
+    assert scores['consistency_mIoU'] == pytest.approx(55.0)
+    swapped = images_consistency(HandMadeChecker([masks[0]]), images,
+                                 preds, classes)
+    assert swapped['consistency_IoU.a'] == pytest.approx(40.0)
+
+
 def test_stage2_val_loop_reports_consistency_and_test_tool_agrees(
         data, reference, tmp_path):
     records, metrics = train_validate_then_test(

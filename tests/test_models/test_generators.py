@@ -107,13 +107,15 @@ def test_train_through_runner_export_and_checkpoint(config, data, tmp_path):
     assert grids, 'sample grid was not written'
 
 
-def test_resume_continues_from_saved_iteration(data, tmp_path):
+def test_resume_gives_the_uninterrupted_run(data, tmp_path):
+    """One epoch, then a resumed second, equals two epochs in one go: LoRA
+    weights, their EMA and the optimizer's moments (RandomStateHook puts
+    the noise draws back where they were)."""
     train = load_tool('train')
-    work = str(tmp_path / 'work')
     config = tmp_path / 'mask_tiny.py'
     config.write_text(f"""_base_ = [{MASK_CFG!r}]
 model = dict(components=dict(_delete_=True, preset='tiny'), lora_rank=4,
-             frozen_dtype=None)
+             frozen_dtype=None, ema_decay=0.9)
 train_dataloader = dict(batch_size=2, num_workers=0, persistent_workers=False,
                         dataset=dict(data_root={data!r}))
 val_dataloader = dict(num_workers=0, dataset=dict(data_root={data!r},
@@ -121,22 +123,39 @@ val_dataloader = dict(num_workers=0, dataset=dict(data_root={data!r},
 optim_wrapper = dict(_delete_=True, type='OptimWrapper',
                      optimizer=dict(type='AdamW', lr=1e-3))
 env_cfg = dict(dist_cfg=dict(backend='gloo'))
-custom_hooks = []
+custom_hooks = [dict(type='RandomStateHook')]
 visualizer = dict(name='visualizer_resume')
 """)
-    runner = train.main([str(config), '--work-dir', work, '--cfg-options',
-                         'train_cfg.max_epochs=1'])
-    lora_after_1 = {k: v.clone() for k, v in
-                    runner.model.trainable_parameters().items()}
-    runner = train.main([str(config), '--work-dir', work, '--resume',
-                         '--cfg-options', 'train_cfg.max_epochs=2'])
+
+    def run(work, epochs, *extra):
+        runner = train.main([str(config), '--work-dir', str(tmp_path / work),
+                             *extra, '--cfg-options',
+                             f'train_cfg.max_epochs={epochs}',
+                             f'visualizer.name=vis_{work}_{epochs}'])
+        model = runner.model
+        state = {k: v.clone() for k, v in
+                 model.trainable_parameters().items()}
+        state.update({f'ema.{k}': model.ema.shadow(k).clone()
+                      for k in model.trainable_parameters()})
+        optim = runner.optim_wrapper.optimizer.state_dict()['state']
+        state.update({f'optim.{i}.{k}': v.clone()
+                      for i, s in optim.items() for k, v in s.items()})
+        return runner, state
+
+    _, whole = run('whole', 2)
+    run('parts', 1)
+    runner, parts = run('parts', 2, '--resume')
     assert runner.iter == 4 and runner.epoch == 2
-    log = open(sorted(glob.glob(osp.join(work, '*', '*.log')))[-1]).read()
+    log = open(sorted(glob.glob(str(tmp_path / 'parts' / '*' /
+                                    '*.log')))[-1]).read()
     assert 'resumed epoch: 1, iter: 2' in log
     assert 'missing keys' not in log  # frozen weights are not reported
-    changed = [not torch.equal(v, lora_after_1[k]) for k, v in
-               runner.model.trainable_parameters().items()]
-    assert any(changed)
+    assert whole.keys() == parts.keys()
+    assert any(k.startswith('ema.') for k in whole)
+    assert any(k.startswith('optim.') and k.endswith('exp_avg_sq')
+               for k in whole)
+    different = [k for k in whole if not torch.equal(whole[k], parts[k])]
+    assert not different, different[:5]
 
 
 def test_loss_falls_when_overfitting(data):

@@ -68,3 +68,34 @@ def test_min_snr_weighting_of_the_diffusion_loss(epsilon_model):
         MODELS.build(dict(type='LoRAMaskGenerator', lora_rank=4,
                           source_dataset='PotsdamDataset',
                           components=dict(preset='tiny'), snr_gamma=0))
+
+
+def test_min_snr_weighting_with_v_prediction():
+    """v-prediction (the demo's setting) weighs by min(SNR, gamma) /
+    (SNR + 1), the epsilon weight moved to v space; the target is
+    v = sqrt(ab) * noise - sqrt(1 - ab) * latents."""
+    model = MODELS.build(dict(
+        type='LoRAMaskGenerator', lora_rank=4,
+        source_dataset='PotsdamDataset', frozen_dtype=None,
+        components=dict(preset='tiny', prediction_type='v_prediction')))
+    assert model.noise_scheduler.config.prediction_type == 'v_prediction'
+    torch.manual_seed(0)
+    latents, noise = torch.randn(3, 4, 8, 8), torch.randn(3, 4, 8, 8)
+    t = torch.tensor([10, 300, 900])
+    ab = model.noise_scheduler.alphas_cumprod[t].double().view(3, 1, 1, 1)
+    v = (ab.sqrt() * noise - (1 - ab).sqrt() * latents).float()
+    pred = v + torch.randn(3, 4, 8, 8) * 0.5
+    assert model.diffusion_loss(pred, latents, noise, t).item() == \
+        pytest.approx(((pred - v) ** 2).mean().item(), rel=1e-5)
+    model.snr_gamma = 5.0
+    weighted = model.diffusion_loss(pred, latents, noise, t)
+    snr = (ab / (1 - ab)).flatten()
+    weight = snr.clamp(max=5) / (snr + 1)
+    # SNR >> 5 at t=10: 5 / (SNR + 1) << 1; at t=900 SNR / (SNR + 1) < 1
+    assert weight[0] < 0.1 and 0 < weight[2] < 1
+    per_sample = ((pred - v) ** 2).flatten(1).mean(1).double()
+    assert weighted.item() == pytest.approx(
+        (weight * per_sample).mean().item(), rel=1e-5)
+    # the epsilon weight (divided by SNR, not SNR + 1) would differ
+    wrong = (snr.clamp(max=5) / snr * per_sample).mean().item()
+    assert abs(weighted.item() - wrong) > 1e-3 * wrong

@@ -110,6 +110,12 @@ def test_weak_class_mode_reads_metrics_and_boosts_low_iou_classes(tmp_path):
     freq = TargetShareSampler(CLASSES, real, rarity_exponent=1.0)
     assert freq.patch_probs[5] == pytest.approx(freq.patch_probs[0])
     assert freq.patch_probs[5] == pytest.approx(freq.patch_probs[7])
+    # low vegetation covers 3/8 of the pixels, the others 1/8 each: its
+    # patches are drawn at (3/8)^-1 / (1/8)^-1 = 1/3 the rate
+    assert freq.patch_probs[2] == pytest.approx(freq.patch_probs[0] / 3)
+    assert freq.patch_probs.sum() == pytest.approx(1)
+    flat = TargetShareSampler(CLASSES, real, rarity_exponent=0.0)
+    assert np.allclose(flat.patch_probs, 1 / len(real))
     with pytest.raises(ValueError, match=r"no IoU.<class> for \['car'\]"):
         class_weakness({f'IoU.{c}': 50 for c in CLASSES if c != 'car'},
                        CLASSES)

@@ -2,6 +2,7 @@ import glob
 import os.path as osp
 
 import pytest
+import torch
 
 from dldm_mmseg.datasets.toy_landcover import make_toy_landcover
 
@@ -28,6 +29,23 @@ def test_train_resume_and_test(tmp_path):
     work = str(tmp_path / 'work')
     runner = train.main([CONFIG, '--work-dir', work] + options(data, 2))
     assert runner.iter == 2
+    saved = torch.load(osp.join(work, 'iter_2.pth'), map_location='cpu',
+                       weights_only=False)
+    # resumed with nothing left to train, the runner holds exactly what
+    # was saved: weights (BN statistics too), SGD momentum, the schedule
+    runner = train.main([CONFIG, '--work-dir', work, '--resume'] +
+                        options(data, 2))
+    weights = runner.model.state_dict()
+    assert weights.keys() == saved['state_dict'].keys()
+    assert all(torch.equal(weights[k], v)
+               for k, v in saved['state_dict'].items())
+    momentum = runner.optim_wrapper.optimizer.state_dict()['state']
+    assert momentum and momentum.keys() == saved['optimizer']['state'].keys()
+    assert all(torch.equal(momentum[i]['momentum_buffer'],
+                           s['momentum_buffer'])
+               for i, s in saved['optimizer']['state'].items())
+    assert runner.param_schedulers[0].last_step == \
+        saved['param_schedulers'][0]['last_step']
     # --resume continues from the last checkpoint in the work dir
     runner = train.main([CONFIG, '--work-dir', work, '--resume'] +
                         options(data, 4))
