@@ -365,6 +365,46 @@ def test_nan_loss_names_iteration_and_terms(data):
         model(**batch)
 
 
+def test_fp16_overflow_steps_are_skipped_by_the_loss_scaler(
+        data, monkeypatch):
+    """Under a loss scaler a non-finite step is skipped (weights kept,
+    scale lowered, counted in the log) instead of ending the run, until
+    max_nonfinite_steps come in a row; without one the first stops it."""
+    import mmengine.optim.optimizer.amp_optimizer_wrapper as amp
+    from mmengine.optim import AmpOptimWrapper, OptimWrapper
+    monkeypatch.setattr(amp, 'is_cuda_available', lambda: True)
+    model, _ = build(MASK_CFG, data, max_nonfinite_steps=2)
+    params = [p for p in model.parameters() if p.requires_grad]
+    wrapper = AmpOptimWrapper(optimizer=torch.optim.SGD(params, lr=0.1),
+                              loss_scale='dynamic')
+    wrapper.loss_scaler = torch.amp.GradScaler('cpu')  # a CPU fp16 run
+    good = batch_of(data)
+    bad = dict(good, mask=good['mask'] * float('nan'))  # forced overflow
+
+    def weights():
+        return [p.detach().clone() for p in params]
+
+    before, scale = weights(), wrapper.loss_scaler.get_scale()
+    for step in (1, 2):
+        log_vars = model.train_step(bad, wrapper)
+        assert log_vars['skipped_steps'] == step
+        assert all(torch.equal(a, b) for a, b in zip(before, weights()))
+        assert wrapper.loss_scaler.get_scale() == scale / 2 ** step
+    model.train_step(good, wrapper)  # a finite step trains and resets
+    assert not all(torch.equal(a, b) for a, b in zip(before, weights()))
+    model.train_step(bad, wrapper)
+    model.train_step(bad, wrapper)
+    with pytest.raises(FloatingPointError,
+                       match=r'3 steps in a row; the loss scaler skipped the '
+                       r'first 2\).*loss_diffusion=nan'):
+        model.train_step(bad, wrapper)
+    plain = OptimWrapper(optimizer=torch.optim.SGD(params, lr=0.1))
+    model.nonfinite_in_a_row = 0
+    with pytest.raises(FloatingPointError, match=r'iteration \S+: '
+                       'loss_diffusion=nan'):
+        model.train_step(bad, plain)
+
+
 def test_missing_weights_folder_names_layout(tmp_path):
     from dldm_mmseg.models.generators import build_sd_components
     with pytest.raises(FileNotFoundError, match='does not exist.*unet/'

@@ -58,7 +58,11 @@ class DiffusionGenerator(TrainingStepMixin, DiffusionStepMixin, SamplingMixin,
             which overflow an fp16 VAE decoder and stop the run as
             non-finite. Defaults to 10. None disables the bound.
         nan_check (bool): Stop with the iteration and loss terms named when
-            a loss is not finite. Defaults to True.
+            a loss is not finite. Under fp16 AMP (an optimizer wrapper with
+            a loss scaler) a non-finite step is left to the scaler, which
+            skips it and lowers the scale; the run stops only after
+            ``max_nonfinite_steps`` such steps in a row. Defaults to True.
+        max_nonfinite_steps (int): See ``nan_check``. Defaults to 10.
         grad_norm_interval (int): Every this many training iterations, log
             the gradient norm of each loss term on the trainable weights
             (``grad_norm_diffusion``, ``grad_norm_ce``, ...), so a user can
@@ -99,6 +103,7 @@ class DiffusionGenerator(TrainingStepMixin, DiffusionStepMixin, SamplingMixin,
                  x0_max_timestep: Optional[int] = None,
                  x0_clip: Optional[float] = 10.0,
                  nan_check: bool = True,
+                 max_nonfinite_steps: int = 10,
                  grad_norm_interval: int = 50,
                  snr_gamma: Optional[float] = None,
                  cache_latents: bool = False,
@@ -133,6 +138,12 @@ class DiffusionGenerator(TrainingStepMixin, DiffusionStepMixin, SamplingMixin,
             raise ValueError(f'x0_clip must be > 0 or None, got {x0_clip}')
         self.x0_clip = x0_clip
         self.nan_check = nan_check
+        if max_nonfinite_steps < 0:
+            raise ValueError(f'max_nonfinite_steps must be >= 0, got '
+                             f'{max_nonfinite_steps}')
+        self.max_nonfinite_steps = max_nonfinite_steps
+        self.nonfinite_in_a_row = self.skipped_steps = 0
+        self._loss_scaled = False
         if grad_norm_interval < 0:
             raise ValueError(f'grad_norm_interval must be >= 0, got '
                              f'{grad_norm_interval}')

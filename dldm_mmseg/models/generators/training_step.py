@@ -1,29 +1,51 @@
 """What a generator's training step adds to mmengine's: a NaN check that
-names the iteration and the terms, each loss term's gradient norm and the
-encoding caches' hit rates in the log, and the EMA update."""
+names the iteration and the terms (and leaves fp16 overflow steps to the
+loss scaler), each loss term's gradient norm and the encoding caches' hit
+rates in the log, and the EMA update."""
+import logging
 from typing import Dict
 
 import torch
-from mmengine.logging import MessageHub
+from mmengine.logging import MessageHub, print_log
 
 
 class TrainingStepMixin:
     """For a :class:`DiffusionGenerator` (before ``BaseModel`` in its bases;
-    its ``nan_check``, ``grad_norm_interval``, ``_train_steps``,
-    ``latent_cache``, ``text_cache``, ``ema`` and
+    its ``nan_check``, ``max_nonfinite_steps``, ``grad_norm_interval``,
+    ``_train_steps``, ``latent_cache``, ``text_cache``, ``ema`` and
     ``trainable_parameters``)."""
 
     def check_finite(self, losses: Dict[str, torch.Tensor]) -> None:
-        """Raise with the iteration and all terms if a loss is not finite."""
-        if not self.nan_check or all(torch.isfinite(v).all()
-                                     for v in losses.values()):
+        """Raise with the iteration and all terms if a loss is not finite;
+        under a loss scaler (fp16 AMP), count the step as skipped (the
+        scaler skips it) and raise only after ``max_nonfinite_steps`` in a
+        row."""
+        if not self.nan_check:
+            return
+        if all(torch.isfinite(v).all() for v in losses.values()):
+            self.nonfinite_in_a_row = 0
             return
         hub = MessageHub.get_current_instance()
         iteration = hub.get_info('iter') if hub else None
         terms = ', '.join(f'{k}={v.item():.4g}' for k, v in losses.items())
+        if self._loss_scaled and \
+                self.nonfinite_in_a_row < self.max_nonfinite_steps:
+            self.nonfinite_in_a_row += 1
+            self.skipped_steps += 1
+            print_log(f'non-finite loss at iteration {iteration} ({terms}): '
+                      f'the loss scaler skips this step '
+                      f'({self.nonfinite_in_a_row} in a row, '
+                      f'{self.skipped_steps} in all)', logger='current',
+                      level=logging.WARNING)
+            return
+        in_a_row = (f' ({self.nonfinite_in_a_row + 1} steps in a row; '
+                    f'the loss scaler skipped the first '
+                    f'{self.nonfinite_in_a_row})'
+                    if self._loss_scaled else '')
         raise FloatingPointError(
-            f'non-finite loss at iteration {iteration}: {terms}. Lower the '
-            'learning rate, use bf16 instead of fp16, or check the data')
+            f'non-finite loss at iteration {iteration}{in_a_row}: {terms}. '
+            'Lower the learning rate, use bf16 instead of fp16, or check '
+            'the data')
 
     def parse_losses(self, losses: Dict[str, torch.Tensor]):
         """mmengine's sum of the ``loss*`` terms, plus, every
@@ -65,7 +87,13 @@ class TrainingStepMixin:
         return norms
 
     def train_step(self, data, optim_wrapper):
+        # AmpOptimWrapper's GradScaler skips a step whose gradients are not
+        # finite; check_finite leaves such steps to it
+        self._loss_scaled = getattr(optim_wrapper, 'loss_scaler',
+                                    None) is not None
         log_vars = super().train_step(data, optim_wrapper)
+        if self._loss_scaled:
+            log_vars['skipped_steps'] = float(self.skipped_steps)
         if self.ema is not None and optim_wrapper.should_update():
             self.update_ema()
         return log_vars
