@@ -446,6 +446,16 @@ class Demo:
                 identity=_export_test_identity(cfg, export))
         return results
 
+    def mask_floor(self) -> dict:
+        """The mask VAE's round trip of the test scenes' masks (drawn,
+        encoded, decoded, quantised): the floor of stage-1 mCPE."""
+        from diffusers import AutoencoderKL
+
+        from dldm_mmseg.models.vae_fitting import vae_round_trip
+        vae = AutoencoderKL.from_pretrained(self.vaes['masks']).float()
+        return vae_round_trip(vae, self.data_root, self.data.source_dataset,
+                              splits=('test',))
+
     def share_baselines(self) -> dict:
         """mCPE on the test prompts of two generators that ignore them: every
         mask at the mean train shares, and a random real train mask."""
@@ -614,11 +624,13 @@ def main(argv=None):
                       per_seed=dict(seeds=demo.seeds, segmentation=seg_runs,
                                     mask_cpe=cpe_runs))
     baselines = demo.share_baselines()
+    floor = demo.timed('mask VAE round trip', demo.mask_floor)
     fid = demo.timed('FID', demo.fid)
     consistency = demo.timed('consistency', demo.consistency) \
         if 0 in demo.args.alphas else None
     report = demo.timed('report', write_report, demo, results, cpe, fid,
-                        consistency, time.time() - start, spread, baselines)
+                        consistency, time.time() - start, spread, baselines,
+                        floor)
     print(f'\nreport: {report} ({time.time() - start:.0f} s)')
     return dict(results=results, mask_cpe=cpe, fid=fid,
                 consistency=consistency)
@@ -627,13 +639,15 @@ def main(argv=None):
 def write_report(demo: Demo, results: dict, cpe: dict, fid,
                  consistency: Optional[dict], elapsed: float,
                  spread: Optional[dict] = None,
-                 baselines: Optional[dict] = None) -> str:
+                 baselines: Optional[dict] = None,
+                 floor: Optional[dict] = None) -> str:
     """Tables, figures and ``metrics.json`` of this run.
 
     With several seeds, ``results`` and ``cpe`` hold means and ``spread``
     the standard deviations and per-seed values; tables read mean ± std
     and ``metrics.json`` holds ``{"mean", "std"}`` per metric.
-    ``baselines`` (:func:`share_baselines`) stand beside stage 1's mCPE.
+    ``baselines`` (:func:`share_baselines`) stand beside stage 1's mCPE,
+    and below it ``floor`` (:meth:`Demo.mask_floor`).
     """
     from dldm_mmseg.experiments.analysis import (manifest_shares,
                                                  plot_share_distributions,
@@ -685,6 +699,21 @@ def write_report(demo: Demo, results: dict, cpe: dict, fid,
             cpe_rows += f'\n| {name} | ' + ' | '.join(
                 f'{flat[k]:.2f}' for k in ['mCPE'] + [
                     f'CPE.{c}' for c in classes]) + ' |'
+
+    floor_text = ''
+    if floor:
+        near = floor['nearest']
+        cpe_rows += '\n| mask VAE round trip (the floor) | ' + ' | '.join(
+            f'{near[k]:.2f}' for k in ['mCPE'] + [f'CPE.{c}' for c in
+                                                  classes]) + ' |'
+        floor_text = (
+            '\nThe last row is the floor under every stage-1 row: the mask '
+            'VAE alone, on the real test masks (each drawn in its colours, '
+            'encoded, decoded and snapped to the nearest colour), already '
+            f'moves the shares this much: {floor["text"]}. With '
+            'neighbourhood quantisation (`quantisation=dict(type='
+            "'neighbourhood')`) the floor is "
+            f'{floor["neighbourhood"]["mCPE"]:.2f}.\n')
 
     # every timed step is in the ledger too (Demo.timed writes both)
     timing_rows = '\n'.join(f'| {k} | {v:.0f} | {demo.ledger[k]:.0f} |'
@@ -813,7 +842,7 @@ its shares must beat: every mask at the mean train shares
 | model | mCPE | {' | '.join(f'CPE {c}' for c in classes)} |
 |---|---|{'---|' * len(classes)}
 {cpe_rows}
-
+{floor_text}
 ## Synthetic set (stage 3)
 
 {len(syn['ids'])} pairs in `{demo.syn_root}`, rare classes boosted; mCPE of the
@@ -853,6 +882,7 @@ Seconds of this invocation, and of every invocation in this work dir
     with atomic_open(osp.join(work, 'metrics.json')) as f:
         json.dump(dict(split='test', segmentation=segmentation,
                        mask_cpe=mask_cpe, share_baselines=baselines,
+                       mask_vae_round_trip=floor,
                        set_mcpe=set_cpe, fid=fid, consistency=consistency,
                        seeds=demo.seeds,
                        per_seed=spread['per_seed'] if spread else None,

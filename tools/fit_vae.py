@@ -8,6 +8,10 @@ logs and checkpoints in ``<out>_fit`` unless ``--work-dir``), the same as
 ``tools/train.py`` on a VAE config such as
 ``configs/demo/vae_masks_small_toy.py``.
 
+It ends with the floor of stage-1 mCPE: the round trip (encode, decode,
+quantise) of the held-out masks (``ann_dir/val``, else ``ann_dir/train``),
+printed and written to ``<work dir>/round_trip.json``.
+
 Example::
 
     python tools/fit_vae.py work_dirs/demo/data/toy_landcover \
@@ -80,6 +84,12 @@ def main(argv=None):
           f'factor {result["scaling_factor"]:.4f}' + (
               '' if accuracy is None else f', mask pixels reconstructed in '
               f'their class {100 * accuracy:.1f}%'))
+    trip = result['round_trip']
+    if trip is not None:
+        print(trip['text'])
+        print(f'  with neighbourhood quantisation (quantisation=dict(type='
+              f"'neighbourhood') in the mask generator): mCPE "
+              f"{trip['neighbourhood']['mCPE']:.2f}")
     return result
 
 

@@ -12,6 +12,7 @@ such as ``configs/demo/vae_masks_small_toy.py`` holds); :func:`fit_vae`
 runs it.
 """
 import itertools
+import json
 import os.path as osp
 import time
 from typing import Optional
@@ -21,6 +22,7 @@ from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 
 from mmseg.registry import DATASETS
+from dldm_mmseg.utils.io import atomic_open
 # the loss helpers live with the model; importable from here as before
 from dldm_mmseg.models.vae_autoencoder import (  # noqa: F401
     CONTENTS, class_balanced_weights, content_pixels)
@@ -110,8 +112,10 @@ def fit_vae(data_root: str, out: str, preset: str = 'small',
 
     Returns:
         dict: ``first``/``last`` mean losses (first and last 20 steps at
-        most), ``steps``, ``scaling_factor`` and ``mask_pixel_accuracy``
-        (None for an ``'images'`` VAE).
+        most), ``steps``, ``scaling_factor``, ``mask_pixel_accuracy`` and
+        ``round_trip`` (:func:`vae_round_trip` on the val masks, else the
+        train masks, also written to ``<work_dir>/round_trip.json``; both
+        None for an ``'images'`` VAE).
     """
     if content not in CONTENTS:
         raise ValueError(f'content must be one of {CONTENTS}, got '
@@ -146,6 +150,44 @@ def fit_vae(data_root: str, out: str, preset: str = 'small',
                   if type(h).__name__ == 'VAEExportHook').result
     losses = runner.model.loss_history  # this run's steps (none if resumed
     window = max(1, min(20, len(losses) // 4))  # at the end)
+    round_trip = None
+    if content != 'images':
+        round_trip = vae_round_trip(runner.model.vae, data_root,
+                                    source_dataset)
+        with atomic_open(osp.join(cfg.work_dir, 'round_trip.json')) as f:
+            json.dump(round_trip, f, indent=1)
+        runner.logger.info(round_trip['text'])
     return dict(first=sum(losses[:window]) / window if losses else None,
                 last=sum(losses[-window:]) / window if losses else None,
-                steps=runner.iter, **export)
+                steps=runner.iter, round_trip=round_trip, **export)
+
+
+def vae_round_trip(vae, data_root: str, source_dataset,
+                   splits=('val', 'train')) -> dict:
+    """:func:`~dldm_mmseg.evaluation.mask_round_trip.mask_round_trip` of
+    a mask VAE on the first of ``splits`` with label maps, with the
+    generator's two quantisations.
+
+    Returns:
+        dict: ``split``, ``nearest`` and ``neighbourhood`` (the results) and
+        ``text`` (one line on the nearest-colour result).
+    """
+    from dldm_mmseg.evaluation.mask_round_trip import (held_out_labels,
+                                                       mask_round_trip,
+                                                       round_trip_text)
+    from dldm_mmseg.utils.palette import palette_quantiser
+    from dldm_mmseg.utils.source_dataset import source_dataset_defaults
+    source = source_dataset_defaults(source_dataset)
+    meta = source['metainfo']
+    labels, split = held_out_labels(data_root, source['reduce_zero_label'],
+                                    splits)
+    was_training = vae.training
+    vae.eval()
+    result = dict(split=split)
+    for kind in ('nearest', 'neighbourhood'):
+        result[kind] = mask_round_trip(
+            vae, labels, meta['palette'], meta['classes'],
+            palette_quantiser(meta['palette'], dict(type=kind)))
+    vae.train(was_training)
+    result['text'] = round_trip_text(result['nearest'], split)
+    return result

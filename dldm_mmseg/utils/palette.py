@@ -18,6 +18,7 @@ from typing import Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 Palette = Union[Sequence[Sequence[int]], np.ndarray]
 IGNORE_INDEX = 255
@@ -158,6 +159,91 @@ def nearest_palette_index_torch(rgb: torch.Tensor, palette: Palette,
     if with_ignore:
         out[out == len(pal)] = IGNORE_INDEX
     return out
+
+
+def neighbourhood_palette_index_torch(rgb: torch.Tensor, palette: Palette,
+                                      window: int = 5,
+                                      confident: float = 0.25,
+                                      with_ignore: bool = True
+                                      ) -> torch.Tensor:
+    """Boundary-aware quantisation of ``N x H x W x 3`` uint8 colours.
+
+    A decoder blends the colours of two classes where they meet, and the
+    blend may lie nearest to a third class's colour (red and green make a
+    brown nearest to shrubland): nearest-colour quantisation then draws a
+    rim of that class along every such border. Here a pixel takes the
+    nearest colour among the classes drawn *confidently* in its
+    ``window x window`` neighbourhood (pixels within ``confident`` times
+    the smallest distance between two colours of their nearest colour); a
+    blend between two classes can only become one of them, while a region
+    really drawn in the third colour keeps it. A pixel with no confident
+    pixel around takes its plain nearest colour.
+
+    Args:
+        rgb (torch.Tensor): ``N x H x W x 3`` uint8.
+        palette: One RGB colour per class.
+        window (int): Odd neighbourhood size. Defaults to 5.
+        confident (float): See above, in (0, 0.5]. Defaults to 0.25.
+        with_ignore (bool): As in :func:`nearest_palette_index`.
+
+    Returns:
+        torch.Tensor: ``N x H x W`` uint8 indices (255 = ignore).
+    """
+    if window < 1 or window % 2 == 0:
+        raise ValueError(f'window must be an odd number >= 1, got {window}')
+    if not 0 < confident <= 0.5:
+        raise ValueError(f'confident must be in (0, 0.5], got {confident}')
+    pal = _palette_array(palette)
+    colours = _with_ignore_colour(pal) if with_ignore else pal
+    centres = torch.as_tensor(colours, dtype=torch.float32,
+                              device=rgb.device)
+    dist = (rgb.float().unsqueeze(-2) - centres).pow(2).sum(-1)
+    nearest_dist, nearest = dist.min(-1)
+    pair = (centres[:, None] - centres[None]).pow(2).sum(-1)
+    spacing = pair[~torch.eye(len(centres), dtype=torch.bool,
+                              device=rgb.device)].min()
+    sure = nearest_dist <= spacing * confident ** 2
+    drawn = F.one_hot(nearest, len(centres)).float() * sure.unsqueeze(-1)
+    around = F.max_pool2d(drawn.permute(0, 3, 1, 2), window, stride=1,
+                          padding=window // 2).permute(0, 2, 3, 1) > 0
+    choice = dist.masked_fill(~around, float('inf')).argmin(-1)
+    out = torch.where(around.any(-1), choice, nearest).to(torch.uint8)
+    if with_ignore:
+        out[out == len(pal)] = IGNORE_INDEX
+    return out
+
+
+QUANTISATIONS = ('nearest', 'neighbourhood')
+
+
+def palette_quantiser(palette: Palette, quantisation: Optional[dict] = None):
+    """The quantiser ``quantisation`` names, as a function of ``N x H x W
+    x 3`` uint8 colours returning class indices (255 = ignore).
+
+    Args:
+        palette: One RGB colour per class.
+        quantisation (dict, optional): ``dict(type='nearest')`` (the
+            default) or ``dict(type='neighbourhood', window=5,
+            confident=0.25)`` (:func:`neighbourhood_palette_index_torch`).
+    """
+    options = dict(quantisation or {})
+    kind = options.pop('type', 'nearest')
+    if kind not in QUANTISATIONS:
+        raise ValueError(f'quantisation type must be one of {QUANTISATIONS}, '
+                         f'got {kind!r}')
+    if kind == 'nearest':
+        if options:
+            raise ValueError(f'nearest quantisation takes no options, got '
+                             f'{sorted(options)}')
+        return lambda rgb: nearest_palette_index_torch(rgb, palette)
+    unknown = sorted(set(options) - {'window', 'confident'})
+    if unknown:
+        raise ValueError(f'neighbourhood quantisation takes window and '
+                         f'confident, got {unknown}')
+    neighbourhood_palette_index_torch(  # check the options now
+        torch.zeros(1, 1, 1, 3, dtype=torch.uint8), palette, **options)
+    return lambda rgb: neighbourhood_palette_index_torch(rgb, palette,
+                                                         **options)
 
 
 def _with_ignore_colour(pal: np.ndarray) -> np.ndarray:

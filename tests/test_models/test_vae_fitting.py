@@ -64,6 +64,15 @@ def test_fit_is_a_runner_run_that_resumes(tmp_path):
     assert first['steps'] == 3 and first['first'] is not None
     assert (tmp_path / 'work' / 'iter_3.pth').is_file()
     assert (tmp_path / 'vae' / 'config.json').is_file()
+    # the fit ends with the round-trip floor on the held-out (val) masks
+    import json
+    trip = first['round_trip']
+    assert trip['split'] == 'val' and trip['nearest']['masks'] == 2
+    assert 0 <= trip['nearest']['pixel_accuracy'] <= 100
+    assert 'CPE.car' in trip['neighbourhood']
+    assert trip['text'].startswith('round trip of 2 val masks')
+    with open(tmp_path / 'work' / 'round_trip.json') as f:
+        assert json.load(f)['nearest'] == pytest.approx(trip['nearest'])
     more = fit.fit_vae(data, out, iters=5, resume=True, **args)
     assert more['steps'] == 5  # two more steps, from the checkpoint
     with pytest.raises(ValueError, match='crop_size 17 is larger than the '

@@ -71,6 +71,12 @@ def test_quick_demo_runs_every_stage_and_reports_this_runs_numbers(tmp_path):
     assert saved['share_baselines'] == baselines
     for key, name in demo.BASELINE_NAMES.items():
         assert f'| {baselines[key]["mCPE"]:.2f} |' in _row(report, name)
+    # and the floor: the shipped mask VAE's round trip of the test masks
+    floor = saved['mask_vae_round_trip']
+    assert floor['split'] == 'test' and floor['nearest']['masks'] == 16
+    assert f'| {floor["nearest"]["mCPE"]:.2f} |' in _row(
+        report, 'mask VAE round trip (the floor)')
+    assert f'the floor is {floor["neighbourhood"]["mCPE"]:.2f}' in report
     consistency = out['consistency']
     assert consistency['real_images_mIoU'] == results['alpha = 0']['mIoU']
     assert consistency['consistency_fraction'] == pytest.approx(

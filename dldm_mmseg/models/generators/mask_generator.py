@@ -6,7 +6,8 @@ import torch.nn.functional as F
 
 from mmseg.registry import MODELS
 from dldm_mmseg.models.losses import ProportionAwareLoss
-from dldm_mmseg.utils.palette import palette_logits, soft_share_calibration
+from dldm_mmseg.utils.palette import (palette_logits, palette_quantiser,
+                                      soft_share_calibration)
 from .base import DiffusionGenerator
 from .mask_export import MaskExportMixin
 from .mask_guidance import ProportionGuidanceMixin
@@ -78,6 +79,13 @@ class LoRAMaskGenerator(MaskSamplingMixin, ProportionGuidanceMixin,
             between share vectors, 0..2, on the scale of CE, so the paper's
             0.5 / 0.5 weights balance the two) or ``'mean'`` (the paper's
             1/|C| sum, |C| times smaller). Defaults to ``'sum'``.
+        quantisation (dict, optional): How decoded colours become classes
+            in :meth:`generate_masks`: ``dict(type='nearest')`` (nearest
+            palette colour, the default) or ``dict(type='neighbourhood',
+            window=5, confident=0.25)``, where a pixel may only take a
+            class drawn confidently around it, so the blend of two classes'
+            colours at their border cannot become a third class (see
+            :func:`~dldm_mmseg.utils.palette.palette_quantiser`).
         **kwargs: See :class:`DiffusionGenerator`.
     """
 
@@ -94,8 +102,10 @@ class LoRAMaskGenerator(MaskSamplingMixin, ProportionGuidanceMixin,
                  prop_max_timestep: Optional[int] = None,
                  prop_estimator: str = 'soft',
                  prop_class_reduction: str = 'sum',
+                 quantisation: Optional[dict] = None,
                  **kwargs) -> None:
         super().__init__(components, **kwargs)
+        self.quantise = palette_quantiser(self.palette, quantisation)
         from peft import LoraConfig
         if lora_rank is not None and lora_rank <= 0:
             raise ValueError(f'lora_rank must be > 0 (or None for full '

@@ -8,12 +8,11 @@ import torch
 from mmengine.structures import PixelData
 
 from mmseg.structures import SegDataSample
-from dldm_mmseg.utils.palette import nearest_palette_index_torch
 from dldm_mmseg.utils.prompts import check_share_prompt, format_class_shares
 
 
 class MaskSamplingMixin:
-    """For a :class:`LoRAMaskGenerator` (its ``classes``, ``palette``,
+    """For a :class:`LoRAMaskGenerator` (its ``classes``, ``quantise``,
     ``sample``, ``sample_seeds`` and, with guidance, ``prompt_targets`` and
     ``proportion_guidance``)."""
 
@@ -85,10 +84,10 @@ class MaskSamplingMixin:
                 it; default 400). Targets are the prompts' share text.
 
         Returns:
-            dict: ``labels`` (N x H x W uint8: the class index 0..C-1 of
-            the nearest palette colour, or 255 where the nearest colour is
-            the reserved ignore colour), ``rgb`` (N x H x W x 3 uint8 raw
-            output) and ``prompts``.
+            dict: ``labels`` (N x H x W uint8: the class index 0..C-1 the
+            generator's ``quantisation`` gives each pixel, or 255 where
+            that is the reserved ignore colour), ``rgb`` (N x H x W x 3
+            uint8 raw output) and ``prompts``.
         """
         if prompts is None:
             if class_shares is None:
@@ -102,7 +101,7 @@ class MaskSamplingMixin:
                 raise ValueError(f'prompt {i} of generate_masks: {e}') from e
 
         def quantise(rgb: torch.Tensor):
-            labels = nearest_palette_index_torch(rgb, self.palette)
+            labels = self.quantise(rgb)
             return rgb.cpu().numpy(), labels.cpu().numpy()
 
         guide = dict(prop_guidance or {})

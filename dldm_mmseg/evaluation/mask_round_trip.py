@@ -1,0 +1,115 @@
+"""The floor under every stage-1 share number: how far a mask VAE's own
+round trip (draw a real mask in its colours, encode, decode, quantise) moves
+each class's share. Stage 1 draws through the same decoder and quantiser, so
+its mCPE cannot go below this however well it is trained."""
+import glob
+import os.path as osp
+from typing import Callable, Dict, List, Optional, Sequence
+
+import numpy as np
+import torch
+
+from dldm_mmseg.datasets.transforms import from_unit_range
+from dldm_mmseg.utils.label_stats import (read_label_map, class_shares,
+                                          to_train_ids)
+from dldm_mmseg.utils.palette import (IGNORE_INDEX, index_to_rgb,
+                                      nearest_palette_index_torch)
+
+#: a class whose mean share moves by more than this many points is named
+SHARE_SHIFT_WARNING = 3.0
+
+
+def held_out_labels(data_root: str, reduce_zero_label: bool,
+                    splits: Sequence[str] = ('val', 'train')
+                    ) -> tuple:
+    """Train-id label maps of the first split of ``splits`` that has any
+    (``ann_dir/<split>/*.png``), and that split's name."""
+    for split in splits:
+        paths = sorted(glob.glob(osp.join(data_root, 'ann_dir', split,
+                                          '*.png')))
+        if paths:
+            return [to_train_ids(read_label_map(p), reduce_zero_label)
+                    for p in paths], split
+    raise FileNotFoundError(
+        f'no label maps under {osp.join(data_root, "ann_dir")}/'
+        f'{{{",".join(splits)}}}; the round trip needs an mmseg-format '
+        'dataset (tools/prepare_raster.py or a preparation tool writes one)')
+
+
+@torch.no_grad()
+def mask_round_trip(vae, labels: Sequence[np.ndarray], palette,
+                    classes: Sequence[str],
+                    quantise: Optional[Callable] = None,
+                    batch_size: int = 16) -> Dict[str, float]:
+    """Encode (posterior mean) and decode each mask drawn in ``palette``,
+    quantise it back to classes and compare the class shares.
+
+    Args:
+        vae: A diffusers ``AutoencoderKL`` taking ``[-1, 1]`` RGB.
+        labels: Train-id label maps (255 = ignore), all of one size.
+        palette: The colours the masks are drawn in (the generation
+            palette of the generator the VAE serves).
+        classes: Class names, one per palette colour.
+        quantise (callable, optional): ``(uint8 N x H x W x 3 tensor) ->
+            N x H x W`` class indices (255 = ignore). Defaults to the
+            nearest palette colour.
+        batch_size (int): Masks per VAE call. Defaults to 16.
+
+    Returns:
+        dict: ``mCPE`` (mean over masks and classes of the absolute share
+        change, points), ``CPE.<class>``, ``share_shift.<class>`` (mean
+        signed change: positive where the round trip adds the class),
+        ``pixel_accuracy`` (percent of valid pixels back in their class)
+        and ``masks``.
+    """
+    if quantise is None:
+        def quantise(rgb):
+            return nearest_palette_index_torch(rgb, palette)
+    num = len(classes)
+    device = next(vae.parameters()).device
+    dtype = next(vae.parameters()).dtype
+    errors, hits, total = [], 0, 0
+    for start in range(0, len(labels), batch_size):
+        batch = np.stack(labels[start:start + batch_size])
+        rgb = index_to_rgb(batch, palette)
+        pixels = torch.as_tensor(rgb, device=device).permute(0, 3, 1, 2)
+        pixels = (pixels.to(dtype) / 127.5 - 1)
+        decoded = vae.decode(vae.encode(pixels).latent_dist.mean).sample
+        pred = quantise(from_unit_range(decoded.float())).cpu().numpy()
+        for truth, back in zip(batch, pred):
+            valid = truth != IGNORE_INDEX
+            hits += int((back[valid] == truth[valid]).sum())
+            total += int(valid.sum())
+            back = np.where(valid, back, IGNORE_INDEX)
+            errors.append(class_shares(back, num) - class_shares(truth, num))
+    errors = np.asarray(errors) * 100.0
+    result = dict(mCPE=float(np.abs(errors).mean()),
+                  pixel_accuracy=100.0 * hits / max(total, 1),
+                  masks=len(errors))
+    for c, name in enumerate(classes):
+        result[f'CPE.{name}'] = float(np.abs(errors[:, c]).mean())
+        result[f'share_shift.{name}'] = float(errors[:, c].mean())
+    return result
+
+
+def shifted_classes(result: Dict[str, float],
+                    threshold: float = SHARE_SHIFT_WARNING) -> List[str]:
+    """``'<class> +16.2'`` for each class whose mean share moves by more
+    than ``threshold`` points in a :func:`mask_round_trip` result."""
+    return [f'{key.split(".", 1)[1]} {value:+.1f}'
+            for key, value in result.items()
+            if key.startswith('share_shift.') and abs(value) > threshold]
+
+
+def round_trip_text(result: Dict[str, float], split: str) -> str:
+    """One line for logs and reports."""
+    shifted = shifted_classes(result)
+    return (f'round trip of {result["masks"]} {split} masks (encode, '
+            f'decode, quantise): mCPE {result["mCPE"]:.2f}, '
+            f'{result["pixel_accuracy"]:.1f}% of pixels back in their '
+            'class; ' + (f'shares moved by more than '
+                         f'{SHARE_SHIFT_WARNING:g} points: '
+                         f'{", ".join(shifted)}' if shifted else
+                         f'no class share moved by more than '
+                         f'{SHARE_SHIFT_WARNING:g} points') +
+            ' (the floor of stage-1 mCPE with this VAE)')

@@ -1,0 +1,105 @@
+"""The VAE round-trip floor and boundary-aware quantisation, on a 7-class
+land-cover legend whose red/green blend lies nearest to shrubland."""
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from dldm_mmseg.evaluation.mask_round_trip import (mask_round_trip,
+                                                   round_trip_text,
+                                                   shifted_classes)
+from dldm_mmseg.utils.palette import (nearest_palette_index_torch,
+                                      neighbourhood_palette_index_torch,
+                                      palette_quantiser)
+
+LEGEND = [[255, 0, 0], [0, 120, 0], [150, 110, 60], [0, 0, 255],
+          [255, 255, 0], [200, 200, 200], [0, 255, 255]]
+CLASSES = ['developed', 'forest', 'shrubland', 'water', 'crops', 'barren',
+           'wetland']
+
+
+class FakeVAE(torch.nn.Module):
+    """Latents are the pixels; decoding blurs them with a k x k box (a
+    decoder's blend at class borders), k = 1 gives them back unchanged."""
+
+    def __init__(self, k: int):
+        super().__init__()
+        self.k = k
+        self.dummy = torch.nn.Parameter(torch.zeros(()))
+
+    def encode(self, x):
+        return SimpleNamespace(latent_dist=SimpleNamespace(mean=x))
+
+    def decode(self, z):
+        if self.k > 1:
+            z = F.avg_pool2d(F.pad(z, [self.k // 2] * 4, mode='replicate'),
+                             self.k, stride=1)
+        return SimpleNamespace(sample=z)
+
+
+def half_and_half(n=4, size=16):
+    """Developed on the left, forest on the right, a shrubland square, an
+    ignore pixel."""
+    labels = []
+    for i in range(n):
+        label = np.zeros((size, size), np.int64)
+        label[:, size // 2 + i - 2:] = 1
+        label[-4:, :4] = 2
+        label[0, 0] = 255
+        labels.append(label)
+    return labels
+
+
+def test_an_exact_round_trip_is_zero_and_a_blurring_one_adds_a_third_class():
+    labels = half_and_half()
+    exact = mask_round_trip(FakeVAE(1), labels, LEGEND, CLASSES)
+    assert exact['mCPE'] == 0 and exact['pixel_accuracy'] == 100
+    assert exact['masks'] == 4
+    blurred = mask_round_trip(FakeVAE(3), labels, LEGEND, CLASSES)
+    # the 3 px blend column between red and green snaps to shrubland
+    assert blurred['share_shift.shrubland'] > 3
+    assert blurred['share_shift.forest'] < 0
+    assert blurred['mCPE'] > 0.5
+    assert blurred['CPE.water'] == 0
+    assert any(c.startswith('shrubland +') for c in shifted_classes(blurred))
+    assert 'shrubland +' in round_trip_text(blurred, 'val')
+    assert 'no class share moved' in round_trip_text(exact, 'val')
+    # only the two bordering classes may take the blend
+    aware = mask_round_trip(FakeVAE(3), labels, LEGEND, CLASSES,
+                            palette_quantiser(LEGEND,
+                                              dict(type='neighbourhood')))
+    assert abs(aware['share_shift.shrubland']) < 0.5
+    assert aware['mCPE'] < blurred['mCPE'] / 4
+
+
+def test_neighbourhood_quantisation_keeps_a_region_drawn_in_the_third_class():
+    rgb = np.zeros((1, 12, 12, 3), np.uint8)
+    rgb[0, :, :6], rgb[0, :, 6:] = LEGEND[0], LEGEND[1]
+    rgb[0, :, 5:7] = [128, 60, 0]  # the blend, nearest to shrubland
+    rgb[0, 8:, :3] = LEGEND[2]  # shrubland really drawn
+    rgb[0, 0, 11] = [0, 0, 0]  # the reserved ignore colour
+    t = torch.as_tensor(rgb)
+    plain = nearest_palette_index_torch(t, LEGEND)[0].numpy()
+    aware = neighbourhood_palette_index_torch(t, LEGEND)[0].numpy()
+    assert (plain[:8, 5:7] == 2).all()
+    assert set(np.unique(aware[:8, 5:7])) <= {0, 1}
+    assert (aware[8:, :3] == 2).all()
+    assert aware[0, 11] == 255
+    # window 1: every pixel alone, so only confident pixels keep a class
+    # and the blend (confident nowhere) falls back to its nearest colour
+    alone = neighbourhood_palette_index_torch(t, LEGEND, window=1)
+    assert torch.equal(alone, torch.as_tensor(plain)[None])
+
+
+@pytest.mark.parametrize('quantisation,message', [
+    (dict(type='mode'), 'quantisation type must be one of'),
+    (dict(type='nearest', window=3), 'nearest quantisation takes no'),
+    (dict(type='neighbourhood', size=3), 'takes window and confident'),
+    (dict(type='neighbourhood', window=4), 'window must be an odd number'),
+    (dict(type='neighbourhood', confident=0.9), r'confident must be in'),
+])
+def test_bad_quantisation_settings_are_errors(quantisation, message):
+    with pytest.raises(ValueError, match=message):
+        palette_quantiser(LEGEND, quantisation)
