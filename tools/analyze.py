@@ -13,7 +13,8 @@ import os.path as osp
 import dldm_mmseg  # noqa: F401
 from dldm_mmseg.experiments.analysis import (manifest_shares,
                                              plot_share_distributions,
-                                             sample_grid, set_mcpe)
+                                             sample_grid, set_mcpe,
+                                             share_excess)
 from dldm_mmseg.datasets.captioning import load_captions
 from dldm_mmseg.utils.source_dataset import (
     add_source_dataset_args, source_dataset_defaults,
@@ -65,6 +66,10 @@ def main(argv=None):
                         'images against their masks)')
     parser.add_argument('--ref-checkpoint', help='checkpoint of the '
                         '--ref-config segmentor (e.g. an alpha = 0 run)')
+    parser.add_argument('--excess-threshold', type=float, default=3.0,
+                        help='flag a class whose mean share over the set '
+                        'exceeds its mean target by more than this many '
+                        'points (default: 3)')
     args = parser.parse_args(argv)
     source = source_dataset_defaults(source_dataset_from_args(args))
     classes = source['metainfo']['classes']
@@ -81,6 +86,10 @@ def main(argv=None):
                                           .tolist()))
     summary['mean_share_synthetic'] = dict(zip(
         classes, shares['measured'].mean(0).round(4).tolist()))
+    excess = share_excess(shares['measured'], shares['target'], classes,
+                          args.excess_threshold)
+    summary['share_excess'] = excess['share_excess']
+    summary['flagged_classes'] = excess['flagged']
     plot_share_distributions(real_shares, shares['measured'], classes,
                              osp.join(out, 'class_shares.png'),
                              target=shares['target'])
@@ -102,6 +111,15 @@ def main(argv=None):
     with atomic_open(osp.join(out, 'summary.json')) as f:
         json.dump(summary, f, indent=2)
     print(json.dumps(summary, indent=2))
+    if excess['flagged']:
+        print('WARNING: the masks hold more of ' + ', '.join(
+            f'{c} (+{excess["share_excess"][c]:.1f} points)'
+            for c in excess['flagged']) + ' than their prompts ask for, '
+            'across the set. If such a class\'s colour lies between two '
+            'others\', the mask VAE turns their borders into it: see its '
+            'round trip (tools/fit_vae.py prints it) and try '
+            "quantisation=dict(type='neighbourhood') in the mask "
+            'generator\'s config')
     print(f'plots and summary in {out}')
     return summary
 

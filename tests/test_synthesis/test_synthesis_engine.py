@@ -528,6 +528,15 @@ def test_analyze_tool_reports_mcpe_plots_and_fid(setup, tmp_path):
     assert summary['mCPE'] == pytest.approx(
         np.mean([r['cpe'] for r in records]), abs=1e-3)
     assert summary['num_synthetic'] == 4 and summary['num_real'] == 6
+    # each class's mean excess over its target, from the manifest
+    measured = np.array([[r['measured_shares'][c] for c in POTSDAM_CLASSES]
+                         for r in records])
+    target = np.array([[r['target_shares'][c] for c in POTSDAM_CLASSES]
+                       for r in records])
+    excess = (measured - target).mean(0) * 100
+    assert list(summary['share_excess'].values()) == pytest.approx(excess)
+    assert summary['flagged_classes'] == [
+        POTSDAM_CLASSES[i] for i in np.argsort(-excess) if excess[i] > 3]
     assert np.isfinite(summary['FID']) and summary['FID'] > 0
     for name in ('class_shares.png', 'samples.png', 'summary.json'):
         assert osp.getsize(osp.join(out, 'analysis', name)) > 500
