@@ -169,13 +169,15 @@ def vae_round_trip(vae, data_root: str, source_dataset,
     generator's two quantisations.
 
     Returns:
-        dict: ``split``, ``nearest`` and ``neighbourhood`` (the results) and
-        ``text`` (one line on the nearest-colour result).
+        dict: ``split``, ``nearest`` and ``neighbourhood`` (the results),
+        ``blend_conflicts`` (:func:`~dldm_mmseg.utils.palette.blend_conflicts`
+        of the palette) and ``text`` (one line on the nearest-colour
+        result).
     """
     from dldm_mmseg.evaluation.mask_round_trip import (held_out_labels,
                                                        mask_round_trip,
                                                        round_trip_text)
-    from dldm_mmseg.utils.palette import palette_quantiser
+    from dldm_mmseg.utils.palette import blend_conflicts, palette_quantiser
     from dldm_mmseg.utils.source_dataset import source_dataset_defaults
     source = source_dataset_defaults(source_dataset)
     meta = source['metainfo']
@@ -190,4 +192,14 @@ def vae_round_trip(vae, data_root: str, source_dataset,
             palette_quantiser(meta['palette'], dict(type=kind)))
     vae.train(was_training)
     result['text'] = round_trip_text(result['nearest'], split)
+    conflicts = blend_conflicts(meta['palette'], meta['classes'])
+    result['blend_conflicts'] = conflicts
+    if conflicts:
+        a, b, c = conflicts[0]
+        more = f' (and {len(conflicts) - 1} more pairs)' \
+            if len(conflicts) > 1 else ''
+        result['text'] += (
+            f'. In this palette the blend of {a} and {b} is nearest to {c}'
+            f'{more}: their borders come back as {c}; '
+            "quantisation=dict(type='neighbourhood') avoids it")
     return result

@@ -37,13 +37,21 @@ def ignore_colour(palette: Palette) -> Tuple[int, int, int]:
 
     Black, as in the ISPRS labels, unless a class is black; then the colour
     of the RGB cube's 3 x 3 x 3 grid (levels 0, 128, 255) farthest from every
-    class colour, so quantisation never confuses it with a class.
+    class colour and from the even blend of every two, so quantisation
+    confuses it neither with a class nor with the border between two (for
+    a black/white palette, a blue chosen by class colours alone is nearer
+    to grey than black and white are, and building outlines became
+    ignore).
     """
     pal = _palette_array(palette)
     if not (pal == 0).all(1).any():
         return (0, 0, 0)
     grid = np.array(list(itertools.product((0, 128, 255), repeat=3)))
-    dist = ((grid[:, None] - pal[None]) ** 2).sum(-1).min(1)
+    blends = [(pal[a] + pal[b]) / 2.0
+              for a, b in itertools.combinations(range(len(pal)), 2)]
+    avoid = np.concatenate([pal.astype(np.float64),
+                            np.reshape(blends, (-1, 3))])
+    dist = ((grid[:, None] - avoid[None]) ** 2).sum(-1).min(1)
     return tuple(int(v) for v in grid[int(dist.argmax())])
 
 
@@ -210,6 +218,46 @@ def neighbourhood_palette_index_torch(rgb: torch.Tensor, palette: Palette,
     out = torch.where(around.any(-1), choice, nearest).to(torch.uint8)
     if with_ignore:
         out[out == len(pal)] = IGNORE_INDEX
+    return out
+
+
+def blend_conflicts(palette: Palette, classes: Optional[Sequence[str]] = None,
+                    with_ignore: bool = True) -> list:
+    """Pairs of colours whose even blend lies nearer to a third colour than
+    to either of them: where those two classes meet, a decoder's blend is
+    quantised to the third (red and green make a brown nearest to a brown
+    class).
+
+    No palette of more than five colours is free of them: that needs every
+    triangle of colours to be acute, and at most five points of 3-D space
+    can be so placed (Croft 1961). Neighbourhood quantisation
+    (:func:`neighbourhood_palette_index_torch`) removes their effect on
+    quantised masks.
+
+    Args:
+        palette: One RGB colour per class.
+        classes (Sequence[str], optional): Names for the result; defaults
+            to the indices.
+        with_ignore (bool): Count the reserved :func:`ignore_colour` as a
+            possible third colour (``'ignore'``). Defaults to True.
+
+    Returns:
+        list: ``(a, b, c)`` triples: the blend of ``a`` and ``b`` is nearest
+        to ``c``.
+    """
+    pal = _palette_array(palette)
+    colours = (_with_ignore_colour(pal) if with_ignore else pal).astype(
+        np.float64)
+    names = list(classes) if classes is not None else list(range(len(pal)))
+    if with_ignore:
+        names.append('ignore')
+    out = []
+    for a, b in itertools.combinations(range(len(pal)), 2):
+        middle = (colours[a] + colours[b]) / 2
+        dist = ((colours - middle) ** 2).sum(1)
+        nearest = int(dist.argmin())
+        if nearest not in (a, b) and dist[nearest] < dist[a]:
+            out.append((names[a], names[b], names[nearest]))
     return out
 
 

@@ -71,6 +71,7 @@ def test_fit_is_a_runner_run_that_resumes(tmp_path):
     assert 0 <= trip['nearest']['pixel_accuracy'] <= 100
     assert 'CPE.car' in trip['neighbourhood']
     assert trip['text'].startswith('round trip of 2 val masks')
+    assert trip['blend_conflicts'] == []  # Potsdam's palette has none
     with open(tmp_path / 'work' / 'round_trip.json') as f:
         assert json.load(f)['nearest'] == pytest.approx(trip['nearest'])
     more = fit.fit_vae(data, out, iters=5, resume=True, **args)

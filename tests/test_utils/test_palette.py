@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 import torch
 
-from dldm_mmseg.utils.palette import (ignore_colour, index_to_rgb,
+from dldm_mmseg.utils.palette import (blend_conflicts, ignore_colour,
+                                      index_to_rgb,
                                       nearest_palette_index,
                                       nearest_palette_index_torch,
                                       palette_logits,
@@ -58,6 +59,26 @@ def test_reserved_ignore_colour_round_trips_for_any_palette():
     rgb = index_to_rgb(index, with_black)
     assert rgb[0, 3].tolist() == list(reserved)
     assert nearest_palette_index(rgb, with_black).tolist() == index.tolist()
+    # a black/white palette: grey borders stay black or white, never ignore
+    binary = [[0, 0, 0], [255, 255, 255]]
+    grey = np.full((1, 1, 3), 128, np.uint8)
+    assert nearest_palette_index(grey, binary)[0, 0] in (0, 1)
+    assert blend_conflicts(binary) == []
+    assert ignore_colour([[0, 0, 0]]) != (0, 0, 0)  # one black class
+
+
+def test_blend_conflicts_name_the_third_class_a_border_turns_into():
+    legend = [[255, 0, 0], [0, 120, 0], [150, 110, 60]]
+    names = ['developed', 'forest', 'shrubland']
+    assert blend_conflicts(legend, names) == [
+        ('developed', 'forest', 'shrubland')]
+    assert nearest_palette_index(np.array([[[128, 60, 0]]], np.uint8),
+                                 legend)[0, 0] == 2
+    # ties are no conflict: Potsdam's blue/red blend is as near black
+    assert blend_conflicts(PALETTE) == []
+    # four colours of a regular tetrahedron (black for ignore among them)
+    assert blend_conflicts([[255, 255, 0], [255, 0, 255], [0, 255, 255]]) \
+        == []
 
 
 def test_palette_logits_keep_a_gradient_for_confidently_wrong_pixels():
