@@ -56,6 +56,12 @@ def main(argv=None):
                         help='what the VAE autoencodes: masks (for the mask '
                         'generator), images (for the image generator) or '
                         'both; a preset needs one VAE per stage')
+    parser.add_argument('--mask-encoding', default='rgb',
+                        choices=['rgb', 'onehot'],
+                        help='masks as palette colours (rgb, what the '
+                        'generators take) or one channel per class '
+                        '(onehot: no colour blends, measured by the round '
+                        'trip; --content masks only)')
     parser.add_argument('--seed', type=int, default=0,
                         help='seed of the preset weights and the crops')
     parser.add_argument('--work-dir', default=None,
@@ -76,7 +82,7 @@ def main(argv=None):
                      crop_size=args.crop_size,
                      class_balance=args.class_balance,
                      content=args.content, work_dir=args.work_dir,
-                     resume=args.resume)
+                     resume=args.resume, mask_encoding=args.mask_encoding)
     accuracy = result['mask_pixel_accuracy']
     losses = '' if result['first'] is None else \
         f'loss {result["first"]:.4f} -> {result["last"]:.4f}, '
@@ -87,9 +93,10 @@ def main(argv=None):
     trip = result['round_trip']
     if trip is not None:
         print(trip['text'])
-        print(f'  with neighbourhood quantisation (quantisation=dict(type='
-              f"'neighbourhood') in the mask generator): mCPE "
-              f"{trip['neighbourhood']['mCPE']:.2f}")
+        if 'neighbourhood' in trip:
+            print(f'  with neighbourhood quantisation (quantisation=dict('
+                  f"type='neighbourhood') in the mask generator): mCPE "
+                  f"{trip['neighbourhood']['mCPE']:.2f}")
     return result
 
 

@@ -12,6 +12,8 @@ import torch
 from dldm_mmseg.datasets.transforms import from_unit_range
 from dldm_mmseg.utils.label_stats import (read_label_map, class_shares,
                                           to_train_ids)
+from dldm_mmseg.utils.mask_encoding import (encoding_of, onehot_index,
+                                            onehot_pixels)
 from dldm_mmseg.utils.palette import (IGNORE_INDEX, index_to_rgb,
                                       nearest_palette_index_torch)
 
@@ -45,14 +47,18 @@ def mask_round_trip(vae, labels: Sequence[np.ndarray], palette,
     quantise it back to classes and compare the class shares.
 
     Args:
-        vae: A diffusers ``AutoencoderKL`` taking ``[-1, 1]`` RGB.
+        vae: A diffusers ``AutoencoderKL`` taking ``[-1, 1]`` RGB masks, or
+            one-hot masks (``C + 1`` channels,
+            :mod:`~dldm_mmseg.utils.mask_encoding`), told by its input
+            channels.
         labels: Train-id label maps (255 = ignore), all of one size.
         palette: The colours the masks are drawn in (the generation
             palette of the generator the VAE serves).
         classes: Class names, one per palette colour.
         quantise (callable, optional): ``(uint8 N x H x W x 3 tensor) ->
-            N x H x W`` class indices (255 = ignore). Defaults to the
-            nearest palette colour.
+            N x H x W`` class indices (255 = ignore), for an RGB VAE.
+            Defaults to the nearest palette colour; a one-hot VAE's masks
+            take their largest channel.
         batch_size (int): Masks per VAE call. Defaults to 16.
 
     Returns:
@@ -62,20 +68,27 @@ def mask_round_trip(vae, labels: Sequence[np.ndarray], palette,
         ``pixel_accuracy`` (percent of valid pixels back in their class)
         and ``masks``.
     """
+    num = len(classes)
+    onehot = encoding_of(vae, num) == 'onehot'
     if quantise is None:
         def quantise(rgb):
             return nearest_palette_index_torch(rgb, palette)
-    num = len(classes)
     device = next(vae.parameters()).device
     dtype = next(vae.parameters()).dtype
     errors, hits, total = [], 0, 0
     for start in range(0, len(labels), batch_size):
         batch = np.stack(labels[start:start + batch_size])
-        rgb = index_to_rgb(batch, palette)
-        pixels = torch.as_tensor(rgb, device=device).permute(0, 3, 1, 2)
-        pixels = (pixels.to(dtype) / 127.5 - 1)
-        decoded = vae.decode(vae.encode(pixels).latent_dist.mean).sample
-        pred = quantise(from_unit_range(decoded.float())).cpu().numpy()
+        if onehot:
+            pixels = onehot_pixels(torch.as_tensor(batch, device=device),
+                                   num)
+        else:
+            pixels = torch.as_tensor(index_to_rgb(batch, palette),
+                                     device=device).permute(0, 3, 1, 2)
+            pixels = pixels.float() / 127.5 - 1
+        decoded = vae.decode(vae.encode(pixels.to(dtype)).latent_dist.mean
+                             ).sample.float()
+        pred = (onehot_index(decoded, num) if onehot else
+                quantise(from_unit_range(decoded))).cpu().numpy()
         for truth, back in zip(batch, pred):
             valid = truth != IGNORE_INDEX
             hits += int((back[valid] == truth[valid]).sum())

@@ -14,6 +14,9 @@ from mmseg.registry import MODELS
 from dldm_mmseg.datasets.transforms import from_unit_range
 from dldm_mmseg.models.generators import build_sd_components
 from dldm_mmseg.utils.io import atomic_directory
+from dldm_mmseg.utils.mask_encoding import (ENCODINGS, onehot_channels,
+                                            onehot_index, onehot_logits,
+                                            onehot_pixels)
 from dldm_mmseg.utils.palette import (nearest_palette_index_torch,
                                       palette_logits)
 from dldm_mmseg.utils.source_dataset import (SourceDataset,
@@ -61,12 +64,17 @@ class VAEAutoencoder(BaseModel):
             cars and clutter out of the reconstructed images entirely. 0 is
             plain MSE. Defaults to 0.5.
         seed (int): Seed of the preset's initial weights. Defaults to 0.
+        mask_encoding (str): ``'rgb'`` (masks in palette colours, what a
+            pretrained SD VAE takes) or ``'onehot'`` (one channel per class
+            plus ignore, :mod:`~dldm_mmseg.utils.mask_encoding`; with
+            ``content='masks'`` only). Defaults to ``'rgb'``.
     """
 
     def __init__(self, source_dataset: SourceDataset = None,
                  preset: str = 'small', content: str = 'both',
                  kl_weight: float = 1e-6, mask_ce_weight: float = 0.1,
                  class_balance: float = 0.5, seed: int = 0,
+                 mask_encoding: str = 'rgb',
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(data_preprocessor=data_preprocessor,
@@ -81,7 +89,17 @@ class VAEAutoencoder(BaseModel):
         self.kl_weight = kl_weight
         self.mask_ce_weight = mask_ce_weight
         self.class_balance = class_balance
-        self.vae = build_sd_components(preset=preset, seed=seed).vae
+        if mask_encoding not in ENCODINGS:
+            raise ValueError(f'mask_encoding must be one of {ENCODINGS}, '
+                             f'got {mask_encoding!r}')
+        if mask_encoding == 'onehot' and content != 'masks':
+            raise ValueError(f"mask_encoding='onehot' autoencodes masks "
+                             f"only; got content={content!r}")
+        self.mask_encoding = mask_encoding
+        channels = onehot_channels(self.num_classes) \
+            if mask_encoding == 'onehot' else 3
+        self.vae = build_sd_components(preset=preset, seed=seed,
+                                       vae_channels=channels).vae
         self.vae.requires_grad_(True)
         #: the mean loss of every training step, for the fit's summary
         self.loss_history = []
@@ -91,8 +109,8 @@ class VAEAutoencoder(BaseModel):
             raise ValueError(f'VAEAutoencoder supports mode="loss" only, got '
                              f'{mode!r}; its quality is measured on export '
                              '(latent scale, mask pixels reconstructed)')
-        pixels = content_pixels(batch, self.content)
         label = batch['label']
+        pixels = self.pixels(batch)
         posterior = self.vae.encode(pixels).latent_dist
         recon = self.vae.decode(posterior.sample()).sample
         weight = class_balanced_weights(
@@ -105,8 +123,9 @@ class VAEAutoencoder(BaseModel):
             # MSE alone lets a small class's colour blur into its
             # neighbours: the palette CE the mask generator is trained with
             # keeps every class reconstructable
-            logits = palette_logits((recon[:len(label)] + 1) / 2,
-                                    self.palette)
+            logits = onehot_logits(recon) if self.mask_encoding == \
+                'onehot' else palette_logits((recon[:len(label)] + 1) / 2,
+                                             self.palette)
             losses['loss_mask_ce'] = self.mask_ce_weight * F.cross_entropy(
                 logits, label, ignore_index=255)
         if self.training:
@@ -129,8 +148,8 @@ class VAEAutoencoder(BaseModel):
         batches = [self.data_preprocessor(b, False) for _, b in
                    zip(range(max_batches), batches)]
         latents = torch.cat([
-            self.vae.encode(content_pixels(b, self.content)).latent_dist
-            .sample().flatten() for b in batches])
+            self.vae.encode(self.pixels(b)).latent_dist.sample().flatten()
+            for b in batches])
         scaling_factor = float(1 / latents.std().clamp_min(1e-6))
         accuracy = None if self.content == 'images' else \
             self.mask_pixel_accuracy(batches)
@@ -143,17 +162,35 @@ class VAEAutoencoder(BaseModel):
 
     def mask_pixel_accuracy(self, batches: Iterable[dict]) -> float:
         """Share of valid mask pixels that come back in their class through
-        the VAE (posterior mean, nearest palette colour)."""
+        the VAE (posterior mean; nearest palette colour or largest
+        channel)."""
         hits = total = 0
         for batch in batches:
-            recon = self.vae.decode(self.vae.encode(
-                batch['mask']).latent_dist.mean).sample
-            rgb = from_unit_range(recon)
-            pred = nearest_palette_index_torch(rgb, self.palette).long()
+            recon = self.vae.decode(self.vae.encode(self.pixels(
+                batch, masks_only=True)).latent_dist.mean).sample
+            pred = self.to_labels(recon).long()
             valid = batch['label'] != 255
             hits += int((pred[valid] == batch['label'][valid]).sum())
             total += int(valid.sum())
         return hits / max(total, 1)
+
+    def pixels(self, batch: dict, masks_only: bool = False
+               ) -> torch.Tensor:
+        """What the VAE autoencodes of a batch: :func:`content_pixels` (the
+        masks alone with ``masks_only``), or the one-hot masks of its
+        labels."""
+        if self.mask_encoding == 'onehot':
+            return onehot_pixels(batch['label'], self.num_classes).to(
+                batch['mask'])
+        return batch['mask'] if masks_only else \
+            content_pixels(batch, self.content)
+
+    def to_labels(self, decoded: torch.Tensor) -> torch.Tensor:
+        """Train ids (255 = ignore) of decoded masks."""
+        if self.mask_encoding == 'onehot':
+            return onehot_index(decoded, self.num_classes)
+        return nearest_palette_index_torch(from_unit_range(decoded),
+                                           self.palette)
 
 
 def class_balanced_weights(labels: torch.Tensor, num_classes: int,

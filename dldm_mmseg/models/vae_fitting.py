@@ -37,7 +37,8 @@ def vae_fit_config(data_root: str, out: str, preset: str = 'small',
                    log_interval: int = 50, mask_ce_weight: float = 0.1,
                    crop_size: Optional[int] = None,
                    class_balance: float = 0.5, content: str = 'both',
-                   work_dir: Optional[str] = None) -> Config:
+                   work_dir: Optional[str] = None,
+                   mask_encoding: str = 'rgb') -> Config:
     """The config of a VAE fit (arguments as :func:`fit_vae`).
 
     The training samples are the dataset's masks (and, unless ``content``
@@ -54,7 +55,8 @@ def vae_fit_config(data_root: str, out: str, preset: str = 'small',
         model=dict(type='VAEAutoencoder', source_dataset=source_dataset,
                    preset=preset, content=content, kl_weight=kl_weight,
                    mask_ce_weight=mask_ce_weight,
-                   class_balance=class_balance, seed=seed),
+                   class_balance=class_balance, seed=seed,
+                   mask_encoding=mask_encoding),
         train_dataloader=dict(
             batch_size=batch_size, num_workers=0, persistent_workers=False,
             sampler=dict(type='InfiniteSampler', shuffle=True),
@@ -88,7 +90,8 @@ def fit_vae(data_root: str, out: str, preset: str = 'small',
             seed: int = 0, log_interval: int = 50,
             mask_ce_weight: float = 0.1, crop_size: Optional[int] = None,
             class_balance: float = 0.5, content: str = 'both',
-            work_dir: Optional[str] = None, resume: bool = False) -> dict:
+            work_dir: Optional[str] = None, resume: bool = False,
+            mask_encoding: str = 'rgb') -> dict:
     """Fit the preset VAE with ``Runner`` and save it to ``out``.
 
     Args:
@@ -100,8 +103,8 @@ def fit_vae(data_root: str, out: str, preset: str = 'small',
         iters (int): Optimiser steps. Defaults to 400.
         batch_size (int): Scenes per step. Defaults to 16.
         lr (float): AdamW learning rate. Defaults to 1e-3.
-        kl_weight, mask_ce_weight, class_balance, content: See
-            :class:`~dldm_mmseg.models.VAEAutoencoder`.
+        kl_weight, mask_ce_weight, class_balance, content, mask_encoding:
+            See :class:`~dldm_mmseg.models.VAEAutoencoder`.
         seed (int): Seed of the preset's weights and of the run.
         log_interval (int): Steps between log lines. Defaults to 50.
         crop_size (int, optional): Train on random square crops of this
@@ -137,7 +140,7 @@ def fit_vae(data_root: str, out: str, preset: str = 'small',
     cfg = vae_fit_config(data_root, out, preset, source_dataset, iters,
                          batch_size, lr, kl_weight, seed, log_interval,
                          mask_ce_weight, crop_size, class_balance, content,
-                         work_dir)
+                         work_dir, mask_encoding)
     cfg.resume = resume
     # one logger and visualizer per run, also for runs started within the
     # same second in one process (mmengine names them by the time stamp)
@@ -162,6 +165,10 @@ def fit_vae(data_root: str, out: str, preset: str = 'small',
                 steps=runner.iter, round_trip=round_trip, **export)
 
 
+#: the quantisations a round trip is measured with, per mask encoding
+QUANTISERS = dict(rgb=('nearest', 'neighbourhood'), onehot=('argmax',))
+
+
 def vae_round_trip(vae, data_root: str, source_dataset,
                    splits=('val', 'train')) -> dict:
     """:func:`~dldm_mmseg.evaluation.mask_round_trip.mask_round_trip` of
@@ -169,7 +176,10 @@ def vae_round_trip(vae, data_root: str, source_dataset,
     generator's two quantisations.
 
     Returns:
-        dict: ``split``, ``nearest`` and ``neighbourhood`` (the results),
+        dict: ``split``, ``encoding`` (``'rgb'`` or ``'onehot'``, from the
+        VAE's channels), a result per quantisation of
+        :data:`QUANTISERS` (``nearest`` and ``neighbourhood``, or
+        ``argmax``),
         ``blend_conflicts`` (:func:`~dldm_mmseg.utils.palette.blend_conflicts`
         of the palette) and ``text`` (one line on the nearest-colour
         result).
@@ -177,6 +187,7 @@ def vae_round_trip(vae, data_root: str, source_dataset,
     from dldm_mmseg.evaluation.mask_round_trip import (held_out_labels,
                                                        mask_round_trip,
                                                        round_trip_text)
+    from dldm_mmseg.utils.mask_encoding import encoding_of
     from dldm_mmseg.utils.palette import blend_conflicts, palette_quantiser
     from dldm_mmseg.utils.source_dataset import source_dataset_defaults
     source = source_dataset_defaults(source_dataset)
@@ -185,14 +196,17 @@ def vae_round_trip(vae, data_root: str, source_dataset,
                                     splits)
     was_training = vae.training
     vae.eval()
-    result = dict(split=split)
-    for kind in ('nearest', 'neighbourhood'):
+    encoding = encoding_of(vae, len(meta['classes']))
+    result = dict(split=split, encoding=encoding)
+    for kind in QUANTISERS[encoding]:
         result[kind] = mask_round_trip(
             vae, labels, meta['palette'], meta['classes'],
-            palette_quantiser(meta['palette'], dict(type=kind)))
+            palette_quantiser(meta['palette'], dict(type=kind))
+            if encoding == 'rgb' else None)
     vae.train(was_training)
-    result['text'] = round_trip_text(result['nearest'], split)
-    conflicts = blend_conflicts(meta['palette'], meta['classes'])
+    result['text'] = round_trip_text(result[QUANTISERS[encoding][0]], split)
+    conflicts = blend_conflicts(meta['palette'], meta['classes']) \
+        if encoding == 'rgb' else []
     result['blend_conflicts'] = conflicts
     if conflicts:
         a, b, c = conflicts[0]

@@ -24,9 +24,10 @@ class FakeVAE(torch.nn.Module):
     """Latents are the pixels; decoding blurs them with a k x k box (a
     decoder's blend at class borders), k = 1 gives them back unchanged."""
 
-    def __init__(self, k: int):
+    def __init__(self, k: int, channels: int = 3):
         super().__init__()
         self.k = k
+        self.config = SimpleNamespace(in_channels=channels)
         self.dummy = torch.nn.Parameter(torch.zeros(()))
 
     def encode(self, x):
@@ -103,3 +104,28 @@ def test_neighbourhood_quantisation_keeps_a_region_drawn_in_the_third_class():
 def test_bad_quantisation_settings_are_errors(quantisation, message):
     with pytest.raises(ValueError, match=message):
         palette_quantiser(LEGEND, quantisation)
+
+
+def test_one_hot_masks_cannot_turn_a_border_into_a_third_class():
+    from dldm_mmseg.utils.mask_encoding import (encoding_of, onehot_index,
+                                                onehot_pixels)
+    labels = half_and_half()
+    onehot = FakeVAE(3, channels=len(CLASSES) + 1)
+    assert encoding_of(onehot, len(CLASSES)) == 'onehot'
+    blurred = mask_round_trip(onehot, labels, LEGEND, CLASSES)
+    assert abs(blurred['share_shift.shrubland']) < 0.5
+    rgb = mask_round_trip(FakeVAE(3), labels, LEGEND, CLASSES)
+    assert blurred['mCPE'] < rgb['mCPE'] / 4
+    exact = mask_round_trip(FakeVAE(1, channels=8), labels, LEGEND, CLASSES)
+    assert exact['mCPE'] == 0 and exact['pixel_accuracy'] == 100
+    # the encoding itself: ignore in the last channel, {-1, 1} values
+    t = torch.as_tensor(np.stack(labels))
+    pixels = onehot_pixels(t, len(CLASSES))
+    assert pixels.shape == (4, 8, 16, 16)
+    assert set(pixels.unique().tolist()) == {-1.0, 1.0}
+    assert pixels[0, 7, 0, 0] == 1 and pixels[0, 0, 0, 0] == -1
+    assert torch.equal(onehot_index(pixels, len(CLASSES)).long(), t)
+    with pytest.raises(ValueError, match='neither RGB masks'):
+        encoding_of(FakeVAE(1, channels=5), len(CLASSES))
+    with pytest.raises(ValueError, match='labels outside 0..6'):
+        onehot_pixels(torch.tensor([[[9]]]), len(CLASSES))

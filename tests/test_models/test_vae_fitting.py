@@ -79,3 +79,35 @@ def test_fit_is_a_runner_run_that_resumes(tmp_path):
     with pytest.raises(ValueError, match='crop_size 17 is larger than the '
                        'scenes'):
         fit.fit_vae(data, out, iters=1, **dict(args, crop_size=17))
+
+
+def test_one_hot_mask_vae_round_trip_and_generators_refuse_it(tmp_path):
+    from mmseg.registry import MODELS
+
+    from dldm_mmseg.datasets.captioning import write_captions
+    from fixtures import POTSDAM_CLASSES, make_seg_dataset
+    data = make_seg_dataset(str(tmp_path / 'd'), num_train=4, size=16)
+    write_captions(data, POTSDAM_CLASSES, True, 'img_dir/train',
+                   'ann_dir/train')
+    out = str(tmp_path / 'vae')
+    result = fit.fit_vae(data, out, preset='tiny', iters=2, batch_size=2,
+                         source_dataset='PotsdamDataset', content='masks',
+                         mask_encoding='onehot',
+                         work_dir=str(tmp_path / 'work'))
+    trip = result['round_trip']
+    assert trip['encoding'] == 'onehot' and set(trip) >= {'argmax', 'text'}
+    assert 'nearest' not in trip and trip['blend_conflicts'] == []
+    assert 0 <= result['mask_pixel_accuracy'] <= 1
+    import json
+    with open(tmp_path / 'vae' / 'config.json') as f:
+        config = json.load(f)
+    assert config['in_channels'] == config['out_channels'] == 7
+    with pytest.raises(ValueError, match=r"7-channel \(one-hot\) masks.*"
+                       '--mask-encoding rgb'):
+        MODELS.build(dict(type='LoRAMaskGenerator', lora_rank=4,
+                          source_dataset='PotsdamDataset',
+                          components=dict(preset='tiny', vae=out)))
+    with pytest.raises(ValueError, match="masks only; got content='both'"):
+        fit.fit_vae(data, out, preset='tiny', iters=1,
+                    source_dataset='PotsdamDataset', content='both',
+                    mask_encoding='onehot')

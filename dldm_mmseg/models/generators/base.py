@@ -121,6 +121,12 @@ class DiffusionGenerator(TrainingStepMixin, DiffusionStepMixin, SamplingMixin,
             raise ValueError(f'x0_weighting must be alphas_cumprod or none, '
                              f'got {x0_weighting!r}')
         parts = build_sd_components(**components)
+        if parts.vae.config.in_channels != 3:
+            raise ValueError(
+                f'the VAE {components.get("vae")} takes '
+                f'{parts.vae.config.in_channels}-channel (one-hot) masks; '
+                'the generators draw and are conditioned on RGB: fit the '
+                "mask VAE with tools/fit_vae.py --mask-encoding rgb")
         self.unet = parts.unet
         self.vae = parts.vae
         self.text_encoder = parts.text_encoder

@@ -159,7 +159,8 @@ def build_sd_components(pretrained: Optional[str] = None,
                         preset: Optional[str] = None,
                         prediction_type: Optional[str] = None,
                         vae: Optional[str] = None,
-                        seed: int = 0) -> SDComponents:
+                        seed: int = 0,
+                        vae_channels: int = 3) -> SDComponents:
     """Build UNet, VAE, text encoder, tokenizer and noise scheduler.
 
     Args:
@@ -175,6 +176,9 @@ def build_sd_components(pretrained: Optional[str] = None,
             the VAE (e.g. one fitted by ``tools/fit_vae.py`` for a preset,
             or a fine-tuned SD VAE). Defaults to None.
         seed (int): Seed of a preset's random weights. Defaults to 0.
+        vae_channels (int): Input and output channels of a preset's VAE:
+            3 for RGB, one per class plus ignore for one-hot masks
+            (:mod:`~dldm_mmseg.utils.mask_encoding`). Defaults to 3.
 
     Returns:
         SDComponents: All parts in float32, in eval mode, frozen.
@@ -217,8 +221,8 @@ def build_sd_components(pretrained: Optional[str] = None,
             torch.manual_seed(seed)
             unet = UNet2DConditionModel(
                 in_channels=4, out_channels=4, **spec['unet'])
-            vae = AutoencoderKL(in_channels=3, out_channels=3,
-                                **spec['vae'])
+            vae = AutoencoderKL(in_channels=vae_channels,
+                                out_channels=vae_channels, **spec['vae'])
             text_encoder = CLIPTextModel(CLIPTextConfig(
                 vocab_size=len(tokenizer), max_position_embeddings=77,
                 bos_token_id=tokenizer.bos_token_id,
