@@ -28,9 +28,7 @@ from dldm_mmseg.utils.io import atomic_write_image, remove_stale_temporaries
 from dldm_mmseg.utils.label_stats import from_train_ids
 from dldm_mmseg.utils.palette import rgb_to_index
 from dldm_mmseg.utils.progress import progress_bar
-# reading tiles from archives or folders; importable from here as before
-from .isprs_tiles import (TileFile, _is_ground_truth,  # noqa: F401
-                          find_tile_files)
+from .isprs_tiles import TileFile, _is_ground_truth, find_tile_files
 
 ISPRS_PALETTE = [[255, 255, 255], [0, 0, 255], [0, 255, 255], [0, 255, 0],
                  [255, 255, 0], [255, 0, 0]]

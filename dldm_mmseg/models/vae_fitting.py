@@ -23,9 +23,7 @@ from mmengine.runner import Runner
 
 from mmseg.registry import DATASETS
 from dldm_mmseg.utils.io import atomic_open
-# the loss helpers live with the model; importable from here as before
-from dldm_mmseg.models.vae_autoencoder import (  # noqa: F401
-    CONTENTS, class_balanced_weights, content_pixels)
+from dldm_mmseg.models.vae_autoencoder import CONTENTS
 
 _RUN_NUMBERS = itertools.count()
 

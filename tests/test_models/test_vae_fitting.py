@@ -4,27 +4,29 @@ import pytest
 import torch
 
 from dldm_mmseg.models import vae_fitting as fit
+from dldm_mmseg.models.vae_autoencoder import (class_balanced_weights,
+                                               content_pixels)
 
 
 def test_class_balanced_weights_favour_rare_classes_and_average_one():
     labels = torch.zeros(2, 10, 10, dtype=torch.long)
     labels[0, :1, :1] = 4  # 1 pixel of a rare class out of 200
     labels[1, :2] = 255  # ignore
-    weights = fit.class_balanced_weights(labels, 6, 0.5)
+    weights = class_balanced_weights(labels, 6, 0.5)
     valid = labels != 255
     assert weights[valid].mean().item() == pytest.approx(1.0)
     assert (weights[~valid] == 1).all()
     # freq ** -0.5: 1/179 vs 179/180 of the valid pixels
     ratio = weights[0, 0, 0] / weights[0, 5, 5]
     assert ratio.item() == pytest.approx(179 ** 0.5, rel=1e-4)
-    assert (fit.class_balanced_weights(labels, 6, 0) == 1).all()
+    assert (class_balanced_weights(labels, 6, 0) == 1).all()
 
 
 def test_content_pixels_picks_masks_images_or_both():
     batch = dict(mask=torch.zeros(2, 3, 4, 4), image=torch.ones(2, 3, 4, 4))
-    assert torch.equal(fit.content_pixels(batch, 'masks'), batch['mask'])
-    assert torch.equal(fit.content_pixels(batch, 'images'), batch['image'])
-    both = fit.content_pixels(batch, 'both')
+    assert torch.equal(content_pixels(batch, 'masks'), batch['mask'])
+    assert torch.equal(content_pixels(batch, 'images'), batch['image'])
+    both = content_pixels(batch, 'both')
     assert torch.equal(both, torch.cat([batch['mask'], batch['image']]))
 
 

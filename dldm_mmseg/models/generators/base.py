@@ -9,10 +9,7 @@ from mmengine.model import BaseModel
 from dldm_mmseg.utils.source_dataset import (SourceDataset,
                                              source_dataset_defaults)
 from dldm_mmseg.utils.dtypes import DTYPES
-# inference_scheduler and load_pretrained_into live with the components;
-# importable from here as before
-from .components import (build_sd_components,  # noqa: F401
-                         inference_scheduler, load_pretrained_into)
+from .components import build_sd_components
 from .diffusion_step import DiffusionStepMixin
 from .ema import EMAMixin, EMAShadow
 from .sampling import SamplingMixin
