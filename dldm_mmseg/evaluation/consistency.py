@@ -25,55 +25,164 @@ class ConsistencyChecker:
             failing sample is flagged ``consistency_passed: false`` in the
             manifest, which ``DiffusionSynthDataset`` leaves out.
             Defaults to ``'ignore'``.
+        rule (str): When a pixel disagrees. ``'confidence'``: the reference
+            predicts another class with at least ``min_confidence``.
+            ``'class_loss'`` (FreeMask's filter): the reference's
+            cross-entropy of the mask's class at the pixel is more than
+            ``loss_multiple`` times the mean loss of that class on the real
+            train pixels of ``real_root``, so a class the reference finds
+            hard everywhere keeps its pixels. Defaults to ``'confidence'``.
+        loss_multiple (float): See ``rule``. Defaults to 2.0.
+        real_root (str, optional): mmseg-format real set whose
+            ``img_dir/train`` / ``ann_dir/train`` pairs (at most
+            ``max_real``) give the per-class mean losses of
+            ``rule='class_loss'``.
+        reduce_zero_label (bool): How ``real_root``'s label files hold
+            train ids. Defaults to True.
+        max_real (int): Real pairs the mean losses are measured on.
+            Defaults to 64.
         device (str, optional): Device of the reference model.
     """
 
     def __init__(self, config: str, checkpoint: Optional[str] = None,
                  min_confidence: float = 0.9, max_disagreement: float = 0.3,
                  mode: str = 'ignore', device: Optional[str] = None,
-                 model=None) -> None:
+                 model=None, rule: str = 'confidence',
+                 loss_multiple: float = 2.0,
+                 real_root: Optional[str] = None,
+                 reduce_zero_label: bool = True,
+                 max_real: int = 64) -> None:
         from mmseg.apis import init_model
         if mode not in ('ignore', 'drop'):
             raise ValueError(f'consistency mode must be ignore or drop, got '
                              f'{mode!r}')
+        if rule not in RULES:
+            raise ValueError(f'consistency rule must be one of {RULES}, got '
+                             f'{rule!r}')
+        if rule == 'class_loss':
+            if real_root is None:
+                raise ValueError(
+                    "consistency rule='class_loss' needs real_root: the "
+                    'real set whose train pixels give each class its mean '
+                    'loss under the reference model')
+            if loss_multiple <= 0:
+                raise ValueError(f'loss_multiple must be > 0, got '
+                                 f'{loss_multiple}')
         device = device or get_device()
         self.model = model or init_model(config, checkpoint, device=device)
         self.min_confidence = min_confidence
         self.max_disagreement = max_disagreement
         self.mode = mode
+        self.rule = rule
+        self.loss_multiple = loss_multiple
+        self.real_root = real_root
+        self.reduce_zero_label = reduce_zero_label
+        self.max_real = max_real
+        self._class_loss = None
 
-    def predict(self, images: Sequence[np.ndarray]):
-        """Reference class indices and confidences (``N x H x W``)."""
+    def probabilities(self, images: Sequence[np.ndarray]) -> np.ndarray:
+        """The reference's class probabilities, ``N x C x H x W``."""
         from mmseg.apis import inference_model
         # mmseg's inference expects BGR arrays, as read by mmcv
         samples = inference_model(self.model, [im[..., ::-1].copy()
                                                for im in images])
-        labels, confidence = [], []
-        for sample in samples:
-            probs = torch.softmax(sample.seg_logits.data.float(), dim=0)
-            conf, pred = probs.max(0)
-            labels.append(pred.cpu().numpy())
-            confidence.append(conf.cpu().numpy())
-        return np.stack(labels), np.stack(confidence)
+        return np.stack([torch.softmax(s.seg_logits.data.float(), dim=0)
+                         .cpu().numpy() for s in samples])
+
+    def predict(self, images: Sequence[np.ndarray]):
+        """Reference class indices and confidences (``N x H x W``)."""
+        probs = self.probabilities(images)
+        return probs.argmax(1), probs.max(1)
+
+    @property
+    def class_loss(self) -> np.ndarray:
+        """Mean cross-entropy of each class on the real train pixels (the
+        mean over all of them for a class absent there), measured once."""
+        if self._class_loss is None:
+            images, labels = real_pairs(self.real_root, 'train',
+                                        self.reduce_zero_label,
+                                        self.max_real)
+            total = sums = None
+            for start in range(0, len(images), 8):
+                probs = self.probabilities(images[start:start + 8])
+                for p, label in zip(probs, labels[start:start + 8]):
+                    loss, valid = pixel_loss(p, label)
+                    if sums is None:
+                        sums, total = np.zeros(len(p)), np.zeros(len(p))
+                    np.add.at(sums, label[valid], loss[valid])
+                    np.add.at(total, label[valid], 1)
+            overall = sums.sum() / max(total.sum(), 1)
+            self._class_loss = np.where(total > 0,
+                                        sums / np.maximum(total, 1), overall)
+        return self._class_loss
 
     def __call__(self, images: Sequence[np.ndarray],
                  masks: Sequence[np.ndarray]) -> List[Dict[str, object]]:
         """Check each pair; returns per sample the (possibly edited) mask
         (class indices, 255 = ignore), ``disagreement`` (share of valid
         pixels) and ``consistency_passed``."""
-        pred, conf = self.predict(images)
+        probs = self.probabilities(images)
         results = []
-        for mask, p, c in zip(masks, pred, conf):
+        for mask, p in zip(masks, probs):
             valid = mask != 255
-            disagree = valid & (p != mask) & (c >= self.min_confidence)
+            if self.rule == 'class_loss':
+                loss, _ = pixel_loss(p, mask)
+                limit = self.loss_multiple * self.class_loss[
+                    np.where(valid, mask, 0)]
+                disagree = valid & (loss > limit)
+            else:
+                disagree = valid & (p.argmax(0) != mask) & \
+                    (p.max(0) >= self.min_confidence)
             share = float(disagree.sum() / max(valid.sum(), 1))
             out = mask.copy()
             if self.mode == 'ignore':
                 out[disagree] = 255
-            results.append(dict(mask=out, disagreement=round(share, 6),
-                                consistency_passed=share <=
-                                self.max_disagreement))
+            results.append(dict(
+                mask=out, disagreement=round(share, 6),
+                consistency_passed=share <= self.max_disagreement,
+                disagreeing_pixels=np.bincount(
+                    mask[disagree].astype(np.int64),
+                    minlength=len(p)).tolist()))
         return results
+
+
+RULES = ('confidence', 'class_loss')
+
+
+def pixel_loss(probs: np.ndarray, label: np.ndarray):
+    """Per-pixel cross-entropy ``-log p(label)`` of ``C x H x W``
+    probabilities (0 at ignore pixels), and the valid-pixel mask."""
+    valid = label != 255
+    index = np.where(valid, label, 0).astype(np.int64)
+    chosen = np.take_along_axis(probs, index[None], 0)[0]
+    return np.where(valid, -np.log(np.clip(chosen, 1e-12, None)), 0.0), \
+        valid
+
+
+def real_pairs(root: str, split: str, reduce_zero_label: bool,
+               max_num: int) -> tuple:
+    """The first ``max_num`` RGB images of ``root``'s ``img_dir/<split>``
+    (sorted by name) and their train-id label maps (``ann_dir/<split>/
+    <name>.png``)."""
+    import glob
+    import os.path as osp
+
+    from PIL import Image
+
+    from dldm_mmseg.utils.label_stats import read_label_map, to_train_ids
+    paths = sorted(glob.glob(osp.join(root, 'img_dir', split, '*.*')))
+    if not paths:
+        raise FileNotFoundError(
+            f'no images in {osp.join(root, "img_dir", split)}: the '
+            "consistency rule 'class_loss' measures each class's loss on "
+            'the real train pairs of real_root')
+    images, labels = [], []
+    for path in paths[:max_num]:
+        stem = osp.splitext(osp.basename(path))[0]
+        images.append(np.asarray(Image.open(path).convert('RGB')))
+        labels.append(to_train_ids(read_label_map(osp.join(
+            root, 'ann_dir', split, stem + '.png')), reduce_zero_label))
+    return images, labels
 
 
 def consistency_areas(pred, mask, num_classes: int):

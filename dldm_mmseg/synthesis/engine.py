@@ -204,7 +204,9 @@ class SynthesisEngine(SetOutputMixin):
             mask['consistency'] = dict(
                 disagreement=check['disagreement'],
                 consistency_passed=check['consistency_passed'],
-                consistency_mode=self.consistency.mode)
+                consistency_mode=self.consistency.mode,
+                disagreeing_pixels=dict(zip(self.classes,
+                                            check['disagreeing_pixels'])))
             measured = class_shares(check['mask'], len(self.classes))
             mask['measured'] = measured
             mask['cpe'] = float(class_proportion_error(

@@ -587,6 +587,12 @@ def test_consistency_ignore_mode_keeps_only_agreeing_pixels(
         assert np.array_equal(pred[0][kept], label[kept].astype(int) - 1)
         assert record['consistency_mode'] == 'ignore'
         assert 0 <= record['disagreement'] <= 1
+        # the ignored pixels, per class of the generated mask
+        ignored = record['disagreeing_pixels']
+        assert list(ignored) == list(POTSDAM_CLASSES)
+        valid = sum(ignored.values()) + int(kept.sum())
+        assert sum(ignored.values()) == pytest.approx(
+            record['disagreement'] * valid, abs=1)
         measured = class_shares(np.where(label == 0, 255,
                                          label.astype(int) - 1), 6)
         assert np.allclose(measured, [record['measured_shares'][c]
