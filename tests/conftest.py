@@ -8,10 +8,12 @@ os.environ.setdefault('HF_HUB_OFFLINE', '1')
 os.environ.setdefault('TRANSFORMERS_OFFLINE', '1')
 
 import dldm_mmseg  # noqa: E402,F401  (registers modules, fixes mmseg:: scope)
+from dldm_mmseg.utils.compat import speed_up_configs  # noqa: E402
 from fixtures import make_seg_dataset, make_synth_set  # noqa: E402
 from mmengine.registry import init_default_scope  # noqa: E402
 
 init_default_scope('mmseg')
+speed_up_configs()  # many short runs, as the demo
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ from dldm_mmseg.experiments.alpha_sweep import (VAL_METRICS,
                                                 reuse_or_run, run_alpha,
                                                 weak_class_variant)
 from dldm_mmseg.experiments.report import metrics_table, plot_metric_vs_alpha
+from dldm_mmseg.utils.compat import speed_up_configs
 from dldm_mmseg.utils.config import load_run_config
 from dldm_mmseg.utils.io import atomic_open
 
@@ -74,6 +75,7 @@ def check_weak_classes(args, work: str, classes) -> None:
 
 def main(argv=None):
     args = parse_args(argv)
+    speed_up_configs()  # many short runs in one process
     name = osp.splitext(osp.basename(args.config))[0]
     work = args.work_dir or osp.join('work_dirs', f'sweep_{name}')
     from dldm_mmseg.utils.source_dataset import (

@@ -8,10 +8,11 @@ mmengine resolves the config scope ``mmseg::`` (as in
 "mmsegmentation is not installed" when only the fork is present. Importing
 :mod:`dldm_mmseg` points that entry at the distribution that is installed.
 
-Two pure but slow lookups of mmengine are kept once made: the yapf
-formatting of a config, done each time ``Config.pretty_text`` is read
-(about six times per ``Runner`` run; :func:`memoize_config_formatting`),
-and the scan of a package's metafiles for each ``mmseg::`` path in a config
+Two pure but slow lookups of mmengine can be kept once made, by opting in
+with :func:`speed_up_configs`: the yapf formatting of a config, done each
+time ``Config.pretty_text`` is read (about six times per ``Runner`` run;
+:func:`memoize_config_formatting`), and the scan of a package's metafiles
+for each ``mmseg::`` path in a config
 (:func:`memoize_external_config_lookup`).
 """
 import contextlib
@@ -80,6 +81,16 @@ def import_mmseg_quietly() -> None:
     for line in buffer.getvalue().splitlines():
         if line.strip() != ONEDL_NOTICE:
             print(line)
+
+
+def speed_up_configs() -> None:
+    """Opt in, for this process, to both memoisations below (yapf
+    formatting of config texts and the metafile scan of ``mmseg::`` paths).
+    They patch a yapf function and a private mmengine helper process-wide,
+    so importing the plugin does not apply them; the demo, the sweep and
+    the test suite, which build many short runs, call this."""
+    memoize_config_formatting()
+    memoize_external_config_lookup()
 
 
 def memoize_config_formatting(maxsize: int = 16) -> None:

@@ -53,6 +53,20 @@ def test_import_hides_only_the_onedl_notice():
     assert ONEDL_NOTICE not in stdout('import dldm_mmseg; import mmseg.apis')
 
 
+def test_import_patches_nothing_until_the_speed_ups_are_asked_for():
+    code = ('import dldm_mmseg; from yapf.yapflib import yapf_api; '
+            'from mmengine.config import config as c; '
+            'print(hasattr(yapf_api.FormatCode, "dldm_memoized"), '
+            'hasattr(c._get_external_cfg_path, "dldm_memoized")); '
+            'from dldm_mmseg.utils.compat import speed_up_configs; '
+            'speed_up_configs(); '
+            'print(hasattr(yapf_api.FormatCode, "dldm_memoized"), '
+            'hasattr(c._get_external_cfg_path, "dldm_memoized"))')
+    out = subprocess.run([sys.executable, '-c', code], capture_output=True,
+                         text=True, check=True).stdout.split('\n')
+    assert out[-3:-1] == ['False False', 'True True']
+
+
 def test_config_text_is_formatted_once_and_unchanged(monkeypatch):
     from mmengine.config import Config
     from yapf.yapflib import yapf_api
