@@ -1,13 +1,17 @@
 """Mask-image consistency with a reference segmentor trained on real data
 (the FreeMask idea): where a confident reference prediction disagrees with
 the generated mask, the mask is probably wrong there."""
+import glob
+import os.path as osp
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 import torch
 from mmengine.device import get_device
+from PIL import Image
 
 from mmseg.evaluation import IoUMetric
+from dldm_mmseg.utils.label_stats import read_label_map, to_train_ids
 
 
 class ConsistencyChecker:
@@ -102,15 +106,15 @@ class ConsistencyChecker:
             images, labels = real_pairs(self.real_root, 'train',
                                         self.reduce_zero_label,
                                         self.max_real)
-            total = sums = None
+            sums = total = 0
             for start in range(0, len(images), 8):
                 probs = self.probabilities(images[start:start + 8])
                 for p, label in zip(probs, labels[start:start + 8]):
                     loss, valid = pixel_loss(p, label)
-                    if sums is None:
-                        sums, total = np.zeros(len(p)), np.zeros(len(p))
-                    np.add.at(sums, label[valid], loss[valid])
-                    np.add.at(total, label[valid], 1)
+                    sums = sums + np.bincount(label[valid], loss[valid],
+                                              minlength=len(p))
+                    total = total + np.bincount(label[valid],
+                                                minlength=len(p))
             overall = sums.sum() / max(total.sum(), 1)
             self._class_loss = np.where(total > 0,
                                         sums / np.maximum(total, 1), overall)
@@ -164,12 +168,6 @@ def real_pairs(root: str, split: str, reduce_zero_label: bool,
     """The first ``max_num`` RGB images of ``root``'s ``img_dir/<split>``
     (sorted by name) and their train-id label maps (``ann_dir/<split>/
     <name>.png``)."""
-    import glob
-    import os.path as osp
-
-    from PIL import Image
-
-    from dldm_mmseg.utils.label_stats import read_label_map, to_train_ids
     paths = sorted(glob.glob(osp.join(root, 'img_dir', split, '*.*')))
     if not paths:
         raise FileNotFoundError(

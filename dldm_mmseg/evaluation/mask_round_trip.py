@@ -38,7 +38,6 @@ def held_out_labels(data_root: str, reduce_zero_label: bool,
         'dataset (tools/prepare_raster.py or a preparation tool writes one)')
 
 
-@torch.no_grad()
 def mask_round_trip(vae, labels: Sequence[np.ndarray], palette,
                     classes: Sequence[str],
                     quantise: Optional[Callable] = None,
@@ -68,14 +67,27 @@ def mask_round_trip(vae, labels: Sequence[np.ndarray], palette,
         ``pixel_accuracy`` (percent of valid pixels back in their class)
         and ``masks``.
     """
+    return mask_round_trips(vae, labels, palette, classes,
+                            dict(result=quantise), batch_size)['result']
+
+
+@torch.no_grad()
+def mask_round_trips(vae, labels: Sequence[np.ndarray], palette,
+                     classes: Sequence[str],
+                     quantisers: Dict[str, Optional[Callable]],
+                     batch_size: int = 16) -> Dict[str, dict]:
+    """:func:`mask_round_trip` with several quantisers (name -> callable,
+    None for the default) of one decoding: each batch goes through the VAE
+    once. Returns a result per name."""
     num = len(classes)
     onehot = encoding_of(vae, num) == 'onehot'
-    if quantise is None:
-        def quantise(rgb):
-            return nearest_palette_index_torch(rgb, palette)
+    quantisers = {name: q or (lambda rgb: nearest_palette_index_torch(
+        rgb, palette)) for name, q in quantisers.items()}
     device = next(vae.parameters()).device
     dtype = next(vae.parameters()).dtype
-    errors, hits, total = [], 0, 0
+    errors = {name: [] for name in quantisers}
+    hits = dict.fromkeys(quantisers, 0)
+    total = 0
     for start in range(0, len(labels), batch_size):
         batch = np.stack(labels[start:start + batch_size])
         if onehot:
@@ -87,15 +99,24 @@ def mask_round_trip(vae, labels: Sequence[np.ndarray], palette,
             pixels = pixels.float() / 127.5 - 1
         decoded = vae.decode(vae.encode(pixels.to(dtype)).latent_dist.mean
                              ).sample.float()
-        pred = (onehot_index(decoded, num) if onehot else
-                quantise(from_unit_range(decoded))).cpu().numpy()
-        for truth, back in zip(batch, pred):
-            valid = truth != IGNORE_INDEX
-            hits += int((back[valid] == truth[valid]).sum())
-            total += int(valid.sum())
-            back = np.where(valid, back, IGNORE_INDEX)
-            errors.append(class_shares(back, num) - class_shares(truth, num))
-    errors = np.asarray(errors) * 100.0
+        valid = batch != IGNORE_INDEX
+        total += int(valid.sum())
+        truth = [class_shares(t, num) for t in batch]
+        for name, quantise in quantisers.items():
+            pred = (onehot_index(decoded, num) if onehot else
+                    quantise(from_unit_range(decoded))).cpu().numpy()
+            hits[name] += int((pred[valid] == batch[valid]).sum())
+            back = np.where(valid, pred, IGNORE_INDEX)
+            errors[name] += [class_shares(b, num) - t
+                             for b, t in zip(back, truth)]
+    return {name: _scores(np.asarray(errors[name]) * 100.0, hits[name],
+                          total, classes) for name in quantisers}
+
+
+def _scores(errors: np.ndarray, hits: int, total: int,
+            classes: Sequence[str]) -> Dict[str, float]:
+    """mCPE, pixel accuracy and per-class CPE and share shift from the
+    per-mask share changes (points, masks x classes)."""
     result = dict(mCPE=float(np.abs(errors).mean()),
                   pixel_accuracy=100.0 * hits / max(total, 1),
                   masks=len(errors))

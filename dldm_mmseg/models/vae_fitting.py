@@ -22,8 +22,14 @@ from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 
 from mmseg.registry import DATASETS
-from dldm_mmseg.utils.io import atomic_open
+from dldm_mmseg.evaluation.mask_round_trip import (held_out_labels,
+                                                   mask_round_trips,
+                                                   round_trip_text)
 from dldm_mmseg.models.vae_autoencoder import CONTENTS
+from dldm_mmseg.utils.io import atomic_open
+from dldm_mmseg.utils.mask_encoding import encoding_of
+from dldm_mmseg.utils.palette import blend_conflicts, palette_quantiser
+from dldm_mmseg.utils.source_dataset import source_dataset_defaults
 
 _RUN_NUMBERS = itertools.count()
 
@@ -182,12 +188,6 @@ def vae_round_trip(vae, data_root: str, source_dataset,
         of the palette) and ``text`` (one line on the nearest-colour
         result).
     """
-    from dldm_mmseg.evaluation.mask_round_trip import (held_out_labels,
-                                                       mask_round_trip,
-                                                       round_trip_text)
-    from dldm_mmseg.utils.mask_encoding import encoding_of
-    from dldm_mmseg.utils.palette import blend_conflicts, palette_quantiser
-    from dldm_mmseg.utils.source_dataset import source_dataset_defaults
     source = source_dataset_defaults(source_dataset)
     meta = source['metainfo']
     labels, split = held_out_labels(data_root, source['reduce_zero_label'],
@@ -196,11 +196,10 @@ def vae_round_trip(vae, data_root: str, source_dataset,
     vae.eval()
     encoding = encoding_of(vae, len(meta['classes']))
     result = dict(split=split, encoding=encoding)
-    for kind in QUANTISERS[encoding]:
-        result[kind] = mask_round_trip(
-            vae, labels, meta['palette'], meta['classes'],
-            palette_quantiser(meta['palette'], dict(type=kind))
-            if encoding == 'rgb' else None)
+    result.update(mask_round_trips(
+        vae, labels, meta['palette'], meta['classes'],
+        {kind: palette_quantiser(meta['palette'], dict(type=kind))
+         if encoding == 'rgb' else None for kind in QUANTISERS[encoding]}))
     vae.train(was_training)
     result['text'] = round_trip_text(result[QUANTISERS[encoding][0]], split)
     conflicts = blend_conflicts(meta['palette'], meta['classes']) \

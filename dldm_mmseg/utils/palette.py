@@ -197,10 +197,7 @@ def neighbourhood_palette_index_torch(rgb: torch.Tensor, palette: Palette,
     Returns:
         torch.Tensor: ``N x H x W`` uint8 indices (255 = ignore).
     """
-    if window < 1 or window % 2 == 0:
-        raise ValueError(f'window must be an odd number >= 1, got {window}')
-    if not 0 < confident <= 0.5:
-        raise ValueError(f'confident must be in (0, 0.5], got {confident}')
+    _check_neighbourhood(window, confident)
     pal = _palette_array(palette)
     colours = _with_ignore_colour(pal) if with_ignore else pal
     centres = torch.as_tensor(colours, dtype=torch.float32,
@@ -261,6 +258,14 @@ def blend_conflicts(palette: Palette, classes: Optional[Sequence[str]] = None,
     return out
 
 
+def _check_neighbourhood(window: int = 5, confident: float = 0.25) -> None:
+    """The options of :func:`neighbourhood_palette_index_torch`, checked."""
+    if window < 1 or window % 2 == 0:
+        raise ValueError(f'window must be an odd number >= 1, got {window}')
+    if not 0 < confident <= 0.5:
+        raise ValueError(f'confident must be in (0, 0.5], got {confident}')
+
+
 QUANTISATIONS = ('nearest', 'neighbourhood')
 
 
@@ -288,8 +293,7 @@ def palette_quantiser(palette: Palette, quantisation: Optional[dict] = None):
     if unknown:
         raise ValueError(f'neighbourhood quantisation takes window and '
                          f'confident, got {unknown}')
-    neighbourhood_palette_index_torch(  # check the options now
-        torch.zeros(1, 1, 1, 3, dtype=torch.uint8), palette, **options)
+    _check_neighbourhood(**options)
     return lambda rgb: neighbourhood_palette_index_torch(rgb, palette,
                                                          **options)
 

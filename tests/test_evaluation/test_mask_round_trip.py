@@ -8,6 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from dldm_mmseg.evaluation.mask_round_trip import (mask_round_trip,
+                                                   mask_round_trips,
                                                    round_trip_text,
                                                    shifted_classes)
 from dldm_mmseg.utils.palette import (nearest_palette_index_torch,
@@ -129,3 +130,20 @@ def test_one_hot_masks_cannot_turn_a_border_into_a_third_class():
         encoding_of(FakeVAE(1, channels=5), len(CLASSES))
     with pytest.raises(ValueError, match='labels outside 0..6'):
         onehot_pixels(torch.tensor([[[9]]]), len(CLASSES))
+
+
+def test_several_quantisers_share_one_decoding():
+    labels = half_and_half()
+    vae = FakeVAE(3)
+    calls = []
+    decode = vae.decode
+    vae.decode = lambda z: calls.append(len(z)) or decode(z)
+    both = mask_round_trips(vae, labels, LEGEND, CLASSES, dict(
+        nearest=None,
+        neighbourhood=palette_quantiser(LEGEND, dict(type='neighbourhood'))))
+    assert calls == [4]  # one batch, decoded once for both
+    assert both['nearest'] == mask_round_trip(FakeVAE(3), labels, LEGEND,
+                                              CLASSES)
+    assert both['neighbourhood'] == mask_round_trip(
+        FakeVAE(3), labels, LEGEND, CLASSES,
+        palette_quantiser(LEGEND, dict(type='neighbourhood')))

@@ -398,6 +398,8 @@ def test_fp16_overflow_steps_are_skipped_by_the_loss_scaler(
                        match=r'3 steps in a row; the loss scaler skipped the '
                        r'first 2\).*loss_diffusion=nan'):
         model.train_step(bad, wrapper)
+    with pytest.raises(ValueError, match='max_nonfinite_steps must be >= 0'):
+        build(MASK_CFG, data, max_nonfinite_steps=-1)
     plain = OptimWrapper(optimizer=torch.optim.SGD(params, lr=0.1))
     model.nonfinite_in_a_row = 0
     with pytest.raises(FloatingPointError, match=r'iteration \S+: '

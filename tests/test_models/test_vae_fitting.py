@@ -109,6 +109,10 @@ def test_one_hot_mask_vae_round_trip_and_generators_refuse_it(tmp_path):
         MODELS.build(dict(type='LoRAMaskGenerator', lora_rank=4,
                           source_dataset='PotsdamDataset',
                           components=dict(preset='tiny', vae=out)))
+    with pytest.raises(ValueError, match="mask_encoding must be one of"):
+        MODELS.build(dict(type='VAEAutoencoder', preset='tiny',
+                          source_dataset='PotsdamDataset', content='masks',
+                          mask_encoding='palette'))
     with pytest.raises(ValueError, match="masks only; got content='both'"):
         fit.fit_vae(data, out, preset='tiny', iters=1,
                     source_dataset='PotsdamDataset', content='both',
