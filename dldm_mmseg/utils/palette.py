@@ -225,9 +225,12 @@ def blend_conflicts(palette: Palette, classes: Optional[Sequence[str]] = None,
     quantised to the third (red and green make a brown nearest to a brown
     class).
 
-    No palette of more than five colours is free of them: that needs every
-    triangle of colours to be acute, and at most five points of 3-D space
-    can be so placed (Croft 1961). Neighbourhood quantisation
+    No palette of more than eight colours (the ignore colour counted) is
+    free of them: that needs every triangle of colours to have no obtuse
+    angle, and at most 2^3 = 8 points of 3-D space can be so placed (the
+    corners of a cube, Danzer and Gruenbaum 1962); beyond five (Croft 1961)
+    some blends are exactly as near a third colour as their own two (a tie,
+    not counted here). Neighbourhood quantisation
     (:func:`neighbourhood_palette_index_torch`) removes their effect on
     quantised masks.
 
