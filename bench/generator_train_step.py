@@ -10,6 +10,9 @@ Runs stage 1 (LoRAMaskGenerator, batch 16) and stage 2
 * ``lowmem_nox0`` (stage 1 only): ``lowmem`` without CE and L_prop, i.e.
   what decoding x0 through the VAE and its backward pass cost. Stage 2
   runs as its Potsdam config does, without the image-space x0 term.
+* ``..._shares`` (stage 1 only): the same with numeric share
+  conditioning (``share_conditioning``; target: within 5% of the time
+  without);
 * ``..._cached``: the same with ``cache_latents`` and ``cache_text``, in
   the steady state where every view and prompt of the batch is cached (the
   warm-up step fills the caches): the VAE encoder and the text encoder no
@@ -70,13 +73,15 @@ def run_case(model_type: str, preset: str, batch: int, size: int,
     lowmem = setup.startswith('lowmem')
     x0 = '_nox0' not in setup
     cached = setup.endswith('_cached')
+    shares = setup.endswith('_shares')
     cfg = dict(type=model_type, components=dict(preset=preset),
                cache_latents=cached, cache_text=cached,
                frozen_dtype=half if lowmem else None,
                gradient_checkpointing=lowmem, grad_norm_interval=0,
                x0_weighting='none')  # every sample decodes: the worst case
     if model_type == 'LoRAMaskGenerator':
-        cfg.update(lora_rank=32, ce_weight=0.5 * x0, prop_weight=0.5 * x0)
+        cfg.update(lora_rank=32, ce_weight=0.5 * x0, prop_weight=0.5 * x0,
+                   share_conditioning=dict() if shares else None)
     # stage 2 as configs/generators/image_controlnet_potsdam.py: no x0 term
     cfg['source_dataset'] = 'PotsdamDataset'
     model = MODELS.build(cfg).to(device)
@@ -122,8 +127,8 @@ def main(argv=None):
                         help='timed iterations per case (after a warm-up)')
     parser.add_argument('--half', choices=['bf16', 'fp16'], default='bf16',
                         help='dtype of the frozen weights in lowmem')
-    setups = ['fp32', 'fp32_cached', 'lowmem', 'lowmem_cached', 'lowmem_nox0',
-              'lowmem_nox0_cached']
+    setups = ['fp32', 'fp32_cached', 'fp32_shares', 'lowmem', 'lowmem_cached',
+              'lowmem_shares', 'lowmem_nox0', 'lowmem_nox0_cached']
     parser.add_argument('--setups', nargs='+', default=setups,
                         choices=setups,
                         help='which set-ups to run (see above)')
@@ -132,10 +137,12 @@ def main(argv=None):
     print(f'device {device}, preset {args.preset}, {args.size}x{args.size}')
     results = {}
     speedups = {}  # uncached / cached seconds per iteration
+    share_costs = {}  # with / without numeric share conditioning
     for model_type, batch in (('LoRAMaskGenerator', args.mask_batch),
                               ('ControlNetImageGenerator', args.image_batch)):
         for setup in args.setups:
-            if '_nox0' in setup and model_type != 'LoRAMaskGenerator':
+            if ('_nox0' in setup or '_shares' in setup) and \
+                    model_type != 'LoRAMaskGenerator':
                 continue
             try:
                 r = run_case(model_type, args.preset, batch, args.size,
@@ -164,6 +171,14 @@ def main(argv=None):
                 speedups[f'{model_type}/{setup}'] = round(ratio, 3)
                 print(f'  {model_type}: {setup} uncached / cached time = '
                       f'{ratio:.2f}')
+            if (model_type, setup + '_shares') in results and \
+                    (model_type, setup) in results:
+                ratio = results[model_type, setup + '_shares']['seconds'] / \
+                    results[model_type, setup]['seconds']
+                share_costs[setup] = round(ratio, 3)
+                print(f'  {model_type}: {setup} with / without numeric '
+                      f'shares time = {ratio:.3f} (target <= 1.05: '
+                      f'{"met" if ratio <= 1.05 else "NOT met"})')
     mask_lowmem = results.get(('LoRAMaskGenerator', 'lowmem'))
     if mask_lowmem and device.type == 'cuda':
         fits = mask_lowmem['peak_gib'] <= 24
@@ -176,7 +191,7 @@ def main(argv=None):
                                              else None)  # OOM
                                          for k, v in r.items()}
                             for (m, s), r in results.items()},
-                   cache_speedup=speedups)
+                   cache_speedup=speedups, share_conditioning_cost=share_costs)
     if device.type == 'cuda':
         summary['card'] = torch.cuda.get_device_name()
     print(json.dumps(summary))

@@ -57,8 +57,10 @@ from dldm_mmseg.utils.hashing import differing_keys, folder_hash
 from dldm_mmseg.utils.io import atomic_open, atomic_write_image
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-# the two stage-1 models (keys of DemoDataset.configs)
+# the two stage-1 models (keys of DemoDataset.configs), and those with
+# numeric share conditioning (--numeric-shares)
 MASK_NAMES = ('with L_prop', 'CE only')
+NUMERIC_NAMES = ('numeric, with L_prop', 'numeric, CE only')
 # the VAE folder of each stage (tools/fit_vae.py --content masks / images)
 VAES = {'masks': 'vae_mask', 'images': 'vae_image'}
 
@@ -100,8 +102,13 @@ def parse_args(argv=None):
                         help='add, for each alpha > 0, a run on a second '
                         'synthetic set whose target shares are boosted by '
                         'the real-only segmentor\'s weak classes (the '
-                        'alpha = 0 test metrics of --seed; made once) '
+                        'alpha = 0 val metrics of --seed; made once) '
                         'beside the frequency boost')
+    parser.add_argument('--numeric-shares', action='store_true',
+                        help='also train stage 1 with numeric share '
+                        'conditioning beside the text (with and without '
+                        'L_prop), each seed, and report its mCPE beside the '
+                        'text-only models')
     parser.add_argument('--weights',
                         help='pretrained demo generators (VAEs, both stage-1 '
                         'models, stage 2) to reuse when they were made with '
@@ -142,8 +149,13 @@ class Demo:
         self.work = args.work_dir
         self.data = DEMO_DATASETS[args.dataset]
         configs = self.data.configs
-        self.mask_configs = {name: configs[name] for name in MASK_NAMES}
         self.image_config = configs['image']
+        names = MASK_NAMES + (NUMERIC_NAMES if args.numeric_shares
+                              else ())
+        self.mask_configs = {name: configs[name] for name in names}
+        # what demo_weights/ holds: the paper's pair and stage 2
+        self.shipped_configs = [configs[n] for n in MASK_NAMES] + [
+            self.image_config]
         self.target_classes = self.data.target_classes
         self.s = dict(SETTINGS[args.quick])
         if self.data.benchmark is None:  # the toy scenes' sizes
@@ -199,7 +211,8 @@ class Demo:
                         + self._suffix(seed))
 
     def export_dir(self, config: str, seed: Optional[int] = None) -> str:
-        if self.shipped and seed in (None, self.args.seed):
+        if self.shipped and seed in (None, self.args.seed) and \
+                config in self.shipped_configs:
             return osp.join(self.shipped, _name(config))
         return osp.join(self.run_dir(config, seed), 'export', 'final')
 
@@ -209,7 +222,7 @@ class Demo:
         import hashlib
         from mmengine.config import Config
         configs = {}
-        for config in list(self.mask_configs.values()) + [self.image_config]:
+        for config in self.shipped_configs:
             resolved = Config.fromfile(osp.join(ROOT, config)).to_dict()
             configs[config] = hashlib.sha256(json.dumps(
                 resolved, sort_keys=True, default=str).encode()).hexdigest()
@@ -368,7 +381,7 @@ class Demo:
         sizes = {folder: half_precision_copy(self.vaes[content],
                                              osp.join(out, folder))
                  for content, folder in VAES.items()}
-        for config in list(self.mask_configs.values()) + [self.image_config]:
+        for config in self.shipped_configs:
             sizes[_name(config)] = half_precision_copy(
                 self.export_dir(config), osp.join(out, _name(config)))
         try:
@@ -424,21 +437,24 @@ class Demo:
         from dldm_mmseg.synthesis.engine import SynthesisEngine
         return SynthesisEngine(self.synthesis_cfg())
 
-    def mask_cpe(self, seed: Optional[int] = None) -> dict:
-        """mCPE of each stage-1 model on the test scenes' shares (held out
-        from training and from every choice of settings): its config's test
-        loop (the val loop of training, pointed at the test captions) on its
-        exported weights, the ones synthesis uses."""
+    def mask_cpe(self, seed: Optional[int] = None,
+                 split: str = 'test') -> dict:
+        """mCPE of each stage-1 model on the shares of the test scenes
+        (held out from training and from every choice of settings), or of
+        the val scenes (what settings are chosen by): its config's test
+        loop (the val loop of training, pointed at the split's captions) on
+        its exported weights, the ones synthesis uses."""
         results = {}
+        folder = 'test' if split == 'test' else f'test_{split}'
         for name, config in self.mask_configs.items():
             options = dict(self.generator_options(config), **{
-                'test_dataloader.dataset.captions': CAPTIONS['test']})
+                'test_dataloader.dataset.captions': CAPTIONS[split]})
             cfg = load_run_config(osp.join(ROOT, config), options,
                                   work_dir=osp.join(
-                                      self.run_dir(config, seed), 'test'),
+                                      self.run_dir(config, seed), folder),
                                   format_python_code=False)
             cfg.model.inference_cfg.steps = self.s['steps']
-            cfg.experiment_name = f'demo_test_{osp.basename(config)}' \
+            cfg.experiment_name = f'demo_{folder}_{osp.basename(config)}' \
                 f'{self._suffix(seed)}_{self.stamp}'
             cfg.visualizer.name = f'visualizer_{cfg.experiment_name}'
             export = self.export_dir(config, seed)
@@ -457,14 +473,15 @@ class Demo:
         return vae_round_trip(vae, self.data_root, self.data.source_dataset,
                               splits=('test',))
 
-    def share_baselines(self) -> dict:
-        """mCPE on the test prompts of two generators that ignore them: every
-        mask at the mean train shares, and a random real train mask."""
+    def share_baselines(self, split: str = 'test') -> dict:
+        """mCPE on the split's prompts of two generators that ignore them:
+        every mask at the mean train shares, and a random real train
+        mask."""
         from dldm_mmseg.evaluation.share_baselines import \
             share_baselines_from_captions
         return share_baselines_from_captions(
             osp.join(self.data_root, CAPTIONS['train']),
-            osp.join(self.data_root, CAPTIONS['test']), self.classes)
+            osp.join(self.data_root, CAPTIONS[split]), self.classes)
 
     def segmentation(self, seed: Optional[int] = None) -> dict:
         from dldm_mmseg.experiments.alpha_sweep import (alpha_run_identity,
@@ -609,6 +626,8 @@ def main(argv=None):
     print('[5/7] mCPE of the mask generators; synthesis')
     cpe_runs = [demo.timed('mCPE of stage 1', demo.mask_cpe, seed)
                 for seed in demo.seeds]
+    val_runs = [demo.timed('mCPE of stage 1', demo.mask_cpe, seed, 'val')
+                for seed in demo.seeds]
     engine = demo.synthesis_engine()
     demo.timed('synthesis', engine.run, demo.num_syn, demo.syn_root)
     del engine
@@ -619,20 +638,24 @@ def main(argv=None):
     from dldm_mmseg.experiments.report import mean_and_std
     if len(demo.seeds) == 1:
         results, cpe, spread = seg_runs[0], cpe_runs[0], None
+        val_cpe = dict(mean=val_runs[0], std=None)
     else:
         results, seg_std = mean_and_std(seg_runs)
         cpe, cpe_std = mean_and_std(cpe_runs)
+        val_mean, val_std = mean_and_std(val_runs)
+        val_cpe = dict(mean=val_mean, std=val_std)
         spread = dict(segmentation=seg_std, mask_cpe=cpe_std,
                       per_seed=dict(seeds=demo.seeds, segmentation=seg_runs,
-                                    mask_cpe=cpe_runs))
+                                    mask_cpe=cpe_runs, mask_cpe_val=val_runs))
     baselines = demo.share_baselines()
+    val_cpe['baselines'] = demo.share_baselines('val')
     floor = demo.timed('mask VAE round trip', demo.mask_floor)
     fid = demo.timed('FID', demo.fid)
     consistency = demo.timed('consistency', demo.consistency) \
         if 0 in demo.args.alphas else None
     report = demo.timed('report', write_report, demo, results, cpe, fid,
                         consistency, time.time() - start, spread, baselines,
-                        floor)
+                        floor, val_cpe)
     print(f'\nreport: {report} ({time.time() - start:.0f} s)')
     return dict(results=results, mask_cpe=cpe, fid=fid,
                 consistency=consistency)
@@ -642,14 +665,16 @@ def write_report(demo: Demo, results: dict, cpe: dict, fid,
                  consistency: Optional[dict], elapsed: float,
                  spread: Optional[dict] = None,
                  baselines: Optional[dict] = None,
-                 floor: Optional[dict] = None) -> str:
+                 floor: Optional[dict] = None,
+                 val_cpe: Optional[dict] = None) -> str:
     """Tables, figures and ``metrics.json`` of this run.
 
     With several seeds, ``results`` and ``cpe`` hold means and ``spread``
     the standard deviations and per-seed values; tables read mean ± std
     and ``metrics.json`` holds ``{"mean", "std"}`` per metric.
     ``baselines`` (:func:`share_baselines`) stand beside stage 1's mCPE,
-    and below it ``floor`` (:meth:`Demo.mask_floor`).
+    and below it ``floor`` (:meth:`Demo.mask_floor`). ``val_cpe`` holds
+    stage 1's mCPE on the val scenes (``mean``, ``std``, ``baselines``).
     """
     from dldm_mmseg.experiments.analysis import (manifest_shares,
                                                  plot_share_distributions,
@@ -844,7 +869,7 @@ its shares must beat: every mask at the mean train shares
 | model | mCPE | {' | '.join(f'CPE {c}' for c in classes)} |
 |---|---|{'---|' * len(classes)}
 {cpe_rows}
-{floor_text}
+{floor_text}{val_cpe_text(val_cpe)}
 ## Synthetic set (stage 3)
 
 {len(syn['ids'])} pairs in `{demo.syn_root}`, rare classes boosted; mCPE of the
@@ -884,12 +909,28 @@ Seconds of this invocation, and of every invocation in this work dir
     with atomic_open(osp.join(work, 'metrics.json')) as f:
         json.dump(dict(split='test', segmentation=segmentation,
                        mask_cpe=mask_cpe, share_baselines=baselines,
-                       mask_vae_round_trip=floor,
+                       mask_vae_round_trip=floor, mask_cpe_val=val_cpe,
                        set_mcpe=set_cpe, fid=fid, consistency=consistency,
                        seeds=demo.seeds,
                        per_seed=spread['per_seed'] if spread else None,
                        seconds=demo.timings), f, indent=2)
     return report
+
+
+def val_cpe_text(val_cpe: Optional[dict]) -> str:
+    """The stage-1 mCPE of each model on the val scenes, what a stage-1
+    default is chosen by, beside the prompt-blind baseline there."""
+    if not val_cpe:
+        return ''
+    mean, std = val_cpe['mean'], val_cpe['std']
+    rows = '\n'.join(
+        f'| {name} | {mean[name]["mCPE"]:.2f}'
+        + (f' ± {std[name]["mCPE"]:.2f}' if std else '') + ' |'
+        for name in mean)
+    blind = val_cpe['baselines']['prompt_blind']['mCPE']
+    return (f'\nOn the val scenes (what a stage-1 default is chosen by; the '
+            f'prompt-blind baseline scores {blind:.2f} there):\n\n'
+            f'| model | val mCPE |\n|---|---|\n{rows}\n')
 
 
 def spread_text(results: dict, spread: Optional[dict], reference: str,

@@ -91,6 +91,8 @@ def _configs(folder: str, mask: str, image: str, synth: str,
              seg: str) -> Dict[str, str]:
     return {'with L_prop': f'{folder}/{mask}.py',
             'CE only': f'{folder}/{mask}_ce_only.py',
+            'numeric, with L_prop': f'{folder}/{mask}_numeric.py',
+            'numeric, CE only': f'{folder}/{mask}_numeric_ce_only.py',
             'image': f'{folder}/{image}.py',
             'synth': f'{folder}/{synth}.py',
             'sweep': f'{folder}/{seg}_syn40.py',

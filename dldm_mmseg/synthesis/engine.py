@@ -173,6 +173,7 @@ class SynthesisEngine(SetOutputMixin):
                      for j in pending]
             out = self.mask_model.generate_masks(
                 [plans[j]['mask_prompt'] for j in pending], seeds,
+                class_shares=[plans[j]['target'] for j in pending],
                 height=self.size, width=self.size,
                 batch_size=self.net_batch, **self.mask_sampling)
             still = []

@@ -62,6 +62,17 @@ def test_quick_demo_runs_every_stage_and_reports_this_runs_numbers(tmp_path):
     tested = json.load(open(osp.join(work, 'mask_small_toy', 'test',
                                      'metrics.json')))
     assert tested == cpe['with L_prop']
+    # stage 1 on the val scenes too (what a default is chosen by)
+    on_val = saved['mask_cpe_val']
+    assert set(on_val['mean']) == set(demo.MASK_NAMES)
+    assert on_val['mean']['with L_prop'] == json.load(open(osp.join(
+        work, 'mask_small_toy', 'test_val', 'metrics.json')))
+    assert on_val['mean']['with L_prop'] != tested  # other scenes
+    assert on_val['baselines'] == share_baselines_from_captions(
+        osp.join(data, 'captions.jsonl'),
+        osp.join(data, 'captions_val.jsonl'),
+        PotsdamDataset.METAINFO['classes'])
+    assert 'val mCPE' in report
     # beside stage 1's mCPE: the two generators that ignore the prompt,
     # computed from the train and test captions
     baselines = share_baselines_from_captions(
@@ -110,9 +121,19 @@ def test_quick_demo_runs_every_stage_and_reports_this_runs_numbers(tmp_path):
     # under the same keys
     # (and the weak-class variant of alpha = 0.4, on a second set ranked
     # by seed 0's alpha = 0 metrics)
+    # (and stage 1 with numeric share conditioning, beside the text-only
+    # models, which still come from the weights)
     demo.main(['--quick', '--work-dir', work, '--seeds', '2', '--weights',
-               weights, '--weak-classes'])
+               weights, '--weak-classes', '--numeric-shares'])
     saved = json.load(open(osp.join(work, 'metrics.json')))
+    names = set(demo.MASK_NAMES) | set(demo.NUMERIC_NAMES)
+    assert set(saved['mask_cpe']) == names
+    assert set(saved['mask_cpe_val']['mean']) == names
+    assert not osp.exists(osp.join(work, 'mask_small_toy', 'export'))
+    numeric = json.load(open(osp.join(
+        work, 'mask_small_toy_numeric_seed1', 'export', 'final', 'unet',
+        'config.json')))
+    assert numeric['class_embed_type'] == 'projection'
     assert saved['seeds'] == [0, 1]
     per_seed = saved['per_seed']
     weak_set = json.load(open(osp.join(
@@ -139,6 +160,8 @@ def test_quick_demo_runs_every_stage_and_reports_this_runs_numbers(tmp_path):
                                'final', 'unet', 'config.json'))
     report = open(osp.join(work, 'report.md')).read()
     assert ' ± ' in _row(report, 'alpha = 0.4')
+    for name in demo.NUMERIC_NAMES:
+        assert ' ± ' in _row(report, name)
     # seed 0's synthesis ran in the first invocation: this one reused it,
     # and the report still counts its seconds for the work dir
     ledger = json.load(open(osp.join(work, 'seconds.json')))

@@ -10,6 +10,7 @@ from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
 from mmseg.registry import HOOKS
+from dldm_mmseg.models.generators.share_conditioning import measured_rows
 from dldm_mmseg.utils.palette import index_to_rgb
 
 
@@ -143,7 +144,8 @@ class GeneratorSampleHook(Hook):
         if self._batch is None and data_batch is not None:
             self._batch = {k: v[:self.num_samples] for k, v in
                            data_batch.items() if k in ('mask', 'label',
-                                                       'prompt')}
+                                                       'prompt',
+                                                       'target_shares')}
         if self.every_n_train_iters(runner, self.interval) and \
                 is_main_process():
             self.render(runner)
@@ -158,15 +160,17 @@ class GeneratorSampleHook(Hook):
         model.eval()
         try:
             if hasattr(model, 'generate_masks'):
-                rows = []
+                rows, shares = [], None
                 if self.prompts:
                     prompts = (self.prompts * self.num_samples)[
                         :self.num_samples]
                 else:  # the batch's prompts, under the masks they describe
                     prompts = list(self._batch['prompt'])
+                    shares = measured_rows(self._batch['target_shares'])
                     rows.append(np.concatenate(list(index_to_rgb(
                         label.cpu().numpy(), model.palette)), 1))
                 out = model.generate_masks(prompts, seeds[:len(prompts)],
+                                           class_shares=shares,
                                            height=size, width=size,
                                            steps=self.steps)
                 rows += [np.concatenate(list(out['rgb']), 1),

@@ -1,16 +1,20 @@
 """Export and reload of the mask generator's trained weights: LoRA in the
 file stock ``StableDiffusionPipeline.load_lora_weights`` reads, or the
 fully fine-tuned networks in the diffusers layout."""
+import json
 import os.path as osp
 
 from dldm_mmseg.utils.io import atomic_directory
 from .components import load_pretrained_into
+from .share_conditioning import (SHARE_EMBEDDING_FILE,
+                                 export_share_embedding, load_share_embedding)
 
 
 class MaskExportMixin:
     """For :class:`LoRAMaskGenerator` (its ``unet``, ``text_encoder``,
     ``full_finetune``, ``train_text_encoder``, ``lora_config``,
-    ``text_lora_config`` and ``ema_weights``)."""
+    ``text_lora_config``, ``share_conditioned``, ``classes`` and
+    ``ema_weights``)."""
 
     def _fully_trained(self) -> dict:
         """Export folder name -> network, for full fine-tuning."""
@@ -27,6 +31,10 @@ class MaskExportMixin:
         With full fine-tuning (``lora_rank=None``) the trained networks are
         written with ``save_pretrained`` into ``unet/`` (and
         ``text_encoder/``) instead, the diffusers layout of those parts.
+        With numeric share conditioning, a LoRA export also holds
+        ``share_embedding.safetensors`` (the UNet's projection class
+        embedding); a fully fine-tuned ``unet/`` holds it in its weights
+        and config.
         """
         from diffusers import StableDiffusionPipeline
         from diffusers.utils import convert_state_dict_to_diffusers
@@ -52,6 +60,8 @@ class MaskExportMixin:
                     self.text_lora_config.to_dict()
                     if self.text_lora_config else None),
                 safe_serialization=True)
+            if self.share_conditioned:
+                export_share_embedding(self.unet, self.classes, tmp)
         return osp.abspath(out_dir)
 
     def _load_export(self, path: str) -> None:
@@ -59,9 +69,11 @@ class MaskExportMixin:
         LoRA for this architecture) into the adapters.
 
         Raises:
-            FileNotFoundError: When ``path`` has no LoRA weights file.
+            FileNotFoundError: When ``path`` has no LoRA weights file, or
+                no share embedding for a share-conditioned config.
             ValueError: When the weights do not fit this model (another
-                rank, targets or base architecture), naming the export.
+                rank, targets or base architecture, share conditioning on
+                one side only), naming the export.
         """
         from diffusers import StableDiffusionPipeline
         from diffusers.utils import (convert_state_dict_to_peft,
@@ -77,8 +89,16 @@ class MaskExportMixin:
                         f'the {name} fully (lora_rank=None); point at '
                         'work_dir/export/final of a run of this config')
                 parts.append((module, type(module), folder))
+            self._check_share_conditioning(path)
             load_pretrained_into(parts, path)
             return
+        if self.share_conditioned:
+            load_share_embedding(self.unet, self.classes, path)
+        elif osp.isfile(osp.join(path, SHARE_EMBEDDING_FILE)):
+            raise ValueError(
+                f'{path} was trained with numeric share conditioning '
+                f'({SHARE_EMBEDDING_FILE}); set share_conditioning=dict() '
+                'in the model config to load it')
         weights = osp.join(path, 'pytorch_lora_weights.safetensors')
         if not osp.isfile(weights):
             raise FileNotFoundError(
@@ -110,3 +130,15 @@ class MaskExportMixin:
                     f'adapters ({len(unexpected)} unexpected keys, e.g. '
                     f'{unexpected[:2]}); check lora_targets and the base '
                     'model of the config')
+
+    def _check_share_conditioning(self, path: str) -> None:
+        """A fully fine-tuned export's UNet must take the target shares
+        exactly when this config does."""
+        with open(osp.join(path, 'unet', 'config.json')) as f:
+            exported = json.load(f).get('class_embed_type') == 'projection'
+        if exported != self.share_conditioned:
+            raise ValueError(
+                f'{path} was trained {"with" if exported else "without"} '
+                'numeric share conditioning, this config is the other way; '
+                'set share_conditioning=' +
+                ('dict()' if exported else 'None') + ' in the model config')

@@ -12,6 +12,7 @@ from .base import DiffusionGenerator
 from .mask_export import MaskExportMixin
 from .mask_guidance import ProportionGuidanceMixin
 from .mask_sampling import MaskSamplingMixin
+from .share_conditioning import add_share_embedding, share_inputs
 
 UNET_LORA_TARGETS = ('to_k', 'to_q', 'to_v', 'to_out.0')
 TEXT_LORA_TARGETS = ('q_proj', 'k_proj', 'v_proj', 'out_proj')
@@ -86,6 +87,17 @@ class LoRAMaskGenerator(MaskSamplingMixin, ProportionGuidanceMixin,
             class drawn confidently around it, so the blend of two classes'
             colours at their border cannot become a third class (see
             :func:`~dldm_mmseg.utils.palette.palette_quantiser`).
+        share_conditioning (dict, optional): Numeric share conditioning
+            beside the text: the target share vector, embedded by a small
+            MLP with a zero-initialised output layer, is added to the
+            timestep embedding (diffusers' ``class_embed_type=
+            'projection'``, see :mod:`.share_conditioning`); trained beside
+            the LoRA (or the whole UNet) and exported with it. Training
+            uses each patch's ``target_shares``; ``dropout`` (default 0.1)
+            is the probability of the null shares for a sample with a
+            prompt, and a sample whose prompt the dataset dropped gets the
+            null shares too, so classifier-free guidance drops text and
+            shares together. Defaults to None (text only, the paper's).
         **kwargs: See :class:`DiffusionGenerator`.
     """
 
@@ -103,6 +115,7 @@ class LoRAMaskGenerator(MaskSamplingMixin, ProportionGuidanceMixin,
                  prop_estimator: str = 'soft',
                  prop_class_reduction: str = 'sum',
                  quantisation: Optional[dict] = None,
+                 share_conditioning: Optional[dict] = None,
                  **kwargs) -> None:
         super().__init__(components, **kwargs)
         self.quantise = palette_quantiser(self.palette, quantisation)
@@ -148,7 +161,25 @@ class LoRAMaskGenerator(MaskSamplingMixin, ProportionGuidanceMixin,
         self.prop_estimator = prop_estimator
         self.prop_loss = ProportionAwareLoss(
             reduction='none', class_reduction=prop_class_reduction)
+        self.share_dropout = None
+        if share_conditioning is not None:
+            options = dict(dropout=0.1)
+            unknown = set(share_conditioning) - set(options)
+            if unknown:
+                raise ValueError(f'share_conditioning takes {sorted(options)}'
+                                 f', got {sorted(unknown)}')
+            options.update(share_conditioning)
+            if not 0 <= options['dropout'] < 1:
+                raise ValueError(f'share_conditioning.dropout must be in '
+                                 f'[0, 1), got {options["dropout"]}')
+            self.share_dropout = float(options['dropout'])
+            add_share_embedding(self.unet, len(self.classes))
         self._finish_setup()
+
+    @property
+    def share_conditioned(self) -> bool:
+        """Whether the UNet takes the target shares as numbers."""
+        return self.share_dropout is not None
 
     # -- training ----------------------------------------------------------
     def loss(self, mask: torch.Tensor, label: torch.Tensor,
@@ -159,13 +190,20 @@ class LoRAMaskGenerator(MaskSamplingMixin, ProportionGuidanceMixin,
         noisy, noise, t = self.add_noise(latents)
         embeddings = self.encode_prompt(prompt)
         dtype = self.unet.dtype  # frozen base; LoRA layers cast for themselves
-        pred = self.unet(noisy.to(dtype), t, embeddings.to(dtype)).sample
+        has_prompt = torch.tensor([bool(p) for p in prompt], device=t.device,
+                                  dtype=torch.float32)
+        extra = {}
+        if self.share_conditioned:
+            keep = (torch.rand(t.shape, device=t.device) >=
+                    self.share_dropout) & has_prompt.bool()
+            extra['class_labels'] = share_inputs(target_shares.to(t.device),
+                                                 keep)
+        pred = self.unet(noisy.to(dtype), t, embeddings.to(dtype),
+                         **extra).sample
         losses = {'loss_diffusion': self.diffusion_loss(
             pred, latents, noise, t)}
         if not (self.ce_weight or self.prop_weight):
             return losses
-        has_prompt = torch.tensor([bool(p) for p in prompt], device=t.device,
-                                  dtype=torch.float32)
         by_timestep = self.x0_weights(t)
         ce_weights = by_timestep * has_prompt * bool(self.ce_weight)
         prop_weights = has_prompt * bool(self.prop_weight)

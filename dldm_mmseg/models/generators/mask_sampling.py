@@ -1,6 +1,7 @@
 """Stage 1 at inference: masks for prompts (``generate_masks``, what
 synthesis calls) and for held-out patches (``predict``, what the val and
 test loops call), optionally with proportion guidance."""
+import contextlib
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
@@ -9,12 +10,14 @@ from mmengine.structures import PixelData
 
 from mmseg.structures import SegDataSample
 from dldm_mmseg.utils.prompts import check_share_prompt, format_class_shares
+from .share_conditioning import (check_share_vectors, inputs_of_rows,
+                                 measured_rows, unet_share_labels)
 
 
 class MaskSamplingMixin:
     """For a :class:`LoRAMaskGenerator` (its ``classes``, ``quantise``,
-    ``sample``, ``sample_seeds`` and, with guidance, ``prompt_targets`` and
-    ``proportion_guidance``)."""
+    ``sample``, ``sample_seeds``, ``share_conditioned``, ``prompt_targets``
+    and, with guidance, ``proportion_guidance``)."""
 
     @torch.no_grad()
     def predict(self, prompt: Sequence[str], target_shares: torch.Tensor,
@@ -37,8 +40,9 @@ class MaskSamplingMixin:
         height, width = (label.shape[-2:] if label is not None
                          else (512, 512))
         seeds = self.sample_seeds(ids)
-        out = self.generate_masks(prompts, seeds, height=int(height),
-                                  width=int(width),
+        out = self.generate_masks(prompts, seeds,
+                                  class_shares=measured_rows(target_shares),
+                                  height=int(height), width=int(width),
                                   batch_size=len(prompts))
         samples = []
         for i, labels in enumerate(out['labels']):
@@ -71,13 +75,19 @@ class MaskSamplingMixin:
 
         Args:
             prompts: Text prompts, or None with ``class_shares`` (rows of
-                shares in class order, or dicts class -> share).
+                shares in class order, or dicts class -> share), whose share
+                text becomes the prompts.
             seeds: One seed per sample; sample ``i`` gives the same output
                 whatever the batch it is in.
             height, width: Output size in pixels.
             steps, guidance_scale, scheduler: Sampling settings; defaults
                 from ``inference_cfg``.
             batch_size: Samples per forward pass.
+            class_shares: With ``prompts``, the target shares of a generator
+                with numeric share conditioning (rows in class order, each
+                summing to 1; a NaN row: no share condition); without, a
+                share-conditioned generator reads them from the prompts'
+                share text. Not used by a text-only generator.
             prop_guidance (dict, optional): Proportion guidance while
                 sampling (see :meth:`proportion_guidance`): ``scale``
                 (0 = off), ``max_timestep`` (guide the steps at or below
@@ -89,6 +99,10 @@ class MaskSamplingMixin:
             that is the reserved ignore colour), ``rgb`` (N x H x W x 3
             uint8 raw output) and ``prompts``.
         """
+        if class_shares is not None and len(class_shares) and isinstance(
+                class_shares[0], dict):
+            class_shares = [[row.get(c, 0.0) for c in self.classes]
+                            for row in class_shares]
         if prompts is None:
             if class_shares is None:
                 raise ValueError('give prompts or class_shares')
@@ -99,6 +113,24 @@ class MaskSamplingMixin:
                 check_share_prompt(prompt, self.classes)
             except ValueError as e:
                 raise ValueError(f'prompt {i} of generate_masks: {e}') from e
+        aims = []
+        with contextlib.ExitStack() as stack:
+            if self.share_conditioned:
+                rows = check_share_vectors(
+                    self.prompt_targets(prompts) if class_shares is None
+                    else class_shares, prompts, self.classes)
+                aims.append(stack.enter_context(unet_share_labels(
+                    self.unet, inputs_of_rows(rows, self.unet.device))))
+            rgb, labels = self._sample_masks(
+                prompts, seeds, height, width, steps, guidance_scale,
+                scheduler, batch_size, prop_guidance, aims)
+        return dict(rgb=rgb, labels=labels, prompts=np.asarray(prompts))
+
+    def _sample_masks(self, prompts, seeds, height, width, steps,
+                      guidance_scale, scheduler, batch_size, prop_guidance,
+                      aims):
+        """:meth:`sample` with quantisation and optional proportion
+        guidance; each of ``aims`` is told each batch's slice."""
 
         def quantise(rgb: torch.Tensor):
             labels = self.quantise(rgb)
@@ -106,15 +138,15 @@ class MaskSamplingMixin:
 
         guide = dict(prop_guidance or {})
         scale = float(guide.pop('scale', 0.0))
-        if scale == 0:
-            rgb, labels = self.sample(prompts, seeds, height, width, steps,
-                                      guidance_scale, scheduler, batch_size,
-                                      postprocess=quantise)
-        else:
-            targets = self.prompt_targets(prompts)
-            with self.proportion_guidance(targets, scale, **guide) as aim:
-                rgb, labels = self.sample(
-                    prompts, seeds, height, width, steps, guidance_scale,
-                    scheduler, batch_size, postprocess=quantise,
-                    on_batch=aim)
-        return dict(rgb=rgb, labels=labels, prompts=np.asarray(prompts))
+        with contextlib.ExitStack() as stack:
+            if scale:
+                aims = aims + [stack.enter_context(self.proportion_guidance(
+                    self.prompt_targets(prompts), scale, **guide))]
+
+            def on_batch(part):
+                for aim in aims:
+                    aim(part)
+
+            return self.sample(prompts, seeds, height, width, steps,
+                               guidance_scale, scheduler, batch_size,
+                               postprocess=quantise, on_batch=on_batch)
