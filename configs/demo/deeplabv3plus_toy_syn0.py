@@ -28,8 +28,8 @@ test_pipeline = [
     dict(type='PackSegInputs'),
 ]
 # serialize_data=False: with no worker processes there is no memory to
-# share, and serialising calls gc.collect() (0.3 s per set in a process
-# holding the demo's generators)
+# share, and serialising calls gc.collect(), which is slow in a process
+# holding the demo's generators
 train_dataloader = dict(
     batch_size=8, num_workers=0, persistent_workers=False,
     dataset=dict(data_root=data_root, pipeline=train_pipeline,

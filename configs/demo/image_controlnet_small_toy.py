@@ -14,8 +14,6 @@
 # v-prediction (as SD 2.x): the layout of an image is decided at high noise,
 # where an epsilon target says almost nothing about x0 (an x0 error counts
 # sqrt(alpha_bar) = 0.07 times at t = 999); a v target is nearly -x0 there.
-# Measured (seed 0, 120 epochs, 48 real val masks): the real-only
-# segmentor's mIoU on the painted images 46.6% with epsilon, 62.1% with v.
 _base_ = ['../generators/image_controlnet_potsdam.py']
 data_root = 'work_dirs/demo/data/toy_landcover'
 model = dict(
@@ -30,9 +28,8 @@ model = dict(
     snr_gamma=5.0,
     ema_decay=0.995,
     gradient_checkpointing=False,
-    # the frozen VAE and text encoder run once per view / prompt (the 240
-    # epochs took 1041 s on 2 cores with them; bench/generator_train_step.py
-    # measures stage 2 at 1.8x with the cache at this size)
+    # the frozen VAE and text encoder run once per view / prompt
+    # (bench/generator_train_step.py measures what the caches save)
     cache_latents=True,
     cache_text=True,
     inference_cfg=dict(steps=20, guidance_scale=2.0))
@@ -45,11 +42,8 @@ optim_wrapper = dict(
     _delete_=True,
     type='OptimWrapper',
     optimizer=dict(type='AdamW', lr=1e-3, weight_decay=1e-2))
-# 160 scenes / 16 = 10 iterations per epoch. 240 rather than 120 epochs
-# (docs/results/stage2_epochs, 2 seeds each): the real-only segmentor's mIoU
-# on images painted for the demo's synthetic masks 60.43 +- 0.13 instead of
-# 58.89 +- 1.03, for the real val masks 70.93 instead of 70.38; the alpha =
-# 0.4 segmentors on the set keep their mIoU (79.21 +- 1.32 vs 79.10 +- 0.79).
+# 160 scenes / 16 = 10 iterations per epoch; 240 epochs rather than 120
+# (the comparison: docs/results/stage2_epochs).
 max_epochs = 240
 train_cfg = dict(max_epochs=max_epochs)
 param_scheduler = [

@@ -5,21 +5,15 @@
 # encoder are trained fully (lora_rank=None); with a real SD folder keep the
 # paper's LoRA. x0 terms (CE + L_prop) on timesteps below 400 only: the
 # decoded x0 says little above, and decoding is the dearest part of a step.
-# L_prop on every timestep (prop_timestep_weighting=False) was tried: its
-# gradient then outweighs the diffusion term's 3x and held-out mCPE rose
-# from 2.6 (CE only) to 7.5 (seed 0, v-prediction, 120 epochs); so was
-# L_prop up to t = 700 (prop_max_timestep=700): 6.3 at 40 epochs against
-# 4.1-4.7 CE only, stopped. L_prop's estimator is the default soft one
-# (mean softmax shares, as the paper): 2.82 +- 0.20 over 3 seeds (2.71,
-# 2.69, 3.05) against 3.25 +- 0.07 straight-through (val loop, epoch 120).
+# L_prop uses the default soft estimator (mean softmax shares, as the
+# paper); the estimators and timestep ranges compared are in
+# docs/results/history.md#what-l_prop-does-here.
 # Min-SNR weighting, warm-up + cosine learning rate and EMA weights (the
 # exported and validated ones): the usual recipe for a diffusion model
 # trained from scratch in a few thousand steps. v-prediction (as SD 2.x):
 # a mask's layout, and so its class shares, is decided at high noise, where
 # an epsilon target says almost nothing about x0 (an x0 error counts
 # sqrt(alpha_bar) = 0.07 times at t = 999) and a v target is nearly -x0.
-# Held-out mCPE (seed 0, 48 val scenes' shares): epsilon 12.5 at 40 epochs
-# and 6.7 at 120; v-prediction 2.6 at 120 (CE only).
 _base_ = ['../generators/mask_lora_potsdam.py']
 data_root = 'work_dirs/demo/data/toy_landcover'
 model = dict(

@@ -15,10 +15,9 @@ synthesis = dict(
     mask_prompt='shares',  # as mask_small_toy.py trains
     size=64,
     batch_size=16,
-    # proportion guidance stays off: scale 0.5 at t <= 150 takes the set's
-    # mCPE from 3.06 to 1.95 and its mask-image consistency from 58.2 to
-    # 60.2%, but the alpha = 0.4 segmentor trained on it lost 2 mIoU and
-    # 7 to 12 car IoU (docs/results/synthesis_steering)
+    # proportion guidance stays off: it brings the masks closer to their
+    # target shares but makes them worse training data for the segmentors
+    # (docs/results/synthesis_steering)
     mask_sampling=dict(steps=20, guidance_scale=2.0),
     image_sampling=dict(steps=20, guidance_scale=2.0),
     reject=dict(max_cpe=10, max_tries=3),

@@ -21,8 +21,8 @@ synthesis = dict(
     base_seed=0,
     batch_size=8,
     # prop_guidance: move each sampling step below max_timestep along
-    # -dL_prop/dx0 of the decoded mask (scale 0 = off; measured scales in
-    # docs/results/history.md)
+    # -dL_prop/dx0 of the decoded mask (scale 0 = off; the scales compared:
+    # docs/results/history.md#proportion-guidance)
     mask_sampling=dict(steps=20, guidance_scale=5.0, scheduler='dpmsolver++',
                        prop_guidance=dict(scale=0.0, max_timestep=400)),
     image_sampling=dict(steps=20, guidance_scale=5.0,

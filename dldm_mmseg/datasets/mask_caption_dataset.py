@@ -125,7 +125,7 @@ class MaskCaptionDataset(BaseDataset):
                              'num >= 1 patches')
         # the records are a few strings per patch (a few MB for Potsdam), so
         # serialising them for worker processes saves next to nothing, and
-        # it calls gc.collect(): 0.3 s per build in a process that holds
+        # it calls gc.collect(), which is slow in a process that holds
         # diffusion models
         kwargs.setdefault('serialize_data', False)
         # built from mmseg's registry (its transforms and ours), whatever

