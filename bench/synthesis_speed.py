@@ -138,8 +138,8 @@ def run_engine(models, num, size, batch, batching, out_dir, device,
 
 def breakdown(models, size, batch, steps, guidance, device):
     """Seconds per pair of each part of one batched engine step."""
-    from dldm_mmseg.synthesis.engine import remove_isolated_pixels
-    from dldm_mmseg.utils.label_stats import class_shares
+    from dldm_mmseg.utils.label_stats import (class_shares,
+                                              remove_isolated_pixels)
     engine = SynthesisEngine(dict(
         source_dataset='PotsdamDataset', shares=dict(
             mode='fixed', fixed_shares=[.3, .25, .2, .15, .05, .05]),

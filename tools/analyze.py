@@ -15,19 +15,18 @@ from dldm_mmseg.experiments.analysis import (manifest_shares,
                                              plot_share_distributions,
                                              sample_grid, set_mcpe,
                                              share_excess)
+from dldm_mmseg.datasets.synth_layout import ANN_DIR, IMG_DIR, MANIFEST
 from dldm_mmseg.datasets.captioning import load_captions
 from dldm_mmseg.utils.source_dataset import (
     add_source_dataset_args, source_dataset_defaults,
     source_dataset_from_args)
-from dldm_mmseg.utils.io import atomic_open
+from dldm_mmseg.utils.io import atomic_open, read_jsonl
 
 
 def check_complete_set(syn_dir: str) -> None:
     """Refuse a folder that is not a finished synthetic set: no manifest,
     or manifest entries whose image or mask is missing (the counts and
     figures would describe a set that is not there)."""
-    from dldm_mmseg.synthesis.layout import ANN_DIR, IMG_DIR, MANIFEST
-    from dldm_mmseg.utils.io import read_jsonl
     manifest = osp.join(syn_dir, MANIFEST)
     if not osp.isfile(manifest):
         raise FileNotFoundError(
@@ -101,7 +100,7 @@ def main(argv=None):
         from dldm_mmseg.evaluation.fid import fid_between_folders
         summary['FID'] = fid_between_folders(
             args.real_images or osp.join(args.real, 'img_dir', 'train'),
-            osp.join(args.syn_dir, 'img_dir', 'train'), args.inception)
+            osp.join(args.syn_dir, IMG_DIR), args.inception)
     if args.ref_config:
         from dldm_mmseg.experiments.analysis import consistency_miou
         from dldm_mmseg.evaluation.consistency import ConsistencyChecker

@@ -49,6 +49,7 @@ from mmengine.runner import Runner
 from dldm_mmseg.experiments.alpha_sweep import (RUN_IDENTITY, VAL_METRICS,
                                                 check_run_identity,
                                                 config_digest, reuse_or_run)
+from dldm_mmseg.datasets.synth_layout import IMG_DIR, MANIFEST
 from dldm_mmseg.datasets.transforms import from_unit_range
 from dldm_mmseg.experiments.demo_datasets import CAPTIONS, DEMO_DATASETS
 from dldm_mmseg.utils.compat import speed_up_configs
@@ -593,7 +594,7 @@ class Demo:
             return None
         return fid_between_folders(
             osp.join(self.data_root, 'img_dir', 'train'),
-            osp.join(self.syn_root, 'img_dir', 'train'))
+            osp.join(self.syn_root, IMG_DIR))
 
 
 def main(argv=None):
@@ -1131,7 +1132,7 @@ def _with_std(mean: dict, std: dict) -> dict:
 
 def _manifest(out_dir: str):
     from dldm_mmseg.utils.io import read_jsonl
-    return read_jsonl(osp.join(out_dir, 'manifest.jsonl'))
+    return read_jsonl(osp.join(out_dir, MANIFEST))
 
 
 if __name__ == '__main__':

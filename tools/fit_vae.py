@@ -58,10 +58,11 @@ def main(argv=None):
                         'both; a preset needs one VAE per stage')
     parser.add_argument('--mask-encoding', default='rgb',
                         choices=['rgb', 'onehot'],
-                        help='masks as palette colours (rgb, what the '
-                        'generators take) or one channel per class '
-                        '(onehot: no colour blends, measured by the round '
-                        'trip; --content masks only)')
+                        help='masks as palette colours (rgb, what a '
+                        'pretrained SD VAE takes) or one channel per class '
+                        'plus ignore (onehot: no colour blends; the mask '
+                        'generator draws in it, the image generator needs '
+                        'rgb; --content masks only)')
     parser.add_argument('--seed', type=int, default=0,
                         help='seed of the preset weights and the crops')
     parser.add_argument('--work-dir', default=None,

@@ -9,6 +9,7 @@ from PIL import Image
 from mmseg.datasets import BaseSegDataset
 from mmseg.registry import DATASETS
 from dldm_mmseg.datasets.set_builders import build_registered_set
+from dldm_mmseg.datasets.synth_layout import ANN_DIR, IMG_DIR, MANIFEST
 from dldm_mmseg.utils.io import read_jsonl
 from dldm_mmseg.utils.label_stats import (class_counts, class_proportion_error,
                                           read_label_map, to_train_ids)
@@ -25,18 +26,15 @@ MANIFEST_HELP = ('build or complete it with `python tools/synthesize.py '
 class DiffusionSynthDataset(BaseSegDataset):
     """Generated image/mask pairs with a manifest, next to a real set.
 
-    Layout (paths relative to ``data_root``)::
-
-        img_dir/train/<id>.png      generated aerial images
-        ann_dir/train/<id>.png      label maps in the real set's encoding
-        manifest.jsonl              one JSON record per sample
-
-    Each manifest record has at least ``id``; ``tools/synthesize.py`` also
-    writes ``seed``, ``prompt``, ``target_shares`` and ``measured_shares``
-    (``{class: fraction}``), ``cpe`` (class-proportion error, percent) and
-    filter results. The manifest and the files must agree: a record
-    without files means an incomplete run, a file without a record means the
-    folder holds something else; both are errors with the fix named.
+    The folder ``data_root`` is in the layout of
+    :mod:`~dldm_mmseg.datasets.synth_layout`, which the synthesis engine
+    writes. Each manifest record has at least ``id``;
+    ``tools/synthesize.py`` also writes ``seed``, ``prompt``,
+    ``target_shares`` and ``measured_shares`` (``{class: fraction}``),
+    ``cpe`` (class-proportion error, percent) and filter results. The
+    manifest and the files must agree: a record without files means an
+    incomplete run, a file without a record means the folder holds
+    something else; both are errors with the fix named.
 
     Classes, palette and label encoding are taken from the real set's
     dataset type (``source_dataset``), so the two sets concatenate in
@@ -69,13 +67,13 @@ class DiffusionSynthDataset(BaseSegDataset):
 
     def __init__(self,
                  source_dataset: Optional[SourceDataset] = None,
-                 manifest: str = 'manifest.jsonl',
+                 manifest: str = MANIFEST,
                  max_samples: Optional[int] = None,
                  filter_cfg: Optional[dict] = None,
                  verify: str = 'header',
                  keep_inconsistent: bool = False,
-                 data_prefix: dict = dict(
-                     img_path='img_dir/train', seg_map_path='ann_dir/train'),
+                 data_prefix: dict = dict(img_path=IMG_DIR,
+                                          seg_map_path=ANN_DIR),
                  img_suffix: str = '.png',
                  seg_map_suffix: str = '.png',
                  metainfo: Optional[dict] = None,

@@ -5,6 +5,7 @@ from typing import Dict, Optional, Sequence
 import numpy as np
 from PIL import Image
 
+from dldm_mmseg.datasets.synth_layout import ANN_DIR, IMG_DIR, MANIFEST
 from dldm_mmseg.evaluation.consistency import (consistency_areas,
                                                consistency_scores)
 from dldm_mmseg.experiments.report import class_figure_width, class_ticks
@@ -17,7 +18,7 @@ from dldm_mmseg.utils.prompts import shares_to_array
 
 def manifest_shares(out_dir: str, classes: Sequence[str]) -> Dict[str, object]:
     """Target and measured shares (``N x C``) and ids from a manifest."""
-    records = read_jsonl(osp.join(out_dir, 'manifest.jsonl'))
+    records = read_jsonl(osp.join(out_dir, MANIFEST))
     if not records:
         raise ValueError(f'{out_dir}/manifest.jsonl is empty')
     missing = [r.get('id') for r in records
@@ -126,18 +127,18 @@ def sample_grid(out_dir: str, ids: Sequence[str], palette, path: str,
     import matplotlib.pyplot as plt
     from matplotlib.patches import Patch
     records = {}
-    manifest = osp.join(out_dir, 'manifest.jsonl')
+    manifest = osp.join(out_dir, MANIFEST)
     if classes is not None and osp.isfile(manifest):
         records = {str(r.get('id')): r for r in read_jsonl(manifest)}
     masks, images = [], []
     for sample in ids:
-        label = np.asarray(Image.open(osp.join(out_dir, 'ann_dir', 'train',
+        label = np.asarray(Image.open(osp.join(out_dir, ANN_DIR,
                                                sample + '.png')))
         if reduce_zero_label:
             label = np.where(label == 0, 255, label.astype(np.int64) - 1)
         masks.append(Image.fromarray(index_to_rgb(label, palette)).resize(
             (size, size), Image.NEAREST))
-        images.append(Image.open(osp.join(out_dir, 'img_dir', 'train',
+        images.append(Image.open(osp.join(out_dir, IMG_DIR,
                                           sample + '.png')).convert('RGB'))
     num = len(ids)
     shown = len(classes) if classes is not None else 0
@@ -186,10 +187,10 @@ def consistency_miou(out_dir: str, checker, ids: Sequence[str],
     """Mask-image consistency: mIoU (percent) of a reference segmentor's
     predictions on the synthetic images against their masks."""
     images = [np.asarray(Image.open(osp.join(
-        out_dir, 'img_dir', 'train', i + '.png')).convert('RGB'))
+        out_dir, IMG_DIR, i + '.png')).convert('RGB'))
         for i in ids]
     masks = [to_train_ids(read_label_map(osp.join(
-        out_dir, 'ann_dir', 'train', i + '.png')), reduce_zero_label)
+        out_dir, ANN_DIR, i + '.png')), reduce_zero_label)
         for i in ids]
     return images_consistency(checker, images, masks, classes, batch_size)
 

@@ -1,11 +1,10 @@
 """Stage 3: the synthesis engine that turns the two trained generators into
-a synthetic set on disk (``tools/synthesize.py``, ``SynthesisHook``)."""
+a synthetic set on disk (``tools/synthesize.py``, ``SynthesisHook``), in the
+layout of :mod:`dldm_mmseg.datasets.synth_layout`."""
 from .engine import SynthesisEngine
-from .layout import image_seed, sample_id, synthesis_status
 from .runtime import deterministic_kernels, load_generator
 from .settings import SynthesisSettings
 from .share_sampler import TargetShareSampler, class_weakness
 
 __all__ = ['SynthesisEngine', 'SynthesisSettings', 'TargetShareSampler',
-           'class_weakness', 'load_generator', 'deterministic_kernels',
-           'image_seed', 'sample_id', 'synthesis_status']
+           'class_weakness', 'load_generator', 'deterministic_kernels']

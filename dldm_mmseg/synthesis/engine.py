@@ -1,7 +1,7 @@
 """Stage 3: turn the trained generators into a synthetic dataset.
 
 ``SynthesisEngine(cfg).run(num, out_dir)`` writes a set in the layout of
-:mod:`dldm_mmseg.synthesis.layout` (images, masks, per-sample records, the
+:mod:`dldm_mmseg.datasets.synth_layout` (images, masks, per-sample records, the
 manifest and the configuration fingerprint).
 
 Sample ``i`` (id ``f'{i:06d}'``) uses mask seed ``base_seed + i``, image
@@ -46,12 +46,9 @@ from dldm_mmseg.utils.label_stats import (class_proportion_error, class_shares,
 from dldm_mmseg.utils.prompts import compose_prompt, format_class_shares
 from dldm_mmseg.utils.source_dataset import source_dataset_defaults
 from dldm_mmseg.utils.progress import progress_bar
-# the set's layout and seeds, output bookkeeping, settings and generator
-# loading live in their own modules; their public names stay importable
-# from here
-from dldm_mmseg.synthesis.layout import (  # noqa: F401
-    ANN_DIR, IMG_DIR, INFO, MANIFEST, RECORDS, RETRY_SEED_STRIDE,
-    SEED_SCHEME, image_seed, sample_id, synthesis_status, work_groups)
+from dldm_mmseg.datasets.synth_layout import (RECORDS, RETRY_SEED_STRIDE,
+                                              image_seed, sample_id,
+                                              synthesis_status, work_groups)
 from dldm_mmseg.synthesis.output import (SetOutputMixin, real_captions_file,
                                          weight_hashes)
 from dldm_mmseg.synthesis.runtime import (deterministic_kernels,

@@ -10,9 +10,9 @@ import shutil
 
 import numpy as np
 
-from dldm_mmseg.synthesis.layout import (ANN_DIR, IMG_DIR, INFO, MANIFEST,
-                                         RECORDS, SEED_SCHEME, sample_id,
-                                         synthesis_status)
+from dldm_mmseg.datasets.synth_layout import (ANN_DIR, IMG_DIR, INFO, MANIFEST,
+                                              RECORDS, SEED_SCHEME, sample_id,
+                                              synthesis_status)
 from dldm_mmseg.utils.hashing import (differing_keys, file_sha256,
                                       folder_hash)
 from dldm_mmseg.utils.io import (atomic_open, atomic_write_image,

@@ -83,7 +83,7 @@ def test_fit_is_a_runner_run_that_resumes(tmp_path):
         fit.fit_vae(data, out, iters=1, **dict(args, crop_size=17))
 
 
-def test_one_hot_mask_vae_round_trip_and_generators_refuse_it(tmp_path):
+def test_one_hot_mask_vae_round_trip_and_which_generator_takes_it(tmp_path):
     from mmseg.registry import MODELS
 
     from dldm_mmseg.datasets.captioning import write_captions
@@ -104,9 +104,14 @@ def test_one_hot_mask_vae_round_trip_and_generators_refuse_it(tmp_path):
     with open(tmp_path / 'vae' / 'config.json') as f:
         config = json.load(f)
     assert config['in_channels'] == config['out_channels'] == 7
+    # stage 1 draws one-hot masks with it; stage 2 paints from RGB
+    mask_model = MODELS.build(dict(type='LoRAMaskGenerator', lora_rank=4,
+                                   source_dataset='PotsdamDataset',
+                                   components=dict(preset='tiny', vae=out)))
+    assert mask_model.pixel_encoding == 'onehot'
     with pytest.raises(ValueError, match=r"7-channel \(one-hot\) masks.*"
-                       '--mask-encoding rgb'):
-        MODELS.build(dict(type='LoRAMaskGenerator', lora_rank=4,
+                       'RGB VAE'):
+        MODELS.build(dict(type='ControlNetImageGenerator',
                           source_dataset='PotsdamDataset',
                           components=dict(preset='tiny', vae=out)))
     with pytest.raises(ValueError, match="mask_encoding must be one of"):

@@ -9,8 +9,9 @@ from PIL import Image
 
 from mmseg.registry import MODELS
 from dldm_mmseg.datasets.captioning import write_captions
-from dldm_mmseg.synthesis.engine import (SynthesisEngine, image_seed,
-                                         remove_isolated_pixels)
+from dldm_mmseg.datasets.synth_layout import image_seed
+from dldm_mmseg.synthesis.engine import SynthesisEngine
+from dldm_mmseg.utils.label_stats import remove_isolated_pixels
 from dldm_mmseg.utils.palette import ignore_colour
 from fixtures import POTSDAM_CLASSES, POTSDAM_PALETTE, make_seg_dataset
 

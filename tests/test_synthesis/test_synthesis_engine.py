@@ -13,10 +13,11 @@ from PIL import Image
 from mmseg.registry import DATASETS
 from dldm_mmseg.datasets.captioning import write_captions
 from dldm_mmseg.synthesis.share_sampler import TargetShareSampler
-from dldm_mmseg.synthesis.engine import (SynthesisEngine,
-                                         remove_isolated_pixels,
-                                         synthesis_status)
-from dldm_mmseg.utils.label_stats import class_shares, to_train_ids
+from dldm_mmseg.datasets.synth_layout import synthesis_status
+from dldm_mmseg.synthesis.engine import SynthesisEngine
+from dldm_mmseg.utils.label_stats import (class_shares,
+                                          remove_isolated_pixels,
+                                          to_train_ids)
 from dldm_mmseg.utils.prompts import format_class_shares
 from fixtures import (POTSDAM_CLASSES, free_port, load_tool,
                       make_reference_model, make_seg_dataset)

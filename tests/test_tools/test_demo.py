@@ -153,7 +153,7 @@ def test_quick_demo_runs_every_stage_and_reports_this_runs_numbers(tmp_path):
     seed0.pop('alpha = 0.4, weak classes')
     assert json.dumps(seed0, sort_keys=True) == \
         json.dumps(results, sort_keys=True)  # seed 0's runs were reused
-    assert per_seed['mask_cpe'][0] == cpe
+    assert {k: per_seed['mask_cpe'][0][k] for k in cpe} == cpe
     for name in demo.MASK_NAMES:
         assert set(saved['mask_cpe'][name]['mCPE']) == {'mean', 'std'}
     assert osp.isfile(osp.join(work, 'mask_small_toy_seed1', 'export',

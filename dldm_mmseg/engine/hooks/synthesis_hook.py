@@ -8,8 +8,8 @@ from mmengine.logging import MMLogger
 
 from mmseg.registry import HOOKS
 from dldm_mmseg.synthesis import SynthesisEngine
-from dldm_mmseg.synthesis.layout import (ANN_DIR, IMG_DIR, INFO, MANIFEST,
-                                         synthesis_status)
+from dldm_mmseg.datasets.synth_layout import (ANN_DIR, IMG_DIR, INFO, MANIFEST,
+                                              synthesis_status)
 from dldm_mmseg.synthesis.output import other_configuration, set_identity
 from dldm_mmseg.synthesis.settings import SynthesisSettings
 from dldm_mmseg.datasets.set_builders import register_set_builder

@@ -118,21 +118,17 @@ class DiffusionGenerator(TrainingStepMixin, DiffusionStepMixin, SamplingMixin,
             raise ValueError(f'x0_weighting must be alphas_cumprod or none, '
                              f'got {x0_weighting!r}')
         parts = build_sd_components(**components)
-        if parts.vae.config.in_channels != 3:
-            raise ValueError(
-                f'the VAE {components.get("vae")} takes '
-                f'{parts.vae.config.in_channels}-channel (one-hot) masks; '
-                'the generators draw and are conditioned on RGB: fit the '
-                "mask VAE with tools/fit_vae.py --mask-encoding rgb")
+        meta = source_dataset_defaults(source_dataset)['metainfo']
+        self.classes = tuple(meta['classes'])
+        self.palette = np.asarray(meta['palette'], dtype=np.uint8)
+        self.pixel_encoding = self._pixel_encoding(parts.vae,
+                                                   components.get('vae'))
         self.unet = parts.unet
         self.vae = parts.vae
         self.text_encoder = parts.text_encoder
         self.tokenizer = parts.tokenizer
         self.noise_scheduler = parts.scheduler
         self.vae_scale_factor = parts.vae_scale_factor
-        meta = source_dataset_defaults(source_dataset)['metainfo']
-        self.classes = tuple(meta['classes'])
-        self.palette = np.asarray(meta['palette'], dtype=np.uint8)
         self.frozen_dtype = DTYPES[frozen_dtype]
         self.gradient_checkpointing = gradient_checkpointing
         self.x0_weighting = x0_weighting
@@ -169,6 +165,17 @@ class DiffusionGenerator(TrainingStepMixin, DiffusionStepMixin, SamplingMixin,
         self.register_load_state_dict_post_hook(_ignore_frozen_missing)
 
     # -- set-up helpers for subclasses -----------------------------------
+    def _pixel_encoding(self, vae, folder: Optional[str]) -> str:
+        """What the VAE's pixels are: ``'rgb'``; a subclass that draws
+        one-hot masks also accepts ``'onehot'``."""
+        if vae.config.in_channels != 3:
+            raise ValueError(
+                f'the VAE {folder} takes {vae.config.in_channels}-channel '
+                f'(one-hot) masks; {type(self).__name__} paints and is '
+                'conditioned on RGB: give it an RGB VAE (a mask VAE fitted '
+                'with --mask-encoding onehot belongs to the mask generator)')
+        return 'rgb'
+
     def _finish_setup(self) -> None:
         """Call at the end of a subclass ``__init__``: cast frozen parts,
         enable checkpointing, create the EMA shadow."""

@@ -6,6 +6,8 @@ import torch.nn.functional as F
 
 from mmseg.registry import MODELS
 from dldm_mmseg.models.losses import ProportionAwareLoss
+from dldm_mmseg.utils.mask_encoding import (encoding_of, onehot_index,
+                                            onehot_logits, onehot_pixels)
 from dldm_mmseg.utils.palette import (palette_logits, palette_quantiser,
                                       soft_share_calibration)
 from .base import DiffusionGenerator
@@ -26,7 +28,9 @@ class LoRAMaskGenerator(MaskSamplingMixin, ProportionGuidanceMixin,
     Loss = diffusion loss + ``ce_weight`` x CE + ``prop_weight`` x L_prop
     (paper: 0.5 / 0.5). CE and L_prop are computed on the VAE-decoded x0
     prediction, turned into class probabilities by a softmax over negative
-    squared distances to the palette colours (``temperature``); each
+    squared distances to the palette colours (``temperature``), or, with a
+    mask VAE of one channel per class plus ignore (``tools/fit_vae.py
+    --mask-encoding onehot``), by a softmax over its channels; each
     sample's x0 terms are weighted by its timestep (see ``x0_weighting``),
     and samples with an empty prompt (classifier-free guidance dropout) get
     none. L_prop compares the soft class shares with the shares stated in
@@ -85,7 +89,9 @@ class LoRAMaskGenerator(MaskSamplingMixin, ProportionGuidanceMixin,
             window=5, confident=0.25)``, where a pixel may only take a
             class drawn confidently around it, so the blend of two classes'
             colours at their border cannot become a third class (see
-            :func:`~dldm_mmseg.utils.palette.palette_quantiser`).
+            :func:`~dldm_mmseg.utils.palette.palette_quantiser`). With a
+            one-hot mask VAE, each pixel takes its largest channel
+            (``dict(type='argmax')``, the only choice there).
         share_conditioning (dict, optional): Numeric share conditioning
             beside the text: the target share vector, embedded by a small
             MLP with a zero-initialised output layer, is added to the
@@ -117,7 +123,7 @@ class LoRAMaskGenerator(MaskSamplingMixin, ProportionGuidanceMixin,
                  share_conditioning: Optional[dict] = None,
                  **kwargs) -> None:
         super().__init__(components, **kwargs)
-        self.quantise = palette_quantiser(self.palette, quantisation)
+        self.quantise = self._quantiser(quantisation)
         from peft import LoraConfig
         if lora_rank is not None and lora_rank <= 0:
             raise ValueError(f'lora_rank must be > 0 (or None for full '
@@ -157,6 +163,10 @@ class LoRAMaskGenerator(MaskSamplingMixin, ProportionGuidanceMixin,
         if prop_estimator not in ('straight_through', 'soft', 'calibrated'):
             raise ValueError(f'prop_estimator must be soft, straight_through '
                              f'or calibrated, got {prop_estimator!r}')
+        if prop_estimator == 'calibrated' and self.pixel_encoding == 'onehot':
+            raise ValueError("prop_estimator='calibrated' corrects the "
+                             'palette softmax; a one-hot mask VAE has none: '
+                             "use 'soft' or 'straight_through'")
         self.prop_estimator = prop_estimator
         self.prop_loss = ProportionAwareLoss(
             reduction='none', class_reduction=prop_class_reduction)
@@ -175,6 +185,39 @@ class LoRAMaskGenerator(MaskSamplingMixin, ProportionGuidanceMixin,
             add_share_embedding(self.unet, len(self.classes))
         self._finish_setup()
 
+    def _pixel_encoding(self, vae, folder: Optional[str]) -> str:
+        """Palette colours (3 channels) or one-hot masks (one channel per
+        class plus ignore)."""
+        return encoding_of(vae, len(self.classes))
+
+    def _quantiser(self, quantisation: Optional[dict]):
+        """Decoded ``N x H x W x channels`` uint8 pixels -> class indices
+        (255 = ignore)."""
+        if self.pixel_encoding == 'rgb':
+            return palette_quantiser(self.palette, quantisation)
+        if dict(quantisation or dict(type='argmax')) != dict(type='argmax'):
+            raise ValueError(f'a one-hot mask VAE quantises by argmax; '
+                             f'quantisation={quantisation!r} is for RGB '
+                             'masks')
+        return lambda pixels: onehot_index(pixels.permute(0, 3, 1, 2),
+                                           len(self.classes))
+
+    def mask_pixels(self, mask: torch.Tensor, label: torch.Tensor
+                    ) -> torch.Tensor:
+        """What the VAE encodes: the palette-coloured ``mask``, or the
+        one-hot ``label``, in [-1, 1]."""
+        if self.pixel_encoding == 'rgb':
+            return mask
+        return onehot_pixels(label, len(self.classes)).to(mask)
+
+    def mask_logits(self, decoded: torch.Tensor) -> torch.Tensor:
+        """Class logits (``C + 1`` columns, ignore last) of decoded masks
+        in [-1, 1]."""
+        if self.pixel_encoding == 'onehot':
+            return onehot_logits(decoded)
+        return palette_logits((decoded.float() + 1) / 2, self.palette,
+                              self.temperature, with_ignore=True)
+
     @property
     def share_conditioned(self) -> bool:
         """Whether the UNet takes the target shares as numbers."""
@@ -185,7 +228,8 @@ class LoRAMaskGenerator(MaskSamplingMixin, ProportionGuidanceMixin,
              prompt: Sequence[str], target_shares: torch.Tensor,
              **kwargs) -> Dict[str, torch.Tensor]:
         """Diffusion loss plus CE and L_prop on the decoded x0 mask."""
-        latents = self.encode_pixels(mask, kwargs.get('view'))
+        latents = self.encode_pixels(self.mask_pixels(mask, label),
+                                     kwargs.get('view'))
         noisy, noise, t = self.add_noise(latents)
         embeddings = self.encode_prompt(prompt)
         dtype = self.unet.dtype  # frozen base; LoRA layers cast for themselves
@@ -250,7 +294,8 @@ class LoRAMaskGenerator(MaskSamplingMixin, ProportionGuidanceMixin,
         are biased toward uniform (a 1% class reads about 2.7%).
 
         Args:
-            rgb (torch.Tensor): ``N x 3 x H x W`` decoded masks in [-1, 1].
+            rgb (torch.Tensor): ``N x 3 x H x W`` decoded masks in [-1, 1]
+                (``N x (C + 1) x H x W`` with a one-hot mask VAE).
             label (torch.Tensor): ``N x H x W`` class indices, 255 = ignore.
             target_shares (torch.Tensor): ``N x C`` shares of the prompts.
 
@@ -258,8 +303,7 @@ class LoRAMaskGenerator(MaskSamplingMixin, ProportionGuidanceMixin,
             tuple: ``(ce, prop)``, each ``N`` values.
         """
         num_classes = len(self.classes)
-        logits = palette_logits((rgb.float() + 1) / 2, self.palette,
-                                self.temperature, with_ignore=True)
+        logits = self.mask_logits(rgb)
         log_probs = logits.log_softmax(1)
         valid = (label != 255).float()
         ce = F.nll_loss(log_probs, label, ignore_index=255, reduction='none')

@@ -8,13 +8,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from dldm_mmseg.utils.palette import palette_logits
 from dldm_mmseg.utils.prompts import parse_class_shares, share_part
 
 
 class ProportionGuidanceMixin:
-    """For :class:`LoRAMaskGenerator` (its ``classes``, ``palette``,
-    ``temperature``, ``unet``, ``predict_x0`` and ``decode_latents``)."""
+    """For :class:`LoRAMaskGenerator` (its ``classes``, ``mask_logits``,
+    ``unet``, ``predict_x0`` and ``decode_latents``)."""
 
     def prompt_targets(self, prompts: Sequence[str]) -> torch.Tensor:
         """``N x C`` shares stated in the prompts' share text (NaN rows
@@ -106,8 +105,7 @@ class ProportionGuidanceMixin:
         (straight-through hard shares, summed over classes; 0 for rows
         without a target)."""
         num = len(self.classes)
-        logits = palette_logits((rgb.float() + 1) / 2, self.palette,
-                                self.temperature, with_ignore=True)
+        logits = self.mask_logits(rgb)
         probs = logits.softmax(1)[:, :num]
         hard = F.one_hot(logits.argmax(1), num + 1).permute(
             0, 3, 1, 2)[:, :num].to(probs.dtype)

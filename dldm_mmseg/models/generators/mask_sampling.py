@@ -9,6 +9,7 @@ import torch
 from mmengine.structures import PixelData
 
 from mmseg.structures import SegDataSample
+from dldm_mmseg.utils.palette import index_to_rgb
 from dldm_mmseg.utils.prompts import check_share_prompt, format_class_shares
 from .share_conditioning import (check_share_vectors, inputs_of_rows,
                                  measured_rows, unet_share_labels)
@@ -97,7 +98,8 @@ class MaskSamplingMixin:
             dict: ``labels`` (N x H x W uint8: the class index 0..C-1 the
             generator's ``quantisation`` gives each pixel, or 255 where
             that is the reserved ignore colour), ``rgb`` (N x H x W x 3
-            uint8 raw output) and ``prompts``.
+            uint8 raw output; with a one-hot mask VAE, the labels in the
+            palette colours) and ``prompts``.
         """
         if class_shares is not None and len(class_shares) and isinstance(
                 class_shares[0], dict):
@@ -132,9 +134,11 @@ class MaskSamplingMixin:
         """:meth:`sample` with quantisation and optional proportion
         guidance; each of ``aims`` is told each batch's slice."""
 
-        def quantise(rgb: torch.Tensor):
-            labels = self.quantise(rgb)
-            return rgb.cpu().numpy(), labels.cpu().numpy()
+        def quantise(pixels: torch.Tensor):
+            labels = self.quantise(pixels).cpu().numpy()
+            if self.pixel_encoding == 'onehot':  # shown in the palette
+                return index_to_rgb(labels, self.palette), labels
+            return pixels.cpu().numpy(), labels
 
         guide = dict(prop_guidance or {})
         scale = float(guide.pop('scale', 0.0))

@@ -1,4 +1,6 @@
-"""A synthetic set on disk, and which seeds make its sample ``i``::
+"""A synthetic set on disk, and which seeds make its sample ``i``: the one
+definition that the synthesis engine (the writer) and
+``DiffusionSynthDataset``, the analysis and the tools (the readers) use::
 
     out_dir/img_dir/train/<id>.png   generated images
     out_dir/ann_dir/train/<id>.png   masks in the real set's label encoding
