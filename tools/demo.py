@@ -613,8 +613,9 @@ def main(argv=None):
     demo.timed('VAE fit', demo.fit_vae)
     for seed in demo.seeds:
         for name, config in demo.mask_configs.items():
+            reused = seed == args.seed and config in demo.shipped_configs
             print(f'[3/7] stage 1, mask generator {name}, seed {seed}: '
-                  f'{config}{shipped if seed == args.seed else ""}')
+                  f'{config}{shipped if reused else ""}')
             demo.timed(f'stage 1 ({name})', demo.train_generator, config,
                        seed)
     print(f'[4/7] stage 2, image generator: {demo.image_config}{shipped}')

@@ -109,7 +109,7 @@ DEMO_DATASETS = {
         source_dataset=dict(type='PotsdamDataset'),
         target_classes=('car', 'clutter'),
         weights='demo_weights',
-        seed_spread='docs/results/demo_seeds3/metrics.json',
+        seed_spread='docs/results/toy_test_seeds3/metrics.json',
         syn_folder='toy_syn',
         about='the built-in toy land-cover set (procedural 64x64 scenes, '
               'not real imagery; Potsdam classes; car and clutter about 1% '
