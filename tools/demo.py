@@ -789,8 +789,9 @@ def write_report(demo: Demo, results: dict, cpe: dict, fid,
         where = osp.relpath(demo.shipped) if osp.abspath(
             demo.shipped).startswith(osp.abspath('.')) else demo.shipped
         provenance = (
-            f'The VAEs, both stage-1 models (seed {demo.args.seed}) and stage '
-            f'2 are the pretrained demo generators in `{where}` '
+            f'The VAEs, the text-only stage-1 models (seed '
+            f'{demo.args.seed}) and stage 2 are the pretrained demo '
+            f'generators in `{where}` '
             f'(fp16), made by `{info["command"]}` {made_dates(info)} '
             f'({made}) with exactly these data, settings and configs; '
             'synthesis, the segmentors and every measurement ran now.'
@@ -981,18 +982,19 @@ def made_dates(info: dict) -> str:
 
 
 def extra_seeds_text(demo: Demo) -> str:
-    """Whether stage 1 of the seeds beyond ``--seed`` trained in this
-    invocation or was found in the work dir."""
+    """Whether the stage-1 models not shipped (the seeds beyond
+    ``--seed``, and numeric share conditioning at any seed) trained in
+    this invocation or were found in the work dir."""
     extra = [osp.basename(demo.run_dir(config, seed))
-             for seed in demo.seeds if seed != demo.args.seed
-             for config in demo.mask_configs.values()]
+             for seed in demo.seeds for config in demo.mask_configs.values()
+             if seed != demo.args.seed or config not in demo.shipped_configs]
     found = [name for name in extra if name in demo.generators_found]
     if not extra:
         return ''
     if not found:
-        return ' Stage 1 for the other seeds was trained now.'
-    return (f' Stage 1 for the other seeds was found in this work dir '
-            f'(made before this invocation) for {", ".join(found)}'
+        return ' Stage 1 for the other seeds and variants was trained now.'
+    return (f' Stage 1 for the other seeds and variants was found in this '
+            f'work dir (made before this invocation) for {", ".join(found)}'
             + ('' if len(found) == len(extra) else
                '; the others were trained now') + '.')
 

@@ -206,3 +206,30 @@ def test_a_lora_export_loads_in_stock_diffusers_with_the_documented_step(
         ours = model.unet(noisy, torch.tensor([10, 700]), text,
                           class_labels=share_inputs(SHARES)).sample
     assert torch.allclose(theirs, ours, atol=1e-5)
+
+
+def test_a_half_precision_generator_draws_with_its_shares():
+    # synthesis casts the whole generator (the share embedding included)
+    # to fp16 on a GPU; the share inputs follow the embedding's dtype
+    model = build(share_conditioning=dict()).to(torch.bfloat16)
+    out = model.generate_masks(PROMPTS, [1, 2], class_shares=SHARES,
+                               height=16, width=16, steps=2,
+                               guidance_scale=2.0)
+    assert out['labels'].shape == (2, 16, 16)
+
+
+def test_a_patch_without_labelled_pixels_trains_on_the_null_shares():
+    model = build(share_conditioning=dict(dropout=0.0))
+    seen = []
+    original = model.unet.forward
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs['class_labels'].clone())
+        return original(*args, **kwargs)
+
+    model.unet.forward = spy
+    data = batch()
+    data['target_shares'][0] = 0
+    model.loss(**data)
+    assert seen[0][0].tolist() == [0.] * 6 + [1.]
+    assert torch.equal(seen[0][1], share_inputs(SHARES[1:])[0])

@@ -306,7 +306,7 @@ def test_report_says_which_extra_seed_generators_were_found_not_trained(
     run = demo.Demo(demo.parse_args(['--work-dir', str(tmp_path),
                                      '--seeds', '2']))
     assert demo.extra_seeds_text(run) == \
-        ' Stage 1 for the other seeds was trained now.'
+        ' Stage 1 for the other seeds and variants was trained now.'
     run.generators_found = ['mask_small_toy_seed1']
     text = demo.extra_seeds_text(run)
     assert 'found in this work dir' in text and 'mask_small_toy_seed1' in \

@@ -14,7 +14,8 @@ from .base import DiffusionGenerator
 from .mask_export import MaskExportMixin
 from .mask_guidance import ProportionGuidanceMixin
 from .mask_sampling import MaskSamplingMixin
-from .share_conditioning import add_share_embedding, share_inputs
+from .share_conditioning import (add_share_embedding, embedding_dtype,
+                                 share_inputs)
 
 UNET_LORA_TARGETS = ('to_k', 'to_q', 'to_v', 'to_out.0')
 TEXT_LORA_TARGETS = ('q_proj', 'k_proj', 'v_proj', 'out_proj')
@@ -237,10 +238,13 @@ class LoRAMaskGenerator(MaskSamplingMixin, ProportionGuidanceMixin,
                                   dtype=torch.float32)
         extra = {}
         if self.share_conditioned:
+            target = target_shares.to(t.device)
+            # no labelled pixel: the null, as measured_rows gives it
             keep = (torch.rand(t.shape, device=t.device) >=
-                    self.share_dropout) & has_prompt.bool()
-            extra['class_labels'] = share_inputs(target_shares.to(t.device),
-                                                 keep)
+                    self.share_dropout) & has_prompt.bool() & \
+                (target.sum(1) > 0)
+            extra['class_labels'] = share_inputs(target, keep).to(
+                embedding_dtype(self.unet))
         pred = self.unet(noisy.to(dtype), t, embeddings.to(dtype),
                          **extra).sample
         losses = {'loss_diffusion': self.diffusion_loss(

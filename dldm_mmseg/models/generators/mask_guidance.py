@@ -37,7 +37,7 @@ class ProportionGuidanceMixin:
         changed so that the x0 it implies moves by ``-scale * dL/dx0``
         (the gradient times the number of latent pixels, as L is a mean
         over pixels),
-        where L is the L_prop of the decoded x0 (palette logits,
+        where L is the L_prop of the decoded x0 (``mask_logits``,
         straight-through hard shares, summed over classes) against the
         sample's target. The UNet's Jacobian is not back-propagated (one
         VAE decode and its backward per sample and guided step), so every

@@ -103,7 +103,8 @@ class SamplingMixin:
                 of the samples before the pipeline runs it (e.g. to point
                 per-sample guidance targets at the batch).
             postprocess (callable, optional): Maps a batch of outputs
-                (``B x H x W x 3`` uint8 tensor on the model's device) to a
+                (``B x H x W x channels`` uint8 tensor on the model's
+                device; 3 channels, or C + 1 from a one-hot mask VAE) to a
                 tuple of numpy arrays (concatenated over batches); e.g. the
                 masks' quantisation, done on the device.
             **pipe_kwargs: Pipeline arguments shared by all samples.

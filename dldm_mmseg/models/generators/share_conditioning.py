@@ -53,6 +53,11 @@ def add_share_embedding(unet: nn.Module, num_classes: int) -> nn.Module:
     return embedding
 
 
+def embedding_dtype(unet: nn.Module) -> torch.dtype:
+    """The dtype the share embedding computes in."""
+    return unet.class_embedding.linear_1.weight.dtype
+
+
 def share_inputs(shares: torch.Tensor,
                  keep: Optional[torch.Tensor] = None) -> torch.Tensor:
     """``N x (C + 1)`` embedding inputs: the shares and a 0 flag where
@@ -142,7 +147,8 @@ def unet_share_labels(unet: nn.Module, inputs: torch.Tensor):
     """
     original = unet.forward
     current = {}
-    null = share_inputs(inputs[:1, :-1], torch.zeros(1, dtype=torch.bool))
+    null = share_inputs(torch.zeros(1, inputs.shape[1] - 1),
+                        torch.zeros(1, dtype=torch.bool))
 
     def aim(part):
         current['inputs'] = inputs[part]
@@ -151,9 +157,12 @@ def unet_share_labels(unet: nn.Module, inputs: torch.Tensor):
         if kwargs.get('class_labels') is None:
             batch = current['inputs']
             copies = sample.shape[0] // batch.shape[0]
-            labels = torch.cat([null.expand(batch.shape[0], -1)] *
+            labels = torch.cat([null.to(batch).expand(batch.shape[0], -1)] *
                                (copies - 1) + [batch])
-            kwargs['class_labels'] = labels.to(sample.device)
+            # the embedding's own dtype: synthesis casts the whole
+            # generator to fp16, training keeps it fp32
+            kwargs['class_labels'] = labels.to(sample.device,
+                                               embedding_dtype(unet))
         return original(sample, timestep, *args, **kwargs)
 
     unet.forward = forward
