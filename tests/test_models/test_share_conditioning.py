@@ -35,6 +35,19 @@ def batch():
                 prompt=list(PROMPTS), target_shares=SHARES.clone())
 
 
+def spy_class_labels(model):
+    """The ``class_labels`` of every later UNet call, in a list."""
+    seen = []
+    original = model.unet.forward
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs['class_labels'].clone())
+        return original(*args, **kwargs)
+
+    model.unet.forward = spy
+    return seen
+
+
 def unet_output(model, shares=None):
     generator = torch.Generator().manual_seed(3)
     noisy = torch.randn(2, 4, 4, 4, generator=generator)
@@ -74,14 +87,7 @@ def test_shares_reach_the_unet_after_one_training_step():
 
 def test_dropout_gives_the_null_shares_and_an_empty_prompt_drops_both():
     model = build(share_conditioning=dict(dropout=0.5))
-    seen = []
-    original = model.unet.forward
-
-    def spy(*args, **kwargs):
-        seen.append(kwargs['class_labels'].clone())
-        return original(*args, **kwargs)
-
-    model.unet.forward = spy
+    seen = spy_class_labels(model)
     data = batch()
     data['prompt'] = ['', PROMPTS[1]]   # the dataset dropped the first
     for _ in range(12):
@@ -220,14 +226,7 @@ def test_a_half_precision_generator_draws_with_its_shares():
 
 def test_a_patch_without_labelled_pixels_trains_on_the_null_shares():
     model = build(share_conditioning=dict(dropout=0.0))
-    seen = []
-    original = model.unet.forward
-
-    def spy(*args, **kwargs):
-        seen.append(kwargs['class_labels'].clone())
-        return original(*args, **kwargs)
-
-    model.unet.forward = spy
+    seen = spy_class_labels(model)
     data = batch()
     data['target_shares'][0] = 0
     model.loss(**data)

@@ -115,24 +115,6 @@ class MaskSamplingMixin:
                 check_share_prompt(prompt, self.classes)
             except ValueError as e:
                 raise ValueError(f'prompt {i} of generate_masks: {e}') from e
-        aims = []
-        with contextlib.ExitStack() as stack:
-            if self.share_conditioned:
-                rows = check_share_vectors(
-                    self.prompt_targets(prompts) if class_shares is None
-                    else class_shares, prompts, self.classes)
-                aims.append(stack.enter_context(unet_share_labels(
-                    self.unet, inputs_of_rows(rows, self.unet.device))))
-            rgb, labels = self._sample_masks(
-                prompts, seeds, height, width, steps, guidance_scale,
-                scheduler, batch_size, prop_guidance, aims)
-        return dict(rgb=rgb, labels=labels, prompts=np.asarray(prompts))
-
-    def _sample_masks(self, prompts, seeds, height, width, steps,
-                      guidance_scale, scheduler, batch_size, prop_guidance,
-                      aims):
-        """:meth:`sample` with quantisation and optional proportion
-        guidance; each of ``aims`` is told each batch's slice."""
 
         def quantise(pixels: torch.Tensor):
             labels = self.quantise(pixels).cpu().numpy()
@@ -142,15 +124,25 @@ class MaskSamplingMixin:
 
         guide = dict(prop_guidance or {})
         scale = float(guide.pop('scale', 0.0))
+        # each context is told each batch's slice of the samples
         with contextlib.ExitStack() as stack:
+            aims = []
+            if self.share_conditioned:
+                rows = check_share_vectors(
+                    self.prompt_targets(prompts) if class_shares is None
+                    else class_shares, prompts, self.classes)
+                aims.append(stack.enter_context(unet_share_labels(
+                    self.unet, inputs_of_rows(rows, self.unet.device))))
             if scale:
-                aims = aims + [stack.enter_context(self.proportion_guidance(
-                    self.prompt_targets(prompts), scale, **guide))]
+                aims.append(stack.enter_context(self.proportion_guidance(
+                    self.prompt_targets(prompts), scale, **guide)))
 
             def on_batch(part):
                 for aim in aims:
                     aim(part)
 
-            return self.sample(prompts, seeds, height, width, steps,
-                               guidance_scale, scheduler, batch_size,
-                               postprocess=quantise, on_batch=on_batch)
+            rgb, labels = self.sample(
+                prompts, seeds, height, width, steps, guidance_scale,
+                scheduler, batch_size, postprocess=quantise,
+                on_batch=on_batch)
+        return dict(rgb=rgb, labels=labels, prompts=np.asarray(prompts))
