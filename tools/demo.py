@@ -218,16 +218,19 @@ class Demo:
         return osp.join(self.run_dir(config, seed), 'export', 'final')
 
     def weights_key(self) -> dict:
-        """What the generators depend on: the data, the VAE fit and the
-        generator configs (resolved, so an edited base counts too)."""
+        """What the generators depend on: the package version (the code
+        that trains them), the data, the VAE fit and the generator configs
+        (resolved, so an edited base counts too)."""
         import hashlib
         from mmengine.config import Config
+
+        from dldm_mmseg.version import __version__
         configs = {}
         for config in self.shipped_configs:
             resolved = Config.fromfile(osp.join(ROOT, config)).to_dict()
             configs[config] = hashlib.sha256(json.dumps(
                 resolved, sort_keys=True, default=str).encode()).hexdigest()
-        return dict(seed=self.args.seed,
+        return dict(version=__version__, seed=self.args.seed,
                     settings={k: self.s[k] for k in GENERATOR_SETTINGS
                               if k in self.s},
                     configs=configs)
@@ -244,10 +247,12 @@ class Demo:
             made = json.load(f)
         if made.get('key') != json.loads(json.dumps(self.weights_key())):
             if not args.quick:  # shipped weights are full-demo ones
-                print(f'{args.weights} was made with other settings or '
-                      'generator configs than this run (see weights.json); '
-                      'training the generators now (remake it with '
-                      '`python tools/demo.py --make-weights`)')
+                changed = differing_keys(self.weights_key(),
+                                         made.get('key', {}))
+                print(f'{args.weights} was made with another '
+                      f'{" / ".join(changed)} than this run (see '
+                      'weights.json); training the generators now (remake '
+                      'it with `python tools/demo.py --make-weights`)')
             return None
         self.shipped_info = made
         return args.weights

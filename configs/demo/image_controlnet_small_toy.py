@@ -57,6 +57,7 @@ default_hooks = dict(
     checkpoint=dict(interval=max_epochs, max_keep_ckpts=1))
 custom_hooks = [
     dict(type='GeneratorExportHook'),
+    dict(type='RandomStateHook'),
     dict(type='GeneratorSampleHook', interval=10 * max_epochs, steps=20),
 ]
 env_cfg = dict(cudnn_benchmark=False, dist_cfg=dict(backend='gloo'))

@@ -50,13 +50,14 @@ param_scheduler = [
 val_dataloader = dict(
     batch_size=16,
     num_workers=0,
-    dataset=dict(data_root=data_root, prompt_order='shares', indices=None))
+    dataset=dict(data_root=data_root, prompt_order='shares', subset=None))
 test_dataloader = val_dataloader
 default_hooks = dict(
     logger=dict(interval=10),
     checkpoint=dict(interval=max_epochs, max_keep_ckpts=1))
 custom_hooks = [
     dict(type='GeneratorExportHook'),
+    dict(type='RandomStateHook'),
     dict(type='GeneratorSampleHook', interval=10 * max_epochs, steps=20),
 ]
 env_cfg = dict(cudnn_benchmark=False, dist_cfg=dict(backend='gloo'))

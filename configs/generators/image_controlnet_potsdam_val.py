@@ -18,8 +18,7 @@ reference = dict(
 
 val_dataloader = dict(
     batch_size=12,
-    dataset=dict(prompt_order='caption+shares', load_image=True,
-                 indices=None, subset=dict(num=200, seed=0)))
+    dataset=dict(prompt_order='caption+shares', load_image=True))
 val_evaluator = [
     # against the real images of the same 200 patches
     dict(type='FIDMetric', real_dir=None, image_key='image'),

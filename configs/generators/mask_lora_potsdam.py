@@ -44,8 +44,8 @@ optim_wrapper = dict(
 param_scheduler = []  # constant learning rate
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=50, val_interval=5)
 
-# Validation: masks drawn for the shares of held-out patches (the first 200
-# val patches; captions_val.jsonl from `tools/caption.py data/potsdam
+# Validation: masks drawn for the shares of held-out patches (200 val
+# patches spread over the val tiles; captions_val.jsonl from `tools/caption.py data/potsdam
 # --split val --out captions_val.jsonl`), scored by mCPE (the paper's
 # Table 2) every val_interval epochs; `tools/test.py CONFIG CHECKPOINT`
 # evaluates a trained generator the same way.

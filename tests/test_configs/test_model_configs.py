@@ -217,3 +217,20 @@ def test_every_config_builds_its_pieces(path, data, tmp_path):
         metric.dataset_meta = val_set.metainfo
         metric.process([], [o.to_dict() for o in outputs])
     assert metrics[0].results and metrics[1].results
+
+
+@pytest.mark.parametrize('path', sorted(
+    glob.glob(osp.join(ROOT, 'configs', 'generators', '*.py'))))
+def test_generator_configs_validate_on_patches_of_every_tile(path):
+    """A generator's validation subset is drawn over the val tiles
+    (``subset``), not the first ids in sorted order (``indices``), which
+    on Potsdam are 144 patches of one tile; and every generator run keeps
+    its random states for a resume."""
+    cfg = Config.fromfile(path)
+    assert 'RandomStateHook' in [h['type'] for h in cfg.custom_hooks]
+    if 'val_dataloader' not in cfg:
+        return
+    dataset = cfg.val_dataloader.dataset
+    assert dataset.get('indices') is None
+    assert dataset.subset == dict(num=200, seed=0)
+    assert cfg.test_dataloader.dataset.subset == dataset.subset

@@ -72,7 +72,7 @@ _base_ = [{osp.join(CONFIGS, 'generators', 'mask_lora_potsdam.py')!r},
 {generator}
 model.update(lora_rank=4)
 val_dataloader = dict(batch_size=2, num_workers=0, dataset=dict(
-    data_root={data!r}, source_dataset=source_dataset, indices=None))
+    data_root={data!r}, source_dataset=source_dataset, subset=None))
 test_dataloader = val_dataloader
 """)
     image = write(folder / 'image.py', f"""

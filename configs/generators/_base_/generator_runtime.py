@@ -1,7 +1,8 @@
 # Runtime shared by the generator configs (stage 1 and 2): epoch-based
 # training, checkpoints of the trainable weights only, diffusers-format
-# export and sample grids. Validation (val_dataloader/val_cfg/val_evaluator)
-# is set by the stage configs that have a metric for it (stage 1: mCPE).
+# export, sample grids and the random states a resumed run continues
+# from. Validation (val_dataloader/val_cfg/val_evaluator) is set by the
+# stage configs that have a metric for it (stage 1: mCPE).
 default_scope = 'mmseg'
 custom_imports = dict(imports=['dldm_mmseg'], allow_failed_imports=False)
 env_cfg = dict(
@@ -28,5 +29,6 @@ default_hooks = dict(
     sampler_seed=dict(type='DistSamplerSeedHook'))
 custom_hooks = [
     dict(type='GeneratorExportHook'),
+    dict(type='RandomStateHook'),
     dict(type='GeneratorSampleHook', interval=500),
 ]
