@@ -1,6 +1,6 @@
 # DeepLabV3+ R50-D8 on ISPRS Potsdam, real + synthetic at alpha = 0.4 (the
 # paper's best ratio; _base_/datasets/potsdam_syn.py holds the synthetic
-# set and its SynthesisHook; syn20/60/100 change the ratio only).
+# set and how it is made; syn20/60/100 change the ratio only).
 _base_ = [
     './_base_/models/deeplabv3plus_r50-d8.py',
     './_base_/datasets/potsdam_syn.py',

@@ -1,6 +1,6 @@
 # SegFormer MiT-B0 on ISPRS Vaihingen, real + synthetic at alpha = 0.4 (the
 # paper's best ratio; _base_/datasets/vaihingen_syn.py holds the synthetic
-# set and its SynthesisHook; syn20/60/100 change the ratio only).
+# set and how it is made; syn20/60/100 change the ratio only).
 _base_ = [
     './_base_/models/segformer_mit-b0.py',
     './_base_/datasets/vaihingen_syn.py',

@@ -326,20 +326,15 @@ class Demo:
             'randomness.seed': self.args.seed if seed is None else seed,
         }
         if 'syn40' in config:
-            from mmengine.config import Config
-            hook = next(i for i, h in enumerate(Config.fromfile(
-                osp.join(ROOT, config)).custom_hooks)
-                if h['type'] == 'SynthesisHook')
+            synthetic = 'train_dataloader.dataset.datasets.1'
             options.update({
                 'train_dataloader.dataset.datasets.0.data_root':
                     self.data_root,
-                'train_dataloader.dataset.datasets.1.data_root':
-                    self.syn_root,
-                f'custom_hooks.{hook}.out_dir': self.syn_root,
-                f'custom_hooks.{hook}.num': self.num_syn,
-                # the demo's generators and data, for a set the hook makes
-                # itself (the weak-class variant)
-                f'custom_hooks.{hook}.synth_options': self.synthesis_cfg(),
+                f'{synthetic}.data_root': self.syn_root,
+                f'{synthetic}.synthesis.num': self.num_syn,
+                # the demo's generators and data, for a set the dataset
+                # makes itself (the weak-class variant)
+                f'{synthetic}.synthesis.options': self.synthesis_cfg(),
             })
         else:
             options['train_dataloader.dataset.data_root'] = self.data_root

@@ -1,6 +1,6 @@
 # The toy DeepLabV3+ on real + synthetic scenes at alpha = 0.4 (tools/demo.py
-# step 8, through tools/sweep.py). The synthetic set is built by
-# SynthesisHook from the demo's generators when missing.
+# step 8, through tools/sweep.py). The synthetic dataset makes its set
+# from the demo's generators when missing.
 _base_ = ['./deeplabv3plus_toy_syn0.py']
 syn_data_root = 'work_dirs/demo/data/toy_syn'
 train_dataloader = dict(
@@ -15,14 +15,9 @@ train_dataloader = dict(
                 type='DiffusionSynthDataset',
                 source_dataset=dict(type='PotsdamDataset'),
                 data_root=syn_data_root,
+                synthesis=dict(
+                    config='configs/demo/synth_small_toy.py',
+                    num=160),  # as many as the real training scenes
                 pipeline={{_base_.train_pipeline}},
                 serialize_data=False),
         ]))
-custom_hooks = [
-    dict(type='LabelRangeHook'),
-    dict(
-        type='SynthesisHook',
-        synth_config='configs/demo/synth_small_toy.py',
-        num=160,  # as many as the real training scenes
-        out_dir=syn_data_root),
-]

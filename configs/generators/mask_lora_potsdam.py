@@ -45,10 +45,11 @@ param_scheduler = []  # constant learning rate
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=50, val_interval=5)
 
 # Validation: masks drawn for the shares of held-out patches (200 val
-# patches spread over the val tiles; captions_val.jsonl from `tools/caption.py data/potsdam
-# --split val --out captions_val.jsonl`), scored by mCPE (the paper's
-# Table 2) every val_interval epochs; `tools/test.py CONFIG CHECKPOINT`
-# evaluates a trained generator the same way.
+# patches spread over the val tiles; captions_val.jsonl from
+# `tools/caption.py data/potsdam --split val --out captions_val.jsonl`),
+# scored by mCPE (the paper's Table 2) every val_interval epochs;
+# `tools/test.py CONFIG CHECKPOINT` evaluates a trained generator the same
+# way.
 val_dataloader = dict(dataset=dict(prompt_order='shares+caption'))
 val_evaluator = dict(type='ClassProportionMetric')
 test_dataloader = val_dataloader

@@ -8,8 +8,8 @@ from PIL import Image
 
 from mmseg.datasets import BaseSegDataset
 from mmseg.registry import DATASETS
-from dldm_mmseg.datasets.set_builders import build_registered_set
 from dldm_mmseg.datasets.synth_layout import ANN_DIR, IMG_DIR, MANIFEST
+from dldm_mmseg.registry import SET_BUILDERS
 from dldm_mmseg.utils.io import read_jsonl
 from dldm_mmseg.utils.label_stats import (class_counts, class_proportion_error,
                                           read_label_map, to_train_ids)
@@ -19,7 +19,7 @@ from dldm_mmseg.utils.source_dataset import (  # noqa: F401 (re-exported)
 
 MANIFEST_HELP = ('build or complete it with `python tools/synthesize.py '
                  'CONFIG --out DATA_ROOT` (same --out resumes a killed run), '
-                 'or add SynthesisHook to the training config')
+                 'or give the dataset synthesis=dict(config=..., num=...)')
 
 
 @DATASETS.register_module()
@@ -62,6 +62,12 @@ class DiffusionSynthDataset(BaseSegDataset):
         keep_inconsistent (bool): Keep pairs that failed the consistency
             check of ``tools/synthesize.py`` in ``'drop'`` mode. Defaults to
             False.
+        synthesis (dict, optional): Make or complete the set in
+            ``data_root`` before reading it: the arguments of a set builder
+            (default type :class:`~dldm_mmseg.synthesis.set_builder.
+            SyntheticSetBuilder`: ``config``, ``num``, ``options``,
+            ``overwrite``, ``device``). Defaults to None (the folder is
+            read as it is, e.g. a set made by ``tools/synthesize.py``).
         **kwargs: Passed to :class:`mmseg.datasets.BaseSegDataset`.
     """
 
@@ -72,6 +78,7 @@ class DiffusionSynthDataset(BaseSegDataset):
                  filter_cfg: Optional[dict] = None,
                  verify: str = 'header',
                  keep_inconsistent: bool = False,
+                 synthesis: Optional[dict] = None,
                  data_prefix: dict = dict(img_path=IMG_DIR,
                                           seg_map_path=ANN_DIR),
                  img_suffix: str = '.png',
@@ -90,6 +97,10 @@ class DiffusionSynthDataset(BaseSegDataset):
         self.manifest = manifest
         self.verify = verify
         self.keep_inconsistent = keep_inconsistent
+        self.synthesis = dict(synthesis) if synthesis else None
+        if self.synthesis and not kwargs.get('data_root'):
+            raise ValueError('DiffusionSynthDataset synthesis=... makes the '
+                             'set in data_root: give data_root')
         # One label encoding with the real set: its classes, in its order.
         # A palette may be overridden (for visualisation), classes may not.
         merged = dict(source['metainfo'], **(metainfo or {}))
@@ -123,11 +134,15 @@ class DiffusionSynthDataset(BaseSegDataset):
     def load_data_list(self) -> List[dict]:
         """Read the manifest and check it against the files on disk.
 
-        When a builder is registered for this folder (the run's
-        ``SynthesisHook``, see :mod:`~dldm_mmseg.datasets.set_builders`),
-        it first makes or completes the set.
+        With ``synthesis`` set, the set is first made or completed (the
+        builder comes from :data:`~dldm_mmseg.registry.SET_BUILDERS`, so
+        this module does not import the synthesis engine).
         """
-        build_registered_set(self.data_root or '')
+        if self.synthesis:
+            builder = SET_BUILDERS.build(dict(dict(type='SyntheticSetBuilder'),
+                                              **self.synthesis))
+            # what this build made (``generated``: 0 when reused)
+            self.synthesis_result = builder.ensure(self.data_root)
         manifest_path = self._manifest_path()
         img_dir = self.data_prefix['img_path']
         ann_dir = self.data_prefix['seg_map_path']

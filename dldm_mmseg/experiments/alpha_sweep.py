@@ -43,40 +43,28 @@ def run_alpha(config: str, alpha: float, work_dir: str,
 
 def weak_class_variant(cfg, metrics_file: str, check_file: bool = True):
     """``cfg`` (loaded) with its synthetic set replaced by one whose target
-    shares are boosted by class weakness (``shares.weak_classes``): the
-    ``SynthesisHook`` builds it in ``<out_dir>_weak_classes`` and the
-    ``DiffusionSynthDataset`` reading ``out_dir`` reads that instead."""
-    hooks = [h for h in cfg.get('custom_hooks', [])
-             if h.get('type') == 'SynthesisHook']
-    if not hooks:
-        raise ValueError('--weak-classes needs a config with a SynthesisHook '
-                         '(it builds the second synthetic set)')
+    shares are boosted by class weakness (``shares.weak_classes``): each
+    ``DiffusionSynthDataset`` that makes its own set (``synthesis``) reads
+    and makes it in ``<data_root>_weak_classes`` instead."""
     if check_file and not osp.isfile(metrics_file):
         raise FileNotFoundError(f'--weak-classes {metrics_file} does not '
                                 'exist: a test metrics file of a real-only '
                                 'run (e.g. <work-dir>/alpha_0/metrics.json)')
-    moved = {}
-    for hook in hooks:
-        old = hook['out_dir']
-        moved[osp.normpath(old)] = hook['out_dir'] = old.rstrip('/') + \
+    train = cfg.train_dataloader.dataset
+    made = [d for d in train.get('datasets', [train])
+            if d.get('type') == 'DiffusionSynthDataset'
+            and d.get('synthesis')]
+    if not made:
+        raise ValueError('--weak-classes needs a DiffusionSynthDataset with '
+                         'synthesis=dict(config=..., num=...) in '
+                         'train_dataloader (it makes the second set)')
+    for dataset in made:
+        dataset['data_root'] = dataset['data_root'].rstrip('/') + \
             '_weak_classes'
-        options = dict(hook.get('synth_options') or {})
+        options = dict(dataset['synthesis'].get('options') or {})
         options['shares'] = dict(options.get('shares') or {},
                                  weak_classes=osp.abspath(metrics_file))
-        hook['synth_options'] = options
-    train = cfg.train_dataloader.dataset
-    redirected = 0
-    for dataset in train.get('datasets', [train]):
-        root = dataset.get('data_root')
-        if dataset.get('type') == 'DiffusionSynthDataset' and root and \
-                osp.normpath(root) in moved:
-            dataset['data_root'] = moved[osp.normpath(root)]
-            redirected += 1
-    if not redirected:  # the hook would build a set nobody reads
-        raise ValueError(
-            f'--weak-classes: no DiffusionSynthDataset in train_dataloader '
-            f'reads the SynthesisHook\'s out_dir ({sorted(moved)}); give '
-            'the synthetic dataset the same data_root as the hook')
+        dataset['synthesis']['options'] = options
     return cfg
 
 

@@ -93,10 +93,9 @@ def tiny_config(path, data_root, syn_roots, work_dir):
     for ds in train_set.get('datasets', [train_set]):
         is_syn = ds.type == 'DiffusionSynthDataset'
         ds.data_root = syn_root if is_syn else data_root
-    for hook in cfg.get('custom_hooks', []):
-        if hook['type'] == 'SynthesisHook':  # the fixture set is prebuilt
-            hook.update(out_dir=syn_root, num=NUM_SYN, synth_config=osp.join(
-                ROOT, hook['synth_config']))
+        if is_syn and ds.get('synthesis'):  # the fixture set is prebuilt
+            ds.synthesis.update(num=NUM_SYN, config=osp.join(
+                ROOT, ds.synthesis.config))
     cfg.val_dataloader.dataset.data_root = data_root
     cfg.test_dataloader.dataset.data_root = data_root
     shrink_pipelines(cfg._cfg_dict)
@@ -134,9 +133,9 @@ def test_config_trains_and_validates(name, data, tmp_path):
     runner.train()
     assert runner.iter == 2
     sampler = runner.train_dataloader.sampler
-    hook = next(h for h in runner.hooks if type(h).__name__ ==
-                'SynthesisHook')
-    assert hook.result == dict(generated=0, complete=True)  # reused
+    synthetic = runner.train_dataloader.dataset.datasets[1]
+    assert synthetic.synthesis_result == dict(generated=0,
+                                              complete=True)  # reused
     assert type(sampler).__name__ == 'InfiniteMixedRatioSampler'
     assert sampler.seed == 0 and sampler.num_extra == round(0.4 * NUM_REAL)
     metrics = runner.val_loop.run()
@@ -188,8 +187,8 @@ def test_every_config_builds_its_pieces(path, data, tmp_path):
         assert syn.metainfo['classes'] == real.metainfo['classes']
         assert cfg.train_dataloader.dataset.datasets[1].pipeline == \
             cfg.train_pipeline
-        assert [type(h).__name__ for h in hooks] == ['LabelRangeHook',
-                                                     'SynthesisHook']
+        assert syn.synthesis['config'] == osp.join(
+            ROOT, 'configs', 'synth', name.split('_')[1] + '.py')
     elif 'oversample' in name and 'loveda' in name:
         assert type(sampler).__name__ == 'InfiniteClassAwareOversampler'
         assert sampler.rare_classes == ['barren', 'water']
@@ -202,8 +201,7 @@ def test_every_config_builds_its_pieces(path, data, tmp_path):
     else:
         assert type(sampler).__name__ == 'InfiniteSampler'
         assert len(train_set) == NUM_REAL
-    if '_syn' not in name or name.endswith('_syn0.py'):
-        assert [type(h).__name__ for h in hooks] == ['LabelRangeHook']
+    assert [type(h).__name__ for h in hooks] == ['LabelRangeHook']
     classes = classes_of(path)
     assert tuple(train_set.metainfo['classes']) == classes
     val_set = DATASETS.build(val_cfg)

@@ -1,4 +1,3 @@
-import json
 import os
 import os.path as osp
 
@@ -142,3 +141,36 @@ def test_a_set_made_for_other_classes_is_refused(synth_root):
                    metainfo=dict(classes=POTSDAM_CLASSES,
                                  palette=POTSDAM_PALETTE))
     assert len(build(synth_root, source_dataset=potsdam)) == 6
+
+
+def test_dataset_makes_its_set_with_the_builder_it_names(tmp_path):
+    """``synthesis`` names a builder in SET_BUILDERS: the dataset has it
+    make the set in its own data_root before reading the manifest, with the
+    arguments the config gives; the datasets layer never imports the
+    synthesis engine."""
+    from dldm_mmseg.registry import SET_BUILDERS
+    calls = []
+
+    @SET_BUILDERS.register_module(force=True)
+    class FixtureSetBuilder:
+        def __init__(self, num):
+            self.num = num
+
+        def ensure(self, out_dir):
+            calls.append(out_dir)
+            make_synth_set(out_dir, num=self.num)
+            return dict(generated=self.num, complete=True)
+
+    root = str(tmp_path / 'syn')
+    dataset = build(root, synthesis=dict(type='FixtureSetBuilder', num=3))
+    assert calls == [root] and len(dataset) == 3
+    assert dataset.synthesis_result['generated'] == 3
+    with pytest.raises(ValueError, match='give data_root'):
+        DATASETS.build(dict(type='DiffusionSynthDataset',
+                            source_dataset='PotsdamDataset',
+                            synthesis=dict(type='FixtureSetBuilder', num=3)))
+    import dldm_mmseg.datasets.synth_dataset as module
+    imports = [line for line in open(module.__file__)
+               if line.startswith(('import ', 'from '))]
+    assert not [line for line in imports if 'dldm_mmseg.engine' in line or
+                'dldm_mmseg.synthesis' in line]

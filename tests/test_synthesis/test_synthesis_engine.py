@@ -465,7 +465,7 @@ def test_fast_mode_batches_and_stays_within_one_level(setup, tmp_path):
             assert np.abs(fa[key].astype(int) - fb[key]).max() <= 1, key
 
 
-def test_synthesis_hook_builds_then_reuses_the_set(setup, tmp_path):
+def test_synthetic_dataset_makes_then_reuses_its_set(setup, tmp_path):
     from mmengine.config import Config
     from mmengine.runner import Runner
     from dldm_mmseg.datasets.toy_landcover import make_toy_landcover
@@ -488,13 +488,12 @@ train_dataloader = dict(
              pipeline={{{{_base_.train_pipeline}}}}),
         dict(type='DiffusionSynthDataset',
              source_dataset='PotsdamDataset', data_root={syn_root!r},
+             synthesis=dict(config={str(synth_config)!r}, num=3),
              pipeline={{{{_base_.train_pipeline}}}})]))
 val_dataloader = dict(dataset=dict(data_root={real!r}))
 test_dataloader = val_dataloader
 train_cfg = dict(max_iters=2, val_interval=2)
 default_hooks = dict(checkpoint=dict(interval=2))
-custom_hooks = [dict(type='SynthesisHook', synth_config={str(synth_config)!r},
-                     num=3, out_dir={syn_root!r})]
 """)
     for attempt in range(2):
         cfg = Config.fromfile(str(seg_config))
@@ -502,20 +501,19 @@ custom_hooks = [dict(type='SynthesisHook', synth_config={str(synth_config)!r},
         cfg.visualizer.name = f'visualizer_hook{attempt}'
         runner = Runner.from_cfg(cfg)
         runner.train()
-        hook = next(h for h in runner.hooks
-                    if type(h).__name__ == 'SynthesisHook')
-        assert hook.result['complete']
-        assert hook.result['generated'] == (3 if attempt == 0 else 0)
+        made = runner.train_dataloader.dataset.datasets[1].synthesis_result
+        assert made['complete']
+        assert made['generated'] == (3 if attempt == 0 else 0)
         sampler = runner.train_dataloader.sampler
         assert len(sampler.pool) == 3 and sampler.num_extra == 3
         assert runner.iter == 2
     # a complete set of another configuration is refused, not reused
-    from dldm_mmseg.engine.hooks import SynthesisHook
+    from dldm_mmseg.synthesis import SyntheticSetBuilder
     synth_config.write_text(
         f'synthesis = {dict(synth_cfg(setup), base_seed=7)!r}\n')
     with pytest.raises(ValueError, match=r'holds a set of another '
                        r'configuration .*\(base_seed differ'):
-        SynthesisHook(str(synth_config), num=3, out_dir=syn_root).ensure()
+        SyntheticSetBuilder(str(synth_config), num=3).ensure(syn_root)
 
 
 def test_analyze_tool_reports_mcpe_plots_and_fid(setup, tmp_path):

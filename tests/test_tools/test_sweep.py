@@ -75,18 +75,23 @@ def test_weak_class_variant_gets_its_own_set_and_rows(tmp_path, monkeypatch):
     cfg = Config.fromfile(osp.join(ROOT, 'configs',
                                    'deeplabv3plus_potsdam_syn40.py'))
     sweep.weak_class_variant(cfg, str(metrics))
-    hook = [h for h in cfg.custom_hooks if h.type == 'SynthesisHook'][0]
-    assert hook.out_dir == 'data/potsdam_syn_weak_classes'
-    assert hook.synth_options.shares.weak_classes == str(metrics)
-    assert cfg.train_dataloader.dataset.datasets[1].data_root == \
-        'data/potsdam_syn_weak_classes'
-    # the hook merges the options into the synth config it builds from
-    from dldm_mmseg.engine.hooks import SynthesisHook
-    built = SynthesisHook(osp.join(ROOT, hook.synth_config), num=4,
-                          out_dir=str(tmp_path / 'weak'),
-                          synth_options=hook.synth_options)
+    synthetic = cfg.train_dataloader.dataset.datasets[1]
+    assert synthetic.data_root == 'data/potsdam_syn_weak_classes'
+    assert synthetic.synthesis.options.shares.weak_classes == str(metrics)
+    # the builder merges the options into the synth config it builds from
+    from dldm_mmseg.registry import SET_BUILDERS
+    built = SET_BUILDERS.build(dict(
+        type='SyntheticSetBuilder',
+        **dict(synthetic.synthesis,
+               config=osp.join(ROOT, synthetic.synthesis.config))))
     assert built.cfg.synthesis.shares.weak_classes == str(metrics)
     assert built.cfg.synthesis.shares.rarity_exponent == 0.5  # kept
+    # a config whose synthetic set is made elsewhere has no variant
+    prebuilt = Config.fromfile(osp.join(ROOT, 'configs',
+                                        'deeplabv3plus_potsdam_syn40.py'))
+    del prebuilt.train_dataloader.dataset.datasets[1]['synthesis']
+    with pytest.raises(ValueError, match='synthesis=dict'):
+        sweep.weak_class_variant(prebuilt, str(metrics))
     with pytest.raises(FileNotFoundError, match='--weak-classes'):
         sweep.weak_class_variant(cfg, str(tmp_path / 'none.json'))
 
@@ -129,7 +134,7 @@ def test_weak_class_variant_gets_its_own_set_and_rows(tmp_path, monkeypatch):
         sweep.main([config, '--alphas', '0', '--work-dir', work])
     assert calls == []
     # checked before anything trains: a file without every class's IoU,
-    # and a synthetic set the hook's out_dir does not feed
+    # and a synthetic set made elsewhere (no synthesis to redirect)
     calls.clear()
     partial = tmp_path / 'partial.json'
     partial.write_text(json.dumps({'IoU.car': 40.0}))
@@ -137,12 +142,12 @@ def test_weak_class_variant_gets_its_own_set_and_rows(tmp_path, monkeypatch):
         sweep.main([osp.join(ROOT, 'configs', 'deeplabv3plus_potsdam_syn40'
                              '.py'), '--alphas', '0.4', '--work-dir',
                     str(tmp_path / 'w2'), '--weak-classes', str(partial)])
-    with pytest.raises(ValueError, match='no DiffusionSynthDataset'):
+    with pytest.raises(ValueError, match='synthesis=dict'):
         sweep.main([osp.join(ROOT, 'configs', 'deeplabv3plus_potsdam_syn40'
                              '.py'), '--alphas', '0.4', '--work-dir',
                     str(tmp_path / 'w3'), '--weak-classes', str(metrics),
                     '--cfg-options', 'train_dataloader.dataset.datasets.1.'
-                    'data_root=elsewhere'])
+                    'synthesis=None'])
     assert calls == []
     with pytest.raises(SystemExit, match='does not exist'):
         sweep.main([osp.join(ROOT, 'configs', 'deeplabv3plus_potsdam_syn40'

@@ -1,8 +1,9 @@
 # ISPRS Vaihingen, real + synthetic: the real training set concatenated with
 # the synthetic set in syn_data_root, drawn at alpha = N_syn / N_real = 0.4
 # per epoch (the paper's best ratio; leaves change syn_ratio only).
-# SynthesisHook builds the set first when it is missing or incomplete (from
-# the generators named in synth_config), and reuses it when complete.
+# The synthetic dataset makes its set first when it is missing or
+# incomplete (from the generators named in its synthesis config), and
+# reuses it when complete.
 _base_ = ['./vaihingen.py']
 syn_data_root = 'data/vaihingen_syn'
 train_dataloader = dict(
@@ -17,13 +18,9 @@ train_dataloader = dict(
                 type='DiffusionSynthDataset',
                 source_dataset=dict(type='ISPRSDataset'),
                 data_root=syn_data_root,
+                # as many pairs as real training patches: alpha <= 1
+                synthesis=dict(
+                    config='configs/synth/vaihingen.py',
+                    num=344),
                 pipeline={{_base_.train_pipeline}}),
         ]))
-custom_hooks = [
-    dict(type='LabelRangeHook'),
-    dict(
-        type='SynthesisHook',
-        synth_config='configs/synth/vaihingen.py',
-        num=344,  # as many as the real training patches: alpha <= 1
-        out_dir=syn_data_root),
-]

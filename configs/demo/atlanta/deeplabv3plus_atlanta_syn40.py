@@ -14,14 +14,9 @@ train_dataloader = dict(
                 type='DiffusionSynthDataset',
                 source_dataset={{_base_.source_dataset}},
                 data_root=syn_data_root,
+                synthesis=dict(
+                    config='configs/demo/atlanta/synth_small_atlanta.py',
+                    num=125),  # as many as the real training tiles
                 pipeline={{_base_.train_pipeline}},
                 serialize_data=False),
         ]))
-custom_hooks = [
-    dict(type='LabelRangeHook'),
-    dict(
-        type='SynthesisHook',
-        synth_config='configs/demo/atlanta/synth_small_atlanta.py',
-        num=125,  # as many as the real training tiles
-        out_dir=syn_data_root),
-]
