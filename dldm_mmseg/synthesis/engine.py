@@ -89,7 +89,7 @@ class SynthesisEngine(SetOutputMixin):
         # Matrix kernels pick code paths by batch shape, so a sample's
         # floats (and, rarely, a rounded pixel) depend on its batch mates:
         # see ``batching`` in the module docstring.
-        self.batching = settings.batching_mode
+        self.batching = settings.batching
         self.deterministic = self.batching != 'free'
         self.net_batch = 1 if self.batching == 'one_at_a_time' else \
             self.batch_size

@@ -53,8 +53,8 @@ def set_identity(settings) -> dict:
     payload['real_captions'] = file_sha256(captions)[:16] if captions \
         else None
     payload['seed_scheme'] = SEED_SCHEME
-    payload['batching'] = settings.batching_mode
-    if settings.batching_mode == 'aligned':  # a sample's batch mates
+    payload['batching'] = settings.batching
+    if settings.batching == 'aligned':  # a sample's batch mates
         payload['batch_size'] = settings.batch_size
     return json.loads(json.dumps(payload, default=str))
 

@@ -13,16 +13,6 @@ from typing import Any, Dict, Optional, Union
 #: files are written.
 VALUE, DERIVED, SPEED = 'value', 'derived', 'speed'
 
-#: The settings whose value the identity held before this class existed,
-#: as given in the config (None when absent). Kept so sets made by older
-#: versions keep their fingerprint; every later ``VALUE`` setting enters
-#: only when it differs from its default, so adding one does not change
-#: the fingerprint of existing sets either.
-LEGACY_VALUE_KEYS = ('size', 'base_seed', 'mask_prompt', 'image_prompt',
-                     'mask_sampling', 'image_sampling',
-                     'cleanup_min_neighbours', 'reject', 'shares', 'dtype',
-                     'consistency')
-
 BATCHING_MODES = ('aligned', 'one_at_a_time', 'free')
 PROMPT_ORDERS = ('shares', 'caption', 'shares+caption', 'caption+shares')
 
@@ -59,10 +49,9 @@ class SynthesisSettings:
             0.
         batch_size (int): Samples per network batch; part of the identity
             with ``batching='aligned'``. Defaults to 8.
-        batching (str, optional): ``'aligned'`` (default), ``'one_at_a_time'``
-            or ``'free'`` (see :mod:`dldm_mmseg.synthesis.engine`).
-        deterministic (bool, optional): Older spelling of ``batching``
-            (True: one at a time, False: free). Defaults to None.
+        batching (str): ``'aligned'``, ``'one_at_a_time'`` or ``'free'``
+            (see :mod:`dldm_mmseg.synthesis.engine`). Defaults to
+            ``'aligned'``.
         mask_sampling (dict): Stage-1 sampling arguments (``steps``,
             ``guidance_scale``, ``scheduler``, ``prop_guidance``). Defaults
             to the generator's ``inference_cfg``.
@@ -92,8 +81,7 @@ class SynthesisSettings:
     size: int = _setting(512)
     base_seed: int = _setting(0)
     batch_size: int = _setting(8, DERIVED)
-    batching: Optional[str] = _setting(None, DERIVED)
-    deterministic: Optional[bool] = _setting(None, DERIVED)
+    batching: str = _setting('aligned', DERIVED)
     mask_sampling: Dict[str, Any] = _setting(None, factory=dict)
     image_sampling: Dict[str, Any] = _setting(None, factory=dict)
     cleanup_min_neighbours: int = _setting(0)
@@ -103,10 +91,6 @@ class SynthesisSettings:
     channels_last: bool = _setting(True, SPEED)
     compile: bool = _setting(False, SPEED)
 
-    #: the keys the config gave (the legacy identity records those only)
-    given: Dict[str, Any] = field(default_factory=dict, repr=False,
-                                  metadata=dict(identity=None))
-
     @classmethod
     def from_config(cls, cfg: dict) -> 'SynthesisSettings':
         """Settings from a ``synthesis`` dict.
@@ -115,14 +99,14 @@ class SynthesisSettings:
             ValueError: On an unknown key (naming the known ones) or a bad
                 value (naming the key, the value and what is allowed).
         """
-        names = [f.name for f in dataclasses.fields(cls) if f.name != 'given']
+        names = [f.name for f in dataclasses.fields(cls)]
         unknown = sorted(set(cfg) - set(names))
         if unknown:
             raise ValueError(
                 f'synthesis has unknown setting(s) {unknown}; the settings '
                 f'are {names} (see SynthesisSettings in '
                 'dldm_mmseg/synthesis/settings.py)')
-        settings = cls(**dict(cfg), given=dict(cfg))
+        settings = cls(**dict(cfg))
         settings.mask_sampling = dict(settings.mask_sampling or {})
         settings.image_sampling = dict(settings.image_sampling or {})
         settings.validate()
@@ -140,11 +124,7 @@ class SynthesisSettings:
                 isinstance(self.base_seed, bool):
             raise ValueError(f'synthesis.base_seed must be an integer, got '
                              f'{self.base_seed!r}')
-        if self.batching is not None and self.deterministic is not None:
-            raise ValueError('set synthesis.batching only (deterministic=True '
-                             'is the older spelling of one_at_a_time, False '
-                             'of free)')
-        if self.batching is not None and self.batching not in BATCHING_MODES:
+        if self.batching not in BATCHING_MODES:
             raise ValueError(f'synthesis.batching must be one of '
                              f'{BATCHING_MODES}, got {self.batching!r}')
         for name in ('mask_prompt', 'image_prompt'):
@@ -166,14 +146,6 @@ class SynthesisSettings:
                              f'{self.cleanup_min_neighbours!r}')
 
     @property
-    def batching_mode(self) -> str:
-        """``batching``, or what ``deterministic`` spells; aligned when
-        neither is set."""
-        if self.deterministic is not None:
-            return 'one_at_a_time' if self.deterministic else 'free'
-        return self.batching or 'aligned'
-
-    @property
     def reject_settings(self) -> dict:
         """``max_cpe`` (None: off) and ``max_tries`` with defaults."""
         return dict(dict(max_cpe=None, max_tries=3), **(self.reject or {}))
@@ -184,14 +156,12 @@ class SynthesisSettings:
         return dict(self.shares or dict(mode='real'))
 
     def identity_values(self) -> dict:
-        """The ``VALUE`` settings a set's samples depend on: the legacy
-        ones as the config gave them, any other when not at its default."""
+        """The ``VALUE`` settings a set's samples depend on, each when it
+        differs from its default (so adding a setting leaves the
+        fingerprint of existing sets as it was)."""
         values = {}
         for f in dataclasses.fields(self):
             if f.metadata.get('identity') != VALUE:
-                continue
-            if f.name in LEGACY_VALUE_KEYS:
-                values[f.name] = self.given.get(f.name)
                 continue
             default = f.default_factory() \
                 if f.default_factory is not dataclasses.MISSING else f.default

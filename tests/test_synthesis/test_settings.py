@@ -1,15 +1,13 @@
 """SynthesisSettings: every setting typed and classified for the set's
-identity; old sets keep their fingerprint; bad settings are named."""
+identity; a setting enters a set's fingerprint away from its default only;
+bad settings are named."""
 import dataclasses
-import json
 from dataclasses import dataclass
 
 import pytest
 
-from dldm_mmseg.synthesis.settings import (DERIVED,
-                                           LEGACY_VALUE_KEYS, SPEED,
-                                           VALUE, SynthesisSettings,
-                                           _setting)
+from dldm_mmseg.synthesis.settings import (DERIVED, SPEED, VALUE,
+                                           SynthesisSettings, _setting)
 
 CFG = dict(source_dataset='PotsdamDataset', size=64, base_seed=3,
            mask_sampling=dict(steps=20), reject=dict(max_cpe=10))
@@ -29,8 +27,7 @@ def fields_by(kind):
 
 
 def test_every_setting_is_classified_and_value_ones_change_identity():
-    names = {f.name for f in dataclasses.fields(SynthesisSettings)} - {
-        'given'}
+    names = {f.name for f in dataclasses.fields(SynthesisSettings)}
     assert names == fields_by(VALUE) | fields_by(DERIVED) | fields_by(SPEED)
     assert fields_by(SPEED) == {'channels_last', 'compile'}
     assert set(CHANGED) == fields_by(VALUE)  # a new one needs a case here
@@ -43,12 +40,14 @@ def test_every_setting_is_classified_and_value_ones_change_identity():
         assert other.identity_values() == base, name
 
 
-def test_legacy_identity_is_the_config_as_given():
-    """What the identity held before the settings had a class: the eleven
-    keys' values as given, None when absent (old sets' fingerprints)."""
+def test_identity_holds_the_value_settings_away_from_their_defaults():
     values = SynthesisSettings.from_config(CFG).identity_values()
-    assert values == {k: CFG.get(k) for k in LEGACY_VALUE_KEYS}
-    assert json.dumps(values, sort_keys=True).count('null') == 7
+    assert values == dict(size=64, base_seed=3, mask_sampling=dict(steps=20),
+                          reject=dict(max_cpe=10))
+    # a default spelled out is the default
+    assert SynthesisSettings.from_config(dict(
+        CFG, size=512, mask_prompt='shares+caption')).identity_values() == \
+        {k: v for k, v in values.items() if k != 'size'}
 
 
 def test_a_new_setting_enters_identity_only_away_from_its_default():
@@ -66,14 +65,10 @@ def test_a_new_setting_enters_identity_only_away_from_its_default():
 
 def test_defaults_and_resolved_values():
     s = SynthesisSettings.from_config(dict(source_dataset='PotsdamDataset'))
-    assert (s.size, s.base_seed, s.batch_size, s.batching_mode) == \
+    assert (s.size, s.base_seed, s.batch_size, s.batching) == \
         (512, 0, 8, 'aligned')
     assert s.reject_settings == dict(max_cpe=None, max_tries=3)
     assert s.share_settings == dict(mode='real')
-    assert SynthesisSettings.from_config(dict(
-        CFG, deterministic=True)).batching_mode == 'one_at_a_time'
-    assert SynthesisSettings.from_config(dict(
-        CFG, deterministic=False)).batching_mode == 'free'
 
 
 @pytest.mark.parametrize('change, message', [
@@ -82,8 +77,7 @@ def test_defaults_and_resolved_values():
     (dict(size='512'), "size must be an integer >= 1, got '512'"),
     (dict(base_seed=1.5), 'base_seed must be an integer, got 1.5'),
     (dict(batching='fast'), "batching must be one of .*got 'fast'"),
-    (dict(batching='free', deterministic=True), 'set synthesis.batching '
-     'only'),
+    (dict(deterministic=True), r"unknown setting\(s\) \['deterministic'\]"),
     (dict(mask_prompt='prompt'), "mask_prompt must be one of .*'prompt'"),
     (dict(reject=dict(max_tries=0)), 'max_tries must be an integer >= 1'),
     (dict(dtype='fp8'), "dtype must be fp32, fp16 or bf16, got 'fp8'"),

@@ -289,8 +289,8 @@ def test_aligned_batches_resume_bit_identical_and_name_batch_size(
         5, {'000000', '000001'}, rank=1, world_size=2)] == [([2, 3], [2, 3])]
     with pytest.raises(ValueError, match='batching must be one of'):
         engine_with(setup, engine, batching='fast')
-    with pytest.raises(ValueError, match='set synthesis.batching only'):
-        engine_with(setup, engine, batching='free', deterministic=False)
+    with pytest.raises(ValueError, match='unknown setting'):
+        engine_with(setup, engine, deterministic=False)
 
 
 def rank_worker(rank, port, cfg, out):
@@ -451,9 +451,9 @@ def test_tool_cli(setup, tmp_path, capsys, monkeypatch):
 
 def test_fast_mode_batches_and_stays_within_one_level(setup, tmp_path):
     a, b = str(tmp_path / 'b1'), str(tmp_path / 'b3')
-    SynthesisEngine(synth_cfg(setup, batch_size=1, deterministic=False),
+    SynthesisEngine(synth_cfg(setup, batch_size=1, batching='free'),
                     device='cpu').run(4, a)
-    SynthesisEngine(synth_cfg(setup, batch_size=3, deterministic=False),
+    SynthesisEngine(synth_cfg(setup, batch_size=3, batching='free'),
                     device='cpu').run(4, b)
     fa, fb = files_of(a), files_of(b)
     assert fa.keys() == fb.keys()
