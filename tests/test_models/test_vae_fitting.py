@@ -37,9 +37,9 @@ def test_demo_vae_config_is_the_run_the_demo_makes():
 
     from mmengine.config import Config
 
-    from fixtures import load_tool
+    from dldm_mmseg.experiments.demo.settings import SETTINGS
     ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-    settings = load_tool('demo').SETTINGS[False]
+    settings = SETTINGS[False]
     cfg = Config.fromfile(osp.join(ROOT, 'configs', 'demo',
                                    'vae_masks_small_toy.py'))
     made = fit.vae_fit_config(

@@ -8,7 +8,22 @@ from mmseg.datasets import PotsdamDataset
 
 from dldm_mmseg.evaluation.share_baselines import \
     share_baselines_from_captions
+from dldm_mmseg.experiments.alpha_sweep import config_digest
+from dldm_mmseg.experiments.demo import Demo
+from dldm_mmseg.experiments.demo.settings import (BASELINE_NAMES, MASK_NAMES,
+                                                  NUMERIC_NAMES)
+from dldm_mmseg.experiments.demo.verdicts import (extra_seeds_text,
+                                                  made_dates, spread_text,
+                                                  steering_text, target_rows)
+from dldm_mmseg.experiments.demo.weights import weights_key
+from dldm_mmseg.utils.config import load_run_config
 from fixtures import load_tool
+
+
+def demo_of(tool):
+    """``Demo`` over the configs of the repository ``tools/demo.py`` is
+    in: ``demo_of(tool)(tool.parse_args([...]))``."""
+    return lambda args: Demo(args, tool.ROOT)
 
 
 def _row(report: str, name: str) -> str:
@@ -40,7 +55,7 @@ def test_quick_demo_runs_every_stage_and_reports_this_runs_numbers(tmp_path):
     out = demo.main(['--quick', '--work-dir', work, '--weights', weights])
     results, cpe = out['results'], out['mask_cpe']
     assert set(results) == {'alpha = 0', 'alpha = 0.4', 'oversampling 40%'}
-    assert set(cpe) == set(demo.MASK_NAMES)
+    assert set(cpe) == set(MASK_NAMES)
     report = open(osp.join(work, 'report.md')).read()
     saved = json.load(open(osp.join(work, 'metrics.json')))
     assert json.dumps(saved['segmentation'], sort_keys=True) == json.dumps(
@@ -64,7 +79,7 @@ def test_quick_demo_runs_every_stage_and_reports_this_runs_numbers(tmp_path):
     assert tested == cpe['with L_prop']
     # stage 1 on the val scenes too (what a default is chosen by)
     on_val = saved['mask_cpe_val']
-    assert set(on_val['mean']) == set(demo.MASK_NAMES)
+    assert set(on_val['mean']) == set(MASK_NAMES)
     assert on_val['mean']['with L_prop'] == json.load(open(osp.join(
         work, 'mask_small_toy', 'test_val', 'metrics.json')))
     assert on_val['mean']['with L_prop'] != tested  # other scenes
@@ -80,7 +95,7 @@ def test_quick_demo_runs_every_stage_and_reports_this_runs_numbers(tmp_path):
         osp.join(data, 'captions_test.jsonl'),
         PotsdamDataset.METAINFO['classes'])
     assert saved['share_baselines'] == baselines
-    for key, name in demo.BASELINE_NAMES.items():
+    for key, name in BASELINE_NAMES.items():
         assert f'| {baselines[key]["mCPE"]:.2f} |' in _row(report, name)
     # and the floor: the shipped mask VAE's round trip of the test masks
     floor = saved['mask_vae_round_trip']
@@ -126,7 +141,7 @@ def test_quick_demo_runs_every_stage_and_reports_this_runs_numbers(tmp_path):
     demo.main(['--quick', '--work-dir', work, '--seeds', '2', '--weights',
                weights, '--weak-classes', '--numeric-shares'])
     saved = json.load(open(osp.join(work, 'metrics.json')))
-    names = set(demo.MASK_NAMES) | set(demo.NUMERIC_NAMES)
+    names = set(MASK_NAMES) | set(NUMERIC_NAMES)
     assert set(saved['mask_cpe']) == names
     assert set(saved['mask_cpe_val']['mean']) == names
     assert not osp.exists(osp.join(work, 'mask_small_toy', 'export'))
@@ -154,13 +169,13 @@ def test_quick_demo_runs_every_stage_and_reports_this_runs_numbers(tmp_path):
     assert json.dumps(seed0, sort_keys=True) == \
         json.dumps(results, sort_keys=True)  # seed 0's runs were reused
     assert {k: per_seed['mask_cpe'][0][k] for k in cpe} == cpe
-    for name in demo.MASK_NAMES:
+    for name in MASK_NAMES:
         assert set(saved['mask_cpe'][name]['mCPE']) == {'mean', 'std'}
     assert osp.isfile(osp.join(work, 'mask_small_toy_seed1', 'export',
                                'final', 'unet', 'config.json'))
     report = open(osp.join(work, 'report.md')).read()
     assert ' ± ' in _row(report, 'alpha = 0.4')
-    for name in demo.NUMERIC_NAMES:
+    for name in NUMERIC_NAMES:
         assert ' ± ' in _row(report, name)
     # seed 0's synthesis ran in the first invocation: this one reused it,
     # and the report still counts its seconds for the work dir
@@ -173,12 +188,12 @@ def test_quick_demo_runs_every_stage_and_reports_this_runs_numbers(tmp_path):
 def test_demo_refuses_a_work_dir_made_with_other_settings(tmp_path):
     demo = load_tool('demo')
     work = str(tmp_path / 'demo')
-    demo.Demo(demo.parse_args(['--quick', '--work-dir', work])) \
+    demo_of(demo)(demo.parse_args(['--quick', '--work-dir', work])) \
         .check_settings()
     with pytest.raises(SystemExit, match='seg_iters'):
-        demo.Demo(demo.parse_args(['--work-dir', work])).check_settings()
+        demo_of(demo)(demo.parse_args(['--work-dir', work])).check_settings()
     # the same settings are accepted again
-    demo.Demo(demo.parse_args(['--quick', '--work-dir', work])) \
+    demo_of(demo)(demo.parse_args(['--quick', '--work-dir', work])) \
         .check_settings()
     assert demo.parse_args(['--quick']).work_dir == 'work_dirs/demo_quick'
     with pytest.raises(SystemExit):  # weak classes are ranked by alpha 0
@@ -190,39 +205,38 @@ def test_demo_reuses_weights_only_when_made_with_its_settings(tmp_path):
     work, weights = str(tmp_path / 'demo'), str(tmp_path / 'weights')
 
     def shipped(*extra):
-        return demo.Demo(demo.parse_args(
+        return demo_of(demo)(demo.parse_args(
             ['--quick', '--work-dir', work, '--weights', weights,
              *extra])).shipped
 
     assert shipped() is None  # no weights.json
     os.makedirs(weights)
-    key = demo.Demo(demo.parse_args(['--quick', '--work-dir', work]))\
-        .weights_key()
+    key = weights_key(demo_of(demo)(demo.parse_args(
+        ['--quick', '--work-dir', work])))
     with open(osp.join(weights, 'weights.json'), 'w') as f:
         json.dump(dict(key=key), f)
     assert shipped() == weights
     assert shipped('--seed', '1') is None  # other data and seed
     assert shipped('--train-generators') is None
-    assert demo.Demo(demo.parse_args(
+    assert demo_of(demo)(demo.parse_args(
         ['--work-dir', work, '--weights', weights])).shipped is None
     # a work dir whose generators were trained there refuses shipped ones
-    demo.Demo(demo.parse_args(['--quick', '--work-dir', work,
-                               '--train-generators'])).check_settings()
+    demo_of(demo)(demo.parse_args(['--quick', '--work-dir', work,
+                                   '--train-generators'])).check_settings()
     with pytest.raises(SystemExit, match='generators'):
-        demo.Demo(demo.parse_args(['--quick', '--work-dir', work,
-                                   '--weights', weights])).check_settings()
+        demo_of(demo)(demo.parse_args(['--quick', '--work-dir', work,
+                                       '--weights', weights])).check_settings()
 
 
 def test_target_rows_say_which_targets_are_met_and_missed():
-    demo = load_tool('demo')
     results = {'alpha = 0': {'IoU.car': 50.0, 'IoU.clutter': 60.0},
                'alpha = 0.4': {'IoU.car': 53.0, 'IoU.clutter': 61.0},
                'oversampling 40%': {'IoU.car': 52.0, 'IoU.clutter': 62.0}}
     cpe = {'with L_prop': {'mCPE': 3.0}, 'CE only': {'mCPE': 3.6}}
     consistency = {'consistency_mIoU': 55.0,
                    'real_masks_consistency_mIoU': 62.0}
-    rows = demo.target_rows(results, cpe, {'mCPE': 4.5}, consistency,
-                            None).splitlines()
+    rows = target_rows(results, cpe, {'mCPE': 4.5}, consistency,
+                       None).splitlines()
     verdicts = {r.split(' | ')[0][2:]: r.rsplit(' | ', 1)[1][:-2]
                 for r in rows}
     assert verdicts == {
@@ -238,22 +252,21 @@ def test_target_rows_say_which_targets_are_met_and_missed():
     for std, verdict in ((0.7, '**missed**'), (0.5, 'met')):
         spread = {'mask_cpe': {'with L_prop': {'mCPE': std},
                                'CE only': {'mCPE': 0.1}}}
-        row = [r for r in demo.target_rows(results, cpe, {'mCPE': 3.0},
-                                           None, spread).splitlines()
+        row = [r for r in target_rows(results, cpe, {'mCPE': 3.0},
+                                      None, spread).splitlines()
                if 'one std' in r][0]
         assert row.endswith(f'| {verdict} |')
     # both stage-1 models must beat both prompt-ignoring baselines
     for blind, verdict in ((3.5, '**missed**'), (3.7, 'met')):
         baselines = {'prompt_blind': {'mCPE': blind},
                      'real_mask': {'mCPE': 5.0}}
-        row = [r for r in demo.target_rows(results, cpe, {'mCPE': 3.0},
-                                           None, None, baselines)
+        row = [r for r in target_rows(results, cpe, {'mCPE': 3.0},
+                                      None, None, baselines)
                .splitlines() if 'baselines' in r][0]
         assert row.endswith(f'| {verdict} |'), row
 
 
 def test_single_seed_report_reads_differences_by_the_seed_spread(tmp_path):
-    demo = load_tool('demo')
     results = {'alpha = 0': {'mIoU': 70.0, 'IoU.car': 40.0,
                              'IoU.clutter': 50.0},
                'alpha = 0.4': {'mIoU': 71.0, 'IoU.car': 46.0,
@@ -268,64 +281,62 @@ def test_single_seed_report_reads_differences_by_the_seed_spread(tmp_path):
 
     reference = tmp_path / 'metrics.json'
     rare = ('car', 'clutter')
-    assert 'run `--seeds 3`' in demo.spread_text(results, None,
-                                                 str(reference), rare)
+    assert 'run `--seeds 3`' in spread_text(results, None,
+                                            str(reference), rare)
     record = dict(split='test', seeds=[0, 1, 2], per_seed={'x': 1},
                   segmentation={'alpha = 0': stds(0.5, 2.0, 3.0),
                                 'alpha = 0.4': stds(1.5, 1.0, 0.2),
                                 'oversampling 40%': stds(0.2, 0.5, 1.0)})
     reference.write_text(json.dumps(record))
-    text = demo.spread_text(results, None, str(reference), rare)
+    text = spread_text(results, None, str(reference), rare)
     assert 'alpha = 0.4 - alpha = 0, mIoU: +1.00 (inside 1.50)' in text
     assert 'alpha = 0.4 - alpha = 0, IoU.car: +6.00 (outside 2.00)' in text
     assert 'alpha = 0.4 - oversampling 40%, IoU.clutter: +1.50 ' \
         '(outside 1.00)' in text
-    assert demo.spread_text(results, {'segmentation': {}},
-                            str(reference), rare) == ''  # a multi-seed run
+    assert spread_text(results, {'segmentation': {}},
+                       str(reference), rare) == ''  # a multi-seed run
     reference.write_text(json.dumps(dict(record, split='val')))
-    assert 'not scored on the test split' in demo.spread_text(
+    assert 'not scored on the test split' in spread_text(
         results, None, str(reference), rare)
 
 
 def test_report_names_the_steering_the_synthesis_config_used():
-    demo = load_tool('demo')
     guided = dict(mask_sampling=dict(prop_guidance=dict(
         scale=0.5, max_timestep=150)), reject=dict(max_cpe=10, max_tries=3))
-    assert demo.steering_text(guided) == (
+    assert steering_text(guided) == (
         'with proportion guidance (scale 0.5 at t <= 150) and after '
         'proportion enforcement (masks more than 10 points off redrawn, '
         'best of 3)')
     off = dict(mask_sampling=dict(prop_guidance=dict(scale=0.0)),
                reject=dict(max_cpe=None))
-    assert demo.steering_text(off) == 'as drawn'
+    assert steering_text(off) == 'as drawn'
 
 
 def test_report_says_which_extra_seed_generators_were_found_not_trained(
         tmp_path):
     demo = load_tool('demo')
-    run = demo.Demo(demo.parse_args(['--work-dir', str(tmp_path),
-                                     '--seeds', '2']))
-    assert demo.extra_seeds_text(run) == \
+    run = demo_of(demo)(demo.parse_args(['--work-dir', str(tmp_path),
+                                         '--seeds', '2']))
+    assert extra_seeds_text(run) == \
         ' Stage 1 for the other seeds and variants was trained now.'
     run.generators_found = ['mask_small_toy_seed1']
-    text = demo.extra_seeds_text(run)
+    text = extra_seeds_text(run)
     assert 'found in this work dir' in text and 'mask_small_toy_seed1' in \
         text and 'the others were trained now' in text
     run.generators_found.append('mask_small_toy_ce_only_seed1')
-    assert 'the others' not in demo.extra_seeds_text(run)
-    one = demo.Demo(demo.parse_args(['--work-dir', str(tmp_path / 'b')]))
-    assert demo.extra_seeds_text(one) == ''
+    assert 'the others' not in extra_seeds_text(run)
+    one = demo_of(demo)(demo.parse_args(['--work-dir', str(tmp_path / 'b')]))
+    assert extra_seeds_text(one) == ''
 
 
 def test_report_dates_the_shipped_weights_with_their_last_update():
-    demo = load_tool('demo')
-    assert demo.made_dates({'made': '2026-11-30T17:37:51'}) == \
+    assert made_dates({'made': '2026-11-30T17:37:51'}) == \
         'on 2026-11-30'
-    assert demo.made_dates({'made': '2026-11-30T17:37:51',
-                            'updated': '2026-11-30T22:40:53'}) == \
+    assert made_dates({'made': '2026-11-30T17:37:51',
+                       'updated': '2026-11-30T22:40:53'}) == \
         'on 2026-11-30'
-    assert demo.made_dates({'made': '2026-11-30T17:37:51',
-                            'updated': '2026-12-01T06:20:00'}) == \
+    assert made_dates({'made': '2026-11-30T17:37:51',
+                       'updated': '2026-12-01T06:20:00'}) == \
         'on 2026-11-30 (last updated 2026-12-01, see its note)'
 
 
@@ -333,10 +344,10 @@ def test_step_seconds_add_up_over_invocations_in_a_work_dir(tmp_path):
     import time
     demo = load_tool('demo')
     args = demo.parse_args(['--quick', '--work-dir', str(tmp_path)])
-    first = demo.Demo(args)
+    first = demo_of(demo)(args)
     assert first.timed('step', lambda x: x + 1, 1) == 2
     first.timed('step', time.sleep, 0.05)
-    again = demo.Demo(args)  # a resumed or repeated invocation
+    again = demo_of(demo)(args)  # a resumed or repeated invocation
     again.timed('step', time.sleep, 0.05)
     assert set(again.timings) == {'step'} and again.timings['step'] >= 0.05
     ledger = json.load(open(osp.join(str(tmp_path), 'seconds.json')))
@@ -418,8 +429,8 @@ def test_quick_demo_on_a_real_scene_from_a_wheel(tmp_path, monkeypatch):
 
 def test_demo_reuses_a_generator_trained_here_only_from_its_config(tmp_path):
     demo = load_tool('demo')
-    run = demo.Demo(demo.parse_args(['--quick', '--work-dir', str(tmp_path),
-                                     '--train-generators']))
+    run = demo_of(demo)(demo.parse_args(
+        ['--quick', '--work-dir', str(tmp_path), '--train-generators']))
     config = run.mask_configs['CE only']
     export = run.export_dir(config)
     os.makedirs(osp.join(export, 'unet'))
@@ -432,11 +443,11 @@ def test_demo_reuses_a_generator_trained_here_only_from_its_config(tmp_path):
         json.dump({'config': 'an edited config'}, f)
     with pytest.raises(ValueError, match='config differ'):
         run.train_generator(config)
-    cfg = demo.load_run_config(osp.join(demo.ROOT, config),
-                               run.generator_options(config),
-                               format_python_code=False)
+    cfg = load_run_config(osp.join(demo.ROOT, config),
+                          run.generator_options(config),
+                          format_python_code=False)
     cfg.randomness = dict(seed=0)
     with open(record, 'w') as f:
-        json.dump({'config': demo.config_digest(cfg)}, f)
+        json.dump({'config': config_digest(cfg)}, f)
     assert run.train_generator(config) == export
     assert run.generators_found == ['mask_small_toy_ce_only']

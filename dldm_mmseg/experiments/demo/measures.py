@@ -1,0 +1,163 @@
+"""What the demo measures on its generators and synthetic set: stage-1
+mCPE, its baselines and floor, mask-image consistency and FID."""
+import json
+import os.path as osp
+from typing import List, Optional
+
+from diffusers import AutoencoderKL
+from mmengine.runner import Runner
+from mmengine.runner.checkpoint import find_latest_checkpoint
+
+from dldm_mmseg.datasets.synth_layout import IMG_DIR, MANIFEST
+from dldm_mmseg.engine.hooks import Stage2FigureHook
+from dldm_mmseg.evaluation.consistency import ConsistencyChecker
+from dldm_mmseg.evaluation.fid import (fid_between_folders,
+                                       find_inception_weights)
+from dldm_mmseg.evaluation.share_baselines import \
+    share_baselines_from_captions
+from dldm_mmseg.experiments.alpha_sweep import config_digest, reuse_or_run
+from dldm_mmseg.experiments.analysis import consistency_miou
+from dldm_mmseg.experiments.demo_datasets import CAPTIONS
+from dldm_mmseg.models.vae_fitting import vae_round_trip
+from dldm_mmseg.utils.config import load_run_config
+from dldm_mmseg.utils.hashing import folder_hash
+from dldm_mmseg.utils.io import read_jsonl
+
+
+def mask_cpe(demo, seed: Optional[int] = None,
+             split: str = 'test') -> dict:
+    """mCPE of each stage-1 model on the shares of the test scenes
+    (held out from training and from every choice of settings), or of
+    the val scenes (what settings are chosen by): its config's test
+    loop (the val loop of training, pointed at the split's captions) on
+    its exported weights, the ones synthesis uses."""
+    results = {}
+    folder = 'test' if split == 'test' else f'test_{split}'
+    for name, config in demo.mask_configs.items():
+        options = dict(demo.generator_options(config), **{
+            'test_dataloader.dataset.captions': CAPTIONS[split]})
+        cfg = load_run_config(osp.join(demo.root, config), options,
+                              work_dir=osp.join(
+                                  demo.run_dir(config, seed), folder),
+                              format_python_code=False)
+        cfg.model.inference_cfg.steps = demo.s['steps']
+        cfg.experiment_name = f'demo_{folder}_{osp.basename(config)}' \
+            f'{demo._suffix(seed)}_{demo.stamp}'
+        cfg.visualizer.name = f'visualizer_{cfg.experiment_name}'
+        export = demo.export_dir(config, seed)
+        results[name] = reuse_or_run(
+            cfg.work_dir, _test_export, cfg, export,
+            identity=_export_test_identity(cfg, export))
+    return results
+
+
+def mask_floor(demo) -> dict:
+    """The mask VAE's round trip of the test scenes' masks (drawn,
+    encoded, decoded, quantised): the floor of stage-1 mCPE."""
+    vae = AutoencoderKL.from_pretrained(demo.vaes['masks']).float()
+    return vae_round_trip(vae, demo.data_root, demo.data.source_dataset,
+                          splits=('test',))
+
+
+def share_baselines(demo, split: str = 'test') -> dict:
+    """mCPE on the split's prompts of two generators that ignore them:
+    every mask at the mean train shares, and a random real train
+    mask."""
+    return share_baselines_from_captions(
+        osp.join(demo.data_root, CAPTIONS['train']),
+        osp.join(demo.data_root, CAPTIONS[split]), demo.classes)
+
+
+def consistency(demo) -> dict:
+    """Mask-image consistency of the synthetic set: mIoU of the
+    real-only (alpha = 0) segmentor of ``--seed`` on the synthetic
+    images against their masks; of stage 2 alone, on the test scenes'
+    masks; and that segmentor's mIoU on the real test images, which
+    both are read against (``*_fraction``)."""
+    run_dir = osp.join(demo.work, 'sweep', 'alpha_0')
+    reference = dict(
+        config=osp.join(run_dir,
+                        osp.basename(demo.data.configs['sweep'])),
+        checkpoint=find_latest_checkpoint(run_dir))
+    checker = ConsistencyChecker(**reference, device='cpu')
+    ids = [r['id'] for r in synthetic_records(demo.syn_root)]
+    result = consistency_miou(demo.syn_root, checker, ids, demo.classes)
+    result.update({'real_masks_' + k: v for k, v in
+                   stage2_on_real_masks(demo, reference).items()})
+    with open(osp.join(run_dir, 'metrics.json'), encoding='utf-8') as f:
+        result['real_images_mIoU'] = json.load(f)['mIoU']
+    for key in ('consistency_mIoU', 'real_masks_consistency_mIoU'):
+        result[key.replace('mIoU', 'fraction')] = \
+            result[key] / result['real_images_mIoU']
+    return result
+
+
+def stage2_on_real_masks(demo, reference: dict) -> dict:
+    """Stage 2 alone, so the figure does not depend on stage 1's masks:
+    its config's test loop on the exported weights over the held-out
+    test scenes' masks and captions, scored by
+    ``MaskImageConsistencyMetric`` with the real-only segmentor (what
+    ``configs/generators/image_controlnet_potsdam_val.py`` validates),
+    sampled as synthesis samples; the first 8 scenes also go to
+    ``stage2_real_masks.png``."""
+    synth = demo.synthesis_cfg()
+    sampling = {k: v for k, v in synth['image_sampling'].items()
+                if k in ('steps', 'guidance_scale', 'scheduler')}
+    image = demo.image_config
+    cfg = load_run_config(osp.join(demo.root, image),
+                          demo.generator_options(image),
+                          work_dir=osp.join(demo.run_dir(image), 'test'),
+                          format_python_code=False)
+    cfg.model.inference_cfg.update(sampling)
+    cfg.test_dataloader = dict(
+        batch_size=16, num_workers=0, persistent_workers=False,
+        sampler=dict(type='DefaultSampler', shuffle=False),
+        collate_fn=dict(type='default_collate'),
+        dataset=dict(type='MaskCaptionDataset', data_root=demo.data_root,
+                     captions=CAPTIONS['test'],
+                     source_dataset=demo.data.source_dataset,
+                     prompt_order=synth['image_prompt'], augment=False,
+                     load_image=True))  # the real images, for the figure
+    cfg.test_evaluator = [dict(type='MaskImageConsistencyMetric',
+                               device='cpu', **reference)]
+    cfg.test_cfg = dict(type='TestLoop')
+    cfg.experiment_name = f'demo_test_stage2_{demo.stamp}'
+    cfg.visualizer.name = f'visualizer_{cfg.experiment_name}'
+    figure = Stage2FigureHook(osp.join(demo.work, 'stage2_real_masks.png'))
+    export = demo.export_dir(image)
+    return reuse_or_run(cfg.work_dir, _test_export, cfg, export, figure,
+                        identity=_export_test_identity(cfg, export))
+
+
+def fid(demo):
+    """FID between real and synthetic training images, or None when the
+    Inception weights are not installed."""
+    try:
+        find_inception_weights()
+    except FileNotFoundError as e:
+        print(f'FID skipped: {e}')
+        return None
+    return fid_between_folders(
+        osp.join(demo.data_root, 'img_dir', 'train'),
+        osp.join(demo.syn_root, IMG_DIR))
+
+
+def _export_test_identity(cfg, export: str) -> dict:
+    """What a generator's test metrics depend on: its test config and the
+    exported weights it loads."""
+    return dict(config=config_digest(cfg), export=folder_hash(export))
+
+
+def _test_export(cfg, export: str, *hooks) -> dict:
+    """A generator config's test loop on exported weights (what synthesis
+    uses: EMA weights where the config keeps them), with extra ``hooks``."""
+    runner = Runner.from_cfg(cfg)
+    runner.model.load_export(export)
+    for hook in hooks:
+        runner.register_hook(hook)
+    return {k: float(v) for k, v in runner.test().items()}
+
+
+def synthetic_records(out_dir: str) -> List[dict]:
+    """The manifest records of the synthetic set in ``out_dir``."""
+    return read_jsonl(osp.join(out_dir, MANIFEST))

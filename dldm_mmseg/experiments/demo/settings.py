@@ -1,0 +1,31 @@
+"""The demo's settings: step sizes of a full and a ``--quick`` run, the
+stage-1 models it compares, and the VAE of each stage."""
+import os.path as osp
+
+# the two stage-1 models (keys of DemoDataset.configs), and those with
+# numeric share conditioning (--numeric-shares)
+MASK_NAMES = ('with L_prop', 'CE only')
+NUMERIC_NAMES = ('numeric, with L_prop', 'numeric, CE only')
+# the VAE folder of each stage (tools/fit_vae.py --content masks / images)
+VAES = {'masks': 'vae_mask', 'images': 'vae_image'}
+
+# full run / --quick; num_syn None: as many pairs as real train scenes
+SETTINGS = {
+    False: dict(vae_iters=dict(masks=800, images=2400), vae_crop=32,
+                gen_epochs=None, num_syn=None, seg_iters=1500, steps=20),
+    True: dict(vae_iters=dict(masks=10, images=10), vae_crop=32,
+               gen_epochs=1, num_syn=16, seg_iters=10, steps=4),
+}
+# the settings the generators depend on (with the seed and their configs);
+# the test scenes are drawn from their own stream, so num_test is not one
+GENERATOR_SETTINGS = ('dataset', 'num_train', 'num_val', 'vae_iters',
+                      'vae_crop', 'gen_epochs')
+# the two generators that ignore their prompt, as the report names them
+BASELINE_NAMES = {'prompt_blind': 'prompt-blind baseline (mean train shares)',
+                  'real_mask': 'real-mask baseline (random train mask)'}
+
+
+def config_name(config: str) -> str:
+    """A config's file name without its extension: the name of its run
+    folder and of its folder in ``demo_weights/``."""
+    return osp.splitext(osp.basename(config))[0]

@@ -1,0 +1,285 @@
+"""The demo's folders, settings and steps (``tools/demo.py``)."""
+import json
+import os.path as osp
+import time
+from typing import Optional
+
+from mmengine.config import Config
+from mmengine.runner import Runner
+
+from dldm_mmseg.experiments.alpha_sweep import (RUN_IDENTITY, VAL_METRICS,
+                                                alpha_run_identity,
+                                                check_run_identity,
+                                                config_digest, reuse_or_run,
+                                                run_alpha, train_and_test)
+from dldm_mmseg.experiments.demo.settings import (MASK_NAMES, NUMERIC_NAMES,
+                                                  SETTINGS, VAES,
+                                                  config_name)
+from dldm_mmseg.experiments.demo.weights import find_shipped_weights
+from dldm_mmseg.experiments.demo_datasets import DEMO_DATASETS
+from dldm_mmseg.models.vae_fitting import fit_vae
+from dldm_mmseg.synthesis.engine import SynthesisEngine
+from dldm_mmseg.utils.config import load_run_config
+from dldm_mmseg.utils.hashing import differing_keys
+from dldm_mmseg.utils.io import atomic_open
+
+
+class Demo:
+    """The demo's folders, settings and steps.
+
+    Args:
+        args (argparse.Namespace): ``tools/demo.py``'s arguments.
+        root (str): The repository root, where the configs are.
+    """
+
+    def __init__(self, args, root: str):
+        self.args = args
+        self.root = root
+        self.work = args.work_dir
+        self.data = DEMO_DATASETS[args.dataset]
+        configs = self.data.configs
+        self.image_config = configs['image']
+        names = MASK_NAMES + (NUMERIC_NAMES if args.numeric_shares
+                              else ())
+        self.mask_configs = {name: configs[name] for name in names}
+        # what demo_weights/ holds: the paper's pair and stage 2
+        self.shipped_configs = [configs[n] for n in MASK_NAMES] + [
+            self.image_config]
+        self.target_classes = self.data.target_classes
+        self.s = dict(SETTINGS[args.quick])
+        if self.data.benchmark is None:  # the toy scenes' sizes
+            self.s.update({f'num_{split}': num for split, num in
+                           self.data.sizes[args.quick].items()})
+            self.s['num_syn'] = self.s['num_syn'] or self.s['num_train']
+        else:  # the benchmark's tiles (its settings are recorded in code)
+            self.s['dataset'] = self.data.name
+        self.counts = {split: self.s.get(f'num_{split}')
+                       for split in ('train', 'val', 'test')}
+        self.data_root = osp.join(self.work, 'data', self.data.data_folder)
+        self.syn_root = osp.join(self.work, 'data', self.data.syn_folder)
+        self.timings = {}  # this invocation's seconds per step
+        # seconds per step over every invocation in this work dir, killed
+        # ones included up to their last finished step (seconds.json)
+        self.ledger_path = osp.join(self.work, 'seconds.json')
+        self.ledger = {}
+        if osp.isfile(self.ledger_path):
+            with open(self.ledger_path) as f:
+                self.ledger = json.load(f)
+        self.generators_found = []  # exports already there, not trained
+        self.shipped = find_shipped_weights(self)
+        # one VAE per stage (see tools/fit_vae.py, content)
+        self.vaes = {content: osp.join(self.shipped or self.work, folder)
+                     for content, folder in VAES.items()}
+        self.stamp = int(time.time())
+        self.classes = self.data.metainfo['classes']
+        self.palette = self.data.metainfo['palette']
+
+    def timed(self, name, fn, *args, **kwargs):
+        """Run a step, adding its seconds to this invocation's timings and
+        to the work dir's ledger (written after every step, so that a
+        resumed run's report still counts what the killed one did)."""
+        start = time.time()
+        out = fn(*args, **kwargs)
+        took = time.time() - start
+        self.timings[name] = self.timings.get(name, 0) + took
+        self.ledger[name] = self.ledger.get(name, 0) + took
+        with atomic_open(self.ledger_path) as f:
+            json.dump(self.ledger, f, indent=2)
+        return out
+
+    @property
+    def seeds(self):
+        return list(range(self.args.seed, self.args.seed + self.args.seeds))
+
+    def _suffix(self, seed: Optional[int]) -> str:
+        return '' if seed in (None, self.args.seed) else f'_seed{seed}'
+
+    def run_dir(self, config: str, seed: Optional[int] = None) -> str:
+        return osp.join(self.work, osp.splitext(osp.basename(config))[0]
+                        + self._suffix(seed))
+
+    def export_dir(self, config: str, seed: Optional[int] = None) -> str:
+        if self.shipped and seed in (None, self.args.seed) and \
+                config in self.shipped_configs:
+            return osp.join(self.shipped, config_name(config))
+        return osp.join(self.run_dir(config, seed), 'export', 'final')
+
+    def check_settings(self) -> None:
+        """Refuse a work dir made with other settings: every step reuses
+        what it finds, so mixing would silently combine, e.g., 1-epoch
+        generators of a --quick run with a full run's synthesis."""
+        path = osp.join(self.work, 'demo_settings.json')
+        mine = dict(self.s, seed=self.args.seed, alphas=self.args.alphas,
+                    generators=osp.abspath(self.shipped) if self.shipped
+                    else 'trained in this work dir')
+        if osp.isfile(path):
+            with open(path, encoding='utf-8') as f:
+                theirs = json.load(f)
+            changed = differing_keys(mine, theirs)
+            if changed:
+                raise SystemExit(
+                    f'{self.work} holds a demo run with other settings '
+                    f'({", ".join(changed)} differ, see {path}); use another '
+                    '--work-dir, or delete that folder to start over')
+        else:
+            with atomic_open(path) as f:
+                json.dump(mine, f, indent=2)
+
+    def generator_options(self, config: str) -> dict:
+        options = {'model.components.vae': self.vae_of(config),
+                   'train_dataloader.dataset.data_root': self.data_root}
+        if config in self.mask_configs.values():  # validated on val
+            options.update({
+                'val_dataloader.dataset.data_root': self.data_root,
+                'test_dataloader.dataset.data_root': self.data_root})
+        if self.s['gen_epochs']:  # --quick; else the configs' own
+            options.update({
+                'train_cfg.max_epochs': self.s['gen_epochs'],
+                'default_hooks.checkpoint.interval': self.s['gen_epochs'],
+                'train_cfg.val_interval': self.s['gen_epochs'],
+                'model.inference_cfg.steps': self.s['steps'],
+                'custom_hooks': [dict(type='GeneratorExportHook')]})
+        return options
+
+    def synthesis_cfg(self) -> dict:
+        """The synth config's settings over the demo's data and
+        generators."""
+        cfg = Config.fromfile(osp.join(
+            self.root, self.data.configs['synth'])).synthesis
+        cfg = cfg.to_dict()
+        cfg['mask_generator'].update(
+            weights=self.export_dir(self.mask_configs['with L_prop']),
+            model=dict(components=dict(vae=self.vaes['masks'])))
+        cfg['image_generator'].update(
+            weights=self.export_dir(self.image_config),
+            model=dict(components=dict(vae=self.vaes['images'])))
+        cfg['real_captions']['data_root'] = self.data_root
+        cfg['mask_sampling']['steps'] = self.s['steps']
+        cfg['image_sampling']['steps'] = self.s['steps']
+        return cfg
+
+    def seg_options(self, config: str, iters: int,
+                    seed: Optional[int] = None) -> dict:
+        options = {
+            'train_cfg.max_iters': iters,
+            'train_cfg.val_interval': iters,
+            'param_scheduler.0.end': iters,
+            'default_hooks.checkpoint.interval': iters,
+            'default_hooks.logger.interval': max(1, min(50, iters // 4)),
+            'val_dataloader.dataset.data_root': self.data_root,
+            'test_dataloader.dataset.data_root': self.data_root,
+            # settings are chosen on val; every reported number is on test
+            'test_dataloader.dataset.data_prefix': dict(
+                img_path='img_dir/test', seg_map_path='ann_dir/test'),
+            'randomness.seed': self.args.seed if seed is None else seed,
+        }
+        if 'syn40' in config:
+            synthetic = 'train_dataloader.dataset.datasets.1'
+            options.update({
+                'train_dataloader.dataset.datasets.0.data_root':
+                    self.data_root,
+                f'{synthetic}.data_root': self.syn_root,
+                f'{synthetic}.synthesis.num': self.num_syn,
+                # the demo's generators and data, for a set the dataset
+                # makes itself (the weak-class variant)
+                f'{synthetic}.synthesis.options': self.synthesis_cfg(),
+            })
+        else:
+            options['train_dataloader.dataset.data_root'] = self.data_root
+        return options
+
+    @property
+    def num_syn(self) -> int:
+        """Synthetic pairs: the settings', or as many as real train
+        scenes."""
+        return self.s['num_syn'] or self.counts['train']
+
+    def dataset(self):
+        """The data and a captions file per split: train (the generators
+        train on it), val (settings are chosen on it), test (every
+        reported number)."""
+        self.counts = self.data.prepare(self.data_root, self.args.quick,
+                                        self.args.seed, self.args.cache)
+
+    def vae_of(self, config: str) -> str:
+        """The VAE folder of a generator config: masks for stage 1, images
+        for stage 2."""
+        return self.vaes['images' if config == self.image_config
+                         else 'masks']
+
+    def fit_vae(self):
+        """Fit the VAE of each stage that is not there yet."""
+        for content, out in self.vaes.items():
+            if osp.isfile(osp.join(out, 'config.json')):
+                continue
+            print(f'      VAE of the {content} -> {out}')
+            fit_vae(self.data_root, out, 'small', self.data.source_dataset,
+                    iters=self.s['vae_iters'][content], batch_size=16,
+                    kl_weight=1e-4, seed=self.args.seed, log_interval=50,
+                    crop_size=self.s['vae_crop'], content=content)
+
+    def train_generator(self, config: str, seed: Optional[int] = None
+                        ) -> str:
+        """Train a generator in the work dir, or reuse its export: the
+        shipped one (its key was checked) or one trained here from the same
+        resolved config and seed (recorded in ``run_identity.json``)."""
+        seed = self.args.seed if seed is None else seed
+        export = self.export_dir(config, seed)
+        name = osp.splitext(osp.basename(config))[0] + self._suffix(seed)
+        cfg = load_run_config(osp.join(self.root, config),
+                              self.generator_options(config),
+                              work_dir=self.run_dir(config, seed),
+                              format_python_code=False)
+        cfg.randomness = dict(seed=seed)
+        record = osp.join(self.run_dir(config, seed), RUN_IDENTITY)
+        identity = dict(config=config_digest(cfg))
+        if osp.isfile(osp.join(export, 'unet', 'config.json')):
+            shipped = self.shipped and export.startswith(self.shipped)
+            if not shipped:
+                check_run_identity(record, identity, export)
+            self.generators_found.append(name)
+            return export
+        cfg.experiment_name = f'demo_{name}_{self.stamp}'
+        cfg.visualizer.name = f'visualizer_{cfg.experiment_name}'
+        Runner.from_cfg(cfg).train()
+        with atomic_open(record) as f:
+            json.dump(identity, f, indent=2)
+        return export
+
+    def synthesis_engine(self):
+        """The stage-3 engine over the demo's trained generators."""
+        return SynthesisEngine(self.synthesis_cfg())
+
+    def segmentation(self, seed: Optional[int] = None) -> dict:
+        """Test metrics of the segmentors: one per alpha (and weak-class
+        variant), and random oversampling."""
+        results = {}
+        iters = self.s['seg_iters']
+        sweep, oversample = (self.data.configs['sweep'],
+                             self.data.configs['oversample'])
+        runs = [(f'alpha = {a:g}', sweep, a, None) for a in self.args.alphas]
+        if self.args.weak_classes:  # alpha = 0 of --seed ranks the classes
+            # by its val metrics, never by the test split it is scored on
+            weak = osp.join(self.work, 'sweep', 'alpha_0', VAL_METRICS)
+            runs += [(f'alpha = {a:g}, weak classes', sweep, a, weak)
+                     for a in self.args.alphas if a > 0]
+        runs.append(('oversampling 40%', oversample, None, None))
+        sweep_dir = osp.join(self.work, 'sweep' + self._suffix(seed))
+        for name, config, alpha, weak in runs:
+            run_dir = osp.join(sweep_dir, f'alpha_{alpha:g}'
+                               if alpha is not None else 'oversample40')
+            run_dir += '_weak_classes' if weak else ''
+            options = self.seg_options(config, iters, seed)
+            path = osp.join(self.root, config)
+            if alpha is not None:
+                results[name] = reuse_or_run(
+                    run_dir, run_alpha, path, alpha, run_dir, options, weak,
+                    identity=alpha_run_identity(path, alpha, options, weak))
+            else:
+                cfg = load_run_config(path, options, work_dir=run_dir,
+                                      format_python_code=False)
+                results[name] = reuse_or_run(
+                    run_dir, train_and_test, cfg,
+                    f'demo_oversample40{self._suffix(seed)}_{self.stamp}',
+                    identity=dict(config=config_digest(cfg)))
+        return results
