@@ -30,6 +30,7 @@ setup(
     long_description_content_type='text/markdown',
     packages=find_packages(exclude=('tests', 'tests.*', 'bench', 'configs',
                                     'tools')),
+    package_data={'dldm_mmseg.experiments.demo': ['report_template.md']},
     python_requires='>=3.10',
     install_requires=read_requirements('requirements/runtime.txt'),
     extras_require=dict(tests=read_requirements('requirements/tests.txt')),
