@@ -178,9 +178,10 @@ class GeneratorSampleHook(Hook):
                                          for m in out['labels']], 1)]
             else:
                 # ignored pixels stay black, as in training
-                masks = index_to_rgb(label.cpu().numpy(), model.palette)
+                labels = label.cpu().numpy()
+                masks = index_to_rgb(labels, model.palette)
                 prompts = list(self._batch['prompt'])
-                images = model.generate_images(masks, prompts, seeds[
+                images = model.generate_images(labels, prompts, seeds[
                     :len(masks)], steps=self.steps)
                 rows = [np.concatenate(list(masks), 1),
                         np.concatenate(list(images), 1)]

@@ -171,9 +171,10 @@ class DiffusionGenerator(TrainingStepMixin, DiffusionStepMixin, SamplingMixin,
         if vae.config.in_channels != 3:
             raise ValueError(
                 f'the VAE {folder} takes {vae.config.in_channels}-channel '
-                f'(one-hot) masks; {type(self).__name__} paints and is '
-                'conditioned on RGB: give it an RGB VAE (a mask VAE fitted '
-                'with --mask-encoding onehot belongs to the mask generator)')
+                f'(one-hot) masks; {type(self).__name__} paints RGB images: '
+                'give it an RGB VAE (a mask VAE fitted with --mask-encoding '
+                'onehot belongs to the mask generator; a one-hot mask '
+                "condition is condition='onehot')")
         return 'rgb'
 
     def _finish_setup(self) -> None:

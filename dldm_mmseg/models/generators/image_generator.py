@@ -1,4 +1,4 @@
-"""Stage 2: colour mask + text -> aerial image, a ControlNet on frozen SD."""
+"""Stage 2: label mask + text -> aerial image, a ControlNet on frozen SD."""
 import os.path as osp
 from typing import Dict, Optional, Sequence
 
@@ -8,11 +8,32 @@ import torch.nn.functional as F
 
 from mmseg.registry import MODELS
 from dldm_mmseg.datasets.transforms import from_unit_range
-from dldm_mmseg.utils.palette import index_to_rgb
 from dldm_mmseg.utils.io import atomic_directory
+from dldm_mmseg.utils.mask_encoding import onehot_channels, onehot_pixels
+from dldm_mmseg.utils.palette import index_to_rgb
 from .base import DiffusionGenerator
 from .components import (controlnet_conditioning_channels,
                          load_pretrained_into)
+
+
+CONDITIONS = ('rgb', 'onehot')
+
+
+def check_condition_channels(config, channels: int, condition: str,
+                             folder: str) -> None:
+    """Refuse a ControlNet whose condition input is not this model's.
+
+    Raises:
+        ValueError: Naming both channel counts and the fix.
+    """
+    theirs = config.get('conditioning_channels', 3) \
+        if isinstance(config, dict) else config.conditioning_channels
+    if theirs != channels:
+        raise ValueError(
+            f'the ControlNet in {folder} takes {theirs}-channel conditions, '
+            f'this config\'s condition={condition!r} gives {channels}: set '
+            'condition to what it was trained with (\'rgb\': 3 channels, '
+            "'onehot': classes + 1)")
 
 
 def zero_initialised_convs(controlnet) -> list:
@@ -29,8 +50,9 @@ class ControlNetImageGenerator(DiffusionGenerator):
     """Stage 2 of the paper: a ControlNet that paints the image of a mask.
 
     The ControlNet is initialised from the UNet (``ControlNetModel.from_unet``)
-    and trained; SD stays frozen. The condition is the colour mask (palette
-    colours, in [0, 1]), the prompt is the caption (+ share text). Loss: the
+    and trained; SD stays frozen. The condition is the mask, in palette
+    colours or one channel per class (``condition``); the prompt is the
+    caption (+ share text). Loss: the
     noise-prediction MSE, plus optionally an image-space term on the decoded
     x0 (``image_loss_weight``; Algorithm 1 of the paper), weighted by
     timestep like the mask generator's x0 terms.
@@ -54,6 +76,12 @@ class ControlNetImageGenerator(DiffusionGenerator):
             thousands of steps; with a random-weight UNet there is nothing
             to protect, and False gives them PyTorch's default
             initialisation. Ignored with ``controlnet``. Defaults to True.
+        condition (str): How the mask enters the ControlNet: ``'rgb'``,
+            its palette colours in [0, 1] (3 channels), or ``'onehot'``,
+            one channel per class plus one for ignore pixels
+            (``conditioning_channels = C + 1``), so the network never has
+            to tell classes apart by colour. Recorded in the exported
+            ControlNet's ``config.json``. Defaults to ``'rgb'``.
         **kwargs: See :class:`DiffusionGenerator`.
     """
 
@@ -64,12 +92,19 @@ class ControlNetImageGenerator(DiffusionGenerator):
                  image_loss: str = 'l1',
                  train_unet: bool = False,
                  zero_convolutions: bool = True,
+                 condition: str = 'rgb',
                  **kwargs) -> None:
         super().__init__(components, **kwargs)
         from diffusers import ControlNetModel
         if image_loss not in ('l1', 'mse'):
             raise ValueError(f'image_loss must be l1 or mse, got '
                              f'{image_loss!r}')
+        if condition not in CONDITIONS:
+            raise ValueError(f'condition must be one of {CONDITIONS}, got '
+                             f'{condition!r}')
+        self.condition = condition
+        channels = 3 if condition == 'rgb' else onehot_channels(
+            len(self.classes))
         if controlnet is not None:
             if not osp.isfile(osp.join(controlnet, 'config.json')):
                 raise FileNotFoundError(
@@ -78,10 +113,13 @@ class ControlNetImageGenerator(DiffusionGenerator):
                     '(config.json + diffusion_pytorch_model.safetensors)')
             self.controlnet = ControlNetModel.from_pretrained(
                 controlnet, local_files_only=True, torch_dtype=torch.float32)
+            check_condition_channels(self.controlnet.config, channels,
+                                     condition, controlnet)
         else:
             self.controlnet = ControlNetModel.from_unet(
                 self.unet, conditioning_embedding_out_channels=(
-                    controlnet_conditioning_channels(self.vae_scale_factor)))
+                    controlnet_conditioning_channels(self.vae_scale_factor)),
+                conditioning_channels=channels)
             if not zero_convolutions:
                 for conv in zero_initialised_convs(self.controlnet):
                     conv.reset_parameters()
@@ -115,7 +153,15 @@ class ControlNetImageGenerator(DiffusionGenerator):
         # Each network gets inputs in its own dtype: the trainable
         # ControlNet is fp32, the frozen UNet may be fp16/bf16.
         cn_dtype, unet_dtype = self.controlnet.dtype, self.unet.dtype
-        condition = ((mask.float() + 1) / 2).to(cn_dtype)
+        if self.condition == 'rgb':
+            condition = (mask.float() + 1) / 2
+        elif kwargs.get('label') is None:
+            raise ValueError('condition=\'onehot\' trains on the label maps '
+                             '(the batch\'s "label"); MaskCaptionDataset '
+                             'gives them')
+        else:
+            condition = self.condition_images(kwargs['label'].cpu().numpy())
+        condition = condition.to(device=noisy.device, dtype=cn_dtype)
         down, mid = self.controlnet(
             noisy.to(cn_dtype), t,
             encoder_hidden_states=embeddings.to(cn_dtype),
@@ -160,8 +206,9 @@ class ControlNetImageGenerator(DiffusionGenerator):
         ids = list(sample_id) if sample_id is not None else \
             [str(i) for i in range(len(prompts))]
         seeds = self.sample_seeds(ids, offset=1)  # not the masks' noise
-        rgb = from_unit_range(mask).cpu().numpy()
-        images = self.generate_images(rgb, prompts, seeds,
+        masks = label.cpu().numpy() if self.condition == 'onehot' and \
+            label is not None else from_unit_range(mask).cpu().numpy()
+        images = self.generate_images(masks, prompts, seeds,
                                       batch_size=len(prompts))
         samples = []
         for i, image in enumerate(images):
@@ -179,9 +226,17 @@ class ControlNetImageGenerator(DiffusionGenerator):
         return dict(controlnet=self.controlnet)
 
     def condition_images(self, masks: np.ndarray) -> torch.Tensor:
-        """``N x H x W`` class indices (or ``N x H x W x 3`` colour masks)
-        -> ``N x 3 x H x W`` conditions in [0, 1]."""
+        """``N x H x W`` class indices (255 = ignore), or ``N x H x W x 3``
+        colour masks with ``condition='rgb'`` -> ``N x K x H x W``
+        conditions in [0, 1] (K = 3, or C + 1 one-hot channels)."""
         masks = np.asarray(masks)
+        if self.condition == 'onehot':
+            if masks.ndim != 3:
+                raise ValueError(
+                    f'condition=\'onehot\' paints from class indices '
+                    f'(N x H x W), got masks of shape {masks.shape}')
+            return (onehot_pixels(torch.from_numpy(masks.astype(np.int64)),
+                                  len(self.classes)) + 1) / 2
         rgb = masks if masks.ndim == 4 else index_to_rgb(masks, self.palette)
         return torch.from_numpy(rgb).permute(0, 3, 1, 2).float() / 255.0
 
@@ -198,8 +253,9 @@ class ControlNetImageGenerator(DiffusionGenerator):
         """Paint an image for each mask.
 
         Args:
-            masks: ``N x H x W`` class indices 0..C-1 or ``N x H x W x 3``
-                palette-colour masks.
+            masks: ``N x H x W`` class indices 0..C-1 (255 = ignore) or,
+                with ``condition='rgb'``, ``N x H x W x 3`` palette-colour
+                masks.
             prompts: One prompt per mask (caption and/or share text).
             seeds: One seed per sample; sample ``i`` gives the same output
                 whatever the batch it is in.
@@ -242,6 +298,9 @@ class ControlNetImageGenerator(DiffusionGenerator):
             raise FileNotFoundError(
                 f'{path} is not a ControlNet folder (no config.json); point '
                 'at work_dir/export/final of a stage-2 run')
+        check_condition_channels(
+            ControlNetModel.load_config(path), self.controlnet.config.
+            conditioning_channels, self.condition, path)
         parts = [(self.controlnet, ControlNetModel, path)]
         unet_dir = osp.join(path, 'unet')
         if osp.isdir(unet_dir):
