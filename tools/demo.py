@@ -78,6 +78,11 @@ def parse_args(argv=None):
                         'conditioning beside the text (with and without '
                         'L_prop), each seed, and report its mCPE beside the '
                         'text-only models')
+    parser.add_argument('--onehot-masks', action='store_true',
+                        help='also fit a one-hot mask VAE (a channel per '
+                        'class) and train stage 1 over it (with and without '
+                        'L_prop), each seed, and report its mCPE and its '
+                        'VAE\'s floor beside the colour-mask models')
     parser.add_argument('--weights',
                         help='pretrained demo generators (VAEs, both stage-1 '
                         'models, stage 2) to reuse when they were made with '

@@ -11,7 +11,7 @@ from dldm_mmseg.evaluation.share_baselines import \
 from dldm_mmseg.experiments.alpha_sweep import config_digest
 from dldm_mmseg.experiments.demo import Demo
 from dldm_mmseg.experiments.demo.settings import (BASELINE_NAMES, MASK_NAMES,
-                                                  NUMERIC_NAMES)
+                                                  NUMERIC_NAMES, ONEHOT_NAMES)
 from dldm_mmseg.experiments.demo.verdicts import (extra_seeds_text,
                                                   made_dates, spread_text,
                                                   steering_text, target_rows)
@@ -136,12 +136,13 @@ def test_quick_demo_runs_every_stage_and_reports_this_runs_numbers(tmp_path):
     # under the same keys
     # (and the weak-class variant of alpha = 0.4, on a second set ranked
     # by seed 0's alpha = 0 metrics)
-    # (and stage 1 with numeric share conditioning, beside the text-only
-    # models, which still come from the weights)
+    # (and stage 1 with numeric share conditioning and over a one-hot mask
+    # VAE, beside the text-only models, which still come from the weights)
     demo.main(['--quick', '--work-dir', work, '--seeds', '2', '--weights',
-               weights, '--weak-classes', '--numeric-shares'])
+               weights, '--weak-classes', '--numeric-shares',
+               '--onehot-masks'])
     saved = json.load(open(osp.join(work, 'metrics.json')))
-    names = set(MASK_NAMES) | set(NUMERIC_NAMES)
+    names = set(MASK_NAMES) | set(NUMERIC_NAMES) | set(ONEHOT_NAMES)
     assert set(saved['mask_cpe']) == names
     assert set(saved['mask_cpe_val']['mean']) == names
     assert not osp.exists(osp.join(work, 'mask_small_toy', 'export'))
@@ -149,6 +150,14 @@ def test_quick_demo_runs_every_stage_and_reports_this_runs_numbers(tmp_path):
         work, 'mask_small_toy_numeric_seed1', 'export', 'final', 'unet',
         'config.json')))
     assert numeric['class_embed_type'] == 'projection'
+    # the one-hot models draw over their own VAE, fitted here (6 + 1
+    # channels), whose floor is reported beside the colour VAE's
+    onehot_vae = json.load(open(osp.join(work, 'vae_mask_onehot',
+                                         'config.json')))
+    assert onehot_vae['in_channels'] == onehot_vae['out_channels'] == 7
+    floor = saved['mask_vae_round_trip']
+    assert (floor['encoding'], floor['onehot']['encoding']) == \
+        ('rgb', 'onehot')
     assert saved['seeds'] == [0, 1]
     per_seed = saved['per_seed']
     weak_set = json.load(open(osp.join(
@@ -175,8 +184,10 @@ def test_quick_demo_runs_every_stage_and_reports_this_runs_numbers(tmp_path):
                                'final', 'unet', 'config.json'))
     report = open(osp.join(work, 'report.md')).read()
     assert ' ± ' in _row(report, 'alpha = 0.4')
-    for name in NUMERIC_NAMES:
+    for name in NUMERIC_NAMES + ONEHOT_NAMES:
         assert ' ± ' in _row(report, name)
+    assert _row(report, 'one-hot mask VAE round trip (the floor of the '
+                'one-hot rows)')
     # seed 0's synthesis ran in the first invocation: this one reused it,
     # and the report still counts its seconds for the work dir
     ledger = json.load(open(osp.join(work, 'seconds.json')))

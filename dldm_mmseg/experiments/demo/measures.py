@@ -17,6 +17,7 @@ from dldm_mmseg.evaluation.share_baselines import \
     share_baselines_from_captions
 from dldm_mmseg.experiments.alpha_sweep import config_digest, reuse_or_run
 from dldm_mmseg.experiments.analysis import consistency_miou
+from dldm_mmseg.experiments.demo.settings import ONEHOT_VAE
 from dldm_mmseg.experiments.demo_datasets import CAPTIONS
 from dldm_mmseg.models.vae_fitting import vae_round_trip
 from dldm_mmseg.utils.config import load_run_config
@@ -53,10 +54,17 @@ def mask_cpe(demo, seed: Optional[int] = None,
 
 def mask_floor(demo) -> dict:
     """The mask VAE's round trip of the test scenes' masks (drawn,
-    encoded, decoded, quantised): the floor of stage-1 mCPE."""
-    vae = AutoencoderKL.from_pretrained(demo.vaes['masks']).float()
-    return vae_round_trip(vae, demo.data_root, demo.data.source_dataset,
-                          splits=('test',))
+    encoded, decoded, quantised): the floor of stage-1 mCPE; with
+    --onehot-masks, that of the one-hot mask VAE under ``onehot``."""
+    def round_trip(folder):
+        vae = AutoencoderKL.from_pretrained(folder).float()
+        return vae_round_trip(vae, demo.data_root, demo.data.source_dataset,
+                              splits=('test',))
+
+    floor = round_trip(demo.vaes['masks'])
+    if ONEHOT_VAE[0] in demo.vaes:
+        floor['onehot'] = round_trip(demo.vaes[ONEHOT_VAE[0]])
+    return floor
 
 
 def share_baselines(demo, split: str = 'test') -> dict:

@@ -106,6 +106,12 @@ def write_report(demo, results: dict, cpe: dict, fid,
             'neighbourhood quantisation (`quantisation=dict(type='
             "'neighbourhood')`) the floor is "
             f'{floor["neighbourhood"]["mCPE"]:.2f}.\n')
+        if floor.get('onehot'):
+            argmax = floor['onehot']['argmax']
+            cpe_rows += '\n| one-hot mask VAE round trip (the floor of the ' \
+                'one-hot rows) | ' + ' | '.join(
+                    f'{argmax[k]:.2f}' for k in ['mCPE'] + [
+                        f'CPE.{c}' for c in classes]) + ' |'
 
     # every timed step is in the ledger too (Demo.timed writes both)
     timing_rows = '\n'.join(f'| {k} | {v:.0f} | {demo.ledger[k]:.0f} |'

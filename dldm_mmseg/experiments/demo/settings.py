@@ -2,12 +2,17 @@
 stage-1 models it compares, and the VAE of each stage."""
 import os.path as osp
 
-# the two stage-1 models (keys of DemoDataset.configs), and those with
-# numeric share conditioning (--numeric-shares)
+# the two stage-1 models (keys of DemoDataset.configs), those with
+# numeric share conditioning (--numeric-shares), and those drawing one-hot
+# masks (--onehot-masks)
 MASK_NAMES = ('with L_prop', 'CE only')
 NUMERIC_NAMES = ('numeric, with L_prop', 'numeric, CE only')
+ONEHOT_NAMES = ('one-hot, with L_prop', 'one-hot, CE only')
 # the VAE folder of each stage (tools/fit_vae.py --content masks / images)
 VAES = {'masks': 'vae_mask', 'images': 'vae_image'}
+# the one-hot mask VAE of --onehot-masks (tools/fit_vae.py --content masks
+# --mask-encoding onehot), fitted in the work dir
+ONEHOT_VAE = ('masks_onehot', 'vae_mask_onehot')
 
 # full run / --quick; num_syn None: as many pairs as real train scenes
 SETTINGS = {

@@ -13,6 +13,7 @@ from dldm_mmseg.experiments.alpha_sweep import (RUN_IDENTITY, VAL_METRICS,
                                                 config_digest, reuse_or_run,
                                                 run_alpha, train_and_test)
 from dldm_mmseg.experiments.demo.settings import (MASK_NAMES, NUMERIC_NAMES,
+                                                  ONEHOT_NAMES, ONEHOT_VAE,
                                                   SETTINGS, VAES,
                                                   config_name)
 from dldm_mmseg.experiments.demo.weights import find_shipped_weights
@@ -39,8 +40,11 @@ class Demo:
         self.data = DEMO_DATASETS[args.dataset]
         configs = self.data.configs
         self.image_config = configs['image']
-        names = MASK_NAMES + (NUMERIC_NAMES if args.numeric_shares
-                              else ())
+        names = MASK_NAMES + (
+            NUMERIC_NAMES if args.numeric_shares else ()) + (
+            ONEHOT_NAMES if args.onehot_masks else ())
+        self.onehot_configs = [configs[n] for n in names
+                               if n in ONEHOT_NAMES]
         self.mask_configs = {name: configs[name] for name in names}
         # what demo_weights/ holds: the paper's pair and stage 2
         self.shipped_configs = [configs[n] for n in MASK_NAMES] + [
@@ -70,6 +74,8 @@ class Demo:
         # one VAE per stage (see tools/fit_vae.py, content)
         self.vaes = {content: osp.join(self.shipped or self.work, folder)
                      for content, folder in VAES.items()}
+        if self.onehot_configs:  # never shipped: fitted here
+            self.vaes[ONEHOT_VAE[0]] = osp.join(self.work, ONEHOT_VAE[1])
         self.stamp = int(time.time())
         self.classes = self.data.metainfo['classes']
         self.palette = self.data.metainfo['palette']
@@ -202,21 +208,28 @@ class Demo:
                                         self.args.seed, self.args.cache)
 
     def vae_of(self, config: str) -> str:
-        """The VAE folder of a generator config: masks for stage 1, images
-        for stage 2."""
-        return self.vaes['images' if config == self.image_config
-                         else 'masks']
+        """The VAE folder of a generator config: masks for stage 1
+        (one-hot masks for the --onehot-masks models), images for stage
+        2."""
+        if config == self.image_config:
+            return self.vaes['images']
+        if config in self.onehot_configs:
+            return self.vaes[ONEHOT_VAE[0]]
+        return self.vaes['masks']
 
     def fit_vae(self):
         """Fit the VAE of each stage that is not there yet."""
-        for content, out in self.vaes.items():
+        for name, out in self.vaes.items():
             if osp.isfile(osp.join(out, 'config.json')):
                 continue
-            print(f'      VAE of the {content} -> {out}')
+            print(f'      VAE of the {name} -> {out}')
+            onehot = name == ONEHOT_VAE[0]
+            content = 'masks' if onehot else name
             fit_vae(self.data_root, out, 'small', self.data.source_dataset,
                     iters=self.s['vae_iters'][content], batch_size=16,
                     kl_weight=1e-4, seed=self.args.seed, log_interval=50,
-                    crop_size=self.s['vae_crop'], content=content)
+                    crop_size=self.s['vae_crop'], content=content,
+                    mask_encoding='onehot' if onehot else 'rgb')
 
     def train_generator(self, config: str, seed: Optional[int] = None
                         ) -> str:
