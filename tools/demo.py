@@ -109,6 +109,11 @@ def parse_args(argv=None):
         args.weights = osp.join(ROOT, DEMO_DATASETS[args.dataset].weights)
     if args.seeds < 1:
         parser.error(f'--seeds must be >= 1, got {args.seeds}')
+    classes = DEMO_DATASETS[args.dataset].metainfo['classes']
+    if args.onehot_masks and len(classes) == 2:
+        parser.error(f'--onehot-masks: {args.dataset} has 2 classes, whose '
+                     'one-hot masks would have the channels of RGB ones; '
+                     'its masks stay RGB')
     if args.weak_classes and 0 not in args.alphas:
         parser.error('--weak-classes ranks classes by the alpha = 0 run: '
                      'keep 0 in --alphas')

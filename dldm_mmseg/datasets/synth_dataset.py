@@ -139,8 +139,15 @@ class DiffusionSynthDataset(BaseSegDataset):
         this module does not import the synthesis engine).
         """
         if self.synthesis:
-            builder = SET_BUILDERS.build(dict(dict(type='SyntheticSetBuilder'),
-                                              **self.synthesis))
+            options = dict(self.synthesis)
+            kind = options.pop('type', 'SyntheticSetBuilder')
+            builder_class = SET_BUILDERS.get(kind)
+            if builder_class is None:
+                raise KeyError(
+                    f'synthesis type {kind!r} is not in SET_BUILDERS '
+                    f'({sorted(SET_BUILDERS.module_dict)}); import the module '
+                    'that registers it (custom_imports)')
+            builder = builder_class(**options)
             # what this build made (``generated``: 0 when reused)
             self.synthesis_result = builder.ensure(self.data_root)
         manifest_path = self._manifest_path()

@@ -14,7 +14,9 @@ from mmseg.registry import MODELS
 from dldm_mmseg.datasets.transforms import from_unit_range
 from dldm_mmseg.models.generators import build_sd_components
 from dldm_mmseg.utils.io import atomic_directory
-from dldm_mmseg.utils.mask_encoding import (ENCODINGS, onehot_channels,
+from dldm_mmseg.utils.mask_encoding import (ENCODINGS,
+                                            check_onehot_classes,
+                                            onehot_channels,
                                             onehot_index, onehot_logits,
                                             onehot_pixels)
 from dldm_mmseg.utils.palette import (nearest_palette_index_torch,
@@ -95,6 +97,8 @@ class VAEAutoencoder(BaseModel):
             raise ValueError(f"mask_encoding='onehot' autoencodes masks "
                              f"only; got content={content!r}")
         self.mask_encoding = mask_encoding
+        if mask_encoding == 'onehot':
+            check_onehot_classes(self.num_classes, "mask_encoding='onehot'")
         channels = onehot_channels(self.num_classes) \
             if mask_encoding == 'onehot' else 3
         self.vae = build_sd_components(preset=preset, seed=seed,

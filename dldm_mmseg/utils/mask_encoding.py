@@ -21,6 +21,21 @@ def onehot_channels(num_classes: int) -> int:
     return num_classes + 1
 
 
+def check_onehot_classes(num_classes: int, what: str) -> None:
+    """Refuse one-hot masks of 2 classes: with ignore they have 3
+    channels, as RGB masks do, so a folder could not say which it holds.
+
+    Raises:
+        ValueError: Naming ``what`` asked for it and what to use instead.
+    """
+    if onehot_channels(num_classes) == 3:
+        raise ValueError(
+            f'{what}: one-hot masks of {num_classes} classes have 3 '
+            'channels (classes + ignore), as RGB masks do, so a saved model '
+            'could not tell which it takes; keep RGB masks for 2 classes (a '
+            'blend of two colours has no third class to turn into)')
+
+
 def encoding_of(vae, num_classes: int) -> str:
     """``'onehot'`` for a VAE with :func:`onehot_channels` input channels,
     ``'rgb'`` for one with 3; an error naming both otherwise."""

@@ -170,7 +170,11 @@ def test_dataset_makes_its_set_with_the_builder_it_names(tmp_path):
                             source_dataset='PotsdamDataset',
                             synthesis=dict(type='FixtureSetBuilder', num=3)))
     import dldm_mmseg.datasets.synth_dataset as module
-    imports = [line for line in open(module.__file__)
-               if line.startswith(('import ', 'from '))]
-    assert not [line for line in imports if 'dldm_mmseg.engine' in line or
-                'dldm_mmseg.synthesis' in line]
+    import ast
+    tree = ast.parse(open(module.__file__).read())
+    imported = [n.module for n in ast.walk(tree)
+                if isinstance(n, ast.ImportFrom)] + [
+        a.name for n in ast.walk(tree) if isinstance(n, ast.Import)
+        for a in n.names]
+    assert not [m for m in imported if m and m.startswith(
+        ('dldm_mmseg.engine', 'dldm_mmseg.synthesis'))]

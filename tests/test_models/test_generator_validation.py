@@ -72,7 +72,7 @@ model = dict(components=dict(_delete_=True, preset='tiny'),
 train_dataloader = dict(batch_size=2, num_workers=0, persistent_workers=False,
                         dataset=dict(data_root={data!r}))
 val_dataloader = dict(batch_size=2, num_workers=0,
-                      dataset=dict(data_root={data!r}, indices=None))
+                      dataset=dict(data_root={data!r}, subset=None))
 test_dataloader = val_dataloader
 optim_wrapper = dict(_delete_=True, type='OptimWrapper',
                      optimizer=dict(type='AdamW', lr=1e-3))

@@ -76,3 +76,22 @@ def test_exports_record_the_condition_and_refuse_the_other(
         rgb.load_export(export)
     with pytest.raises(ValueError, match='7-channel'):
         build(IMAGE_CFG, data, controlnet=export)
+
+
+def test_two_class_one_hot_is_refused_as_indistinguishable_from_rgb(
+        data):  # noqa: F811
+    """Two classes + ignore are 3 channels, as RGB: a folder could not say
+    which it holds, so one-hot is refused for them, naming why."""
+    from dldm_mmseg.models.vae_autoencoder import VAEAutoencoder
+    from fixtures import load_tool
+    two = dict(type='BaseSegDataset', metainfo=dict(
+        classes=('background', 'building'),
+        palette=[[0, 0, 0], [255, 255, 255]]))
+    with pytest.raises(ValueError, match='2 classes have 3 channels'):
+        build(IMAGE_CFG, data, condition='onehot', source_dataset=two)
+    with pytest.raises(ValueError, match='2 classes have 3 channels'):
+        VAEAutoencoder(source_dataset=two, preset='tiny', content='masks',
+                       mask_encoding='onehot')
+    with pytest.raises(SystemExit):
+        load_tool('demo').parse_args(['--dataset', 'spacenet_atlanta',
+                                      '--onehot-masks'])

@@ -99,7 +99,8 @@ def write_report(demo, results: dict, cpe: dict, fid,
             f'{near[k]:.2f}' for k in ['mCPE'] + [f'CPE.{c}' for c in
                                                   classes]) + ' |'
         floor_text = (
-            '\nThe last row is the floor under every stage-1 row: the mask '
+            '\nThe mask VAE round trip row is the floor under every '
+            'colour-mask stage-1 row: the mask '
             'VAE alone, on the real test masks (each drawn in its colours, '
             'encoded, decoded and snapped to the nearest colour), already '
             f'moves the shares this much: {floor["text"]}. With '

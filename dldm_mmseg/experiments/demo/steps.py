@@ -23,6 +23,7 @@ from dldm_mmseg.synthesis.engine import SynthesisEngine
 from dldm_mmseg.utils.config import load_run_config
 from dldm_mmseg.utils.hashing import differing_keys
 from dldm_mmseg.utils.io import atomic_open
+from dldm_mmseg.version import __version__
 
 
 class Demo:
@@ -115,7 +116,8 @@ class Demo:
         what it finds, so mixing would silently combine, e.g., 1-epoch
         generators of a --quick run with a full run's synthesis."""
         path = osp.join(self.work, 'demo_settings.json')
-        mine = dict(self.s, seed=self.args.seed, alphas=self.args.alphas,
+        mine = dict(self.s, version=__version__, seed=self.args.seed,
+                    alphas=self.args.alphas,
                     generators=osp.abspath(self.shipped) if self.shipped
                     else 'trained in this work dir')
         if osp.isfile(path):

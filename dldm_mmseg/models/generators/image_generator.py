@@ -9,7 +9,8 @@ import torch.nn.functional as F
 from mmseg.registry import MODELS
 from dldm_mmseg.datasets.transforms import from_unit_range
 from dldm_mmseg.utils.io import atomic_directory
-from dldm_mmseg.utils.mask_encoding import onehot_channels, onehot_pixels
+from dldm_mmseg.utils.mask_encoding import (check_onehot_classes,
+                                            onehot_channels, onehot_pixels)
 from dldm_mmseg.utils.palette import index_to_rgb
 from .base import DiffusionGenerator
 from .components import (controlnet_conditioning_channels,
@@ -103,6 +104,8 @@ class ControlNetImageGenerator(DiffusionGenerator):
             raise ValueError(f'condition must be one of {CONDITIONS}, got '
                              f'{condition!r}')
         self.condition = condition
+        if condition == 'onehot':
+            check_onehot_classes(len(self.classes), "condition='onehot'")
         channels = 3 if condition == 'rgb' else onehot_channels(
             len(self.classes))
         if controlnet is not None:
@@ -160,7 +163,8 @@ class ControlNetImageGenerator(DiffusionGenerator):
                              '(the batch\'s "label"); MaskCaptionDataset '
                              'gives them')
         else:
-            condition = self.condition_images(kwargs['label'].cpu().numpy())
+            condition = (onehot_pixels(kwargs['label'].long(),
+                                       len(self.classes)) + 1) / 2
         condition = condition.to(device=noisy.device, dtype=cn_dtype)
         down, mid = self.controlnet(
             noisy.to(cn_dtype), t,
