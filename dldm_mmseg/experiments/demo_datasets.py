@@ -93,6 +93,7 @@ def _configs(folder: str, mask: str, image: str, synth: str,
             'CE only': f'{folder}/{mask}_ce_only.py',
             'numeric, with L_prop': f'{folder}/{mask}_numeric.py',
             'numeric, CE only': f'{folder}/{mask}_numeric_ce_only.py',
+            # --onehot-masks; none for 2 classes (one-hot = RGB channels)
             'one-hot, with L_prop': f'{folder}/{mask}_onehot.py',
             'one-hot, CE only': f'{folder}/{mask}_onehot_ce_only.py',
             'image': f'{folder}/{image}.py',
