@@ -26,16 +26,18 @@ from mmengine.config import DictAction
 
 import dldm_mmseg  # noqa: F401
 from dldm_mmseg.synthesis.engine import SynthesisEngine
+from dldm_mmseg.synthesis.settings import RejectSettings
 from dldm_mmseg.utils.config import load_run_config
 
 
 def run(engine, plans, sampling, max_cpe, max_tries):
-    engine.mask_sampling = sampling
-    engine.max_cpe, engine.max_tries = max_cpe, max_tries
+    engine.settings.mask_sampling = sampling
+    engine.settings.reject = RejectSettings(max_cpe, max_tries)
+    batch = engine.settings.batch_size
     start = time.perf_counter()
     masks = []
-    for first in range(0, len(plans), engine.batch_size):
-        masks += engine._masks(plans[first:first + engine.batch_size])
+    for first in range(0, len(plans), batch):
+        masks += engine._masks(plans[first:first + batch])
     seconds = time.perf_counter() - start
     return float(np.mean([m['cpe'] for m in masks])), seconds / len(plans)
 
@@ -55,7 +57,7 @@ def main(argv=None):
     cfg = load_run_config(args.config, args.cfg_options).synthesis.to_dict()
     engine = SynthesisEngine(cfg)
     plans = [engine.plan(i) for i in range(args.num)]
-    base = dict(engine.mask_sampling)
+    base = dict(engine.settings.mask_sampling)
     base.pop('prop_guidance', None)
     variants = {'none': (base, None, 1),
                 f'rejection (<= {args.max_cpe:g}, best of {args.max_tries})':
@@ -66,7 +68,7 @@ def main(argv=None):
         variants[f'guidance {scale:g}'] = (guided, None, 1)
         variants[f'guidance {scale:g} + rejection'] = (
             guided, args.max_cpe, args.max_tries)
-    run(engine, plans[:engine.batch_size], base, None, 1)  # warm-up
+    run(engine, plans[:engine.settings.batch_size], base, None, 1)  # warm-up
     results = {}
     for name, (sampling, max_cpe, tries) in variants.items():
         mcpe, seconds = run(engine, plans, sampling, max_cpe, tries)

@@ -38,7 +38,6 @@ from mmengine.device import get_device
 import torch
 from mmengine.dist import barrier
 
-from dldm_mmseg.datasets.captioning import load_captions
 from dldm_mmseg.evaluation.consistency import ConsistencyChecker
 from dldm_mmseg.utils.dtypes import DTYPES
 from dldm_mmseg.utils.label_stats import (class_proportion_error, class_shares,
@@ -73,60 +72,44 @@ class SynthesisEngine(SetOutputMixin):
                  mask_model=None, image_model=None) -> None:
         settings = SynthesisSettings.from_config(cfg)
         self.cfg = cfg
+        #: every setting, typed (the engine keeps no copies of them)
         self.settings = settings
         self.device = device or get_device()
         source = source_dataset_defaults(settings.source_dataset)
         self.classes = tuple(source['metainfo']['classes'])
         self.reduce_zero_label = source['reduce_zero_label']
-        self.size = settings.size
-        self.base_seed = settings.base_seed
-        self.batch_size = settings.batch_size
-        self.mask_prompt = settings.mask_prompt
-        self.image_prompt = settings.image_prompt
-        self.mask_sampling = dict(settings.mask_sampling)
-        self.image_sampling = dict(settings.image_sampling)
-        self.cleanup = settings.cleanup_min_neighbours
         # Matrix kernels pick code paths by batch shape, so a sample's
         # floats (and, rarely, a rounded pixel) depend on its batch mates:
         # see ``batching`` in the module docstring.
-        self.batching = settings.batching
-        self.deterministic = self.batching != 'free'
-        self.net_batch = 1 if self.batching == 'one_at_a_time' else \
-            self.batch_size
-        reject = settings.reject_settings
-        self.max_cpe = reject['max_cpe']
-        self.max_tries = reject['max_tries']
-        share_cfg = settings.share_settings
-        real_shares = captions = None
-        if share_cfg.get('mode', 'real') == 'real':
-            if not settings.real_captions:
-                raise ValueError(
-                    "synthesis.shares.mode='real' draws target shares from "
-                    'the real patches: set synthesis.real_captions='
-                    "dict(data_root=...) (the folder tools/caption.py "
-                    "wrote captions.jsonl in), or shares.mode='fixed'")
-            records = load_captions(real_captions_file(settings),
-                                    self.classes)
-            ordered = [records[k] for k in sorted(records)]
-            real_shares = np.stack([r['shares_array'] for r in ordered])
-            captions = [r.get('caption') or '' for r in ordered]
-            pixels = [r.get('pixels') for r in ordered]
-            if all(n is not None for n in pixels):
-                share_cfg.setdefault('pixel_counts', pixels)
-        consistency = settings.consistency
-        self.consistency = None
-        if consistency:
-            self.consistency = ConsistencyChecker(device=self.device,
-                                                  **consistency)
-        self.share_sampler = TargetShareSampler(
-            self.classes, real_shares, captions, seed=self.base_seed,
-            **share_cfg)
+        self.deterministic = settings.batching != 'free'
+        self.net_batch = 1 if settings.batching == 'one_at_a_time' else \
+            settings.batch_size
+        self.consistency = ConsistencyChecker(
+            device=self.device, **settings.consistency) \
+            if settings.consistency else None
+        self.share_sampler = self._share_sampler(settings)
         self.mask_model = mask_model or load_generator(
             settings.mask_generator)
         self.image_model = image_model or load_generator(
             settings.image_generator)
         self._prepare_for_inference(settings)
         self.weight_hashes = weight_hashes(settings)
+
+    def _share_sampler(self, settings: SynthesisSettings
+                       ) -> TargetShareSampler:
+        """The target-share sampler of ``settings.shares``; in mode
+        ``'real'`` (the default) over the real patches' captions."""
+        options = dict(settings.shares or {}, seed=settings.base_seed)
+        if options.get('mode', 'real') != 'real':
+            return TargetShareSampler(self.classes, **options)
+        if not settings.real_captions:
+            raise ValueError(
+                "synthesis.shares.mode='real' draws target shares from "
+                'the real patches: set synthesis.real_captions='
+                "dict(data_root=...) (the folder tools/caption.py "
+                "wrote captions.jsonl in), or shares.mode='fixed'")
+        return TargetShareSampler.from_captions(
+            self.classes, real_captions_file(settings), **options)
 
     def _prepare_for_inference(self, settings: SynthesisSettings) -> None:
         """Device, dtype (``dtype``: 'fp16'/'bf16', default fp16 on CUDA
@@ -147,22 +130,23 @@ class SynthesisEngine(SetOutputMixin):
 
     # -- generation ----------------------------------------------------------
     def plan(self, index: int) -> dict:
+        s = self.settings
         target = self.share_sampler(index)
         share_text = format_class_shares(target['shares'], self.classes)
         caption = target['caption'].strip().rstrip('.')
         return dict(
-            index=index, id=sample_id(index), seed=self.base_seed + index,
-            image_seed=image_seed(self.base_seed, index),
+            index=index, id=sample_id(index), seed=s.base_seed + index,
+            image_seed=image_seed(s.base_seed, index),
             target=target['shares'],
-            mask_prompt=compose_prompt(share_text, caption, self.mask_prompt),
-            image_prompt=compose_prompt(share_text, caption,
-                                        self.image_prompt))
+            mask_prompt=compose_prompt(share_text, caption, s.mask_prompt),
+            image_prompt=compose_prompt(share_text, caption, s.image_prompt))
 
     def _masks(self, plans: List[dict]) -> List[dict]:
         """Generate (and, with ``reject``, regenerate) the masks."""
+        s, reject = self.settings, self.settings.reject
         results = [None] * len(plans)
         pending = list(range(len(plans)))
-        for attempt in range(self.max_tries if self.max_cpe is not None
+        for attempt in range(reject.max_tries if reject.max_cpe is not None
                              else 1):
             if not pending:
                 break
@@ -171,12 +155,12 @@ class SynthesisEngine(SetOutputMixin):
             out = self.mask_model.generate_masks(
                 [plans[j]['mask_prompt'] for j in pending], seeds,
                 class_shares=[plans[j]['target'] for j in pending],
-                height=self.size, width=self.size,
-                batch_size=self.net_batch, **self.mask_sampling)
+                height=s.size, width=s.size,
+                batch_size=self.net_batch, **s.mask_sampling)
             still = []
             for k, j in enumerate(pending):
                 labels = remove_isolated_pixels(out['labels'][k],
-                                                self.cleanup)
+                                                s.cleanup_min_neighbours)
                 measured = class_shares(labels, len(self.classes))
                 cpe = float(class_proportion_error(
                     measured, plans[j]['target']).mean())
@@ -186,7 +170,7 @@ class SynthesisEngine(SetOutputMixin):
                                       tries=attempt + 1)
                 else:
                     results[j]['tries'] = attempt + 1
-                if self.max_cpe is not None and cpe > self.max_cpe:
+                if reject.max_cpe is not None and cpe > reject.max_cpe:
                     still.append(j)
             pending = still
         for j in pending:
@@ -253,7 +237,7 @@ class SynthesisEngine(SetOutputMixin):
                     [p['image_prompt'] for p in plans],
                     [p['image_seed'] for p in plans],
                     batch_size=self.net_batch,
-                    **self.image_sampling)
+                    **self.settings.image_sampling)
                 if self.consistency is not None:
                     self._apply_consistency(plans, masks, images)
                 per_sample = (time.perf_counter() - t0) / len(plans)
@@ -280,5 +264,5 @@ class SynthesisEngine(SetOutputMixin):
                     world_size: int = 1) -> List[tuple]:
         """This rank's network batches (see :func:`~dldm_mmseg.synthesis.
         layout.work_groups`)."""
-        return work_groups(num, done, self.batch_size, self.batching, rank,
-                           world_size)
+        return work_groups(num, done, self.settings.batch_size,
+                           self.settings.batching, rank, world_size)

@@ -32,7 +32,7 @@ def weight_hashes(settings) -> dict:
 def real_captions_file(settings):
     """The real captions the target shares are drawn from (``mode='real'``),
     or None."""
-    if settings.share_settings.get('mode', 'real') != 'real' or \
+    if settings.share_mode != 'real' or \
             not settings.real_captions:
         return None
     real = settings.real_captions

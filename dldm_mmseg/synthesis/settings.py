@@ -14,6 +14,34 @@ from typing import Any, Dict, Optional, Union
 VALUE, DERIVED, SPEED = 'value', 'derived', 'speed'
 
 BATCHING_MODES = ('aligned', 'one_at_a_time', 'free')
+
+
+@dataclass(frozen=True)
+class RejectSettings:
+    """Proportion enforcement: masks whose shares miss their targets by
+    more than ``max_cpe`` (mean over classes, percent) are drawn again
+    with other seeds, the best of ``max_tries`` kept. ``max_cpe=None``
+    turns it off."""
+
+    max_cpe: Optional[float] = None
+    max_tries: int = 3
+
+    @classmethod
+    def from_config(cls, cfg: Optional[dict]) -> 'RejectSettings':
+        """From ``synthesis.reject`` (None: off).
+
+        Raises:
+            ValueError: On an unknown key, naming the known ones.
+        """
+        cfg = dict(cfg or {})
+        names = [f.name for f in dataclasses.fields(cls)]
+        unknown = sorted(set(cfg) - set(names))
+        if unknown:
+            raise ValueError(f'synthesis.reject has unknown setting(s) '
+                             f'{unknown}; the settings are {names}')
+        return cls(**cfg)
+
+
 PROMPT_ORDERS = ('shares', 'caption', 'shares+caption', 'caption+shares')
 
 
@@ -59,8 +87,9 @@ class SynthesisSettings:
             generator's ``inference_cfg``.
         cleanup_min_neighbours (int): Relabel mask pixels with fewer
             same-class neighbours than this (0: off). Defaults to 0.
-        reject (dict, optional): ``max_cpe`` (percent; None: off) and
-            ``max_tries`` (default 3) of proportion enforcement.
+        reject (dict | RejectSettings): ``max_cpe`` (percent; None: off)
+            and ``max_tries`` (default 3) of proportion enforcement; read
+            into :class:`RejectSettings`. Defaults to off.
         consistency (dict, optional): ``ConsistencyChecker`` arguments of
             the FreeMask-style filter. Defaults to None (off).
         dtype (str, optional): ``'fp32'``, ``'fp16'`` or ``'bf16'``.
@@ -85,7 +114,7 @@ class SynthesisSettings:
     mask_sampling: Dict[str, Any] = _setting(None, factory=dict)
     image_sampling: Dict[str, Any] = _setting(None, factory=dict)
     cleanup_min_neighbours: int = _setting(0)
-    reject: Optional[dict] = _setting(None)
+    reject: 'RejectSettings' = _setting(None, factory=lambda: RejectSettings())
     consistency: Optional[dict] = _setting(None)
     dtype: Optional[str] = _setting(None)
     channels_last: bool = _setting(True, SPEED)
@@ -107,6 +136,8 @@ class SynthesisSettings:
                 f'are {names} (see SynthesisSettings in '
                 'dldm_mmseg/synthesis/settings.py)')
         settings = cls(**dict(cfg))
+        if not isinstance(settings.reject, RejectSettings):
+            settings.reject = RejectSettings.from_config(settings.reject)
         settings.mask_sampling = dict(settings.mask_sampling or {})
         settings.image_sampling = dict(settings.image_sampling or {})
         settings.validate()
@@ -132,7 +163,7 @@ class SynthesisSettings:
                 raise ValueError(f'synthesis.{name} must be one of '
                                  f'{PROMPT_ORDERS}, got '
                                  f'{getattr(self, name)!r}')
-        tries = self.reject_settings['max_tries']
+        tries = self.reject.max_tries
         if not isinstance(tries, int) or tries < 1:
             raise ValueError(f'synthesis.reject.max_tries must be an integer '
                              f'>= 1, got {tries!r}')
@@ -146,14 +177,9 @@ class SynthesisSettings:
                              f'{self.cleanup_min_neighbours!r}')
 
     @property
-    def reject_settings(self) -> dict:
-        """``max_cpe`` (None: off) and ``max_tries`` with defaults."""
-        return dict(dict(max_cpe=None, max_tries=3), **(self.reject or {}))
-
-    @property
-    def share_settings(self) -> dict:
-        """The ``TargetShareSampler`` arguments (mode real by default)."""
-        return dict(self.shares or dict(mode='real'))
+    def share_mode(self) -> str:
+        """``shares.mode`` (``'real'`` by default)."""
+        return (self.shares or {}).get('mode', 'real')
 
     def identity_values(self) -> dict:
         """The ``VALUE`` settings a set's samples depend on, each when it
@@ -167,5 +193,6 @@ class SynthesisSettings:
                 if f.default_factory is not dataclasses.MISSING else f.default
             value = getattr(self, f.name)
             if value != default:
-                values[f.name] = value
+                values[f.name] = dataclasses.asdict(value) \
+                    if dataclasses.is_dataclass(value) else value
         return values

@@ -3,6 +3,7 @@ from typing import Dict, Optional, Sequence
 
 import numpy as np
 
+from dldm_mmseg.datasets.captioning import load_captions
 from dldm_mmseg.utils.prompts import round_percents, shares_to_array
 
 
@@ -137,6 +138,29 @@ class TargetShareSampler:
             self.patch_probs = weights / weights.sum()
         else:
             raise ValueError(f'mode must be real or fixed, got {mode!r}')
+
+    @classmethod
+    def from_captions(cls, class_names: Sequence[str], captions_file: str,
+                      **kwargs) -> 'TargetShareSampler':
+        """A ``mode='real'`` sampler over the patches of a captions file
+        (``tools/caption.py``): their shares, captions and, where every
+        record has them, pixel counts (the weights of ``rarity_exponent``),
+        in patch id order.
+
+        Args:
+            class_names: The dataset's classes, in order.
+            captions_file (str): ``captions.jsonl`` of the real set.
+            **kwargs: The other arguments of :class:`TargetShareSampler`.
+        """
+        records = load_captions(captions_file, class_names)
+        ordered = [records[k] for k in sorted(records)]
+        pixels = [r.get('pixels') for r in ordered]
+        if all(n is not None for n in pixels):
+            kwargs.setdefault('pixel_counts', pixels)
+        return cls(class_names,
+                   np.stack([r['shares_array'] for r in ordered]),
+                   [r.get('caption') or '' for r in ordered],
+                   **dict(kwargs, mode='real'))
 
     def _enforce_minimums(self, shares: np.ndarray) -> np.ndarray:
         """Raise classes below their minimum to it, taking the room from

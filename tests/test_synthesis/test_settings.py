@@ -7,7 +7,8 @@ from dataclasses import dataclass
 import pytest
 
 from dldm_mmseg.synthesis.settings import (DERIVED, SPEED, VALUE,
-                                           SynthesisSettings, _setting)
+                                           RejectSettings, SynthesisSettings,
+                                           _setting)
 
 CFG = dict(source_dataset='PotsdamDataset', size=64, base_seed=3,
            mask_sampling=dict(steps=20), reject=dict(max_cpe=10))
@@ -43,7 +44,7 @@ def test_every_setting_is_classified_and_value_ones_change_identity():
 def test_identity_holds_the_value_settings_away_from_their_defaults():
     values = SynthesisSettings.from_config(CFG).identity_values()
     assert values == dict(size=64, base_seed=3, mask_sampling=dict(steps=20),
-                          reject=dict(max_cpe=10))
+                          reject=dict(max_cpe=10, max_tries=3))
     # a default spelled out is the default
     assert SynthesisSettings.from_config(dict(
         CFG, size=512, mask_prompt='shares+caption')).identity_values() == \
@@ -67,8 +68,10 @@ def test_defaults_and_resolved_values():
     s = SynthesisSettings.from_config(dict(source_dataset='PotsdamDataset'))
     assert (s.size, s.base_seed, s.batch_size, s.batching) == \
         (512, 0, 8, 'aligned')
-    assert s.reject_settings == dict(max_cpe=None, max_tries=3)
-    assert s.share_settings == dict(mode='real')
+    assert s.reject == RejectSettings(max_cpe=None, max_tries=3)
+    assert s.share_mode == 'real'
+    typed = SynthesisSettings.from_config(CFG).reject
+    assert (typed.max_cpe, typed.max_tries) == (10, 3)
 
 
 @pytest.mark.parametrize('change, message', [
@@ -80,6 +83,8 @@ def test_defaults_and_resolved_values():
     (dict(deterministic=True), r"unknown setting\(s\) \['deterministic'\]"),
     (dict(mask_prompt='prompt'), "mask_prompt must be one of .*'prompt'"),
     (dict(reject=dict(max_tries=0)), 'max_tries must be an integer >= 1'),
+    (dict(reject=dict(max_cep=3)), r"reject has unknown setting\(s\) "
+     r"\['max_cep'\]"),
     (dict(dtype='fp8'), "dtype must be fp32, fp16 or bf16, got 'fp8'"),
     (dict(cleanup_min_neighbours=-1), 'cleanup_min_neighbours must be an '
      'integer >= 0'),

@@ -264,7 +264,7 @@ def test_same_files_across_batch_sizes(setup, tmp_path):
 def test_aligned_batches_resume_bit_identical_and_name_batch_size(
         setup, engine, tmp_path):
     # default batching: chunks of batch_size (2) always computed together
-    assert engine.batching == 'aligned' and engine.net_batch == 2
+    assert engine.settings.batching == 'aligned' and engine.net_batch == 2
     clean, out = str(tmp_path / 'clean'), str(tmp_path / 'syn')
     engine.run(5, clean, progress=False)
     engine.run(5, out, progress=False)
