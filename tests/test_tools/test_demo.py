@@ -16,6 +16,7 @@ from dldm_mmseg.experiments.demo.verdicts import (extra_seeds_text,
                                                   made_dates, spread_text,
                                                   steering_text, target_rows)
 from dldm_mmseg.experiments.demo.weights import weights_key
+from dldm_mmseg.experiments.demo_datasets import DEMO_DATASETS
 from dldm_mmseg.utils.config import load_run_config
 from fixtures import load_tool
 
@@ -462,3 +463,22 @@ def test_demo_reuses_a_generator_trained_here_only_from_its_config(tmp_path):
         json.dump({'config': config_digest(cfg)}, f)
     assert run.train_generator(config) == export
     assert run.generators_found == ['mask_small_toy_ce_only']
+
+
+@pytest.mark.parametrize('dataset', sorted(DEMO_DATASETS))
+def test_shipped_weights_were_made_by_this_code_and_configs(dataset):
+    """``demo_weights/`` was written by ``--make-weights`` alone, at this
+    package version, from these generator configs and settings: its
+    recorded key is the one this commit computes (a generator config
+    changed, or the version bumped, without remaking the weights fails
+    here)."""
+    tool = load_tool('demo')
+    args = tool.parse_args(['--dataset', dataset])
+    with open(osp.join(args.weights, 'weights.json')) as f:
+        made = json.load(f)
+    assert made['command'] == 'python tools/demo.py --make-weights' + (
+        '' if dataset == 'toy' else f' --dataset {dataset}')
+    assert 'note' not in made and 'updated' not in made  # no hand edits
+    run = demo_of(tool)(args)
+    assert made['key'] == json.loads(json.dumps(weights_key(run)))
+    assert run.shipped == args.weights
