@@ -43,7 +43,7 @@ def mask_cpe(demo, seed: Optional[int] = None,
                               format_python_code=False)
         cfg.model.inference_cfg.steps = demo.s['steps']
         cfg.experiment_name = f'demo_{folder}_{osp.basename(config)}' \
-            f'{demo._suffix(seed)}_{demo.stamp}'
+            f'{demo.seed_suffix(seed)}_{demo.stamp}'
         cfg.visualizer.name = f'visualizer_{cfg.experiment_name}'
         export = demo.export_dir(config, seed)
         results[name] = reuse_or_run(

@@ -96,16 +96,23 @@ class Demo:
 
     @property
     def seeds(self):
+        """The seeds of stage 1 and the segmentors: ``--seed`` and the
+        ``--seeds - 1`` after it."""
         return list(range(self.args.seed, self.args.seed + self.args.seeds))
 
-    def _suffix(self, seed: Optional[int]) -> str:
+    def seed_suffix(self, seed: Optional[int]) -> str:
+        """What a run folder of ``seed`` adds to its name: nothing for
+        ``--seed``, ``_seed<N>`` for the others."""
         return '' if seed in (None, self.args.seed) else f'_seed{seed}'
 
     def run_dir(self, config: str, seed: Optional[int] = None) -> str:
+        """The work-dir folder of a config's run with ``seed``."""
         return osp.join(self.work, osp.splitext(osp.basename(config))[0]
-                        + self._suffix(seed))
+                        + self.seed_suffix(seed))
 
     def export_dir(self, config: str, seed: Optional[int] = None) -> str:
+        """Where a generator's export is: in the shipped weights for the
+        shipped models at ``--seed``, else the run's ``export/final``."""
         if self.shipped and seed in (None, self.args.seed) and \
                 config in self.shipped_configs:
             return osp.join(self.shipped, config_name(config))
@@ -134,6 +141,8 @@ class Demo:
                 json.dump(mine, f, indent=2)
 
     def generator_options(self, config: str) -> dict:
+        """The demo's overrides of a generator config: its VAE, the data
+        and, with --quick, the short schedule."""
         options = {'model.components.vae': self.vae_of(config),
                    'train_dataloader.dataset.data_root': self.data_root}
         if config in self.mask_configs.values():  # validated on val
@@ -168,6 +177,9 @@ class Demo:
 
     def seg_options(self, config: str, iters: int,
                     seed: Optional[int] = None) -> dict:
+        """The demo's overrides of a segmentation config: schedule, data,
+        seed, the test split, and the synthetic set's folder, size and
+        generators."""
         options = {
             'train_cfg.max_iters': iters,
             'train_cfg.val_interval': iters,
@@ -240,7 +252,7 @@ class Demo:
         resolved config and seed (recorded in ``run_identity.json``)."""
         seed = self.args.seed if seed is None else seed
         export = self.export_dir(config, seed)
-        name = osp.splitext(osp.basename(config))[0] + self._suffix(seed)
+        name = osp.splitext(osp.basename(config))[0] + self.seed_suffix(seed)
         cfg = load_run_config(osp.join(self.root, config),
                               self.generator_options(config),
                               work_dir=self.run_dir(config, seed),
@@ -279,7 +291,7 @@ class Demo:
             runs += [(f'alpha = {a:g}, weak classes', sweep, a, weak)
                      for a in self.args.alphas if a > 0]
         runs.append(('oversampling 40%', oversample, None, None))
-        sweep_dir = osp.join(self.work, 'sweep' + self._suffix(seed))
+        sweep_dir = osp.join(self.work, 'sweep' + self.seed_suffix(seed))
         for name, config, alpha, weak in runs:
             run_dir = osp.join(sweep_dir, f'alpha_{alpha:g}'
                                if alpha is not None else 'oversample40')
@@ -295,6 +307,6 @@ class Demo:
                                       format_python_code=False)
                 results[name] = reuse_or_run(
                     run_dir, train_and_test, cfg,
-                    f'demo_oversample40{self._suffix(seed)}_{self.stamp}',
+                    f'demo_oversample40{self.seed_suffix(seed)}_{self.stamp}',
                     identity=dict(config=config_digest(cfg)))
         return results
