@@ -34,12 +34,23 @@ class RejectSettings:
             ValueError: On an unknown key, naming the known ones.
         """
         cfg = dict(cfg or {})
-        names = [f.name for f in dataclasses.fields(cls)]
-        unknown = sorted(set(cfg) - set(names))
-        if unknown:
-            raise ValueError(f'synthesis.reject has unknown setting(s) '
-                             f'{unknown}; the settings are {names}')
+        check_known_keys(cls, cfg, 'synthesis.reject')
         return cls(**cfg)
+
+
+def check_known_keys(cls, cfg: dict, where: str) -> None:
+    """Refuse a key of ``cfg`` that is not a field of the dataclass
+    ``cls``.
+
+    Raises:
+        ValueError: Naming the unknown keys and the known ones.
+    """
+    names = [f.name for f in dataclasses.fields(cls)]
+    unknown = sorted(set(cfg) - set(names))
+    if unknown:
+        raise ValueError(f'{where} has unknown setting(s) {unknown}; the '
+                         f'settings are {names} (see {cls.__name__} in '
+                         'dldm_mmseg/synthesis/settings.py)')
 
 
 PROMPT_ORDERS = ('shares', 'caption', 'shares+caption', 'caption+shares')
@@ -114,7 +125,7 @@ class SynthesisSettings:
     mask_sampling: Dict[str, Any] = _setting(None, factory=dict)
     image_sampling: Dict[str, Any] = _setting(None, factory=dict)
     cleanup_min_neighbours: int = _setting(0)
-    reject: 'RejectSettings' = _setting(None, factory=lambda: RejectSettings())
+    reject: 'RejectSettings' = _setting(None, factory=RejectSettings)
     consistency: Optional[dict] = _setting(None)
     dtype: Optional[str] = _setting(None)
     channels_last: bool = _setting(True, SPEED)
@@ -128,13 +139,7 @@ class SynthesisSettings:
             ValueError: On an unknown key (naming the known ones) or a bad
                 value (naming the key, the value and what is allowed).
         """
-        names = [f.name for f in dataclasses.fields(cls)]
-        unknown = sorted(set(cfg) - set(names))
-        if unknown:
-            raise ValueError(
-                f'synthesis has unknown setting(s) {unknown}; the settings '
-                f'are {names} (see SynthesisSettings in '
-                'dldm_mmseg/synthesis/settings.py)')
+        check_known_keys(cls, cfg, 'synthesis')
         settings = cls(**dict(cfg))
         if not isinstance(settings.reject, RejectSettings):
             settings.reject = RejectSettings.from_config(settings.reject)

@@ -27,8 +27,7 @@ def check_condition_channels(config, channels: int, condition: str,
     Raises:
         ValueError: Naming both channel counts and the fix.
     """
-    theirs = config.get('conditioning_channels', 3) \
-        if isinstance(config, dict) else config.conditioning_channels
+    theirs = config.get('conditioning_channels', 3)  # a dict or FrozenDict
     if theirs != channels:
         raise ValueError(
             f'the ControlNet in {folder} takes {theirs}-channel conditions, '
@@ -163,8 +162,7 @@ class ControlNetImageGenerator(DiffusionGenerator):
                              '(the batch\'s "label"); MaskCaptionDataset '
                              'gives them')
         else:
-            condition = (onehot_pixels(kwargs['label'].long(),
-                                       len(self.classes)) + 1) / 2
+            condition = self._onehot_condition(kwargs['label'])
         condition = condition.to(device=noisy.device, dtype=cn_dtype)
         down, mid = self.controlnet(
             noisy.to(cn_dtype), t,
@@ -229,6 +227,11 @@ class ControlNetImageGenerator(DiffusionGenerator):
     def _extra_pipeline_modules(self) -> dict:
         return dict(controlnet=self.controlnet)
 
+    def _onehot_condition(self, labels: torch.Tensor) -> torch.Tensor:
+        """``N x H x W`` class indices -> ``N x (C + 1) x H x W`` one-hot
+        conditions in {0, 1} (ignore in the last channel)."""
+        return (onehot_pixels(labels.long(), len(self.classes)) + 1) / 2
+
     def condition_images(self, masks: np.ndarray) -> torch.Tensor:
         """``N x H x W`` class indices (255 = ignore), or ``N x H x W x 3``
         colour masks with ``condition='rgb'`` -> ``N x K x H x W``
@@ -239,8 +242,7 @@ class ControlNetImageGenerator(DiffusionGenerator):
                 raise ValueError(
                     f'condition=\'onehot\' paints from class indices '
                     f'(N x H x W), got masks of shape {masks.shape}')
-            return (onehot_pixels(torch.from_numpy(masks.astype(np.int64)),
-                                  len(self.classes)) + 1) / 2
+            return self._onehot_condition(torch.from_numpy(masks))
         rgb = masks if masks.ndim == 4 else index_to_rgb(masks, self.palette)
         return torch.from_numpy(rgb).permute(0, 3, 1, 2).float() / 255.0
 
