@@ -334,6 +334,16 @@ def test_v_prediction_and_ema(data):
     model.train_step(batch_of(data), wrapper)
     expected = 0.5 * before + 0.5 * param.detach()
     assert torch.allclose(model.ema.shadow(name), expected, atol=1e-6)
+    # an accumulation iteration (no optimizer step) leaves the shadow alone
+    accumulating = OptimWrapper(torch.optim.SGD(
+        [p for p in model.parameters() if p.requires_grad], lr=1.0),
+        accumulative_counts=2)
+    accumulating.initialize_count_status(model, 0, 10)
+    kept = model.ema.shadow(name).clone()
+    model.train_step(batch_of(data), accumulating)
+    assert torch.equal(model.ema.shadow(name), kept)
+    model.train_step(batch_of(data), accumulating)
+    assert not torch.equal(model.ema.shadow(name), kept)
     assert f'ema.{name.replace(".", "__")}' in model.state_dict()
     with model.ema_weights():
         assert torch.equal(param, model.ema.shadow(name))

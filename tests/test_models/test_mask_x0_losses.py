@@ -6,6 +6,8 @@ import torch
 from mmengine.optim import OptimWrapper
 
 from mmseg.registry import MODELS
+from dldm_mmseg.models.generators.proportion_guidance import (
+    guidance_loss, prompt_targets)
 from dldm_mmseg.utils.palette import index_to_rgb
 from fixtures import POTSDAM_PALETTE
 
@@ -173,12 +175,12 @@ def test_proportion_guidance_off_is_identical_and_on_lowers_l_prop():
     assert np.array_equal(plain['rgb'], zero['rgb'])
     guided = model.generate_masks(prompts, [1, 2, 3], prop_guidance=dict(
         scale=50.0, max_timestep=1000), **kwargs)
-    targets = model.prompt_targets(prompts)
+    targets = prompt_targets(prompts, model.classes)
     assert torch.isnan(targets[2]).all()
 
     def l_prop(out):
         rgb = torch.from_numpy(out['rgb']).permute(0, 3, 1, 2).float()
-        return model.guidance_loss(rgb / 127.5 - 1, targets)
+        return guidance_loss(model.mask_logits(rgb / 127.5 - 1), targets)
 
     before, after = l_prop(plain), l_prop(guided)
     assert (after[:2] < before[:2]).all(), (before, after)

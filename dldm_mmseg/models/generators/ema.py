@@ -33,7 +33,14 @@ class EMAMixin:
             self.ema = EMAShadow(self.trainable_parameters()).to(device)
 
     @torch.no_grad()
-    def update_ema(self) -> None:
+    def update_ema(self, optim_wrapper) -> None:
+        """Move the EMA shadow toward the trainable weights when
+        ``optim_wrapper`` has just stepped (not on a gradient-accumulation
+        iteration); no-op without EMA. The one EMA update of a training
+        iteration, on one process (``train_step``) and under DDP
+        (``GeneratorDistributedDataParallel``) alike."""
+        if self.ema is None or not optim_wrapper.should_update():
+            return
         for name, param in self.trainable_parameters().items():
             self.ema.shadow(name).lerp_(param.detach().float(),
                                         1 - self.ema_decay)

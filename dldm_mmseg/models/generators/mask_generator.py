@@ -1,29 +1,38 @@
 """Stage 1: text -> colour label mask, Stable Diffusion + LoRA."""
-from typing import Dict, Optional, Sequence
+import contextlib
+import json
+import os.path as osp
+from typing import Dict, List, Optional, Sequence
 
+import numpy as np
 import torch
-import torch.nn.functional as F
+from mmengine.structures import PixelData
 
 from mmseg.registry import MODELS
-from dldm_mmseg.models.losses import ProportionAwareLoss
+from mmseg.structures import SegDataSample
+from dldm_mmseg.models.losses import (PROP_ESTIMATORS, ProportionAwareLoss,
+                                      mask_ce_and_prop)
+from dldm_mmseg.utils.io import atomic_directory
 from dldm_mmseg.utils.mask_encoding import (encoding_of, onehot_index,
                                             onehot_logits, onehot_pixels)
-from dldm_mmseg.utils.palette import (palette_logits, palette_quantiser,
+from dldm_mmseg.utils.palette import (index_to_rgb, palette_logits,
+                                      palette_quantiser,
                                       soft_share_calibration)
+from dldm_mmseg.utils.prompts import check_share_prompt, format_class_shares
+from .adapters import UNET_LORA_TARGETS, add_lora, export_lora, load_lora
 from .base import DiffusionGenerator
-from .mask_export import MaskExportMixin
-from .mask_guidance import ProportionGuidanceMixin
-from .mask_sampling import MaskSamplingMixin
-from .share_conditioning import (add_share_embedding, embedding_dtype,
-                                 share_inputs)
-
-UNET_LORA_TARGETS = ('to_k', 'to_q', 'to_v', 'to_out.0')
-TEXT_LORA_TARGETS = ('q_proj', 'k_proj', 'v_proj', 'out_proj')
+from .components import load_pretrained_into
+from .proportion_guidance import proportion_guidance, prompt_targets
+from .share_conditioning import (SHARE_EMBEDDING_FILE, add_share_embedding,
+                                 check_share_vectors, embedding_dtype,
+                                 export_share_embedding, inputs_of_rows,
+                                 load_share_embedding, measured_rows,
+                                 share_dropout, share_inputs,
+                                 unet_share_labels)
 
 
 @MODELS.register_module()
-class LoRAMaskGenerator(MaskSamplingMixin, ProportionGuidanceMixin,
-                        MaskExportMixin, DiffusionGenerator):
+class LoRAMaskGenerator(DiffusionGenerator):
     """Stage 1 of the paper: a LoRA-tuned SD that draws colour label masks.
 
     Loss = diffusion loss + ``ce_weight`` x CE + ``prop_weight`` x L_prop
@@ -54,17 +63,10 @@ class LoRAMaskGenerator(MaskSamplingMixin, ProportionGuidanceMixin,
         temperature (float): Temperature of the palette logits, relative to
             the smallest distance between two palette colours (see
             :func:`~dldm_mmseg.utils.palette.palette_logits`). Defaults to
-            0.25: a pixel on a colour is 4 nats more likely that class than
-            the next, and a confidently wrong pixel keeps a CE gradient of
-            ~11 (per unit colour), where a much colder softmax saturates
-            and gives it none.
+            0.25.
         prop_timestep_weighting (bool): Weight L_prop by timestep like CE
-            (``x0_weighting``, ``x0_max_timestep``). False gives every
-            timestep full weight: at high noise the decoded x0 is a blur
-            that says nothing pixel-wise (so CE is down-weighted there), but
-            its class shares are what the model would draw for the prompt,
-            which is what L_prop should teach. Defaults to True (one
-            weighting for both terms).
+            (``x0_weighting``, ``x0_max_timestep``); False gives every
+            timestep full weight. Defaults to True.
         prop_max_timestep (int, optional): Only timesteps below this get
             L_prop, in place of ``x0_max_timestep``, so L_prop can reach
             higher noise than CE (where the layout, and so the shares, is
@@ -76,10 +78,7 @@ class LoRAMaskGenerator(MaskSamplingMixin, ProportionGuidanceMixin,
             the soft ones) or ``'calibrated'`` (soft shares against the soft
             shares a perfectly drawn mask of the target shares has,
             :func:`~dldm_mmseg.utils.palette.soft_share_calibration`, so a
-            perfect mask has L_prop = 0; plain soft shares are biased toward
-            uniform and ask a perfect mask for less of its rare classes).
-            Defaults to ``'soft'`` (the paper's estimator; the comparison
-            is in docs/results/history.md#what-l_prop-does-here).
+            perfect mask has L_prop = 0). Defaults to ``'soft'``.
         prop_class_reduction (str): ``'sum'`` over classes (the L1 distance
             between share vectors, 0..2, on the scale of CE, so the paper's
             0.5 / 0.5 weights balance the two) or ``'mean'`` (the paper's
@@ -125,10 +124,6 @@ class LoRAMaskGenerator(MaskSamplingMixin, ProportionGuidanceMixin,
                  **kwargs) -> None:
         super().__init__(components, **kwargs)
         self.quantise = self._quantiser(quantisation)
-        from peft import LoraConfig
-        if lora_rank is not None and lora_rank <= 0:
-            raise ValueError(f'lora_rank must be > 0 (or None for full '
-                             f'fine-tuning), got {lora_rank}')
         self.full_finetune = lora_rank is None
         self.train_text_encoder = train_text_encoder
         self.lora_config = self.text_lora_config = None
@@ -137,17 +132,9 @@ class LoRAMaskGenerator(MaskSamplingMixin, ProportionGuidanceMixin,
             if train_text_encoder:
                 self.text_encoder.requires_grad_(True)
         else:
-            self.lora_config = LoraConfig(
-                r=lora_rank, lora_alpha=lora_alpha or lora_rank,
-                init_lora_weights='gaussian',
-                target_modules=list(lora_targets))
-            self.unet.add_adapter(self.lora_config)
-            if train_text_encoder:
-                self.text_lora_config = LoraConfig(
-                    r=lora_rank, lora_alpha=lora_alpha or lora_rank,
-                    init_lora_weights='gaussian',
-                    target_modules=list(TEXT_LORA_TARGETS))
-                self.text_encoder.add_adapter(self.text_lora_config)
+            self.lora_config, self.text_lora_config = add_lora(
+                self.unet, self.text_encoder if train_text_encoder else None,
+                lora_rank, lora_alpha, lora_targets)
         if self.gradient_checkpointing:
             self.unet.enable_gradient_checkpointing()
             if train_text_encoder:  # transformers 5 renamed the method
@@ -161,9 +148,9 @@ class LoRAMaskGenerator(MaskSamplingMixin, ProportionGuidanceMixin,
             raise ValueError(f'prop_max_timestep must be > 0 or None, got '
                              f'{prop_max_timestep}')
         self.prop_max_timestep = prop_max_timestep
-        if prop_estimator not in ('straight_through', 'soft', 'calibrated'):
-            raise ValueError(f'prop_estimator must be soft, straight_through '
-                             f'or calibrated, got {prop_estimator!r}')
+        if prop_estimator not in PROP_ESTIMATORS:
+            raise ValueError(f'prop_estimator must be one of '
+                             f'{PROP_ESTIMATORS}, got {prop_estimator!r}')
         if prop_estimator == 'calibrated' and self.pixel_encoding == 'onehot':
             raise ValueError("prop_estimator='calibrated' corrects the "
                              'palette softmax; a one-hot mask VAE has none: '
@@ -173,16 +160,7 @@ class LoRAMaskGenerator(MaskSamplingMixin, ProportionGuidanceMixin,
             reduction='none', class_reduction=prop_class_reduction)
         self.share_dropout = None
         if share_conditioning is not None:
-            options = dict(dropout=0.1)
-            unknown = set(share_conditioning) - set(options)
-            if unknown:
-                raise ValueError(f'share_conditioning takes {sorted(options)}'
-                                 f', got {sorted(unknown)}')
-            options.update(share_conditioning)
-            if not 0 <= options['dropout'] < 1:
-                raise ValueError(f'share_conditioning.dropout must be in '
-                                 f'[0, 1), got {options["dropout"]}')
-            self.share_dropout = float(options['dropout'])
+            self.share_dropout = share_dropout(share_conditioning)
             add_share_embedding(self.unet, len(self.classes))
         self._finish_setup()
 
@@ -284,43 +262,235 @@ class LoRAMaskGenerator(MaskSamplingMixin, ProportionGuidanceMixin,
 
     def x0_mask_losses(self, rgb: torch.Tensor, label: torch.Tensor,
                        target_shares: torch.Tensor):
-        """Per-sample CE and L_prop of decoded masks.
+        """Per-sample CE and L_prop (:func:`mask_ce_and_prop` with this
+        model's ``prop_estimator``) of decoded masks ``rgb`` (``N x 3 x H x
+        W`` in [-1, 1], or ``N x (C + 1) x H x W`` with a one-hot mask
+        VAE) against ``label`` (``N x H x W``, 255 = ignore) and the
+        prompts' ``target_shares`` (``N x C``)."""
+        calibration = soft_share_calibration(
+            self.palette, self.temperature) \
+            if self.prop_estimator == 'calibrated' else None
+        return mask_ce_and_prop(self.mask_logits(rgb), label, target_shares,
+                                self.prop_loss, self.prop_estimator,
+                                calibration)
 
-        Class logits come from :func:`palette_logits` (the reserved ignore
-        colour has a column of its own, so a pixel drawn as ignore where the
-        label has a class is an error of CE and takes share from L_prop).
-        CE is the log-softmax cross-entropy over the valid pixels. L_prop
-        compares the class shares with the target shares: by default the
-        soft shares (mean softmax probabilities, as in the paper); with
-        ``prop_estimator='straight_through'`` its value uses the hard shares
-        (each pixel's nearest colour, what synthesis measures) and its
-        gradient the soft ones, since soft shares at a usable temperature
-        are biased toward uniform (a 1% class reads about 2.7%).
-
-        Args:
-            rgb (torch.Tensor): ``N x 3 x H x W`` decoded masks in [-1, 1]
-                (``N x (C + 1) x H x W`` with a one-hot mask VAE).
-            label (torch.Tensor): ``N x H x W`` class indices, 255 = ignore.
-            target_shares (torch.Tensor): ``N x C`` shares of the prompts.
+    # -- inference ---------------------------------------------------------
+    @torch.no_grad()
+    def predict(self, prompt: Sequence[str], target_shares: torch.Tensor,
+                label: Optional[torch.Tensor] = None,
+                sample_id: Optional[Sequence[str]] = None, **kwargs) -> list:
+        """Masks for a batch of (held-out) patches' prompts: what the val
+        and test loops call (``forward(mode='predict')``).
 
         Returns:
-            tuple: ``(ce, prop)``, each ``N`` values.
+            list[SegDataSample]: ``pred_sem_seg`` (class indices, 255 where
+            the mask is drawn in the ignore colour) with ``target_shares``
+            (the prompt's shares, which ``ClassProportionMetric`` compares
+            with), ``prompt``, ``seed`` and ``sample_id`` in the metainfo.
+            The real label map is not attached: a generated mask is not
+            drawn to match its pixels, only its shares.
         """
-        num_classes = len(self.classes)
-        logits = self.mask_logits(rgb)
-        log_probs = logits.log_softmax(1)
-        valid = (label != 255).float()
-        ce = F.nll_loss(log_probs, label, ignore_index=255, reduction='none')
-        ce = (ce * valid).flatten(1).sum(1) / valid.flatten(1).sum(
-            1).clamp_min(1)
-        probs = log_probs.exp()[:, :num_classes]
-        if self.prop_estimator == 'straight_through':
-            hard = F.one_hot(logits.argmax(1), num_classes + 1).permute(
-                0, 3, 1, 2)[:, :num_classes].to(probs.dtype)
-            probs = hard + probs - probs.detach()
-        elif self.prop_estimator == 'calibrated':
-            target_shares = target_shares.to(probs) @ soft_share_calibration(
-                self.palette, self.temperature).to(probs)
-        prop = self.prop_loss(probs, label, target_shares=target_shares,
-                              pred_is_prob=True)
-        return ce, prop
+        prompts = list(prompt)
+        ids = list(sample_id) if sample_id is not None else \
+            [str(i) for i in range(len(prompts))]
+        height, width = (label.shape[-2:] if label is not None
+                         else (512, 512))
+        seeds = self.sample_seeds(ids)
+        out = self.generate_masks(prompts, seeds,
+                                  class_shares=measured_rows(target_shares),
+                                  height=int(height), width=int(width),
+                                  batch_size=len(prompts))
+        samples = []
+        for i, labels in enumerate(out['labels']):
+            sample = SegDataSample(metainfo=dict(
+                target_shares=target_shares[i].tolist(), prompt=prompts[i],
+                seed=seeds[i], sample_id=ids[i]))
+            sample.pred_sem_seg = PixelData(
+                data=torch.from_numpy(labels.astype(np.int64))[None])
+            samples.append(sample)
+        return samples
+
+    def prompts_from_shares(self, class_shares) -> List[str]:
+        """Share text prompts (``building: 30%, ...``) from share rows."""
+        return [format_class_shares(row, self.classes) for row in class_shares]
+
+    def proportion_guidance(self, targets: torch.Tensor, scale: float,
+                            max_timestep: int = 400):
+        """A context in which sampling is guided toward ``targets``
+        (``N x C`` shares) by L_prop on the decoded x0; see
+        :func:`~.proportion_guidance.proportion_guidance`."""
+        return proportion_guidance(
+            self.unet, self.predict_x0,
+            lambda x0: self.mask_logits(self.decode_latents(x0)),
+            self._alphas_cumprod, self.noise_scheduler.config.prediction_type,
+            targets, scale, max_timestep)
+
+    @torch.no_grad()
+    def generate_masks(self,
+                       prompts: Optional[Sequence[str]] = None,
+                       seeds: Sequence[int] = (0,),
+                       class_shares=None,
+                       height: int = 512,
+                       width: int = 512,
+                       steps: Optional[int] = None,
+                       guidance_scale: Optional[float] = None,
+                       scheduler: Optional[str] = None,
+                       batch_size: int = 8,
+                       prop_guidance: Optional[dict] = None
+                       ) -> Dict[str, np.ndarray]:
+        """Generate colour masks and their class-index maps.
+
+        Args:
+            prompts: Text prompts, or None with ``class_shares`` (rows of
+                shares in class order, or dicts class -> share), whose share
+                text becomes the prompts.
+            seeds: One seed per sample; sample ``i`` gives the same output
+                whatever the batch it is in.
+            height, width: Output size in pixels.
+            steps, guidance_scale, scheduler: Sampling settings; defaults
+                from ``inference_cfg``.
+            batch_size: Samples per forward pass.
+            class_shares: With ``prompts``, the target shares of a generator
+                with numeric share conditioning (rows in class order, each
+                summing to 1; a NaN row: no share condition); without, a
+                share-conditioned generator reads them from the prompts'
+                share text. Not used by a text-only generator.
+            prop_guidance (dict, optional): Proportion guidance while
+                sampling (see :meth:`proportion_guidance`): ``scale``
+                (0 = off), ``max_timestep`` (guide the steps at or below
+                it; default 400). Targets are the prompts' share text.
+
+        Returns:
+            dict: ``labels`` (N x H x W uint8: the class index 0..C-1 the
+            generator's ``quantisation`` gives each pixel, or 255 where
+            that is the reserved ignore colour), ``rgb`` (N x H x W x 3
+            uint8 raw output; with a one-hot mask VAE, the labels in the
+            palette colours) and ``prompts``.
+        """
+        if class_shares is not None and len(class_shares) and isinstance(
+                class_shares[0], dict):
+            class_shares = [[row.get(c, 0.0) for c in self.classes]
+                            for row in class_shares]
+        if prompts is None:
+            if class_shares is None:
+                raise ValueError('give prompts or class_shares')
+            prompts = self.prompts_from_shares(class_shares)
+        prompts = list(prompts)
+        for i, prompt in enumerate(prompts):
+            try:
+                check_share_prompt(prompt, self.classes)
+            except ValueError as e:
+                raise ValueError(f'prompt {i} of generate_masks: {e}') from e
+
+        def quantise(pixels: torch.Tensor):
+            labels = self.quantise(pixels).cpu().numpy()
+            if self.pixel_encoding == 'onehot':  # shown in the palette
+                return index_to_rgb(labels, self.palette), labels
+            return pixels.cpu().numpy(), labels
+
+        guide = dict(prop_guidance or {})
+        scale = float(guide.pop('scale', 0.0))
+        # each context is told each batch's slice of the samples
+        with contextlib.ExitStack() as stack:
+            aims = []
+            if self.share_conditioned:
+                rows = check_share_vectors(
+                    prompt_targets(prompts, self.classes)
+                    if class_shares is None else class_shares, prompts,
+                    self.classes)
+                aims.append(stack.enter_context(unet_share_labels(
+                    self.unet, inputs_of_rows(rows, self.unet.device))))
+            if scale:
+                aims.append(stack.enter_context(self.proportion_guidance(
+                    prompt_targets(prompts, self.classes), scale, **guide)))
+
+            def on_batch(part):
+                for aim in aims:
+                    aim(part)
+
+            rgb, labels = self.sample(
+                prompts, seeds, height, width, steps, guidance_scale,
+                scheduler, batch_size, postprocess=quantise,
+                on_batch=on_batch)
+        return dict(rgb=rgb, labels=labels, prompts=np.asarray(prompts))
+
+    # -- export ------------------------------------------------------------
+    def _fully_trained(self) -> dict:
+        """Export folder name -> network, for full fine-tuning."""
+        parts = dict(unet=self.unet)
+        if self.train_text_encoder:
+            parts['text_encoder'] = self.text_encoder
+        return parts
+
+    def export(self, out_dir: str) -> str:
+        """Write the LoRA weights as ``pytorch_lora_weights.safetensors`` that
+        stock ``StableDiffusionPipeline.load_lora_weights(out_dir)`` reads
+        (EMA weights when enabled). Atomic: the folder appears complete.
+
+        With full fine-tuning (``lora_rank=None``) the trained networks are
+        written with ``save_pretrained`` into ``unet/`` (and
+        ``text_encoder/``) instead, the diffusers layout of those parts.
+        With numeric share conditioning, a LoRA export also holds
+        ``share_embedding.safetensors`` (the UNet's projection class
+        embedding); a fully fine-tuned ``unet/`` holds it in its weights
+        and config.
+        """
+        with self.ema_weights(), atomic_directory(out_dir) as tmp:
+            if self.full_finetune:
+                for name, module in self._fully_trained().items():
+                    module.save_pretrained(osp.join(tmp, name),
+                                           safe_serialization=True)
+            else:
+                export_lora(tmp, self.unet, self.lora_config,
+                            self.text_encoder if self.train_text_encoder
+                            else None, self.text_lora_config)
+                if self.share_conditioned:
+                    export_share_embedding(self.unet, self.classes, tmp)
+        return osp.abspath(out_dir)
+
+    def _load_export(self, path: str) -> None:
+        """Load the weights :meth:`export` wrote (or any diffusers LoRA for
+        this architecture).
+
+        Raises:
+            FileNotFoundError: When ``path`` lacks the LoRA weights file, a
+                fully fine-tuned network, or the share embedding of a
+                share-conditioned config.
+            ValueError: When the weights do not fit this model (another
+                rank, targets or base architecture, share conditioning on
+                one side only), naming the export.
+        """
+        if self.full_finetune:
+            parts = []
+            for name, module in self._fully_trained().items():
+                folder = osp.join(path, name)
+                if not osp.isfile(osp.join(folder, 'config.json')):
+                    raise FileNotFoundError(
+                        f'{folder} does not exist: this config fine-tunes '
+                        f'the {name} fully (lora_rank=None); point at '
+                        'work_dir/export/final of a run of this config')
+                parts.append((module, type(module), folder))
+            self._check_share_conditioning(path)
+            load_pretrained_into(parts, path)
+            return
+        if self.share_conditioned:
+            load_share_embedding(self.unet, self.classes, path)
+        elif osp.isfile(osp.join(path, SHARE_EMBEDDING_FILE)):
+            raise ValueError(
+                f'{path} was trained with numeric share conditioning '
+                f'({SHARE_EMBEDDING_FILE}); set share_conditioning=dict() '
+                'in the model config to load it')
+        load_lora(path, self.unet,
+                  self.text_encoder if self.train_text_encoder else None)
+
+    def _check_share_conditioning(self, path: str) -> None:
+        """A fully fine-tuned export's UNet must take the target shares
+        exactly when this config does."""
+        with open(osp.join(path, 'unet', 'config.json')) as f:
+            exported = json.load(f).get('class_embed_type') == 'projection'
+        if exported != self.share_conditioned:
+            raise ValueError(
+                f'{path} was trained {"with" if exported else "without"} '
+                'numeric share conditioning, this config is the other way; '
+                'set share_conditioning=' +
+                ('dict()' if exported else 'None') + ' in the model config')

@@ -21,6 +21,25 @@ SHARE_EMBEDDING_FILE = 'share_embedding.safetensors'
 SUM_TOLERANCE = 0.02
 
 
+def share_dropout(options: dict) -> float:
+    """The probability of the null shares in training, from a generator's
+    ``share_conditioning`` options (``dropout``, default 0.1).
+
+    Raises:
+        ValueError: On an unknown option or a dropout outside [0, 1).
+    """
+    settings = dict(dropout=0.1)
+    unknown = set(options) - set(settings)
+    if unknown:
+        raise ValueError(f'share_conditioning takes {sorted(settings)}, got '
+                         f'{sorted(unknown)}')
+    settings.update(options)
+    if not 0 <= settings['dropout'] < 1:
+        raise ValueError(f'share_conditioning.dropout must be in [0, 1), '
+                         f'got {settings["dropout"]}')
+    return float(settings['dropout'])
+
+
 def add_share_embedding(unet: nn.Module, num_classes: int) -> nn.Module:
     """Give ``unet`` a projection class embedding for ``num_classes``
     shares plus the null flag, with a zero-initialised output layer (the

@@ -94,6 +94,5 @@ class TrainingStepMixin:
         log_vars = super().train_step(data, optim_wrapper)
         if self._loss_scaled:
             log_vars['skipped_steps'] = float(self.skipped_steps)
-        if self.ema is not None and optim_wrapper.should_update():
-            self.update_ema()
+        self.update_ema(optim_wrapper)
         return log_vars

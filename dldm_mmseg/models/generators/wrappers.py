@@ -19,7 +19,5 @@ class GeneratorDistributedDataParallel(MMDistributedDataParallel):
 
     def train_step(self, data, optim_wrapper):
         log_vars = super().train_step(data, optim_wrapper)
-        if getattr(self.module, 'ema', None) is not None and \
-                optim_wrapper.should_update():
-            self.module.update_ema()
+        self.module.update_ema(optim_wrapper)
         return log_vars

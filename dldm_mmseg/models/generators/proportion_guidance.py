@@ -1,0 +1,133 @@
+"""Proportion guidance for stage-1 sampling: move each step's x0 along
+the negative gradient of L_prop against the prompt's target shares
+(classifier-guidance style; see ``guidance`` in the synthesis config)."""
+import contextlib
+from typing import Callable, Sequence
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from dldm_mmseg.utils.prompts import parse_class_shares, share_part
+
+
+def prompt_targets(prompts: Sequence[str], classes: Sequence[str]
+                   ) -> torch.Tensor:
+    """``N x C`` shares stated in the prompts' share text (NaN rows for
+    prompts without shares: those samples are not guided)."""
+    rows = []
+    for prompt in prompts:
+        part = share_part(prompt)
+        rows.append(parse_class_shares(part, classes, require_total=False)
+                    if part else np.full(len(classes), np.nan))
+    return torch.as_tensor(np.stack(rows), dtype=torch.float32)
+
+
+def guidance_loss(logits: torch.Tensor, targets: torch.Tensor
+                  ) -> torch.Tensor:
+    """Per-sample L_prop of decoded masks against target shares.
+
+    Args:
+        logits (torch.Tensor): ``N x (C + 1) x H x W`` class logits of the
+            decoded masks, ignore last.
+        targets (torch.Tensor): ``N x C`` target shares; NaN rows have no
+            target.
+
+    Returns:
+        torch.Tensor: ``N`` values: the L1 distance between the
+        straight-through hard shares and the target (0 for rows without a
+        target).
+    """
+    num = logits.shape[1] - 1
+    probs = logits.softmax(1)[:, :num]
+    hard = F.one_hot(logits.argmax(1), num + 1).permute(
+        0, 3, 1, 2)[:, :num].to(probs.dtype)
+    shares = (hard + probs - probs.detach()).flatten(2).mean(2)
+    error = (shares - targets.nan_to_num(0)).abs().sum(1)
+    return torch.where(targets.isnan().any(1), error * 0, error)
+
+
+@contextlib.contextmanager
+def proportion_guidance(unet: nn.Module, predict_x0: Callable,
+                        x0_logits: Callable, alphas_cumprod: Callable,
+                        prediction_type: str, targets: torch.Tensor,
+                        scale: float, max_timestep: int = 400):
+    """Guide sampling toward target class shares with L_prop on the decoded
+    x0 (classifier guidance with the differentiable piece the method trains
+    with).
+
+    While active, ``unet``'s output at timesteps ``<= max_timestep`` is
+    changed so that the x0 it implies moves by ``-scale * dL/dx0`` (the
+    gradient times the number of latent pixels, as L is a mean over
+    pixels), where L is :func:`guidance_loss` of the decoded x0 against the
+    sample's target. The UNet's Jacobian is not back-propagated (one VAE
+    decode and its backward per sample and guided step), so every scheduler
+    sees an ordinary model output; with classifier-free guidance the
+    gradient of the conditional x0 moves both halves alike, so the combined
+    output moves by it.
+
+    Args:
+        unet (nn.Module): The UNet whose ``forward`` is guided.
+        predict_x0 (callable): ``(x_t, model output, t) -> x0`` latents.
+        x0_logits (callable): x0 latents -> ``N x (C + 1) x H x W`` class
+            logits of their decoded masks (differentiable).
+        alphas_cumprod (callable): ``(t, like) -> alpha_bar`` broadcast to
+            ``like``.
+        prediction_type (str): The scheduler's, ``'epsilon'`` or ``'v'``.
+        targets (torch.Tensor): ``N x C`` target shares of all samples.
+        scale (float): Guidance strength.
+        max_timestep (int): Guide the steps at or below it.
+
+    Yields:
+        callable: Give it each batch's slice of ``targets`` (``on_batch``
+        of the generator's ``sample``).
+    """
+    original = unet.forward
+    current = {}
+
+    def aim(part):
+        current['targets'] = targets[part]
+
+    def guided(sample, timestep, *args, **kwargs):
+        out = original(sample, timestep, *args, **kwargs)
+        t = int(torch.as_tensor(timestep).flatten()[0])
+        if t > max_timestep:
+            return out
+        pred = out[0] if isinstance(out, tuple) else out.sample
+        goal = current['targets'].to(sample.device)
+        num = goal.shape[0]
+        # under classifier-free guidance the UNet sees [unconditional,
+        # conditional] copies of each sample: the conditional half's
+        # gradient moves both alike (so the combined output moves by it
+        # too), one VAE decode per sample instead of one per copy
+        copies = sample.shape[0] // num
+        rows = slice(sample.shape[0] - num, None)
+        steps = torch.full((num,), t, device=sample.device)
+        with torch.enable_grad():
+            x0 = predict_x0(sample[rows].float(), pred[rows].float(), steps)
+            x0 = x0.detach().requires_grad_(True)
+            loss = guidance_loss(x0_logits(x0), goal)
+            grad, = torch.autograd.grad(loss.sum(), x0)
+        # shares are pixel means: per latent pixel the gradient shrinks
+        # with the area; rescaled so that a scale means the same at every
+        # resolution
+        grad = grad * x0[0, 0].numel()
+        ab = alphas_cumprod(steps, x0)
+        alpha, sigma = ab.sqrt(), (1 - ab).sqrt()
+        if prediction_type == 'epsilon':
+            change = alpha / sigma * scale * grad  # x0 = (x - s e) / a
+        else:  # v: x0 = a x - s v
+            change = scale * grad / sigma
+        change = change.repeat(copies, *([1] * (change.dim() - 1)))
+        pred = (pred.float() + change).to(pred.dtype)
+        if isinstance(out, tuple):
+            return (pred,) + tuple(out[1:])
+        out.sample = pred
+        return out
+
+    unet.forward = guided
+    try:
+        yield aim
+    finally:
+        unet.forward = original
