@@ -3,7 +3,7 @@
 the generated mask, the mask is probably wrong there."""
 import glob
 import os.path as osp
-from typing import Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 import torch
@@ -151,6 +151,28 @@ class ConsistencyChecker:
 
 
 RULES = ('confidence', 'class_loss')
+
+
+def differentiable_logits(model) -> Callable:
+    """An mmseg segmentor as a differentiable function of images, for
+    guidance: ``N x 3 x H x W`` RGB images in [-1, 1] -> ``N x C x H x W``
+    class logits at the images' size (whole-image inference, normalised
+    and channel-ordered as the model's data preprocessor does for the BGR
+    arrays of ``inference_model``)."""
+    pre = model.data_preprocessor
+
+    def logits(images: torch.Tensor) -> torch.Tensor:
+        x = (images.float() + 1) * 127.5
+        if not pre._channel_conversion:  # the model reads BGR as stored
+            x = x.flip(1)
+        if pre._enable_normalize:
+            x = (x - pre.mean) / pre.std
+        size = tuple(x.shape[-2:])
+        metas = [dict(img_shape=size, ori_shape=size, pad_shape=size)
+                 for _ in range(len(x))]
+        return model.encode_decode(x, metas)
+
+    return logits
 
 
 def pixel_loss(probs: np.ndarray, label: np.ndarray):

@@ -38,7 +38,8 @@ from mmengine.device import get_device
 import torch
 from mmengine.dist import barrier
 
-from dldm_mmseg.evaluation.consistency import ConsistencyChecker
+from dldm_mmseg.evaluation.consistency import (ConsistencyChecker,
+                                               differentiable_logits)
 from dldm_mmseg.utils.dtypes import DTYPES
 from dldm_mmseg.utils.label_stats import (class_proportion_error, class_shares,
                                           remove_isolated_pixels)
@@ -87,6 +88,7 @@ class SynthesisEngine(SetOutputMixin):
         self.consistency = ConsistencyChecker(
             device=self.device, **settings.consistency) \
             if settings.consistency else None
+        self.seg_guidance = self._seg_guidance(settings)
         self.share_sampler = self._share_sampler(settings)
         self.mask_model = mask_model or load_generator(
             settings.mask_generator)
@@ -94,6 +96,29 @@ class SynthesisEngine(SetOutputMixin):
             settings.image_generator)
         self._prepare_for_inference(settings)
         self.weight_hashes = weight_hashes(settings)
+
+    def _seg_guidance(self, settings: SynthesisSettings) -> Optional[dict]:
+        """``generate_images``' ``seg_guidance`` from ``settings``: the
+        segmentor (the consistency filter's when it is the same model)
+        as a differentiable function, its scale and timesteps."""
+        if not settings.seg_guidance:
+            return None
+        options = dict(settings.seg_guidance)
+        known = {'config', 'checkpoint', 'scale', 'timesteps'}
+        if set(options) - known or 'config' not in options:
+            raise ValueError(
+                f'synthesis.seg_guidance takes {sorted(known)} (config '
+                f'required), got {sorted(options)}')
+        config, checkpoint = options.pop('config'), options.pop(
+            'checkpoint', None)
+        reference = self.consistency
+        if reference is None or (config, checkpoint) != (
+                settings.consistency.get('config'),
+                settings.consistency.get('checkpoint')):
+            reference = ConsistencyChecker(config, checkpoint,
+                                           device=self.device)
+        return dict(options, segmentor=differentiable_logits(
+            reference.model))
 
     def _share_sampler(self, settings: SynthesisSettings
                        ) -> TargetShareSampler:
@@ -236,7 +261,7 @@ class SynthesisEngine(SetOutputMixin):
                     np.stack([m['labels'] for m in masks]),
                     [p['image_prompt'] for p in plans],
                     [p['image_seed'] for p in plans],
-                    batch_size=self.net_batch,
+                    batch_size=self.net_batch, seg_guidance=self.seg_guidance,
                     **self.settings.image_sampling)
                 if self.consistency is not None:
                     self._apply_consistency(plans, masks, images)

@@ -13,8 +13,8 @@ import numpy as np
 from dldm_mmseg.datasets.synth_layout import (ANN_DIR, IMG_DIR, INFO, MANIFEST,
                                               RECORDS, SEED_SCHEME, sample_id,
                                               synthesis_status)
-from dldm_mmseg.utils.hashing import (differing_keys, file_sha256,
-                                      folder_hash)
+from dldm_mmseg.utils.hashing import (cached_file_sha256, differing_keys,
+                                      file_sha256, folder_hash)
 from dldm_mmseg.utils.io import (atomic_open, atomic_write_image,
                                  atomic_write_jsonl, remove_stale_temporaries)
 from dldm_mmseg.utils.label_stats import from_train_ids
@@ -23,10 +23,15 @@ from dldm_mmseg.utils.source_dataset import source_identity
 
 def weight_hashes(settings) -> dict:
     """Hash of each generator's weights folder ('in-memory' for a model
-    given without one)."""
-    return {key: folder_hash(spec['weights'])
-            if (spec := getattr(settings, key) or {}).get('weights')
-            else 'in-memory' for key in ('mask_generator', 'image_generator')}
+    given without one) and of the guiding segmentor's checkpoint."""
+    hashes = {key: folder_hash(spec['weights'])
+              if (spec := getattr(settings, key) or {}).get('weights')
+              else 'in-memory'
+              for key in ('mask_generator', 'image_generator')}
+    checkpoint = (settings.seg_guidance or {}).get('checkpoint')
+    if checkpoint:
+        hashes['seg_guidance'] = cached_file_sha256(checkpoint)
+    return hashes
 
 
 def real_captions_file(settings):

@@ -103,6 +103,11 @@ class SynthesisSettings:
             into :class:`RejectSettings`. Defaults to off.
         consistency (dict, optional): ``ConsistencyChecker`` arguments of
             the FreeMask-style filter. Defaults to None (off).
+        seg_guidance (dict, optional): Segmentor guidance of stage 2
+            (:meth:`ControlNetImageGenerator.segmentor_guidance`):
+            ``config`` and ``checkpoint`` of a segmentor trained on the
+            real set, ``scale`` and ``timesteps`` (default ``(600,
+            1000)``). Defaults to None (off).
         dtype (str, optional): ``'fp32'``, ``'fp16'`` or ``'bf16'``.
             Defaults to None: fp16 on CUDA, fp32 elsewhere.
         channels_last (bool): Channels-last memory layout (speed only).
@@ -127,6 +132,7 @@ class SynthesisSettings:
     cleanup_min_neighbours: int = _setting(0)
     reject: 'RejectSettings' = _setting(None, factory=RejectSettings)
     consistency: Optional[dict] = _setting(None)
+    seg_guidance: Optional[dict] = _setting(None)
     dtype: Optional[str] = _setting(None)
     channels_last: bool = _setting(True, SPEED)
     compile: bool = _setting(False, SPEED)

@@ -6,7 +6,7 @@ import torch
 from mmengine.optim import OptimWrapper
 
 from mmseg.registry import MODELS
-from dldm_mmseg.models.generators.proportion_guidance import (
+from dldm_mmseg.models.generators.guidance import (
     guidance_loss, prompt_targets)
 from dldm_mmseg.utils.palette import index_to_rgb
 from fixtures import POTSDAM_PALETTE

@@ -15,6 +15,7 @@ from dldm_mmseg.datasets.captioning import write_captions
 from dldm_mmseg.synthesis.share_sampler import TargetShareSampler
 from dldm_mmseg.datasets.synth_layout import synthesis_status
 from dldm_mmseg.synthesis.engine import SynthesisEngine
+from dldm_mmseg.utils.hashing import cached_file_sha256
 from dldm_mmseg.utils.label_stats import (class_shares,
                                           remove_isolated_pixels,
                                           to_train_ids)
@@ -703,3 +704,26 @@ def test_set_identity_is_what_made_it_not_how_paths_are_spelled(
     (tmp_path / 'empty').mkdir()
     with pytest.raises(FileNotFoundError, match='holds no weights'):
         folder_hash(str(tmp_path / 'empty'))
+
+
+def test_segmentor_guidance_paints_other_images_and_checks_its_keys(
+        setup, reference_model, tmp_path):
+    config, checkpoint = reference_model
+    plain, guided = str(tmp_path / 'plain'), str(tmp_path / 'guided')
+    SynthesisEngine(synth_cfg(setup), device='cpu').run(2, plain)
+    engine = SynthesisEngine(synth_cfg(setup, seg_guidance=dict(
+        config=config, checkpoint=checkpoint, scale=50.0,
+        timesteps=(0, 1000))), device='cpu')
+    engine.run(2, guided)
+    a, b = files_of(plain), files_of(guided)
+    masks = [k for k in a if k.startswith('ann_dir')]
+    assert all(np.array_equal(a[k], b[k]) for k in masks)  # stage 1 alike
+    assert any(not np.array_equal(a[k], b[k]) for k in a
+               if k.startswith('img_dir'))
+    # part of the set's identity: a guided set is not an unguided one
+    assert engine.identity()['seg_guidance']['scale'] == 50.0
+    assert engine.identity()['weights']['seg_guidance'] == \
+        cached_file_sha256(checkpoint)
+    with pytest.raises(ValueError, match=r"seg_guidance takes \['checkpoint"):
+        SynthesisEngine(synth_cfg(setup, seg_guidance=dict(
+            config=config, strength=1.0)), device='cpu')

@@ -1,4 +1,5 @@
 """Stage 2: label mask + text -> aerial image, a ControlNet on frozen SD."""
+import contextlib
 import os.path as osp
 from typing import Dict, Optional, Sequence
 
@@ -15,6 +16,7 @@ from dldm_mmseg.utils.palette import index_to_rgb
 from .base import DiffusionGenerator
 from .components import (controlnet_conditioning_channels,
                          load_pretrained_into)
+from .guidance import segmentor_loss, x0_guidance
 
 
 CONDITIONS = ('rgb', 'onehot')
@@ -255,7 +257,8 @@ class ControlNetImageGenerator(DiffusionGenerator):
                         guidance_scale: Optional[float] = None,
                         scheduler: Optional[str] = None,
                         conditioning_scale: float = 1.0,
-                        batch_size: int = 8) -> np.ndarray:
+                        batch_size: int = 8,
+                        seg_guidance: Optional[dict] = None) -> np.ndarray:
         """Paint an image for each mask.
 
         Args:
@@ -265,6 +268,13 @@ class ControlNetImageGenerator(DiffusionGenerator):
             prompts: One prompt per mask (caption and/or share text).
             seeds: One seed per sample; sample ``i`` gives the same output
                 whatever the batch it is in.
+            seg_guidance (dict, optional): Segmentor guidance (see
+                :meth:`segmentor_guidance`): ``segmentor`` (a callable from
+                ``N x 3 x H x W`` RGB images in [-1, 1] to ``N x C x H x
+                W`` class logits, differentiable), ``scale`` (0 = off) and
+                ``timesteps`` (the guided range, default ``(600, 1000)``:
+                the first steps, where the layout is decided). Needs
+                ``masks`` as class indices.
 
         Returns:
             np.ndarray: ``N x H x W x 3`` uint8 images.
@@ -274,10 +284,43 @@ class ControlNetImageGenerator(DiffusionGenerator):
             raise ValueError(f'{len(condition)} masks but {len(prompts)} '
                              'prompts')
         height, width = condition.shape[-2:]
-        return self.sample(prompts, seeds, height, width, steps,
-                           guidance_scale, scheduler, batch_size,
-                           per_sample=dict(image=condition),
-                           controlnet_conditioning_scale=conditioning_scale)
+        guide = dict(seg_guidance or {})
+        with contextlib.ExitStack() as stack:
+            on_batch = None
+            if guide.get('scale'):
+                if np.asarray(masks).ndim != 3:
+                    raise ValueError(
+                        'seg_guidance compares the segmentor with class '
+                        'indices: give masks as N x H x W class indices, '
+                        f'got shape {np.asarray(masks).shape}')
+                on_batch = stack.enter_context(self.segmentor_guidance(
+                    torch.from_numpy(np.asarray(masks)), **guide))
+            return self.sample(
+                prompts, seeds, height, width, steps, guidance_scale,
+                scheduler, batch_size, per_sample=dict(image=condition),
+                on_batch=on_batch,
+                controlnet_conditioning_scale=conditioning_scale)
+
+    def segmentor_guidance(self, labels: torch.Tensor, segmentor,
+                           scale: float,
+                           timesteps: Sequence[int] = (600, 1000)):
+        """A context in which sampling at ``timesteps`` (both ends
+        included) moves each image's x0 against the gradient of
+        :func:`~.guidance.segmentor_loss`: ``segmentor``'s cross-entropy on
+        the decoded image against ``labels`` (``N x H x W``), on the pixels
+        it misclassifies (see :func:`~.guidance.x0_guidance`)."""
+        lo, hi = (int(t) for t in timesteps)
+        if not 0 <= lo <= hi:
+            raise ValueError(f'seg_guidance timesteps must be (low, high) '
+                             f'with 0 <= low <= high, got {timesteps}')
+
+        def loss_of(x0, part):
+            logits = segmentor(self.decode_latents(x0).float())
+            return segmentor_loss(logits, labels[part].to(logits.device))
+
+        return x0_guidance(self.unet, self.predict_x0, self._alphas_cumprod,
+                           self.noise_scheduler.config.prediction_type,
+                           loss_of, scale, (lo, hi))
 
     def export(self, out_dir: str) -> str:
         """``ControlNetModel.save_pretrained`` into ``out_dir`` (EMA weights

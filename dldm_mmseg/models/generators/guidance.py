@@ -1,8 +1,10 @@
-"""Proportion guidance for stage-1 sampling: move each step's x0 along
-the negative gradient of L_prop against the prompt's target shares
-(classifier-guidance style; see ``guidance`` in the synthesis config)."""
+"""Guidance of a generator's sampling by a differentiable loss of the
+decoded x0 (classifier-guidance style): proportion guidance for stage 1
+(L_prop against the prompt's target shares) and segmentor guidance for
+stage 2 (a real-only segmentor's cross-entropy against the condition
+mask)."""
 import contextlib
-from typing import Callable, Sequence
+from typing import Callable, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -48,70 +50,79 @@ def guidance_loss(logits: torch.Tensor, targets: torch.Tensor
     return torch.where(targets.isnan().any(1), error * 0, error)
 
 
-@contextlib.contextmanager
-def proportion_guidance(unet: nn.Module, predict_x0: Callable,
-                        x0_logits: Callable, alphas_cumprod: Callable,
-                        prediction_type: str, targets: torch.Tensor,
-                        scale: float, max_timestep: int = 400):
-    """Guide sampling toward target class shares with L_prop on the decoded
-    x0 (classifier guidance with the differentiable piece the method trains
-    with).
+def segmentor_loss(logits: torch.Tensor, labels: torch.Tensor
+                   ) -> torch.Tensor:
+    """Per-sample cross-entropy of a segmentor's ``logits`` (``N x C x H x
+    W``) against ``labels`` (``N x H x W``, 255 = ignore) on the pixels it
+    misclassifies, summed there and divided by the valid pixels: pixels
+    already drawn as their class pull no further."""
+    labels = labels.long()
+    valid = labels != 255
+    wrong = valid & (logits.argmax(1) != labels)
+    ce = F.cross_entropy(logits.float(), labels, ignore_index=255,
+                         reduction='none')
+    return (ce * wrong).flatten(1).sum(1) / valid.flatten(1).sum(
+        1).clamp_min(1)
 
-    While active, ``unet``'s output at timesteps ``<= max_timestep`` is
-    changed so that the x0 it implies moves by ``-scale * dL/dx0`` (the
-    gradient times the number of latent pixels, as L is a mean over
-    pixels), where L is :func:`guidance_loss` of the decoded x0 against the
-    sample's target. The UNet's Jacobian is not back-propagated (one VAE
-    decode and its backward per sample and guided step), so every scheduler
-    sees an ordinary model output; with classifier-free guidance the
-    gradient of the conditional x0 moves both halves alike, so the combined
-    output moves by it.
+
+@contextlib.contextmanager
+def x0_guidance(unet: nn.Module, predict_x0: Callable,
+                alphas_cumprod: Callable, prediction_type: str,
+                loss_of: Callable, scale: float,
+                timesteps: Tuple[int, int] = (0, 1000)):
+    """Guide sampling by a loss of the predicted x0.
+
+    While active, ``unet``'s output at timesteps ``t`` with ``timesteps[0]
+    <= t <= timesteps[1]`` is changed so that the x0 it implies moves by
+    ``-scale * dL/dx0`` (the gradient times the number of latent pixels, so
+    that a loss that is a mean over pixels is guided alike at every
+    resolution). The UNet's Jacobian is not back-propagated, so every
+    scheduler sees an ordinary model output; under classifier-free guidance
+    the gradient of the conditional x0 moves both halves alike, so the
+    combined output moves by it.
 
     Args:
         unet (nn.Module): The UNet whose ``forward`` is guided.
         predict_x0 (callable): ``(x_t, model output, t) -> x0`` latents.
-        x0_logits (callable): x0 latents -> ``N x (C + 1) x H x W`` class
-            logits of their decoded masks (differentiable).
         alphas_cumprod (callable): ``(t, like) -> alpha_bar`` broadcast to
             ``like``.
         prediction_type (str): The scheduler's, ``'epsilon'`` or ``'v'``.
-        targets (torch.Tensor): ``N x C`` target shares of all samples.
+        loss_of (callable): ``(x0 latents, part) -> N`` per-sample losses
+            (differentiable), ``part`` the slice of the samples in the
+            batch.
         scale (float): Guidance strength.
-        max_timestep (int): Guide the steps at or below it.
+        timesteps (tuple): The range of guided timesteps, both ends
+            included.
 
     Yields:
-        callable: Give it each batch's slice of ``targets`` (``on_batch``
+        callable: Give it each batch's slice of the samples (``on_batch``
         of the generator's ``sample``).
     """
     original = unet.forward
     current = {}
 
     def aim(part):
-        current['targets'] = targets[part]
+        current['part'] = part
 
     def guided(sample, timestep, *args, **kwargs):
         out = original(sample, timestep, *args, **kwargs)
         t = int(torch.as_tensor(timestep).flatten()[0])
-        if t > max_timestep:
+        if not timesteps[0] <= t <= timesteps[1]:
             return out
         pred = out[0] if isinstance(out, tuple) else out.sample
-        goal = current['targets'].to(sample.device)
-        num = goal.shape[0]
+        part = current['part']
+        num = part.stop - part.start
         # under classifier-free guidance the UNet sees [unconditional,
         # conditional] copies of each sample: the conditional half's
         # gradient moves both alike (so the combined output moves by it
-        # too), one VAE decode per sample instead of one per copy
+        # too), one decode per sample instead of one per copy
         copies = sample.shape[0] // num
         rows = slice(sample.shape[0] - num, None)
         steps = torch.full((num,), t, device=sample.device)
         with torch.enable_grad():
             x0 = predict_x0(sample[rows].float(), pred[rows].float(), steps)
             x0 = x0.detach().requires_grad_(True)
-            loss = guidance_loss(x0_logits(x0), goal)
-            grad, = torch.autograd.grad(loss.sum(), x0)
-        # shares are pixel means: per latent pixel the gradient shrinks
-        # with the area; rescaled so that a scale means the same at every
-        # resolution
+            grad, = torch.autograd.grad(loss_of(x0, part).sum(), x0)
         grad = grad * x0[0, 0].numel()
         ab = alphas_cumprod(steps, x0)
         alpha, sigma = ab.sqrt(), (1 - ab).sqrt()
