@@ -205,6 +205,24 @@ def real_pairs(root: str, split: str, reduce_zero_label: bool,
     return images, labels
 
 
+@torch.no_grad()
+def vae_reconstructions(vae, images: Sequence[np.ndarray],
+                        batch_size: int = 8) -> List[np.ndarray]:
+    """``images`` (``H x W x 3`` uint8 RGB) through an image VAE: encoded
+    (the latent mean), decoded and rounded to uint8. A segmentor's
+    consistency on them is the ceiling of stage 2, which draws through
+    the same decoder."""
+    out = []
+    for start in range(0, len(images), batch_size):
+        batch = torch.from_numpy(np.stack(images[start:start + batch_size]))
+        x = batch.permute(0, 3, 1, 2).float().to(vae.device, vae.dtype)
+        latents = vae.encode(x / 127.5 - 1).latent_dist.mode()
+        decoded = vae.decode(latents).sample.float()
+        out += list(((decoded + 1) * 127.5).round().clamp(0, 255).to(
+            torch.uint8).permute(0, 2, 3, 1).cpu().numpy())
+    return out
+
+
 def consistency_areas(pred, mask, num_classes: int):
     """Per-class intersection and union (pixels) of a reference prediction
     and the mask an image was painted for (255 = ignore), as mmseg's

@@ -112,6 +112,13 @@ def test_quick_demo_runs_every_stage_and_reports_this_runs_numbers(tmp_path):
         in report
     assert f'{saved["set_mcpe"]["mCPE"]:.2f}%' in report
     assert f'{out["consistency"]["consistency_mIoU"]:.2f}%' in report
+    # stage 2's ceiling: the segmentor on the image VAE's round trip of
+    # the real test images
+    ceiling = consistency['vae_ceiling_mIoU']
+    assert 0 < ceiling <= 100 and ceiling != consistency['real_images_mIoU']
+    assert consistency['vae_ceiling_fraction'] == pytest.approx(
+        ceiling / consistency['real_images_mIoU'])
+    assert f'reaches {ceiling:.2f}% (' in report
     # stage 2 alone, on images painted for the real val masks
     real_masks = out['consistency']['real_masks_consistency_mIoU']
     assert 0 <= real_masks <= 100 and f'{real_masks:.2f}%' in report
