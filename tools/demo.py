@@ -73,6 +73,14 @@ def parse_args(argv=None):
                         'the real-only segmentor\'s weak classes (the '
                         'alpha = 0 val metrics of --seed; made once) '
                         'beside the frequency boost')
+    parser.add_argument('--seg-guidance', type=float, metavar='SCALE',
+                        help='add, for each alpha > 0, a run on a set '
+                        'whose images were steered by the real-only '
+                        'segmentor of --seed at this scale')
+    parser.add_argument('--class-filter', action='store_true',
+                        help='add, for each alpha > 0, a run on a set whose '
+                        'pixels the real-only segmentor of --seed finds '
+                        'hard for their class are ignored (FreeMask)')
     parser.add_argument('--numeric-shares', action='store_true',
                         help='also train stage 1 with numeric share '
                         'conditioning beside the text (with and without '
@@ -114,9 +122,10 @@ def parse_args(argv=None):
         parser.error(f'--onehot-masks: {args.dataset} has 2 classes, whose '
                      'one-hot masks would have the channels of RGB ones; '
                      'its masks stay RGB')
-    if args.weak_classes and 0 not in args.alphas:
-        parser.error('--weak-classes ranks classes by the alpha = 0 run: '
-                     'keep 0 in --alphas')
+    for option in ('weak_classes', 'seg_guidance', 'class_filter'):
+        if getattr(args, option) and 0 not in args.alphas:
+            parser.error(f'--{option.replace("_", "-")} uses the alpha = 0 '
+                         'run: keep 0 in --alphas')
     return args
 
 

@@ -18,6 +18,7 @@ from mmengine.config import DictAction
 from dldm_mmseg.experiments.alpha_sweep import (VAL_METRICS,
                                                 alpha_run_identity,
                                                 reuse_or_run, run_alpha,
+                                                set_variant,
                                                 weak_class_variant)
 from dldm_mmseg.experiments.report import metrics_table, plot_metric_vs_alpha
 from dldm_mmseg.utils.compat import speed_up_configs
@@ -69,8 +70,8 @@ def check_weak_classes(args, work: str, classes) -> None:
         raise SystemExit(f'--weak-classes {args.weak_classes} does not exist '
                          'and is not the alpha = 0 run of this sweep '
                          f'({own}): give a real-only val metrics file')
-    weak_class_variant(load_run_config(args.config, args.cfg_options),
-                       args.weak_classes, check_file=False)
+    set_variant(load_run_config(args.config, args.cfg_options),
+                **weak_class_variant(args.weak_classes, check_file=False))
 
 
 def main(argv=None):
@@ -94,15 +95,15 @@ def main(argv=None):
                 args.config, alpha, args.cfg_options))
     rows = {f'alpha = {a:g}': r for a, r in sorted(results.items())}
     if args.weak_classes:
+        weak = weak_class_variant(args.weak_classes)
         for alpha in sorted(a for a in args.alphas if a > 0):
             run_dir = osp.join(work, f'alpha_{alpha:g}_weak_classes')
             print(f'alpha {alpha:g}, weak-class shares: {run_dir}')
             rows[f'alpha = {alpha:g}, weak classes'] = reuse_or_run(
                 run_dir, run_alpha, args.config, alpha, run_dir,
-                args.cfg_options, args.weak_classes,
+                args.cfg_options, weak,
                 identity=alpha_run_identity(args.config, alpha,
-                                            args.cfg_options,
-                                            args.weak_classes))
+                                            args.cfg_options, weak))
     table = metrics_table(rows, classes)
     plot = plot_metric_vs_alpha(results, classes,
                                 osp.join(work, 'metric_vs_alpha.png'))

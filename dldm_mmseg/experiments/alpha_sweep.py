@@ -1,7 +1,8 @@
 """Training one segmentation config at several synthetic ratios
 (``tools/sweep.py``, the demo's ablation): one train + test run per alpha,
-reused when its ``metrics.json`` exists, and the weak-class variant of a
-config's synthetic set."""
+reused when its ``metrics.json`` exists, and variants of a config's
+synthetic set (weak classes, segmentor guidance, a class-relative
+filter)."""
 import hashlib
 import json
 import os.path as osp
@@ -21,13 +22,13 @@ RUN_IDENTITY = 'run_identity.json'
 
 
 def run_alpha(config: str, alpha: float, work_dir: str,
-              cfg_options=None, weak_classes: str = None) -> dict:
-    """Train and test at one alpha (on the weak-class variant of the
-    synthetic set with ``weak_classes``); returns the test metrics."""
+              cfg_options=None, variant: dict = None) -> dict:
+    """Train and test at one alpha (on a variant of the synthetic set with
+    ``variant``, see :func:`set_variant`); returns the test metrics."""
     cfg = load_run_config(config, cfg_options, work_dir=work_dir,
                           format_python_code=False)  # many short runs
-    if weak_classes:
-        weak_class_variant(cfg, weak_classes)
+    if variant:
+        set_variant(cfg, **variant)
     sampler = cfg.train_dataloader.sampler
     if 'MixedRatioSampler' not in sampler.get('type', ''):
         raise ValueError(f'{config} does not use a MixedRatioSampler '
@@ -41,31 +42,44 @@ def run_alpha(config: str, alpha: float, work_dir: str,
     return train_and_test(cfg, f'{osp.basename(work_dir)}_{where}')
 
 
-def weak_class_variant(cfg, metrics_file: str, check_file: bool = True):
-    """``cfg`` (loaded) with its synthetic set replaced by one whose target
-    shares are boosted by class weakness (``shares.weak_classes``): each
+def set_variant(cfg, suffix: str, options: dict):
+    """``cfg`` (loaded) with its synthetic set replaced by a variant: each
     ``DiffusionSynthDataset`` that makes its own set (``synthesis``) reads
-    and makes it in ``<data_root>_weak_classes`` instead."""
-    if check_file and not osp.isfile(metrics_file):
-        raise FileNotFoundError(f'--weak-classes {metrics_file} does not '
-                                'exist: a test metrics file of a real-only '
-                                'run (e.g. <work-dir>/alpha_0/metrics.json)')
+    and makes it in ``<data_root>_<suffix>``, with ``options`` merged into
+    its synthesis options (a dict value into the dict already there).
+
+    Raises:
+        ValueError: When no dataset of ``train_dataloader`` makes its set.
+    """
     train = cfg.train_dataloader.dataset
     made = [d for d in train.get('datasets', [train])
             if d.get('type') == 'DiffusionSynthDataset'
             and d.get('synthesis')]
     if not made:
-        raise ValueError('--weak-classes needs a DiffusionSynthDataset with '
-                         'synthesis=dict(config=..., num=...) in '
+        raise ValueError(f'the {suffix} variant needs a DiffusionSynthDataset '
+                         'with synthesis=dict(config=..., num=...) in '
                          'train_dataloader (it makes the second set)')
     for dataset in made:
-        dataset['data_root'] = dataset['data_root'].rstrip('/') + \
-            '_weak_classes'
-        options = dict(dataset['synthesis'].get('options') or {})
-        options['shares'] = dict(options.get('shares') or {},
-                                 weak_classes=osp.abspath(metrics_file))
-        dataset['synthesis']['options'] = options
+        dataset['data_root'] = dataset['data_root'].rstrip('/') + '_' + suffix
+        merged = dict(dataset['synthesis'].get('options') or {})
+        for key, value in options.items():
+            merged[key] = dict(merged.get(key) or {}, **value) \
+                if isinstance(value, dict) and isinstance(
+                    merged.get(key), dict) else value
+        dataset['synthesis']['options'] = merged
     return cfg
+
+
+def weak_class_variant(metrics_file: str, check_file: bool = True) -> dict:
+    """The :func:`set_variant` whose target shares are boosted by class
+    weakness (``shares.weak_classes``), made in
+    ``<data_root>_weak_classes``."""
+    if check_file and not osp.isfile(metrics_file):
+        raise FileNotFoundError(f'--weak-classes {metrics_file} does not '
+                                'exist: a test metrics file of a real-only '
+                                'run (e.g. <work-dir>/alpha_0/metrics.json)')
+    return dict(suffix='weak_classes', options=dict(shares=dict(
+        weak_classes=osp.abspath(metrics_file))))
 
 
 def config_digest(cfg) -> str:
@@ -84,15 +98,30 @@ def config_digest(cfg) -> str:
 
 
 def alpha_run_identity(config: str, alpha: float, cfg_options=None,
-                       weak_classes: str = None) -> dict:
+                       variant: dict = None) -> dict:
     """What a :func:`run_alpha` run's metrics depend on: the resolved
-    config with its options, alpha, and the weak-class metrics it read."""
+    config with its options, alpha, and its set variant with the files
+    the variant reads (a metrics file, a checkpoint) by content."""
     identity = dict(config=config_digest(load_run_config(
         config, cfg_options, format_python_code=False)), alpha=alpha)
-    if weak_classes:
-        identity['weak_classes'] = file_sha256(weak_classes) \
-            if osp.isfile(weak_classes) else osp.abspath(weak_classes)
+    if variant:
+        identity['variant'] = json.loads(json.dumps(variant, default=str))
+        identity['variant_files'] = {
+            path: file_sha256(path) for path in _file_values(
+                variant['options']) if osp.isfile(path)}
     return identity
+
+
+def _file_values(options: dict) -> list:
+    """The values of ``options`` (nested) that name files: checkpoints and
+    the weak-class metrics."""
+    found = []
+    for key, value in options.items():
+        if isinstance(value, dict):
+            found += _file_values(value)
+        elif key in ('checkpoint', 'weak_classes') and value:
+            found.append(value)
+    return found
 
 
 def check_run_identity(record: str, identity: dict, what: str) -> None:

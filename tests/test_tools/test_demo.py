@@ -489,3 +489,52 @@ def test_shipped_weights_were_made_by_this_code_and_configs(dataset):
     run = demo_of(tool)(args)
     assert made['key'] == json.loads(json.dumps(weights_key(run)))
     assert run.shipped == args.weights
+
+
+def test_set_variants_are_steered_by_the_real_only_segmentor(
+        tmp_path, monkeypatch):
+    demo = load_tool('demo')
+    work = str(tmp_path / 'work')
+    real_only = osp.join(work, 'sweep', 'alpha_0')
+    os.makedirs(real_only)
+    for name in ('deeplabv3plus_toy_syn40.py', 'iter_1500.pth',
+                 'val_metrics.json'):
+        open(osp.join(real_only, name), 'w').write('{}')
+    open(osp.join(real_only, 'last_checkpoint'), 'w').write(
+        osp.join(real_only, 'iter_1500.pth'))
+    run = demo_of(demo)(demo.parse_args([
+        '--work-dir', work, '--weak-classes', '--seg-guidance', '2.5',
+        '--class-filter']))
+    variants = run.set_variants()
+    assert list(variants) == ['weak classes', 'segmentor guidance',
+                              'class-relative filter']
+    reference = dict(
+        config=osp.join(real_only, 'deeplabv3plus_toy_syn40.py'),
+        checkpoint=osp.join(real_only, 'iter_1500.pth'))
+    assert variants['segmentor guidance'] == dict(
+        suffix='seg_guidance', options=dict(seg_guidance=dict(
+            reference, scale=2.5, timesteps=[600, 1000])))
+    flt = variants['class-relative filter']['options']['consistency']
+    assert flt == dict(reference, rule='class_loss', loss_multiple=2.0,
+                       mode='ignore', real_root=run.data_root,
+                       reduce_zero_label=True)
+    assert variants['weak classes']['options']['shares'][
+        'weak_classes'] == osp.abspath(osp.join(real_only,
+                                                'val_metrics.json'))
+    # each variant trains its own run per alpha > 0 on its own set
+    calls = []
+    monkeypatch.setattr('dldm_mmseg.experiments.demo.steps.run_alpha',
+                        lambda *a: calls.append(a) or {'mIoU': 1.0})
+    monkeypatch.setattr('dldm_mmseg.experiments.demo.steps.train_and_test',
+                        lambda *a: {'mIoU': 2.0})
+    run.counts = dict(train=8, val=4, test=4)
+    results = run.segmentation()
+    assert set(results) == {'alpha = 0', 'alpha = 0.4', 'oversampling 40%',
+                            'alpha = 0.4, weak classes',
+                            'alpha = 0.4, segmentor guidance',
+                            'alpha = 0.4, class-relative filter'}
+    varied = {osp.basename(c[2]): c[4] for c in calls if len(c) > 4}
+    assert varied['alpha_0.4_seg_guidance'] == variants['segmentor guidance']
+    assert varied['alpha_0.4_class_filter']['suffix'] == 'class_filter'
+    with pytest.raises(SystemExit):
+        demo.parse_args(['--seg-guidance', '1', '--alphas', '0.4'])

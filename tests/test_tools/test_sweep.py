@@ -74,7 +74,7 @@ def test_weak_class_variant_gets_its_own_set_and_rows(tmp_path, monkeypatch):
         {f'IoU.{c}': 80.0 for c in POTSDAM_CLASSES}))
     cfg = Config.fromfile(osp.join(ROOT, 'configs',
                                    'deeplabv3plus_potsdam_syn40.py'))
-    sweep.weak_class_variant(cfg, str(metrics))
+    sweep.set_variant(cfg, **sweep.weak_class_variant(str(metrics)))
     synthetic = cfg.train_dataloader.dataset.datasets[1]
     assert synthetic.data_root == 'data/potsdam_syn_weak_classes'
     assert synthetic.synthesis.options.shares.weak_classes == str(metrics)
@@ -91,14 +91,15 @@ def test_weak_class_variant_gets_its_own_set_and_rows(tmp_path, monkeypatch):
                                         'deeplabv3plus_potsdam_syn40.py'))
     del prebuilt.train_dataloader.dataset.datasets[1]['synthesis']
     with pytest.raises(ValueError, match='synthesis=dict'):
-        sweep.weak_class_variant(prebuilt, str(metrics))
+        sweep.set_variant(prebuilt, **sweep.weak_class_variant(str(metrics)))
     with pytest.raises(FileNotFoundError, match='--weak-classes'):
-        sweep.weak_class_variant(cfg, str(tmp_path / 'none.json'))
+        sweep.weak_class_variant(str(tmp_path / 'none.json'))
 
     # the sweep trains each alpha > 0 again on the variant, resumably
     calls = []
 
-    def fake_run(config, alpha, work_dir, options=None, weak=None):
+    def fake_run(config, alpha, work_dir, options=None, variant=None):
+        weak = variant and variant['options']['shares']['weak_classes']
         calls.append((alpha, osp.basename(work_dir), weak))
         return {'mIoU': 50.0 + alpha + (weak is not None), 'IoU.car': 1.0}
 
@@ -126,7 +127,7 @@ def test_weak_class_variant_gets_its_own_set_and_rows(tmp_path, monkeypatch):
                     '--cfg-options', 'train_cfg.max_iters=7'])
     metrics.write_text(json.dumps({**json.loads(metrics.read_text()),
                                    'IoU.car': 1.0}))
-    with pytest.raises(ValueError, match='weak_classes differ'):
+    with pytest.raises(ValueError, match='variant_files differ'):
         sweep.main([config, '--alphas', '0.4', '--work-dir', work,
                     '--weak-classes', str(metrics)])
     os.remove(osp.join(work, 'alpha_0', 'run_identity.json'))

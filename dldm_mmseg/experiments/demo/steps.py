@@ -6,12 +6,14 @@ from typing import Optional
 
 from mmengine.config import Config
 from mmengine.runner import Runner
+from mmengine.runner.checkpoint import find_latest_checkpoint
 
 from dldm_mmseg.experiments.alpha_sweep import (RUN_IDENTITY, VAL_METRICS,
                                                 alpha_run_identity,
                                                 check_run_identity,
                                                 config_digest, reuse_or_run,
-                                                run_alpha, train_and_test)
+                                                run_alpha, train_and_test,
+                                                weak_class_variant)
 from dldm_mmseg.experiments.demo.settings import (MASK_NAMES, NUMERIC_NAMES,
                                                   ONEHOT_NAMES, ONEHOT_VAE,
                                                   SETTINGS, VAES,
@@ -23,6 +25,7 @@ from dldm_mmseg.synthesis.engine import SynthesisEngine
 from dldm_mmseg.utils.config import load_run_config
 from dldm_mmseg.utils.hashing import differing_keys
 from dldm_mmseg.utils.io import atomic_open
+from dldm_mmseg.utils.source_dataset import source_dataset_defaults
 from dldm_mmseg.version import __version__
 
 
@@ -278,35 +281,66 @@ class Demo:
         return SynthesisEngine(self.synthesis_cfg())
 
     def segmentation(self, seed: Optional[int] = None) -> dict:
-        """Test metrics of the segmentors: one per alpha (and weak-class
-        variant), and random oversampling."""
+        """Test metrics of the segmentors: one per alpha, random
+        oversampling, and one per set variant (:meth:`set_variants`) and
+        alpha > 0."""
         results = {}
         iters = self.s['seg_iters']
         sweep, oversample = (self.data.configs['sweep'],
                              self.data.configs['oversample'])
-        runs = [(f'alpha = {a:g}', sweep, a, None) for a in self.args.alphas]
-        if self.args.weak_classes:  # alpha = 0 of --seed ranks the classes
-            # by its val metrics, never by the test split it is scored on
-            weak = osp.join(self.work, 'sweep', 'alpha_0', VAL_METRICS)
-            runs += [(f'alpha = {a:g}, weak classes', sweep, a, weak)
-                     for a in self.args.alphas if a > 0]
-        runs.append(('oversampling 40%', oversample, None, None))
         sweep_dir = osp.join(self.work, 'sweep' + self.seed_suffix(seed))
-        for name, config, alpha, weak in runs:
-            run_dir = osp.join(sweep_dir, f'alpha_{alpha:g}'
-                               if alpha is not None else 'oversample40')
-            run_dir += '_weak_classes' if weak else ''
-            options = self.seg_options(config, iters, seed)
-            path = osp.join(self.root, config)
-            if alpha is not None:
-                results[name] = reuse_or_run(
-                    run_dir, run_alpha, path, alpha, run_dir, options, weak,
-                    identity=alpha_run_identity(path, alpha, options, weak))
-            else:
-                cfg = load_run_config(path, options, work_dir=run_dir,
-                                      format_python_code=False)
-                results[name] = reuse_or_run(
-                    run_dir, train_and_test, cfg,
-                    f'demo_oversample40{self.seed_suffix(seed)}_{self.stamp}',
-                    identity=dict(config=config_digest(cfg)))
+        options = self.seg_options(sweep, iters, seed)
+        path = osp.join(self.root, sweep)
+        for alpha in self.args.alphas:
+            run_dir = osp.join(sweep_dir, f'alpha_{alpha:g}')
+            results[f'alpha = {alpha:g}'] = reuse_or_run(
+                run_dir, run_alpha, path, alpha, run_dir, options,
+                identity=alpha_run_identity(path, alpha, options))
+        run_dir = osp.join(sweep_dir, 'oversample40')
+        cfg = load_run_config(osp.join(self.root, oversample),
+                              self.seg_options(oversample, iters, seed),
+                              work_dir=run_dir, format_python_code=False)
+        results['oversampling 40%'] = reuse_or_run(
+            run_dir, train_and_test, cfg,
+            f'demo_oversample40{self.seed_suffix(seed)}_{self.stamp}',
+            identity=dict(config=config_digest(cfg)))
+        for label, variant in self.set_variants().items():
+            for alpha in [a for a in self.args.alphas if a > 0]:
+                run_dir = osp.join(sweep_dir,
+                                   f'alpha_{alpha:g}_{variant["suffix"]}')
+                results[f'alpha = {alpha:g}, {label}'] = reuse_or_run(
+                    run_dir, run_alpha, path, alpha, run_dir, options,
+                    variant, identity=alpha_run_identity(
+                        path, alpha, options, variant))
         return results
+
+    def set_variants(self) -> dict:
+        """The synthetic-set variants asked for (``--weak-classes``,
+        ``--seg-guidance``, ``--class-filter``), each steered by the
+        real-only (alpha = 0) segmentor of ``--seed``, ranked or trusted on
+        val and train, never on the test split it is scored on: label ->
+        :func:`set_variant` arguments."""
+        real_only = osp.join(self.work, 'sweep', 'alpha_0')
+        variants = {}
+        if self.args.weak_classes:
+            variants['weak classes'] = weak_class_variant(
+                osp.join(real_only, VAL_METRICS))
+        if not (self.args.seg_guidance or self.args.class_filter):
+            return variants
+        reference = dict(
+            config=osp.join(real_only, osp.basename(
+                self.data.configs['sweep'])),
+            checkpoint=find_latest_checkpoint(real_only))
+        if self.args.seg_guidance:
+            variants['segmentor guidance'] = dict(
+                suffix='seg_guidance', options=dict(seg_guidance=dict(
+                    reference, scale=self.args.seg_guidance,
+                    timesteps=[600, 1000])))
+        if self.args.class_filter:
+            source = source_dataset_defaults(self.data.source_dataset)
+            variants['class-relative filter'] = dict(
+                suffix='class_filter', options=dict(consistency=dict(
+                    reference, rule='class_loss', loss_multiple=2.0,
+                    mode='ignore', real_root=self.data_root,
+                    reduce_zero_label=source['reduce_zero_label'])))
+        return variants
