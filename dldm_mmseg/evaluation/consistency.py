@@ -156,10 +156,13 @@ RULES = ('confidence', 'class_loss')
 def differentiable_logits(model) -> Callable:
     """An mmseg segmentor as a differentiable function of images, for
     guidance: ``N x 3 x H x W`` RGB images in [-1, 1] -> ``N x C x H x W``
-    class logits at the images' size (whole-image inference, normalised
-    and channel-ordered as the model's data preprocessor does for the BGR
-    arrays of ``inference_model``)."""
+    class logits at the images' size, normalised and channel-ordered as the
+    model's data preprocessor does for the BGR arrays of
+    ``inference_model``. Assumes what the project's segmentor configs do:
+    whole-image inference (``test_cfg.mode='whole'``), no test-time resize
+    or padding. The model's weights stop taking gradients."""
     pre = model.data_preprocessor
+    model.requires_grad_(False)
 
     def logits(images: torch.Tensor) -> torch.Tensor:
         x = (images.float() + 1) * 127.5
@@ -193,9 +196,8 @@ def real_pairs(root: str, split: str, reduce_zero_label: bool,
     paths = sorted(glob.glob(osp.join(root, 'img_dir', split, '*.*')))
     if not paths:
         raise FileNotFoundError(
-            f'no images in {osp.join(root, "img_dir", split)}: the '
-            "consistency rule 'class_loss' measures each class's loss on "
-            'the real train pairs of real_root')
+            f'no images in {osp.join(root, "img_dir", split)}: expected an '
+            'mmseg-format real set (img_dir/<split>, ann_dir/<split>)')
     images, labels = [], []
     for path in paths[:max_num]:
         stem = osp.splitext(osp.basename(path))[0]

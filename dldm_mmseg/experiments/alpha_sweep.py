@@ -11,7 +11,7 @@ from mmengine.hooks import Hook
 from mmengine.runner import Runner
 
 from dldm_mmseg.utils.config import check_weights_offline, load_run_config
-from dldm_mmseg.utils.hashing import differing_keys, file_sha256
+from dldm_mmseg.utils.hashing import cached_file_sha256, differing_keys
 from dldm_mmseg.utils.io import atomic_open
 
 # beside a run's test metrics (metrics.json): the metrics of its last
@@ -100,28 +100,31 @@ def config_digest(cfg) -> str:
 def alpha_run_identity(config: str, alpha: float, cfg_options=None,
                        variant: dict = None) -> dict:
     """What a :func:`run_alpha` run's metrics depend on: the resolved
-    config with its options, alpha, and its set variant with the files
-    the variant reads (a metrics file, a checkpoint) by content."""
+    config with its options, alpha, and its set variant, the files the
+    variant reads (a metrics file, a checkpoint) by content rather than
+    path."""
     identity = dict(config=config_digest(load_run_config(
         config, cfg_options, format_python_code=False)), alpha=alpha)
     if variant:
-        identity['variant'] = json.loads(json.dumps(variant, default=str))
-        identity['variant_files'] = {
-            path: file_sha256(path) for path in _file_values(
-                variant['options']) if osp.isfile(path)}
+        identity['variant'] = dict(suffix=variant['suffix'],
+                                   options=_by_content(variant['options']))
     return identity
 
 
-def _file_values(options: dict) -> list:
-    """The values of ``options`` (nested) that name files: checkpoints and
-    the weak-class metrics."""
-    found = []
+def _by_content(options: dict) -> dict:
+    """``options`` (nested) with the files they name (checkpoints, the
+    weak-class metrics) replaced by their sha256 and the folders a variant
+    writes or reads data from (``real_root``) left out."""
+    out = {}
     for key, value in options.items():
         if isinstance(value, dict):
-            found += _file_values(value)
-        elif key in ('checkpoint', 'weak_classes') and value:
-            found.append(value)
-    return found
+            out[key] = _by_content(value)
+        elif key in ('checkpoint', 'weak_classes', 'config') and \
+                isinstance(value, str) and osp.isfile(value):
+            out[key] = 'sha256:' + cached_file_sha256(value)
+        elif key != 'real_root':
+            out[key] = value
+    return json.loads(json.dumps(out, default=str))
 
 
 def check_run_identity(record: str, identity: dict, what: str) -> None:

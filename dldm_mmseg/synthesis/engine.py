@@ -105,18 +105,30 @@ class SynthesisEngine(SetOutputMixin):
             return None
         options = dict(settings.seg_guidance)
         known = {'config', 'checkpoint', 'scale', 'timesteps'}
-        if set(options) - known or 'config' not in options:
+        required = {'config', 'checkpoint', 'scale'}
+        if set(options) - known or required - set(options):
             raise ValueError(
-                f'synthesis.seg_guidance takes {sorted(known)} (config '
-                f'required), got {sorted(options)}')
-        config, checkpoint = options.pop('config'), options.pop(
-            'checkpoint', None)
+                f'synthesis.seg_guidance takes {sorted(known)} (timesteps '
+                f'optional), got {sorted(options)}')
+        lo, hi = options.setdefault('timesteps', (600, 1000))
+        if not 0 <= lo <= hi:
+            raise ValueError(f'synthesis.seg_guidance.timesteps must be '
+                             f'(low, high) with 0 <= low <= high, got '
+                             f'{options["timesteps"]}')
+        config, checkpoint = options.pop('config'), options.pop('checkpoint')
         reference = self.consistency
         if reference is None or (config, checkpoint) != (
                 settings.consistency.get('config'),
                 settings.consistency.get('checkpoint')):
             reference = ConsistencyChecker(config, checkpoint,
                                            device=self.device)
+        num = reference.model.decode_head.num_classes
+        if num != len(self.classes):
+            raise ValueError(
+                f'synthesis.seg_guidance: the segmentor {checkpoint} has '
+                f'{num} classes, the set {len(self.classes)} '
+                f'({", ".join(self.classes)}); guide with a segmentor '
+                'trained on this real set')
         return dict(options, segmentor=differentiable_logits(
             reference.model))
 

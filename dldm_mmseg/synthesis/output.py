@@ -23,14 +23,16 @@ from dldm_mmseg.utils.source_dataset import source_identity
 
 def weight_hashes(settings) -> dict:
     """Hash of each generator's weights folder ('in-memory' for a model
-    given without one) and of the guiding segmentor's checkpoint."""
+    given without one) and of the checkpoints of the segmentors that guide
+    (``seg_guidance``) or filter (``consistency``) the set."""
     hashes = {key: folder_hash(spec['weights'])
               if (spec := getattr(settings, key) or {}).get('weights')
               else 'in-memory'
               for key in ('mask_generator', 'image_generator')}
-    checkpoint = (settings.seg_guidance or {}).get('checkpoint')
-    if checkpoint:
-        hashes['seg_guidance'] = cached_file_sha256(checkpoint)
+    for key in ('seg_guidance', 'consistency'):
+        checkpoint = (getattr(settings, key) or {}).get('checkpoint')
+        if checkpoint:
+            hashes[key] = cached_file_sha256(checkpoint)
     return hashes
 
 

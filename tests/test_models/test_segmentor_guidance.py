@@ -59,6 +59,17 @@ def test_guidance_lowers_the_segmentor_loss_of_the_images(
     # the UNet is itself again afterwards
     assert np.array_equal(plain, model.generate_images(masks, prompts,
                                                        seeds, **kwargs))
+    # without classifier-free guidance (one copy per sample) and with a
+    # last batch smaller than the others
+    three = np.concatenate([masks, masks[:1]])
+    kwargs = dict(steps=4, guidance_scale=1.0, batch_size=2)
+    plain = model.generate_images(three, prompts + ['x'], seeds + [5],
+                                  **kwargs)
+    guided = model.generate_images(three, prompts + ['x'], seeds + [5],
+                                   seg_guidance=dict(segmentor=segmentor,
+                                                     scale=5.0), **kwargs)
+    masks = three
+    assert (loss(guided) < loss(plain)).all(), (loss(plain), loss(guided))
     with pytest.raises(ValueError, match='class indices'):
         model.generate_images(np.zeros((1, 32, 32, 3), np.uint8), ['x'],
                               [1], seg_guidance=dict(segmentor=segmentor,
@@ -80,3 +91,12 @@ def test_differentiable_logits_are_those_of_mmseg_inference(tmp_path):
                        atol=1e-4)
     logits.sum().backward()  # a gradient reaches the image
     assert x.grad.abs().sum() > 0
+    # closer by far than the same image in BGR (a random model's outputs
+    # are nearly uniform, so the distances are compared, not a tolerance)
+    flipped = differentiable_logits(checker.model)(x.detach().flip(1))
+
+    def distance(out):
+        return np.abs(out.log_softmax(1).detach().numpy() -
+                      np.log(expected)).max()
+
+    assert distance(logits) * 100 < distance(flipped)

@@ -4,10 +4,13 @@ import os.path as osp
 
 import numpy as np
 import pytest
+from mmengine.runner.checkpoint import find_latest_checkpoint
 from mmseg.datasets import PotsdamDataset
 
+from dldm_mmseg.evaluation.consistency import ConsistencyChecker, real_pairs
 from dldm_mmseg.evaluation.share_baselines import \
     share_baselines_from_captions
+from dldm_mmseg.experiments.analysis import images_consistency
 from dldm_mmseg.experiments.alpha_sweep import config_digest
 from dldm_mmseg.experiments.demo import Demo
 from dldm_mmseg.experiments.demo.settings import (BASELINE_NAMES, MASK_NAMES,
@@ -116,8 +119,13 @@ def test_quick_demo_runs_every_stage_and_reports_this_runs_numbers(tmp_path):
     # the real test images
     ceiling = consistency['vae_ceiling_mIoU']
     assert 0 < ceiling <= 100 and ceiling != consistency['real_images_mIoU']
+    reader = ConsistencyChecker(
+        osp.join(sweep0, 'deeplabv3plus_toy_syn40.py'),
+        find_latest_checkpoint(sweep0), device='cpu')
+    direct = images_consistency(reader, *real_pairs(data, 'test', True, 99),
+                                PotsdamDataset.METAINFO['classes'])
     assert consistency['vae_ceiling_fraction'] == pytest.approx(
-        ceiling / consistency['real_images_mIoU'])
+        ceiling / direct['consistency_mIoU'])
     assert f'reaches {ceiling:.2f}% (' in report
     # stage 2 alone, on images painted for the real val masks
     real_masks = out['consistency']['real_masks_consistency_mIoU']
@@ -497,6 +505,10 @@ def test_set_variants_are_steered_by_the_real_only_segmentor(
     work = str(tmp_path / 'work')
     real_only = osp.join(work, 'sweep', 'alpha_0')
     os.makedirs(real_only)
+    no_checkpoint = demo_of(demo)(demo.parse_args([
+        '--work-dir', work, '--class-filter']))
+    with pytest.raises(FileNotFoundError, match='has no checkpoint'):
+        no_checkpoint.set_variants()
     for name in ('deeplabv3plus_toy_syn40.py', 'iter_1500.pth',
                  'val_metrics.json'):
         open(osp.join(real_only, name), 'w').write('{}')
@@ -506,13 +518,13 @@ def test_set_variants_are_steered_by_the_real_only_segmentor(
         '--work-dir', work, '--weak-classes', '--seg-guidance', '2.5',
         '--class-filter']))
     variants = run.set_variants()
-    assert list(variants) == ['weak classes', 'segmentor guidance',
+    assert list(variants) == ['weak classes', 'segmentor guidance 2.5',
                               'class-relative filter']
     reference = dict(
         config=osp.join(real_only, 'deeplabv3plus_toy_syn40.py'),
         checkpoint=osp.join(real_only, 'iter_1500.pth'))
-    assert variants['segmentor guidance'] == dict(
-        suffix='seg_guidance', options=dict(seg_guidance=dict(
+    assert variants['segmentor guidance 2.5'] == dict(
+        suffix='seg_guidance_2.5', options=dict(seg_guidance=dict(
             reference, scale=2.5, timesteps=[600, 1000])))
     flt = variants['class-relative filter']['options']['consistency']
     assert flt == dict(reference, rule='class_loss', loss_multiple=2.0,
@@ -531,10 +543,11 @@ def test_set_variants_are_steered_by_the_real_only_segmentor(
     results = run.segmentation()
     assert set(results) == {'alpha = 0', 'alpha = 0.4', 'oversampling 40%',
                             'alpha = 0.4, weak classes',
-                            'alpha = 0.4, segmentor guidance',
+                            'alpha = 0.4, segmentor guidance 2.5',
                             'alpha = 0.4, class-relative filter'}
     varied = {osp.basename(c[2]): c[4] for c in calls if len(c) > 4}
-    assert varied['alpha_0.4_seg_guidance'] == variants['segmentor guidance']
+    assert varied['alpha_0.4_seg_guidance_2.5'] == \
+        variants['segmentor guidance 2.5']
     assert varied['alpha_0.4_class_filter']['suffix'] == 'class_filter'
     with pytest.raises(SystemExit):
         demo.parse_args(['--seg-guidance', '1', '--alphas', '0.4'])

@@ -127,7 +127,7 @@ def test_weak_class_variant_gets_its_own_set_and_rows(tmp_path, monkeypatch):
                     '--cfg-options', 'train_cfg.max_iters=7'])
     metrics.write_text(json.dumps({**json.loads(metrics.read_text()),
                                    'IoU.car': 1.0}))
-    with pytest.raises(ValueError, match='variant_files differ'):
+    with pytest.raises(ValueError, match='variant differ'):
         sweep.main([config, '--alphas', '0.4', '--work-dir', work,
                     '--weak-classes', str(metrics)])
     os.remove(osp.join(work, 'alpha_0', 'run_identity.json'))

@@ -141,7 +141,8 @@ def write_report(demo, results: dict, cpe: dict, fid,
         'means the images do not show what their masks say. Its ceiling: '
         'the same segmentor on the real test images after a round trip '
         'through the image VAE, which stage 2 draws through, reaches '
-        '{:.2f}% ({:.2f} of the real images\'). Real test images, the '
+        '{:.2f}% ({:.2f} of the real images\', read the same way). Real '
+        'test images, the '
         'images painted for their masks and the masks: '
         '[stage2_real_masks.png](stage2_real_masks.png).'.format(
             demo.args.seed, consistency['consistency_mIoU'],

@@ -320,22 +320,27 @@ class Demo:
         real-only (alpha = 0) segmentor of ``--seed``, ranked or trusted on
         val and train, never on the test split it is scored on: label ->
         :func:`set_variant` arguments."""
-        real_only = osp.join(self.work, 'sweep', 'alpha_0')
+        real_only = osp.abspath(osp.join(self.work, 'sweep', 'alpha_0'))
         variants = {}
         if self.args.weak_classes:
             variants['weak classes'] = weak_class_variant(
                 osp.join(real_only, VAL_METRICS))
         if not (self.args.seg_guidance or self.args.class_filter):
             return variants
-        reference = dict(
-            config=osp.join(real_only, osp.basename(
-                self.data.configs['sweep'])),
-            checkpoint=find_latest_checkpoint(real_only))
+        checkpoint = find_latest_checkpoint(real_only)
+        if checkpoint is None:
+            raise FileNotFoundError(
+                f'{real_only} has no checkpoint: --seg-guidance and '
+                '--class-filter use the real-only segmentor of --seed; keep '
+                '0 in --alphas and let its run finish')
+        reference = dict(config=osp.join(real_only, osp.basename(
+            self.data.configs['sweep'])), checkpoint=checkpoint)
         if self.args.seg_guidance:
-            variants['segmentor guidance'] = dict(
-                suffix='seg_guidance', options=dict(seg_guidance=dict(
-                    reference, scale=self.args.seg_guidance,
-                    timesteps=[600, 1000])))
+            scale = self.args.seg_guidance
+            variants[f'segmentor guidance {scale:g}'] = dict(
+                suffix=f'seg_guidance_{scale:g}', options=dict(
+                    seg_guidance=dict(reference, scale=scale,
+                                      timesteps=[600, 1000])))
         if self.args.class_filter:
             source = source_dataset_defaults(self.data.source_dataset)
             variants['class-relative filter'] = dict(

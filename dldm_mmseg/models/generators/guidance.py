@@ -13,6 +13,9 @@ import torch.nn.functional as F
 
 from dldm_mmseg.utils.prompts import parse_class_shares, share_part
 
+#: the factor guidance losses are scaled by before their backward pass
+LOSS_SCALE = 2.0 ** 16
+
 
 def prompt_targets(prompts: Sequence[str], classes: Sequence[str]
                    ) -> torch.Tensor:
@@ -76,7 +79,8 @@ def x0_guidance(unet: nn.Module, predict_x0: Callable,
     <= t <= timesteps[1]`` is changed so that the x0 it implies moves by
     ``-scale * dL/dx0`` (the gradient times the number of latent pixels, so
     that a loss that is a mean over pixels is guided alike at every
-    resolution). The UNet's Jacobian is not back-propagated, so every
+    resolution; a non-finite gradient moves nothing). The UNet's Jacobian
+    is not back-propagated, so every
     scheduler sees an ordinary model output; under classifier-free guidance
     the gradient of the conditional x0 moves both halves alike, so the
     combined output moves by it.
@@ -86,7 +90,8 @@ def x0_guidance(unet: nn.Module, predict_x0: Callable,
         predict_x0 (callable): ``(x_t, model output, t) -> x0`` latents.
         alphas_cumprod (callable): ``(t, like) -> alpha_bar`` broadcast to
             ``like``.
-        prediction_type (str): The scheduler's, ``'epsilon'`` or ``'v'``.
+        prediction_type (str): The scheduler's, ``'epsilon'`` or
+            ``'v_prediction'``.
         loss_of (callable): ``(x0 latents, part) -> N`` per-sample losses
             (differentiable), ``part`` the slice of the samples in the
             batch.
@@ -98,6 +103,9 @@ def x0_guidance(unet: nn.Module, predict_x0: Callable,
         callable: Give it each batch's slice of the samples (``on_batch``
         of the generator's ``sample``).
     """
+    if prediction_type not in ('epsilon', 'v_prediction'):
+        raise ValueError(f'x0 guidance supports epsilon and v_prediction '
+                         f'models, not {prediction_type!r}')
     original = unet.forward
     current = {}
 
@@ -122,13 +130,17 @@ def x0_guidance(unet: nn.Module, predict_x0: Callable,
         with torch.enable_grad():
             x0 = predict_x0(sample[rows].float(), pred[rows].float(), steps)
             x0 = x0.detach().requires_grad_(True)
-            grad, = torch.autograd.grad(loss_of(x0, part).sum(), x0)
-        grad = grad * x0[0, 0].numel()
+            # scaled by a power of two (exact in fp32) so that the gradient
+            # of a mean over many pixels survives a half-precision decoder
+            grad, = torch.autograd.grad(
+                loss_of(x0, part).sum() * LOSS_SCALE, x0)
+        grad = torch.nan_to_num(grad / LOSS_SCALE, nan=0.0, posinf=0.0,
+                                neginf=0.0) * x0[0, 0].numel()
         ab = alphas_cumprod(steps, x0)
         alpha, sigma = ab.sqrt(), (1 - ab).sqrt()
         if prediction_type == 'epsilon':
             change = alpha / sigma * scale * grad  # x0 = (x - s e) / a
-        else:  # v: x0 = a x - s v
+        else:  # v_prediction: x0 = a x - s v
             change = scale * grad / sigma
         change = change.repeat(copies, *([1] * (change.dim() - 1)))
         pred = (pred.float() + change).to(pred.dtype)
