@@ -77,6 +77,10 @@ def parse_args(argv=None):
                         help='add, for each alpha > 0, a run on a set '
                         'whose images were steered by the real-only '
                         'segmentor of --seed at this scale')
+    parser.add_argument('--seg-guidance-timesteps', type=int, nargs=2,
+                        default=[0, 500], metavar=('LOW', 'HIGH'),
+                        help='the sampling timesteps --seg-guidance steers '
+                        '(default 0 500)')
     parser.add_argument('--class-filter', action='store_true',
                         help='add, for each alpha > 0, a run on a set whose '
                         'pixels the real-only segmentor of --seed finds '

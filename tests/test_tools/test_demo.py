@@ -518,14 +518,15 @@ def test_set_variants_are_steered_by_the_real_only_segmentor(
         '--work-dir', work, '--weak-classes', '--seg-guidance', '2.5',
         '--class-filter']))
     variants = run.set_variants()
-    assert list(variants) == ['weak classes', 'segmentor guidance 2.5',
+    assert list(variants) == ['weak classes',
+                              'segmentor guidance 2.5, t 0-500',
                               'class-relative filter']
     reference = dict(
         config=osp.join(real_only, 'deeplabv3plus_toy_syn40.py'),
         checkpoint=osp.join(real_only, 'iter_1500.pth'))
-    assert variants['segmentor guidance 2.5'] == dict(
-        suffix='seg_guidance_2.5', options=dict(seg_guidance=dict(
-            reference, scale=2.5, timesteps=[600, 1000])))
+    assert variants['segmentor guidance 2.5, t 0-500'] == dict(
+        suffix='seg_guidance_2.5_t0-500', options=dict(seg_guidance=dict(
+            reference, scale=2.5, timesteps=[0, 500])))
     flt = variants['class-relative filter']['options']['consistency']
     assert flt == dict(reference, rule='class_loss', loss_multiple=2.0,
                        mode='ignore', real_root=run.data_root,
@@ -543,11 +544,11 @@ def test_set_variants_are_steered_by_the_real_only_segmentor(
     results = run.segmentation()
     assert set(results) == {'alpha = 0', 'alpha = 0.4', 'oversampling 40%',
                             'alpha = 0.4, weak classes',
-                            'alpha = 0.4, segmentor guidance 2.5',
+                            'alpha = 0.4, segmentor guidance 2.5, t 0-500',
                             'alpha = 0.4, class-relative filter'}
     varied = {osp.basename(c[2]): c[4] for c in calls if len(c) > 4}
-    assert varied['alpha_0.4_seg_guidance_2.5'] == \
-        variants['segmentor guidance 2.5']
+    assert varied['alpha_0.4_seg_guidance_2.5_t0-500'] == \
+        variants['segmentor guidance 2.5, t 0-500']
     assert varied['alpha_0.4_class_filter']['suffix'] == 'class_filter'
     with pytest.raises(SystemExit):
         demo.parse_args(['--seg-guidance', '1', '--alphas', '0.4'])

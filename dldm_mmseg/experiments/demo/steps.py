@@ -337,10 +337,11 @@ class Demo:
             self.data.configs['sweep'])), checkpoint=checkpoint)
         if self.args.seg_guidance:
             scale = self.args.seg_guidance
-            variants[f'segmentor guidance {scale:g}'] = dict(
-                suffix=f'seg_guidance_{scale:g}', options=dict(
-                    seg_guidance=dict(reference, scale=scale,
-                                      timesteps=[600, 1000])))
+            low, high = self.args.seg_guidance_timesteps
+            variants[f'segmentor guidance {scale:g}, t {low}-{high}'] = dict(
+                suffix=f'seg_guidance_{scale:g}_t{low}-{high}',
+                options=dict(seg_guidance=dict(reference, scale=scale,
+                                               timesteps=[low, high])))
         if self.args.class_filter:
             source = source_dataset_defaults(self.data.source_dataset)
             variants['class-relative filter'] = dict(
