@@ -61,8 +61,16 @@ class SyntheticSetBuilder:
                 'config of a DiffusionSynthDataset; paths are relative to '
                 'the directory the run starts in)')
         self.cfg = Config.fromfile(config)
+        options = dict(options or {})
+        # a dict option where the config has none (``consistency=None``) is
+        # set as given; the others merge into the config's values
+        given = {key: options.pop(key) for key in list(options)
+                 if isinstance(options[key], dict) and not isinstance(
+                     self.cfg.synthesis.get(key), dict)}
         if options:
             self.cfg.merge_from_dict(dict(synthesis=options))
+        for key, value in given.items():
+            self.cfg.synthesis[key] = value
         self.config = config
         self.num = int(num)
         self.overwrite = overwrite

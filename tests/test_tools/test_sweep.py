@@ -86,6 +86,15 @@ def test_weak_class_variant_gets_its_own_set_and_rows(tmp_path, monkeypatch):
                config=osp.join(ROOT, synthetic.synthesis.config))))
     assert built.cfg.synthesis.shares.weak_classes == str(metrics)
     assert built.cfg.synthesis.shares.rarity_exponent == 0.5  # kept
+    # a dict option where the synth config says None (consistency=None)
+    flt = dict(config='ref.py', checkpoint='ref.pth', rule='class_loss')
+    filtered = SET_BUILDERS.build(dict(
+        type='SyntheticSetBuilder', config=osp.join(
+            ROOT, synthetic.synthesis.config), num=4,
+        options=dict(consistency=flt, shares=dict(rarity_exponent=1.0))))
+    assert filtered.cfg.synthesis.consistency == flt
+    assert filtered.cfg.synthesis.shares.rarity_exponent == 1.0
+    assert filtered.cfg.synthesis.shares.mode == 'real'  # merged, kept
     # a config whose synthetic set is made elsewhere has no variant
     prebuilt = Config.fromfile(osp.join(ROOT, 'configs',
                                         'deeplabv3plus_potsdam_syn40.py'))
