@@ -11,7 +11,8 @@ import json
 import os.path as osp
 
 import dldm_mmseg  # noqa: F401
-from dldm_mmseg.experiments.analysis import (manifest_shares,
+from dldm_mmseg.experiments.analysis import (filtered_shares,
+                                             manifest_shares,
                                              plot_share_distributions,
                                              sample_grid, set_mcpe,
                                              share_excess)
@@ -88,6 +89,8 @@ def main(argv=None):
     excess = share_excess(shares['measured'], shares['target'], classes,
                           args.excess_threshold)
     summary['share_excess'] = excess['share_excess']
+    summary['consistency_filter'] = filtered_shares(
+        args.syn_dir, classes, source['reduce_zero_label'])
     summary['flagged_classes'] = excess['flagged']
     plot_share_distributions(real_shares, shares['measured'], classes,
                              osp.join(out, 'class_shares.png'),

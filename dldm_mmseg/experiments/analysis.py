@@ -47,6 +47,31 @@ def set_mcpe(out_dir: str, classes: Sequence[str]) -> Dict[str, float]:
     return result
 
 
+def filtered_shares(out_dir: str, classes: Sequence[str],
+                    reduce_zero_label: bool = True) -> Dict[str, float]:
+    """What the consistency filter took from each class (``mode='ignore'``):
+    the percent of the class's pixels in the generated masks that the saved
+    masks hold as ignore (the manifest's ``disagreeing_pixels``, over those
+    plus the pixels still labelled). Empty for a set made without it."""
+    records = read_jsonl(osp.join(out_dir, MANIFEST))
+    if not records or 'disagreeing_pixels' not in records[0] or \
+            records[0].get('consistency_mode') != 'ignore':
+        return {}
+    ignored = np.zeros(len(classes))
+    kept = np.zeros(len(classes))
+    for record in records:
+        ignored += [record['disagreeing_pixels'][c] for c in classes]
+        labels = to_train_ids(read_label_map(osp.join(
+            out_dir, ANN_DIR, f'{record["id"]}.png')), reduce_zero_label)
+        kept += np.bincount(labels[labels != 255].ravel(),
+                            minlength=len(classes))[:len(classes)]
+    total = np.maximum(ignored + kept, 1)
+    result = {f'ignored.{c}': float(v) for c, v in
+              zip(classes, 100 * ignored / total)}
+    result['ignored'] = float(100 * ignored.sum() / total.sum())
+    return result
+
+
 def share_excess(measured: np.ndarray, target: np.ndarray,
                  classes: Sequence[str], threshold: float = 3.0) -> dict:
     """How much more of each class a set's masks hold than their prompts
