@@ -19,7 +19,7 @@ CHANGED = dict(shares=dict(mode='fixed', fixed_shares=[1, 0, 0, 0, 0, 0]),
                base_seed=4, mask_sampling=dict(steps=5),
                image_sampling=dict(steps=5), cleanup_min_neighbours=2,
                reject=dict(max_cpe=3), consistency=dict(config='x.py'),
-               dtype='bf16')
+               seg_guidance=dict(config='x.py', scale=1.0), dtype='bf16')
 
 
 def fields_by(kind):
