@@ -597,6 +597,25 @@ def test_consistency_ignore_mode_keeps_only_agreeing_pixels(
                                          label.astype(int) - 1), 6)
         assert np.allclose(measured, [record['measured_shares'][c]
                                       for c in POTSDAM_CLASSES], atol=1e-6)
+    # what the filter took from each class, as analyze reports it
+    from dldm_mmseg.experiments.analysis import filtered_shares
+    taken = filtered_shares(out, POTSDAM_CLASSES)
+    ignored = np.zeros(6)
+    labelled = np.zeros(6)
+    for record in records:
+        ignored += [record['disagreeing_pixels'][c] for c in POTSDAM_CLASSES]
+        label = np.asarray(Image.open(osp.join(out, 'ann_dir/train',
+                                               record['id'] + '.png')))
+        labelled += np.bincount(label.ravel(), minlength=7)[1:]
+    assert ignored.sum() > 0
+    for c, i, n in zip(POTSDAM_CLASSES, ignored, labelled):
+        if i + n:
+            assert taken[f'ignored.{c}'] == pytest.approx(100 * i / (i + n))
+    # a set made without the filter: nothing to report
+    plain = tmp_path / 'plain'
+    plain.mkdir()
+    (plain / 'manifest.jsonl').write_text(json.dumps(dict(id='000000')))
+    assert filtered_shares(str(plain), POTSDAM_CLASSES) == {}
 
 
 def test_consistency_drop_mode_and_metric(setup, engine, reference_model,
@@ -670,25 +689,6 @@ def test_consistency_drop_mode_and_metric(setup, engine, reference_model,
     for c, value in zip(POTSDAM_CLASSES, iou):
         assert summary[f'consistency_IoU.{c}'] == pytest.approx(
             value * 100, abs=1e-6, nan_ok=True)
-    # what the filter took from each class, as analyze reports it
-    from dldm_mmseg.experiments.analysis import filtered_shares
-    taken = filtered_shares(out, POTSDAM_CLASSES)
-    ignored = np.zeros(6)
-    labelled = np.zeros(6)
-    for record in records:
-        ignored += [record['disagreeing_pixels'][c] for c in POTSDAM_CLASSES]
-        label = np.asarray(Image.open(osp.join(out, 'ann_dir/train',
-                                               record['id'] + '.png')))
-        labelled += np.bincount(label.ravel(), minlength=7)[1:]
-    assert ignored.sum() > 0
-    for c, i, n in zip(POTSDAM_CLASSES, ignored, labelled):
-        if i + n:
-            assert taken[f'ignored.{c}'] == pytest.approx(100 * i / (i + n))
-    # a set made without the filter: nothing to report
-    plain = tmp_path / 'plain'
-    plain.mkdir()
-    (plain / 'manifest.jsonl').write_text(json.dumps(dict(id='000000')))
-    assert filtered_shares(str(plain), POTSDAM_CLASSES) == {}
 
 
 def test_set_identity_is_what_made_it_not_how_paths_are_spelled(
