@@ -40,6 +40,8 @@ from mmengine.dist import barrier
 
 from dldm_mmseg.evaluation.consistency import (ConsistencyChecker,
                                                differentiable_logits)
+from dldm_mmseg.models.generators.guidance import (
+    SEG_GUIDANCE_TIMESTEPS, guidance_timesteps)
 from dldm_mmseg.utils.dtypes import DTYPES
 from dldm_mmseg.utils.label_stats import (class_proportion_error, class_shares,
                                           remove_isolated_pixels)
@@ -110,11 +112,9 @@ class SynthesisEngine(SetOutputMixin):
             raise ValueError(
                 f'synthesis.seg_guidance takes {sorted(known)} (timesteps '
                 f'optional), got {sorted(options)}')
-        lo, hi = options.setdefault('timesteps', (600, 1000))
-        if not 0 <= lo <= hi:
-            raise ValueError(f'synthesis.seg_guidance.timesteps must be '
-                             f'(low, high) with 0 <= low <= high, got '
-                             f'{options["timesteps"]}')
+        options['timesteps'] = guidance_timesteps(
+            options.get('timesteps', SEG_GUIDANCE_TIMESTEPS),
+            'synthesis.seg_guidance.timesteps')
         config, checkpoint = options.pop('config'), options.pop('checkpoint')
         reference = self.consistency
         if reference is None or (config, checkpoint) != (

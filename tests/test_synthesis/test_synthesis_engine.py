@@ -743,6 +743,11 @@ def test_segmentor_guidance_paints_other_images_and_checks_its_keys(
     assert engine.identity()['seg_guidance']['scale'] == 50.0
     assert engine.identity()['weights']['seg_guidance'] == \
         cached_file_sha256(checkpoint)
+    with pytest.raises(ValueError, match=r'synthesis.seg_guidance.timesteps '
+                       r'must be \(low, high\)'):
+        SynthesisEngine(synth_cfg(setup, seg_guidance=dict(
+            config=config, checkpoint=checkpoint, scale=1.0,
+            timesteps=(900, 100))), device='cpu')
     with pytest.raises(ValueError, match=r"seg_guidance takes \['checkpoint"):
         SynthesisEngine(synth_cfg(setup, seg_guidance=dict(
             config=config, strength=1.0)), device='cpu')

@@ -12,6 +12,7 @@ from dldm_mmseg.utils.dtypes import DTYPES
 from .components import build_sd_components
 from .diffusion_step import DiffusionStepMixin
 from .ema import EMAMixin, EMAShadow
+from .guidance import x0_guidance
 from .sampling import SamplingMixin
 from .training_cache import EncodingCache
 from .training_step import TrainingStepMixin
@@ -258,6 +259,14 @@ class DiffusionGenerator(TrainingStepMixin, DiffusionStepMixin, SamplingMixin,
         """Pixels in [-1, 1] (differentiable w.r.t. the latents)."""
         latents = latents / self.vae.config.scaling_factor
         return self.vae.decode(latents.to(self.vae.dtype)).sample
+
+    def x0_guidance(self, loss_of, scale: float, timesteps: Sequence[int]):
+        """A context in which this model's sampling at ``timesteps`` moves
+        x0 against the gradient of ``loss_of(x0 latents, batch slice)``
+        (see :func:`~.guidance.x0_guidance`)."""
+        return x0_guidance(self.unet, self.predict_x0, self._alphas_cumprod,
+                           self.noise_scheduler.config.prediction_type,
+                           loss_of, scale, timesteps)
 
     # -- training ----------------------------------------------------------
     def forward(self, mode: str = 'loss', **batch):

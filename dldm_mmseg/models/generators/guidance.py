@@ -15,6 +15,22 @@ from dldm_mmseg.utils.prompts import parse_class_shares, share_part
 
 #: the factor guidance losses are scaled by before their backward pass
 LOSS_SCALE = 2.0 ** 16
+#: the timesteps segmentor guidance steers by default: the first steps
+SEG_GUIDANCE_TIMESTEPS = (600, 1000)
+
+
+def guidance_timesteps(timesteps: Sequence[int],
+                       where: str = 'guidance timesteps') -> Tuple[int, int]:
+    """``(low, high)`` of a guided timestep range, both ends included.
+
+    Raises:
+        ValueError: Unless ``0 <= low <= high``, naming ``where``.
+    """
+    lo, hi = (int(t) for t in timesteps)
+    if not 0 <= lo <= hi:
+        raise ValueError(f'{where} must be (low, high) with 0 <= low <= '
+                         f'high, got {tuple(timesteps)}')
+    return lo, hi
 
 
 def prompt_targets(prompts: Sequence[str], classes: Sequence[str]
@@ -103,6 +119,7 @@ def x0_guidance(unet: nn.Module, predict_x0: Callable,
         callable: Give it each batch's slice of the samples (``on_batch``
         of the generator's ``sample``).
     """
+    timesteps = guidance_timesteps(timesteps)
     if prediction_type not in ('epsilon', 'v_prediction'):
         raise ValueError(f'x0 guidance supports epsilon and v_prediction '
                          f'models, not {prediction_type!r}')

@@ -16,7 +16,7 @@ from dldm_mmseg.utils.palette import index_to_rgb
 from .base import DiffusionGenerator
 from .components import (controlnet_conditioning_channels,
                          load_pretrained_into)
-from .guidance import segmentor_loss, x0_guidance
+from .guidance import SEG_GUIDANCE_TIMESTEPS, segmentor_loss
 
 
 CONDITIONS = ('rgb', 'onehot')
@@ -303,24 +303,17 @@ class ControlNetImageGenerator(DiffusionGenerator):
 
     def segmentor_guidance(self, labels: torch.Tensor, segmentor,
                            scale: float,
-                           timesteps: Sequence[int] = (600, 1000)):
+                           timesteps: Sequence[int] = SEG_GUIDANCE_TIMESTEPS):
         """A context in which sampling at ``timesteps`` (both ends
         included) moves each image's x0 against the gradient of
         :func:`~.guidance.segmentor_loss`: ``segmentor``'s cross-entropy on
         the decoded image against ``labels`` (``N x H x W``), on the pixels
-        it misclassifies (see :func:`~.guidance.x0_guidance`)."""
-        lo, hi = (int(t) for t in timesteps)
-        if not 0 <= lo <= hi:
-            raise ValueError(f'seg_guidance timesteps must be (low, high) '
-                             f'with 0 <= low <= high, got {timesteps}')
-
+        it misclassifies (see :meth:`x0_guidance`)."""
         def loss_of(x0, part):
             logits = segmentor(self.decode_latents(x0).float())
             return segmentor_loss(logits, labels[part].to(logits.device))
 
-        return x0_guidance(self.unet, self.predict_x0, self._alphas_cumprod,
-                           self.noise_scheduler.config.prediction_type,
-                           loss_of, scale, (lo, hi))
+        return self.x0_guidance(loss_of, scale, timesteps)
 
     def export(self, out_dir: str) -> str:
         """``ControlNetModel.save_pretrained`` into ``out_dir`` (EMA weights

@@ -22,7 +22,7 @@ from dldm_mmseg.utils.prompts import check_share_prompt, format_class_shares
 from .adapters import UNET_LORA_TARGETS, add_lora, export_lora, load_lora
 from .base import DiffusionGenerator
 from .components import load_pretrained_into
-from .guidance import guidance_loss, prompt_targets, x0_guidance
+from .guidance import guidance_loss, prompt_targets
 from .share_conditioning import (SHARE_EMBEDDING_FILE, add_share_embedding,
                                  check_share_vectors, embedding_dtype,
                                  export_share_embedding, inputs_of_rows,
@@ -319,14 +319,12 @@ class LoRAMaskGenerator(DiffusionGenerator):
         """A context in which sampling at timesteps ``<= max_timestep`` is
         guided toward ``targets`` (``N x C`` shares; NaN rows unguided) by
         :func:`~.guidance.guidance_loss` of the decoded x0 (see
-        :func:`~.guidance.x0_guidance`)."""
+        :meth:`x0_guidance`)."""
         def loss_of(x0, part):
             logits = self.mask_logits(self.decode_latents(x0))
             return guidance_loss(logits, targets[part].to(x0.device))
 
-        return x0_guidance(self.unet, self.predict_x0, self._alphas_cumprod,
-                           self.noise_scheduler.config.prediction_type,
-                           loss_of, scale, (0, max_timestep))
+        return self.x0_guidance(loss_of, scale, (0, max_timestep))
 
     @torch.no_grad()
     def generate_masks(self,
