@@ -6,13 +6,18 @@ The masks are the toy demo's scenes (160 train, 48 val) drawn in a palette
 of your choice: ``legend7``, an ordinary 7-class land-cover legend whose
 red/green blend lies nearest to its shrubland brown (the toy classes mapped
 to developed, barren, grassland, forest, water, shrubland; wetland absent),
-or ``potsdam``, the toy demo's own. Each encoding is fitted with every seed
-of ``--seeds``; the table gives mean ± std over them of the round-trip mCPE
-on the val masks and the largest mean share shift of one class.
+or ``potsdam``, the toy demo's own; or, with ``--dataset``, a real scene
+prepared by ``tools/get_benchmark.py`` (its train and val tiles). Each
+encoding is fitted with every seed of ``--seeds``; the table gives mean ±
+std over them of the round-trip mCPE on the val masks and the largest mean
+share shift of one class.
 
-Example::
+Examples::
 
     python bench/mask_round_trip.py --palette legend7 --seeds 0 1 2
+    python tools/get_benchmark.py spacenet_atlanta --out data/atlanta
+    python bench/mask_round_trip.py --dataset spacenet_atlanta \
+        --data-root data/atlanta --seeds 0 1 2
 """
 import argparse
 import json
@@ -24,6 +29,7 @@ import time
 import dldm_mmseg  # noqa: F401
 from dldm_mmseg.datasets.captioning import write_captions
 from dldm_mmseg.datasets.toy_landcover import make_toy_landcover
+from dldm_mmseg.experiments.demo_datasets import DEMO_DATASETS
 from dldm_mmseg.models.vae_fitting import fit_vae
 
 PALETTES = dict(
@@ -64,6 +70,13 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--palette', default='legend7',
                         choices=sorted(PALETTES))
+    parser.add_argument('--dataset', choices=sorted(
+        name for name in DEMO_DATASETS if name != 'toy'),
+        help='a real scene instead of the toy scenes (needs --data-root)')
+    parser.add_argument('--data-root', help='the --dataset folder '
+                        'tools/get_benchmark.py prepared')
+    parser.add_argument('--encodings', nargs='+', default=['rgb', 'onehot'],
+                        choices=['rgb', 'onehot'])
     parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
     parser.add_argument('--iters', type=int, default=800)
     parser.add_argument('--crop', type=int, default=32)
@@ -71,19 +84,30 @@ def main(argv=None):
                         help='toy train scenes (val: 48)')
     parser.add_argument('--out', help='JSON of every run (default: none)')
     args = parser.parse_args(argv)
-    source = source_dataset(args.palette)
-    classes = PALETTES[args.palette]['classes'] if PALETTES[args.palette] \
-        else None
-    results = {'RGB, nearest colour': [], 'RGB, neighbourhood': [],
-               'one-hot, argmax': []}
+    if bool(args.dataset) != bool(args.data_root):
+        parser.error('--dataset and --data-root go together: the scene and '
+                     'the folder tools/get_benchmark.py prepared it in')
+    if args.dataset:
+        if not osp.isfile(osp.join(args.data_root, 'captions.jsonl')):
+            parser.error(f'--data-root {args.data_root} holds no '
+                         'captions.jsonl; prepare it with `python '
+                         f'tools/get_benchmark.py {args.dataset} --out '
+                         f'{args.data_root}`')
+        source = DEMO_DATASETS[args.dataset].source_dataset
+        name = args.dataset
+    else:
+        source = source_dataset(args.palette)
+        name = args.palette
+    results = {}
     seconds = {}
     with tempfile.TemporaryDirectory() as tmp:
-        data = osp.join(tmp, 'data')
-        make_toy_landcover(data, args.train, 48)
-        if classes is not None:
-            write_captions(data, classes, True, 'img_dir/train',
-                           'ann_dir/train')
-        for encoding in ('rgb', 'onehot'):
+        data = args.data_root or osp.join(tmp, 'data')
+        if not args.dataset:
+            make_toy_landcover(data, args.train, 48)
+            if PALETTES[args.palette] is not None:
+                write_captions(data, PALETTES[args.palette]['classes'], True,
+                               'img_dir/train', 'ann_dir/train')
+        for encoding in args.encodings:
             for seed in args.seeds:
                 start = time.time()
                 trip = fit_vae(data, osp.join(tmp, f'{encoding}_{seed}'),
@@ -96,23 +120,27 @@ def main(argv=None):
                                mask_encoding=encoding)['round_trip']
                 seconds.setdefault(encoding, []).append(time.time() - start)
                 if encoding == 'rgb':
-                    results['RGB, nearest colour'].append(trip['nearest'])
-                    results['RGB, neighbourhood'].append(
+                    results.setdefault('RGB, nearest colour', []).append(
+                        trip['nearest'])
+                    results.setdefault('RGB, neighbourhood', []).append(
                         trip['neighbourhood'])
                 else:
-                    results['one-hot, argmax'].append(trip['argmax'])
+                    results.setdefault('one-hot, argmax', []).append(
+                        trip['argmax'])
                 print(f'{encoding} seed {seed}: {trip["text"]}', flush=True)
-    print(f'\nround trip of the {args.palette} val masks, mean ± std over '
+    print(f'\nround trip of the {name} val masks, mean ± std over '
           f'seeds {args.seeds} ({args.iters} steps, {args.crop} px crops)')
     print('| mask encoding | mCPE | largest class share shift (points) |')
     print('| --- | --- | --- |')
     table = rows(results)
     for variant, mcpe, shift in table:
         print(f'| {variant} | {mean_std(mcpe)} | {mean_std(shift)} |')
-    base = statistics.mean(table[0][1])
-    for variant, mcpe, _ in table[1:]:
-        print(f'{variant}: {statistics.mean(mcpe) / base:.2f} x the mCPE '
-              'of nearest-colour RGB')
+    if 'RGB, nearest colour' in results:
+        base = statistics.mean(r['mCPE']
+                               for r in results['RGB, nearest colour'])
+        for variant, mcpe, _ in table[1:]:
+            print(f'{variant}: {statistics.mean(mcpe) / base:.2f} x the '
+                  'mCPE of nearest-colour RGB')
     if args.out:
         with open(args.out, 'w') as f:
             json.dump(dict(settings=vars(args), results=results,
