@@ -12,9 +12,10 @@
 default_scope = 'mmseg'
 custom_imports = dict(imports=['dldm_mmseg'], allow_failed_imports=False)
 data_root = 'work_dirs/demo/data/toy_landcover'
+__source_dataset = 'PotsdamDataset'
 model = dict(
     type='VAEAutoencoder',
-    source_dataset='PotsdamDataset',
+    source_dataset=__source_dataset,
     preset='small',
     content='masks',
     kl_weight=1e-4,
@@ -31,7 +32,7 @@ train_dataloader = dict(
     dataset=dict(
         type='MaskCaptionDataset',
         data_root=data_root,
-        source_dataset='PotsdamDataset',
+        source_dataset=__source_dataset,
         load_image=False,
         crop_size=(32, 32),
         allow_missing_captions=True))

@@ -1,10 +1,10 @@
-# Stage 2 on LoveDA: the Potsdam settings with the LoveDA data.
+# Stage 2 on LoveDA: the Potsdam settings with the LoveDA data. LoveDA tiles
+# are 1024 px: train on 512 crops (same ground resolution as the 512 px
+# pairs synthesis draws; prompts state each crop's shares).
 _base_ = ['./image_controlnet_potsdam.py']
-model = dict(source_dataset=dict(type='LoveDADataset'))
+__source_dataset = dict(type='LoveDADataset')
+data_root = 'data/loveDA'
+model = dict(source_dataset=__source_dataset)
 train_dataloader = dict(
-    dataset=dict(data_root='data/loveDA',
-                 source_dataset=dict(type='LoveDADataset'),
-                 # LoveDA tiles are 1024 px: train on 512 crops (same ground
-                 # resolution as the 512 px pairs synthesis draws; prompts
-                 # state each crop's shares)
+    dataset=dict(data_root=data_root, source_dataset=__source_dataset,
                  crop_size=(512, 512)))

@@ -5,11 +5,14 @@
 _base_ = ['./_base_/generator_runtime.py']
 sd_folder = 'checkpoints/stable-diffusion-v1-5'
 data_root = 'data/potsdam'
+# the real set whose classes and palette the masks are drawn in (see
+# mask_lora_potsdam.py)
+__source_dataset = dict(type='PotsdamDataset')
 
 model = dict(
     type='ControlNetImageGenerator',
     components=dict(pretrained=sd_folder),
-    source_dataset=dict(type='PotsdamDataset'),
+    source_dataset=__source_dataset,
     image_loss_weight=0.0,
     gradient_checkpointing=True,
     inference_cfg=dict(scheduler='dpmsolver++', steps=20, guidance_scale=5.0))
@@ -24,7 +27,7 @@ train_dataloader = dict(
         type='MaskCaptionDataset',
         data_root=data_root,
         captions='captions.jsonl',
-        source_dataset=dict(type='PotsdamDataset'),
+        source_dataset=__source_dataset,
         load_image=True,
         prompt_order='caption+shares',
         caption_dropout=0.0,

@@ -7,11 +7,15 @@
 _base_ = ['./_base_/generator_runtime.py', './_base_/potsdam_captions_val.py']
 sd_folder = 'checkpoints/stable-diffusion-v1-5'
 data_root = 'data/potsdam'
+# the real set whose classes and palette the masks are drawn in (a name
+# with two leading underscores stays in this file: a child config states
+# its own set in the fields below, see docs/configs.md)
+__source_dataset = dict(type='PotsdamDataset')
 
 model = dict(
     type='LoRAMaskGenerator',
     components=dict(pretrained=sd_folder),
-    source_dataset=dict(type='PotsdamDataset'),
+    source_dataset=__source_dataset,
     lora_rank=32,
     ce_weight=0.5,
     prop_weight=0.5,
@@ -30,7 +34,7 @@ train_dataloader = dict(
         type='MaskCaptionDataset',
         data_root=data_root,
         captions='captions.jsonl',
-        source_dataset=dict(type='PotsdamDataset'),
+        source_dataset=__source_dataset,
         prompt_order='shares+caption',
         caption_dropout=0.1,
         prompt_dropout=0.05))

@@ -14,6 +14,7 @@ import inspect
 import numbers
 from typing import Dict, Union
 
+import numpy as np
 from mmseg.registry import DATASETS
 
 SourceDataset = Union[str, dict]
@@ -129,6 +130,45 @@ def source_identity(source: SourceDataset):
             return name
     return dict(resolved['metainfo'],
                 reduce_zero_label=resolved['reduce_zero_label'])
+
+
+def check_same_real_set(model, dataset, where: str) -> None:
+    """Raise when a model and a dataset it trains or is validated on name
+    different real sets: a config that changed ``model.source_dataset``
+    but not the dataset's ``source_dataset``, or the reverse.
+
+    Compares the classes (where the model has them) and the palette; a
+    dataset without either (a wrapper) is not checked.
+
+    Args:
+        model: Has ``palette`` (and maybe ``classes``), from its
+            ``source_dataset``.
+        dataset: Has ``classes`` and ``palette``, from its own.
+        where (str): Names the config and the dataset in the message.
+
+    Raises:
+        ValueError: Naming both classes or palettes and the fix.
+    """
+    data_classes = getattr(dataset, 'classes', None)
+    data_palette = getattr(dataset, 'palette', None)
+    if data_classes is None or data_palette is None:
+        return
+    model_classes = getattr(model, 'classes', None)
+    if model_classes is not None and \
+            tuple(model_classes) != tuple(data_classes):
+        differ = (f'classes {list(model_classes)} and the dataset the '
+                  f'classes {list(data_classes)}')
+    elif np.asarray(model.palette).tolist() != \
+            np.asarray(data_palette).tolist():
+        differ = (f'palette {np.asarray(model.palette).tolist()} and the '
+                  f'dataset the palette {np.asarray(data_palette).tolist()}')
+    else:
+        return
+    raise ValueError(
+        f'{where}: the model has the {differ}; give model.source_dataset '
+        'and the dataset\'s source_dataset the same real set (a variable '
+        'stated once in the config, as configs/generators/'
+        'mask_lora_vaihingen.py does)')
 
 
 def dataset_label(source: SourceDataset) -> str:

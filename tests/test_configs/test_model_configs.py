@@ -232,3 +232,24 @@ def test_generator_configs_validate_on_patches_of_every_tile(path):
     assert dataset.get('indices') is None
     assert dataset.subset == dict(num=200, seed=0)
     assert cfg.test_dataloader.dataset.subset == dataset.subset
+
+
+@pytest.mark.parametrize('path', sorted(
+    glob.glob(osp.join(ROOT, 'configs', 'generators', '*.py')) +
+    glob.glob(osp.join(ROOT, 'configs', 'demo', '**', '*.py'),
+              recursive=True)))
+def test_generators_and_their_data_name_one_real_set(path):
+    """A generator or VAE config's model and datasets draw masks of the same
+    real set (what the export hooks check at run time): a child config
+    that restated one of them only would train on one set and label with
+    another."""
+    cfg = Config.fromfile(path)
+    model = cfg.get('model', {})
+    if model.get('type') not in ('LoRAMaskGenerator',
+                                 'ControlNetImageGenerator',
+                                 'VAEAutoencoder'):
+        return
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        if loader in cfg:
+            dataset = cfg[loader].dataset
+            assert dataset.source_dataset == model.source_dataset, loader

@@ -1,5 +1,6 @@
 """GeneratorExportHook keeps the newest checkpoint exports and checks the
-disk before writing one."""
+disk before writing one; it and VAEExportHook refuse a model and data of
+different real sets."""
 import os
 import os.path as osp
 import types
@@ -9,6 +10,7 @@ import torch
 
 from dldm_mmseg.engine.hooks import generator_hooks
 from dldm_mmseg.engine.hooks.generator_hooks import GeneratorExportHook
+from dldm_mmseg.engine.hooks.vae_export_hook import VAEExportHook
 
 
 class FakeGenerator(torch.nn.Module):
@@ -79,3 +81,41 @@ def test_a_full_disk_stops_before_writing(tmp_path, monkeypatch):
     assert fresh.model.exports == []
     with pytest.raises(ValueError, match='keep >= 1'):
         GeneratorExportHook(keep=0)
+
+
+def real_set(classes, palette):
+    return types.SimpleNamespace(classes=tuple(classes), palette=palette)
+
+
+def runner_over(model, train, val=None):
+    val_loop = None if val is None else types.SimpleNamespace(
+        dataloader=types.SimpleNamespace(dataset=val))
+    return types.SimpleNamespace(
+        cfg=types.SimpleNamespace(filename='configs/x.py'), model=model,
+        train_dataloader=types.SimpleNamespace(dataset=train),
+        _val_loop=val_loop)
+
+
+def test_before_train_refuses_a_model_and_data_of_different_sets():
+    potsdam = real_set(('road', 'car'), [[255, 255, 255], [255, 255, 0]])
+    other = real_set(('water', 'car'), [[0, 0, 255], [255, 255, 0]])
+    repainted = real_set(('road', 'car'), [[255, 255, 255], [9, 9, 9]])
+    hook = GeneratorExportHook()
+    hook.before_train(runner_over(potsdam, potsdam, potsdam))  # same set
+    with pytest.raises(ValueError, match=r"configs/x.py \(train_dataloader"
+                       r".dataset\): the model has the classes \['road', "
+                       r"'car'\] and the dataset the classes \['water', "
+                       r"'car'\].*model.source_dataset"):
+        hook.before_train(runner_over(potsdam, other))
+    with pytest.raises(ValueError, match=r'val_dataloader.*palette \[\[255, '
+                       r'255, 255\], \[255, 255, 0\]\] and the dataset the '
+                       r'palette \[\[255, 255, 255\], \[9, 9, 9\]\]'):
+        hook.before_train(runner_over(potsdam, potsdam, repainted))
+    # a VAE knows its palette only; a wrapper dataset is not checked
+    vae = types.SimpleNamespace(palette=potsdam.palette)
+    renamed = real_set(('a', 'b'), potsdam.palette)
+    VAEExportHook().before_train(runner_over(vae, renamed))
+    with pytest.raises(ValueError, match='palette'):
+        VAEExportHook().before_train(runner_over(vae, repainted))
+    GeneratorExportHook().before_train(
+        runner_over(potsdam, types.SimpleNamespace()))

@@ -12,10 +12,24 @@ from mmengine.model import is_model_wrapper
 from mmseg.registry import HOOKS
 from dldm_mmseg.models.generators.share_conditioning import measured_rows
 from dldm_mmseg.utils.palette import index_to_rgb
+from dldm_mmseg.utils.source_dataset import check_same_real_set
 
 
 def _unwrap(model):
     return model.module if is_model_wrapper(model) else model
+
+
+def check_run_real_set(runner) -> None:
+    """:func:`check_same_real_set` of the runner's model against its
+    train dataset and, when it validates, its val dataset."""
+    config = getattr(runner.cfg, 'filename', None) or 'the config'
+    loaders = dict(train_dataloader=runner.train_dataloader)
+    val_loop = getattr(runner, '_val_loop', None)
+    if val_loop is not None and hasattr(val_loop, 'dataloader'):
+        loaders['val_dataloader'] = val_loop.dataloader
+    for name, loader in loaders.items():
+        check_same_real_set(_unwrap(runner.model), loader.dataset,
+                            f'{config} ({name}.dataset)')
 
 
 @HOOKS.register_module()
@@ -77,6 +91,11 @@ class GeneratorExportHook(Hook):
         self._last_bytes = _folder_bytes(path)
         runner.logger.info(f'exported generator weights to {path} '
                            f'({self._last_bytes / 1e6:.1f} MB)')
+
+    def before_train(self, runner) -> None:
+        # the export records the model's classes and palette: they must be
+        # those of the masks it learns from
+        check_run_real_set(runner)
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         if self.at_checkpoints:

@@ -7,7 +7,7 @@ from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
 
 from mmseg.registry import HOOKS
-from .generator_hooks import _unwrap
+from .generator_hooks import _unwrap, check_run_real_set
 
 
 @HOOKS.register_module()
@@ -31,6 +31,9 @@ class VAEExportHook(Hook):
         self.max_batches = max_batches
         #: what :meth:`VAEAutoencoder.export` returned, once trained
         self.result = None
+
+    def before_train(self, runner) -> None:
+        check_run_real_set(runner)
 
     def after_train(self, runner) -> None:
         if not is_main_process():
