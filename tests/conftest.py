@@ -26,3 +26,12 @@ def synth_root(tmp_path):
     root = str(tmp_path / 'syn')
     make_synth_set(root)
     return root
+
+
+@pytest.fixture(autouse=True)
+def demo_dir_variable(monkeypatch):
+    """A demo built by a test sets the work-dir variable the demo configs
+    read; each test starts and ends without it."""
+    monkeypatch.delenv('DLDM_DEMO_DIR', raising=False)
+    yield
+    os.environ.pop('DLDM_DEMO_DIR', None)

@@ -1,10 +1,11 @@
 # The built-in toy land-cover set (dldm_mmseg.datasets.toy_landcover:
 # Potsdam classes, palette and encoding, 64x64 scenes) with a small
-# DeepLabV3+ that trains on a CPU in a minute. It inherits the Potsdam
+# DeepLabV3+ that trains on a CPU in minutes. It inherits the Potsdam
 # config and changes data root, sizes and model width only: the worked
 # example of how a new dataset inherits the project's configs.
 _base_ = ['../deeplabv3plus_potsdam_syn0.py']
-data_root = 'work_dirs/demo/data/toy_landcover'
+__demo = '{{$DLDM_DEMO_DIR:work_dirs/demo}}'  # the demo's work dir
+data_root = __demo + '/data/toy_landcover'
 crop_size = (64, 64)
 norm_cfg = dict(type='BN', requires_grad=True)
 model = dict(
@@ -38,12 +39,18 @@ val_dataloader = dict(
     batch_size=8, num_workers=0, persistent_workers=False,
     dataset=dict(data_root=data_root, pipeline=test_pipeline,
                  serialize_data=False))
-test_dataloader = val_dataloader
-max_iters = 300
+# settings are chosen on val; the test split is what the demo reports
+test_dataloader = dict(
+    batch_size=8, num_workers=0, persistent_workers=False,
+    dataset=dict(data_root=data_root, pipeline=test_pipeline,
+                 serialize_data=False,
+                 data_prefix=dict(img_path='img_dir/test',
+                                  seg_map_path='ann_dir/test')))
+max_iters = 1500
 optim_wrapper = dict(optimizer=dict(lr=0.05))
+# no `end`: the schedule ends with training (train_cfg.max_iters)
 param_scheduler = [
-    dict(type='PolyLR', eta_min=1e-4, power=0.9, begin=0, end=max_iters,
-         by_epoch=False)
+    dict(type='PolyLR', eta_min=1e-4, power=0.9, begin=0, by_epoch=False)
 ]
 train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
 default_hooks = dict(

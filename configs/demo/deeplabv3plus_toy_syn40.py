@@ -2,7 +2,8 @@
 # step 8, through tools/sweep.py). The synthetic dataset makes its set
 # from the demo's generators when missing.
 _base_ = ['./deeplabv3plus_toy_syn0.py']
-syn_data_root = 'work_dirs/demo/data/toy_syn'
+__demo = '{{$DLDM_DEMO_DIR:work_dirs/demo}}'  # the demo's work dir
+syn_data_root = __demo + '/data/toy_syn'
 train_dataloader = dict(
     sampler=dict(
         _delete_=True, type='InfiniteMixedRatioSampler', syn_ratio=0.4),

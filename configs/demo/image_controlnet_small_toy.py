@@ -15,10 +15,11 @@
 # where an epsilon target says almost nothing about x0 (an x0 error counts
 # sqrt(alpha_bar) = 0.07 times at t = 999); a v target is nearly -x0 there.
 _base_ = ['../generators/image_controlnet_potsdam.py']
-data_root = 'work_dirs/demo/data/toy_landcover'
+__demo = '{{$DLDM_DEMO_DIR:work_dirs/demo}}'  # the demo's work dir
+data_root = __demo + '/data/toy_landcover'
 model = dict(
     components=dict(_delete_=True, preset='small',
-                    vae='work_dirs/demo/vae_image',
+                    vae=__demo + '/vae_image',
                     prediction_type='v_prediction'),
     train_unet=True,
     zero_convolutions=False,

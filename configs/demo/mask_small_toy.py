@@ -15,10 +15,11 @@
 # an epsilon target says almost nothing about x0 (an x0 error counts
 # sqrt(alpha_bar) = 0.07 times at t = 999) and a v target is nearly -x0.
 _base_ = ['../generators/mask_lora_potsdam.py']
-data_root = 'work_dirs/demo/data/toy_landcover'
+__demo = '{{$DLDM_DEMO_DIR:work_dirs/demo}}'  # the demo's work dir
+data_root = __demo + '/data/toy_landcover'
 model = dict(
     components=dict(_delete_=True, preset='small',
-                    vae='work_dirs/demo/vae_mask',
+                    vae=__demo + '/vae_mask',
                     prediction_type='v_prediction'),
     lora_rank=None,
     train_text_encoder=True,

@@ -3,4 +3,5 @@
 # the generator reads the encoding from the VAE, draws one-hot masks and
 # quantises by argmax, so no border can turn into a third class's colour.
 _base_ = ['./mask_small_toy.py']
-model = dict(components=dict(vae='work_dirs/demo/vae_mask_onehot'))
+__demo = '{{$DLDM_DEMO_DIR:work_dirs/demo}}'  # the demo's work dir
+model = dict(components=dict(vae=__demo + '/vae_mask_onehot'))

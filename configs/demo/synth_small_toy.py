@@ -3,15 +3,16 @@
 # and proportion enforcement (masks more than 10 points off their target
 # shares are drawn again, best of 3 kept).
 _base_ = ['../synth/potsdam.py']
-out_dir = 'work_dirs/demo/data/toy_syn'
+__demo = '{{$DLDM_DEMO_DIR:work_dirs/demo}}'  # the demo's work dir
+out_dir = __demo + '/data/toy_syn'
 synthesis = dict(
     mask_generator=dict(
         config='configs/demo/mask_small_toy.py',
-        weights='work_dirs/demo/mask_small_toy/export/final'),
+        weights=__demo + '/mask_small_toy/export/final'),
     image_generator=dict(
         config='configs/demo/image_controlnet_small_toy.py',
-        weights='work_dirs/demo/image_controlnet_small_toy/export/final'),
-    real_captions=dict(data_root='work_dirs/demo/data/toy_landcover'),
+        weights=__demo + '/image_controlnet_small_toy/export/final'),
+    real_captions=dict(data_root=__demo + '/data/toy_landcover'),
     mask_prompt='shares',  # as mask_small_toy.py trains
     size=64,
     batch_size=16,

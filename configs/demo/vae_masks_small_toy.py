@@ -11,7 +11,8 @@
 # train_cfg.max_iters=2400`.
 default_scope = 'mmseg'
 custom_imports = dict(imports=['dldm_mmseg'], allow_failed_imports=False)
-data_root = 'work_dirs/demo/data/toy_landcover'
+__demo = '{{$DLDM_DEMO_DIR:work_dirs/demo}}'  # the demo's work dir
+data_root = __demo + '/data/toy_landcover'
 __source_dataset = 'PotsdamDataset'
 model = dict(
     type='VAEAutoencoder',

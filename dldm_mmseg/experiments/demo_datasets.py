@@ -41,6 +41,8 @@ class DemoDataset:
         about (str): What the data is, for the report (Markdown).
         syn_folder (str): The synthetic set's folder in the work dir's
             ``data``.
+        data_folder (str): The real set's folder there. As the configs
+            name both.
         benchmark (str, optional): A :data:`BENCHMARKS` key (real data);
             None for the built-in toy scenes.
         sizes (dict): Toy scenes per split (full run, ``--quick``).
@@ -53,16 +55,13 @@ class DemoDataset:
     seed_spread: str
     about: str
     syn_folder: str
+    data_folder: str
     benchmark: Optional[str] = None
     sizes: Dict[bool, Dict[str, int]] = field(default_factory=dict)
 
     @property
     def metainfo(self) -> dict:
         return source_dataset_defaults(self.source_dataset)['metainfo']
-
-    @property
-    def data_folder(self) -> str:
-        return self.benchmark or 'toy_landcover'
 
     def prepare(self, data_root: str, quick: bool, seed: int,
                 cache: Optional[str] = None) -> Dict[str, int]:
@@ -114,6 +113,7 @@ DEMO_DATASETS = {
         weights='demo_weights',
         seed_spread='docs/results/toy_test_seeds3/metrics.json',
         syn_folder='toy_syn',
+        data_folder='toy_landcover',
         about='the built-in toy land-cover set (procedural 64x64 scenes, '
               'not real imagery; Potsdam classes; car and clutter about 1% '
               'of the pixels each)',
@@ -132,6 +132,7 @@ DEMO_DATASETS = {
         weights='demo_weights/spacenet_atlanta',
         seed_spread='docs/results/real_atlanta_seeds3/metrics.json',
         syn_folder='atlanta_syn',
+        data_folder='spacenet_atlanta',
         about=f'a real scene: {_ATLANTA.about} (`{_ATLANTA.package}`, '
               'prepared by `tools/get_benchmark.py spacenet_atlanta` into '
               'spatially disjoint train / val / test blocks of 64 px '

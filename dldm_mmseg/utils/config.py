@@ -1,4 +1,6 @@
 """Checks on configs before a run starts, shared by the tools."""
+import contextlib
+import os
 import os.path as osp
 from typing import Iterator, List, Optional, Tuple
 
@@ -49,6 +51,25 @@ def check_weights_offline(cfg) -> None:
     if problems:
         raise FileNotFoundError('pretrained weights are not available '
                                 'locally:\n  ' + '\n  '.join(problems))
+
+
+@contextlib.contextmanager
+def environment_variable(name: str, value: Optional[str]) -> Iterator[None]:
+    """Set (or, with None, unset) an environment variable for the
+    duration of the block, then restore it: what a config's
+    ``{{$NAME:default}}`` reads while it is loaded."""
+    before = os.environ.get(name)
+    if value is None:
+        os.environ.pop(name, None)
+    else:
+        os.environ[name] = value
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = before
 
 
 def load_run_config(config: str, cfg_options: Optional[dict] = None,

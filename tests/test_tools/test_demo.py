@@ -1,9 +1,12 @@
+import filecmp
+import glob
 import json
 import os
 import os.path as osp
 
 import numpy as np
 import pytest
+from mmengine.config import Config
 from mmengine.runner.checkpoint import find_latest_checkpoint
 from mmseg.datasets import PotsdamDataset
 
@@ -33,6 +36,17 @@ def demo_of(tool):
 def _row(report: str, name: str) -> str:
     return next(line for line in report.splitlines()
                 if line.startswith(f'| {name} |'))
+
+
+def same_files(a: str, b: str) -> bool:
+    """Whether two folders hold the same files with the same bytes."""
+    def names(root):
+        return sorted(osp.relpath(osp.join(folder, name), root)
+                      for folder, _, files in os.walk(root)
+                      for name in files)
+    return names(a) == names(b) and all(
+        filecmp.cmp(osp.join(a, n), osp.join(b, n), shallow=False)
+        for n in names(a))
 
 
 def test_quick_demo_runs_every_stage_and_reports_this_runs_numbers(tmp_path):
@@ -137,12 +151,16 @@ def test_quick_demo_runs_every_stage_and_reports_this_runs_numbers(tmp_path):
                 'samples'):
         path = osp.join(work, f'{png}.png')
         assert osp.getsize(path) > 1000 and f'({png}.png)' in report
-    # nothing was trained for seed 0: VAE and generators came from weights
+    # nothing was trained for seed 0: the VAEs and generators are copies of
+    # the weights, where the demo configs read them
     for vae in ('vae_mask', 'vae_image'):
-        assert not osp.exists(osp.join(work, vae))
+        assert same_files(osp.join(weights, vae), osp.join(work, vae))
+        assert not osp.exists(osp.join(work, vae + '_fit'))
     for run in ('mask_small_toy', 'mask_small_toy_ce_only',
                 'image_controlnet_small_toy'):
-        assert not osp.exists(osp.join(work, run, 'export')), run
+        assert same_files(osp.join(weights, run),
+                          osp.join(work, run, 'export', 'final')), run
+        assert not osp.exists(osp.join(work, run, 'last_checkpoint')), run
     assert f'pretrained demo generators in `{weights}`' in report
     syn = osp.join(work, 'data', 'toy_syn')
     assert len([n for n in os.listdir(osp.join(syn, 'img_dir', 'train'))
@@ -161,7 +179,8 @@ def test_quick_demo_runs_every_stage_and_reports_this_runs_numbers(tmp_path):
     names = set(MASK_NAMES) | set(NUMERIC_NAMES) | set(ONEHOT_NAMES)
     assert set(saved['mask_cpe']) == names
     assert set(saved['mask_cpe_val']['mean']) == names
-    assert not osp.exists(osp.join(work, 'mask_small_toy', 'export'))
+    assert not osp.exists(osp.join(work, 'mask_small_toy',
+                                   'last_checkpoint'))
     numeric = json.load(open(osp.join(
         work, 'mask_small_toy_numeric_seed1', 'export', 'final', 'unet',
         'config.json')))
@@ -425,7 +444,7 @@ def test_quick_demo_on_a_real_scene_from_a_wheel(tmp_path, monkeypatch):
     work = str(tmp_path / 'real')
     out = demo.main(['--quick', '--dataset', 'fake', '--work-dir', work,
                      '--cache', str(cache)])
-    data = osp.join(work, 'data', 'fake')
+    data = osp.join(work, 'data', 'spacenet_atlanta')  # the configs' name
     summary = json.load(open(osp.join(data, 'summary.json')))
     counts = {split: summary['splits'][split]['tiles']
               for split in ('train', 'val', 'test')}
@@ -552,3 +571,57 @@ def test_set_variants_are_steered_by_the_real_only_segmentor(
     assert varied['alpha_0.4_class_filter']['suffix'] == 'class_filter'
     with pytest.raises(SystemExit):
         demo.parse_args(['--seg-guidance', '1', '--alphas', '0.4'])
+
+
+def string_values(node):
+    if isinstance(node, dict):
+        return [v for value in node.values() for v in string_values(value)]
+    if isinstance(node, (list, tuple)):
+        return [v for value in node for v in string_values(value)]
+    return [node] if isinstance(node, str) else []
+
+
+@pytest.mark.parametrize('path', sorted(glob.glob(osp.join(
+    osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))),
+    'configs', 'demo', '**', '*.py'), recursive=True)))
+def test_demo_configs_read_their_work_dir_from_one_variable(path,
+                                                            monkeypatch):
+    """Every folder a demo config names is under ``$DLDM_DEMO_DIR``, so
+    the demo points them at its work dir by that variable alone."""
+    monkeypatch.setenv('DLDM_DEMO_DIR', '/elsewhere/demo')
+    values = string_values(Config.fromfile(path).to_dict())
+    assert not [v for v in values if 'work_dirs' in v]
+    if 'synth' in osp.basename(path) or 'small' in osp.basename(path):
+        assert any(v.startswith('/elsewhere/demo/') for v in values)
+
+
+def test_demo_overrides_schedules_and_set_sizes_not_folders(tmp_path):
+    """A full run's segmentation overrides leave the data and the
+    synthetic set where the configs put them (the work dir), test on the
+    test split the configs name, and find the synthetic dataset wherever
+    the config lists it."""
+    tool = load_tool('demo')
+    work = str(tmp_path / 'demo')
+    run = demo_of(tool)(tool.parse_args(['--work-dir', work]))
+    run.counts = dict(train=160, val=48, test=48)
+    sweep = run.data.configs['sweep']
+    options = run.seg_options(sweep, 1500, 2)
+    assert not [k for k in options if 'data_root' in k or 'prefix' in k]
+    synthetic = 'train_dataloader.dataset.datasets.1.synthesis'
+    assert options[f'{synthetic}.num'] == 160
+    assert options[f'{synthetic}.options'] == {
+        'mask_sampling': {'steps': 20}, 'image_sampling': {'steps': 20}}
+    cfg = load_run_config(osp.join(tool.ROOT, sweep), options)
+    real, syn = cfg.train_dataloader.dataset.datasets
+    assert (real.data_root, syn.data_root) == (run.data_root, run.syn_root)
+    assert cfg.test_dataloader.dataset.data_root == run.data_root
+    assert cfg.test_dataloader.dataset.data_prefix.img_path == 'img_dir/test'
+    assert cfg.val_dataloader.dataset.data_prefix.img_path == 'img_dir/val'
+    assert cfg.randomness.seed == 2 and cfg.train_cfg.max_iters == 1500
+    oversample = run.seg_options(run.data.configs['oversample'], 10)
+    assert not [k for k in oversample if 'synthesis' in k]
+    # the synthesis the demo runs reads the work dir's generators
+    synth = run.synthesis_cfg()
+    assert synth['mask_generator']['weights'] == run.export_dir(
+        run.mask_configs['with L_prop'])
+    assert synth['real_captions']['data_root'] == run.data_root

@@ -3,7 +3,8 @@
 # 0.5 m panchromatic scene, label maps 0 = ignore, 1 = background,
 # 2 = building. The demo configs below inherit the toy ones and change
 # the data only.
-atlanta_root = 'work_dirs/demo_spacenet_atlanta/data/spacenet_atlanta'
+atlanta_root = ('{{$DLDM_DEMO_DIR:work_dirs/demo_spacenet_atlanta}}'
+                '/data/spacenet_atlanta')
 source_dataset = dict(
     type='BaseSegDataset',
     reduce_zero_label=True,

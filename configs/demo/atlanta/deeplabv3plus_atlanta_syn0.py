@@ -15,6 +15,10 @@ val_dataloader = dict(dataset=dict(
     _delete_=True,
     data_prefix=dict(img_path='img_dir/val', seg_map_path='ann_dir/val'),
     pipeline={{_base_.test_pipeline}}))
-test_dataloader = val_dataloader
+test_dataloader = dict(dataset=dict(
+    real,
+    _delete_=True,
+    data_prefix=dict(img_path='img_dir/test', seg_map_path='ann_dir/test'),
+    pipeline={{_base_.test_pipeline}}))
 model = dict(
     decode_head=dict(num_classes=2), auxiliary_head=dict(num_classes=2))

@@ -1,7 +1,9 @@
 # SpaceNet Atlanta at alpha = 0.4 (tools/demo.py --dataset
 # spacenet_atlanta, through tools/sweep.py).
 _base_ = ['./deeplabv3plus_atlanta_syn0.py']
-syn_data_root = 'work_dirs/demo_spacenet_atlanta/data/atlanta_syn'
+# the demo's work dir
+__demo = '{{$DLDM_DEMO_DIR:work_dirs/demo_spacenet_atlanta}}'
+syn_data_root = __demo + '/data/atlanta_syn'
 train_dataloader = dict(
     sampler=dict(
         _delete_=True, type='InfiniteMixedRatioSampler', syn_ratio=0.4),

@@ -1,7 +1,9 @@
 # Stage 1 on SpaceNet Atlanta: the toy demo's recipe on the real tiles.
 _base_ = ['../mask_small_toy.py', './atlanta_data.py']
+# the demo's work dir
+__demo = '{{$DLDM_DEMO_DIR:work_dirs/demo_spacenet_atlanta}}'
 model = dict(
-    components=dict(vae='work_dirs/demo_spacenet_atlanta/vae_mask'),
+    components=dict(vae=__demo + '/vae_mask'),
     source_dataset={{_base_.source_dataset}})
 train_dataloader = dict(dataset=dict(
     data_root={{_base_.atlanta_root}},

@@ -3,20 +3,28 @@ import time
 
 from dldm_mmseg.experiments.demo import measures
 from dldm_mmseg.experiments.demo.report import write_report
+from dldm_mmseg.experiments.demo.settings import WORK_DIR_VARIABLE
 from dldm_mmseg.experiments.demo.steps import Demo
 from dldm_mmseg.experiments.demo.weights import make_weights
 from dldm_mmseg.experiments.report import mean_and_std
+from dldm_mmseg.utils.config import environment_variable
 
 
 def run_demo(args, root: str) -> dict:
     """Run the demo (``tools/demo.py``'s arguments ``args``, configs under
-    ``root``): every step reuses what its work dir already holds.
+    ``root``): every step reuses what its work dir already holds. The demo
+    configs read the work dir from ``$DLDM_DEMO_DIR``, set for the run.
 
     Returns:
         dict: ``weights`` (the folder) with ``--make-weights``; else the
         test ``results`` of the segmentors, stage 1's ``mask_cpe``, ``fid``
         and ``consistency``.
     """
+    with environment_variable(WORK_DIR_VARIABLE, args.work_dir):
+        return _run_demo(args, root)
+
+
+def _run_demo(args, root: str) -> dict:
     demo = Demo(args, root)
     demo.check_settings()
     start = time.time()

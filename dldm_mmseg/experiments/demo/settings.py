@@ -8,6 +8,9 @@ import os.path as osp
 MASK_NAMES = ('with L_prop', 'CE only')
 NUMERIC_NAMES = ('numeric, with L_prop', 'numeric, CE only')
 ONEHOT_NAMES = ('one-hot, with L_prop', 'one-hot, CE only')
+# the variable the demo configs read their work dir from
+# ('{{$DLDM_DEMO_DIR:work_dirs/demo}}'); the demo sets it to --work-dir
+WORK_DIR_VARIABLE = 'DLDM_DEMO_DIR'
 # the VAE folder of each stage (tools/fit_vae.py --content masks / images)
 VAES = {'masks': 'vae_mask', 'images': 'vae_image'}
 # the one-hot mask VAE of --onehot-masks (tools/fit_vae.py --content masks

@@ -1,6 +1,8 @@
 """The demo's folders, settings and steps (``tools/demo.py``)."""
 import json
+import os
 import os.path as osp
+import shutil
 import time
 from typing import Optional
 
@@ -17,6 +19,7 @@ from dldm_mmseg.experiments.alpha_sweep import (RUN_IDENTITY, VAL_METRICS,
 from dldm_mmseg.experiments.demo.settings import (MASK_NAMES, NUMERIC_NAMES,
                                                   ONEHOT_NAMES, ONEHOT_VAE,
                                                   SETTINGS, VAES,
+                                                  WORK_DIR_VARIABLE,
                                                   config_name)
 from dldm_mmseg.experiments.demo.weights import find_shipped_weights
 from dldm_mmseg.experiments.demo_datasets import DEMO_DATASETS
@@ -24,13 +27,17 @@ from dldm_mmseg.models.vae_fitting import fit_vae
 from dldm_mmseg.synthesis.engine import SynthesisEngine
 from dldm_mmseg.utils.config import load_run_config
 from dldm_mmseg.utils.hashing import differing_keys
-from dldm_mmseg.utils.io import atomic_open
+from dldm_mmseg.utils.io import atomic_directory, atomic_open
 from dldm_mmseg.utils.source_dataset import source_dataset_defaults
 from dldm_mmseg.version import __version__
 
 
 class Demo:
     """The demo's folders, settings and steps.
+
+    It sets ``$DLDM_DEMO_DIR`` to its work dir: the demo configs read
+    their data, VAEs and generators from there
+    (``'{{$DLDM_DEMO_DIR:work_dirs/demo}}'``).
 
     Args:
         args (argparse.Namespace): ``tools/demo.py``'s arguments.
@@ -40,7 +47,8 @@ class Demo:
     def __init__(self, args, root: str):
         self.args = args
         self.root = root
-        self.work = args.work_dir
+        self.work = osp.normpath(args.work_dir)
+        os.environ[WORK_DIR_VARIABLE] = self.work
         self.data = DEMO_DATASETS[args.dataset]
         configs = self.data.configs
         self.image_config = configs['image']
@@ -75,10 +83,11 @@ class Demo:
                 self.ledger = json.load(f)
         self.generators_found = []  # exports already there, not trained
         self.shipped = find_shipped_weights(self)
-        # one VAE per stage (see tools/fit_vae.py, content)
-        self.vaes = {content: osp.join(self.shipped or self.work, folder)
+        # one VAE per stage (see tools/fit_vae.py, content), where the
+        # configs read it: fitted there, or copied from the shipped weights
+        self.vaes = {content: osp.join(self.work, folder)
                      for content, folder in VAES.items()}
-        if self.onehot_configs:  # never shipped: fitted here
+        if self.onehot_configs:  # never shipped
             self.vaes[ONEHOT_VAE[0]] = osp.join(self.work, ONEHOT_VAE[1])
         self.stamp = int(time.time())
         self.classes = self.data.metainfo['classes']
@@ -114,12 +123,23 @@ class Demo:
                         + self.seed_suffix(seed))
 
     def export_dir(self, config: str, seed: Optional[int] = None) -> str:
-        """Where a generator's export is: in the shipped weights for the
-        shipped models at ``--seed``, else the run's ``export/final``."""
-        if self.shipped and seed in (None, self.args.seed) and \
-                config in self.shipped_configs:
-            return osp.join(self.shipped, config_name(config))
+        """Where a generator's export is (and the synth config reads it):
+        the run's ``export/final``, trained there or copied from the
+        shipped weights."""
         return osp.join(self.run_dir(config, seed), 'export', 'final')
+
+    def is_shipped(self, config: str, seed: Optional[int] = None) -> bool:
+        """Whether the run of ``config`` with ``seed`` comes from the
+        shipped weights rather than training."""
+        return bool(self.shipped) and seed in (None, self.args.seed) and \
+            config in self.shipped_configs
+
+    def copy_shipped(self, folder: str, out: str) -> None:
+        """Copy ``folder`` of the shipped weights to ``out``, whole or
+        not at all."""
+        with atomic_directory(out) as tmp:
+            shutil.copytree(osp.join(self.shipped, folder), tmp,
+                            dirs_exist_ok=True)
 
     def check_settings(self) -> None:
         """Refuse a work dir made with other settings: every step reuses
@@ -144,71 +164,51 @@ class Demo:
                 json.dump(mine, f, indent=2)
 
     def generator_options(self, config: str) -> dict:
-        """The demo's overrides of a generator config: its VAE, the data
-        and, with --quick, the short schedule."""
-        options = {'model.components.vae': self.vae_of(config),
-                   'train_dataloader.dataset.data_root': self.data_root}
-        if config in self.mask_configs.values():  # validated on val
-            options.update({
-                'val_dataloader.dataset.data_root': self.data_root,
-                'test_dataloader.dataset.data_root': self.data_root})
-        if self.s['gen_epochs']:  # --quick; else the configs' own
-            options.update({
-                'train_cfg.max_epochs': self.s['gen_epochs'],
+        """The demo's overrides of a generator config: with --quick, the
+        short schedule (the data and the VAE are where the config reads
+        them, in the work dir)."""
+        if not self.s['gen_epochs']:  # the configs' own schedule
+            return {}
+        return {'train_cfg.max_epochs': self.s['gen_epochs'],
                 'default_hooks.checkpoint.interval': self.s['gen_epochs'],
                 'train_cfg.val_interval': self.s['gen_epochs'],
                 'model.inference_cfg.steps': self.s['steps'],
-                'custom_hooks': [dict(type='GeneratorExportHook')]})
-        return options
+                'custom_hooks': [dict(type='GeneratorExportHook')]}
+
+    def sampling_steps(self) -> dict:
+        """The demo's sampling steps, as synth-config settings."""
+        return {key: dict(steps=self.s['steps'])
+                for key in ('mask_sampling', 'image_sampling')}
 
     def synthesis_cfg(self) -> dict:
-        """The synth config's settings over the demo's data and
-        generators."""
+        """The synth config's settings (over the work dir's data and
+        generators) with the demo's sampling steps."""
         cfg = Config.fromfile(osp.join(
-            self.root, self.data.configs['synth'])).synthesis
-        cfg = cfg.to_dict()
-        cfg['mask_generator'].update(
-            weights=self.export_dir(self.mask_configs['with L_prop']),
-            model=dict(components=dict(vae=self.vaes['masks'])))
-        cfg['image_generator'].update(
-            weights=self.export_dir(self.image_config),
-            model=dict(components=dict(vae=self.vaes['images'])))
-        cfg['real_captions']['data_root'] = self.data_root
-        cfg['mask_sampling']['steps'] = self.s['steps']
-        cfg['image_sampling']['steps'] = self.s['steps']
+            self.root, self.data.configs['synth'])).synthesis.to_dict()
+        for key, value in self.sampling_steps().items():
+            cfg[key].update(value)
         return cfg
 
     def seg_options(self, config: str, iters: int,
                     seed: Optional[int] = None) -> dict:
-        """The demo's overrides of a segmentation config: schedule, data,
-        seed, the test split, and the synthetic set's folder, size and
-        generators."""
+        """The demo's overrides of a segmentation config: the schedule
+        (a full run's is the config's own), the seed, and each synthetic
+        dataset's size and sampling steps (for the sets a dataset makes
+        itself: the variants)."""
         options = {
             'train_cfg.max_iters': iters,
             'train_cfg.val_interval': iters,
-            'param_scheduler.0.end': iters,
             'default_hooks.checkpoint.interval': iters,
             'default_hooks.logger.interval': max(1, min(50, iters // 4)),
-            'val_dataloader.dataset.data_root': self.data_root,
-            'test_dataloader.dataset.data_root': self.data_root,
-            # settings are chosen on val; every reported number is on test
-            'test_dataloader.dataset.data_prefix': dict(
-                img_path='img_dir/test', seg_map_path='ann_dir/test'),
             'randomness.seed': self.args.seed if seed is None else seed,
         }
-        if 'syn40' in config:
-            synthetic = 'train_dataloader.dataset.datasets.1'
-            options.update({
-                'train_dataloader.dataset.datasets.0.data_root':
-                    self.data_root,
-                f'{synthetic}.data_root': self.syn_root,
-                f'{synthetic}.synthesis.num': self.num_syn,
-                # the demo's generators and data, for a set the dataset
-                # makes itself (the weak-class variant)
-                f'{synthetic}.synthesis.options': self.synthesis_cfg(),
-            })
-        else:
-            options['train_dataloader.dataset.data_root'] = self.data_root
+        train = Config.fromfile(osp.join(self.root, config)
+                                ).train_dataloader.dataset
+        for i, dataset in enumerate(train.get('datasets', [])):
+            if dataset.get('type') == 'DiffusionSynthDataset':
+                key = f'train_dataloader.dataset.datasets.{i}.synthesis'
+                options[f'{key}.num'] = self.num_syn
+                options[f'{key}.options'] = self.sampling_steps()
         return options
 
     @property
@@ -224,20 +224,15 @@ class Demo:
         self.counts = self.data.prepare(self.data_root, self.args.quick,
                                         self.args.seed, self.args.cache)
 
-    def vae_of(self, config: str) -> str:
-        """The VAE folder of a generator config: masks for stage 1
-        (one-hot masks for the --onehot-masks models), images for stage
-        2."""
-        if config == self.image_config:
-            return self.vaes['images']
-        if config in self.onehot_configs:
-            return self.vaes[ONEHOT_VAE[0]]
-        return self.vaes['masks']
-
     def fit_vae(self):
-        """Fit the VAE of each stage that is not there yet."""
+        """Fit (or copy from the shipped weights) the VAE of each stage
+        that is not there yet."""
         for name, out in self.vaes.items():
             if osp.isfile(osp.join(out, 'config.json')):
+                continue
+            if self.shipped and name in VAES:
+                print(f'      VAE of the {name} -> {out} (pretrained)')
+                self.copy_shipped(VAES[name], out)
                 continue
             print(f'      VAE of the {name} -> {out}')
             onehot = name == ONEHOT_VAE[0]
@@ -251,8 +246,9 @@ class Demo:
     def train_generator(self, config: str, seed: Optional[int] = None
                         ) -> str:
         """Train a generator in the work dir, or reuse its export: the
-        shipped one (its key was checked) or one trained here from the same
-        resolved config and seed (recorded in ``run_identity.json``)."""
+        shipped one (its key was checked; copied into the run folder) or
+        one trained here from the same resolved config and seed (recorded
+        in ``run_identity.json``)."""
         seed = self.args.seed if seed is None else seed
         export = self.export_dir(config, seed)
         name = osp.splitext(osp.basename(config))[0] + self.seed_suffix(seed)
@@ -263,8 +259,11 @@ class Demo:
         cfg.randomness = dict(seed=seed)
         record = osp.join(self.run_dir(config, seed), RUN_IDENTITY)
         identity = dict(config=config_digest(cfg))
+        shipped = self.is_shipped(config, seed)
+        if shipped and not osp.isfile(osp.join(export, 'unet',
+                                               'config.json')):
+            self.copy_shipped(config_name(config), export)
         if osp.isfile(osp.join(export, 'unet', 'config.json')):
-            shipped = self.shipped and export.startswith(self.shipped)
             if not shipped:
                 check_run_identity(record, identity, export)
             self.generators_found.append(name)

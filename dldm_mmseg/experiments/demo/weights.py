@@ -10,7 +10,9 @@ from typing import Optional
 from mmengine.config import Config
 
 from dldm_mmseg.experiments.demo.settings import (GENERATOR_SETTINGS, VAES,
+                                                  WORK_DIR_VARIABLE,
                                                   config_name)
+from dldm_mmseg.utils.config import environment_variable
 from dldm_mmseg.utils.hashing import differing_keys
 from dldm_mmseg.utils.io import atomic_open
 from dldm_mmseg.utils.weights import half_precision_copy
@@ -20,12 +22,15 @@ from dldm_mmseg.version import __version__
 def weights_key(demo) -> dict:
     """What the generators depend on: the package version (the code
     that trains them), the data, the VAE fit and the generator configs
-    (resolved, so an edited base counts too)."""
+    (resolved, so an edited base counts too; with their default work dir,
+    so the key does not depend on this invocation's)."""
     configs = {}
-    for config in demo.shipped_configs:
-        resolved = Config.fromfile(osp.join(demo.root, config)).to_dict()
-        configs[config] = hashlib.sha256(json.dumps(
-            resolved, sort_keys=True, default=str).encode()).hexdigest()
+    with environment_variable(WORK_DIR_VARIABLE, None):
+        for config in demo.shipped_configs:
+            resolved = Config.fromfile(osp.join(demo.root,
+                                                config)).to_dict()
+            configs[config] = hashlib.sha256(json.dumps(
+                resolved, sort_keys=True, default=str).encode()).hexdigest()
     return dict(version=__version__, seed=demo.args.seed,
                 settings={k: demo.s[k] for k in GENERATOR_SETTINGS
                           if k in demo.s},
