@@ -137,7 +137,7 @@ class SynthesisEngine(SetOutputMixin):
         """The target-share sampler of ``settings.shares``; in mode
         ``'real'`` (the default) over the real patches' captions."""
         options = dict(settings.shares or {}, seed=settings.base_seed)
-        if options.get('mode', 'real') != 'real':
+        if settings.share_mode != 'real':
             return TargetShareSampler(self.classes, **options)
         if not settings.real_captions:
             raise ValueError(
