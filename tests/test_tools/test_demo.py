@@ -625,3 +625,16 @@ def test_demo_overrides_schedules_and_set_sizes_not_folders(tmp_path):
     assert synth['mask_generator']['weights'] == run.export_dir(
         run.mask_configs['with L_prop'])
     assert synth['real_captions']['data_root'] == run.data_root
+
+
+def test_a_work_dir_has_one_spelling(tmp_path, monkeypatch):
+    """The same folder named relative to the cwd or absolute is one work
+    dir: its runs' identities hold the same paths, so either reuses them."""
+    monkeypatch.chdir(tmp_path)
+    tool = load_tool('demo')
+    relative = demo_of(tool)(tool.parse_args(['--work-dir', 'w']))
+    absolute = demo_of(tool)(tool.parse_args(
+        ['--work-dir', str(tmp_path / 'w') + '/']))
+    assert relative.work == absolute.work == str(tmp_path / 'w')
+    assert relative.data_root == absolute.data_root
+    assert os.environ['DLDM_DEMO_DIR'] == str(tmp_path / 'w')

@@ -47,7 +47,9 @@ class Demo:
     def __init__(self, args, root: str):
         self.args = args
         self.root = root
-        self.work = osp.normpath(args.work_dir)
+        # one spelling of the folder, whatever the cwd: the run identities
+        # hold paths under it
+        self.work = osp.abspath(args.work_dir)
         os.environ[WORK_DIR_VARIABLE] = self.work
         self.data = DEMO_DATASETS[args.dataset]
         configs = self.data.configs
