@@ -75,8 +75,8 @@ def main(argv=None):
         help='a real scene instead of the toy scenes (needs --data-root)')
     parser.add_argument('--data-root', help='the --dataset folder '
                         'tools/get_benchmark.py prepared')
-    parser.add_argument('--encodings', nargs='+', default=['rgb', 'onehot'],
-                        choices=['rgb', 'onehot'])
+    parser.add_argument('--encodings', nargs='+', choices=['rgb', 'onehot'],
+                        help='default: both; RGB alone for 2 classes')
     parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
     parser.add_argument('--iters', type=int, default=800)
     parser.add_argument('--crop', type=int, default=32)
@@ -95,9 +95,17 @@ def main(argv=None):
                          f'{args.data_root}`')
         source = DEMO_DATASETS[args.dataset].source_dataset
         name = args.dataset
+        two_classes = len(DEMO_DATASETS[args.dataset].metainfo[
+            'classes']) == 2
     else:
         source = source_dataset(args.palette)
         name = args.palette
+        two_classes = False
+    if two_classes and 'onehot' in (args.encodings or []):
+        parser.error(f'{name} has 2 classes: one-hot masks would have the '
+                     'channels of RGB ones (drop onehot from --encodings)')
+    args.encodings = args.encodings or (
+        ['rgb'] if two_classes else ['rgb', 'onehot'])
     results = {}
     seconds = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -138,9 +146,10 @@ def main(argv=None):
     if 'RGB, nearest colour' in results:
         base = statistics.mean(r['mCPE']
                                for r in results['RGB, nearest colour'])
-        for variant, mcpe, _ in table[1:]:
-            print(f'{variant}: {statistics.mean(mcpe) / base:.2f} x the '
-                  'mCPE of nearest-colour RGB')
+        for variant, mcpe, _ in table:
+            if variant != 'RGB, nearest colour':
+                print(f'{variant}: {statistics.mean(mcpe) / base:.2f} x '
+                      'the mCPE of nearest-colour RGB')
     if args.out:
         with open(args.out, 'w') as f:
             json.dump(dict(settings=vars(args), results=results,

@@ -54,7 +54,9 @@ train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=50, val_interval=5)
 # scored by mCPE (the paper's Table 2) every val_interval epochs;
 # `tools/test.py CONFIG CHECKPOINT` evaluates a trained generator the same
 # way.
-val_dataloader = dict(dataset=dict(prompt_order='shares+caption'))
+val_dataloader = dict(dataset=dict(
+    data_root=data_root, source_dataset=__source_dataset,
+    prompt_order='shares+caption'))
 val_evaluator = dict(type='ClassProportionMetric')
 test_dataloader = val_dataloader
 test_evaluator = val_evaluator

@@ -573,12 +573,18 @@ def test_set_variants_are_steered_by_the_real_only_segmentor(
         demo.parse_args(['--seg-guidance', '1', '--alphas', '0.4'])
 
 
-def string_values(node):
+def path_values(node, key=''):
+    """``(key, value)`` of every string in a loaded config."""
     if isinstance(node, dict):
-        return [v for value in node.values() for v in string_values(value)]
+        return [kv for k, value in node.items()
+                for kv in path_values(value, k)]
     if isinstance(node, (list, tuple)):
-        return [v for value in node for v in string_values(value)]
-    return [node] if isinstance(node, str) else []
+        return [kv for value in node for kv in path_values(value, key)]
+    return [(key, node)] if isinstance(node, str) else []
+
+
+FOLDER_KEYS = ('data_root', 'syn_data_root', 'atlanta_root', 'out_dir',
+               'vae', 'weights', 'real_root')
 
 
 @pytest.mark.parametrize('path', sorted(glob.glob(osp.join(
@@ -589,20 +595,25 @@ def test_demo_configs_read_their_work_dir_from_one_variable(path,
     """Every folder a demo config names is under ``$DLDM_DEMO_DIR``, so
     the demo points them at its work dir by that variable alone."""
     monkeypatch.setenv('DLDM_DEMO_DIR', '/elsewhere/demo')
-    values = string_values(Config.fromfile(path).to_dict())
-    assert not [v for v in values if 'work_dirs' in v]
-    if 'synth' in osp.basename(path) or 'small' in osp.basename(path):
-        assert any(v.startswith('/elsewhere/demo/') for v in values)
+    values = path_values(Config.fromfile(path).to_dict())
+    assert not [v for _, v in values if 'work_dirs' in v]
+    folders = [(k, v) for k, v in values if k in FOLDER_KEYS]
+    assert folders or 'oversample' in path
+    assert [(k, v) for k, v in folders
+            if not v.startswith('/elsewhere/demo/')] == []
 
 
-def test_demo_overrides_schedules_and_set_sizes_not_folders(tmp_path):
-    """A full run's segmentation overrides leave the data and the
-    synthetic set where the configs put them (the work dir), test on the
-    test split the configs name, and find the synthetic dataset wherever
-    the config lists it."""
+@pytest.mark.parametrize('dataset', sorted(DEMO_DATASETS))
+def test_demo_overrides_schedules_and_set_sizes_not_folders(dataset,
+                                                            tmp_path):
+    """A full run's overrides leave every folder where the configs put it
+    under the work dir, and the demo's own paths (where it writes the
+    data, fits the VAEs, finds the exports, makes the set) are those
+    folders; the segmentors test on the test split the configs name, and
+    the synthetic dataset is found wherever the config lists it."""
     tool = load_tool('demo')
-    work = str(tmp_path / 'demo')
-    run = demo_of(tool)(tool.parse_args(['--work-dir', work]))
+    run = demo_of(tool)(tool.parse_args(
+        ['--dataset', dataset, '--work-dir', str(tmp_path / 'demo')]))
     run.counts = dict(train=160, val=48, test=48)
     sweep = run.data.configs['sweep']
     options = run.seg_options(sweep, 1500, 2)
@@ -620,11 +631,19 @@ def test_demo_overrides_schedules_and_set_sizes_not_folders(tmp_path):
     assert cfg.randomness.seed == 2 and cfg.train_cfg.max_iters == 1500
     oversample = run.seg_options(run.data.configs['oversample'], 10)
     assert not [k for k in oversample if 'synthesis' in k]
-    # the synthesis the demo runs reads the work dir's generators
+    synth = Config.fromfile(osp.join(tool.ROOT, run.data.configs['synth']))
+    assert synth.out_dir == run.syn_root
     synth = run.synthesis_cfg()
-    assert synth['mask_generator']['weights'] == run.export_dir(
-        run.mask_configs['with L_prop'])
+    for stage, config in (('mask_generator', run.mask_configs['with L_prop']),
+                          ('image_generator', run.image_config)):
+        assert synth[stage]['weights'] == run.export_dir(config)
     assert synth['real_captions']['data_root'] == run.data_root
+    for name, config in dict(run.mask_configs, image=run.image_config
+                             ).items():
+        cfg = Config.fromfile(osp.join(tool.ROOT, config))
+        vae = run.vaes['images' if name == 'image' else 'masks']
+        assert cfg.model.components.vae == vae, name
+        assert cfg.train_dataloader.dataset.data_root == run.data_root
 
 
 def test_a_work_dir_has_one_spelling(tmp_path, monkeypatch):

@@ -12,7 +12,7 @@ ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 def test_sweep_trains_each_alpha_plots_and_resumes(tmp_path, monkeypatch):
     real = str(tmp_path / 'toy')
-    make_toy_landcover(real, num_train=4, num_val=2, size=32)
+    make_toy_landcover(real, num_train=4, num_val=2, size=32, num_test=2)
     syn = str(tmp_path / 'syn')
     make_synth_set(syn, num=4, size=32)
     config = tmp_path / 'toy_syn.py'

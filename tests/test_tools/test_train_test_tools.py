@@ -25,7 +25,7 @@ def test_train_resume_and_test(tmp_path):
     test_tool = load_tool('test')
     train = load_tool('train')
     data = str(tmp_path / 'toy')
-    make_toy_landcover(data, num_train=4, num_val=2, size=32)
+    make_toy_landcover(data, num_train=4, num_val=2, size=32, num_test=2)
     work = str(tmp_path / 'work')
     runner = train.main([CONFIG, '--work-dir', work] + options(data, 2))
     assert runner.iter == 2

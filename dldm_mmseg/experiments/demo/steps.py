@@ -50,6 +50,12 @@ class Demo:
         # one spelling of the folder, whatever the cwd: the run identities
         # hold paths under it
         self.work = osp.abspath(args.work_dir)
+        if set(self.work) & set('\'"\\{}'):
+            # mmengine pastes the variable into the config source
+            raise ValueError(f'--work-dir {self.work}: the demo configs '
+                             'read it as text, which quotes, backslashes '
+                             'and braces would break; choose a path '
+                             'without them')
         os.environ[WORK_DIR_VARIABLE] = self.work
         self.data = DEMO_DATASETS[args.dataset]
         configs = self.data.configs
@@ -150,7 +156,10 @@ class Demo:
         path = osp.join(self.work, 'demo_settings.json')
         mine = dict(self.s, version=__version__, seed=self.args.seed,
                     alphas=self.args.alphas,
-                    generators=osp.abspath(self.shipped) if self.shipped
+                    # the shipped weights are copied into the work dir:
+                    # a remake of them is another work dir
+                    generators=f'{osp.abspath(self.shipped)} (made '
+                    f'{self.shipped_info.get("made")})' if self.shipped
                     else 'trained in this work dir')
         if osp.isfile(path):
             with open(path, encoding='utf-8') as f:
@@ -207,7 +216,8 @@ class Demo:
         train = Config.fromfile(osp.join(self.root, config)
                                 ).train_dataloader.dataset
         for i, dataset in enumerate(train.get('datasets', [])):
-            if dataset.get('type') == 'DiffusionSynthDataset':
+            if dataset.get('type') == 'DiffusionSynthDataset' and \
+                    dataset.get('synthesis'):
                 key = f'train_dataloader.dataset.datasets.{i}.synthesis'
                 options[f'{key}.num'] = self.num_syn
                 options[f'{key}.options'] = self.sampling_steps()
