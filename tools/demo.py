@@ -53,7 +53,8 @@ def parse_args(argv=None):
                         help='the built-in toy scenes (default) or a real '
                         'scene from a PyPI wheel (docs/real_data.md)')
     parser.add_argument('--work-dir',
-                        help='output folder (default work_dirs/demo, '
+                        help='output folder, where the demo configs read '
+                        'it ($DLDM_DEMO_DIR; default work_dirs/demo, '
                         'work_dirs/demo_<dataset> for another dataset, '
                         '_quick appended with --quick)')
     parser.add_argument('--quick', action='store_true',

@@ -1,8 +1,9 @@
 # The built-in toy land-cover set (dldm_mmseg.datasets.toy_landcover:
 # Potsdam classes, palette and encoding, 64x64 scenes) with a small
 # DeepLabV3+ that trains on a CPU in minutes. It inherits the Potsdam
-# config and changes data root, sizes and model width only: the worked
-# example of how a new dataset inherits the project's configs.
+# config and changes data root, sizes, model width and schedule, and tests
+# on its test split: the worked example of how a new dataset inherits the
+# project's configs.
 _base_ = ['../deeplabv3plus_potsdam_syn0.py']
 __demo = '{{$DLDM_DEMO_DIR:work_dirs/demo}}'  # the demo's work dir
 data_root = __demo + '/data/toy_landcover'

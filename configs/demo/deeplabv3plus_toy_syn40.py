@@ -1,5 +1,5 @@
 # The toy DeepLabV3+ on real + synthetic scenes at alpha = 0.4 (tools/demo.py
-# step 8, through tools/sweep.py). The synthetic dataset makes its set
+# step 6, through tools/sweep.py). The synthetic dataset makes its set
 # from the demo's generators when missing.
 _base_ = ['./deeplabv3plus_toy_syn0.py']
 __demo = '{{$DLDM_DEMO_DIR:work_dirs/demo}}'  # the demo's work dir

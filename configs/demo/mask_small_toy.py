@@ -1,4 +1,4 @@
-# Stage 1 on the built-in toy set (tools/demo.py step 4): the Potsdam stage-1
+# Stage 1 on the built-in toy set (tools/demo.py step 3): the Potsdam stage-1
 # config with the `small` preset and the VAE fitted to the masks alone
 # (tools/fit_vae.py --content masks; the images have their own).
 # Random weights leave nothing for LoRA to adapt, so the UNet and the text

@@ -1,4 +1,4 @@
-# Stage 3 on the built-in toy set (tools/demo.py step 7): the Potsdam synth
+# Stage 3 on the built-in toy set (tools/demo.py step 5): the Potsdam synth
 # config with the demo's generators, 64x64 samples, rare classes enriched,
 # and proportion enforcement (masks more than 10 points off their target
 # shares are drawn again, best of 3 kept).

@@ -1,4 +1,4 @@
-# The demo's mask VAE (tools/demo.py step 3) as an mmengine run:
+# The demo's mask VAE (tools/demo.py step 2) as an mmengine run:
 #   python tools/train.py configs/demo/vae_masks_small_toy.py
 # fits what `tools/fit_vae.py work_dirs/demo/data/toy_landcover --out
 # work_dirs/demo/vae_mask --content masks --iters 800 --crop-size 32
