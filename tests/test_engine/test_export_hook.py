@@ -119,3 +119,8 @@ def test_before_train_refuses_a_model_and_data_of_different_sets():
         VAEExportHook().before_train(runner_over(vae, repainted))
     GeneratorExportHook().before_train(
         runner_over(potsdam, types.SimpleNamespace()))
+    # inside wrappers too (ConcatDataset.datasets, RepeatDataset.dataset)
+    concat = types.SimpleNamespace(datasets=[potsdam, types.SimpleNamespace(
+        dataset=other)])
+    with pytest.raises(ValueError, match="classes \\['water', 'car'\\]"):
+        GeneratorExportHook().before_train(runner_over(potsdam, concat))

@@ -19,17 +19,30 @@ def _unwrap(model):
     return model.module if is_model_wrapper(model) else model
 
 
+def _leaf_datasets(dataset):
+    """The datasets inside wrappers (``ConcatDataset.datasets``,
+    ``RepeatDataset.dataset``), or ``dataset`` itself."""
+    inner = getattr(dataset, 'datasets', None)
+    if inner is None and getattr(dataset, 'dataset', None) is not None:
+        inner = [dataset.dataset]
+    if inner is None:
+        return [dataset]
+    return [leaf for d in inner for leaf in _leaf_datasets(d)]
+
+
 def check_run_real_set(runner) -> None:
-    """:func:`check_same_real_set` of the runner's model against its
-    train dataset and, when it validates, its val dataset."""
+    """:func:`check_same_real_set` of the runner's model against each
+    dataset (inside wrappers too) it trains on and, when it validates,
+    validates on."""
     config = getattr(runner.cfg, 'filename', None) or 'the config'
     loaders = dict(train_dataloader=runner.train_dataloader)
     val_loop = getattr(runner, '_val_loop', None)
     if val_loop is not None and hasattr(val_loop, 'dataloader'):
         loaders['val_dataloader'] = val_loop.dataloader
     for name, loader in loaders.items():
-        check_same_real_set(_unwrap(runner.model), loader.dataset,
-                            f'{config} ({name}.dataset)')
+        for dataset in _leaf_datasets(loader.dataset):
+            check_same_real_set(_unwrap(runner.model), dataset,
+                                f'{config} ({name}.dataset)')
 
 
 @HOOKS.register_module()
