@@ -26,12 +26,12 @@ from mmengine.config import DictAction
 
 import dldm_mmseg  # noqa: F401
 from dldm_mmseg.synthesis.engine import SynthesisEngine
-from dldm_mmseg.synthesis.settings import RejectSettings
+from dldm_mmseg.synthesis.settings import RejectSettings, SamplingSettings
 from dldm_mmseg.utils.config import load_run_config
 
 
 def run(engine, plans, sampling, max_cpe, max_tries):
-    engine.settings.mask_sampling = sampling
+    engine.settings.mask_sampling = SamplingSettings.from_config(sampling)
     engine.settings.reject = RejectSettings(max_cpe, max_tries)
     batch = engine.settings.batch_size
     start = time.perf_counter()
@@ -57,7 +57,7 @@ def main(argv=None):
     cfg = load_run_config(args.config, args.cfg_options).synthesis.to_dict()
     engine = SynthesisEngine(cfg)
     plans = [engine.plan(i) for i in range(args.num)]
-    base = dict(engine.settings.mask_sampling)
+    base = engine.settings.mask_sampling.kwargs()
     base.pop('prop_guidance', None)
     variants = {'none': (base, None, 1),
                 f'rejection (<= {args.max_cpe:g}, best of {args.max_tries})':

@@ -92,7 +92,8 @@ def main(argv=None):
     seeds = list(range(1, len(items) + 1))
     model = load_generator(settings.image_generator).eval()
     guide, judge = segmentor(args.guide), segmentor(args.judge)
-    sampling = dict(settings.image_sampling, batch_size=args.batch_size)
+    sampling = dict(settings.image_sampling.kwargs(),
+                    batch_size=args.batch_size)
     judge_real = images_consistency(judge, real, masks, classes)[
         'consistency_mIoU']
     rows = {}

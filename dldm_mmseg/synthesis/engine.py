@@ -40,8 +40,6 @@ from mmengine.dist import barrier
 
 from dldm_mmseg.evaluation.consistency import (ConsistencyChecker,
                                                differentiable_logits)
-from dldm_mmseg.models.generators.guidance import (
-    SEG_GUIDANCE_TIMESTEPS, guidance_timesteps)
 from dldm_mmseg.utils.dtypes import DTYPES
 from dldm_mmseg.utils.label_stats import (class_proportion_error, class_shares,
                                           remove_isolated_pixels)
@@ -88,7 +86,7 @@ class SynthesisEngine(SetOutputMixin):
         self.net_batch = 1 if settings.batching == 'one_at_a_time' else \
             settings.batch_size
         self.consistency = ConsistencyChecker(
-            device=self.device, **settings.consistency) \
+            device=self.device, **settings.consistency.kwargs()) \
             if settings.consistency else None
         self.seg_guidance = self._seg_guidance(settings)
         self.share_sampler = self._share_sampler(settings)
@@ -103,23 +101,14 @@ class SynthesisEngine(SetOutputMixin):
         """``generate_images``' ``seg_guidance`` from ``settings``: the
         segmentor (the consistency filter's when it is the same model)
         as a differentiable function, its scale and timesteps."""
-        if not settings.seg_guidance:
+        guidance = settings.seg_guidance
+        if not guidance:
             return None
-        options = dict(settings.seg_guidance)
-        known = {'config', 'checkpoint', 'scale', 'timesteps'}
-        required = {'config', 'checkpoint', 'scale'}
-        if set(options) - known or required - set(options):
-            raise ValueError(
-                f'synthesis.seg_guidance takes {sorted(known)} (timesteps '
-                f'optional), got {sorted(options)}')
-        options['timesteps'] = guidance_timesteps(
-            options.get('timesteps', SEG_GUIDANCE_TIMESTEPS),
-            'synthesis.seg_guidance.timesteps')
-        config, checkpoint = options.pop('config'), options.pop('checkpoint')
+        config, checkpoint = guidance.config, guidance.checkpoint
         reference = self.consistency
         if reference is None or (config, checkpoint) != (
-                settings.consistency.get('config'),
-                settings.consistency.get('checkpoint')):
+                settings.consistency.config,
+                settings.consistency.checkpoint):
             reference = ConsistencyChecker(config, checkpoint,
                                            device=self.device)
         num = reference.model.decode_head.num_classes
@@ -129,14 +118,14 @@ class SynthesisEngine(SetOutputMixin):
                 f'{num} classes, the set {len(self.classes)} '
                 f'({", ".join(self.classes)}); guide with a segmentor '
                 'trained on this real set')
-        return dict(options, segmentor=differentiable_logits(
-            reference.model))
+        return dict(scale=guidance.scale, timesteps=guidance.timesteps,
+                    segmentor=differentiable_logits(reference.model))
 
     def _share_sampler(self, settings: SynthesisSettings
                        ) -> TargetShareSampler:
         """The target-share sampler of ``settings.shares``; in mode
         ``'real'`` (the default) over the real patches' captions."""
-        options = dict(settings.shares or {}, seed=settings.base_seed)
+        options = dict(settings.shares.kwargs(), seed=settings.base_seed)
         if settings.share_mode != 'real':
             return TargetShareSampler(self.classes, **options)
         if not settings.real_captions:
@@ -193,7 +182,7 @@ class SynthesisEngine(SetOutputMixin):
                 [plans[j]['mask_prompt'] for j in pending], seeds,
                 class_shares=[plans[j]['target'] for j in pending],
                 height=s.size, width=s.size,
-                batch_size=self.net_batch, **s.mask_sampling)
+                batch_size=self.net_batch, **s.mask_sampling.kwargs())
             still = []
             for k, j in enumerate(pending):
                 labels = remove_isolated_pixels(out['labels'][k],
@@ -274,7 +263,7 @@ class SynthesisEngine(SetOutputMixin):
                     [p['image_prompt'] for p in plans],
                     [p['image_seed'] for p in plans],
                     batch_size=self.net_batch, seg_guidance=self.seg_guidance,
-                    **self.settings.image_sampling)
+                    **self.settings.image_sampling.kwargs())
                 if self.consistency is not None:
                     self._apply_consistency(plans, masks, images)
                 per_sample = (time.perf_counter() - t0) / len(plans)

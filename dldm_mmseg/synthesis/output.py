@@ -30,7 +30,7 @@ def weight_hashes(settings) -> dict:
               else 'in-memory'
               for key in ('mask_generator', 'image_generator')}
     for key in ('seg_guidance', 'consistency'):
-        checkpoint = (getattr(settings, key) or {}).get('checkpoint')
+        checkpoint = getattr(getattr(settings, key), 'checkpoint', None)
         if checkpoint:
             hashes[key] = cached_file_sha256(checkpoint)
     return hashes

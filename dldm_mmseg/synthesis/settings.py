@@ -4,7 +4,10 @@ marked with how it enters the set's identity, so that a new setting cannot
 escape the "another configuration" check of a resumed or extended set."""
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any, Dict, Optional, Union
+from typing import Any, Dict, Optional, Sequence, Union
+
+from dldm_mmseg.models.generators.guidance import (SEG_GUIDANCE_TIMESTEPS,
+                                                   guidance_timesteps)
 
 #: How a setting enters :meth:`SynthesisSettings.identity_values`:
 #: ``VALUE``: its value; ``DERIVED``: through a hash or a resolved value
@@ -45,12 +48,136 @@ def check_known_keys(cls, cfg: dict, where: str) -> None:
     Raises:
         ValueError: Naming the unknown keys and the known ones.
     """
-    names = [f.name for f in dataclasses.fields(cls)]
+    names = [f.name for f in dataclasses.fields(cls) if f.name != 'given']
     unknown = sorted(set(cfg) - set(names))
     if unknown:
         raise ValueError(f'{where} has unknown setting(s) {unknown}; the '
                          f'settings are {names} (see {cls.__name__} in '
                          'dldm_mmseg/synthesis/settings.py)')
+
+
+@dataclass(frozen=True)
+class NestedSettings:
+    """A nested dict of the ``synthesis`` config, typed: read by
+    :meth:`from_config`, which keeps the dict as given (``given``): what
+    a set's fingerprint holds, so a default spelled out or left out is
+    the same set as before the settings were typed."""
+
+    #: where the dict sits in the config, for messages
+    where = 'synthesis'
+
+    @classmethod
+    def from_config(cls, cfg):
+        """From the config's dict (or an instance, returned as is).
+
+        Raises:
+            ValueError: On an unknown key (naming the known ones) or a bad
+                value.
+        """
+        if isinstance(cfg, cls):
+            return cfg
+        cfg = dict(cfg or {})
+        check_known_keys(cls, cfg, cls.where)
+        settings = cls(**cfg, given=cfg)
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        """Check the values (nothing by default)."""
+
+    def kwargs(self) -> dict:
+        """Every setting (``given`` left out), as keyword arguments of
+        the class that takes them."""
+        return {f.name: getattr(self, f.name)
+                for f in dataclasses.fields(self) if f.name != 'given'}
+
+
+def _given():
+    return field(default_factory=dict, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class ShareSettings(NestedSettings):
+    """``synthesis.shares``: how target shares are drawn, the arguments
+    of :class:`~dldm_mmseg.synthesis.share_sampler.TargetShareSampler`
+    (``mode='real'``: the shares and captions of real patches)."""
+
+    where = 'synthesis.shares'
+    mode: str = 'real'
+    rarity_exponent: float = 0.0
+    min_shares: Optional[Dict[str, float]] = None
+    fixed_shares: Any = None
+    presence: float = 0.005
+    user_shares: Optional[Dict[str, float]] = None
+    weak_classes: Any = None
+    given: dict = _given()
+
+
+@dataclass(frozen=True)
+class SamplingSettings(NestedSettings):
+    """``synthesis.mask_sampling`` / ``image_sampling``: the sampling
+    arguments of ``generate_masks`` / ``generate_images`` (None: the
+    generator's ``inference_cfg``); ``prop_guidance`` is stage 1's,
+    ``conditioning_scale`` stage 2's."""
+
+    where = 'synthesis.*_sampling'
+    steps: Optional[int] = None
+    guidance_scale: Optional[float] = None
+    scheduler: Optional[str] = None
+    prop_guidance: Optional[dict] = None
+    conditioning_scale: Optional[float] = None
+    given: dict = _given()
+
+    def kwargs(self) -> dict:
+        """The settings given (a generator takes only its own)."""
+        return {k: getattr(self, k) for k in self.given}
+
+
+@dataclass(frozen=True)
+class ConsistencySettings(NestedSettings):
+    """``synthesis.consistency``: the FreeMask-style filter, the arguments
+    of :class:`~dldm_mmseg.evaluation.consistency.ConsistencyChecker`."""
+
+    where = 'synthesis.consistency'
+    config: Optional[str] = None
+    checkpoint: Optional[str] = None
+    min_confidence: float = 0.9
+    max_disagreement: float = 0.3
+    mode: str = 'ignore'
+    rule: str = 'confidence'
+    loss_multiple: float = 2.0
+    real_root: Optional[str] = None
+    reduce_zero_label: bool = True
+    given: dict = _given()
+
+    def validate(self) -> None:
+        if not self.config:
+            raise ValueError('synthesis.consistency needs config (and '
+                             'checkpoint): the real-only segmentor that '
+                             'judges the synthetic pixels')
+
+
+@dataclass(frozen=True)
+class SegGuidanceSettings(NestedSettings):
+    """``synthesis.seg_guidance``: stage 2 steered by a segmentor trained
+    on the real set (``config``, ``checkpoint``), at ``scale``, on the
+    sampling ``timesteps`` ``(low, high)``."""
+
+    where = 'synthesis.seg_guidance'
+    config: Optional[str] = None
+    checkpoint: Optional[str] = None
+    scale: Optional[float] = None
+    timesteps: Sequence[int] = SEG_GUIDANCE_TIMESTEPS
+    given: dict = _given()
+
+    def validate(self) -> None:
+        missing = [k for k in ('config', 'checkpoint', 'scale')
+                   if getattr(self, k) is None]
+        if missing:
+            raise ValueError(f'synthesis.seg_guidance needs {missing} '
+                             '(timesteps optional)')
+        object.__setattr__(self, 'timesteps', guidance_timesteps(
+            self.timesteps, 'synthesis.seg_guidance.timesteps'))
 
 
 PROMPT_ORDERS = ('shares', 'caption', 'shares+caption', 'caption+shares')
@@ -76,9 +203,8 @@ class SynthesisSettings:
         real_captions (dict, optional): ``data_root`` (and ``captions``,
             default ``'captions.jsonl'``) of the real set whose patches give
             target shares and captions; required by ``shares.mode='real'``.
-        shares (dict, optional): Arguments of ``TargetShareSampler``
-            (``mode``, ``rarity_exponent``, ``min_shares``, ...). Defaults
-            to ``dict(mode='real')``.
+        shares (dict | ShareSettings): How target shares are drawn (read
+            into :class:`ShareSettings`). Defaults to ``mode='real'``.
         mask_prompt (str): Prompt order of stage 1, as its training.
             Defaults to ``'shares+caption'``.
         image_prompt (str): Prompt order of stage 2. Defaults to
@@ -91,23 +217,23 @@ class SynthesisSettings:
         batching (str): ``'aligned'``, ``'one_at_a_time'`` or ``'free'``
             (see :mod:`dldm_mmseg.synthesis.engine`). Defaults to
             ``'aligned'``.
-        mask_sampling (dict): Stage-1 sampling arguments (``steps``,
-            ``guidance_scale``, ``scheduler``, ``prop_guidance``). Defaults
-            to the generator's ``inference_cfg``.
-        image_sampling (dict): Stage-2 sampling arguments. Defaults to the
-            generator's ``inference_cfg``.
+        mask_sampling (dict | SamplingSettings): Stage-1 sampling
+            arguments (``steps``, ``guidance_scale``, ``scheduler``,
+            ``prop_guidance``). Defaults to the generator's
+            ``inference_cfg``.
+        image_sampling (dict | SamplingSettings): Stage-2 sampling
+            arguments (``conditioning_scale`` instead of
+            ``prop_guidance``). Defaults to the generator's
+            ``inference_cfg``.
         cleanup_min_neighbours (int): Relabel mask pixels with fewer
             same-class neighbours than this (0: off). Defaults to 0.
         reject (dict | RejectSettings): ``max_cpe`` (percent; None: off)
             and ``max_tries`` (default 3) of proportion enforcement; read
             into :class:`RejectSettings`. Defaults to off.
-        consistency (dict, optional): ``ConsistencyChecker`` arguments of
-            the FreeMask-style filter. Defaults to None (off).
-        seg_guidance (dict, optional): Segmentor guidance of stage 2
-            (:meth:`ControlNetImageGenerator.segmentor_guidance`):
-            ``config`` and ``checkpoint`` of a segmentor trained on the
-            real set, ``scale`` and ``timesteps`` (default ``(600,
-            1000)``). Defaults to None (off).
+        consistency (dict | ConsistencySettings, optional): The
+            FreeMask-style filter. Defaults to None (off).
+        seg_guidance (dict | SegGuidanceSettings, optional): Segmentor
+            guidance of stage 2. Defaults to None (off).
         dtype (str, optional): ``'fp32'``, ``'fp16'`` or ``'bf16'``.
             Defaults to None: fp16 on CUDA, fp32 elsewhere.
         channels_last (bool): Channels-last memory layout (speed only).
@@ -120,19 +246,21 @@ class SynthesisSettings:
     mask_generator: Optional[dict] = _setting(None, DERIVED)
     image_generator: Optional[dict] = _setting(None, DERIVED)
     real_captions: Optional[dict] = _setting(None, DERIVED)
-    shares: Optional[dict] = _setting(None)
+    shares: ShareSettings = _setting(None, factory=ShareSettings)
     mask_prompt: str = _setting('shares+caption')
     image_prompt: str = _setting('caption+shares')
     size: int = _setting(512)
     base_seed: int = _setting(0)
     batch_size: int = _setting(8, DERIVED)
     batching: str = _setting('aligned', DERIVED)
-    mask_sampling: Dict[str, Any] = _setting(None, factory=dict)
-    image_sampling: Dict[str, Any] = _setting(None, factory=dict)
+    mask_sampling: SamplingSettings = _setting(None,
+                                               factory=SamplingSettings)
+    image_sampling: SamplingSettings = _setting(None,
+                                                factory=SamplingSettings)
     cleanup_min_neighbours: int = _setting(0)
     reject: 'RejectSettings' = _setting(None, factory=RejectSettings)
-    consistency: Optional[dict] = _setting(None)
-    seg_guidance: Optional[dict] = _setting(None)
+    consistency: Optional[ConsistencySettings] = _setting(None)
+    seg_guidance: Optional[SegGuidanceSettings] = _setting(None)
     dtype: Optional[str] = _setting(None)
     channels_last: bool = _setting(True, SPEED)
     compile: bool = _setting(False, SPEED)
@@ -149,8 +277,15 @@ class SynthesisSettings:
         settings = cls(**dict(cfg))
         if not isinstance(settings.reject, RejectSettings):
             settings.reject = RejectSettings.from_config(settings.reject)
-        settings.mask_sampling = dict(settings.mask_sampling or {})
-        settings.image_sampling = dict(settings.image_sampling or {})
+        settings.shares = ShareSettings.from_config(settings.shares)
+        for name in ('mask_sampling', 'image_sampling'):
+            setattr(settings, name, SamplingSettings.from_config(
+                getattr(settings, name)))
+        for name, kind in (('consistency', ConsistencySettings),
+                           ('seg_guidance', SegGuidanceSettings)):
+            if getattr(settings, name):
+                setattr(settings, name,
+                        kind.from_config(getattr(settings, name)))
         settings.validate()
         return settings
 
@@ -190,7 +325,7 @@ class SynthesisSettings:
     @property
     def share_mode(self) -> str:
         """``shares.mode`` (``'real'`` by default)."""
-        return (self.shares or {}).get('mode', 'real')
+        return self.shares.mode
 
     def identity_values(self) -> dict:
         """The ``VALUE`` settings a set's samples depend on, each when it
@@ -203,7 +338,10 @@ class SynthesisSettings:
             default = f.default_factory() \
                 if f.default_factory is not dataclasses.MISSING else f.default
             value = getattr(self, f.name)
-            if value != default:
+            if isinstance(value, NestedSettings):
+                if value.given:  # the dict as the config gave it
+                    values[f.name] = dict(value.given)
+            elif value != default:
                 values[f.name] = dataclasses.asdict(value) \
                     if dataclasses.is_dataclass(value) else value
         return values

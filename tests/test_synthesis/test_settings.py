@@ -1,14 +1,21 @@
-"""SynthesisSettings: every setting typed and classified for the set's
-identity; a setting enters a set's fingerprint away from its default only;
-bad settings are named."""
+"""SynthesisSettings: every setting typed (nested ones too) and classified
+for the set's identity; a setting enters a set's fingerprint away from its
+default only, a nested one as its config gave it; bad settings are
+named."""
 import dataclasses
+import inspect
 from dataclasses import dataclass
 
 import pytest
 
+from dldm_mmseg.evaluation.consistency import ConsistencyChecker
 from dldm_mmseg.synthesis.settings import (DERIVED, SPEED, VALUE,
-                                           RejectSettings, SynthesisSettings,
+                                           ConsistencySettings,
+                                           RejectSettings, SamplingSettings,
+                                           SegGuidanceSettings,
+                                           ShareSettings, SynthesisSettings,
                                            _setting)
+from dldm_mmseg.synthesis.share_sampler import TargetShareSampler
 
 CFG = dict(source_dataset='PotsdamDataset', size=64, base_seed=3,
            mask_sampling=dict(steps=20), reject=dict(max_cpe=10))
@@ -19,7 +26,8 @@ CHANGED = dict(shares=dict(mode='fixed', fixed_shares=[1, 0, 0, 0, 0, 0]),
                base_seed=4, mask_sampling=dict(steps=5),
                image_sampling=dict(steps=5), cleanup_min_neighbours=2,
                reject=dict(max_cpe=3), consistency=dict(config='x.py'),
-               seg_guidance=dict(config='x.py', scale=1.0), dtype='bf16')
+               seg_guidance=dict(config='x.py', checkpoint='x.pth',
+                                 scale=1.0), dtype='bf16')
 
 
 def fields_by(kind):
@@ -88,6 +96,15 @@ def test_defaults_and_resolved_values():
     (dict(dtype='fp8'), "dtype must be fp32, fp16 or bf16, got 'fp8'"),
     (dict(cleanup_min_neighbours=-1), 'cleanup_min_neighbours must be an '
      'integer >= 0'),
+    (dict(shares=dict(rarity=0.5)), r"shares has unknown setting\(s\) "
+     r"\['rarity'\].*'rarity_exponent'"),
+    (dict(mask_sampling=dict(step=5)), r"sampling has unknown setting"),
+    (dict(consistency=dict(checkpoint='x.pth')), 'consistency needs config'),
+    (dict(seg_guidance=dict(config='x.py', scale=1.0)),
+     r"seg_guidance needs \['checkpoint'\]"),
+    (dict(seg_guidance=dict(config='x.py', checkpoint='x.pth', scale=1.0,
+                            timesteps=[500, 100])),
+     'seg_guidance.timesteps'),
 ])
 def test_bad_settings_are_named(change, message):
     with pytest.raises(ValueError, match=message):
@@ -99,3 +116,46 @@ def test_real_shares_without_real_captions_is_named():
     with pytest.raises(ValueError, match="shares.mode='real'.*set "
                        'synthesis.real_captions'):
         SynthesisEngine(dict(source_dataset='PotsdamDataset'), device='cpu')
+
+
+def test_nested_settings_are_typed_and_fingerprinted_as_given():
+    given = dict(mode='real', rarity_exponent=0.5,
+                 min_shares=dict(car=0.02))
+    s = SynthesisSettings.from_config(dict(
+        CFG, shares=given, image_sampling=dict(steps=7),
+        consistency=dict(config='x.py', checkpoint='x.pth',
+                         rule='class_loss'),
+        seg_guidance=dict(config='x.py', checkpoint='x.pth', scale=0.5)))
+    assert isinstance(s.shares, ShareSettings)
+    assert (s.shares.rarity_exponent, s.shares.presence) == (0.5, 0.005)
+    assert isinstance(s.consistency, ConsistencySettings)
+    assert (s.consistency.rule, s.consistency.loss_multiple) == \
+        ('class_loss', 2.0)
+    assert s.seg_guidance.timesteps == (600, 1000)
+    assert s.mask_sampling.kwargs() == dict(steps=20)  # given keys only
+    assert isinstance(s.image_sampling, SamplingSettings)
+    values = s.identity_values()
+    # the dicts as the config wrote them: the fingerprint of a set made
+    # before the settings were typed
+    assert values['shares'] == given
+    assert values['consistency'] == dict(config='x.py', checkpoint='x.pth',
+                                         rule='class_loss')
+    assert values['image_sampling'] == dict(steps=7)
+    assert 'shares' not in SynthesisSettings.from_config(
+        CFG).identity_values()
+    assert isinstance(s.seg_guidance, SegGuidanceSettings)
+
+
+@pytest.mark.parametrize('settings, consumer', [
+    (ShareSettings, TargetShareSampler), (ConsistencySettings,
+                                          ConsistencyChecker)])
+def test_nested_defaults_are_their_consumers(settings, consumer):
+    """A nested setting's default is the one of the class it is passed
+    to, so a setting left out means the same as before it was typed."""
+    parameters = inspect.signature(consumer.__init__).parameters
+    for f in dataclasses.fields(settings):
+        if f.name == 'given':
+            continue
+        default = parameters[f.name].default
+        if default is not inspect.Parameter.empty:  # not a required one
+            assert default == f.default, f.name

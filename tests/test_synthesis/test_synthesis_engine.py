@@ -748,6 +748,12 @@ def test_segmentor_guidance_paints_other_images_and_checks_its_keys(
         SynthesisEngine(synth_cfg(setup, seg_guidance=dict(
             config=config, checkpoint=checkpoint, scale=1.0,
             timesteps=(900, 100))), device='cpu')
-    with pytest.raises(ValueError, match=r"seg_guidance takes \['checkpoint"):
+    with pytest.raises(ValueError, match=r"seg_guidance has unknown "
+                       r"setting\(s\) \['strength'\]; the settings are "
+                       r"\['config', 'checkpoint', 'scale'"):
         SynthesisEngine(synth_cfg(setup, seg_guidance=dict(
             config=config, strength=1.0)), device='cpu')
+    with pytest.raises(ValueError, match=r"seg_guidance needs "
+                       r"\['checkpoint', 'scale'\]"):
+        SynthesisEngine(synth_cfg(setup, seg_guidance=dict(
+            config=config)), device='cpu')
