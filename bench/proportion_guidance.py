@@ -26,12 +26,14 @@ from mmengine.config import DictAction
 
 import dldm_mmseg  # noqa: F401
 from dldm_mmseg.synthesis.engine import SynthesisEngine
-from dldm_mmseg.synthesis.settings import RejectSettings, SamplingSettings
+from dldm_mmseg.synthesis.settings import (MaskSamplingSettings,
+                                           RejectSettings)
 from dldm_mmseg.utils.config import load_run_config
 
 
 def run(engine, plans, sampling, max_cpe, max_tries):
-    engine.settings.mask_sampling = SamplingSettings.from_config(sampling)
+    engine.settings.mask_sampling = MaskSamplingSettings.from_config(
+        sampling)
     engine.settings.reject = RejectSettings(max_cpe, max_tries)
     batch = engine.settings.batch_size
     start = time.perf_counter()

@@ -4,6 +4,7 @@ marked with how it enters the set's identity, so that a new setting cannot
 escape the "another configuration" check of a resumed or extended set."""
 import dataclasses
 from dataclasses import dataclass, field
+from collections.abc import Mapping
 from typing import Any, Dict, Optional, Sequence, Union
 
 from dldm_mmseg.models.generators.guidance import (SEG_GUIDANCE_TIMESTEPS,
@@ -58,42 +59,71 @@ def check_known_keys(cls, cfg: dict, where: str) -> None:
 
 @dataclass(frozen=True)
 class NestedSettings:
-    """A nested dict of the ``synthesis`` config, typed: read by
-    :meth:`from_config`, which keeps the dict as given (``given``): what
-    a set's fingerprint holds, so a default spelled out or left out is
-    the same set as before the settings were typed."""
+    """A nested dict of the ``synthesis`` config, typed and checked.
+
+    :meth:`from_config` keeps the dict as the config gave it (``given``;
+    None when it gave none): a set's fingerprint holds the settings given,
+    as written, and those set away from their defaults, so a set made
+    before the settings were typed keeps its fingerprint.
+    """
 
     #: where the dict sits in the config, for messages
     where = 'synthesis'
+    #: whether an empty dict is the same set as no dict
+    empty_is_default = True
+
+    def __post_init__(self):
+        self.validate()
 
     @classmethod
     def from_config(cls, cfg):
-        """From the config's dict (or an instance, returned as is).
+        """From the config's dict (an instance is returned as it is).
 
         Raises:
-            ValueError: On an unknown key (naming the known ones) or a bad
-                value.
+            ValueError: On a value that is not a dict, an unknown key
+                (naming the known ones) or a bad value.
         """
         if isinstance(cfg, cls):
             return cfg
-        cfg = dict(cfg or {})
-        check_known_keys(cls, cfg, cls.where)
-        settings = cls(**cfg, given=cfg)
-        settings.validate()
-        return settings
+        if cfg is not None and not isinstance(cfg, Mapping):
+            raise ValueError(f'{cls.where} must be a dict of settings, got '
+                             f'{cfg!r}')
+        given = None if cfg is None else dict(cfg)
+        check_known_keys(cls, given or {}, cls.where)
+        return cls(**(given or {}), given=given)
 
     def validate(self) -> None:
         """Check the values (nothing by default)."""
 
+    def set_keys(self) -> list:
+        """The settings the config gave or that differ from their
+        defaults."""
+        given = self.given or {}
+        return [f.name for f in dataclasses.fields(self)
+                if f.name != 'given' and (f.name in given or
+                                          getattr(self, f.name) != f.default)]
+
+    def identity_value(self) -> Optional[dict]:
+        """What a set's fingerprint holds of this setting: the settings of
+        :meth:`set_keys` (as the config wrote them where they still hold),
+        or None when there are none."""
+        given = self.given or {}
+        value = {key: given[key] if key in given and
+                 given[key] == getattr(self, key) else getattr(self, key)
+                 for key in self.set_keys()}
+        if value or (self.given is not None and not self.empty_is_default):
+            return value
+        return None
+
     def kwargs(self) -> dict:
-        """Every setting (``given`` left out), as keyword arguments of
-        the class that takes them."""
+        """Every setting, as keyword arguments of the class it is passed
+        to."""
         return {f.name: getattr(self, f.name)
                 for f in dataclasses.fields(self) if f.name != 'given'}
 
 
 def _given():
-    return field(default_factory=dict, compare=False, repr=False)
+    return field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -103,6 +133,7 @@ class ShareSettings(NestedSettings):
     (``mode='real'``: the shares and captions of real patches)."""
 
     where = 'synthesis.shares'
+    empty_is_default = False
     mode: str = 'real'
     rarity_exponent: float = 0.0
     min_shares: Optional[Dict[str, float]] = None
@@ -110,27 +141,41 @@ class ShareSettings(NestedSettings):
     presence: float = 0.005
     user_shares: Optional[Dict[str, float]] = None
     weak_classes: Any = None
-    given: dict = _given()
+    given: Optional[dict] = _given()
 
 
 @dataclass(frozen=True)
 class SamplingSettings(NestedSettings):
-    """``synthesis.mask_sampling`` / ``image_sampling``: the sampling
-    arguments of ``generate_masks`` / ``generate_images`` (None: the
-    generator's ``inference_cfg``); ``prop_guidance`` is stage 1's,
-    ``conditioning_scale`` stage 2's."""
+    """The sampling arguments both stages take (None: the generator's
+    ``inference_cfg``)."""
 
-    where = 'synthesis.*_sampling'
     steps: Optional[int] = None
     guidance_scale: Optional[float] = None
     scheduler: Optional[str] = None
-    prop_guidance: Optional[dict] = None
-    conditioning_scale: Optional[float] = None
-    given: dict = _given()
+    given: Optional[dict] = _given()
 
     def kwargs(self) -> dict:
-        """The settings given (a generator takes only its own)."""
-        return {k: getattr(self, k) for k in self.given}
+        """The settings given or changed (the generator's defaults
+        otherwise)."""
+        return {key: getattr(self, key) for key in self.set_keys()}
+
+
+@dataclass(frozen=True)
+class MaskSamplingSettings(SamplingSettings):
+    """``synthesis.mask_sampling``: sampling arguments of stage 1's
+    ``generate_masks``, with its ``prop_guidance``."""
+
+    where = 'synthesis.mask_sampling'
+    prop_guidance: Optional[dict] = None
+
+
+@dataclass(frozen=True)
+class ImageSamplingSettings(SamplingSettings):
+    """``synthesis.image_sampling``: sampling arguments of stage 2's
+    ``generate_images``, with its ``conditioning_scale``."""
+
+    where = 'synthesis.image_sampling'
+    conditioning_scale: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -148,7 +193,8 @@ class ConsistencySettings(NestedSettings):
     loss_multiple: float = 2.0
     real_root: Optional[str] = None
     reduce_zero_label: bool = True
-    given: dict = _given()
+    max_real: int = 64
+    given: Optional[dict] = _given()
 
     def validate(self) -> None:
         if not self.config:
@@ -168,7 +214,7 @@ class SegGuidanceSettings(NestedSettings):
     checkpoint: Optional[str] = None
     scale: Optional[float] = None
     timesteps: Sequence[int] = SEG_GUIDANCE_TIMESTEPS
-    given: dict = _given()
+    given: Optional[dict] = _given()
 
     def validate(self) -> None:
         missing = [k for k in ('config', 'checkpoint', 'scale')
@@ -217,11 +263,11 @@ class SynthesisSettings:
         batching (str): ``'aligned'``, ``'one_at_a_time'`` or ``'free'``
             (see :mod:`dldm_mmseg.synthesis.engine`). Defaults to
             ``'aligned'``.
-        mask_sampling (dict | SamplingSettings): Stage-1 sampling
+        mask_sampling (dict | MaskSamplingSettings): Stage-1 sampling
             arguments (``steps``, ``guidance_scale``, ``scheduler``,
             ``prop_guidance``). Defaults to the generator's
             ``inference_cfg``.
-        image_sampling (dict | SamplingSettings): Stage-2 sampling
+        image_sampling (dict | ImageSamplingSettings): Stage-2 sampling
             arguments (``conditioning_scale`` instead of
             ``prop_guidance``). Defaults to the generator's
             ``inference_cfg``.
@@ -253,10 +299,10 @@ class SynthesisSettings:
     base_seed: int = _setting(0)
     batch_size: int = _setting(8, DERIVED)
     batching: str = _setting('aligned', DERIVED)
-    mask_sampling: SamplingSettings = _setting(None,
-                                               factory=SamplingSettings)
-    image_sampling: SamplingSettings = _setting(None,
-                                                factory=SamplingSettings)
+    mask_sampling: MaskSamplingSettings = _setting(
+        None, factory=MaskSamplingSettings)
+    image_sampling: ImageSamplingSettings = _setting(
+        None, factory=ImageSamplingSettings)
     cleanup_min_neighbours: int = _setting(0)
     reject: 'RejectSettings' = _setting(None, factory=RejectSettings)
     consistency: Optional[ConsistencySettings] = _setting(None)
@@ -278,9 +324,10 @@ class SynthesisSettings:
         if not isinstance(settings.reject, RejectSettings):
             settings.reject = RejectSettings.from_config(settings.reject)
         settings.shares = ShareSettings.from_config(settings.shares)
-        for name in ('mask_sampling', 'image_sampling'):
-            setattr(settings, name, SamplingSettings.from_config(
-                getattr(settings, name)))
+        settings.mask_sampling = MaskSamplingSettings.from_config(
+            settings.mask_sampling)
+        settings.image_sampling = ImageSamplingSettings.from_config(
+            settings.image_sampling)
         for name, kind in (('consistency', ConsistencySettings),
                            ('seg_guidance', SegGuidanceSettings)):
             if getattr(settings, name):
@@ -330,7 +377,8 @@ class SynthesisSettings:
     def identity_values(self) -> dict:
         """The ``VALUE`` settings a set's samples depend on, each when it
         differs from its default (so adding a setting leaves the
-        fingerprint of existing sets as it was)."""
+        fingerprint of existing sets as it was); a nested one as
+        :meth:`NestedSettings.identity_value` gives it."""
         values = {}
         for f in dataclasses.fields(self):
             if f.metadata.get('identity') != VALUE:
@@ -339,8 +387,9 @@ class SynthesisSettings:
                 if f.default_factory is not dataclasses.MISSING else f.default
             value = getattr(self, f.name)
             if isinstance(value, NestedSettings):
-                if value.given:  # the dict as the config gave it
-                    values[f.name] = dict(value.given)
+                nested = value.identity_value()
+                if nested is not None:
+                    values[f.name] = nested
             elif value != default:
                 values[f.name] = dataclasses.asdict(value) \
                     if dataclasses.is_dataclass(value) else value

@@ -98,13 +98,19 @@ def test_defaults_and_resolved_values():
      'integer >= 0'),
     (dict(shares=dict(rarity=0.5)), r"shares has unknown setting\(s\) "
      r"\['rarity'\].*'rarity_exponent'"),
-    (dict(mask_sampling=dict(step=5)), r"sampling has unknown setting"),
+    (dict(mask_sampling=dict(step=5)), r"mask_sampling has unknown setting"),
+    (dict(image_sampling=dict(prop_guidance={})),
+     r"image_sampling has unknown setting\(s\) \['prop_guidance'\]"),
+    (dict(shares=['car']), "shares must be a dict of settings"),
     (dict(consistency=dict(checkpoint='x.pth')), 'consistency needs config'),
     (dict(seg_guidance=dict(config='x.py', scale=1.0)),
      r"seg_guidance needs \['checkpoint'\]"),
     (dict(seg_guidance=dict(config='x.py', checkpoint='x.pth', scale=1.0,
                             timesteps=[500, 100])),
      'seg_guidance.timesteps'),
+    (dict(seg_guidance=dict(config='x.py', checkpoint='x.pth', scale=1.0,
+                            timesteps=700)),
+     r'seg_guidance.timesteps must be \(low, high\): two integers, got 700'),
 ])
 def test_bad_settings_are_named(change, message):
     with pytest.raises(ValueError, match=message):
@@ -144,6 +150,23 @@ def test_nested_settings_are_typed_and_fingerprinted_as_given():
     assert 'shares' not in SynthesisSettings.from_config(
         CFG).identity_values()
     assert isinstance(s.seg_guidance, SegGuidanceSettings)
+    # an empty shares dict was its own fingerprint before the settings
+    # were typed (its default was None); empty sampling dicts were not
+    empty = SynthesisSettings.from_config(dict(
+        CFG, shares={}, image_sampling={})).identity_values()
+    assert empty['shares'] == {} and 'image_sampling' not in empty
+    # settings built as objects enter as their values
+    fixed = ShareSettings(mode='fixed', fixed_shares=[1, 0, 0, 0, 0, 0])
+    built = SynthesisSettings.from_config(dict(CFG, shares=fixed))
+    assert built.identity_values()['shares'] == dict(
+        mode='fixed', fixed_shares=[1, 0, 0, 0, 0, 0])
+    assert SamplingSettings(steps=5).kwargs() == dict(steps=5)
+    with pytest.raises(ValueError, match='needs'):
+        SegGuidanceSettings(config='x.py')
+
+
+INTERNAL = {'self', 'class_names', 'real_shares', 'captions', 'pixel_counts',
+            'seed', 'device', 'model'}
 
 
 @pytest.mark.parametrize('settings, consumer', [
@@ -153,6 +176,8 @@ def test_nested_defaults_are_their_consumers(settings, consumer):
     """A nested setting's default is the one of the class it is passed
     to, so a setting left out means the same as before it was typed."""
     parameters = inspect.signature(consumer.__init__).parameters
+    names = {f.name for f in dataclasses.fields(settings)} - {'given'}
+    assert names == set(parameters) - INTERNAL
     for f in dataclasses.fields(settings):
         if f.name == 'given':
             continue

@@ -26,7 +26,11 @@ def guidance_timesteps(timesteps: Sequence[int],
     Raises:
         ValueError: Unless ``0 <= low <= high``, naming ``where``.
     """
-    lo, hi = (int(t) for t in timesteps)
+    try:
+        lo, hi = (int(t) for t in timesteps)
+    except (TypeError, ValueError):
+        raise ValueError(f'{where} must be (low, high): two integers, got '
+                         f'{timesteps!r}') from None
     if not 0 <= lo <= hi:
         raise ValueError(f'{where} must be (low, high) with 0 <= low <= '
                          f'high, got {tuple(timesteps)}')
