@@ -31,6 +31,8 @@ from dldm_mmseg.datasets.captioning import write_captions
 from dldm_mmseg.datasets.toy_landcover import make_toy_landcover
 from dldm_mmseg.experiments.demo_datasets import DEMO_DATASETS
 from dldm_mmseg.models.vae_fitting import fit_vae
+from dldm_mmseg.utils.mask_encoding import check_onehot_classes
+from dldm_mmseg.utils.source_dataset import source_dataset_defaults
 
 PALETTES = dict(
     legend7=dict(
@@ -95,17 +97,19 @@ def main(argv=None):
                          f'{args.data_root}`')
         source = DEMO_DATASETS[args.dataset].source_dataset
         name = args.dataset
-        two_classes = len(DEMO_DATASETS[args.dataset].metainfo[
-            'classes']) == 2
     else:
         source = source_dataset(args.palette)
         name = args.palette
-        two_classes = False
-    if two_classes and 'onehot' in (args.encodings or []):
-        parser.error(f'{name} has 2 classes: one-hot masks would have the '
-                     'channels of RGB ones (drop onehot from --encodings)')
+    classes = source_dataset_defaults(source)['metainfo']['classes']
+    try:
+        check_onehot_classes(len(classes), f'--encodings onehot with {name}')
+        onehot = True
+    except ValueError as error:
+        if 'onehot' in (args.encodings or []):
+            parser.error(str(error))
+        onehot = False
     args.encodings = args.encodings or (
-        ['rgb'] if two_classes else ['rgb', 'onehot'])
+        ['rgb', 'onehot'] if onehot else ['rgb'])
     results = {}
     seconds = {}
     with tempfile.TemporaryDirectory() as tmp:

@@ -42,6 +42,7 @@ import dldm_mmseg  # noqa: F401
 from dldm_mmseg.experiments.demo import run_demo
 from dldm_mmseg.experiments.demo_datasets import DEMO_DATASETS
 from dldm_mmseg.utils.compat import speed_up_configs
+from dldm_mmseg.utils.mask_encoding import check_onehot_classes
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
@@ -123,10 +124,12 @@ def parse_args(argv=None):
     if args.seeds < 1:
         parser.error(f'--seeds must be >= 1, got {args.seeds}')
     classes = DEMO_DATASETS[args.dataset].metainfo['classes']
-    if args.onehot_masks and len(classes) == 2:
-        parser.error(f'--onehot-masks: {args.dataset} has 2 classes, whose '
-                     'one-hot masks would have the channels of RGB ones; '
-                     'its masks stay RGB')
+    if args.onehot_masks:
+        try:
+            check_onehot_classes(len(classes), f'--onehot-masks with '
+                                 f'{args.dataset}')
+        except ValueError as error:
+            parser.error(str(error))
     for option in ('weak_classes', 'seg_guidance', 'class_filter'):
         if getattr(args, option) and 0 not in args.alphas:
             parser.error(f'--{option.replace("_", "-")} uses the alpha = 0 '

@@ -23,7 +23,7 @@ from dldm_mmseg.experiments.demo.verdicts import (extra_seeds_text,
                                                   steering_text, target_rows)
 from dldm_mmseg.experiments.demo.weights import weights_key
 from dldm_mmseg.experiments.demo_datasets import DEMO_DATASETS
-from dldm_mmseg.utils.config import load_run_config
+from dldm_mmseg.utils.config import _walk, load_run_config
 from fixtures import load_tool
 
 
@@ -573,14 +573,11 @@ def test_set_variants_are_steered_by_the_real_only_segmentor(
         demo.parse_args(['--seg-guidance', '1', '--alphas', '0.4'])
 
 
-def path_values(node, key=''):
-    """``(key, value)`` of every string in a loaded config."""
-    if isinstance(node, dict):
-        return [kv for k, value in node.items()
-                for kv in path_values(value, k)]
-    if isinstance(node, (list, tuple)):
-        return [kv for value in node for kv in path_values(value, key)]
-    return [(key, node)] if isinstance(node, str) else []
+def path_values(cfg) -> list:
+    """``(key, value)`` of every string in a loaded config, the key the
+    last name of its dotted path."""
+    return [(path.split('.')[-1], value) for path, value in _walk(cfg)
+            if isinstance(value, str)]
 
 
 FOLDER_KEYS = ('data_root', 'syn_data_root', 'atlanta_root', 'out_dir',
