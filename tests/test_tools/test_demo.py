@@ -654,3 +654,14 @@ def test_a_work_dir_has_one_spelling(tmp_path, monkeypatch):
     assert relative.work == absolute.work == str(tmp_path / 'w')
     assert relative.data_root == absolute.data_root
     assert os.environ['DLDM_DEMO_DIR'] == str(tmp_path / 'w')
+
+
+def test_a_work_dir_the_configs_cannot_read_is_refused(tmp_path):
+    """The demo configs paste the work dir into their text: a path with a
+    quote would break them, so the demo stops first and says why."""
+    tool = load_tool('demo')
+    with pytest.raises(ValueError, match="--work-dir .*it's.*quotes, "
+                       'backslashes and braces'):
+        demo_of(tool)(tool.parse_args(
+            ['--work-dir', str(tmp_path / "it's")]))
+    assert not osp.exists(tmp_path / "it's")
