@@ -85,6 +85,9 @@ def parse_args(argv=None):
                         'labelled pixels (default: 0.5)')
     parser.add_argument('--seed', type=int, default=0,
                         help='seed of the block assignment')
+    parser.add_argument('--stratify', action='store_true',
+                        help='deal blocks so that every split holds its '
+                        'share of each class, rare ones included')
     parser.add_argument('--image-key', help='array of a .mat image file')
     parser.add_argument('--label-key', help='array of a .mat label file')
     parser.add_argument('--force', action='store_true',
@@ -99,7 +102,7 @@ def main(argv=None):
         image_nodata=args.image_nodata, classes=args.classes,
         values=args.values, ignore=args.ignore, palette=args.palette,
         tile=args.tile, stride=args.stride, block=args.block,
-        split=args.split, min_labelled=args.min_labelled, seed=args.seed,
+        split=args.split, min_labelled=args.min_labelled, seed=args.seed, stratify=args.stratify,
         name=args.name, image_key=args.image_key, label_key=args.label_key)
     summary = prepare_raster(args.image, args.labels, args.out, settings,
                              force=args.force)

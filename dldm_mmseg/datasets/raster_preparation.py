@@ -14,6 +14,8 @@ each other (each pixel is scored once). The output::
     OUT/dataset.py       source_dataset (classes, palette) for --config
     OUT/summary.json     tiles and class shares per split, and the inputs
     OUT/split_map.png    the scene tinted by split
+    OUT/label_map.png    the scene with each class's display colour over
+                         its pixels (a misaligned label raster shows here)
 
 is written to a temporary folder and renamed into place when complete.
 """
@@ -58,6 +60,7 @@ class RasterSettings:
     split: Tuple[float, float, float] = (60.0, 20.0, 20.0)
     min_labelled: float = 0.5
     seed: int = 0
+    stratify: bool = False
     name: str = 'scene'
     image_key: Optional[str] = None
     label_key: Optional[str] = None
@@ -85,16 +88,37 @@ def block_edges(length: int, block: int) -> np.ndarray:
 
 
 def assign_blocks(weights: np.ndarray, fractions: Sequence[float],
-                  seed: int) -> np.ndarray:
-    """Split index of each block: blocks in a seeded order, each to the
-    split furthest below its fraction of the labelled pixels so far."""
+                  seed: int, class_counts: Optional[np.ndarray] = None
+                  ) -> np.ndarray:
+    """Split index of each block.
+
+    Blocks are taken in a seeded order. Without ``class_counts`` each goes
+    to the split furthest below its fraction of the labelled pixels so far.
+    With ``class_counts`` (the blocks' grid plus a class axis) the split is
+    stratified: blocks holding most of some class go first, each to the
+    split where it lowers most the squared distance of every split's share
+    of every class's pixels from the split's fraction, so a rare class
+    found in a few blocks is dealt to val and test too.
+    """
     fractions = np.asarray(fractions, float) / np.sum(fractions)
     rng = np.random.default_rng(seed)
     flat = weights.ravel()
     order = rng.permutation(flat.size)
     order = order[np.argsort(flat[order] <= 0, kind='stable')]
-    taken = np.zeros(len(fractions))
     splits = np.zeros(flat.size, int)
+    if class_counts is not None:
+        counts = class_counts.reshape(flat.size, -1).astype(np.float64)
+        totals = counts.sum(0)
+        parts = counts[:, totals > 0] / totals[totals > 0]
+        order = order[np.argsort(-parts[order].max(1), kind='stable')]
+        taken = np.zeros((len(fractions), parts.shape[1]))
+        for index in order:
+            gain = (parts[index] * (fractions[:, None] - taken)).sum(1)
+            splits[index] = int(np.argmax(np.where(fractions > 0, gain,
+                                                   -np.inf)))
+            taken[splits[index]] += parts[index]
+        return splits.reshape(weights.shape)
+    taken = np.zeros(len(fractions))
     for index in order:
         total = taken.sum() + max(flat[index], 1)
         deficit = np.where(fractions > 0, fractions * total - taken, -np.inf)
@@ -173,9 +197,13 @@ def _shares(ids, origins, tile, num_classes):
 def identity(image_path, label_path, settings: RasterSettings) -> dict:
     """What made a prepared folder: the inputs' content hashes and the
     settings (not the files' paths: a moved scene is the same scene)."""
+    written = asdict(settings)
+    if not settings.stratify:
+        # folders prepared before the option existed keep their identity
+        del written['stratify']
     return dict(image_sha256=cached_file_sha256(image_path),
                 labels_sha256=cached_file_sha256(label_path),
-                settings=json.loads(json.dumps(asdict(settings))))
+                settings=json.loads(json.dumps(written)))
 
 
 def _check_layout(settings, height, width, rows, cols):
@@ -225,6 +253,35 @@ def _split_map(rgb, ids, splits, rows, cols):
     shown[ids == 0] *= 0.4
     step = max(1, max(rgb.shape[:2]) // 1024)
     return shown[::step, ::step].round().astype(np.uint8)
+
+
+def _label_map(rgb, ids, palette):
+    shown = rgb.astype(np.float64)
+    colours = np.asarray([[0, 0, 0]] + [list(c) for c in palette], np.float64)
+    labelled = ids > 0
+    shown[labelled] = 0.55 * shown[labelled] + 0.45 * colours[ids[labelled]]
+    shown[~labelled] *= 0.4
+    step = max(1, max(rgb.shape[:2]) // 1024)
+    return shown[::step, ::step].round().astype(np.uint8)
+
+
+def split_share_warnings(summary: dict, below: float = 0.5) -> List[str]:
+    """A line for each class whose share of the val or test pixels is
+    under ``below`` times its share of the scene: scores of that class on
+    that split would rest on a few pixels."""
+    lines = []
+    scene = summary['scene']['shares']
+    for name in SPLITS[1:]:
+        split = summary['splits'][name]
+        if not split['tiles']:
+            continue
+        for cls, share in split['shares'].items():
+            if share < below * scene[cls]:
+                lines.append(
+                    f'{cls!r} is {share:.1%} of the {name} pixels but '
+                    f'{scene[cls]:.1%} of the scene; --stratify (or another '
+                    '--seed, or a smaller --block) deals it more evenly')
+    return lines
 
 
 def _dataset_config(name, classes, palette):
@@ -286,10 +343,12 @@ def prepare_raster(image_path: str, label_path: str, out_dir: str,
     rows = block_edges(height, settings.block or 4 * settings.tile)
     cols = block_edges(width, settings.block or 4 * settings.tile)
     _check_layout(settings, height, width, rows, cols)
-    weights = np.array([[(ids[rows[i]:rows[i + 1], cols[j]:cols[j + 1]] > 0)
-                         .sum() for j in range(len(cols) - 1)]
-                        for i in range(len(rows) - 1)])
-    splits = assign_blocks(weights, settings.split, settings.seed)
+    counts = np.array([[np.bincount(
+        ids[rows[i]:rows[i + 1], cols[j]:cols[j + 1]].ravel(),
+        minlength=len(classes) + 1)[1:] for j in range(len(cols) - 1)]
+        for i in range(len(rows) - 1)])
+    splits = assign_blocks(counts.sum(-1), settings.split, settings.seed,
+                           counts if settings.stratify else None)
     found = _tiles(ids, splits, rows, cols, settings)
     grid = f'{len(rows) - 1}x{len(cols) - 1}'
     for name, weight in zip(SPLITS, settings.split):
@@ -304,6 +363,9 @@ def prepare_raster(image_path: str, label_path: str, out_dir: str,
     summary['inputs'] = dict(image=osp.abspath(image_path),
                              labels=osp.abspath(label_path))
     summary['made_by'] = made_by
+    summary['warnings'] = split_share_warnings(summary)
+    for line in summary['warnings']:
+        print('warning:', line)
     tile = settings.tile
     with atomic_directory(out_dir) as tmp:
         bar = progress_bar(sum(map(len, found.values())), 'tiles')
@@ -317,6 +379,8 @@ def prepare_raster(image_path: str, label_path: str, out_dir: str,
                 bar.update()
         atomic_write_image(osp.join(tmp, 'split_map.png'),
                            _split_map(rgb, ids, splits, rows, cols))
+        atomic_write_image(osp.join(tmp, 'label_map.png'),
+                           _label_map(rgb, ids, palette))
         with open(osp.join(tmp, 'dataset.py'), 'w', encoding='utf-8') as f:
             f.write(_dataset_config(settings.name, classes, palette))
         with open(osp.join(tmp, 'summary.json'), 'w', encoding='utf-8') as f:

@@ -51,15 +51,16 @@ BENCHMARKS = {
     'spacenet_atlanta': Benchmark(
         package='solaris==0.4.0',
         image='solaris/data/sample_geotiff.tif',
-        labels='solaris/data/sample_fp_mask.tif',
+        labels='solaris/data/sample_fp_mask_from_geojson.tif',
         sha256={'solaris/data/sample_geotiff.tif': 'f135d521b13a7e16a97983df'
                 '976579217afbb07550c878115e0c71c36de193c5',
-                'solaris/data/sample_fp_mask.tif': '63613d4af148273bbd317a91'
-                'ef2fa81442f3ac3c403c0eacfa40a7ea403507a5'},
+                'solaris/data/sample_fp_mask_from_geojson.tif':
+                '4e08766788ddee6a9a87585e18b5b9731048b28c601736eb9e88dcee9d2f'
+                'a892'},
         settings=RasterSettings(
             classes=('background', 'building'), values=(0, 255),
             palette=[[0, 0, 0], [255, 255, 255]], tile=64, block=256,
-            name='atlanta'),
+            stratify=True, name='atlanta'),
         about='SpaceNet Atlanta, 900x900 px at 0.5 m, one panchromatic '
               'band, building footprints'),
     'spacenet_vegas_roads': Benchmark(

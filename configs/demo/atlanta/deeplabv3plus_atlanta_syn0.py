@@ -1,8 +1,9 @@
 # The toy demo's small DeepLabV3+ on SpaceNet Atlanta (2 classes).
 _base_ = ['../deeplabv3plus_toy_syn0.py', './atlanta_data.py']
+data_root = {{_base_.atlanta_root}}
 real = dict(
     type='BaseSegDataset',
-    data_root={{_base_.atlanta_root}},
+    data_root=data_root,
     metainfo={{_base_.source_dataset.metainfo}},
     reduce_zero_label=True,
     img_suffix='.png',

@@ -2,11 +2,12 @@
 _base_ = ['../image_controlnet_small_toy.py', './atlanta_data.py']
 # the demo's work dir
 __demo = '{{$DLDM_DEMO_DIR:work_dirs/demo_spacenet_atlanta}}'
+data_root = {{_base_.atlanta_root}}
 model = dict(
     components=dict(vae=__demo + '/vae_image'),
     source_dataset={{_base_.source_dataset}})
 train_dataloader = dict(dataset=dict(
-    data_root={{_base_.atlanta_root}},
+    data_root=data_root,
     source_dataset={{_base_.source_dataset}}))
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0,

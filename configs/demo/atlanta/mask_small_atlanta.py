@@ -2,14 +2,15 @@
 _base_ = ['../mask_small_toy.py', './atlanta_data.py']
 # the demo's work dir
 __demo = '{{$DLDM_DEMO_DIR:work_dirs/demo_spacenet_atlanta}}'
+data_root = {{_base_.atlanta_root}}
 model = dict(
     components=dict(vae=__demo + '/vae_mask'),
     source_dataset={{_base_.source_dataset}})
 train_dataloader = dict(dataset=dict(
-    data_root={{_base_.atlanta_root}},
+    data_root=data_root,
     source_dataset={{_base_.source_dataset}}))
 val_dataloader = dict(dataset=dict(
-    data_root={{_base_.atlanta_root}},
+    data_root=data_root,
     source_dataset={{_base_.source_dataset}}))
 test_dataloader = val_dataloader
 param_scheduler = [
