@@ -215,6 +215,60 @@ def test_blocks_go_to_the_split_furthest_below_its_share():
                                                     seed=4))
 
 
+
+def test_stratified_blocks_give_val_and_test_their_share_of_a_rare_class():
+    # a 4x5 grid; the rare class sits in four blocks only
+    counts = np.zeros((4, 5, 2), int)
+    counts[..., 0] = 1000
+    rare = [(0, 0), (1, 3), (2, 1), (3, 4)]
+    for i, j in rare:
+        counts[i, j] = (700, 300)
+    for seed in range(5):
+        plain = assign_blocks(counts.sum(-1), (60, 20, 20), seed=seed)
+        split = assign_blocks(counts.sum(-1), (60, 20, 20), seed=seed,
+                              class_counts=counts)
+        # the pixel fractions hold as before ...
+        assert np.bincount(split.ravel(), minlength=3).tolist() == \
+            np.bincount(plain.ravel(), minlength=3).tolist()
+        # ... and val and test each hold one of the four rare blocks
+        assert sorted(split[i, j] for i, j in rare) == [0, 0, 1, 2]
+
+
+def test_label_map_shows_the_classes_and_thin_splits_are_named(tmp_path):
+    image, labels = scene()
+    labels[:] = 1
+    labels[:32, :32] = 2  # a rare class in one corner block only
+    np.save(tmp_path / 'image.npy', image)
+    np.save(tmp_path / 'labels.npy', labels)
+    summary = prepare(tmp_path / 'image.npy', tmp_path / 'labels.npy',
+                      '--out', tmp_path / 'plain', '--tile', 32, '--block',
+                      32, '--palette', '0,0,255;255,0,0')
+    shown = np.asarray(Image.open(tmp_path / 'plain' / 'label_map.png'),
+                       np.int64)
+    # red over the rare class's pixels, blue over the rest
+    assert (shown[:32, :32, 0] > shown[:32, :32, 2]).all()
+    assert (shown[64:, 64:, 2] > shown[64:, 64:, 0]).all()
+    thin = [n for n in ('val', 'test')
+            if summary['splits'][n]['shares']['class_2'] == 0]
+    assert thin and all(any(f'of the {n} pixels' in line and '--stratify'
+                            in line for line in summary['warnings'])
+                        for n in thin)
+    assert 'stratify' not in summary['made_by']['settings']
+    # the rare class in five of the 36 blocks: enough for every split,
+    # though the plain dealing of seed 5 gives all five to train
+    for y, x in [(0, 0), (0, 160), (160, 0), (160, 160), (64, 64)]:
+        labels[y:y + 32, x:x + 32] = 2
+    np.save(tmp_path / 'labels.npy', labels)
+    stratified = prepare(tmp_path / 'image.npy', tmp_path / 'labels.npy',
+                         '--out', tmp_path / 'stratified', '--tile', 32,
+                         '--block', 32, '--seed', 5, '--stratify')
+    assert stratified['made_by']['settings']['stratify'] is True
+    assert [stratified['splits'][n]['tiles'] for n in ('val', 'test')] == \
+        [7, 7]
+    assert all(stratified['splits'][n]['shares']['class_2'] > 0
+               for n in ('val', 'test'))
+    assert stratified['warnings'] == []
+
 def fake_wheel(folder, members):
     import zipfile
     folder.mkdir(exist_ok=True)
