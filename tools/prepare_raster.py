@@ -102,8 +102,9 @@ def main(argv=None):
         image_nodata=args.image_nodata, classes=args.classes,
         values=args.values, ignore=args.ignore, palette=args.palette,
         tile=args.tile, stride=args.stride, block=args.block,
-        split=args.split, min_labelled=args.min_labelled, seed=args.seed, stratify=args.stratify,
-        name=args.name, image_key=args.image_key, label_key=args.label_key)
+        split=args.split, min_labelled=args.min_labelled, seed=args.seed,
+        stratify=args.stratify, name=args.name, image_key=args.image_key,
+        label_key=args.label_key)
     summary = prepare_raster(args.image, args.labels, args.out, settings,
                              force=args.force)
     for name, split in summary['splits'].items():

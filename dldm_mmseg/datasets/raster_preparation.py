@@ -4,9 +4,10 @@ disjoint train / val / test splits.
 The scene is cut into a grid of blocks (``block`` pixels or a little more,
 so the grid fills the scene); each block goes to one split, so that the
 labelled pixels of the splits come as close as the blocks allow to the
-asked fractions. Tiles are cut inside blocks only: no tile of one split
-overlaps another split's footprint, and train tiles strided closer than
-their size never reach into val or test. Val and test tiles never overlap
+asked fractions, or, with ``stratify``, the pixels of every class. Tiles
+are cut inside blocks only: no tile of one split overlaps another split's
+footprint, and train tiles strided closer than their size never reach
+into val or test. Val and test tiles never overlap
 each other (each pixel is scored once). The output::
 
     OUT/img_dir/{train,val,test}/<name>_r<row>_c<col>.png   8-bit RGB
@@ -98,7 +99,10 @@ def assign_blocks(weights: np.ndarray, fractions: Sequence[float],
     stratified: blocks holding most of some class go first, each to the
     split where it lowers most the squared distance of every split's share
     of every class's pixels from the split's fraction, so a rare class
-    found in a few blocks is dealt to val and test too.
+    found in a few blocks is dealt to val and test too. The seed then only
+    orders blocks that hold the same share of every class; blocks with no
+    labelled pixel go to the first split with a fraction (they yield no
+    tile).
     """
     fractions = np.asarray(fractions, float) / np.sum(fractions)
     rng = np.random.default_rng(seed)
@@ -109,6 +113,9 @@ def assign_blocks(weights: np.ndarray, fractions: Sequence[float],
     if class_counts is not None:
         counts = class_counts.reshape(flat.size, -1).astype(np.float64)
         totals = counts.sum(0)
+        if not totals.any():
+            class_counts = None  # nothing labelled: deal as below
+    if class_counts is not None:
         parts = counts[:, totals > 0] / totals[totals > 0]
         order = order[np.argsort(-parts[order].max(1), kind='stable')]
         taken = np.zeros((len(fractions), parts.shape[1]))
@@ -265,10 +272,13 @@ def _label_map(rgb, ids, palette):
     return shown[::step, ::step].round().astype(np.uint8)
 
 
-def split_share_warnings(summary: dict, below: float = 0.5) -> List[str]:
+def split_share_warnings(summary: dict, stratified: bool = False,
+                         below: float = 0.5) -> List[str]:
     """A line for each class whose share of the val or test pixels is
     under ``below`` times its share of the scene: scores of that class on
     that split would rest on a few pixels."""
+    fix = 'a smaller --block' if stratified else \
+        '--stratify (or another --seed, or a smaller --block)'
     lines = []
     scene = summary['scene']['shares']
     for name in SPLITS[1:]:
@@ -279,8 +289,8 @@ def split_share_warnings(summary: dict, below: float = 0.5) -> List[str]:
             if share < below * scene[cls]:
                 lines.append(
                     f'{cls!r} is {share:.1%} of the {name} pixels but '
-                    f'{scene[cls]:.1%} of the scene; --stratify (or another '
-                    '--seed, or a smaller --block) deals it more evenly')
+                    f'{scene[cls]:.1%} of the scene; {fix} deals it more '
+                    'evenly')
     return lines
 
 
@@ -358,12 +368,13 @@ def prepare_raster(image_path: str, label_path: str, out_dir: str,
                 f'{settings.min_labelled:.0%} labelled pixels (the scene is '
                 f'cut into {grid} blocks of about {np.diff(rows).min()} px, '
                 f'tiles of {settings.tile} px); use a smaller --block or '
-                '--tile, a lower --min-labelled, or another --seed')
+                '--tile, a lower --min-labelled' +
+                ('' if settings.stratify else ', or another --seed'))
     summary = _summary(ids, found, settings, classes, palette, grid)
     summary['inputs'] = dict(image=osp.abspath(image_path),
                              labels=osp.abspath(label_path))
     summary['made_by'] = made_by
-    summary['warnings'] = split_share_warnings(summary)
+    summary['warnings'] = split_share_warnings(summary, settings.stratify)
     for line in summary['warnings']:
         print('warning:', line)
     tile = settings.tile

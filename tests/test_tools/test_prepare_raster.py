@@ -11,8 +11,9 @@ import tifffile
 from PIL import Image
 
 from dldm_mmseg.datasets.raster_io import read_raster
-from dldm_mmseg.datasets.raster_preparation import (assign_blocks,
-                                                    default_palette)
+from dldm_mmseg.datasets.raster_preparation import (RasterSettings,
+                                                    assign_blocks,
+                                                    default_palette, identity)
 from dldm_mmseg.utils.source_dataset import (source_dataset_defaults,
                                              source_dataset_from_config)
 from fixtures import load_tool
@@ -215,7 +216,6 @@ def test_blocks_go_to_the_split_furthest_below_its_share():
                                                     seed=4))
 
 
-
 def test_stratified_blocks_give_val_and_test_their_share_of_a_rare_class():
     # a 4x5 grid; the rare class sits in four blocks only
     counts = np.zeros((4, 5, 2), int)
@@ -268,6 +268,25 @@ def test_label_map_shows_the_classes_and_thin_splits_are_named(tmp_path):
     assert all(stratified['splits'][n]['shares']['class_2'] > 0
                for n in ('val', 'test'))
     assert stratified['warnings'] == []
+    # the folder made without --stratify is not taken for a stratified one
+    with pytest.raises(FileExistsError, match='made from other settings'):
+        prepare(tmp_path / 'image.npy', tmp_path / 'labels.npy', '--out',
+                tmp_path / 'stratified', '--tile', 32, '--block', 32,
+                '--seed', 5)
+
+
+def test_identity_of_unstratified_folders_is_the_one_before_the_option(
+        tmp_path):
+    image, labels = scene()
+    np.save(tmp_path / 'image.npy', image)
+    np.save(tmp_path / 'labels.npy', labels)
+    settings = identity(tmp_path / 'image.npy', tmp_path / 'labels.npy',
+                        RasterSettings())['settings']
+    assert sorted(settings) == [
+        'bands', 'block', 'classes', 'ignore', 'image_key', 'image_nodata',
+        'label_key', 'min_labelled', 'name', 'palette', 'percentiles',
+        'seed', 'split', 'stride', 'tile', 'values']
+
 
 def fake_wheel(folder, members):
     import zipfile
