@@ -110,12 +110,10 @@ def assign_blocks(weights: np.ndarray, fractions: Sequence[float],
     order = rng.permutation(flat.size)
     order = order[np.argsort(flat[order] <= 0, kind='stable')]
     splits = np.zeros(flat.size, int)
-    if class_counts is not None:
+    # with nothing labelled there is nothing to stratify: deal as below
+    if class_counts is not None and np.any(class_counts):
         counts = class_counts.reshape(flat.size, -1).astype(np.float64)
         totals = counts.sum(0)
-        if not totals.any():
-            class_counts = None  # nothing labelled: deal as below
-    if class_counts is not None:
         parts = counts[:, totals > 0] / totals[totals > 0]
         order = order[np.argsort(-parts[order].max(1), kind='stable')]
         taken = np.zeros((len(fractions), parts.shape[1]))
@@ -256,19 +254,23 @@ def _split_map(rgb, ids, splits, rows, cols):
         for j in range(len(cols) - 1):
             tint[rows[i]:rows[i + 1], cols[j]:cols[j + 1]] = \
                 SPLIT_TINTS[splits[i, j]]
-    shown = 0.6 * rgb + 0.4 * tint
-    shown[ids == 0] *= 0.4
-    step = max(1, max(rgb.shape[:2]) // 1024)
-    return shown[::step, ::step].round().astype(np.uint8)
+    return _preview(0.6 * rgb + 0.4 * tint, ids)
 
 
 def _label_map(rgb, ids, palette):
     shown = rgb.astype(np.float64)
-    colours = np.asarray([[0, 0, 0]] + [list(c) for c in palette], np.float64)
+    colours = np.asarray(palette, np.float64)
     labelled = ids > 0
-    shown[labelled] = 0.55 * shown[labelled] + 0.45 * colours[ids[labelled]]
-    shown[~labelled] *= 0.4
-    step = max(1, max(rgb.shape[:2]) // 1024)
+    shown[labelled] = 0.55 * shown[labelled] + 0.45 * colours[
+        ids[labelled] - 1]
+    return _preview(shown, ids)
+
+
+def _preview(shown, ids):
+    """``shown`` with unlabelled pixels darkened, as 8-bit at most about
+    1024 px a side."""
+    shown[ids == 0] *= 0.4
+    step = max(1, max(shown.shape[:2]) // 1024)
     return shown[::step, ::step].round().astype(np.uint8)
 
 
