@@ -232,6 +232,12 @@ def test_stratified_blocks_give_val_and_test_their_share_of_a_rare_class():
             np.bincount(plain.ravel(), minlength=3).tolist()
         # ... and val and test each hold one of the four rare blocks
         assert sorted(split[i, j] for i, j in rare) == [0, 0, 1, 2]
+    # nothing labelled: nothing to stratify, the plain dealing
+    empty = np.zeros((4, 5, 2), int)
+    assert np.array_equal(
+        assign_blocks(empty.sum(-1), (60, 20, 20), seed=1,
+                      class_counts=empty),
+        assign_blocks(empty.sum(-1), (60, 20, 20), seed=1))
 
 
 def test_label_map_shows_the_classes_and_thin_splits_are_named(tmp_path):
