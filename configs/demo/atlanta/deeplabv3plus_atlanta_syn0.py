@@ -21,5 +21,9 @@ test_dataloader = dict(dataset=dict(
     _delete_=True,
     data_prefix=dict(img_path='img_dir/test', seg_map_path='ann_dir/test'),
     pipeline={{_base_.test_pipeline}}))
+# buildings weigh 4x in the cross-entropy: the recipe chosen on val
+# (docs/results/atlanta_segmentor_recipe)
+building_weighted_ce = dict(class_weight=[1.0, 4.0])
 model = dict(
-    decode_head=dict(num_classes=2), auxiliary_head=dict(num_classes=2))
+    decode_head=dict(num_classes=2, loss_decode=building_weighted_ce),
+    auxiliary_head=dict(num_classes=2, loss_decode=building_weighted_ce))
