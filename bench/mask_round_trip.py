@@ -31,7 +31,8 @@ from dldm_mmseg.datasets.captioning import write_captions
 from dldm_mmseg.datasets.toy_landcover import make_toy_landcover
 from dldm_mmseg.experiments.demo_datasets import DEMO_DATASETS
 from dldm_mmseg.models.vae_fitting import fit_vae
-from dldm_mmseg.utils.mask_encoding import check_onehot_classes
+from dldm_mmseg.utils.mask_encoding import (check_onehot_classes,
+                                            onehot_allowed)
 from dldm_mmseg.utils.source_dataset import source_dataset_defaults
 
 PALETTES = dict(
@@ -101,13 +102,13 @@ def main(argv=None):
         source = source_dataset(args.palette)
         name = args.palette
     classes = source_dataset_defaults(source)['metainfo']['classes']
-    try:
-        check_onehot_classes(len(classes), f'--encodings onehot with {name}')
-        onehot = True
-    except ValueError as error:
-        if 'onehot' in (args.encodings or []):
+    onehot = onehot_allowed(len(classes))
+    if 'onehot' in (args.encodings or []) and not onehot:
+        try:
+            check_onehot_classes(len(classes),
+                                 f'--encodings onehot with {name}')
+        except ValueError as error:
             parser.error(str(error))
-        onehot = False
     args.encodings = args.encodings or (
         ['rgb', 'onehot'] if onehot else ['rgb'])
     results = {}

@@ -21,14 +21,20 @@ def onehot_channels(num_classes: int) -> int:
     return num_classes + 1
 
 
+def onehot_allowed(num_classes: int) -> bool:
+    """Whether masks of ``num_classes`` classes may be one-hot: not for 2
+    classes, whose one-hot masks (with ignore) have 3 channels, as RGB
+    masks do, so a folder could not say which it holds."""
+    return onehot_channels(num_classes) != 3
+
+
 def check_onehot_classes(num_classes: int, what: str) -> None:
-    """Refuse one-hot masks of 2 classes: with ignore they have 3
-    channels, as RGB masks do, so a folder could not say which it holds.
+    """Refuse one-hot masks where :func:`onehot_allowed` says no.
 
     Raises:
         ValueError: Naming ``what`` asked for it and what to use instead.
     """
-    if onehot_channels(num_classes) == 3:
+    if not onehot_allowed(num_classes):
         raise ValueError(
             f'{what}: one-hot masks of {num_classes} classes have 3 '
             'channels (classes + ignore), as RGB masks do, so a saved model '

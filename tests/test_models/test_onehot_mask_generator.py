@@ -97,3 +97,13 @@ def test_rgb_only_options_are_clear_errors():
                           source_dataset='PotsdamDataset', components=ONEHOT))
     with pytest.raises(ValueError, match='neither RGB'):
         build(components=dict(preset='tiny', vae_channels=5))
+
+
+def test_onehot_is_refused_for_two_classes_only():
+    from dldm_mmseg.utils.mask_encoding import (check_onehot_classes,
+                                                onehot_allowed)
+    assert not onehot_allowed(2)
+    assert onehot_allowed(3) and onehot_allowed(6)
+    with pytest.raises(ValueError, match='keep RGB masks for 2 classes'):
+        check_onehot_classes(2, 'my option')
+    check_onehot_classes(6, 'my option')  # allowed: no error
