@@ -128,14 +128,17 @@ def weakest_classes(metrics: Dict[str, float], class_names: Sequence[str],
 
 def plot_metric_vs_alpha(results: Dict[float, Dict[str, float]],
                          class_names: Sequence[str], path: str,
-                         classes_to_plot: Optional[Sequence[str]] = None
+                         classes_to_plot: Optional[Sequence[str]] = None,
+                         std: Optional[Dict[float, Dict[str, float]]] = None
                          ) -> str:
     """mIoU, mF1 and per-class IoU against the synthetic ratio alpha (the
     paper's Fig. 14 in kind); returns ``path``.
 
     ``classes_to_plot`` defaults to the two classes with the lowest IoU at
     the smallest alpha (the weak classes synthetic data is meant to help),
-    whatever the dataset.
+    whatever the dataset. ``std`` (the standard deviations over seeds, keyed
+    as ``results``) draws a band of mean ± std around each line, so a
+    difference between alphas can be read against the seed spread.
     """
     import matplotlib
     matplotlib.use('Agg')
@@ -148,8 +151,15 @@ def plot_metric_vs_alpha(results: Dict[float, Dict[str, float]],
         (f'IoU.{c}', f'IoU {c}') for c in classes_to_plot
         if c in class_names]
     for key, label in series:
-        values = [results[a].get(key, np.nan) for a in alphas]
-        ax.plot([a * 100 for a in alphas], values, marker='o', label=label)
+        x = [a * 100 for a in alphas]
+        values = np.array([results[a].get(key, np.nan) for a in alphas])
+        line, = ax.plot(x, values, marker='o', label=label)
+        if std is not None:
+            spread = np.array([std[a].get(key, np.nan) for a in alphas])
+            ax.fill_between(x, values - spread, values + spread,
+                            color=line.get_color(), alpha=0.2, linewidth=0)
+    if std is not None:
+        ax.set_title('mean ± std over seeds', fontsize=9)
     ax.set_xlabel('synthetic samples (% of real), alpha x 100')
     ax.set_ylabel('%')
     ax.grid(alpha=0.3)

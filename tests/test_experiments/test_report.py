@@ -46,3 +46,25 @@ def test_class_ticks_stay_readable_from_2_to_30_classes(num):
     assert rotation == ({0.0} if num <= 8 else {60.0})
     plt.close(fig)
     assert 6 <= class_figure_width(num, 0.5) <= 22
+
+
+def test_metric_vs_alpha_draws_the_seed_spread_as_a_band(tmp_path):
+    import numpy as np
+    from PIL import Image
+    from dldm_mmseg.experiments.report import plot_metric_vs_alpha
+    results = {a: {'mIoU': 50.0 + 10 * a, 'mFscore': 60.0, 'IoU.car': 20.0}
+               for a in (0, 0.4, 1.0)}
+    std = {a: {'mIoU': 8.0, 'mFscore': 0.0, 'IoU.car': 0.0}
+           for a in results}
+    images = {}
+    for name, spread in (('lines', None), ('bands', std)):
+        path = plot_metric_vs_alpha(results, ['car'], str(tmp_path / name),
+                                    std=spread)
+        images[name] = np.asarray(Image.open(path).convert('RGB'), int)
+
+    # the mIoU band is a pale shade of the mIoU line's colour (C0 blue),
+    # so the figure with bands has many more light-blue pixels
+    def pale_blue(img):
+        r, g, b = img[..., 0], img[..., 1], img[..., 2]
+        return int(((b > 200) & (r < 225) & (r > 150) & (b - r > 20)).sum())
+    assert pale_blue(images['bands']) > 20 * max(1, pale_blue(images['lines']))

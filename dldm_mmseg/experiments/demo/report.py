@@ -53,9 +53,11 @@ def write_report(demo, results: dict, cpe: dict, fid,
     figures['iou'] = plot_per_class_iou(
         results, classes, osp.join(work, 'per_class_iou.png'))
     by_alpha = {a: results[f'alpha = {a:g}'] for a in demo.args.alphas}
+    std_by_alpha = {a: spread['segmentation'][f'alpha = {a:g}']
+                    for a in demo.args.alphas} if spread else None
     figures['alpha'] = plot_metric_vs_alpha(
         by_alpha, classes, osp.join(work, 'metric_vs_alpha.png'),
-        classes_to_plot=demo.target_classes)
+        classes_to_plot=demo.target_classes, std=std_by_alpha)
     syn = manifest_shares(demo.syn_root, classes)
     records = load_captions(osp.join(demo.data_root, CAPTIONS['train']),
                             classes)
