@@ -147,3 +147,18 @@ def test_several_quantisers_share_one_decoding():
     assert both['neighbourhood'] == mask_round_trip(
         FakeVAE(3), labels, LEGEND, CLASSES,
         palette_quantiser(LEGEND, dict(type='neighbourhood')))
+
+
+def test_bench_refuses_onehot_masks_of_two_classes(tmp_path, capsys):
+    import importlib.util
+    import os.path as osp
+    root = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+    spec = importlib.util.spec_from_file_location(
+        'bench_mask_round_trip', osp.join(root, 'bench', 'mask_round_trip.py'))
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    (tmp_path / 'captions.jsonl').write_text('')
+    with pytest.raises(SystemExit):  # before any VAE is fitted
+        bench.main(['--dataset', 'spacenet_atlanta', '--data-root',
+                    str(tmp_path), '--encodings', 'onehot'])
+    assert 'keep RGB masks for 2 classes' in capsys.readouterr().err

@@ -30,16 +30,16 @@ CONFIG = 'configs/demo/atlanta/deeplabv3plus_atlanta_syn0.py'
 HEADS = ('decode_head', 'auxiliary_head')
 
 
-def recipe(iters=1500, lr=0.05, building_weight=None):
-    """cfg-options of one recipe."""
+def recipe(iters=1500, lr=0.05, building_weight=1):
+    """cfg-options of one recipe. The class weights are always set (1:1 is
+    plain cross-entropy), so a recipe does not inherit the config's."""
     options = {'train_cfg.max_iters': iters,
                'train_cfg.val_interval': iters,
                'default_hooks.checkpoint.interval': iters,
                'optim_wrapper.optimizer.lr': lr}
-    if building_weight is not None:
-        for head in HEADS:
-            options[f'model.{head}.loss_decode.class_weight'] = [
-                1.0, float(building_weight)]
+    for head in HEADS:
+        options[f'model.{head}.loss_decode.class_weight'] = [
+            1.0, float(building_weight)]
     return options
 
 
