@@ -115,13 +115,15 @@ def make_tiny_qwen2_vl(out_dir):
     return out_dir
 
 
-def load_tool(name):
-    """Import ``tools/<name>.py`` by path (``tools/test.py`` would otherwise
+def load_tool(name, folder='tools'):
+    """Import ``<folder>/<name>.py`` by path: the scripts of ``tools/`` and
+    ``bench/`` are not packages (and ``tools/test.py`` would otherwise
     clash with the standard library's ``test`` package)."""
     import importlib.util
-    path = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'tools',
+    path = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), folder,
                     f'{name}.py')
-    spec = importlib.util.spec_from_file_location(f'dldm_tool_{name}', path)
+    spec = importlib.util.spec_from_file_location(
+        f'dldm_{folder}_{name}', path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

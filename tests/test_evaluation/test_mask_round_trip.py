@@ -150,13 +150,8 @@ def test_several_quantisers_share_one_decoding():
 
 
 def test_bench_refuses_onehot_masks_of_two_classes(tmp_path, capsys):
-    import importlib.util
-    import os.path as osp
-    root = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-    spec = importlib.util.spec_from_file_location(
-        'bench_mask_round_trip', osp.join(root, 'bench', 'mask_round_trip.py'))
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    from fixtures import load_tool
+    bench = load_tool('mask_round_trip', folder='bench')
     (tmp_path / 'captions.jsonl').write_text('')
     with pytest.raises(SystemExit):  # before any VAE is fitted
         bench.main(['--dataset', 'spacenet_atlanta', '--data-root',

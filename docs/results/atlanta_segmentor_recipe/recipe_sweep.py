@@ -60,6 +60,7 @@ def main():
     parser.add_argument('--out', required=True)
     args = parser.parse_args()
     speed_up_configs()
+    os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
     results = {}
     for name in args.recipes:
         for seed in args.seeds:
@@ -76,7 +77,6 @@ def main():
             with open(osp.join(run_dir, VAL_METRICS)) as f:
                 val = json.load(f)
             results.setdefault(name, {})[str(seed)] = dict(val=val, test=test)
-            os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
             with atomic_open(args.out, 'w') as f:
                 json.dump(results, f, indent=1)
     for name, runs in results.items():
