@@ -127,6 +127,18 @@ def test_quick_demo_runs_every_stage_and_reports_this_runs_numbers(tmp_path):
         consistency['consistency_mIoU'] / results['alpha = 0']['mIoU'])
     assert f'{consistency["real_images_mIoU"]:.2f}% on the real test' \
         in report
+    # stage 2 on the val scenes' masks (for choosing its settings), read
+    # against the same segmentor on the real val images
+    with open(osp.join(sweep0, 'val_metrics.json')) as f:
+        val_miou = json.load(f)['mIoU']
+    assert consistency['real_val_images_mIoU'] == val_miou
+    assert consistency['real_val_masks_consistency_fraction'] == \
+        pytest.approx(consistency['real_val_masks_consistency_mIoU'] /
+                      val_miou)
+    with open(osp.join(work, 'image_controlnet_small_toy', 'real_val_masks',
+                       'metrics.json')) as f:
+        assert json.load(f)['consistency_mIoU'] == \
+            consistency['real_val_masks_consistency_mIoU']
     assert f'{saved["set_mcpe"]["mCPE"]:.2f}%' in report
     assert f'{out["consistency"]["consistency_mIoU"]:.2f}%' in report
     # stage 2's ceiling: the segmentor on the image VAE's round trip of

@@ -84,8 +84,10 @@ def consistency(demo) -> dict:
     """Mask-image consistency of the synthetic set: mIoU of the
     real-only (alpha = 0) segmentor of ``--seed`` on the synthetic
     images against their masks; of stage 2 alone, on the test scenes'
-    masks; and that segmentor's mIoU on the real test images, which
-    both are read against (``*_fraction``)."""
+    masks (and on the val scenes' masks, ``real_val_masks_*``, for
+    choosing stage-2 settings without test); and that segmentor's mIoU on
+    the real test (val) images, which they are read against
+    (``*_fraction``)."""
     run_dir = osp.join(demo.work, 'sweep', 'alpha_0')
     reference = dict(
         config=osp.join(run_dir,
@@ -96,11 +98,17 @@ def consistency(demo) -> dict:
     result = consistency_miou(demo.syn_root, checker, ids, demo.classes)
     result.update({'real_masks_' + k: v for k, v in
                    stage2_on_real_masks(demo, reference).items()})
-    with open(osp.join(run_dir, 'metrics.json'), encoding='utf-8') as f:
-        result['real_images_mIoU'] = json.load(f)['mIoU']
-    for key in ('consistency_mIoU', 'real_masks_consistency_mIoU'):
-        result[key.replace('mIoU', 'fraction')] = \
-            result[key] / result['real_images_mIoU']
+    result.update({'real_val_masks_' + k: v for k, v in
+                   stage2_on_real_masks(demo, reference, 'val').items()})
+    for key, name in (('real_images_mIoU', 'metrics.json'),
+                      ('real_val_images_mIoU', 'val_metrics.json')):
+        with open(osp.join(run_dir, name), encoding='utf-8') as f:
+            result[key] = json.load(f)['mIoU']
+    for key, real in (('consistency_mIoU', 'real_images_mIoU'),
+                      ('real_masks_consistency_mIoU', 'real_images_mIoU'),
+                      ('real_val_masks_consistency_mIoU',
+                       'real_val_images_mIoU')):
+        result[key.replace('mIoU', 'fraction')] = result[key] / result[real]
     result.update(vae_ceiling(demo, checker))
     return result
 
@@ -123,21 +131,23 @@ def vae_ceiling(demo, checker) -> dict:
                 direct)
 
 
-def stage2_on_real_masks(demo, reference: dict) -> dict:
+def stage2_on_real_masks(demo, reference: dict, split: str = 'test') -> dict:
     """Stage 2 alone, so the figure does not depend on stage 1's masks:
     its config's test loop on the exported weights over the held-out
-    test scenes' masks and captions, scored by
+    ``split`` scenes' masks and captions, scored by
     ``MaskImageConsistencyMetric`` with the real-only segmentor (what
     ``configs/generators/image_controlnet_potsdam_val.py`` validates),
-    sampled as synthesis samples; the first 8 scenes also go to
-    ``stage2_real_masks.png``."""
+    sampled as synthesis samples; with ``split='test'`` the first 8
+    scenes also go to ``stage2_real_masks.png``."""
     synth = demo.synthesis_cfg()
     sampling = {k: v for k, v in synth['image_sampling'].items()
                 if k in ('steps', 'guidance_scale', 'scheduler')}
     image = demo.image_config
     cfg = load_run_config(osp.join(demo.root, image),
                           demo.generator_options(image),
-                          work_dir=osp.join(demo.run_dir(image), 'test'),
+                          work_dir=osp.join(demo.run_dir(image), 'test' if
+                                            split == 'test' else
+                                            f'real_{split}_masks'),
                           format_python_code=False)
     cfg.model.inference_cfg.update(sampling)
     cfg.test_dataloader = dict(
@@ -145,18 +155,19 @@ def stage2_on_real_masks(demo, reference: dict) -> dict:
         sampler=dict(type='DefaultSampler', shuffle=False),
         collate_fn=dict(type='default_collate'),
         dataset=dict(type='MaskCaptionDataset', data_root=demo.data_root,
-                     captions=CAPTIONS['test'],
+                     captions=CAPTIONS[split],
                      source_dataset=demo.data.source_dataset,
                      prompt_order=synth['image_prompt'], augment=False,
                      load_image=True))  # the real images, for the figure
     cfg.test_evaluator = [dict(type='MaskImageConsistencyMetric',
                                device='cpu', **reference)]
     cfg.test_cfg = dict(type='TestLoop')
-    cfg.experiment_name = f'demo_test_stage2_{demo.stamp}'
+    cfg.experiment_name = f'demo_{split}_stage2_{demo.stamp}'
     cfg.visualizer.name = f'visualizer_{cfg.experiment_name}'
-    figure = Stage2FigureHook(osp.join(demo.work, 'stage2_real_masks.png'))
+    hooks = [Stage2FigureHook(osp.join(demo.work, 'stage2_real_masks.png'))
+             ] if split == 'test' else []
     export = demo.export_dir(image)
-    return reuse_or_run(cfg.work_dir, _test_export, cfg, export, figure,
+    return reuse_or_run(cfg.work_dir, _test_export, cfg, export, *hooks,
                         identity=_export_test_identity(cfg, export))
 
 
