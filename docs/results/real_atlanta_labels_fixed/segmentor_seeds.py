@@ -42,6 +42,9 @@ def main():
     parser.add_argument('--seeds-of-segmentors', type=int, nargs='+',
                         required=True)
     parser.add_argument('--out', required=True)
+    parser.add_argument('--alphas', type=float, nargs='+',
+                        help='only these of the run\'s alphas (default: '
+                        'all of them); oversampling runs either way')
     args = parser.parse_args(ours)
     demo_args = parse_args(theirs)
     speed_up_configs()
@@ -49,6 +52,12 @@ def main():
     with environment_variable(WORK_DIR_VARIABLE, demo_args.work_dir):
         demo = Demo(demo_args, ROOT)
         demo.check_settings()
+        if args.alphas:
+            unknown = set(args.alphas) - set(demo_args.alphas)
+            if unknown:
+                parser.error(f'--alphas {sorted(unknown)}: not alphas of '
+                             f'the run ({demo_args.alphas})')
+            demo.args.alphas = args.alphas
         demo.dataset()  # kept as prepared; sets the split sizes
         for seed in args.seeds_of_segmentors:
             print(f'segmentors of seed {seed}')
