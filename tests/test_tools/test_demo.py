@@ -135,10 +135,16 @@ def test_quick_demo_runs_every_stage_and_reports_this_runs_numbers(tmp_path):
     assert consistency['real_val_masks_consistency_fraction'] == \
         pytest.approx(consistency['real_val_masks_consistency_mIoU'] /
                       val_miou)
-    with open(osp.join(work, 'image_controlnet_small_toy', 'real_val_masks',
-                       'metrics.json')) as f:
+    val_run = osp.join(work, 'image_controlnet_small_toy', 'real_val_masks',
+                       'metrics.json')
+    with open(val_run) as f:
         assert json.load(f)['consistency_mIoU'] == \
             consistency['real_val_masks_consistency_mIoU']
+    # painted for other masks than test's; the figure stays test's
+    assert consistency['real_val_masks_consistency_mIoU'] != \
+        consistency['real_masks_consistency_mIoU']
+    assert osp.getmtime(osp.join(work, 'stage2_real_masks.png')) < \
+        osp.getmtime(val_run)
     assert f'{saved["set_mcpe"]["mCPE"]:.2f}%' in report
     assert f'{out["consistency"]["consistency_mIoU"]:.2f}%' in report
     # stage 2's ceiling: the segmentor on the image VAE's round trip of
@@ -153,7 +159,7 @@ def test_quick_demo_runs_every_stage_and_reports_this_runs_numbers(tmp_path):
     assert consistency['vae_ceiling_fraction'] == pytest.approx(
         ceiling / direct['consistency_mIoU'])
     assert f'reaches {ceiling:.2f}% (' in report
-    # stage 2 alone, on images painted for the real val masks
+    # stage 2 alone, on images painted for the real test masks
     real_masks = out['consistency']['real_masks_consistency_mIoU']
     assert 0 <= real_masks <= 100 and f'{real_masks:.2f}%' in report
     assert osp.getsize(osp.join(work, 'stage2_real_masks.png')) > 1000
