@@ -15,9 +15,10 @@ from dldm_mmseg.evaluation.share_baselines import \
     share_baselines_from_captions
 from dldm_mmseg.experiments.analysis import images_consistency
 from dldm_mmseg.experiments.alpha_sweep import config_digest
-from dldm_mmseg.experiments.demo import Demo
+from dldm_mmseg.experiments.demo import Demo, finished_demo
 from dldm_mmseg.experiments.demo.settings import (BASELINE_NAMES, MASK_NAMES,
-                                                  NUMERIC_NAMES, ONEHOT_NAMES)
+                                                  NUMERIC_NAMES, ONEHOT_NAMES,
+                                                  WORK_DIR_VARIABLE)
 from dldm_mmseg.experiments.demo.verdicts import (extra_seeds_text,
                                                   made_dates, spread_text,
                                                   steering_text, target_rows)
@@ -260,6 +261,18 @@ def test_demo_refuses_a_work_dir_made_with_other_settings(tmp_path):
     demo_of(demo)(demo.parse_args(['--quick', '--work-dir', work])) \
         .check_settings()
     assert demo.parse_args(['--quick']).work_dir == 'work_dirs/demo_quick'
+    # scripts adding runs to a finished work dir are held to it as well,
+    # and find its data and $DLDM_DEMO_DIR while they run
+    with pytest.raises(SystemExit, match='seg_iters'):
+        with finished_demo(demo.parse_args(['--work-dir', work]), demo.ROOT):
+            pass
+    before = os.environ.get(WORK_DIR_VARIABLE)
+    with finished_demo(demo.parse_args(['--quick', '--work-dir', work]),
+                       demo.ROOT) as run:
+        assert os.environ[WORK_DIR_VARIABLE] == work
+        assert run.counts['train'] and osp.isdir(osp.join(
+            run.data_root, 'img_dir', 'train'))
+    assert os.environ.get(WORK_DIR_VARIABLE) == before
     with pytest.raises(SystemExit):  # weak classes are ranked by alpha 0
         demo.parse_args(['--weak-classes', '--alphas', '0.4'])
 

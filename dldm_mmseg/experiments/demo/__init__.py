@@ -4,7 +4,7 @@ folders, settings and training steps, ``measures`` what is measured,
 ``weights`` the pretrained demo generators, ``report`` and ``verdicts``
 the report (its Markdown in ``report_template.md``), and ``pipeline`` the
 order of the steps."""
-from .pipeline import run_demo
+from .pipeline import finished_demo, run_demo
 from .steps import Demo
 
-__all__ = ['Demo', 'run_demo']
+__all__ = ['Demo', 'finished_demo', 'run_demo']

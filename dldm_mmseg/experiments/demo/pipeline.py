@@ -1,5 +1,6 @@
 """The demo's seven steps in order."""
 import time
+from contextlib import contextmanager
 
 from dldm_mmseg.experiments.demo import measures
 from dldm_mmseg.experiments.demo.report import write_report
@@ -22,6 +23,20 @@ def run_demo(args, root: str) -> dict:
     """
     with environment_variable(WORK_DIR_VARIABLE, args.work_dir):
         return _run_demo(args, root)
+
+
+@contextmanager
+def finished_demo(args, root: str):
+    """A :class:`Demo` over the work dir of a finished (or killed) run with
+    ``tools/demo.py``'s arguments ``args``, for scripts that add runs to it
+    (more seeds, more variants) with the demo's own steps: the work dir
+    must hold these settings, its data is kept as prepared, and
+    ``$DLDM_DEMO_DIR`` points at it while the block runs."""
+    with environment_variable(WORK_DIR_VARIABLE, args.work_dir):
+        demo = Demo(args, root)
+        demo.check_settings()
+        demo.dataset()  # kept as prepared; sets the split sizes
+        yield demo
 
 
 def _run_demo(args, root: str) -> dict:

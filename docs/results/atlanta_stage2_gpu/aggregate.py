@@ -46,7 +46,8 @@ def main():
                    oversampling=run_metrics('atl_w4', 'oversample40'),
                    stage2={})
     for label, work in STAGE2.items():
-        c = load(work, 'metrics.json')['consistency']
+        metrics = load(work, 'metrics.json')
+        c = metrics['consistency']
         summary['stage2'][label] = dict(
             work_dir=work,
             painted_test={k: c[f'real_masks_consistency_{k}'] for k in (
@@ -55,7 +56,7 @@ def main():
                 'mIoU', 'IoU.building', 'fraction')},
             synthetic_set={k: c[f'consistency_{k}'] for k in (
                 'mIoU', 'IoU.building', 'fraction')},
-            fid=load(work, 'metrics.json')['fid'],
+            fid=metrics['fid'],
             alpha_04=run_metrics(work, 'alpha_0.4'))
     summary['real_images'] = dict(test=c['real_images_mIoU'],
                                   val=c['real_val_images_mIoU'])

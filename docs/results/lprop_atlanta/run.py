@@ -22,10 +22,7 @@ sys.path.insert(0, osp.join(ROOT, 'tools'))
 
 from demo import parse_args  # noqa: E402  (tools/demo.py)
 
-from dldm_mmseg.experiments.demo import measures  # noqa: E402
-from dldm_mmseg.experiments.demo.settings import WORK_DIR_VARIABLE  # noqa
-from dldm_mmseg.experiments.demo.steps import Demo  # noqa: E402
-from dldm_mmseg.utils.config import environment_variable  # noqa: E402
+from dldm_mmseg.experiments.demo import finished_demo, measures  # noqa
 from dldm_mmseg.utils.io import atomic_open  # noqa: E402
 
 HERE = osp.relpath(osp.dirname(osp.abspath(__file__)), ROOT)
@@ -54,10 +51,7 @@ def main():
             parser.error(f'{args.out} holds runs of another work dir or '
                          f'demo arguments ({results.get("made_by")}); '
                          'choose another --out')
-    with environment_variable(WORK_DIR_VARIABLE, demo_args.work_dir):
-        demo = Demo(demo_args, ROOT)
-        demo.check_settings()
-        demo.dataset()  # kept as prepared; sets the split sizes
+    with finished_demo(demo_args, ROOT) as demo:
         for seed in args.seeds:
             for name in args.models:
                 config = osp.join(HERE, CONFIGS[name])

@@ -27,10 +27,8 @@ sys.path.insert(0, osp.join(ROOT, 'tools'))
 
 from demo import parse_args  # noqa: E402  (tools/demo.py)
 
-from dldm_mmseg.experiments.demo.settings import WORK_DIR_VARIABLE  # noqa
-from dldm_mmseg.experiments.demo.steps import Demo  # noqa: E402
+from dldm_mmseg.experiments.demo import finished_demo  # noqa: E402
 from dldm_mmseg.utils.compat import speed_up_configs  # noqa: E402
-from dldm_mmseg.utils.config import environment_variable  # noqa: E402
 from dldm_mmseg.utils.io import atomic_open  # noqa: E402
 
 
@@ -49,16 +47,13 @@ def main():
     demo_args = parse_args(theirs)
     speed_up_configs()
     results = {}
-    with environment_variable(WORK_DIR_VARIABLE, demo_args.work_dir):
-        demo = Demo(demo_args, ROOT)
-        demo.check_settings()
+    with finished_demo(demo_args, ROOT) as demo:
         if args.alphas:
             unknown = set(args.alphas) - set(demo_args.alphas)
             if unknown:
                 parser.error(f'--alphas {sorted(unknown)}: not alphas of '
                              f'the run ({demo_args.alphas})')
             demo.args.alphas = args.alphas
-        demo.dataset()  # kept as prepared; sets the split sizes
         for seed in args.seeds_of_segmentors:
             print(f'segmentors of seed {seed}')
             results[str(seed)] = demo.segmentation(seed)
