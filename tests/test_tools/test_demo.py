@@ -696,3 +696,65 @@ def test_a_work_dir_the_configs_cannot_read_is_refused(tmp_path):
         demo_of(tool)(tool.parse_args(
             ['--work-dir', str(tmp_path / "it's")]))
     assert not osp.exists(tmp_path / "it's")
+
+
+def test_stage1_only_trains_and_scores_the_chosen_models_and_stops(
+        tmp_path):
+    demo = load_tool('demo')
+    work = str(tmp_path / 'demo')
+    chosen = ['CE only', 'one-hot, CE only']
+    out = demo.main(['--quick', '--stage1-only', '--seeds', '2',
+                     '--mask-models', *chosen, '--work-dir', work])
+    test_runs, val_runs = out['mask_cpe'], out['mask_cpe_val']
+    assert len(test_runs) == len(val_runs) == 2
+    assert all(set(run) == set(chosen) for run in test_runs + val_runs)
+    # each seed's number is its own model's test loop
+    for seed, run in enumerate(test_runs):
+        folder = 'mask_small_toy_ce_only' + ('_seed1' if seed else '')
+        assert run['CE only'] == json.load(open(osp.join(
+            work, folder, 'test', 'metrics.json')))
+    assert val_runs[0]['CE only'] != test_runs[0]['CE only']
+    # nothing of stage 2 onwards, nor the image VAE, nor the other models
+    made = set(os.listdir(work))
+    assert {'mask_small_toy_ce_only', 'mask_small_toy_onehot_ce_only_seed1',
+            'vae_mask', 'vae_mask_onehot', 'stage1.md',
+            'stage1.json'} <= made
+    assert not made & {'vae_image', 'image_controlnet_small_toy',
+                       'mask_small_toy', 'sweep', 'report.md'}
+    assert os.listdir(osp.join(work, 'data')) == ['toy_landcover']
+    saved = json.load(open(osp.join(work, 'stage1.json')))
+    assert saved['per_seed'] == dict(test=test_runs, val=val_runs)
+    scores = [run['one-hot, CE only']['mCPE'] for run in test_runs]
+    mean, std = np.mean(scores), np.std(scores, ddof=1)
+    assert saved['mask_cpe']['one-hot, CE only']['mCPE'] == dict(
+        mean=pytest.approx(mean), std=pytest.approx(std))
+    report = open(osp.join(work, 'stage1.md')).read()
+    assert f'{mean:.2f} ± {std:.2f}' in _row(report, 'one-hot, CE only')
+    data = osp.join(work, 'data', 'toy_landcover')
+    for split in ('test', 'val'):
+        blind = share_baselines_from_captions(
+            osp.join(data, 'captions.jsonl'),
+            osp.join(data, f'captions_{split}.jsonl'),
+            PotsdamDataset.METAINFO['classes'])['prompt_blind']['mCPE']
+        assert saved['share_baselines'][split]['prompt_blind'][
+            'mCPE'] == blind
+        assert f'{blind:.2f}' in report
+    floor = saved['mask_vae_round_trip']
+    assert f'| {floor["onehot"]["argmax"]["mCPE"]:.2f} |' in report
+    assert 'val mCPE' in report
+
+
+def test_mask_models_need_stage1_only_and_turn_on_their_variant():
+    demo = load_tool('demo')
+    with pytest.raises(SystemExit):
+        demo.parse_args(['--mask-models', 'CE only'])
+    with pytest.raises(SystemExit):
+        demo.parse_args(['--stage1-only', '--make-weights'])
+    with pytest.raises(SystemExit):  # not a model of the demo
+        demo.parse_args(['--stage1-only', '--mask-models', 'CE'])
+    args = demo.parse_args(['--stage1-only', '--mask-models',
+                            'numeric, CE only', 'one-hot, with L_prop',
+                            'numeric, CE only'])
+    assert args.numeric_shares and args.onehot_masks
+    assert list(demo_of(demo)(args).mask_configs) == [
+        'numeric, CE only', 'one-hot, with L_prop']

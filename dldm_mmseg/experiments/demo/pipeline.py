@@ -3,7 +3,8 @@ import time
 from contextlib import contextmanager
 
 from dldm_mmseg.experiments.demo import measures
-from dldm_mmseg.experiments.demo.report import write_report
+from dldm_mmseg.experiments.demo.report import (write_report,
+                                                write_stage1_report)
 from dldm_mmseg.experiments.demo.settings import WORK_DIR_VARIABLE
 from dldm_mmseg.experiments.demo.steps import Demo
 from dldm_mmseg.experiments.demo.weights import make_weights
@@ -58,6 +59,8 @@ def _run_demo(args, root: str) -> dict:
                   f'{config}{shipped if reused else ""}')
             demo.timed(f'stage 1 ({name})', demo.train_generator, config,
                        seed)
+    if args.stage1_only:
+        return _stage1_only(demo, start)
     print(f'[4/7] stage 2, image generator: {demo.image_config}{shipped}')
     demo.timed('stage 2', demo.train_generator, demo.image_config)
     if args.make_weights:
@@ -66,10 +69,7 @@ def _run_demo(args, root: str) -> dict:
               f'({time.time() - start:.0f} s)')
         return dict(weights=out)
     print('[5/7] mCPE of the mask generators; synthesis')
-    cpe_runs = [demo.timed('mCPE of stage 1', measures.mask_cpe, demo, seed)
-                for seed in demo.seeds]
-    val_runs = [demo.timed('mCPE of stage 1', measures.mask_cpe, demo,
-                           seed, 'val') for seed in demo.seeds]
+    cpe_runs, val_runs = _stage1_mcpe(demo)
     engine = demo.synthesis_engine()
     demo.timed('synthesis', engine.run, demo.num_syn, demo.syn_root)
     del engine
@@ -100,3 +100,22 @@ def _run_demo(args, root: str) -> dict:
     print(f'\nreport: {report} ({time.time() - start:.0f} s)')
     return dict(results=results, mask_cpe=cpe, fid=fid,
                 consistency=consistency)
+
+
+def _stage1_mcpe(demo):
+    """Each seed's stage-1 mCPE on the test and on the val scenes."""
+    return tuple([demo.timed('mCPE of stage 1', measures.mask_cpe, demo,
+                             seed, split) for seed in demo.seeds]
+                 for split in ('test', 'val'))
+
+
+def _stage1_only(demo, start: float) -> dict:
+    print('[5/7] mCPE of the mask generators (--stage1-only: no stage 2, '
+          'synthesis or segmentation)')
+    cpe_runs, val_runs = _stage1_mcpe(demo)
+    floor = demo.timed('mask VAE round trip', measures.mask_floor, demo)
+    print('[7/7] report')
+    report = demo.timed('report', write_stage1_report, demo, cpe_runs,
+                        val_runs, floor, time.time() - start)
+    print(f'\nreport: {report} ({time.time() - start:.0f} s)')
+    return dict(mask_cpe=cpe_runs, mask_cpe_val=val_runs, report=report)

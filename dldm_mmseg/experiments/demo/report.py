@@ -2,7 +2,7 @@
 ``metrics.json``."""
 import json
 import os.path as osp
-from typing import Optional
+from typing import List, Optional
 
 import numpy as np
 
@@ -10,14 +10,15 @@ from dldm_mmseg.datasets.captioning import load_captions
 from dldm_mmseg.experiments.analysis import (manifest_shares,
                                              plot_share_distributions,
                                              sample_grid, set_mcpe)
-from dldm_mmseg.experiments.demo.measures import synthetic_records
+from dldm_mmseg.experiments.demo.measures import (share_baselines,
+                                                  synthetic_records)
 from dldm_mmseg.experiments.demo.settings import BASELINE_NAMES
 from dldm_mmseg.experiments.demo.verdicts import (extra_seeds_text,
                                                   made_dates, spread_text,
                                                   steering_text, target_rows,
                                                   val_cpe_text)
 from dldm_mmseg.experiments.demo_datasets import CAPTIONS
-from dldm_mmseg.experiments.report import (metrics_table,
+from dldm_mmseg.experiments.report import (mean_and_std, metrics_table,
                                            plot_metric_vs_alpha,
                                            plot_per_class_iou)
 from dldm_mmseg.utils.io import atomic_open
@@ -75,46 +76,10 @@ def write_report(demo, results: dict, cpe: dict, fid,
             prompts[record['id']] = record.get('prompt', '')
     set_cpe = set_mcpe(demo.syn_root, classes)
 
-    def cell(values, stds, name, key):
-        text = f'{values[name][key]:.2f}'
-        return text + (f' ± {stds[name][key]:.2f}' if stds else '')
-
     cpe_std = spread['mask_cpe'] if spread else None
     seg_std = spread['segmentation'] if spread else None
-    cpe_rows = '\n'.join(
-        f'| {name} | {cell(cpe, cpe_std, name, "mCPE")} | ' + ' | '.join(
-            cell(cpe, cpe_std, name, f'CPE.{c}') for c in classes) + ' |'
-        for name in cpe)
-    baselines = baselines or {}
-    for key, name in BASELINE_NAMES.items():
-        if key in baselines:
-            flat = dict(mCPE=baselines[key]['mCPE'], **{
-                f'CPE.{c}': v for c, v in baselines[key]['CPE'].items()})
-            cpe_rows += f'\n| {name} | ' + ' | '.join(
-                f'{flat[k]:.2f}' for k in ['mCPE'] + [
-                    f'CPE.{c}' for c in classes]) + ' |'
-
-    floor_text = ''
-    if floor:
-        near = floor['nearest']
-        cpe_rows += '\n| mask VAE round trip (the floor) | ' + ' | '.join(
-            f'{near[k]:.2f}' for k in ['mCPE'] + [f'CPE.{c}' for c in
-                                                  classes]) + ' |'
-        floor_text = (
-            '\nThe mask VAE round trip row is the floor under every '
-            'colour-mask stage-1 row: the mask '
-            'VAE alone, on the real test masks (each drawn in its colours, '
-            'encoded, decoded and snapped to the nearest colour), already '
-            f'moves the shares this much: {floor["text"]}. With '
-            'neighbourhood quantisation (`quantisation=dict(type='
-            "'neighbourhood')`) the floor is "
-            f'{floor["neighbourhood"]["mCPE"]:.2f}.\n')
-        if floor.get('onehot'):
-            argmax = floor['onehot']['argmax']
-            cpe_rows += '\n| one-hot mask VAE round trip (the floor of the ' \
-                'one-hot rows) | ' + ' | '.join(
-                    f'{argmax[k]:.2f}' for k in ['mCPE'] + [
-                        f'CPE.{c}' for c in classes]) + ' |'
+    cpe_rows, floor_text = stage1_rows(cpe, cpe_std, classes, baselines,
+                                       floor)
 
     # every timed step is in the ledger too (Demo.timed writes both)
     timing_rows = '\n'.join(f'| {k} | {v:.0f} | {demo.ledger[k]:.0f} |'
@@ -224,3 +189,100 @@ def write_report(demo, results: dict, cpe: dict, fid,
 def _with_std(mean: dict, std: dict) -> dict:
     return {run: {k: dict(mean=v, std=std[run][k]) for k, v in m.items()}
             for run, m in mean.items()}
+
+
+def _cell(values: dict, stds: Optional[dict], name: str, key: str) -> str:
+    text = f'{values[name][key]:.2f}'
+    return text + (f' ± {stds[name][key]:.2f}' if stds else '')
+
+
+def stage1_rows(cpe: dict, cpe_std: Optional[dict], classes,
+                baselines: Optional[dict] = None,
+                floor: Optional[dict] = None):
+    """The rows of the stage-1 table (mCPE and each class's CPE): each
+    model's (``mean ± std`` with ``cpe_std``), the baselines' and the
+    mask VAEs' floors; and the paragraph that reads the floor.
+
+    Returns:
+        tuple: ``(rows, floor_text)``, Markdown.
+    """
+    cpe_rows = '\n'.join(
+        f'| {name} | {_cell(cpe, cpe_std, name, "mCPE")} | ' + ' | '.join(
+            _cell(cpe, cpe_std, name, f'CPE.{c}') for c in classes) + ' |'
+        for name in cpe)
+    baselines = baselines or {}
+    for key, name in BASELINE_NAMES.items():
+        if key in baselines:
+            flat = dict(mCPE=baselines[key]['mCPE'], **{
+                f'CPE.{c}': v for c, v in baselines[key]['CPE'].items()})
+            cpe_rows += f'\n| {name} | ' + ' | '.join(
+                f'{flat[k]:.2f}' for k in ['mCPE'] + [
+                    f'CPE.{c}' for c in classes]) + ' |'
+
+    floor_text = ''
+    if floor:
+        near = floor['nearest']
+        cpe_rows += '\n| mask VAE round trip (the floor) | ' + ' | '.join(
+            f'{near[k]:.2f}' for k in ['mCPE'] + [f'CPE.{c}' for c in
+                                                  classes]) + ' |'
+        floor_text = (
+            '\nThe mask VAE round trip row is the floor under every '
+            'colour-mask stage-1 row: the mask '
+            'VAE alone, on the real test masks (each drawn in its colours, '
+            'encoded, decoded and snapped to the nearest colour), already '
+            f'moves the shares this much: {floor["text"]}. With '
+            'neighbourhood quantisation (`quantisation=dict(type='
+            "'neighbourhood')`) the floor is "
+            f'{floor["neighbourhood"]["mCPE"]:.2f}.\n')
+        if floor.get('onehot'):
+            argmax = floor['onehot']['argmax']
+            cpe_rows += '\n| one-hot mask VAE round trip (the floor of the ' \
+                'one-hot rows) | ' + ' | '.join(
+                    f'{argmax[k]:.2f}' for k in ['mCPE'] + [
+                        f'CPE.{c}' for c in classes]) + ' |'
+
+    return cpe_rows, floor_text
+
+
+def write_stage1_report(demo, test_runs: List[dict], val_runs: List[dict],
+                        floor: dict, elapsed: float) -> str:
+    """``stage1.md`` and ``stage1.json`` of a ``--stage1-only`` run: each
+    stage-1 model's mCPE on the test and val scenes (``mean ± std`` over
+    the seeds, ``test_runs`` / ``val_runs`` holding one
+    :func:`~.measures.mask_cpe` per seed), beside the prompt-blind and
+    real-mask baselines of each split and the mask VAEs' floors.
+
+    Returns:
+        str: The path of ``stage1.md``.
+    """
+    classes, seeds = demo.classes, demo.seeds
+    test, test_std = mean_and_std(test_runs)
+    val, val_std = mean_and_std(val_runs)
+    several = len(seeds) > 1
+    baselines = {split: share_baselines(demo, split)
+                 for split in ('test', 'val')}
+    rows, floor_text = stage1_rows(test, test_std if several else None,
+                                   classes, baselines['test'], floor)
+    seed_text = (f'seeds {", ".join(map(str, seeds))}, mean ± std'
+                 if several else f'seed {seeds[0]}')
+    report = osp.join(demo.work, 'stage1.md')
+    with atomic_open(report) as f:
+        f.write(
+            f'# Stage 1 alone ({demo.data.name}, {seed_text})\n\n'
+            f'`tools/demo.py --stage1-only`: the VAEs and the stage-1 models '
+            f'only, no stage 2, synthesis or segmentation ({elapsed:.0f} s '
+            'in this invocation). mCPE of masks drawn for the prompts of the '
+            f'{demo.counts["test"]} test scenes, each class\'s CPE beside '
+            'it; lower is better.\n\n'
+            f'| model | mCPE | {" | ".join(f"CPE {c}" for c in classes)} '
+            f'|\n|---|---|{"---|" * len(classes)}\n{rows}\n{floor_text}'
+            + val_cpe_text(dict(mean=val, std=val_std if several else None,
+                                baselines=baselines['val'])))
+    with atomic_open(osp.join(demo.work, 'stage1.json')) as f:
+        json.dump(dict(seeds=seeds, mask_cpe=_with_std(test, test_std),
+                       mask_cpe_val=_with_std(val, val_std),
+                       per_seed=dict(test=test_runs, val=val_runs),
+                       share_baselines=baselines,
+                       mask_vae_round_trip=floor, seconds=demo.timings),
+                  f, indent=2)
+    return report

@@ -60,7 +60,7 @@ class Demo:
         self.data = DEMO_DATASETS[args.dataset]
         configs = self.data.configs
         self.image_config = configs['image']
-        names = MASK_NAMES + (
+        names = args.mask_models or MASK_NAMES + (
             NUMERIC_NAMES if args.numeric_shares else ()) + (
             ONEHOT_NAMES if args.onehot_masks else ())
         self.onehot_configs = [configs[n] for n in names
@@ -97,6 +97,8 @@ class Demo:
                      for content, folder in VAES.items()}
         if self.onehot_configs:  # never shipped
             self.vaes[ONEHOT_VAE[0]] = osp.join(self.work, ONEHOT_VAE[1])
+        if args.stage1_only:  # stage 2 is not trained
+            del self.vaes['images']
         self.stamp = int(time.time())
         self.classes = self.data.metainfo['classes']
         self.palette = self.data.metainfo['palette']
