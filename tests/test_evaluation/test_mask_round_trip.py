@@ -132,6 +132,28 @@ def test_one_hot_masks_cannot_turn_a_border_into_a_third_class():
         onehot_pixels(torch.tensor([[[9]]]), len(CLASSES))
 
 
+@pytest.mark.parametrize('num_classes', range(3, 31))
+def test_a_blend_of_two_one_hot_classes_snaps_to_one_of_the_two(
+        num_classes):
+    # what no RGB palette of more than 7 classes can promise: every even
+    # or uneven blend of two classes' codes (ignore included) decodes to
+    # one of them, for every pair
+    from dldm_mmseg.utils.mask_encoding import onehot_index, onehot_pixels
+    ids = torch.tensor(list(range(num_classes)) + [255])
+    a, b = torch.meshgrid(ids, ids, indexing='ij')
+    pairs = (a != b).flatten()
+    a, b = a.flatten()[pairs], b.flatten()[pairs]
+    code_a, code_b = (onehot_pixels(x.view(-1, 1, 1), num_classes)
+                      for x in (a, b))
+    for t in (0.5, 0.3, 0.7, 0.01):
+        blend = onehot_index(t * code_a + (1 - t) * code_b, num_classes)
+        snapped = blend.view(-1).long()
+        assert ((snapped == a) | (snapped == b)).all()
+        # ties go to one side, an uneven blend to its larger part
+        if t != 0.5:
+            assert torch.equal(snapped, a if t > 0.5 else b)
+
+
 def test_several_quantisers_share_one_decoding():
     labels = half_and_half()
     vae = FakeVAE(3)
