@@ -33,6 +33,7 @@ from dldm_mmseg.experiments.demo_datasets import DEMO_DATASETS
 from dldm_mmseg.models.vae_fitting import fit_vae
 from dldm_mmseg.utils.mask_encoding import (check_onehot_classes,
                                             onehot_allowed)
+from dldm_mmseg.utils.io import atomic_open
 from dldm_mmseg.utils.source_dataset import source_dataset_defaults
 
 PALETTES = dict(
@@ -117,9 +118,8 @@ def main(argv=None):
         data = args.data_root or osp.join(tmp, 'data')
         if not args.dataset:
             make_toy_landcover(data, args.train, 48)
-            if PALETTES[args.palette] is not None:
-                write_captions(data, PALETTES[args.palette]['classes'], True,
-                               'img_dir/train', 'ann_dir/train')
+            write_captions(data, classes, True, 'img_dir/train',
+                           'ann_dir/train')
         for encoding in args.encodings:
             for seed in args.seeds:
                 start = time.time()
@@ -156,7 +156,7 @@ def main(argv=None):
                 print(f'{variant}: {statistics.mean(mcpe) / base:.2f} x '
                       'the mCPE of nearest-colour RGB')
     if args.out:
-        with open(args.out, 'w') as f:
+        with atomic_open(args.out) as f:
             json.dump(dict(settings=vars(args), results=results,
                            seconds=seconds), f, indent=1)
 

@@ -1,5 +1,6 @@
 """The VAE round-trip floor and boundary-aware quantisation, on a 7-class
 land-cover legend whose red/green blend lies nearest to shrubland."""
+import json
 from types import SimpleNamespace
 
 import numpy as np
@@ -179,3 +180,20 @@ def test_bench_refuses_onehot_masks_of_two_classes(tmp_path, capsys):
         bench.main(['--dataset', 'spacenet_atlanta', '--data-root',
                     str(tmp_path), '--encodings', 'onehot'])
     assert 'keep RGB masks for 2 classes' in capsys.readouterr().err
+
+
+@pytest.mark.parametrize('palette', ['potsdam', 'legend7'])
+def test_bench_fits_and_round_trips_the_toy_masks_in_either_palette(
+        tmp_path, palette, capsys):
+    from fixtures import load_tool
+    bench = load_tool('mask_round_trip', folder='bench')
+    out = tmp_path / 'bench.json'
+    bench.main(['--palette', palette, '--seeds', '0', '--iters', '2',
+                '--train', '8', '--encodings', 'rgb', '--out', str(out)])
+    saved = json.loads(out.read_text())
+    nearest, = saved['results']['RGB, nearest colour']
+    assert nearest['masks'] == 48  # the val masks
+    classes = {'potsdam': 'low_vegetation', 'legend7': 'shrubland'}[palette]
+    assert f'CPE.{classes}' in nearest
+    assert f'| RGB, nearest colour | {nearest["mCPE"]:.2f}' in \
+        capsys.readouterr().out
