@@ -31,9 +31,9 @@ from dldm_mmseg.datasets.captioning import write_captions
 from dldm_mmseg.datasets.toy_landcover import make_toy_landcover
 from dldm_mmseg.experiments.demo_datasets import DEMO_DATASETS
 from dldm_mmseg.models.vae_fitting import fit_vae
+from dldm_mmseg.utils.io import atomic_open
 from dldm_mmseg.utils.mask_encoding import (check_onehot_classes,
                                             onehot_allowed)
-from dldm_mmseg.utils.io import atomic_open
 from dldm_mmseg.utils.source_dataset import source_dataset_defaults
 
 PALETTES = dict(

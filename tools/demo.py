@@ -122,7 +122,8 @@ def parse_args(argv=None):
                         'baselines and the VAE floor, write stage1.md and '
                         'stage1.json, then stop: the short loop for '
                         'stage-1 settings; a later full run in the same '
-                        'work dir reuses what it trained')
+                        'work dir, with the same --seed and --alphas, '
+                        'reuses what it trained')
     models = MASK_NAMES + NUMERIC_NAMES + ONEHOT_NAMES
     parser.add_argument('--mask-models', nargs='+', metavar='NAME',
                         choices=models,
@@ -134,11 +135,25 @@ def parse_args(argv=None):
                      f'compares {" and ".join(MASK_NAMES)}')
     if args.stage1_only and args.make_weights:
         parser.error('--make-weights trains stage 2 too; drop --stage1-only')
+    if args.stage1_only:
+        for option in ('weak_classes', 'seg_guidance', 'class_filter'):
+            if getattr(args, option):
+                parser.error(f'--{option.replace("_", "-")} steers the '
+                             'synthetic set, which --stage1-only does not '
+                             'make; drop one of them')
+    onehot_option = '--onehot-masks'
     if args.mask_models:
+        for option in ('numeric_shares', 'onehot_masks'):
+            if getattr(args, option):
+                parser.error(f'--mask-models names the models; drop '
+                             f'--{option.replace("_", "-")} (naming a '
+                             'numeric or one-hot model turns it on)')
         args.mask_models = tuple(dict.fromkeys(args.mask_models))
         chosen = set(args.mask_models)
-        args.numeric_shares |= bool(chosen & set(NUMERIC_NAMES))
-        args.onehot_masks |= bool(chosen & set(ONEHOT_NAMES))
+        args.numeric_shares = bool(chosen & set(NUMERIC_NAMES))
+        args.onehot_masks = bool(chosen & set(ONEHOT_NAMES))
+        onehot_option = '--mask-models ' + ', '.join(
+            repr(n) for n in args.mask_models if n in ONEHOT_NAMES)
     if args.make_weights and args.seeds != 1:
         parser.error('--make-weights trains one seed (--seed); drop --seeds')
     if args.work_dir is None:
@@ -152,7 +167,7 @@ def parse_args(argv=None):
     classes = DEMO_DATASETS[args.dataset].metainfo['classes']
     if args.onehot_masks:
         try:
-            check_onehot_classes(len(classes), f'--onehot-masks with '
+            check_onehot_classes(len(classes), f'{onehot_option} with '
                                  f'{args.dataset}')
         except ValueError as error:
             parser.error(str(error))

@@ -134,7 +134,7 @@ def test_one_hot_masks_cannot_turn_a_border_into_a_third_class():
 
 
 @pytest.mark.parametrize('num_classes', range(3, 31))
-def test_a_blend_of_two_one_hot_classes_snaps_to_one_of_the_two(
+def test_a_blend_of_two_one_hot_codes_quantises_to_one_of_the_two(
         num_classes):
     # what no RGB palette of more than 7 classes can promise: every even
     # or uneven blend of two classes' codes (ignore included) decodes to

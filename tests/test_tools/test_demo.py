@@ -705,7 +705,8 @@ def test_stage1_only_trains_and_scores_the_chosen_models_and_stops(
     chosen = ['CE only', 'one-hot, CE only']
     out = demo.main(['--quick', '--stage1-only', '--seeds', '2',
                      '--mask-models', *chosen, '--work-dir', work])
-    test_runs, val_runs = out['mask_cpe'], out['mask_cpe_val']
+    test_runs, val_runs = out['mask_cpe_per_seed'], \
+        out['mask_cpe_val_per_seed']
     assert len(test_runs) == len(val_runs) == 2
     assert all(set(run) == set(chosen) for run in test_runs + val_runs)
     # each seed's number is its own model's test loop
@@ -722,39 +723,74 @@ def test_stage1_only_trains_and_scores_the_chosen_models_and_stops(
     assert not made & {'vae_image', 'image_controlnet_small_toy',
                        'mask_small_toy', 'sweep', 'report.md'}
     assert os.listdir(osp.join(work, 'data')) == ['toy_landcover']
+    # stage1.json is laid out as the stage-1 part of metrics.json
     saved = json.load(open(osp.join(work, 'stage1.json')))
-    assert saved['per_seed'] == dict(test=test_runs, val=val_runs)
+    assert saved['per_seed'] == dict(seeds=[0, 1], mask_cpe=test_runs,
+                                     mask_cpe_val=val_runs)
     scores = [run['one-hot, CE only']['mCPE'] for run in test_runs]
     mean, std = np.mean(scores), np.std(scores, ddof=1)
     assert saved['mask_cpe']['one-hot, CE only']['mCPE'] == dict(
         mean=pytest.approx(mean), std=pytest.approx(std))
+    assert saved['mask_cpe_val']['std']['CE only']['mCPE'] == \
+        pytest.approx(np.std([r['CE only']['mCPE'] for r in val_runs],
+                             ddof=1))
     report = open(osp.join(work, 'stage1.md')).read()
     assert f'{mean:.2f} ± {std:.2f}' in _row(report, 'one-hot, CE only')
+    assert 'Quick smoke run' in report
     data = osp.join(work, 'data', 'toy_landcover')
-    for split in ('test', 'val'):
-        blind = share_baselines_from_captions(
-            osp.join(data, 'captions.jsonl'),
-            osp.join(data, f'captions_{split}.jsonl'),
-            PotsdamDataset.METAINFO['classes'])['prompt_blind']['mCPE']
-        assert saved['share_baselines'][split]['prompt_blind'][
-            'mCPE'] == blind
-        assert f'{blind:.2f}' in report
+    blind = {split: share_baselines_from_captions(
+        osp.join(data, 'captions.jsonl'),
+        osp.join(data, f'captions_{split}.jsonl'),
+        PotsdamDataset.METAINFO['classes'])['prompt_blind']['mCPE']
+        for split in ('test', 'val')}
+    assert saved['share_baselines']['prompt_blind']['mCPE'] == blind['test']
+    assert saved['mask_cpe_val']['baselines']['prompt_blind']['mCPE'] == \
+        blind['val']
+    assert f'| {blind["test"]:.2f} |' in _row(
+        report, BASELINE_NAMES['prompt_blind'])
+    assert f'baseline scores {blind["val"]:.2f} there' in report
     floor = saved['mask_vae_round_trip']
-    assert f'| {floor["onehot"]["argmax"]["mCPE"]:.2f} |' in report
-    assert 'val mCPE' in report
+    assert f'| {floor["onehot"]["argmax"]["mCPE"]:.2f} |' in _row(
+        report, 'one-hot mask VAE round trip (the floor of the one-hot rows)')
+    # one seed, in the same work dir: reused, plain values, no spread
+    unet = osp.join(work, 'mask_small_toy_ce_only', 'export', 'final',
+                    'unet', 'diffusion_pytorch_model.safetensors')
+    trained = os.stat(unet).st_mtime_ns
+    one = demo.main(['--quick', '--stage1-only', '--mask-models', 'CE only',
+                     '--work-dir', work])
+    assert one['mask_cpe_per_seed'] == [{'CE only': test_runs[0]['CE only']}]
+    saved = json.load(open(osp.join(work, 'stage1.json')))
+    assert saved['mask_cpe'] == {'CE only': test_runs[0]['CE only']}
+    assert saved['per_seed'] is None and saved['mask_cpe_val']['std'] is None
+    assert '±' not in _row(open(osp.join(work, 'stage1.md')).read(),
+                           'CE only')
+    assert os.stat(unet).st_mtime_ns == trained
 
 
-def test_mask_models_need_stage1_only_and_turn_on_their_variant():
+@pytest.mark.parametrize('argv, message', [
+    (['--mask-models', 'CE only'], '--mask-models needs --stage1-only'),
+    (['--stage1-only', '--make-weights'], 'drop --stage1-only'),
+    (['--stage1-only', '--mask-models', 'CE'], 'invalid choice'),
+    (['--stage1-only', '--class-filter'], 'steers the synthetic set'),
+    (['--stage1-only', '--onehot-masks', '--mask-models', 'CE only'],
+     'drop --onehot-masks'),
+    (['--stage1-only', '--dataset', 'spacenet_atlanta', '--mask-models',
+      'one-hot, CE only'], "--mask-models 'one-hot, CE only' with "
+     'spacenet_atlanta'),
+])
+def test_stage1_only_refusals_name_the_option(argv, message, capsys):
+    with pytest.raises(SystemExit):
+        load_tool('demo').parse_args(argv)
+    assert message in capsys.readouterr().err
+
+
+def test_mask_models_turn_on_their_variant(tmp_path):
     demo = load_tool('demo')
-    with pytest.raises(SystemExit):
-        demo.parse_args(['--mask-models', 'CE only'])
-    with pytest.raises(SystemExit):
-        demo.parse_args(['--stage1-only', '--make-weights'])
-    with pytest.raises(SystemExit):  # not a model of the demo
-        demo.parse_args(['--stage1-only', '--mask-models', 'CE'])
-    args = demo.parse_args(['--stage1-only', '--mask-models',
-                            'numeric, CE only', 'one-hot, with L_prop',
-                            'numeric, CE only'])
+    args = demo.parse_args(['--stage1-only', '--work-dir', str(tmp_path),
+                            '--mask-models', 'numeric, CE only',
+                            'one-hot, with L_prop', 'numeric, CE only'])
     assert args.numeric_shares and args.onehot_masks
-    assert list(demo_of(demo)(args).mask_configs) == [
-        'numeric, CE only', 'one-hot, with L_prop']
+    run = demo_of(demo)(args)
+    assert list(run.mask_configs) == ['numeric, CE only',
+                                      'one-hot, with L_prop']
+    assert set(run.vaes) == {'masks', 'masks_onehot'}  # no image VAE

@@ -18,9 +18,11 @@ def run_demo(args, root: str) -> dict:
     configs read the work dir from ``$DLDM_DEMO_DIR``, set for the run.
 
     Returns:
-        dict: ``weights`` (the folder) with ``--make-weights``; else the
-        test ``results`` of the segmentors, stage 1's ``mask_cpe``, ``fid``
-        and ``consistency``.
+        dict: ``weights`` (the folder) with ``--make-weights``; with
+        ``--stage1-only``, stage 1's test and val mCPE of each seed
+        (``mask_cpe_per_seed``, ``mask_cpe_val_per_seed``) and ``report``
+        (``stage1.md``); else the test ``results`` of the segmentors,
+        stage 1's ``mask_cpe``, ``fid`` and ``consistency``.
     """
     with environment_variable(WORK_DIR_VARIABLE, args.work_dir):
         return _run_demo(args, root)
@@ -49,8 +51,8 @@ def _run_demo(args, root: str) -> dict:
     print('      train / val / test scenes: {train} / {val} / {test}'.format(
         **demo.counts))
     shipped = f' (pretrained: {demo.shipped})' if demo.shipped else ''
-    print(f'[2/7] the small preset\'s VAEs fitted to the scenes\' masks and '
-          f'images{shipped}')
+    print(f'[2/7] the small preset\'s VAEs fitted to the scenes\' masks'
+          f'{"" if args.stage1_only else " and images"}{shipped}')
     demo.timed('VAE fit', demo.fit_vae)
     for seed in demo.seeds:
         for name, config in demo.mask_configs.items():
@@ -115,7 +117,8 @@ def _stage1_only(demo, start: float) -> dict:
     cpe_runs, val_runs = _stage1_mcpe(demo)
     floor = demo.timed('mask VAE round trip', measures.mask_floor, demo)
     print('[7/7] report')
-    report = demo.timed('report', write_stage1_report, demo, cpe_runs,
-                        val_runs, floor, time.time() - start)
+    report = demo.timed('stage-1 report', write_stage1_report, demo,
+                        cpe_runs, val_runs, floor, time.time() - start)
     print(f'\nreport: {report} ({time.time() - start:.0f} s)')
-    return dict(mask_cpe=cpe_runs, mask_cpe_val=val_runs, report=report)
+    return dict(mask_cpe_per_seed=cpe_runs, mask_cpe_val_per_seed=val_runs,
+                report=report)

@@ -78,8 +78,9 @@ def write_report(demo, results: dict, cpe: dict, fid,
 
     cpe_std = spread['mask_cpe'] if spread else None
     seg_std = spread['segmentation'] if spread else None
-    cpe_rows, floor_text = stage1_rows(cpe, cpe_std, classes, baselines,
-                                       floor)
+    baselines = baselines or {}
+    cpe_table, floor_text = stage1_table(cpe, cpe_std, classes, baselines,
+                                         floor)
 
     # every timed step is in the ledger too (Demo.timed writes both)
     timing_rows = '\n'.join(f'| {k} | {v:.0f} | {demo.ledger[k]:.0f} |'
@@ -125,26 +126,12 @@ def write_report(demo, results: dict, cpe: dict, fid,
         f'stage 1 and the segmentors trained with seeds {demo.seeds} '
         '(mean ± std over seeds; data, VAEs, stage 2 and the synthetic set '
         f'made once, seed {demo.args.seed})')
-    if demo.shipped:
-        info = demo.shipped_info
-        made = ', '.join(f'{k} {v / 60:.0f} min'
-                         for k, v in info['seconds'].items())
-        where = osp.relpath(demo.shipped) if osp.abspath(
-            demo.shipped).startswith(osp.abspath('.')) else demo.shipped
-        provenance = (
-            f'The VAEs, the text-only stage-1 models (seed '
-            f'{demo.args.seed}) and stage 2 are the pretrained demo '
-            f'generators in `{where}` '
-            f'(fp16), made by `{info["command"]}` {made_dates(info)} '
-            f'({made}) with exactly these data, settings and configs; '
-            'synthesis, the segmentors and every measurement ran now.'
-            + extra_seeds_text(demo)
-            + ' `--train-generators` trains everything now instead.')
-    else:
-        provenance = ('Every step ran in this work dir (VAEs, generators, '
-                      'synthesis, segmentors).')
-    quick_note = (' **Quick smoke run**: a few iterations per step, '
-                  'numbers meaningless.' if demo.args.quick else '')
+    provenance = _provenance(
+        demo, 'The VAEs, the text-only stage-1 models (seed {seed}) and '
+        'stage 2', 'synthesis, the segmentors and every measurement',
+        'Every step ran in this work dir (VAEs, generators, synthesis, '
+        'segmentors).')
+    quick_note = _quick_note(demo)
     report = osp.join(work, 'report.md')
     with atomic_open(report) as f:
         f.write(read_template().format(
@@ -162,8 +149,7 @@ def write_report(demo, results: dict, cpe: dict, fid,
             figure_alpha=osp.basename(figures['alpha']),
             figure_shares=osp.basename(figures['shares']),
             figure_grid=osp.basename(figures['grid']),
-            cpe_header=' | '.join(f'CPE {c}' for c in classes),
-            cpe_rule='---|' * len(classes), cpe_rows=cpe_rows,
+            cpe_table=cpe_table,
             floor_text=floor_text, val_cpe_text=val_cpe_text(val_cpe),
             num_syn=len(syn['ids']), syn_root=demo.syn_root,
             steering_text=steering_text(demo.synthesis_cfg()),
@@ -196,35 +182,35 @@ def _cell(values: dict, stds: Optional[dict], name: str, key: str) -> str:
     return text + (f' ± {stds[name][key]:.2f}' if stds else '')
 
 
-def stage1_rows(cpe: dict, cpe_std: Optional[dict], classes,
-                baselines: Optional[dict] = None,
-                floor: Optional[dict] = None):
-    """The rows of the stage-1 table (mCPE and each class's CPE): each
-    model's (``mean ± std`` with ``cpe_std``), the baselines' and the
-    mask VAEs' floors; and the paragraph that reads the floor.
+def _plain_row(name: str, values: dict, classes) -> str:
+    """A table row of ``mCPE`` and each ``CPE.<class>``, no spread."""
+    return f'| {name} | ' + ' | '.join(
+        f'{values[k]:.2f}' for k in ['mCPE'] + [f'CPE.{c}' for c in
+                                                classes]) + ' |'
+
+
+def stage1_table(cpe: dict, cpe_std: Optional[dict], classes,
+                 baselines: Optional[dict] = None,
+                 floor: Optional[dict] = None):
+    """The stage-1 table (mCPE and each class's CPE): a row per model
+    (``mean ± std`` with ``cpe_std``), the baselines' rows and the mask
+    VAEs' floors; and the paragraph that reads the floor.
 
     Returns:
-        tuple: ``(rows, floor_text)``, Markdown.
+        tuple: ``(table, floor_text)``, Markdown.
     """
-    cpe_rows = '\n'.join(
-        f'| {name} | {_cell(cpe, cpe_std, name, "mCPE")} | ' + ' | '.join(
-            _cell(cpe, cpe_std, name, f'CPE.{c}') for c in classes) + ' |'
-        for name in cpe)
-    baselines = baselines or {}
+    rows = [f'| {name} | {_cell(cpe, cpe_std, name, "mCPE")} | ' + ' | '.join(
+        _cell(cpe, cpe_std, name, f'CPE.{c}') for c in classes) + ' |'
+        for name in cpe]
     for key, name in BASELINE_NAMES.items():
-        if key in baselines:
-            flat = dict(mCPE=baselines[key]['mCPE'], **{
-                f'CPE.{c}': v for c, v in baselines[key]['CPE'].items()})
-            cpe_rows += f'\n| {name} | ' + ' | '.join(
-                f'{flat[k]:.2f}' for k in ['mCPE'] + [
-                    f'CPE.{c}' for c in classes]) + ' |'
-
+        if key in (baselines or {}):
+            rows.append(_plain_row(name, dict(mCPE=baselines[key]['mCPE'], **{
+                f'CPE.{c}': v for c, v in baselines[key]['CPE'].items()}),
+                classes))
     floor_text = ''
     if floor:
-        near = floor['nearest']
-        cpe_rows += '\n| mask VAE round trip (the floor) | ' + ' | '.join(
-            f'{near[k]:.2f}' for k in ['mCPE'] + [f'CPE.{c}' for c in
-                                                  classes]) + ' |'
+        rows.append(_plain_row('mask VAE round trip (the floor)',
+                               floor['nearest'], classes))
         floor_text = (
             '\nThe mask VAE round trip row is the floor under every '
             'colour-mask stage-1 row: the mask '
@@ -235,54 +221,88 @@ def stage1_rows(cpe: dict, cpe_std: Optional[dict], classes,
             "'neighbourhood')`) the floor is "
             f'{floor["neighbourhood"]["mCPE"]:.2f}.\n')
         if floor.get('onehot'):
-            argmax = floor['onehot']['argmax']
-            cpe_rows += '\n| one-hot mask VAE round trip (the floor of the ' \
-                'one-hot rows) | ' + ' | '.join(
-                    f'{argmax[k]:.2f}' for k in ['mCPE'] + [
-                        f'CPE.{c}' for c in classes]) + ' |'
+            rows.append(_plain_row(
+                'one-hot mask VAE round trip (the floor of the one-hot '
+                'rows)', floor['onehot']['argmax'], classes))
+    header = (f'| model | mCPE | {" | ".join(f"CPE {c}" for c in classes)} '
+              f'|\n|---|---|{"---|" * len(classes)}')
+    return '\n'.join([header] + rows), floor_text
 
-    return cpe_rows, floor_text
+
+def _provenance(demo, shipped_parts: str, measured_now: str,
+                otherwise: str) -> str:
+    """Where a report's generators came from: ``shipped_parts`` (with
+    ``{seed}``) from the shipped weights, the rest found or trained (and
+    ``measured_now`` ran now); ``otherwise`` without shipped weights."""
+    if not demo.shipped:
+        return otherwise
+    info = demo.shipped_info
+    made = ', '.join(f'{k} {v / 60:.0f} min'
+                     for k, v in info['seconds'].items())
+    where = osp.relpath(demo.shipped) if osp.abspath(
+        demo.shipped).startswith(osp.abspath('.')) else demo.shipped
+    return (f'{shipped_parts.format(seed=demo.args.seed)} are the pretrained '
+            f'demo generators in `{where}` (fp16), made by '
+            f'`{info["command"]}` {made_dates(info)} ({made}) with exactly '
+            f'these data, settings and configs; {measured_now} ran now.'
+            + extra_seeds_text(demo)
+            + ' `--train-generators` trains everything now instead.')
+
+
+def _quick_note(demo) -> str:
+    return (' **Quick smoke run**: a few iterations per step, numbers '
+            'meaningless.' if demo.args.quick else '')
 
 
 def write_stage1_report(demo, test_runs: List[dict], val_runs: List[dict],
                         floor: dict, elapsed: float) -> str:
     """``stage1.md`` and ``stage1.json`` of a ``--stage1-only`` run: each
-    stage-1 model's mCPE on the test and val scenes (``mean ± std`` over
-    the seeds, ``test_runs`` / ``val_runs`` holding one
-    :func:`~.measures.mask_cpe` per seed), beside the prompt-blind and
-    real-mask baselines of each split and the mask VAEs' floors.
+    stage-1 model's mCPE on the test and val scenes (``test_runs`` /
+    ``val_runs`` hold one :func:`~.measures.mask_cpe` per seed; with
+    several seeds, ``mean ± std``), beside the prompt-blind and real-mask
+    baselines of each split and the mask VAEs' floors. ``stage1.json`` has
+    the keys and layout of the stage-1 part of a full run's
+    ``metrics.json``.
 
     Returns:
         str: The path of ``stage1.md``.
     """
     classes, seeds = demo.classes, demo.seeds
-    test, test_std = mean_and_std(test_runs)
-    val, val_std = mean_and_std(val_runs)
-    several = len(seeds) > 1
-    baselines = {split: share_baselines(demo, split)
-                 for split in ('test', 'val')}
-    rows, floor_text = stage1_rows(test, test_std if several else None,
-                                   classes, baselines['test'], floor)
-    seed_text = (f'seeds {", ".join(map(str, seeds))}, mean ± std'
-                 if several else f'seed {seeds[0]}')
+    if len(seeds) > 1:
+        test, test_std = mean_and_std(test_runs)
+        val, val_std = mean_and_std(val_runs)
+        mask_cpe = _with_std(test, test_std)
+        per_seed = dict(seeds=seeds, mask_cpe=test_runs,
+                        mask_cpe_val=val_runs)
+        seed_text = f'seeds {", ".join(map(str, seeds))}, mean ± std'
+    else:
+        (test, val), test_std, val_std = (test_runs[0], val_runs[0]), None, \
+            None
+        mask_cpe, per_seed, seed_text = test, None, f'seed {seeds[0]}'
+    baselines = share_baselines(demo)
+    val_cpe = dict(mean=val, std=val_std,
+                   baselines=share_baselines(demo, 'val'))
+    table, floor_text = stage1_table(test, test_std, classes, baselines,
+                                     floor)
+    provenance = _provenance(
+        demo, 'The mask VAE and the text-only stage-1 models (seed {seed})',
+        'every measurement', 'Every step ran in this work dir.')
     report = osp.join(demo.work, 'stage1.md')
     with atomic_open(report) as f:
         f.write(
             f'# Stage 1 alone ({demo.data.name}, {seed_text})\n\n'
-            f'`tools/demo.py --stage1-only`: the VAEs and the stage-1 models '
-            f'only, no stage 2, synthesis or segmentation ({elapsed:.0f} s '
-            'in this invocation). mCPE of masks drawn for the prompts of the '
+            '`tools/demo.py --stage1-only`: the mask VAEs and the stage-1 '
+            'models only, no stage 2, synthesis or segmentation '
+            f'({elapsed:.0f} s in this invocation). {provenance}'
+            f'{_quick_note(demo)}\n\n'
+            'mCPE of masks drawn for the prompts of the '
             f'{demo.counts["test"]} test scenes, each class\'s CPE beside '
-            'it; lower is better.\n\n'
-            f'| model | mCPE | {" | ".join(f"CPE {c}" for c in classes)} '
-            f'|\n|---|---|{"---|" * len(classes)}\n{rows}\n{floor_text}'
-            + val_cpe_text(dict(mean=val, std=val_std if several else None,
-                                baselines=baselines['val'])))
+            f'it; lower is better.\n\n{table}\n{floor_text}'
+            + val_cpe_text(val_cpe))
     with atomic_open(osp.join(demo.work, 'stage1.json')) as f:
-        json.dump(dict(seeds=seeds, mask_cpe=_with_std(test, test_std),
-                       mask_cpe_val=_with_std(val, val_std),
-                       per_seed=dict(test=test_runs, val=val_runs),
+        json.dump(dict(split='test', mask_cpe=mask_cpe,
                        share_baselines=baselines,
-                       mask_vae_round_trip=floor, seconds=demo.timings),
-                  f, indent=2)
+                       mask_vae_round_trip=floor, mask_cpe_val=val_cpe,
+                       seeds=seeds, per_seed=per_seed,
+                       seconds=demo.timings), f, indent=2)
     return report

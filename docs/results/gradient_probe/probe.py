@@ -2,7 +2,9 @@
 how far the decoded x0 of one denoising step is from its prompt's shares,
 and whether the gradients of CE and of L_prop on the x0 latent point
 toward the true mask's latent (cosine between -dloss/dx0 and
-``true latent - x0``), on train masks with their own prompts::
+``true latent - x0``, the true latent being one draw of the VAE's
+posterior, as in training), on train masks (as the train pipeline
+loads them) with their own prompts::
 
     DLDM_DEMO_DIR=work_dirs/toy_s1 \\
     python docs/results/gradient_probe/probe.py \\
@@ -16,7 +18,10 @@ as its numeric condition, as in training.
 """
 import argparse
 import json
+import os
 import os.path as osp
+import subprocess
+import sys
 
 import torch
 from mmengine.config import Config
@@ -106,8 +111,14 @@ def main():
     batch = pseudo_collate([dataset[i] for i in range(0, len(dataset),
                                                       step)][:args.num])
     rows = probe(model, batch, args.timesteps)
+    made_by = dict(argv=sys.argv[1:],
+                   demo_dir=os.environ.get('DLDM_DEMO_DIR'),
+                   commit=subprocess.run(
+                       ['git', 'rev-parse', 'HEAD'], capture_output=True,
+                       text=True).stdout.strip())
     with atomic_open(args.out, 'w') as f:
-        json.dump(dict(config=args.config, weights=osp.normpath(args.weights),
+        json.dump(dict(made_by=made_by, config=args.config,
+                       weights=osp.normpath(args.weights),
                        num=len(batch['prompt']), timesteps=rows), f,
                   indent=1)
     print('wrote', args.out)
