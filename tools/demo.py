@@ -49,6 +49,8 @@ from dldm_mmseg.utils.compat import speed_up_configs
 from dldm_mmseg.utils.mask_encoding import check_onehot_classes
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+# the options that steer the synthetic set by the real-only segmentor
+SET_STEERING = ('weak_classes', 'seg_guidance', 'class_filter')
 
 
 def parse_args(argv=None):
@@ -136,7 +138,7 @@ def parse_args(argv=None):
     if args.stage1_only and args.make_weights:
         parser.error('--make-weights trains stage 2 too; drop --stage1-only')
     if args.stage1_only:
-        for option in ('weak_classes', 'seg_guidance', 'class_filter'):
+        for option in SET_STEERING:
             if getattr(args, option):
                 parser.error(f'--{option.replace("_", "-")} steers the '
                              'synthetic set, which --stage1-only does not '
@@ -171,7 +173,7 @@ def parse_args(argv=None):
                                  f'{args.dataset}')
         except ValueError as error:
             parser.error(str(error))
-    for option in ('weak_classes', 'seg_guidance', 'class_filter'):
+    for option in SET_STEERING:
         if getattr(args, option) and 0 not in args.alphas:
             parser.error(f'--{option.replace("_", "-")} uses the alpha = 0 '
                          'run: keep 0 in --alphas')

@@ -3,7 +3,8 @@ import time
 from contextlib import contextmanager
 
 from dldm_mmseg.experiments.demo import measures
-from dldm_mmseg.experiments.demo.report import (write_report,
+from dldm_mmseg.experiments.demo.report import (stage1_summary,
+                                                write_report,
                                                 write_stage1_report)
 from dldm_mmseg.experiments.demo.settings import WORK_DIR_VARIABLE
 from dldm_mmseg.experiments.demo.steps import Demo
@@ -79,19 +80,16 @@ def _run_demo(args, root: str) -> dict:
     seg_runs = [demo.timed('segmentation', demo.segmentation, seed)
                 for seed in demo.seeds]
     print('[7/7] evaluation and report')
+    stage1 = stage1_summary(demo, cpe_runs, val_runs)
+    cpe, baselines, val_cpe = (stage1[k] for k in ('cpe', 'baselines',
+                                                   'val_cpe'))
     if len(demo.seeds) == 1:
-        results, cpe, spread = seg_runs[0], cpe_runs[0], None
-        val_cpe = dict(mean=val_runs[0], std=None)
+        results, spread = seg_runs[0], None
     else:
         results, seg_std = mean_and_std(seg_runs)
-        cpe, cpe_std = mean_and_std(cpe_runs)
-        val_mean, val_std = mean_and_std(val_runs)
-        val_cpe = dict(mean=val_mean, std=val_std)
-        spread = dict(segmentation=seg_std, mask_cpe=cpe_std,
+        spread = dict(segmentation=seg_std, mask_cpe=stage1['cpe_std'],
                       per_seed=dict(seeds=demo.seeds, segmentation=seg_runs,
                                     mask_cpe=cpe_runs, mask_cpe_val=val_runs))
-    baselines = measures.share_baselines(demo)
-    val_cpe['baselines'] = measures.share_baselines(demo, 'val')
     floor = demo.timed('mask VAE round trip', measures.mask_floor, demo)
     fid = demo.timed('FID', measures.fid, demo)
     consistency = demo.timed('consistency', measures.consistency, demo) \

@@ -177,16 +177,13 @@ def _with_std(mean: dict, std: dict) -> dict:
             for run, m in mean.items()}
 
 
-def _cell(values: dict, stds: Optional[dict], name: str, key: str) -> str:
-    text = f'{values[name][key]:.2f}'
-    return text + (f' ± {stds[name][key]:.2f}' if stds else '')
-
-
-def _plain_row(name: str, values: dict, classes) -> str:
-    """A table row of ``mCPE`` and each ``CPE.<class>``, no spread."""
+def _table_row(name: str, values: dict, classes,
+               stds: Optional[dict] = None) -> str:
+    """A table row of ``mCPE`` and each ``CPE.<class>`` in ``values``,
+    each with its ``± std`` where ``stds`` are given."""
     return f'| {name} | ' + ' | '.join(
-        f'{values[k]:.2f}' for k in ['mCPE'] + [f'CPE.{c}' for c in
-                                                classes]) + ' |'
+        f'{values[k]:.2f}' + (f' ± {stds[k]:.2f}' if stds else '')
+        for k in ['mCPE'] + [f'CPE.{c}' for c in classes]) + ' |'
 
 
 def stage1_table(cpe: dict, cpe_std: Optional[dict], classes,
@@ -199,17 +196,16 @@ def stage1_table(cpe: dict, cpe_std: Optional[dict], classes,
     Returns:
         tuple: ``(table, floor_text)``, Markdown.
     """
-    rows = [f'| {name} | {_cell(cpe, cpe_std, name, "mCPE")} | ' + ' | '.join(
-        _cell(cpe, cpe_std, name, f'CPE.{c}') for c in classes) + ' |'
-        for name in cpe]
+    rows = [_table_row(name, cpe[name], classes,
+                       cpe_std[name] if cpe_std else None) for name in cpe]
     for key, name in BASELINE_NAMES.items():
         if key in (baselines or {}):
-            rows.append(_plain_row(name, dict(mCPE=baselines[key]['mCPE'], **{
+            rows.append(_table_row(name, dict(mCPE=baselines[key]['mCPE'], **{
                 f'CPE.{c}': v for c, v in baselines[key]['CPE'].items()}),
                 classes))
     floor_text = ''
     if floor:
-        rows.append(_plain_row('mask VAE round trip (the floor)',
+        rows.append(_table_row('mask VAE round trip (the floor)',
                                floor['nearest'], classes))
         floor_text = (
             '\nThe mask VAE round trip row is the floor under every '
@@ -221,7 +217,7 @@ def stage1_table(cpe: dict, cpe_std: Optional[dict], classes,
             "'neighbourhood')`) the floor is "
             f'{floor["neighbourhood"]["mCPE"]:.2f}.\n')
         if floor.get('onehot'):
-            rows.append(_plain_row(
+            rows.append(_table_row(
                 'one-hot mask VAE round trip (the floor of the one-hot '
                 'rows)', floor['onehot']['argmax'], classes))
     header = (f'| model | mCPE | {" | ".join(f"CPE {c}" for c in classes)} '
@@ -254,6 +250,22 @@ def _quick_note(demo) -> str:
             'meaningless.' if demo.args.quick else '')
 
 
+def stage1_summary(demo, test_runs: List[dict],
+                   val_runs: List[dict]) -> dict:
+    """Stage 1's mCPE over the seeds (``test_runs`` / ``val_runs`` hold one
+    :func:`~.measures.mask_cpe` per seed): ``cpe`` (the mean, or the one
+    run) and ``cpe_std`` (None for one seed) on test, the test
+    ``baselines``, and ``val_cpe`` (``mean``, ``std``, ``baselines``)."""
+    if len(test_runs) > 1:
+        cpe, cpe_std = mean_and_std(test_runs)
+        val, val_std = mean_and_std(val_runs)
+    else:
+        cpe, cpe_std, val, val_std = test_runs[0], None, val_runs[0], None
+    return dict(cpe=cpe, cpe_std=cpe_std, baselines=share_baselines(demo),
+                val_cpe=dict(mean=val, std=val_std,
+                             baselines=share_baselines(demo, 'val')))
+
+
 def write_stage1_report(demo, test_runs: List[dict], val_runs: List[dict],
                         floor: dict, elapsed: float) -> str:
     """``stage1.md`` and ``stage1.json`` of a ``--stage1-only`` run: each
@@ -268,22 +280,17 @@ def write_stage1_report(demo, test_runs: List[dict], val_runs: List[dict],
         str: The path of ``stage1.md``.
     """
     classes, seeds = demo.classes, demo.seeds
-    if len(seeds) > 1:
-        test, test_std = mean_and_std(test_runs)
-        val, val_std = mean_and_std(val_runs)
+    stage1 = stage1_summary(demo, test_runs, val_runs)
+    test, test_std = stage1['cpe'], stage1['cpe_std']
+    if test_std is not None:
         mask_cpe = _with_std(test, test_std)
         per_seed = dict(seeds=seeds, mask_cpe=test_runs,
                         mask_cpe_val=val_runs)
         seed_text = f'seeds {", ".join(map(str, seeds))}, mean ± std'
     else:
-        (test, val), test_std, val_std = (test_runs[0], val_runs[0]), None, \
-            None
         mask_cpe, per_seed, seed_text = test, None, f'seed {seeds[0]}'
-    baselines = share_baselines(demo)
-    val_cpe = dict(mean=val, std=val_std,
-                   baselines=share_baselines(demo, 'val'))
-    table, floor_text = stage1_table(test, test_std, classes, baselines,
-                                     floor)
+    table, floor_text = stage1_table(test, test_std, classes,
+                                     stage1['baselines'], floor)
     provenance = _provenance(
         demo, 'The mask VAE and the text-only stage-1 models (seed {seed})',
         'every measurement', 'Every step ran in this work dir.')
@@ -298,11 +305,12 @@ def write_stage1_report(demo, test_runs: List[dict], val_runs: List[dict],
             'mCPE of masks drawn for the prompts of the '
             f'{demo.counts["test"]} test scenes, each class\'s CPE beside '
             f'it; lower is better.\n\n{table}\n{floor_text}'
-            + val_cpe_text(val_cpe))
+            + val_cpe_text(stage1['val_cpe']))
     with atomic_open(osp.join(demo.work, 'stage1.json')) as f:
         json.dump(dict(split='test', mask_cpe=mask_cpe,
-                       share_baselines=baselines,
-                       mask_vae_round_trip=floor, mask_cpe_val=val_cpe,
-                       seeds=seeds, per_seed=per_seed,
-                       seconds=demo.timings), f, indent=2)
+                       share_baselines=stage1['baselines'],
+                       mask_vae_round_trip=floor,
+                       mask_cpe_val=stage1['val_cpe'], seeds=seeds,
+                       per_seed=per_seed, seconds=demo.timings), f,
+                  indent=2)
     return report
