@@ -1,7 +1,8 @@
-"""Stage 1 on SpaceNet Atlanta with L_prop at weight 0.1 (the configs beside
-this file; the default is 0.5), text only and numeric + text, trained and
-scored by the demo's own steps (``Demo.train_generator``,
-``measures.mask_cpe`` on test and val) in a finished demo work dir::
+"""Stage 1 with L_prop at weight 0.1 (the configs beside this file for
+SpaceNet Atlanta, those in ``../stage1_toy_seeds3/`` for the toy scenes;
+the default is 0.5), text only and numeric + text, trained and scored by
+the demo's own steps (``Demo.train_generator``, ``measures.mask_cpe`` on
+test and val) in a finished demo work dir::
 
     python docs/results/lprop_atlanta/run.py --seeds 0 1 2 \
         --out docs/results/lprop_atlanta/mcpe.json -- \
@@ -25,10 +26,17 @@ from demo import parse_args  # noqa: E402  (tools/demo.py)
 from dldm_mmseg.experiments.demo import finished_demo, measures  # noqa
 from dldm_mmseg.utils.io import atomic_open  # noqa: E402
 
-HERE = osp.relpath(osp.dirname(osp.abspath(__file__)), ROOT)
-CONFIGS = {'text, L_prop 0.1': 'mask_small_atlanta_prop01.py',
-           'numeric + text, L_prop 0.1':
-           'mask_small_atlanta_numeric_prop01.py'}
+RESULTS = osp.relpath(osp.dirname(osp.dirname(osp.abspath(__file__))), ROOT)
+CONFIGS = {
+    'spacenet_atlanta': {
+        'text, L_prop 0.1': 'lprop_atlanta/mask_small_atlanta_prop01.py',
+        'numeric + text, L_prop 0.1':
+        'lprop_atlanta/mask_small_atlanta_numeric_prop01.py'},
+    'toy': {
+        'text, L_prop 0.1': 'stage1_toy_seeds3/mask_small_toy_prop01.py',
+        'numeric + text, L_prop 0.1':
+        'stage1_toy_seeds3/mask_small_toy_numeric_prop01.py'}}
+NAMES = list(CONFIGS['toy'])
 
 
 def main():
@@ -37,8 +45,8 @@ def main():
         if '--' in argv else (argv, [])
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--seeds', type=int, nargs='+', required=True)
-    parser.add_argument('--models', nargs='+', default=list(CONFIGS),
-                        choices=list(CONFIGS))
+    parser.add_argument('--models', nargs='+', default=NAMES,
+                        choices=NAMES)
     parser.add_argument('--out', required=True)
     args = parser.parse_args(ours)
     demo_args = parse_args(theirs)
@@ -54,7 +62,8 @@ def main():
     with finished_demo(demo_args, ROOT) as demo:
         for seed in args.seeds:
             for name in args.models:
-                config = osp.join(HERE, CONFIGS[name])
+                config = osp.join(RESULTS,
+                                  CONFIGS[demo_args.dataset][name])
                 demo.mask_configs = {name: config}
                 print(f'{name}, seed {seed}: {config}')
                 demo.train_generator(config, seed)
