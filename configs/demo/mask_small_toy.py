@@ -14,7 +14,7 @@
 # a mask's layout, and so its class shares, is decided at high noise, where
 # an epsilon target says almost nothing about x0 (an x0 error counts
 # sqrt(alpha_bar) = 0.07 times at t = 999) and a v target is nearly -x0.
-_base_ = ['../generators/mask_lora_potsdam.py']
+_base_ = ['../generators/mask_lora_potsdam_paper.py']
 __demo = '{{$DLDM_DEMO_DIR:work_dirs/demo}}'  # the demo's work dir
 data_root = __demo + '/data/toy_landcover'
 model = dict(

@@ -1,3 +1,3 @@
 # The paper's ablation (Table 2): stage 1 without the proportion-aware loss.
-_base_ = ['./mask_lora_potsdam.py']
+_base_ = ['./mask_lora_potsdam_paper.py']
 model = dict(prop_weight=0.0)

@@ -15,7 +15,10 @@ from dldm_mmseg.utils.label_stats import class_proportion_error, class_shares
 from fixtures import POTSDAM_CLASSES, load_tool, make_seg_dataset
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-MASK_CFG = osp.join(ROOT, 'configs', 'generators', 'mask_lora_potsdam.py')
+MASK_CFG = osp.join(ROOT, 'configs', 'generators',
+                    'mask_lora_potsdam_paper.py')
+DEFAULT_MASK_CFG = osp.join(ROOT, 'configs', 'generators',
+                            'mask_lora_potsdam.py')
 
 
 @pytest.fixture(scope='module')
@@ -92,10 +95,11 @@ visualizer = dict(name='visualizer_{name}')
     return records, metrics
 
 
+@pytest.mark.parametrize('config', [MASK_CFG, DEFAULT_MASK_CFG])
 def test_val_loop_reports_mcpe_and_test_tool_evaluates_a_checkpoint(
-        data, tmp_path):
+        data, tmp_path, config):
     records, metrics = train_validate_then_test(
-        tmp_path, MASK_CFG, data, 'mask_tiny_val',
+        tmp_path, config, data, 'mask_tiny_val',
         'model.update(lora_rank=4, frozen_dtype=None)\n')
     val = [r for r in records if 'mCPE' in r]
     assert len(val) == 1 and 0 <= val[0]['mCPE'] <= 100

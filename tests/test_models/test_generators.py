@@ -12,10 +12,17 @@ from torch.utils.data import default_collate
 
 from mmseg.registry import DATASETS, MODELS
 from dldm_mmseg.datasets.captioning import write_captions
+from dldm_mmseg.models.generators.share_conditioning import \
+    SHARE_EMBEDDING_FILE
 from fixtures import POTSDAM_CLASSES, load_tool, make_seg_dataset
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-MASK_CFG = osp.join(ROOT, 'configs', 'generators', 'mask_lora_potsdam.py')
+# the paper's stage 1 (every loss term); the project's default adds the
+# share vector and drops L_prop
+MASK_CFG = osp.join(ROOT, 'configs', 'generators',
+                    'mask_lora_potsdam_paper.py')
+DEFAULT_MASK_CFG = osp.join(ROOT, 'configs', 'generators',
+                            'mask_lora_potsdam.py')
 IMAGE_CFG = osp.join(ROOT, 'configs', 'generators',
                      'image_controlnet_potsdam.py')
 
@@ -72,7 +79,7 @@ def batch_of(data_root, load_image=False, n=2):
     return default_collate([ds[i] for i in range(n)])
 
 
-@pytest.mark.parametrize('config', [MASK_CFG, IMAGE_CFG])
+@pytest.mark.parametrize('config', [MASK_CFG, DEFAULT_MASK_CFG, IMAGE_CFG])
 def test_train_through_runner_export_and_checkpoint(config, data, tmp_path):
     cfg = Config.fromfile(config)
     options = cfg_options(data)
@@ -101,6 +108,10 @@ def test_train_through_runner_export_and_checkpoint(config, data, tmp_path):
             set(exported)
     else:
         assert 'pytorch_lora_weights.safetensors' in exported
+        # the default's share projection is trained beside the LoRA and
+        # exported with it
+        assert (SHARE_EMBEDDING_FILE in exported) == (
+            config == DEFAULT_MASK_CFG)
     assert osp.isdir(osp.join(cfg.work_dir, 'export', 'iter_2'))
     grids = glob.glob(osp.join(cfg.work_dir, '*', 'vis_data', 'vis_image',
                                'generator_samples_*.png'))
@@ -202,6 +213,24 @@ def test_proportion_loss_sends_gradient_into_lora(data):
     # the frozen parts get none
     assert all(p.grad is None for n, p in model.named_parameters()
                if not p.requires_grad)
+
+
+def test_default_stage1_config_feeds_the_shares_and_drops_l_prop(data):
+    cfg = Config.fromfile(DEFAULT_MASK_CFG)
+    paper = Config.fromfile(MASK_CFG)
+    assert cfg.model.prop_weight == 0 and paper.model.prop_weight == 0.5
+    assert cfg.model.ce_weight == paper.model.ce_weight == 0.5
+    cfg.merge_from_dict(cfg_options(data))
+    model = MODELS.build(cfg.model)
+    assert model.unet.config.class_embed_type == 'projection'
+    losses = model(**batch_of(data))
+    assert 'loss_prop' not in losses and 'loss_ce' in losses
+    # every other setting is the paper's
+    for config in (cfg, paper):
+        config.model.pop('share_conditioning', None)
+        config.model.pop('prop_weight')
+    paper.merge_from_dict(cfg_options(data))
+    assert cfg.model == paper.model
 
 
 def test_ce_only_ablation_config(data):

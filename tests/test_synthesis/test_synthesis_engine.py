@@ -34,7 +34,10 @@ def exported_generators(folder):
     exported like a finished training run."""
     from mmseg.registry import MODELS
     paths = {}
-    for name, cfg in (('mask', dict(type='LoRAMaskGenerator', lora_rank=4)),
+    # the mask generator with numeric share conditioning, as the default
+    # stage-1 config (mask_lora_potsdam.py) trains it
+    for name, cfg in (('mask', dict(type='LoRAMaskGenerator', lora_rank=4,
+                                    share_conditioning=dict())),
                       ('image', dict(type='ControlNetImageGenerator'))):
         model = MODELS.build(dict(cfg, components=dict(preset='tiny'),
                                   source_dataset='PotsdamDataset'))

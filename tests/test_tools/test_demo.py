@@ -19,6 +19,7 @@ from dldm_mmseg.experiments.demo import Demo, finished_demo
 from dldm_mmseg.experiments.demo.settings import (BASELINE_NAMES, MASK_NAMES,
                                                   NUMERIC_NAMES, ONEHOT_NAMES,
                                                   WORK_DIR_VARIABLE)
+from dldm_mmseg.experiments.demo.steps import synth_mask_name
 from dldm_mmseg.experiments.demo.verdicts import (extra_seeds_text,
                                                   made_dates, spread_text,
                                                   steering_text, target_rows)
@@ -50,8 +51,10 @@ def same_files(a: str, b: str) -> bool:
         for n in names(a))
 
 
-def test_quick_demo_runs_every_stage_and_reports_this_runs_numbers(tmp_path):
+def test_quick_demo_runs_every_stage_and_reports_this_runs_numbers(
+        tmp_path, monkeypatch):
     demo = load_tool('demo')
+    cpe_config = DEMO_DATASETS['toy'].configs['CE only']
     work = str(tmp_path / 'demo')
     # the generators are made once as fp16 pretrained weights (what
     # demo_weights/ holds for the full demo), then reused by the demo
@@ -61,11 +64,15 @@ def test_quick_demo_runs_every_stage_and_reports_this_runs_numbers(tmp_path):
     assert made == dict(weights=weights)
     info = json.load(open(osp.join(weights, 'weights.json')))
     assert info['command'] == 'python tools/demo.py --make-weights'
-    assert set(info['bytes']) == {'vae_mask', 'vae_image', 'mask_small_toy',
-                                  'mask_small_toy_ce_only',
-                                  'image_controlnet_small_toy'}
-    for run in ('mask_small_toy', 'mask_small_toy_ce_only',
-                'image_controlnet_small_toy'):
+    # the paper's pair, the synthetic set's stage 1 (numeric shares, CE
+    # only) and stage 2, each with when it was made
+    shipped_runs = ('mask_small_toy', 'mask_small_toy_ce_only',
+                    'mask_small_toy_numeric_ce_only',
+                    'image_controlnet_small_toy')
+    assert set(info['bytes']) == set(info['folders']) == {
+        'vae_mask', 'vae_image', *shipped_runs}
+    assert {r['made'] for r in info['folders'].values()} == {info['made']}
+    for run in shipped_runs:
         trained = osp.join(tmp_path, 'make', run, 'export', 'final', 'unet',
                            'diffusion_pytorch_model.safetensors')
         shipped = osp.join(weights, run, 'unet',
@@ -74,7 +81,7 @@ def test_quick_demo_runs_every_stage_and_reports_this_runs_numbers(tmp_path):
     out = demo.main(['--quick', '--work-dir', work, '--weights', weights])
     results, cpe = out['results'], out['mask_cpe']
     assert set(results) == {'alpha = 0', 'alpha = 0.4', 'oversampling 40%'}
-    assert set(cpe) == set(MASK_NAMES)
+    assert set(cpe) == set(MASK_NAMES) | {'numeric, CE only'}
     report = open(osp.join(work, 'report.md')).read()
     saved = json.load(open(osp.join(work, 'metrics.json')))
     assert json.dumps(saved['segmentation'], sort_keys=True) == json.dumps(
@@ -98,7 +105,7 @@ def test_quick_demo_runs_every_stage_and_reports_this_runs_numbers(tmp_path):
     assert tested == cpe['with L_prop']
     # stage 1 on the val scenes too (what a default is chosen by)
     on_val = saved['mask_cpe_val']
-    assert set(on_val['mean']) == set(MASK_NAMES)
+    assert set(on_val['mean']) == set(cpe)
     assert on_val['mean']['with L_prop'] == json.load(open(osp.join(
         work, 'mask_small_toy', 'test_val', 'metrics.json')))
     assert on_val['mean']['with L_prop'] != tested  # other scenes
@@ -147,6 +154,7 @@ def test_quick_demo_runs_every_stage_and_reports_this_runs_numbers(tmp_path):
     assert osp.getmtime(osp.join(work, 'stage2_real_masks.png')) < \
         osp.getmtime(val_run)
     assert f'{saved["set_mcpe"]["mCPE"]:.2f}%' in report
+    assert 'masks drawn by the stage-1 model\n*numeric, CE only*' in report
     assert f'{out["consistency"]["consistency_mIoU"]:.2f}%' in report
     # stage 2's ceiling: the segmentor on the image VAE's round trip of
     # the real test images
@@ -175,8 +183,7 @@ def test_quick_demo_runs_every_stage_and_reports_this_runs_numbers(tmp_path):
     for vae in ('vae_mask', 'vae_image'):
         assert same_files(osp.join(weights, vae), osp.join(work, vae))
         assert not osp.exists(osp.join(work, vae + '_fit'))
-    for run in ('mask_small_toy', 'mask_small_toy_ce_only',
-                'image_controlnet_small_toy'):
+    for run in shipped_runs:
         assert same_files(osp.join(weights, run),
                           osp.join(work, run, 'export', 'final')), run
         assert not osp.exists(osp.join(work, run, 'last_checkpoint')), run
@@ -248,6 +255,40 @@ def test_quick_demo_runs_every_stage_and_reports_this_runs_numbers(tmp_path):
     this, in_all = (float(cell) for cell in
                     _row(report, 'synthesis').strip('|').split('|')[1:])
     assert in_all == round(ledger['synthesis']) and in_all >= this
+    # --make-weights again, after a generator config changed: only that
+    # generator is trained and rewritten; the rest is kept as it was
+    before = {name: osp.getmtime(osp.join(weights, name, file))
+              for name, file in (('vae_mask', 'config.json'),
+                                 ('mask_small_toy', 'unet/config.json'),
+                                 ('mask_small_toy_ce_only',
+                                  'unet/config.json'))}
+    edited = tmp_path / 'edited' / 'mask_small_toy_ce_only.py'
+    edited.parent.mkdir()
+    edited.write_text(f"_base_ = [{osp.join(demo.ROOT, cpe_config)!r}]\n"
+                      "model = dict(ce_weight=0.25)\n")
+    monkeypatch.setitem(DEMO_DATASETS['toy'].configs, 'CE only',
+                        str(edited))
+    demo.main(['--quick', '--make-weights', '--weights', weights,
+               '--work-dir', str(tmp_path / 'remake')])
+    remade = json.load(open(osp.join(weights, 'weights.json')))
+    trained = [name for name in os.listdir(tmp_path / 'remake')
+               if osp.isfile(osp.join(tmp_path, 'remake', name,
+                                      'last_checkpoint'))]
+    assert trained == ['mask_small_toy_ce_only']
+    assert remade['key']['configs'][str(edited)] != \
+        info['key']['configs'][cpe_config]
+    assert remade['folders']['mask_small_toy_ce_only']['made'] == \
+        remade['made'] > info['made'] == \
+        remade['folders']['mask_small_toy']['made']
+    after = {name: osp.getmtime(osp.join(weights, name, file))
+             for name, file in (('vae_mask', 'config.json'),
+                                ('mask_small_toy', 'unet/config.json'),
+                                ('mask_small_toy_ce_only',
+                                 'unet/config.json'))}
+    assert after['vae_mask'] == before['vae_mask']
+    assert after['mask_small_toy'] == before['mask_small_toy']
+    assert after['mask_small_toy_ce_only'] > before['mask_small_toy_ce_only']
+    assert remade['bytes'] == info['bytes']  # same architecture
 
 
 def test_demo_refuses_a_work_dir_made_with_other_settings(tmp_path):
@@ -293,6 +334,21 @@ def test_demo_reuses_weights_only_when_made_with_its_settings(tmp_path):
     with open(osp.join(weights, 'weights.json'), 'w') as f:
         json.dump(dict(key=key), f)
     assert shipped() == weights
+    run = demo_of(demo)(demo.parse_args(['--quick', '--work-dir', work,
+                                         '--weights', weights]))
+    assert run.current_configs == run.shipped_configs
+    # a generator whose config changed since (or that is new to the set)
+    # is trained; the VAEs and the other generators are still reused
+    changed = run.shipped_configs[1]
+    key['configs'][changed] = 'another digest'
+    with open(osp.join(weights, 'weights.json'), 'w') as f:
+        json.dump(dict(key=key), f)
+    run = demo_of(demo)(demo.parse_args(['--quick', '--work-dir', work,
+                                         '--weights', weights]))
+    assert run.shipped == weights and not run.is_shipped(changed)
+    assert [c for c in run.shipped_configs if run.is_shipped(c)] == [
+        c for c in run.shipped_configs if c != changed]
+    assert not run.is_shipped(run.shipped_configs[0], seed=1)
     assert shipped('--seed', '1') is None  # other data and seed
     assert shipped('--train-generators') is None
     assert demo_of(demo)(demo.parse_args(
@@ -400,21 +456,39 @@ def test_report_says_which_extra_seed_generators_were_found_not_trained(
     text = extra_seeds_text(run)
     assert 'found in this work dir' in text and 'mask_small_toy_seed1' in \
         text and 'the others were trained now' in text
-    run.generators_found.append('mask_small_toy_ce_only_seed1')
+    run.generators_found = [osp.basename(run.run_dir(config, seed))
+                            for seed in run.seeds
+                            for config in run.mask_configs.values()]
     assert 'the others' not in extra_seeds_text(run)
     one = demo_of(demo)(demo.parse_args(['--work-dir', str(tmp_path / 'b')]))
     assert extra_seeds_text(one) == ''
 
 
-def test_report_dates_the_shipped_weights_with_their_last_update():
-    assert made_dates({'made': '2026-11-30T17:37:51'}) == \
-        'on 2026-11-30'
+def test_report_dates_the_shipped_weights_by_their_folders():
     assert made_dates({'made': '2026-11-30T17:37:51',
-                       'updated': '2026-11-30T22:40:53'}) == \
-        'on 2026-11-30'
-    assert made_dates({'made': '2026-11-30T17:37:51',
-                       'updated': '2026-12-01T06:20:00'}) == \
-        'on 2026-11-30 (last updated 2026-12-01, see its note)'
+                       'bytes': {'vae_mask': 1}}) == 'on 2026-11-30'
+    one_day = {'made': '2026-12-01T06:20:00', 'folders': {
+        'vae_mask': {'made': '2026-12-01T01:00:00'},
+        'mask_small_toy': {'made': '2026-12-01T06:20:00'}}}
+    assert made_dates(one_day) == 'on 2026-12-01'
+    remade = {'made': '2026-12-04T06:20:00', 'folders': {
+        'vae_mask': {'made': '2026-11-30T17:37:51'},
+        'mask_small_toy_numeric': {'made': '2026-12-04T06:20:00'}}}
+    assert made_dates(remade) == \
+        'on 2026-11-30 (in part remade on 2026-12-04)'
+
+
+def test_synth_config_must_draw_masks_with_a_demo_stage1_config(tmp_path):
+    synth = tmp_path / 'synth.py'
+    synth.write_text("synthesis = dict(mask_generator=dict("
+                     "config='configs/other/mask.py'))\n")
+    configs = dict(DEMO_DATASETS['toy'].configs, synth=str(synth))
+    with pytest.raises(ValueError, match=r'configs/other/mask\.py.*none of '
+                       r'the demo\'s stage-1 configs'):
+        synth_mask_name(str(tmp_path), configs)
+    synth.write_text("synthesis = dict(mask_generator=dict("
+                     f"config={configs['CE only']!r}))\n")
+    assert synth_mask_name(str(tmp_path), configs) == 'CE only'
 
 
 def test_step_seconds_add_up_over_invocations_in_a_work_dir(tmp_path):
@@ -662,7 +736,13 @@ def test_demo_overrides_schedules_and_set_sizes_not_folders(dataset,
     synth = Config.fromfile(osp.join(tool.ROOT, run.data.configs['synth']))
     assert synth.out_dir == run.syn_root
     synth = run.synthesis_cfg()
-    for stage, config in (('mask_generator', run.mask_configs['with L_prop']),
+    # masks from the default stage 1 (numeric shares, CE only), which the
+    # demo trains and ships beside the paper's pair
+    assert run.synth_mask == 'numeric, CE only'
+    mask_config = run.mask_configs[run.synth_mask]
+    assert synth['mask_generator']['config'] == mask_config
+    assert mask_config in run.shipped_configs
+    for stage, config in (('mask_generator', mask_config),
                           ('image_generator', run.image_config)):
         assert synth[stage]['weights'] == run.export_dir(config)
     assert synth['real_captions']['data_root'] == run.data_root

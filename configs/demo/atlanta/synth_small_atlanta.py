@@ -7,8 +7,9 @@ out_dir = __demo + '/data/atlanta_syn'
 synthesis = dict(
     source_dataset={{_base_.source_dataset}},
     mask_generator=dict(
-        config='configs/demo/atlanta/mask_small_atlanta.py',
-        weights=__demo + '/mask_small_atlanta/export/final'),
+        config='configs/demo/atlanta/mask_small_atlanta_numeric_ce_only.py',
+        weights=__demo
+        + '/mask_small_atlanta_numeric_ce_only/export/final'),
     image_generator=dict(
         config='configs/demo/atlanta/image_controlnet_small_atlanta.py',
         weights=__demo + '/image_controlnet_small_atlanta/export/final'),

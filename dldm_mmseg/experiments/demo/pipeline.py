@@ -57,7 +57,7 @@ def _run_demo(args, root: str) -> dict:
     demo.timed('VAE fit', demo.fit_vae)
     for seed in demo.seeds:
         for name, config in demo.mask_configs.items():
-            reused = seed == args.seed and config in demo.shipped_configs
+            reused = demo.is_shipped(config, seed)
             print(f'[3/7] stage 1, mask generator {name}, seed {seed}: '
                   f'{config}{shipped if reused else ""}')
             demo.timed(f'stage 1 ({name})', demo.train_generator, config,

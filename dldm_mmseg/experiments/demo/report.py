@@ -127,8 +127,7 @@ def write_report(demo, results: dict, cpe: dict, fid,
         '(mean ± std over seeds; data, VAEs, stage 2 and the synthetic set '
         f'made once, seed {demo.args.seed})')
     provenance = _provenance(
-        demo, 'The VAEs, the text-only stage-1 models (seed {seed}) and '
-        'stage 2', 'synthesis, the segmentors and every measurement',
+        demo, 'The VAEs', 'synthesis, the segmentors and every measurement',
         'Every step ran in this work dir (VAEs, generators, synthesis, '
         'segmentors).')
     quick_note = _quick_note(demo)
@@ -152,6 +151,7 @@ def write_report(demo, results: dict, cpe: dict, fid,
             cpe_table=cpe_table,
             floor_text=floor_text, val_cpe_text=val_cpe_text(val_cpe),
             num_syn=len(syn['ids']), syn_root=demo.syn_root,
+            synth_mask=demo.synth_mask,
             steering_text=steering_text(demo.synthesis_cfg()),
             set_mcpe=set_cpe['mCPE'], fid_text=fid_text,
             consistency_text=consistency_text, share_rows=share_rows,
@@ -225,11 +225,11 @@ def stage1_table(cpe: dict, cpe_std: Optional[dict], classes,
     return '\n'.join([header] + rows), floor_text
 
 
-def _provenance(demo, shipped_parts: str, measured_now: str,
-                otherwise: str) -> str:
-    """Where a report's generators came from: ``shipped_parts`` (with
-    ``{seed}``) from the shipped weights, the rest found or trained (and
-    ``measured_now`` ran now); ``otherwise`` without shipped weights."""
+def _provenance(demo, vaes: str, measured_now: str, otherwise: str) -> str:
+    """Where a report's generators came from: ``vaes`` and the generators
+    of this run that are current in the shipped weights came from there,
+    the rest were found or trained (and ``measured_now`` ran now);
+    ``otherwise`` without shipped weights."""
     if not demo.shipped:
         return otherwise
     info = demo.shipped_info
@@ -237,7 +237,15 @@ def _provenance(demo, shipped_parts: str, measured_now: str,
                      for k, v in info['seconds'].items())
     where = osp.relpath(demo.shipped) if osp.abspath(
         demo.shipped).startswith(osp.abspath('.')) else demo.shipped
-    return (f'{shipped_parts.format(seed=demo.args.seed)} are the pretrained '
+    models = [name for name, config in demo.mask_configs.items()
+              if demo.is_shipped(config)]
+    parts = [vaes] + ([f'the stage-1 models {", ".join(models)} (seed '
+                       f'{demo.args.seed})'] if models else []) + (
+        ['stage 2'] if demo.is_shipped(demo.image_config) and
+        not demo.args.stage1_only else [])
+    shipped_parts = ' and '.join([', '.join(parts[:-1]), parts[-1]]
+                                 if len(parts) > 1 else parts)
+    return (f'{shipped_parts} are the pretrained '
             f'demo generators in `{where}` (fp16), made by '
             f'`{info["command"]}` {made_dates(info)} ({made}) with exactly '
             f'these data, settings and configs; {measured_now} ran now.'
@@ -291,9 +299,8 @@ def write_stage1_report(demo, test_runs: List[dict], val_runs: List[dict],
         mask_cpe, per_seed, seed_text = test, None, f'seed {seeds[0]}'
     table, floor_text = stage1_table(test, test_std, classes,
                                      stage1['baselines'], floor)
-    provenance = _provenance(
-        demo, 'The mask VAE and the text-only stage-1 models (seed {seed})',
-        'every measurement', 'Every step ran in this work dir.')
+    provenance = _provenance(demo, 'The mask VAE', 'every measurement',
+                             'Every step ran in this work dir.')
     report = osp.join(demo.work, 'stage1.md')
     with atomic_open(report) as f:
         f.write(

@@ -25,11 +25,28 @@ from dldm_mmseg.experiments.demo.weights import find_shipped_weights
 from dldm_mmseg.experiments.demo_datasets import DEMO_DATASETS
 from dldm_mmseg.models.vae_fitting import fit_vae
 from dldm_mmseg.synthesis.engine import SynthesisEngine
-from dldm_mmseg.utils.config import load_run_config
+from dldm_mmseg.utils.config import environment_variable, load_run_config
 from dldm_mmseg.utils.hashing import differing_keys
 from dldm_mmseg.utils.io import atomic_directory, atomic_open
 from dldm_mmseg.utils.source_dataset import source_dataset_defaults
 from dldm_mmseg.version import __version__
+
+
+def synth_mask_name(root: str, configs: dict) -> str:
+    """The name (a key of ``configs``) of the stage-1 model whose config
+    the dataset's synth config draws its masks with."""
+    with environment_variable(WORK_DIR_VARIABLE, None):
+        config = Config.fromfile(osp.join(root, configs['synth'])
+                                 ).synthesis.mask_generator.config
+    names = [name for name in MASK_NAMES + NUMERIC_NAMES + ONEHOT_NAMES
+             if configs.get(name) == config]
+    if not names:
+        raise ValueError(f'{configs["synth"]} draws masks with {config}, '
+                         'which is none of the demo\'s stage-1 configs '
+                         f'({", ".join(configs[n] for n in MASK_NAMES)}, '
+                         '...); name one of them in '
+                         'synthesis.mask_generator.config')
+    return names[0]
 
 
 class Demo:
@@ -60,14 +77,19 @@ class Demo:
         self.data = DEMO_DATASETS[args.dataset]
         configs = self.data.configs
         self.image_config = configs['image']
-        names = args.mask_models or MASK_NAMES + (
+        # the stage-1 model the synthetic set is drawn from: the one the
+        # synth config names
+        self.synth_mask = synth_mask_name(root, configs)
+        shipped = tuple(dict.fromkeys(MASK_NAMES + (self.synth_mask,)))
+        names = args.mask_models or tuple(dict.fromkeys(shipped + (
             NUMERIC_NAMES if args.numeric_shares else ()) + (
-            ONEHOT_NAMES if args.onehot_masks else ())
+            ONEHOT_NAMES if args.onehot_masks else ())))
         self.onehot_configs = [configs[n] for n in names
                                if n in ONEHOT_NAMES]
         self.mask_configs = {name: configs[name] for name in names}
-        # what demo_weights/ holds: the paper's pair and stage 2
-        self.shipped_configs = [configs[n] for n in MASK_NAMES] + [
+        # what demo_weights/ holds: the paper's pair (text, with and
+        # without L_prop), the synthetic set's stage 1 and stage 2
+        self.shipped_configs = [configs[n] for n in shipped] + [
             self.image_config]
         self.target_classes = self.data.target_classes
         self.s = dict(SETTINGS[args.quick])
@@ -142,7 +164,7 @@ class Demo:
         """Whether the run of ``config`` with ``seed`` comes from the
         shipped weights rather than training."""
         return bool(self.shipped) and seed in (None, self.args.seed) and \
-            config in self.shipped_configs
+            config in self.current_configs
 
     def copy_shipped(self, folder: str, out: str) -> None:
         """Copy ``folder`` of the shipped weights to ``out``, whole or

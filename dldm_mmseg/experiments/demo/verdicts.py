@@ -3,6 +3,8 @@ import json
 import os.path as osp
 from typing import Optional, Sequence
 
+from dldm_mmseg.experiments.demo.weights import folder_records
+
 
 def val_cpe_text(val_cpe: Optional[dict]) -> str:
     """The stage-1 mCPE of each model on the val scenes, what a stage-1
@@ -56,13 +58,15 @@ def spread_text(results: dict, spread: Optional[dict], reference: str,
 
 
 def made_dates(info: dict) -> str:
-    """When the shipped weights were made and, where ``weights.json`` has
-    an ``updated`` stamp after that day, last updated (its ``note`` says
-    what changed)."""
-    made, updated = info['made'][:10], (info.get('updated') or '')[:10]
-    if updated and updated != made:
-        return f'on {made} (last updated {updated}, see its note)'
-    return f'on {made}'
+    """When the folders of the shipped weights were made: one day, or the
+    first and the last where a ``--make-weights`` kept what was current
+    and remade the rest."""
+    days = sorted({record['made'][:10]
+                   for record in folder_records(info).values()}
+                  or {info['made'][:10]})
+    if len(days) == 1:
+        return f'on {days[0]}'
+    return f'on {days[0]} (in part remade on {days[-1]})'
 
 
 def extra_seeds_text(demo) -> str:
@@ -71,7 +75,7 @@ def extra_seeds_text(demo) -> str:
     this invocation or were found in the work dir."""
     extra = [osp.basename(demo.run_dir(config, seed))
              for seed in demo.seeds for config in demo.mask_configs.values()
-             if seed != demo.args.seed or config not in demo.shipped_configs]
+             if not demo.is_shipped(config, seed)]
     found = [name for name in extra if name in demo.generators_found]
     if not extra:
         return ''

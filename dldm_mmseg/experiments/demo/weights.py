@@ -1,11 +1,21 @@
 """The pretrained demo generators (``demo_weights/``): what they depend on,
-when a run may reuse them, and how ``--make-weights`` writes them."""
+when a run may reuse them, and how ``--make-weights`` writes them.
+
+``weights.json`` records one key for the whole folder (package version,
+seed, data settings: what the VAEs and every generator depend on) and a
+digest per generator config. A run reuses the VAEs and each generator
+whose config digest is still the one recorded; a generator whose config
+changed (or that is new to the shipped set) is trained. ``--make-weights``
+does the same and then writes the folder: what was current is kept as it
+is, the rest is trained now and added, and ``folders`` records when and
+at which commit each folder was made.
+"""
 import datetime
 import hashlib
 import json
 import os.path as osp
 import subprocess
-from typing import Optional
+from typing import Dict, Optional
 
 from mmengine.config import Config
 
@@ -38,44 +48,85 @@ def weights_key(demo) -> dict:
 
 
 def find_shipped_weights(demo) -> Optional[str]:
-    """``--weights`` when it holds generators made with this run's
-    settings, else None (the generators are then trained now)."""
+    """``--weights`` when its VAEs were made with this run's version, seed
+    and settings, else None (everything is then trained now). Sets
+    ``demo.current_configs``: the shipped configs whose generator in it
+    is current (same resolved config), the ones a run reuses."""
     args = demo.args
+    demo.current_configs = []
     path = osp.join(args.weights, 'weights.json')
-    if args.train_generators or args.make_weights or \
-            not osp.isfile(path):
+    if args.train_generators or not osp.isfile(path):
         return None
     with open(path, encoding='utf-8') as f:
         made = json.load(f)
-    if made.get('key') != json.loads(json.dumps(weights_key(demo))):
+    mine = json.loads(json.dumps(weights_key(demo)))
+    theirs = made.get('key', {})
+    configs, recorded = mine.pop('configs'), theirs.get('configs', {})
+    theirs = {k: theirs.get(k) for k in mine}
+    if theirs != mine:
         if not args.quick:  # shipped weights are full-demo ones
-            changed = differing_keys(weights_key(demo),
-                                     made.get('key', {}))
+            changed = differing_keys(mine, theirs)
             print(f'{args.weights} was made with another '
                   f'{" / ".join(changed)} than this run (see '
                   'weights.json); training the generators now (remake '
                   'it with `python tools/demo.py --make-weights`)')
         return None
+    demo.current_configs = [c for c, digest in configs.items()
+                            if recorded.get(c) == digest]
+    stale = [c for c in configs if c not in demo.current_configs]
+    if stale and not args.quick and not args.make_weights:
+        print(f'{args.weights} holds no generator made with the current '
+              f'{", ".join(stale)}; training it now (remake the folder '
+              'with `python tools/demo.py --make-weights`)')
     demo.shipped_info = made
     return args.weights
 
 
+def folder_records(info: dict) -> Dict[str, dict]:
+    """When and at which commit each folder of a ``weights.json`` was
+    made (one record for all in a file written before ``folders``)."""
+    if 'folders' in info:
+        return info['folders']
+    return {name: dict(made=info['made'], commit=info.get('commit'))
+            for name in info.get('bytes', {})}
+
+
 def make_weights(demo) -> str:
-    """fp16 copies of the VAE and the generators trained in this work
-    dir, with what made them, into ``--weights``."""
+    """fp16 copies of the VAEs and generators trained in this work dir,
+    with what made them, into ``--weights``; the folders that were current
+    there (and so reused by this run) are kept as they are."""
     out = demo.args.weights
-    sizes = {folder: half_precision_copy(demo.vaes[content],
-                                         osp.join(out, folder))
-             for content, folder in VAES.items()}
-    for config in demo.shipped_configs:
-        sizes[config_name(config)] = half_precision_copy(
-            demo.export_dir(config), osp.join(out, config_name(config)))
+    old = demo.shipped_info if demo.shipped else {}
+    records, sizes = folder_records(old), dict(old.get('bytes', {}))
+    seconds = dict(old.get('seconds', {})) if demo.shipped else {}
     try:
         commit = subprocess.run(
             ['git', 'rev-parse', 'HEAD'], cwd=demo.root, capture_output=True,
             text=True, check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         commit = None
+    now = datetime.datetime.now().isoformat(timespec='seconds')
+    steps = {config: f'stage 1 ({name})'
+             for name, config in demo.mask_configs.items()}
+    steps[demo.image_config] = 'stage 2'
+    made = {}
+    if not demo.shipped:  # fitted now
+        made = {folder: demo.vaes[content]
+                for content, folder in VAES.items()}
+        seconds['VAE fit'] = demo.timings['VAE fit']
+    for config in demo.shipped_configs:
+        if not demo.is_shipped(config):
+            made[config_name(config)] = demo.export_dir(config)
+            # a generator found trained in the work dir took its time in
+            # another invocation, which this one cannot tell
+            seconds.pop(steps[config], None)
+            if config_name(config) not in demo.generators_found:
+                seconds[steps[config]] = demo.timings[steps[config]]
+    for folder, source in made.items():
+        sizes[folder] = half_precision_copy(source, osp.join(out, folder))
+        records[folder] = dict(made=now, commit=commit)
+    names = set(VAES.values()) | {config_name(c)
+                                  for c in demo.shipped_configs}
     with atomic_open(osp.join(out, 'weights.json')) as f:
         json.dump(dict(
             key=weights_key(demo),
@@ -85,7 +136,9 @@ def make_weights(demo) -> str:
                     + (f' --seed {demo.args.seed}' if demo.args.seed
                        else ''),
             commit=commit,
-            made=datetime.datetime.now().isoformat(timespec='seconds'),
-            seconds={k: round(v) for k, v in demo.timings.items()},
-            bytes=sizes), f, indent=2)
+            made=now,
+            seconds={k: round(v) for k, v in seconds.items()},
+            bytes={k: v for k, v in sizes.items() if k in names},
+            folders={k: v for k, v in records.items() if k in names}),
+            f, indent=2)
     return out
