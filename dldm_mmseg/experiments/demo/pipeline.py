@@ -68,7 +68,7 @@ def _run_demo(args, root: str) -> dict:
     demo.timed('stage 2', demo.train_generator, demo.image_config)
     if args.make_weights:
         out = make_weights(demo)
-        print(f'\npretrained demo generators written to {out} '
+        print(f'\npretrained demo generators: {out} '
               f'({time.time() - start:.0f} s)')
         return dict(weights=out)
     print('[5/7] mCPE of the mask generators; synthesis')

@@ -70,9 +70,10 @@ def made_dates(info: dict) -> str:
 
 
 def extra_seeds_text(demo) -> str:
-    """Whether the stage-1 models not shipped (the seeds beyond
-    ``--seed``, and numeric share conditioning at any seed) trained in
-    this invocation or were found in the work dir."""
+    """Whether the stage-1 models not taken from the shipped weights
+    (the seeds beyond ``--seed``, the variants not shipped, and a shipped
+    one whose config changed since) trained in this invocation or were
+    found in the work dir."""
     extra = [osp.basename(demo.run_dir(config, seed))
              for seed in demo.seeds for config in demo.mask_configs.values()
              if not demo.is_shipped(config, seed)]

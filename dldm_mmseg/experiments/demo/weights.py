@@ -14,6 +14,7 @@ import datetime
 import hashlib
 import json
 import os.path as osp
+import shutil
 import subprocess
 from typing import Dict, Optional
 
@@ -64,7 +65,8 @@ def find_shipped_weights(demo) -> Optional[str]:
     configs, recorded = mine.pop('configs'), theirs.get('configs', {})
     theirs = {k: theirs.get(k) for k in mine}
     if theirs != mine:
-        if not args.quick:  # shipped weights are full-demo ones
+        # shipped weights are full-demo ones; --make-weights remakes them
+        if not args.quick and not args.make_weights:
             changed = differing_keys(mine, theirs)
             print(f'{args.weights} was made with another '
                   f'{" / ".join(changed)} than this run (see '
@@ -76,8 +78,9 @@ def find_shipped_weights(demo) -> Optional[str]:
     stale = [c for c in configs if c not in demo.current_configs]
     if stale and not args.quick and not args.make_weights:
         print(f'{args.weights} holds no generator made with the current '
-              f'{", ".join(stale)}; training it now (remake the folder '
-              'with `python tools/demo.py --make-weights`)')
+              f'{", ".join(stale)}: this run trains what it uses of them '
+              '(remake the folder with `python tools/demo.py '
+              '--make-weights`)')
     demo.shipped_info = made
     return args.weights
 
@@ -94,18 +97,11 @@ def folder_records(info: dict) -> Dict[str, dict]:
 def make_weights(demo) -> str:
     """fp16 copies of the VAEs and generators trained in this work dir,
     with what made them, into ``--weights``; the folders that were current
-    there (and so reused by this run) are kept as they are."""
+    there (and so reused by this run) are kept as they are, and those of
+    generators no longer in the shipped set are removed. Writes nothing
+    when everything was current."""
     out = demo.args.weights
     old = demo.shipped_info if demo.shipped else {}
-    records, sizes = folder_records(old), dict(old.get('bytes', {}))
-    seconds = dict(old.get('seconds', {})) if demo.shipped else {}
-    try:
-        commit = subprocess.run(
-            ['git', 'rev-parse', 'HEAD'], cwd=demo.root, capture_output=True,
-            text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        commit = None
-    now = datetime.datetime.now().isoformat(timespec='seconds')
     steps = {config: f'stage 1 ({name})'
              for name, config in demo.mask_configs.items()}
     steps[demo.image_config] = 'stage 2'
@@ -113,21 +109,44 @@ def make_weights(demo) -> str:
     if not demo.shipped:  # fitted now
         made = {folder: demo.vaes[content]
                 for content, folder in VAES.items()}
+    made.update({config_name(config): demo.export_dir(config)
+                 for config in demo.shipped_configs
+                 if not demo.is_shipped(config)})
+    if not made:
+        print(f'{out} holds every generator of this run as it is: nothing '
+              'to remake (--train-generators remakes all of it)')
+        return out
+    # the steps of what the folder holds: kept ones as recorded, the rest
+    # as timed now; a generator found trained in the work dir took its
+    # time in an earlier invocation, which this one cannot tell
+    seconds = {k: v for k, v in old.get('seconds', {}).items()
+               if k in {'VAE fit', *steps.values()}}
+    if not demo.shipped:
         seconds['VAE fit'] = demo.timings['VAE fit']
     for config in demo.shipped_configs:
-        if not demo.is_shipped(config):
-            made[config_name(config)] = demo.export_dir(config)
-            # a generator found trained in the work dir took its time in
-            # another invocation, which this one cannot tell
+        if config_name(config) in made:
             seconds.pop(steps[config], None)
             if config_name(config) not in demo.generators_found:
                 seconds[steps[config]] = demo.timings[steps[config]]
+    try:
+        commit = subprocess.run(
+            ['git', 'rev-parse', 'HEAD'], cwd=demo.root, capture_output=True,
+            text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        commit = None
+    now = datetime.datetime.now().isoformat(timespec='seconds')
+    records, sizes = folder_records(old), dict(old.get('bytes', {}))
     for folder, source in made.items():
         sizes[folder] = half_precision_copy(source, osp.join(out, folder))
         records[folder] = dict(made=now, commit=commit)
     names = set(VAES.values()) | {config_name(c)
                                   for c in demo.shipped_configs}
-    with atomic_open(osp.join(out, 'weights.json')) as f:
+    path = osp.join(out, 'weights.json')
+    before = set()
+    if osp.isfile(path):
+        with open(path, encoding='utf-8') as f:
+            before = set(json.load(f).get('bytes', {}))
+    with atomic_open(path) as f:
         json.dump(dict(
             key=weights_key(demo),
             command='python tools/demo.py --make-weights'
@@ -141,4 +160,6 @@ def make_weights(demo) -> str:
             bytes={k: v for k, v in sizes.items() if k in names},
             folders={k: v for k, v in records.items() if k in names}),
             f, indent=2)
+    for folder in sorted(before - names):  # no longer shipped
+        shutil.rmtree(osp.join(out, folder), ignore_errors=True)
     return out
