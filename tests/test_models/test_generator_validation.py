@@ -98,8 +98,10 @@ visualizer = dict(name='visualizer_{name}')
 @pytest.mark.parametrize('config', [MASK_CFG, DEFAULT_MASK_CFG])
 def test_val_loop_reports_mcpe_and_test_tool_evaluates_a_checkpoint(
         data, tmp_path, config):
+    # one visualizer name per run (mmengine keeps instances by name)
     records, metrics = train_validate_then_test(
-        tmp_path, config, data, 'mask_tiny_val',
+        tmp_path, config, data,
+        'mask_tiny_val_' + osp.splitext(osp.basename(config))[0],
         'model.update(lora_rank=4, frozen_dtype=None)\n')
     val = [r for r in records if 'mCPE' in r]
     assert len(val) == 1 and 0 <= val[0]['mCPE'] <= 100
