@@ -172,6 +172,15 @@ def breakdown(models, size, batch, steps, guidance, device):
     return {k: v / batch for k, v in parts.items()}
 
 
+class Seconds(dict):
+    """Seconds per pair by variant, each printed as soon as it is measured
+    (a run cut short by a time limit keeps what it measured)."""
+
+    def __setitem__(self, name, value):
+        super().__setitem__(name, value)
+        print(f'  measured {name}: {value:.3f} s/pair', flush=True)
+
+
 def synchronize():
     if torch.cuda.is_available():
         torch.cuda.synchronize()
@@ -207,7 +216,7 @@ def main(argv=None):
     prompt = ('impervious surface: 30%, building: 25%, low vegetation: 20%, '
               'tree: 15%, car: 5%, clutter: 5%')
     prompts = [prompt] * args.stock_num
-    seconds = {}
+    seconds = Seconds()
     with tempfile.TemporaryDirectory() as folder:
         models = build_generators(args.preset, folder)
         palette = models['mask'].palette
