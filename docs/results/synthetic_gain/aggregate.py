@@ -1,0 +1,174 @@
+"""Collect the synthetic-data comparison of a finished demo work dir.
+
+Reads every segmentor run of the work dir's sweeps (``sweep`` for seed 0,
+``sweep_seed<N>`` for the seeds ``segmentor_seeds.py`` added), the
+mask-image consistency of ``metrics.json`` and, when the work dir holds a
+set made with ``--class-filter``, the share of each class's synthetic
+pixels the filter ignored. Writes ``<name>.json`` (mean, std and every
+seed, val and test) and ``<name>_alpha.png`` (test mIoU and rare-class
+IoU against alpha, mean ± std over the seeds) beside this script, and
+prints the table of the README::
+
+    python docs/results/synthetic_gain/aggregate.py \
+        work_dirs/atl_s2 --name atlanta --rare building
+"""
+import argparse
+import glob
+import json
+import os.path as osp
+import re
+
+import numpy as np
+
+HERE = osp.dirname(osp.abspath(__file__))
+
+
+def load(path):
+    with open(path, encoding='utf-8') as f:
+        return json.load(f)
+
+
+def runs_by_seed(work):
+    """``{run folder name: {seed: {'test': metrics, 'val': metrics}}}``
+    for every finished run (one with test and val metrics)."""
+    runs = {}
+    for sweep in sorted(glob.glob(osp.join(work, 'sweep*'))):
+        match = re.fullmatch(r'sweep(?:_seed(\d+))?', osp.basename(sweep))
+        if not match:
+            continue
+        seed = int(match.group(1) or 0)
+        for run in sorted(glob.glob(osp.join(sweep, '*', 'metrics.json'))):
+            folder = osp.dirname(run)
+            val = osp.join(folder, 'val_metrics.json')
+            if osp.exists(val):
+                runs.setdefault(osp.basename(folder), {})[seed] = dict(
+                    test=load(run), val=load(val))
+    return runs
+
+
+def summarise(per_seed, keys):
+    """Mean, std (ddof 1; 0 for one seed) and the per-seed values of
+    ``keys`` on both splits."""
+    seeds = sorted(per_seed)
+    out = dict(seeds=seeds)
+    for split in ('val', 'test'):
+        out[split] = {}
+        for key in keys:
+            values = [per_seed[s][split][key] for s in seeds]
+            out[split][key] = dict(
+                mean=float(np.mean(values)),
+                std=float(np.std(values, ddof=1)) if len(values) > 1
+                else 0.0,
+                per_seed=values)
+    return out
+
+
+def filter_shares(work):
+    """Per class, the share of the synthetic pixels the class-relative
+    filter ignored: the filtered set's ``disagreeing_pixels`` against the
+    class pixels of the plain set, whose masks come from the same seeds.
+    ``None`` when the work dir has no filtered set."""
+    filtered = glob.glob(osp.join(work, 'data', '*_class_filter'))
+    if not filtered:
+        return None
+    plain = filtered[0][:-len('_class_filter')]
+    size = load(osp.join(plain, 'synth_info.json'))['identity']['size']
+    with open(osp.join(plain, 'manifest.jsonl'), encoding='utf-8') as f:
+        shares = {r['id']: r['measured_shares'] for r in map(json.loads, f)}
+    ignored, total = {}, {}
+    with open(osp.join(filtered[0], 'manifest.jsonl'),
+              encoding='utf-8') as f:
+        for record in map(json.loads, f):
+            for name, share in shares[record['id']].items():
+                total[name] = total.get(name, 0) + share * size * size
+                ignored[name] = ignored.get(name, 0) + record[
+                    'disagreeing_pixels'].get(name, 0)
+    return {name: ignored[name] / total[name]
+            for name in total if total[name] > 0}
+
+
+def label(run):
+    """``alpha_0.4_class_filter`` -> ``alpha 0.4, class_filter``."""
+    if run == 'oversample40':
+        return 'oversampling 40%'
+    match = re.fullmatch(r'alpha_([0-9.]+)(?:_(.+))?', run)
+    if not match:
+        return run
+    alpha = match.group(1)
+    return f'alpha {alpha}' + (f', {match.group(2).replace("_", " ")}'
+                               if match.group(2) else '')
+
+
+def plot(summary, rare, path):
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    plain = sorted(((float(r.split('_')[1]), s) for r, s in
+                    summary['runs'].items()
+                    if re.fullmatch(r'alpha_[0-9.]+', r)),
+                   key=lambda x: x[0])
+    over = summary['runs'].get('oversample40')
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.6))
+    for ax, key in zip(axes, ('mIoU', f'IoU.{rare}')):
+        alphas = [a for a, _ in plain]
+        mean = np.array([s['test'][key]['mean'] for _, s in plain])
+        std = np.array([s['test'][key]['std'] for _, s in plain])
+        seeds = [len(s['seeds']) for _, s in plain]
+        ax.plot(alphas, mean, 'o-', label='real + synthetic')
+        ax.fill_between(alphas, mean - std, mean + std, alpha=0.25)
+        if over:
+            o = over['test'][key]
+            ax.axhline(o['mean'], color='grey', ls='--',
+                       label='oversampling 40%')
+            ax.axhspan(o['mean'] - o['std'], o['mean'] + o['std'],
+                       color='grey', alpha=0.12)
+        for a, m, n in zip(alphas, mean, seeds):
+            ax.annotate(f'{n}', (a, m), textcoords='offset points',
+                        xytext=(0, 6), ha='center', fontsize=7)
+        ax.set_xlabel('alpha (synthetic draws per real draw)')
+        ax.set_ylabel(f'test {key}')
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=8)
+    fig.suptitle('test split, mean ± std over segmentor seeds '
+                 '(the number above a point)', fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('work_dir')
+    parser.add_argument('--name', required=True)
+    parser.add_argument('--rare', nargs='+', required=True,
+                        help='the rare classes (IoU columns)')
+    args = parser.parse_args()
+    keys = ['mIoU'] + [f'IoU.{c}' for c in args.rare]
+    runs = runs_by_seed(args.work_dir)
+    metrics = load(osp.join(args.work_dir, 'metrics.json'))
+    summary = dict(
+        work_dir=args.work_dir,
+        runs={run: summarise(s, keys) for run, s in runs.items()},
+        consistency=metrics['consistency'],
+        set_mcpe=metrics['set_mcpe']['mCPE'],
+        fid=metrics['fid'],
+        filter_ignored_share=filter_shares(args.work_dir))
+    with open(osp.join(HERE, f'{args.name}.json'), 'w',
+              encoding='utf-8') as f:
+        json.dump(summary, f, indent=1)
+    plot(summary, args.rare[0], osp.join(HERE, f'{args.name}_alpha.png'))
+    fmt = '{mean:.2f} ± {std:.2f}'.format
+    print('| run | seeds | ' + ' | '.join(
+        f'{split} {k}' for split in ('val', 'test') for k in keys) + ' |')
+    print('| --- ' * (2 + 2 * len(keys)) + '|')
+    order = sorted(summary['runs'], key=lambda r: (
+        r != 'alpha_0', r != 'oversample40', '_' in r[6:], r))
+    for run in order:
+        s = summary['runs'][run]
+        print(f'| {label(run)} | {len(s["seeds"])} | ' + ' | '.join(
+            fmt(**{k: s[split][key][k] for k in ('mean', 'std')})
+            for split in ('val', 'test') for key in keys) + ' |')
+
+
+if __name__ == '__main__':
+    main()
