@@ -100,37 +100,44 @@ def label(run):
 
 
 def plot(summary, rare, path):
+    """Test mIoU and ``rare`` IoU against alpha, one line per set variant
+    (each starting from real only at alpha 0), mean ± std over seeds."""
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
-    plain = sorted(((float(r.split('_')[1]), s) for r, s in
-                    summary['runs'].items()
-                    if re.fullmatch(r'alpha_[0-9.]+', r)),
-                   key=lambda x: x[0])
-    over = summary['runs'].get('oversample40')
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.6))
+    runs = summary['runs']
+    lines = {}
+    for run, s in runs.items():
+        match = re.fullmatch(r'alpha_([0-9.]+)(?:_(.+))?', run)
+        if match and float(match.group(1)) > 0:
+            lines.setdefault(match.group(2) or '', []).append(
+                (float(match.group(1)), s))
+    over = runs.get('oversample40')
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
     for ax, key in zip(axes, ('mIoU', f'IoU.{rare}')):
-        alphas = [a for a, _ in plain]
-        mean = np.array([s['test'][key]['mean'] for _, s in plain])
-        std = np.array([s['test'][key]['std'] for _, s in plain])
-        seeds = [len(s['seeds']) for _, s in plain]
-        ax.plot(alphas, mean, 'o-', label='real + synthetic')
-        ax.fill_between(alphas, mean - std, mean + std, alpha=0.25)
+        for variant, points in sorted(lines.items()):
+            points = sorted(points, key=lambda p: p[0])
+            if 'alpha_0' in runs:
+                points.insert(0, (0.0, runs['alpha_0']))
+            alphas = [a for a, _ in points]
+            mean = np.array([s['test'][key]['mean'] for _, s in points])
+            std = np.array([s['test'][key]['std'] for _, s in points])
+            name = variant.replace('_', ' ') or 'plain set'
+            line, = ax.plot(alphas, mean, 'o-', label=name)
+            ax.fill_between(alphas, mean - std, mean + std, alpha=0.15,
+                            color=line.get_color())
         if over:
             o = over['test'][key]
             ax.axhline(o['mean'], color='grey', ls='--',
                        label='oversampling 40%')
-            ax.axhspan(o['mean'] - o['std'], o['mean'] + o['std'],
-                       color='grey', alpha=0.12)
-        for a, m, n in zip(alphas, mean, seeds):
-            ax.annotate(f'{n}', (a, m), textcoords='offset points',
-                        xytext=(0, 6), ha='center', fontsize=7)
         ax.set_xlabel('alpha (synthetic draws per real draw)')
         ax.set_ylabel(f'test {key}')
         ax.grid(alpha=0.3)
+    seeds = sorted({len(s['seeds']) for s in runs.values()})
     axes[0].legend(fontsize=8)
     fig.suptitle('test split, mean ± std over segmentor seeds '
-                 '(the number above a point)', fontsize=9)
+                 f'({"/".join(map(str, seeds))} seeds a point); alpha 0 '
+                 'is real only', fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
