@@ -23,7 +23,7 @@ from dldm_mmseg.experiments.demo.steps import synth_mask_name
 from dldm_mmseg.experiments.demo.verdicts import (extra_seeds_text,
                                                   made_dates, spread_text,
                                                   steering_text, target_rows)
-from dldm_mmseg.experiments.demo.weights import weights_key
+from dldm_mmseg.experiments.demo.weights import git_state, weights_key
 from dldm_mmseg.experiments.demo_datasets import DEMO_DATASETS
 from dldm_mmseg.utils.config import _walk, load_run_config
 from fixtures import load_tool
@@ -273,9 +273,18 @@ def test_quick_demo_runs_every_stage_and_reports_this_runs_numbers(
                       "model = dict(ce_weight=0.25)\n")
     monkeypatch.setitem(DEMO_DATASETS['toy'].configs, 'CE only',
                         str(edited))
+    # made from a work tree with changes not committed: the remade
+    # folder's record names them, the kept folders' records stay
+    from dldm_mmseg.experiments.demo import weights as weights_module
+    monkeypatch.setattr(weights_module, 'git_state', lambda root: (
+        'f' * 40, ['configs/demo/mask_small_toy_ce_only.py']))
     demo.main(['--quick', '--make-weights', '--weights', weights,
                '--work-dir', str(tmp_path / 'remake')])
     remade = json.load(open(osp.join(weights, 'weights.json')))
+    assert remade['folders']['mask_small_toy_ce_only']['uncommitted'] == [
+        'configs/demo/mask_small_toy_ce_only.py']
+    assert remade['folders']['mask_small_toy'] == \
+        info['folders']['mask_small_toy']
     assert set(os.listdir(weights)) - {'weights.json'} == \
         set(remade['bytes']) == set(info['bytes'])
     # the kept steps' seconds as recorded, the remade one's timed now
@@ -482,6 +491,31 @@ def test_report_says_which_extra_seed_generators_were_found_not_trained(
     assert 'the others' not in extra_seeds_text(run)
     one = demo_of(demo)(demo.parse_args(['--work-dir', str(tmp_path / 'b')]))
     assert extra_seeds_text(one) == ''
+
+
+def test_git_state_names_uncommitted_files_the_weights_depend_on(tmp_path):
+    import subprocess
+
+    def git(*args):
+        subprocess.run(['git', '-c', 'user.name=t', '-c', 'user.email=t@t',
+                        *args], cwd=tmp_path, check=True,
+                       capture_output=True)
+
+    assert git_state(str(tmp_path)) == (None, [])  # not a git work tree
+    git('init', '-q')
+    for name in ('configs/a.py', 'configs/b.py', 'README.md'):
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_text('x = 1\n')
+    git('add', '.')
+    git('commit', '-q', '-m', 'first')
+    commit, changed = git_state(str(tmp_path))
+    assert len(commit) == 40 and changed == []
+    (tmp_path / 'configs' / 'b.py').write_text('x = 2\n')
+    (tmp_path / 'README.md').write_text('elsewhere\n')  # not a dependency
+    git('add', 'configs/b.py')  # staged counts as uncommitted too
+    (tmp_path / 'configs' / 'a.py').write_text('x = 3\n')
+    assert git_state(str(tmp_path)) == (commit, ['configs/a.py',
+                                                 'configs/b.py'])
 
 
 def test_report_dates_the_shipped_weights_by_their_folders():

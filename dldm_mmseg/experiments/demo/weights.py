@@ -8,7 +8,8 @@ whose config digest is still the one recorded; a generator whose config
 changed (or that is new to the shipped set) is trained. ``--make-weights``
 does the same and then writes the folder: what was current is kept as it
 is, the rest is trained now and added, and ``folders`` records when and
-at which commit each folder was made.
+at which commit each folder was made, and which files the weights depend
+on differed from that commit.
 """
 import datetime
 import hashlib
@@ -85,6 +86,32 @@ def find_shipped_weights(demo) -> Optional[str]:
     return args.weights
 
 
+def git_state(root: str, paths=('configs', 'dldm_mmseg', 'tools')):
+    """The commit checked out in ``root`` and the tracked files under
+    ``paths`` that differ from it (``(None, [])`` outside a git work
+    tree or without git).
+
+    Args:
+        root (str): The repository's work tree.
+        paths (Sequence[str]): What the weights depend on, relative to
+            ``root``.
+
+    Returns:
+        tuple[str | None, list[str]]: The commit and the sorted paths of
+        the files with uncommitted changes.
+    """
+    try:
+        commit = subprocess.run(
+            ['git', 'rev-parse', 'HEAD'], cwd=root, capture_output=True,
+            text=True, check=True).stdout.strip()
+        changed = subprocess.run(
+            ['git', 'diff', '--name-only', 'HEAD', '--', *paths], cwd=root,
+            capture_output=True, text=True, check=True).stdout.split()
+    except (OSError, subprocess.CalledProcessError):
+        return None, []
+    return commit, sorted(changed)
+
+
 def folder_records(info: dict) -> Dict[str, dict]:
     """When and at which commit each folder of a ``weights.json`` was
     made (one record for all in a file written before ``folders``)."""
@@ -128,17 +155,20 @@ def make_weights(demo) -> str:
             seconds.pop(steps[config], None)
             if config_name(config) not in demo.generators_found:
                 seconds[steps[config]] = demo.timings[steps[config]]
-    try:
-        commit = subprocess.run(
-            ['git', 'rev-parse', 'HEAD'], cwd=demo.root, capture_output=True,
-            text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        commit = None
+    commit, uncommitted = git_state(demo.root)
+    if uncommitted:
+        print(f'--make-weights: {len(uncommitted)} file(s) the weights '
+              f'depend on differ from commit {commit} '
+              f'({", ".join(uncommitted[:5])}'
+              f'{", ..." if len(uncommitted) > 5 else ""}); weights.json '
+              'records them: commit them to make the folder reproducible')
     now = datetime.datetime.now().isoformat(timespec='seconds')
     records, sizes = folder_records(old), dict(old.get('bytes', {}))
     for folder, source in made.items():
         sizes[folder] = half_precision_copy(source, osp.join(out, folder))
         records[folder] = dict(made=now, commit=commit)
+        if uncommitted:
+            records[folder]['uncommitted'] = uncommitted
     names = set(VAES.values()) | {config_name(c)
                                   for c in demo.shipped_configs}
     path = osp.join(out, 'weights.json')
