@@ -20,6 +20,8 @@ import re
 
 import numpy as np
 
+from dldm_mmseg.experiments.report import mean_and_std
+
 HERE = osp.dirname(osp.abspath(__file__))
 
 
@@ -50,17 +52,14 @@ def summarise(per_seed, keys):
     """Mean, std (ddof 1; 0 for one seed) and the per-seed values of
     ``keys`` on both splits."""
     seeds = sorted(per_seed)
-    out = dict(seeds=seeds)
-    for split in ('val', 'test'):
-        out[split] = {}
-        for key in keys:
-            values = [per_seed[s][split][key] for s in seeds]
-            out[split][key] = dict(
-                mean=float(np.mean(values)),
-                std=float(np.std(values, ddof=1)) if len(values) > 1
-                else 0.0,
-                per_seed=values)
-    return out
+    mean, std = mean_and_std([
+        {split: {k: per_seed[s][split][k] for k in keys}
+         for split in ('val', 'test')} for s in seeds])
+    return dict(seeds=seeds, **{
+        split: {key: dict(mean=mean[split][key], std=std[split][key],
+                          per_seed=[per_seed[s][split][key] for s in seeds])
+                for key in keys}
+        for split in ('val', 'test')})
 
 
 def filter_shares(work):
@@ -87,16 +86,23 @@ def filter_shares(work):
             for name in total if total[name] > 0}
 
 
+def alpha_and_variant(run):
+    """``alpha_0.4_class_filter`` -> ``('0.4', 'class filter')``,
+    ``alpha_0.4`` -> ``('0.4', '')``; ``None`` for a run of no alpha."""
+    match = re.fullmatch(r'alpha_([0-9.]+)(?:_(.+))?', run)
+    return match and (match.group(1), (match.group(2) or '').replace('_',
+                                                                     ' '))
+
+
 def label(run):
-    """``alpha_0.4_class_filter`` -> ``alpha 0.4, class_filter``."""
+    """``alpha_0.4_class_filter`` -> ``alpha 0.4, class filter``."""
     if run == 'oversample40':
         return 'oversampling 40%'
-    match = re.fullmatch(r'alpha_([0-9.]+)(?:_(.+))?', run)
-    if not match:
+    parsed = alpha_and_variant(run)
+    if not parsed:
         return run
-    alpha = match.group(1)
-    return f'alpha {alpha}' + (f', {match.group(2).replace("_", " ")}'
-                               if match.group(2) else '')
+    alpha, variant = parsed
+    return f'alpha {alpha}' + (f', {variant}' if variant else '')
 
 
 def plot(summary, rare, path):
@@ -108,10 +114,9 @@ def plot(summary, rare, path):
     runs = summary['runs']
     lines = {}
     for run, s in runs.items():
-        match = re.fullmatch(r'alpha_([0-9.]+)(?:_(.+))?', run)
-        if match and float(match.group(1)) > 0:
-            lines.setdefault(match.group(2) or '', []).append(
-                (float(match.group(1)), s))
+        parsed = alpha_and_variant(run)
+        if parsed and float(parsed[0]) > 0:
+            lines.setdefault(parsed[1], []).append((float(parsed[0]), s))
     over = runs.get('oversample40')
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
     for ax, key in zip(axes, ('mIoU', f'IoU.{rare}')):
@@ -122,7 +127,7 @@ def plot(summary, rare, path):
             alphas = [a for a, _ in points]
             mean = np.array([s['test'][key]['mean'] for _, s in points])
             std = np.array([s['test'][key]['std'] for _, s in points])
-            name = variant.replace('_', ' ') or 'plain set'
+            name = variant or 'plain set'
             line, = ax.plot(alphas, mean, 'o-', label=name)
             ax.fill_between(alphas, mean - std, mean + std, alpha=0.15,
                             color=line.get_color())
