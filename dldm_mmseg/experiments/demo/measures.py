@@ -133,40 +133,64 @@ def vae_ceiling(demo, checker) -> dict:
 
 def stage2_on_real_masks(demo, reference: dict, split: str = 'test') -> dict:
     """Stage 2 alone, so the figure does not depend on stage 1's masks:
-    its config's test loop on the exported weights over the held-out
-    ``split`` scenes' masks and captions, scored by
-    ``MaskImageConsistencyMetric`` with the real-only segmentor (what
-    ``configs/generators/image_controlnet_potsdam_val.py`` validates),
-    sampled as synthesis samples; with ``split='test'`` the first 8
-    scenes also go to ``stage2_real_masks.png``."""
+    :func:`paint_real_masks` with the demo's stage 2, sampled as
+    synthesis samples; with ``split='test'`` the first 8 scenes also go
+    to ``stage2_real_masks.png``."""
     synth = demo.synthesis_cfg()
-    sampling = {k: v for k, v in synth['image_sampling'].items()
-                if k in ('steps', 'guidance_scale', 'scheduler')}
     image = demo.image_config
-    cfg = load_run_config(osp.join(demo.root, image),
-                          demo.generator_options(image),
-                          work_dir=osp.join(demo.run_dir(image), 'test' if
-                                            split == 'test' else
-                                            f'real_{split}_masks'),
+    hooks = [Stage2FigureHook(osp.join(demo.work, 'stage2_real_masks.png'))
+             ] if split == 'test' else []
+    return paint_real_masks(
+        osp.join(demo.root, image), demo.generator_options(image),
+        demo.export_dir(image), demo.data_root, demo.data.source_dataset,
+        split, synth, reference,
+        osp.join(demo.run_dir(image), 'test' if split == 'test' else
+                 f'real_{split}_masks'),
+        f'demo_{split}_stage2_{demo.stamp}', hooks)
+
+
+def paint_real_masks(config: str, options: dict, export: str,
+                     data_root: str, source_dataset, split: str,
+                     synthesis: dict, reference: dict, work_dir: str,
+                     name: str, hooks=()) -> dict:
+    """A stage-2 export painting the held-out ``split`` scenes' masks and
+    captions: its config's test loop, scored by
+    ``MaskImageConsistencyMetric`` with the real-only segmentor
+    ``reference`` (what ``configs/generators/image_controlnet_potsdam_val.py``
+    validates). Reused from ``work_dir`` when config and export are the
+    same.
+
+    Args:
+        config (str): The stage-2 config, with ``options`` over it.
+        export (str): Its exported weights.
+        data_root (str): The real set, with the split's captions
+            (:data:`~dldm_mmseg.experiments.demo_datasets.CAPTIONS`).
+        synthesis (dict): The synth config's ``synthesis`` settings; the
+            images are sampled as its ``image_sampling`` and prompted as
+            its ``image_prompt``.
+        reference (dict): ``config`` and ``checkpoint`` of the segmentor.
+        name (str): The experiment's name.
+        hooks: Extra hooks (a figure).
+    """
+    sampling = {k: v for k, v in synthesis['image_sampling'].items()
+                if k in ('steps', 'guidance_scale', 'scheduler')}
+    cfg = load_run_config(config, options, work_dir=work_dir,
                           format_python_code=False)
     cfg.model.inference_cfg.update(sampling)
     cfg.test_dataloader = dict(
         batch_size=16, num_workers=0, persistent_workers=False,
         sampler=dict(type='DefaultSampler', shuffle=False),
         collate_fn=dict(type='default_collate'),
-        dataset=dict(type='MaskCaptionDataset', data_root=demo.data_root,
+        dataset=dict(type='MaskCaptionDataset', data_root=data_root,
                      captions=CAPTIONS[split],
-                     source_dataset=demo.data.source_dataset,
-                     prompt_order=synth['image_prompt'], augment=False,
+                     source_dataset=source_dataset,
+                     prompt_order=synthesis['image_prompt'], augment=False,
                      load_image=True))  # the real images, for the figure
     cfg.test_evaluator = [dict(type='MaskImageConsistencyMetric',
                                device='cpu', **reference)]
     cfg.test_cfg = dict(type='TestLoop')
-    cfg.experiment_name = f'demo_{split}_stage2_{demo.stamp}'
-    cfg.visualizer.name = f'visualizer_{cfg.experiment_name}'
-    hooks = [Stage2FigureHook(osp.join(demo.work, 'stage2_real_masks.png'))
-             ] if split == 'test' else []
-    export = demo.export_dir(image)
+    cfg.experiment_name = name
+    cfg.visualizer.name = f'visualizer_{name}'
     return reuse_or_run(cfg.work_dir, _test_export, cfg, export, *hooks,
                         identity=_export_test_identity(cfg, export))
 

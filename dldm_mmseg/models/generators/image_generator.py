@@ -12,11 +12,16 @@ from dldm_mmseg.datasets.transforms import from_unit_range
 from dldm_mmseg.utils.io import atomic_directory
 from dldm_mmseg.utils.mask_encoding import (check_onehot_classes,
                                             onehot_channels, onehot_pixels)
-from dldm_mmseg.utils.palette import index_to_rgb
+from dldm_mmseg.utils.label_stats import class_shares
+from dldm_mmseg.utils.palette import ignore_colour, index_to_rgb, rgb_to_index
 from .base import DiffusionGenerator
 from .components import (controlnet_conditioning_channels,
                          load_pretrained_into)
 from .guidance import SEG_GUIDANCE_TIMESTEPS, segmentor_loss
+from .share_conditioning import (add_share_embedding, embedding_dtype,
+                                 inputs_of_rows, measured_rows,
+                                 share_dropout, share_inputs,
+                                 unet_share_labels)
 
 
 CONDITIONS = ('rgb', 'onehot')
@@ -36,6 +41,34 @@ def check_condition_channels(config, channels: int, condition: str,
             f'this config\'s condition={condition!r} gives {channels}: set '
             'condition to what it was trained with (\'rgb\': 3 channels, '
             "'onehot': classes + 1)")
+
+
+def check_share_embedding(config, share_conditioned: bool, num_classes: int,
+                          folder: str) -> None:
+    """Refuse a ControlNet whose share embedding is not this model's.
+
+    Raises:
+        ValueError: Naming what the folder has, what the config asks for
+            and the fix.
+    """
+    theirs = config.get('class_embed_type')
+    size = config.get('projection_class_embeddings_input_dim')
+    if not share_conditioned:
+        if theirs is not None:
+            raise ValueError(
+                f'the ControlNet of {folder} takes a class embedding '
+                f'({theirs!r}, {size} inputs): it was trained with '
+                'share_conditioning; set share_conditioning=dict() in the '
+                'config')
+        return
+    if theirs != 'projection' or size != num_classes + 1:
+        raise ValueError(
+            f'the ControlNet of {folder} has no share embedding for '
+            f'{num_classes} classes (class_embed_type={theirs!r}, '
+            f'{size} inputs; expected \'projection\' with '
+            f'{num_classes + 1}): it was trained without '
+            'share_conditioning; set share_conditioning=None in the config, '
+            'or train with it')
 
 
 def zero_initialised_convs(controlnet) -> list:
@@ -84,6 +117,16 @@ class ControlNetImageGenerator(DiffusionGenerator):
             (``conditioning_channels = C + 1``), so the network never has
             to tell classes apart by colour. Recorded in the exported
             ControlNet's ``config.json``. Defaults to ``'rgb'``.
+        share_conditioning (dict, optional): Give the ControlNet the
+            mask's class-share vector as numbers too, embedded by a small
+            MLP (zero-initialised output) and added to its timestep
+            embedding (``class_embed_type='projection'`` in its
+            ``config.json``), as the mask generator's option of the same
+            name does for its UNet. Training uses each patch's shares;
+            painting measures them on the masks it is given. ``dropout``
+            (default 0.1) is the probability of the null shares; an empty
+            prompt gets them too, so classifier-free guidance drops text
+            and shares together. Defaults to None (the mask alone).
         **kwargs: See :class:`DiffusionGenerator`.
     """
 
@@ -95,6 +138,7 @@ class ControlNetImageGenerator(DiffusionGenerator):
                  train_unet: bool = False,
                  zero_convolutions: bool = True,
                  condition: str = 'rgb',
+                 share_conditioning: Optional[dict] = None,
                  **kwargs) -> None:
         super().__init__(components, **kwargs)
         from diffusers import ControlNetModel
@@ -127,6 +171,13 @@ class ControlNetImageGenerator(DiffusionGenerator):
             if not zero_convolutions:
                 for conv in zero_initialised_convs(self.controlnet):
                     conv.reset_parameters()
+        self.share_dropout = None
+        if share_conditioning is not None:
+            self.share_dropout = share_dropout(share_conditioning)
+            if self.controlnet.class_embedding is None:
+                add_share_embedding(self.controlnet, len(self.classes))
+        check_share_embedding(self.controlnet.config, self.share_conditioned,
+                              len(self.classes), controlnet or 'the UNet')
         self.controlnet.requires_grad_(True)
         self.controlnet.train()
         self.train_unet = train_unet
@@ -138,6 +189,11 @@ class ControlNetImageGenerator(DiffusionGenerator):
         self.image_loss_weight = image_loss_weight
         self.image_loss = image_loss
         self._finish_setup()
+
+    @property
+    def share_conditioned(self) -> bool:
+        """Whether the ControlNet takes the mask's shares as numbers."""
+        return self.share_dropout is not None
 
     def train(self, mode: bool = True):
         """Only the trained networks switch to training mode; the frozen
@@ -166,10 +222,24 @@ class ControlNetImageGenerator(DiffusionGenerator):
         else:
             condition = self._onehot_condition(kwargs['label'])
         condition = condition.to(device=noisy.device, dtype=cn_dtype)
+        extra = {}
+        if self.share_conditioned:
+            if kwargs.get('target_shares') is None:
+                raise ValueError('share_conditioning trains on the batch\'s '
+                                 '"target_shares"; MaskCaptionDataset gives '
+                                 'them')
+            shares = kwargs['target_shares'].to(t.device)
+            # the null where the prompt was dropped, at the dropout rate,
+            # and for a patch without labelled pixels
+            keep = (torch.rand(t.shape, device=t.device) >=
+                    self.share_dropout) & (shares.sum(1) > 0) & \
+                torch.tensor([bool(p) for p in prompt], device=t.device)
+            extra['class_labels'] = share_inputs(shares, keep).to(
+                embedding_dtype(self.controlnet))
         down, mid = self.controlnet(
             noisy.to(cn_dtype), t,
             encoder_hidden_states=embeddings.to(cn_dtype),
-            controlnet_cond=condition, return_dict=False)
+            controlnet_cond=condition, return_dict=False, **extra)
         pred = self.unet(
             noisy.to(unet_dtype), t, embeddings.to(unet_dtype),
             down_block_additional_residuals=[r.to(unet_dtype) for r in down],
@@ -285,21 +355,43 @@ class ControlNetImageGenerator(DiffusionGenerator):
                              'prompts')
         height, width = condition.shape[-2:]
         guide = dict(seg_guidance or {})
+        # each context is told each batch's slice of the samples
         with contextlib.ExitStack() as stack:
-            on_batch = None
+            aims = []
+            if self.share_conditioned:
+                aims.append(stack.enter_context(unet_share_labels(
+                    self.controlnet, inputs_of_rows(
+                        self.mask_shares(masks), self.controlnet.device))))
             if guide.get('scale'):
                 if np.asarray(masks).ndim != 3:
                     raise ValueError(
                         'seg_guidance compares the segmentor with class '
                         'indices: give masks as N x H x W class indices, '
                         f'got shape {np.asarray(masks).shape}')
-                on_batch = stack.enter_context(self.segmentor_guidance(
-                    torch.from_numpy(np.asarray(masks)), **guide))
+                aims.append(stack.enter_context(self.segmentor_guidance(
+                    torch.from_numpy(np.asarray(masks)), **guide)))
+
+            def on_batch(part):
+                for aim in aims:
+                    aim(part)
+
             return self.sample(
                 prompts, seeds, height, width, steps, guidance_scale,
                 scheduler, batch_size, per_sample=dict(image=condition),
-                on_batch=on_batch,
+                on_batch=on_batch if aims else None,
                 controlnet_conditioning_scale=conditioning_scale)
+
+    def mask_shares(self, masks: np.ndarray) -> np.ndarray:
+        """``N x C`` class shares of ``N x H x W`` class indices (or
+        ``N x H x W x 3`` palette-colour masks) over their valid pixels; a
+        mask without one gets a NaN row (the null shares)."""
+        masks = np.asarray(masks)
+        if masks.ndim == 4:
+            masks = np.stack([rgb_to_index(
+                m, self.palette, ignore_colors=[ignore_colour(self.palette)],
+                off_palette='nearest') for m in masks])
+        return measured_rows(np.stack([class_shares(m, len(self.classes))
+                                       for m in masks]))
 
     def segmentor_guidance(self, labels: torch.Tensor, segmentor,
                            scale: float,
@@ -340,9 +432,11 @@ class ControlNetImageGenerator(DiffusionGenerator):
             raise FileNotFoundError(
                 f'{path} is not a ControlNet folder (no config.json); point '
                 'at work_dir/export/final of a stage-2 run')
-        check_condition_channels(
-            ControlNetModel.load_config(path), self.controlnet.config.
-            conditioning_channels, self.condition, path)
+        config = ControlNetModel.load_config(path)
+        check_condition_channels(config, self.controlnet.config.
+                                 conditioning_channels, self.condition, path)
+        check_share_embedding(config, self.share_conditioned,
+                              len(self.classes), path)
         parts = [(self.controlnet, ControlNetModel, path)]
         unet_dir = osp.join(path, 'unet')
         if osp.isdir(unet_dir):
