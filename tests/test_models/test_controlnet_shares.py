@@ -70,11 +70,17 @@ def test_shares_reach_the_controlnet_after_one_training_step(
         data):  # noqa: F811
     model = make(data, share_conditioning=dict(dropout=0.0))
     assert torch.equal(residuals(model, SHARES), residuals(model, OTHER))
+    seen = spy_class_labels(model)
+    batch = batch_of(data, load_image=True, n=3)
+    batch['target_shares'][2] = 0     # a patch without labelled pixels
     wrapper = OptimWrapper(torch.optim.SGD(
         model.trainable_parameters().values(), lr=0.1))
     model.train()
-    model.train_step(batch_of(data, load_image=True), wrapper)
+    model.train_step(batch, wrapper)
     model.eval()
+    expected = share_inputs(batch['target_shares'], torch.tensor(
+        [True, True, False]))
+    assert torch.equal(seen[0], expected)
     assert not torch.equal(residuals(model, SHARES),
                            residuals(model, OTHER))
 
@@ -102,42 +108,47 @@ def test_training_feeds_the_batch_shares_with_dropout_and_the_prompt(
 def test_painting_measures_the_mask_shares_and_guidance_gets_the_null(
         data):  # noqa: F811
     model = make(data, share_conditioning=dict())
-    masks = np.zeros((2, 32, 32), np.uint8)
+    masks = np.full((3, 32, 32), 255, np.uint8)
+    masks[0] = 0
     masks[0, :, 16:] = 1                    # 50% / 50%
-    masks[1] = 255                          # no labelled pixel: the null
-    masks[1, :8, :8] = 4
+    masks[1, :8, :8] = 4                    # the rest is ignore
     masks[1, 8:16, :8] = 5
+    masks[1, 16:19, :8] = 2                 # 3 of 19 rows: 15.8% -> 16%
+    # masks[2] has no labelled pixel: the null
     seen = spy_class_labels(model)
-    model.generate_images(masks, ['x', 'y'], [1, 2], steps=2,
-                          guidance_scale=3.0)
-    labels = seen[0]
-    assert labels.shape == (4, 7)           # [unconditional, conditional]
+    model.generate_images(masks, ['x', 'y', 'z'], [1, 2, 3], steps=2,
+                          guidance_scale=3.0, batch_size=2)
     expected = torch.tensor([[.5, .5, 0, 0, 0, 0],
-                             [0, 0, 0, 0, .5, .5]])
-    assert torch.equal(labels[:2], share_inputs(expected, torch.zeros(
-        2, dtype=torch.bool)))
-    assert torch.equal(labels[2:], share_inputs(expected))
-    # colour masks give the same shares; no valid pixel gives the null
+                             [0, 0, .16, 0, .42, .42],
+                             [0, 0, 0, 0, 0, 0]])
+    keep = torch.tensor([True, True, False])
+    null = share_inputs(expected, torch.zeros(3, dtype=torch.bool))
+    # [unconditional, conditional] copies of each batch of two
+    assert torch.allclose(seen[0], torch.cat([null[:2], share_inputs(
+        expected[:2])]))
+    assert torch.allclose(seen[-1], torch.cat([null[2:], share_inputs(
+        expected[2:], keep[2:])]))
+    # colour masks give the same shares; an empty prompt gets the null
     rgb = index_to_rgb(masks, model.palette)
-    assert np.array_equal(model.mask_shares(rgb), model.mask_shares(masks))
-    empty = model.mask_shares(np.full((1, 4, 4), 255, np.uint8))
-    assert np.isnan(empty).all()
+    assert np.array_equal(model.mask_shares(rgb), model.mask_shares(masks),
+                          equal_nan=True)
+    seen.clear()
+    model.generate_images(masks[:1], [''], [1], steps=2, guidance_scale=1.0)
+    assert torch.equal(seen[0], null[:1])
     assert model.controlnet.forward.__name__ == 'spy'  # wrapper removed
 
 
-def test_the_shares_change_what_is_painted(data):  # noqa: F811
+def test_the_shares_change_what_is_painted(data, monkeypatch):  # noqa: F811
     model = make(data, share_conditioning=dict())
     with torch.no_grad():
         model.controlnet.class_embedding.linear_2.weight.normal_(0, 1.0)
-    masks = np.zeros((2, 32, 32), np.uint8)
-    masks[1, :, :4] = 3                     # nearly the same mask
+    masks = np.zeros((1, 32, 32), np.uint8)
     kwargs = dict(steps=2, guidance_scale=1.0)
-    one = model.generate_images(masks[:1], ['x'], [4], **kwargs)
-    seen = spy_class_labels(model)
-    two = model.generate_images(masks[1:], ['x'], [4], **kwargs)
-    assert not torch.equal(seen[0], share_inputs(torch.tensor(
-        [[1.0, 0, 0, 0, 0, 0]])))
-    assert not np.array_equal(one, two)
+    one = model.generate_images(masks, ['x'], [4], **kwargs)
+    monkeypatch.setattr(model, 'mask_shares',
+                        lambda masks: OTHER[:1].numpy().copy())
+    two = model.generate_images(masks, ['x'], [4], **kwargs)
+    assert not np.array_equal(one, two)   # the same mask, other shares
 
 
 def test_export_and_reload_round_trip_and_refusals(
@@ -166,6 +177,13 @@ def test_export_and_reload_round_trip_and_refusals(
                        model.controlnet.class_embedding.linear_2.weight)
     grown = make(data, controlnet=plain_export, share_conditioning=dict())
     assert not grown.controlnet.class_embedding.linear_2.weight.any()
+    two = dict(type='BaseSegDataset', metainfo=dict(
+        classes=('background', 'building'),
+        palette=[[0, 0, 0], [255, 255, 255]]))
+    with pytest.raises(ValueError, match='share embedding for 6 classes, '
+                       'this model has 2'):
+        make(data, controlnet=export, share_conditioning=dict(),
+             source_dataset=two)
     with pytest.raises(ValueError, match='share_conditioning=dict()'):
         make(data, controlnet=export)
 

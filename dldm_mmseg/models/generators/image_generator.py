@@ -10,18 +10,18 @@ import torch.nn.functional as F
 from mmseg.registry import MODELS
 from dldm_mmseg.datasets.transforms import from_unit_range
 from dldm_mmseg.utils.io import atomic_directory
+from dldm_mmseg.utils.label_stats import class_shares
 from dldm_mmseg.utils.mask_encoding import (check_onehot_classes,
                                             onehot_channels, onehot_pixels)
-from dldm_mmseg.utils.label_stats import class_shares
 from dldm_mmseg.utils.palette import ignore_colour, index_to_rgb, rgb_to_index
+from dldm_mmseg.utils.prompts import round_percents
 from .base import DiffusionGenerator
 from .components import (controlnet_conditioning_channels,
                          load_pretrained_into)
 from .guidance import SEG_GUIDANCE_TIMESTEPS, segmentor_loss
 from .share_conditioning import (add_share_embedding, embedding_dtype,
-                                 inputs_of_rows, measured_rows,
-                                 share_dropout, share_inputs,
-                                 unet_share_labels)
+                                 inputs_of_rows, share_dropout,
+                                 share_inputs, unet_share_labels)
 
 
 CONDITIONS = ('rgb', 'onehot')
@@ -53,6 +53,12 @@ def check_share_embedding(config, share_conditioned: bool, num_classes: int,
     """
     theirs = config.get('class_embed_type')
     size = config.get('projection_class_embeddings_input_dim')
+    if share_conditioned and theirs == 'projection' and \
+            size != num_classes + 1:
+        raise ValueError(
+            f'the ControlNet of {folder} has a share embedding for '
+            f'{size - 1} classes, this model has {num_classes}: it was '
+            'trained on another dataset; train stage 2 on this one')
     if not share_conditioned:
         if theirs is not None:
             raise ValueError(
@@ -122,8 +128,9 @@ class ControlNetImageGenerator(DiffusionGenerator):
             MLP (zero-initialised output) and added to its timestep
             embedding (``class_embed_type='projection'`` in its
             ``config.json``), as the mask generator's option of the same
-            name does for its UNet. Training uses each patch's shares;
-            painting measures them on the masks it is given. ``dropout``
+            name does for its UNet. Training uses each patch's shares (in
+            whole percents, as its caption states them); painting measures
+            them on the masks it is given, rounded the same way. ``dropout``
             (default 0.1) is the probability of the null shares; an empty
             prompt gets them too, so classifier-free guidance drops text
             and shares together. Defaults to None (the mask alone).
@@ -359,9 +366,11 @@ class ControlNetImageGenerator(DiffusionGenerator):
         with contextlib.ExitStack() as stack:
             aims = []
             if self.share_conditioned:
+                rows = self.mask_shares(masks)
+                rows[[not p for p in prompts]] = np.nan  # as in training
                 aims.append(stack.enter_context(unet_share_labels(
                     self.controlnet, inputs_of_rows(
-                        self.mask_shares(masks), self.controlnet.device))))
+                        rows, self.controlnet.device))))
             if guide.get('scale'):
                 if np.asarray(masks).ndim != 3:
                     raise ValueError(
@@ -383,15 +392,20 @@ class ControlNetImageGenerator(DiffusionGenerator):
 
     def mask_shares(self, masks: np.ndarray) -> np.ndarray:
         """``N x C`` class shares of ``N x H x W`` class indices (or
-        ``N x H x W x 3`` palette-colour masks) over their valid pixels; a
-        mask without one gets a NaN row (the null shares)."""
+        ``N x H x W x 3`` palette-colour masks) over their valid pixels, in
+        whole percents as the training captions state them; a mask without
+        a valid pixel gets a NaN row (the null shares)."""
         masks = np.asarray(masks)
         if masks.ndim == 4:
             masks = np.stack([rgb_to_index(
                 m, self.palette, ignore_colors=[ignore_colour(self.palette)],
                 off_palette='nearest') for m in masks])
-        return measured_rows(np.stack([class_shares(m, len(self.classes))
-                                       for m in masks]))
+        rows = np.full((len(masks), len(self.classes)), np.nan, np.float32)
+        for row, mask in zip(rows, masks):
+            shares = class_shares(mask, len(self.classes))
+            if shares.sum() > 0:
+                row[:] = round_percents(shares) / 100.0
+        return rows
 
     def segmentor_guidance(self, labels: torch.Tensor, segmentor,
                            scale: float,

@@ -64,9 +64,13 @@ def main():
         ATLANTA, 'synth_small_atlanta.py')).synthesis.to_dict()
     with open(osp.join(args.demo, 'demo_settings.json')) as f:
         synthesis['image_sampling']['steps'] = json.load(f)['steps']
-    reference = dict(
-        config=glob.glob(osp.join(args.reference, 'deeplabv3plus_*.py'))[0],
-        checkpoint=find_latest_checkpoint(args.reference))
+    configs = glob.glob(osp.join(args.reference, 'deeplabv3plus_*.py'))
+    checkpoint = find_latest_checkpoint(args.reference)
+    if len(configs) != 1 or checkpoint is None:
+        raise SystemExit(f'{args.reference} is not a finished segmentor run '
+                         '(one deeplabv3plus_*.py config and a checkpoint); '
+                         'pass --reference <demo work dir>/sweep/alpha_0')
+    reference = dict(config=configs[0], checkpoint=checkpoint)
     real = {}
     for split, name in (('test', 'metrics.json'),
                         ('val', 'val_metrics.json')):
