@@ -2,7 +2,9 @@
 # Stage 2 on SpaceNet Atlanta with and without the share vector, on 2 CPU
 # cores, over the data and image VAE of a demo work dir ($1, default
 # work_dirs/atl_s2long: the run that made demo_weights/spacenet_atlanta,
-# whose stage 2 is the plain run of seed 0). Resumes where it stopped.
+# whose stage 2 is the plain run of seed 0). Skips the runs that finished;
+# an interrupted run resumes from its last checkpoint, which this config
+# writes at its end only, so in practice it starts again.
 set -euo pipefail
 demo=${1:-work_dirs/atl_s2long}
 out=${2:-work_dirs/s2_shares}
