@@ -19,9 +19,9 @@ from .base import DiffusionGenerator
 from .components import (controlnet_conditioning_channels,
                          load_pretrained_into)
 from .guidance import SEG_GUIDANCE_TIMESTEPS, segmentor_loss
-from .share_conditioning import (add_share_embedding, embedding_dtype,
-                                 inputs_of_rows, share_dropout,
-                                 share_inputs, unet_share_labels)
+from .share_conditioning import (add_share_embedding, inputs_of_rows,
+                                 share_dropout, training_share_labels,
+                                 unet_share_labels)
 
 
 CONDITIONS = ('rgb', 'onehot')
@@ -53,12 +53,6 @@ def check_share_embedding(config, share_conditioned: bool, num_classes: int,
     """
     theirs = config.get('class_embed_type')
     size = config.get('projection_class_embeddings_input_dim')
-    if share_conditioned and theirs == 'projection' and \
-            size != num_classes + 1:
-        raise ValueError(
-            f'the ControlNet of {folder} has a share embedding for '
-            f'{size - 1} classes, this model has {num_classes}: it was '
-            'trained on another dataset; train stage 2 on this one')
     if not share_conditioned:
         if theirs is not None:
             raise ValueError(
@@ -66,8 +60,12 @@ def check_share_embedding(config, share_conditioned: bool, num_classes: int,
                 f'({theirs!r}, {size} inputs): it was trained with '
                 'share_conditioning; set share_conditioning=dict() in the '
                 'config')
-        return
-    if theirs != 'projection' or size != num_classes + 1:
+    elif theirs == 'projection' and size != num_classes + 1:
+        raise ValueError(
+            f'the ControlNet of {folder} has a share embedding for '
+            f'{size - 1} classes, this model has {num_classes}: it was '
+            'trained on another dataset; train stage 2 on this one')
+    elif theirs != 'projection':
         raise ValueError(
             f'the ControlNet of {folder} has no share embedding for '
             f'{num_classes} classes (class_embed_type={theirs!r}, '
@@ -235,14 +233,9 @@ class ControlNetImageGenerator(DiffusionGenerator):
                 raise ValueError('share_conditioning trains on the batch\'s '
                                  '"target_shares"; MaskCaptionDataset gives '
                                  'them')
-            shares = kwargs['target_shares'].to(t.device)
-            # the null where the prompt was dropped, at the dropout rate,
-            # and for a patch without labelled pixels
-            keep = (torch.rand(t.shape, device=t.device) >=
-                    self.share_dropout) & (shares.sum(1) > 0) & \
-                torch.tensor([bool(p) for p in prompt], device=t.device)
-            extra['class_labels'] = share_inputs(shares, keep).to(
-                embedding_dtype(self.controlnet))
+            extra['class_labels'] = training_share_labels(
+                kwargs['target_shares'], prompt, self.share_dropout,
+                self.controlnet, t.device)
         down, mid = self.controlnet(
             noisy.to(cn_dtype), t,
             encoder_hidden_states=embeddings.to(cn_dtype),
@@ -379,15 +372,10 @@ class ControlNetImageGenerator(DiffusionGenerator):
                         f'got shape {np.asarray(masks).shape}')
                 aims.append(stack.enter_context(self.segmentor_guidance(
                     torch.from_numpy(np.asarray(masks)), **guide)))
-
-            def on_batch(part):
-                for aim in aims:
-                    aim(part)
-
             return self.sample(
                 prompts, seeds, height, width, steps, guidance_scale,
                 scheduler, batch_size, per_sample=dict(image=condition),
-                on_batch=on_batch if aims else None,
+                on_batch=aims,
                 controlnet_conditioning_scale=conditioning_scale)
 
     def mask_shares(self, masks: np.ndarray) -> np.ndarray:

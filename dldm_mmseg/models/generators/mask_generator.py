@@ -24,11 +24,10 @@ from .base import DiffusionGenerator
 from .components import load_pretrained_into
 from .guidance import guidance_loss, prompt_targets
 from .share_conditioning import (SHARE_EMBEDDING_FILE, add_share_embedding,
-                                 check_share_vectors, embedding_dtype,
-                                 export_share_embedding, inputs_of_rows,
-                                 load_share_embedding, measured_rows,
-                                 share_dropout, share_inputs,
-                                 unet_share_labels)
+                                 check_share_vectors, export_share_embedding,
+                                 inputs_of_rows, load_share_embedding,
+                                 measured_rows, share_dropout,
+                                 training_share_labels, unet_share_labels)
 
 
 @MODELS.register_module()
@@ -216,13 +215,9 @@ class LoRAMaskGenerator(DiffusionGenerator):
                                   dtype=torch.float32)
         extra = {}
         if self.share_conditioned:
-            target = target_shares.to(t.device)
-            # no labelled pixel: the null, as measured_rows gives it
-            keep = (torch.rand(t.shape, device=t.device) >=
-                    self.share_dropout) & has_prompt.bool() & \
-                (target.sum(1) > 0)
-            extra['class_labels'] = share_inputs(target, keep).to(
-                embedding_dtype(self.unet))
+            extra['class_labels'] = training_share_labels(
+                target_shares, prompt, self.share_dropout, self.unet,
+                t.device)
         pred = self.unet(noisy.to(dtype), t, embeddings.to(dtype),
                          **extra).sample
         losses = {'loss_diffusion': self.diffusion_loss(
@@ -404,15 +399,10 @@ class LoRAMaskGenerator(DiffusionGenerator):
             if scale:
                 aims.append(stack.enter_context(self.proportion_guidance(
                     prompt_targets(prompts, self.classes), scale, **guide)))
-
-            def on_batch(part):
-                for aim in aims:
-                    aim(part)
-
             rgb, labels = self.sample(
                 prompts, seeds, height, width, steps, guidance_scale,
                 scheduler, batch_size, postprocess=quantise,
-                on_batch=on_batch)
+                on_batch=aims)
         return dict(rgb=rgb, labels=labels, prompts=np.asarray(prompts))
 
     # -- export ------------------------------------------------------------

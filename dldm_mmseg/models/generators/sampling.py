@@ -88,7 +88,7 @@ class SamplingMixin:
                height: int, width: int, steps: Optional[int],
                guidance_scale: Optional[float], scheduler: Optional[str],
                batch_size: int, per_sample: Optional[dict] = None,
-               postprocess=None, on_batch=None, **pipe_kwargs):
+               postprocess=None, on_batch: Sequence = (), **pipe_kwargs):
         """Run this model's diffusers pipeline over ``prompts`` in batches.
 
         Shared by ``generate_masks`` and ``generate_images``: per-sample
@@ -99,9 +99,10 @@ class SamplingMixin:
         Args:
             per_sample (dict, optional): Pipeline arguments with one entry
                 per sample (sliced per batch), e.g. the control images.
-            on_batch (callable, optional): Called with each batch's slice
-                of the samples before the pipeline runs it (e.g. to point
-                per-sample guidance targets at the batch).
+            on_batch (Sequence[callable]): Each is called with each
+                batch's slice of the samples before the pipeline runs it
+                (e.g. to point per-sample guidance targets or share
+                vectors at the batch).
             postprocess (callable, optional): Maps a batch of outputs
                 (``B x H x W x channels`` uint8 tensor on the model's
                 device; 3 channels, or C + 1 from a one-hot mask VAE) to a
@@ -127,8 +128,8 @@ class SamplingMixin:
                     pipe, prompts[part], args['guidance_scale'])
                 batch_kwargs = {k: v[part] for k, v in
                                 (per_sample or {}).items()}
-                if on_batch is not None:
-                    on_batch(part)
+                for aim in on_batch:
+                    aim(part)
                 out = pipe(prompt_embeds=positive,
                            negative_prompt_embeds=negative,
                            height=height, width=width,

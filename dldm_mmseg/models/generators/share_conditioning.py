@@ -90,6 +90,22 @@ def share_inputs(shares: torch.Tensor,
     return torch.cat([shares * keep.float()[:, None], flag], dim=1)
 
 
+def training_share_labels(shares: torch.Tensor, prompts: Sequence[str],
+                          dropout: float, module: nn.Module,
+                          device) -> torch.Tensor:
+    """``class_labels`` of a training batch for ``module`` (a UNet or
+    ControlNet with a share embedding), in its embedding's dtype on
+    ``device``: each sample's ``N x C`` shares, or the null at the
+    ``dropout`` rate, where the dataset dropped the prompt (so guidance
+    drops text and shares together), and for a patch without labelled
+    pixels (all shares 0, as :func:`measured_rows` gives it)."""
+    shares = shares.to(device)
+    keep = (torch.rand(shares.shape[0], device=device) >= dropout) & \
+        torch.tensor([bool(p) for p in prompts], device=device) & \
+        (shares.sum(1) > 0)
+    return share_inputs(shares, keep).to(embedding_dtype(module))
+
+
 def check_share_vectors(shares, prompts: Sequence[str],
                         classes: Sequence[str]) -> np.ndarray:
     """Validate target share vectors for numeric conditioning.
