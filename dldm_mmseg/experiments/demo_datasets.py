@@ -102,6 +102,7 @@ def _configs(folder: str, mask: str, image: str, synth: str,
 
 
 _ATLANTA = BENCHMARKS['spacenet_atlanta']
+_VEGAS = BENCHMARKS['spacenet_vegas_roads']
 DEMO_DATASETS = {
     'toy': DemoDataset(
         name='toy',
@@ -138,4 +139,23 @@ DEMO_DATASETS = {
               'spatially disjoint train / val / test blocks of 64 px '
               'tiles)',
         benchmark='spacenet_atlanta'),
+    'spacenet_vegas_roads': DemoDataset(
+        name='spacenet_vegas_roads',
+        configs=_configs('configs/demo/vegas', 'mask_small_vegas',
+                         'image_controlnet_small_vegas', 'synth_small_vegas',
+                         'deeplabv3plus_vegas'),
+        source_dataset=dict(
+            type='BaseSegDataset', reduce_zero_label=True,
+            metainfo=dict(classes=_VEGAS.settings.classes,
+                          palette=_VEGAS.settings.palette)),
+        target_classes=('road',),
+        weights='demo_weights/spacenet_vegas_roads',
+        seed_spread='docs/results/real_vegas_seeds3/metrics.json',
+        syn_folder='vegas_syn',
+        data_folder='spacenet_vegas_roads',
+        about=f'a real scene: {_VEGAS.about} (`{_VEGAS.package}`, '
+              'prepared by `tools/get_benchmark.py spacenet_vegas_roads` '
+              'into spatially disjoint train / val / test blocks of 64 px '
+              'tiles)',
+        benchmark='spacenet_vegas_roads'),
 }

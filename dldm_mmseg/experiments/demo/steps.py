@@ -231,7 +231,8 @@ class Demo:
         """The demo's overrides of a segmentation config: the schedule
         (a full run's is the config's own), the seed, and each synthetic
         dataset's size and sampling steps (for the sets a dataset makes
-        itself: the variants)."""
+        itself: the variants); with --quick, the mixed-ratio sampler may
+        repeat synthetic pairs."""
         options = {
             'train_cfg.max_iters': iters,
             'train_cfg.val_interval': iters,
@@ -239,8 +240,14 @@ class Demo:
             'default_hooks.logger.interval': max(1, min(50, iters // 4)),
             'randomness.seed': self.args.seed if seed is None else seed,
         }
-        train = Config.fromfile(osp.join(self.root, config)
-                                ).train_dataloader.dataset
+        loader = Config.fromfile(osp.join(self.root, config)
+                                 ).train_dataloader
+        if self.args.quick and loader.get('sampler', {}).get(
+                'type') == 'InfiniteMixedRatioSampler':
+            # a smoke run's few pairs are drawn again beside a real
+            # benchmark's hundreds of tiles
+            options['train_dataloader.sampler.allow_repeats'] = True
+        train = loader.dataset
         for i, dataset in enumerate(train.get('datasets', [])):
             if dataset.get('type') == 'DiffusionSynthDataset' and \
                     dataset.get('synthesis'):
