@@ -797,6 +797,8 @@ def test_demo_overrides_schedules_and_set_sizes_not_folders(dataset,
     assert cfg.test_dataloader.dataset.data_prefix.img_path == 'img_dir/test'
     assert cfg.val_dataloader.dataset.data_prefix.img_path == 'img_dir/val'
     assert cfg.randomness.seed == 2 and cfg.train_cfg.max_iters == 1500
+    assert 'train_dataloader.sampler.allow_repeats' not in options
+    assert cfg.train_dataloader.sampler.get('allow_repeats') is None
     oversample = run.seg_options(run.data.configs['oversample'], 10)
     assert not [k for k in oversample if 'synthesis' in k]
     synth = Config.fromfile(osp.join(tool.ROOT, run.data.configs['synth']))
@@ -818,6 +820,16 @@ def test_demo_overrides_schedules_and_set_sizes_not_folders(dataset,
         vae = run.vaes['images' if name == 'image' else 'masks']
         assert cfg.model.components.vae == vae, name
         assert cfg.train_dataloader.dataset.data_root == run.data_root
+    # a smoke run's 16 pairs may repeat beside hundreds of real tiles; the
+    # oversampler has no such option
+    quick = demo_of(tool)(tool.parse_args(
+        ['--dataset', dataset, '--work-dir', str(tmp_path / 'q'),
+         '--quick']))
+    quick.counts = dict(train=375, val=80, test=80)
+    assert quick.seg_options(sweep, 10)[
+        'train_dataloader.sampler.allow_repeats'] is True
+    assert 'train_dataloader.sampler.allow_repeats' not in \
+        quick.seg_options(run.data.configs['oversample'], 10)
 
 
 def test_a_work_dir_has_one_spelling(tmp_path, monkeypatch):
