@@ -148,12 +148,32 @@ def plot(summary, rare, path):
     plt.close(fig)
 
 
+def pick(runs, seeds=3):
+    """The rule of ``rule.md``: among the runs with ``seeds`` segmentor
+    seeds, the one of highest mean val mIoU, and whether it is a
+    synthetic run that beats real only's val mean by more than real
+    only's val std. None without a real-only run of that many seeds."""
+    full = {r: s for r, s in runs.items() if len(s['seeds']) >= seeds}
+    if 'alpha_0' not in full:
+        return None
+    best = max(full, key=lambda r: full[r]['val']['mIoU']['mean'])
+    real = full['alpha_0']['val']['mIoU']
+    score = full[best]['val']['mIoU']['mean']
+    return dict(run=best, val_mIoU=score, real_only_val_mIoU=real['mean'],
+                real_only_val_std=real['std'],
+                beats_real_only=best not in ('alpha_0', 'oversample40')
+                and score - real['mean'] > real['std'])
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('work_dir')
     parser.add_argument('--name', required=True)
     parser.add_argument('--rare', nargs='+', required=True,
                         help='the rare classes (IoU columns)')
+    parser.add_argument('--out-dir', default=HERE,
+                        help='where <name>.json and <name>_alpha.png go '
+                        '(default: beside this script)')
     args = parser.parse_args()
     keys = ['mIoU'] + [f'IoU.{c}' for c in args.rare]
     runs = runs_by_seed(args.work_dir)
@@ -165,10 +185,12 @@ def main():
         set_mcpe=metrics['set_mcpe']['mCPE'],
         fid=metrics['fid'],
         filter_ignored_share=filter_shares(args.work_dir))
-    with open(osp.join(HERE, f'{args.name}.json'), 'w',
+    summary['pick'] = pick(summary['runs'])
+    with open(osp.join(args.out_dir, f'{args.name}.json'), 'w',
               encoding='utf-8') as f:
         json.dump(summary, f, indent=1)
-    plot(summary, args.rare[0], osp.join(HERE, f'{args.name}_alpha.png'))
+    plot(summary, args.rare[0],
+         osp.join(args.out_dir, f'{args.name}_alpha.png'))
     fmt = '{mean:.2f} ± {std:.2f}'.format
     print('| run | seeds | ' + ' | '.join(
         f'{split} {k}' for split in ('val', 'test') for k in keys) + ' |')
@@ -180,6 +202,14 @@ def main():
         print(f'| {label(run)} | {len(s["seeds"])} | ' + ' | '.join(
             fmt(**{k: s[split][key][k] for k in ('mean', 'std')})
             for split in ('val', 'test') for key in keys) + ' |')
+    chosen = summary['pick']
+    if chosen:
+        print(f"\nval's pick: {label(chosen['run'])} "
+              f"({chosen['val_mIoU']:.2f} against real only's "
+              f"{chosen['real_only_val_mIoU']:.2f} ± "
+              f"{chosen['real_only_val_std']:.2f}): "
+              + ('it beats real only by more than real only\'s val std'
+                 if chosen['beats_real_only'] else 'the defaults stay'))
 
 
 if __name__ == '__main__':
