@@ -36,8 +36,9 @@ class DemoDataset:
         target_classes (tuple): The rare classes the demo's targets and
             plots are about.
         weights (str): Shipped generators, relative to the repository.
-        seed_spread (str): The committed ``--seeds 3`` metrics a
-            single-seed report reads its differences by.
+        seed_spread (str, optional): The committed ``--seeds 3`` metrics
+            a single-seed report reads its differences by; None when no
+            such run is committed.
         about (str): What the data is, for the report (Markdown).
         syn_folder (str): The synthetic set's folder in the work dir's
             ``data``.
@@ -52,7 +53,7 @@ class DemoDataset:
     source_dataset: dict
     target_classes: Tuple[str, ...]
     weights: str
-    seed_spread: str
+    seed_spread: Optional[str]
     about: str
     syn_folder: str
     data_folder: str
@@ -150,7 +151,7 @@ DEMO_DATASETS = {
                           palette=_VEGAS.settings.palette)),
         target_classes=('road',),
         weights='demo_weights/spacenet_vegas_roads',
-        seed_spread='docs/results/real_vegas_seeds3/metrics.json',
+        seed_spread=None,
         syn_folder='vegas_syn',
         data_folder='spacenet_vegas_roads',
         about=f'a real scene: {_VEGAS.about} (`{_VEGAS.package}`, '

@@ -445,6 +445,7 @@ def test_single_seed_report_reads_differences_by_the_seed_spread(tmp_path):
     rare = ('car', 'clutter')
     assert 'run `--seeds 3`' in spread_text(results, None,
                                             str(reference), rare)
+    assert 'run `--seeds 3`' in spread_text(results, None, None, rare)
     record = dict(split='test', seeds=[0, 1, 2], per_seed={'x': 1},
                   segmentation={'alpha = 0': stds(0.5, 2.0, 3.0),
                                 'alpha = 0.4': stds(1.5, 1.0, 0.2),

@@ -138,7 +138,8 @@ def write_report(demo, results: dict, cpe: dict, fid,
             num_test=n['test'], seed_text=seed_text, elapsed=elapsed,
             in_all=in_all, provenance=provenance, quick_note=quick_note,
             spread_text=spread_text(
-                results, spread, osp.join(demo.root, demo.data.seed_spread),
+                results, spread, demo.data.seed_spread and osp.join(
+                    demo.root, demo.data.seed_spread),
                 demo.target_classes, demo.root),
             target_rows=target_rows(results, cpe, set_cpe, consistency,
                                     spread, baselines, demo.target_classes),

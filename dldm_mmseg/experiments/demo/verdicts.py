@@ -22,14 +22,15 @@ def val_cpe_text(val_cpe: Optional[dict]) -> str:
             f'| model | val mCPE |\n|---|---|\n{rows}\n')
 
 
-def spread_text(results: dict, spread: Optional[dict], reference: str,
+def spread_text(results: dict, spread: Optional[dict],
+                reference: Optional[str],
                 target_classes: Sequence[str], root: str = '.') -> str:
     """For a single-seed run: which of its differences between segmentors
     lie inside the seed spread of the committed ``--seeds 3`` run (the
     larger std of the two rows compared, on the test split)."""
     if spread:
         return ''
-    if not osp.isfile(reference):
+    if not reference or not osp.isfile(reference):
         return ('No multi-seed run is on record to read these differences '
                 'by: run `--seeds 3`.')
     with open(reference, encoding='utf-8') as f:
