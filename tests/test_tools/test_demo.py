@@ -1,14 +1,17 @@
 import filecmp
 import glob
+import itertools
 import json
 import os
 import os.path as osp
 
 import numpy as np
 import pytest
+import torch
 from mmengine.config import Config
 from mmengine.runner.checkpoint import find_latest_checkpoint
 from mmseg.datasets import PotsdamDataset
+from mmseg.registry import DATA_SAMPLERS
 
 from dldm_mmseg.evaluation.consistency import ConsistencyChecker, real_pairs
 from dldm_mmseg.evaluation.share_baselines import \
@@ -827,8 +830,19 @@ def test_demo_overrides_schedules_and_set_sizes_not_folders(dataset,
         ['--dataset', dataset, '--work-dir', str(tmp_path / 'q'),
          '--quick']))
     quick.counts = dict(train=375, val=80, test=80)
-    assert quick.seg_options(sweep, 10)[
-        'train_dataloader.sampler.allow_repeats'] is True
+    sampler = load_run_config(osp.join(tool.ROOT, sweep), quick.seg_options(
+        sweep, 10)).train_dataloader.sampler.to_dict()
+    real, pairs = torch.utils.data.TensorDataset(torch.zeros(375)), \
+        torch.utils.data.TensorDataset(torch.zeros(16))
+    mixed = torch.utils.data.ConcatDataset([real, pairs])
+    drawn = list(itertools.islice(iter(DATA_SAMPLERS.build(
+        sampler, default_args=dict(dataset=mixed, synthetic_datasets=[1],
+                                   seed=0))), 525))
+    assert sum(i >= 375 for i in drawn) == 150  # 0.4 x 375, repeating 16
+    sampler.pop('allow_repeats')
+    with pytest.raises(ValueError, match='synthetic set has 16'):
+        DATA_SAMPLERS.build(sampler, default_args=dict(
+            dataset=mixed, synthetic_datasets=[1], seed=0))
     assert 'train_dataloader.sampler.allow_repeats' not in \
         quick.seg_options(run.data.configs['oversample'], 10)
 

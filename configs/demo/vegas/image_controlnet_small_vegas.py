@@ -10,8 +10,8 @@ model = dict(
 train_dataloader = dict(dataset=dict(
     data_root=data_root,
     source_dataset={{_base_.source_dataset}}))
-# 375 tiles / 16 = 24 iterations per epoch; 123 epochs = Atlanta's 2944
-# iterations
+# 375 tiles / 16 = 24 iterations per epoch; 123 epochs = 2952 iterations,
+# Atlanta's 2944 rounded up to whole epochs
 max_epochs = 123
 train_cfg = dict(max_epochs=max_epochs)
 param_scheduler = [

@@ -6,8 +6,9 @@ mask-image consistency of ``metrics.json`` and, when the work dir holds a
 set made with ``--class-filter``, the share of each class's synthetic
 pixels the filter ignored. Writes ``<name>.json`` (mean, std and every
 seed, val and test) and ``<name>_alpha.png`` (test mIoU and rare-class
-IoU against alpha, mean ± std over the seeds) beside this script, and
-prints the table of the README::
+IoU against alpha, mean ± std over the seeds) into ``--out-dir`` (default:
+beside this script), with the pick of ``rule.md`` (``pick``) in the
+JSON, and prints the table of the README and that pick::
 
     python docs/results/synthetic_gain/aggregate.py \
         work_dirs/atl_s2 --name atlanta --rare building
@@ -149,11 +150,12 @@ def plot(summary, rare, path):
 
 
 def pick(runs, seeds=3):
-    """The rule of ``rule.md``: among the runs with ``seeds`` segmentor
-    seeds, the one of highest mean val mIoU, and whether it is a
-    synthetic run that beats real only's val mean by more than real
-    only's val std. None without a real-only run of that many seeds."""
-    full = {r: s for r, s in runs.items() if len(s['seeds']) >= seeds}
+    """The rule of ``rule.md``: among the runs with segmentor seeds 0 to
+    ``seeds - 1`` (and no other), the one of highest mean val mIoU, and
+    whether it is a synthetic run that beats real only's val mean by more
+    than real only's val std. None without such a real-only run."""
+    full = {r: s for r, s in runs.items()
+            if s['seeds'] == list(range(seeds))}
     if 'alpha_0' not in full:
         return None
     best = max(full, key=lambda r: full[r]['val']['mIoU']['mean'])
