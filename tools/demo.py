@@ -65,7 +65,8 @@ def parse_args(argv=None):
                         help='output folder, where the demo configs read '
                         'it ($DLDM_DEMO_DIR; default work_dirs/demo, '
                         'work_dirs/demo_<dataset> for another dataset, '
-                        '_quick appended with --quick)')
+                        '_quick appended with --quick, _make_weights with '
+                        '--make-weights)')
     parser.add_argument('--quick', action='store_true',
                         help='smoke run: small data, few iterations')
     parser.add_argument('--alphas', type=float, nargs='+', default=[0, 0.4],
@@ -163,9 +164,12 @@ def parse_args(argv=None):
     if args.make_weights and args.seeds != 1:
         parser.error('--make-weights trains one seed (--seed); drop --seeds')
     if args.work_dir is None:
+        # --make-weights has its own: a work dir that trained the weights
+        # refuses a later run that reuses them (another setting)
         args.work_dir = 'work_dirs/demo' + (
             '' if args.dataset == 'toy' else f'_{args.dataset}') + (
-            '_quick' if args.quick else '')
+            '_quick' if args.quick else '') + (
+            '_make_weights' if args.make_weights else '')
     if args.weights is None:
         if args.make_weights and args.quick:
             parser.error('--quick --make-weights would write 1-epoch '

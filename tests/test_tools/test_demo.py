@@ -334,6 +334,9 @@ def test_demo_refuses_a_work_dir_made_with_other_settings(tmp_path):
     demo_of(demo)(demo.parse_args(['--quick', '--work-dir', work])) \
         .check_settings()
     assert demo.parse_args(['--quick']).work_dir == 'work_dirs/demo_quick'
+    assert demo.parse_args(['--dataset', 'spacenet_atlanta',
+                            '--make-weights']).work_dir == \
+        'work_dirs/demo_spacenet_atlanta_make_weights'
     # scripts adding runs to a finished work dir are held to it as well,
     # and find its data and $DLDM_DEMO_DIR while they run
     with pytest.raises(SystemExit, match='seg_iters'):
