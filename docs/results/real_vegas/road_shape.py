@@ -21,8 +21,9 @@ from scipy import ndimage
 
 
 def road_shape(folder: str, label: int = 2, min_area: int = 20) -> dict:
-    """Mean road share, the number of road regions, and their median
-    width and elongation over the label maps of ``folder``."""
+    """Mean road share, the number of maps with road, the number of road
+    regions, and their median width and elongation over the label maps
+    of ``folder``."""
     widths, elongations, shares = [], [], []
     for path in sorted(glob.glob(osp.join(folder, '*.png'))):
         road = np.array(Image.open(path)) == label
@@ -40,6 +41,7 @@ def road_shape(folder: str, label: int = 2, min_area: int = 20) -> dict:
     if not shares:
         raise FileNotFoundError(f'no .png label maps in {folder}')
     return dict(masks=len(shares), road_share=float(np.mean(shares)),
+                masks_with_road=int(np.count_nonzero(shares)),
                 regions=len(widths),
                 width_median=float(np.median(widths)),
                 elongation_median=float(np.median(elongations)))
