@@ -24,3 +24,10 @@ python docs/results/real_atlanta_labels_fixed/segmentor_seeds.py \
     "${demo_args[@]}"
 python docs/results/synthetic_gain/aggregate.py "$work" --name vegas \
     --rare road --out-dir "$here" > "$here/vegas.md"
+# alphas 0.6 and 1.0 at segmentor seed 0, in a work dir of their own (a
+# demo work dir keeps the --alphas it was made with); same seed, same set
+python tools/demo.py --dataset spacenet_vegas_roads --work-dir "${work}_sweep" \
+    --alphas 0 0.6 1.0
+python docs/results/synthetic_gain/aggregate.py "${work}_sweep" \
+    --name vegas_sweep_seed0 --rare road --out-dir "$here" \
+    > "$here/vegas_sweep_seed0.md"
