@@ -758,8 +758,9 @@ def path_values(cfg) -> list:
             if isinstance(value, str)]
 
 
-FOLDER_KEYS = ('data_root', 'syn_data_root', 'atlanta_root', 'out_dir',
-               'vae', 'weights', 'real_root')
+# the keys naming a folder, besides every ``*_root`` (data_root,
+# atlanta_root, vegas_root, ...)
+FOLDER_KEYS = ('out_dir', 'vae', 'weights')
 
 
 @pytest.mark.parametrize('path', sorted(glob.glob(osp.join(
@@ -772,7 +773,8 @@ def test_demo_configs_read_their_work_dir_from_one_variable(path,
     monkeypatch.setenv('DLDM_DEMO_DIR', '/elsewhere/demo')
     values = path_values(Config.fromfile(path).to_dict())
     assert not [v for _, v in values if 'work_dirs' in v]
-    folders = [(k, v) for k, v in values if k in FOLDER_KEYS]
+    folders = [(k, v) for k, v in values
+               if k in FOLDER_KEYS or k.endswith('_root')]
     assert folders or 'oversample' in path
     assert [(k, v) for k, v in folders
             if not v.startswith('/elsewhere/demo/')] == []
