@@ -102,8 +102,34 @@ def _configs(folder: str, mask: str, image: str, synth: str,
             'oversample': f'{folder}/{seg}_oversample40.py'}
 
 
-_ATLANTA = BENCHMARKS['spacenet_atlanta']
-_VEGAS = BENCHMARKS['spacenet_vegas_roads']
+def _real_scene(benchmark: str, target_classes: Tuple[str, ...],
+                seed_spread: Optional[str]) -> DemoDataset:
+    """A :data:`BENCHMARKS` scene as a demo dataset: its configs are in
+    ``configs/demo/<short>/`` and named after the scene's short name
+    (``settings.name``), its generators ship in ``demo_weights/<key>``."""
+    scene = BENCHMARKS[benchmark]
+    short = scene.settings.name
+    return DemoDataset(
+        name=benchmark,
+        configs=_configs(f'configs/demo/{short}', f'mask_small_{short}',
+                         f'image_controlnet_small_{short}',
+                         f'synth_small_{short}', f'deeplabv3plus_{short}'),
+        source_dataset=dict(
+            type='BaseSegDataset', reduce_zero_label=True,
+            metainfo=dict(classes=scene.settings.classes,
+                          palette=scene.settings.palette)),
+        target_classes=target_classes,
+        weights=f'demo_weights/{benchmark}',
+        seed_spread=seed_spread,
+        syn_folder=f'{short}_syn',
+        data_folder=benchmark,
+        about=f'a real scene: {scene.about} (`{scene.package}`, prepared by '
+              f'`tools/get_benchmark.py {benchmark}` into spatially '
+              'disjoint train / val / test blocks of '
+              f'{scene.settings.tile} px tiles)',
+        benchmark=benchmark)
+
+
 DEMO_DATASETS = {
     'toy': DemoDataset(
         name='toy',
@@ -121,42 +147,9 @@ DEMO_DATASETS = {
               'of the pixels each)',
         sizes={False: dict(train=160, val=48, test=48),
                True: dict(train=32, val=16, test=16)}),
-    'spacenet_atlanta': DemoDataset(
-        name='spacenet_atlanta',
-        configs=_configs('configs/demo/atlanta', 'mask_small_atlanta',
-                         'image_controlnet_small_atlanta',
-                         'synth_small_atlanta', 'deeplabv3plus_atlanta'),
-        source_dataset=dict(
-            type='BaseSegDataset', reduce_zero_label=True,
-            metainfo=dict(classes=_ATLANTA.settings.classes,
-                          palette=_ATLANTA.settings.palette)),
-        target_classes=('building',),
-        weights='demo_weights/spacenet_atlanta',
-        seed_spread='docs/results/real_atlanta_seeds3/metrics.json',
-        syn_folder='atlanta_syn',
-        data_folder='spacenet_atlanta',
-        about=f'a real scene: {_ATLANTA.about} (`{_ATLANTA.package}`, '
-              'prepared by `tools/get_benchmark.py spacenet_atlanta` into '
-              'spatially disjoint train / val / test blocks of 64 px '
-              'tiles)',
-        benchmark='spacenet_atlanta'),
-    'spacenet_vegas_roads': DemoDataset(
-        name='spacenet_vegas_roads',
-        configs=_configs('configs/demo/vegas', 'mask_small_vegas',
-                         'image_controlnet_small_vegas', 'synth_small_vegas',
-                         'deeplabv3plus_vegas'),
-        source_dataset=dict(
-            type='BaseSegDataset', reduce_zero_label=True,
-            metainfo=dict(classes=_VEGAS.settings.classes,
-                          palette=_VEGAS.settings.palette)),
-        target_classes=('road',),
-        weights='demo_weights/spacenet_vegas_roads',
-        seed_spread=None,
-        syn_folder='vegas_syn',
-        data_folder='spacenet_vegas_roads',
-        about=f'a real scene: {_VEGAS.about} (`{_VEGAS.package}`, '
-              'prepared by `tools/get_benchmark.py spacenet_vegas_roads` '
-              'into spatially disjoint train / val / test blocks of 64 px '
-              'tiles)',
-        benchmark='spacenet_vegas_roads'),
+    'spacenet_atlanta': _real_scene(
+        'spacenet_atlanta', ('building',),
+        'docs/results/real_atlanta_seeds3/metrics.json'),
+    'spacenet_vegas_roads': _real_scene('spacenet_vegas_roads', ('road',),
+                                        None),
 }

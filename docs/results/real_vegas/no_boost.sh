@@ -22,21 +22,17 @@ python - "$work" docs/results/real_vegas/no_boost.json <<'PY'
 import json
 import sys
 
-import numpy as np
+sys.path.insert(0, 'docs/results/synthetic_gain')
+from aggregate import load, summarise  # noqa: E402
 
 work, out = sys.argv[1:]
-per_seed = {}
-for seed in (0, 1, 2):
-    run = f'{work}/no_boost_seed{seed}/alpha_0.4'
-    per_seed[seed] = {split: json.load(open(f'{run}/{name}'))
-                      for split, name in (('test', 'metrics.json'),
-                                          ('val', 'val_metrics.json'))}
-summary = {split: {key: dict(
-    mean=float(np.mean([per_seed[s][split][key] for s in per_seed])),
-    std=float(np.std([per_seed[s][split][key] for s in per_seed], ddof=1)),
-    per_seed=[per_seed[s][split][key] for s in per_seed])
-    for key in ('mIoU', 'IoU.road')} for split in ('val', 'test')}
-json.dump(dict(run='alpha 0.4, shares as the real tiles (rarity_exponent 0)',
-               seeds=[0, 1, 2], **summary), open(out, 'w'), indent=1)
+per_seed = {seed: dict(
+    test=load(f'{work}/no_boost_seed{seed}/alpha_0.4/metrics.json'),
+    val=load(f'{work}/no_boost_seed{seed}/alpha_0.4/val_metrics.json'))
+    for seed in (0, 1, 2)}
+summary = summarise(per_seed, ['mIoU', 'IoU.road'])
+with open(out, 'w', encoding='utf-8') as f:
+    json.dump(dict(run='alpha 0.4, shares as the real tiles '
+                   '(rarity_exponent 0)', **summary), f, indent=1)
 print(json.dumps(summary, indent=1))
 PY
