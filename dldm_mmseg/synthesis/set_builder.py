@@ -1,5 +1,6 @@
 """Make or complete the synthetic set a training dataset reads."""
 import os.path as osp
+from collections.abc import Mapping
 from typing import Optional
 
 from mmengine.config import Config
@@ -60,6 +61,12 @@ class SyntheticSetBuilder:
                 f'synth config {config} does not exist (the synthesis '
                 'config of a DiffusionSynthDataset; paths are relative to '
                 'the directory the run starts in)')
+        if options is not None and not isinstance(options, Mapping):
+            raise TypeError(
+                f'synthesis options must be a dict, got {options!r} (for '
+                f'{config}); on the command line set each one by its '
+                'dotted key, e.g. --cfg-options train_dataloader.dataset.'
+                'datasets.1.synthesis.options.shares.rarity_exponent=0')
         self.cfg = Config.fromfile(config)
         options = dict(options or {})
         # a dict option where the config has none (``consistency=None``) is

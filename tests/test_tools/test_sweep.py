@@ -95,6 +95,13 @@ def test_weak_class_variant_gets_its_own_set_and_rows(tmp_path, monkeypatch):
     assert filtered.cfg.synthesis.consistency == flt
     assert filtered.cfg.synthesis.shares.rarity_exponent == 1.0
     assert filtered.cfg.synthesis.shares.mode == 'real'  # merged, kept
+    # options given as one string (--cfg-options key="{...}" parses so)
+    with pytest.raises(TypeError, match='options must be a dict, got '
+                       '"{\'shares\'.*dotted key'):
+        SET_BUILDERS.build(dict(
+            type='SyntheticSetBuilder', config=osp.join(
+                ROOT, synthetic.synthesis.config), num=4,
+            options="{'shares': {'rarity_exponent': 0}}"))
     # a config whose synthetic set is made elsewhere has no variant
     prebuilt = Config.fromfile(osp.join(ROOT, 'configs',
                                         'deeplabv3plus_potsdam_syn40.py'))
