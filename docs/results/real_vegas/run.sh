@@ -19,6 +19,7 @@ if [ ! -f demo_weights/spacenet_vegas_roads/weights.json ]; then
 fi
 python tools/demo.py "${demo_args[@]}"
 cp "$work/report.md" "$here/report_seed0.md"
+cp "$work"/{class_shares,metric_vs_alpha,per_class_iou,samples,stage2_real_masks}.png "$here/"
 python docs/results/real_atlanta_labels_fixed/segmentor_seeds.py \
     --seeds-of-segmentors 1 2 --out "$here/segmentor_seeds.json" -- \
     "${demo_args[@]}"
