@@ -14,6 +14,7 @@ for seed in 1 2; do
 import shutil, sys
 from dldm_mmseg.utils.weights import half_precision_copy
 export, weights = sys.argv[1:]
+shutil.rmtree(weights + '.tmp', ignore_errors=True)  # a killed copy's
 shutil.copytree('demo_weights/spacenet_atlanta', weights + '.tmp')
 stage2 = weights + '.tmp/image_controlnet_small_atlanta'
 shutil.rmtree(stage2)
