@@ -28,7 +28,7 @@ from dldm_mmseg.utils.io import atomic_open
 
 HERE = osp.dirname(osp.abspath(__file__))
 sys.path.insert(0, osp.join(HERE, '..', 'synthetic_gain'))
-from aggregate import load, summarise  # noqa: E402
+from aggregate import summarise_runs, summary_lines  # noqa: E402
 
 RUNS = ('real', 'syn_only', 'syn_then_real', 'real_then_real')
 
@@ -95,20 +95,11 @@ def main(argv=None):
     speed_up_configs()
     for seed in args.seeds:
         run_seed(args.config, args.out, seed)
-    summary = {}
-    for run in RUNS:
-        per_seed = {seed: dict(
-            test=load(osp.join(args.out, f'seed{seed}', run, 'metrics.json')),
-            val=load(osp.join(args.out, f'seed{seed}', run,
-                              'val_metrics.json')))
-            for seed in args.seeds}
-        summary[run] = summarise(per_seed, ['mIoU', f'IoU.{args.rare}'])
+    summary = summarise_runs(args.out, RUNS, args.seeds,
+                             ['mIoU', f'IoU.{args.rare}'])
     with atomic_open(osp.join(HERE, f'{args.name}.json')) as f:
         json.dump(summary, f, indent=1)
-    for run, numbers in summary.items():
-        print(run, ' '.join(
-            f'{split} {key} {v["mean"]:.2f} ± {v["std"]:.2f}'
-            for split in ('val', 'test') for key, v in numbers[split].items()))
+    print('\n'.join(summary_lines(summary)))
 
 
 if __name__ == '__main__':

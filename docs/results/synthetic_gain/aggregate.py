@@ -63,6 +63,24 @@ def summarise(per_seed, keys):
         for split in ('val', 'test')})
 
 
+def summarise_runs(out, runs, seeds, keys):
+    """:func:`summarise` of each run of a harness that writes
+    ``<out>/seed<N>/<run>/{metrics,val_metrics}.json``."""
+    return {run: summarise({seed: dict(
+        test=load(osp.join(out, f'seed{seed}', run, 'metrics.json')),
+        val=load(osp.join(out, f'seed{seed}', run, 'val_metrics.json')))
+        for seed in seeds}, keys) for run in runs}
+
+
+def summary_lines(summary):
+    """One line per run of :func:`summarise_runs`: mean ± std of each key,
+    val then test."""
+    return [run + ' ' + ' '.join(
+        f'{split} {key} {v["mean"]:.2f} ± {v["std"]:.2f}'
+        for split in ('val', 'test') for key, v in numbers[split].items())
+        for run, numbers in summary.items()]
+
+
 def filter_shares(work):
     """Per class, the share of the synthetic pixels the class-relative
     filter ignored: the filtered set's ``disagreeing_pixels`` against the
