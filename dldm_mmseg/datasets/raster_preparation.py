@@ -275,24 +275,36 @@ def _preview(shown, ids):
 
 
 def split_share_warnings(summary: dict, stratified: bool = False,
-                         below: float = 0.5) -> List[str]:
+                         below: float = 0.5,
+                         apart: float = 1.5) -> List[str]:
     """A line for each class whose share of the val or test pixels is
-    under ``below`` times its share of the scene: scores of that class on
-    that split would rest on a few pixels."""
+    under ``below`` times its share of the scene (scores of that class on
+    that split would rest on a few pixels), and for each class whose val
+    and test shares differ by more than ``apart`` times (settings chosen
+    on val would be judged on a split that weighs the class otherwise)."""
     fix = 'a smaller --block' if stratified else \
         '--stratify (or another --seed, or a smaller --block)'
     lines = []
     scene = summary['scene']['shares']
-    for name in SPLITS[1:]:
-        split = summary['splits'][name]
-        if not split['tiles']:
-            continue
+    held_out = {name: summary['splits'][name] for name in SPLITS[1:]
+                if summary['splits'][name]['tiles']}
+    for name, split in held_out.items():
         for cls, share in split['shares'].items():
             if share < below * scene[cls]:
                 lines.append(
                     f'{cls!r} is {share:.1%} of the {name} pixels but '
                     f'{scene[cls]:.1%} of the scene; {fix} deals it more '
                     'evenly')
+    if len(held_out) == 2:
+        val, test = (held_out[n]['shares'] for n in SPLITS[1:])
+        for cls in val:
+            low, high = sorted((val[cls], test[cls]))
+            if high > apart * low:
+                lines.append(
+                    f'{cls!r} is {val[cls]:.1%} of the val pixels but '
+                    f'{test[cls]:.1%} of the test pixels: what val picks '
+                    f'may not hold on test for this class; {fix} deals it '
+                    'more evenly')
     return lines
 
 

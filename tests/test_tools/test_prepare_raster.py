@@ -13,7 +13,8 @@ from PIL import Image
 from dldm_mmseg.datasets.raster_io import read_raster
 from dldm_mmseg.datasets.raster_preparation import (RasterSettings,
                                                     assign_blocks,
-                                                    default_palette, identity)
+                                                    default_palette, identity,
+                                                    split_share_warnings)
 from dldm_mmseg.utils.source_dataset import (source_dataset_defaults,
                                              source_dataset_from_config)
 from fixtures import load_tool
@@ -279,6 +280,35 @@ def test_label_map_shows_the_classes_and_thin_splits_are_named(tmp_path):
         prepare(tmp_path / 'image.npy', tmp_path / 'labels.npy', '--out',
                 tmp_path / 'stratified', '--tile', 32, '--block', 32,
                 '--seed', 5)
+
+
+def test_a_class_weighed_otherwise_in_val_than_in_test_is_named():
+
+    def shares(road):
+        return dict(background=1 - road, road=road)
+
+    def summary(val, test):
+        return dict(scene=dict(shares=shares(0.033)), splits=dict(
+            train=dict(tiles=375, shares=shares(0.042)),
+            val=dict(tiles=80, shares=shares(val)),
+            test=dict(tiles=80, shares=shares(test))))
+
+    # Las Vegas as dealt by pixels: val holds half of test's road share
+    lines = split_share_warnings(summary(0.022, 0.047))
+    assert lines == ["'road' is 2.2% of the val pixels but 4.7% of the test "
+                     'pixels: what val picks may not hold on test for this '
+                     'class; --stratify (or another --seed, or a smaller '
+                     '--block) deals it more evenly']
+    # either way round, and the fix of a stratified dealing
+    assert 'a smaller --block' in split_share_warnings(
+        summary(0.047, 0.022), stratified=True)[0]
+    # within 1.5 times of each other (as stratified): no line
+    assert split_share_warnings(summary(0.021, 0.020)) == []
+    assert split_share_warnings(summary(0.031, 0.045)) == []
+    # no test split: nothing to compare val with
+    no_test = summary(0.022, 0.047)
+    no_test['splits']['test']['tiles'] = 0
+    assert split_share_warnings(no_test) == []
 
 
 def test_identity_of_unstratified_folders_is_the_one_before_the_option(
