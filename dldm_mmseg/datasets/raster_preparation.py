@@ -326,8 +326,9 @@ def prepare_raster(image_path: str, label_path: str, out_dir: str,
         image_path (str): The image raster.
         label_path (str): The label raster, on the same pixel grid.
         out_dir (str): Output folder. One prepared from the same inputs and
-            settings is kept as it is; anything else there is refused
-            unless ``force``, which replaces the folder.
+            settings is kept as it is (its warnings are checked again);
+            anything else there is refused unless ``force``, which
+            replaces the folder.
         settings (RasterSettings, optional): Bands, classes, tiling, split.
         force (bool): Replace an ``out_dir`` made otherwise.
 
@@ -353,7 +354,13 @@ def prepare_raster(image_path: str, label_path: str, out_dir: str,
             print(f'{out_dir} is already prepared from these inputs and '
                   'settings; kept')
             with open(summary_file, encoding='utf-8') as f:
-                return json.load(f)
+                summary = json.load(f)
+            # today's checks, also for a folder made before one was added
+            summary['warnings'] = split_share_warnings(summary,
+                                                       settings.stratify)
+            for line in summary['warnings']:
+                print('warning:', line)
+            return summary
         differs = 'it holds no summary.json' if old is None else \
             'made from other ' + ', '.join(differing_keys(made_by, old))
         raise FileExistsError(f'{out_dir} exists ({differs}); choose another '

@@ -198,6 +198,12 @@ def test_rerun_keeps_a_matching_folder_and_refuses_another(tmp_path):
     marker = tmp_path / 'data' / 'captions.jsonl'
     marker.write_text('{}\n')
     assert prepare(*args) == first and marker.exists()  # kept as it is
+    # a folder made before a check existed gets it when kept
+    summary_file = tmp_path / 'data' / 'summary.json'
+    stale = json.loads(summary_file.read_text())
+    stale['warnings'] = ['from an older check']
+    summary_file.write_text(json.dumps(stale))
+    assert prepare(*args)['warnings'] == first['warnings']
     with pytest.raises(FileExistsError, match='made from other settings'):
         prepare(*args, '--seed', 1)
     second = prepare(*args, '--seed', 1, '--force')
@@ -302,6 +308,8 @@ def test_a_class_weighed_otherwise_in_val_than_in_test_is_named():
     # either way round, and the fix of a stratified dealing
     assert 'a smaller --block' in split_share_warnings(
         summary(0.047, 0.022), stratified=True)[0]
+    # just over 1.5 times apart: a line
+    assert len(split_share_warnings(summary(0.030, 0.047))) == 1
     # within 1.5 times of each other (as stratified): no line
     assert split_share_warnings(summary(0.021, 0.020)) == []
     assert split_share_warnings(summary(0.031, 0.045)) == []

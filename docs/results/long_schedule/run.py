@@ -27,7 +27,8 @@ from dldm_mmseg.utils.io import atomic_open
 
 HERE = osp.dirname(osp.abspath(__file__))
 sys.path.insert(0, osp.join(HERE, '..', 'synthetic_gain'))
-from aggregate import summarise_runs, summary_lines  # noqa: E402
+from aggregate import (finished_seeds, summarise_runs,  # noqa: E402
+                       summary_lines)
 
 RUNS = ('real', 'oversample40', 'alpha_0.4')
 
@@ -72,8 +73,11 @@ def main(argv=None):
                      identity=dict(config=config_digest(load_run_config(
                          args.oversample, options,
                          format_python_code=False))))
-    summary = summarise_runs(args.out, RUNS, args.seeds,
-                             ['mIoU', f'IoU.{args.rare}'])
+    # every finished seed, not only this call's: a call for one more
+    # seed does not shrink the summary
+    summary = summarise_runs(args.out, RUNS, finished_seeds(args.out, RUNS),
+                             ['mIoU', f'IoU.{args.rare}',
+                              f'Precision.{args.rare}', f'Recall.{args.rare}'])
     with atomic_open(osp.join(HERE, f'{args.name}.json')) as f:
         json.dump(dict(iters=args.iters, **summary), f, indent=1)
     print('\n'.join(summary_lines(summary)))

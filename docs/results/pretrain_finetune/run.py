@@ -24,11 +24,13 @@ from dldm_mmseg.experiments.alpha_sweep import (alpha_run_identity,
                                                 run_alpha, train_and_test)
 from dldm_mmseg.utils.compat import speed_up_configs
 from dldm_mmseg.utils.config import load_run_config
+from dldm_mmseg.utils.hashing import cached_file_sha256
 from dldm_mmseg.utils.io import atomic_open
 
 HERE = osp.dirname(osp.abspath(__file__))
 sys.path.insert(0, osp.join(HERE, '..', 'synthetic_gain'))
-from aggregate import summarise_runs, summary_lines  # noqa: E402
+from aggregate import (finished_seeds, summarise_runs,  # noqa: E402
+                       summary_lines)
 
 RUNS = ('real', 'syn_only', 'syn_then_real', 'real_then_real')
 
@@ -60,7 +62,7 @@ def checkpoint_of(run_dir, iters):
     path = osp.join(run_dir, f'iter_{iters}.pth')
     if not osp.isfile(path):
         raise FileNotFoundError(f'{path} is missing: its run must finish '
-                                'first (delete {run_dir} to rerun it)')
+                                f'first (delete {run_dir} to rerun it)')
     return osp.abspath(path)
 
 
@@ -80,8 +82,13 @@ def run_seed(config, out, seed):
                         ('real_then_real', real_dir)):
         options = dict(base, load_from=checkpoint_of(start, iters))
         run_dir = osp.join(folder, name)
+        # the weights it starts from by content: a first phase run again
+        # makes its fine-tune run again
+        identity = dict(alpha_run_identity(config, 0.0, options),
+                        start='sha256:' + cached_file_sha256(
+                            options['load_from']))
         reuse_or_run(run_dir, run_alpha, config, 0.0, run_dir, options,
-                     identity=alpha_run_identity(config, 0.0, options))
+                     identity=identity)
 
 
 def main(argv=None):
@@ -95,7 +102,9 @@ def main(argv=None):
     speed_up_configs()
     for seed in args.seeds:
         run_seed(args.config, args.out, seed)
-    summary = summarise_runs(args.out, RUNS, args.seeds,
+    # every finished seed, not only this call's: a call for one more
+    # seed does not shrink the summary
+    summary = summarise_runs(args.out, RUNS, finished_seeds(args.out, RUNS),
                              ['mIoU', f'IoU.{args.rare}'])
     with atomic_open(osp.join(HERE, f'{args.name}.json')) as f:
         json.dump(summary, f, indent=1)

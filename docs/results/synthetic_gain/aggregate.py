@@ -63,6 +63,19 @@ def summarise(per_seed, keys):
         for split in ('val', 'test')})
 
 
+def finished_seeds(out, runs):
+    """The seeds ``N`` whose ``<out>/seed<N>`` holds every run of
+    ``runs`` finished (test and val metrics)."""
+    seeds = []
+    for folder in glob.glob(osp.join(out, 'seed*')):
+        match = re.fullmatch(r'seed(\d+)', osp.basename(folder))
+        if match and all(osp.isfile(osp.join(folder, run, name))
+                         for run in runs for name in ('metrics.json',
+                                                      'val_metrics.json')):
+            seeds.append(int(match.group(1)))
+    return sorted(seeds)
+
+
 def summarise_runs(out, runs, seeds, keys):
     """:func:`summarise` of each run of a harness that writes
     ``<out>/seed<N>/<run>/{metrics,val_metrics}.json``."""
