@@ -9,9 +9,13 @@ from dldm_mmseg.utils.io import atomic_open
 
 def metrics_table(results: Dict[str, Dict[str, float]],
                   class_names: Sequence[str],
-                  std: Optional[Dict[str, Dict[str, float]]] = None) -> str:
-    """A markdown table: one row per run, per-class IoU, mIoU (and mIoU
-    without the optional classes where the metric reports it, e.g.
+                  std: Optional[Dict[str, Dict[str, float]]] = None,
+                  precision_recall: Sequence[str] = ()) -> str:
+    """A markdown table: one row per run, per-class IoU, the precision
+    and recall of the classes in ``precision_recall`` (e.g. the rare
+    ones: a run that finds more of a class at a lower precision wins on a
+    split rich in it and loses on one poor in it), mIoU (and mIoU without
+    the optional classes where the metric reports it, e.g.
     ``mIoU_without_clutter``), mF1, mCPE.
 
     With ``std`` (same layout as ``results``, e.g. from
@@ -19,12 +23,16 @@ def metrics_table(results: Dict[str, Dict[str, float]],
     """
     without = sorted({k for m in results.values() for k in m
                       if k.startswith('mIoU_without_')})
-    header = ['run'] + [f'IoU {c}' for c in class_names] + ['mIoU'] + [
+    header = ['run'] + [f'IoU {c}' for c in class_names] + [
+        f'{name} {c}' for c in precision_recall
+        for name in ('precision', 'recall')] + ['mIoU'] + [
         'mIoU w/o ' + k[len('mIoU_without_'):].replace('+', ', ')
         for k in without] + ['mF1', 'mCPE']
     lines = ['| ' + ' | '.join(header) + ' |',
              '|' + '---|' * len(header)]
-    keys = [f'IoU.{c}' for c in class_names] + ['mIoU'] + without + [
+    keys = [f'IoU.{c}' for c in class_names] + [
+        f'{name}.{c}' for c in precision_recall
+        for name in ('Precision', 'Recall')] + ['mIoU'] + without + [
         'mFscore', 'mCPE']
     for run, metrics in results.items():
         cells = [run]

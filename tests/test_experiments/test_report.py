@@ -23,6 +23,20 @@ def test_mean_and_std_over_seeds_skip_nan():
     assert '| a | 5.00 ± 1.41 |' in table and '20.00 ± 10.00' in table
 
 
+def test_precision_and_recall_columns_of_the_classes_asked_for():
+    results = {'alpha = 0': {'IoU.road': 48.8, 'IoU.background': 97.1,
+                             'Precision.road': 80.5, 'Recall.road': 55.5,
+                             'mIoU': 73.0, 'mFscore': 82.0, 'mCPE': 2.0}}
+    table = metrics_table(results, ['background', 'road'],
+                          precision_recall=['road'])
+    header, _, row = table.split('\n')
+    assert header == ('| run | IoU background | IoU road | precision road | '
+                      'recall road | mIoU | mF1 | mCPE |')
+    assert row == ('| alpha = 0 | 97.10 | 48.80 | 80.50 | 55.50 | 73.00 | '
+                   '82.00 | 2.00 |')
+    assert 'precision' not in metrics_table(results, ['road'])
+
+
 def test_weakest_classes_rank_by_iou_and_skip_missing():
     metrics = {'IoU.road': 80.0, 'IoU.car': 12.0, 'IoU.boat': float('nan'),
                'IoU.tree': 40.0}

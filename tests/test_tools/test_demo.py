@@ -94,6 +94,9 @@ def test_quick_demo_runs_every_stage_and_reports_this_runs_numbers(
         row = _row(report, name)
         assert f'{metrics["mIoU"]:.2f}' in row
         assert f'{metrics["IoU.car"]:.2f}' in row
+        # how each run reaches its rare-class IoU
+        assert f'{metrics["Recall.car"]:.2f} |' in row
+    assert '| precision car | recall car | precision clutter |' in report
     for name, metrics in cpe.items():
         assert f'{metrics["mCPE"]:.2f}' in _row(report, name)
     # every number is on the test scenes; settings are chosen on val
