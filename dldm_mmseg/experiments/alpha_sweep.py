@@ -6,6 +6,7 @@ filter)."""
 import hashlib
 import json
 import os.path as osp
+from typing import Optional
 
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
@@ -37,9 +38,7 @@ def run_alpha(config: str, alpha: float, work_dir: str,
     if alpha < 0:
         raise ValueError(f'alpha must be >= 0, got {alpha}')
     sampler.syn_ratio = alpha
-    # one name per work dir: mmengine keeps one visualizer per name
-    where = hashlib.sha1(osp.abspath(work_dir).encode()).hexdigest()[:8]
-    return train_and_test(cfg, f'{osp.basename(work_dir)}_{where}')
+    return train_and_test(cfg)
 
 
 def set_variant(cfg, suffix: str, options: dict):
@@ -189,15 +188,20 @@ class LastValMetrics(Hook):
         self.metrics = metrics
 
 
-def train_and_test(cfg, name: str) -> dict:
+def train_and_test(cfg, name: Optional[str] = None) -> dict:
     """Train a loaded config, test it, return the test metrics as floats.
 
     The metrics of the last validation during training go to
     ``<work_dir>/val_metrics.json`` (:data:`VAL_METRICS`): choices between
     runs are made on them, never on the test metrics returned.
     ``name`` becomes the experiment and visualizer name (mmengine keeps one
-    visualizer per name in a process, so each run needs its own).
+    visualizer per name in a process, so each run needs its own); by
+    default the work dir's name and a hash of its path, one per work dir.
     """
+    if name is None:
+        where = hashlib.sha1(
+            osp.abspath(cfg.work_dir).encode()).hexdigest()[:8]
+        name = f'{osp.basename(cfg.work_dir)}_{where}'
     cfg.experiment_name = name
     cfg.visualizer.name = f'visualizer_{name}'
     check_weights_offline(cfg)

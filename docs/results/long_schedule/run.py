@@ -12,9 +12,6 @@ with the same settings, so a killed run resumes. Writes ``<name>.json``
         --iters 3000 --out work_dirs/vegas_demo/long_schedule \
         --name vegas_3000 --rare road
 """
-import argparse
-import hashlib
-import json
 import os.path as osp
 import sys
 
@@ -23,12 +20,10 @@ from dldm_mmseg.experiments.alpha_sweep import (alpha_run_identity,
                                                 run_alpha, train_and_test)
 from dldm_mmseg.utils.compat import speed_up_configs
 from dldm_mmseg.utils.config import load_run_config
-from dldm_mmseg.utils.io import atomic_open
 
 HERE = osp.dirname(osp.abspath(__file__))
 sys.path.insert(0, osp.join(HERE, '..', 'synthetic_gain'))
-from aggregate import (finished_seeds, summarise_runs,  # noqa: E402
-                       summary_lines)
+from aggregate import harness_parser, write_summary  # noqa: E402
 
 RUNS = ('real', 'oversample40', 'alpha_0.4')
 
@@ -43,21 +38,15 @@ def schedule(iters, seed):
 
 
 def run_config(config, options, work_dir):
-    cfg = load_run_config(config, options, work_dir=work_dir,
-                          format_python_code=False)
-    where = hashlib.sha1(osp.abspath(work_dir).encode()).hexdigest()[:8]
-    return train_and_test(cfg, f'oversample_{where}')
+    return train_and_test(load_run_config(config, options, work_dir=work_dir,
+                                          format_python_code=False))
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser = harness_parser(__doc__.split('\n\n')[0])
     parser.add_argument('config', help="a demo's *_syn40.py config")
     parser.add_argument('oversample', help="its *_oversample40.py config")
     parser.add_argument('--iters', type=int, required=True)
-    parser.add_argument('--out', required=True, help='work dir of the runs')
-    parser.add_argument('--name', required=True, help='<name>.json here')
-    parser.add_argument('--rare', required=True, help='the rare class')
-    parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
     args = parser.parse_args(argv)
     speed_up_configs()
     for seed in args.seeds:
@@ -73,14 +62,10 @@ def main(argv=None):
                      identity=dict(config=config_digest(load_run_config(
                          args.oversample, options,
                          format_python_code=False))))
-    # every finished seed, not only this call's: a call for one more
-    # seed does not shrink the summary
-    summary = summarise_runs(args.out, RUNS, finished_seeds(args.out, RUNS),
-                             ['mIoU', f'IoU.{args.rare}',
-                              f'Precision.{args.rare}', f'Recall.{args.rare}'])
-    with atomic_open(osp.join(HERE, f'{args.name}.json')) as f:
-        json.dump(dict(iters=args.iters, **summary), f, indent=1)
-    print('\n'.join(summary_lines(summary)))
+    rare = args.rare
+    write_summary(args.out, RUNS, ['mIoU', f'IoU.{rare}', f'Precision.{rare}',
+                                   f'Recall.{rare}'],
+                  osp.join(HERE, f'{args.name}.json'), iters=args.iters)
 
 
 if __name__ == '__main__':

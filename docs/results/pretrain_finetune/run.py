@@ -12,10 +12,7 @@ val and test) beside this script::
         --out work_dirs/vegas_demo/pretrain_finetune --name vegas \
         --rare road
 """
-import argparse
 import copy
-import hashlib
-import json
 import os.path as osp
 import sys
 
@@ -25,12 +22,10 @@ from dldm_mmseg.experiments.alpha_sweep import (alpha_run_identity,
 from dldm_mmseg.utils.compat import speed_up_configs
 from dldm_mmseg.utils.config import load_run_config
 from dldm_mmseg.utils.hashing import cached_file_sha256
-from dldm_mmseg.utils.io import atomic_open
 
 HERE = osp.dirname(osp.abspath(__file__))
 sys.path.insert(0, osp.join(HERE, '..', 'synthetic_gain'))
-from aggregate import (finished_seeds, summarise_runs,  # noqa: E402
-                       summary_lines)
+from aggregate import harness_parser, write_summary  # noqa: E402
 
 RUNS = ('real', 'syn_only', 'syn_then_real', 'real_then_real')
 
@@ -52,10 +47,8 @@ def synthetic_only(cfg):
 
 
 def run_syn_only(config, options, work_dir):
-    cfg = synthetic_only(load_run_config(config, options, work_dir=work_dir,
-                                         format_python_code=False))
-    where = hashlib.sha1(osp.abspath(work_dir).encode()).hexdigest()[:8]
-    return train_and_test(cfg, f'syn_only_{where}')
+    return train_and_test(synthetic_only(load_run_config(
+        config, options, work_dir=work_dir, format_python_code=False)))
 
 
 def checkpoint_of(run_dir, iters):
@@ -92,23 +85,14 @@ def run_seed(config, out, seed):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser = harness_parser(__doc__.split('\n\n')[0])
     parser.add_argument('config', help="a demo's *_syn40.py config")
-    parser.add_argument('--out', required=True, help='work dir of the runs')
-    parser.add_argument('--name', required=True, help='<name>.json here')
-    parser.add_argument('--rare', required=True, help='the rare class')
-    parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
     args = parser.parse_args(argv)
     speed_up_configs()
     for seed in args.seeds:
         run_seed(args.config, args.out, seed)
-    # every finished seed, not only this call's: a call for one more
-    # seed does not shrink the summary
-    summary = summarise_runs(args.out, RUNS, finished_seeds(args.out, RUNS),
-                             ['mIoU', f'IoU.{args.rare}'])
-    with atomic_open(osp.join(HERE, f'{args.name}.json')) as f:
-        json.dump(summary, f, indent=1)
-    print('\n'.join(summary_lines(summary)))
+    write_summary(args.out, RUNS, ['mIoU', f'IoU.{args.rare}'],
+                  osp.join(HERE, f'{args.name}.json'))
 
 
 if __name__ == '__main__':

@@ -22,6 +22,7 @@ import re
 import numpy as np
 
 from dldm_mmseg.experiments.report import mean_and_std
+from dldm_mmseg.utils.io import atomic_open
 
 HERE = osp.dirname(osp.abspath(__file__))
 
@@ -85,13 +86,30 @@ def summarise_runs(out, runs, seeds, keys):
         for seed in seeds}, keys) for run in runs}
 
 
-def summary_lines(summary):
-    """One line per run of :func:`summarise_runs`: mean ± std of each key,
-    val then test."""
-    return [run + ' ' + ' '.join(
-        f'{split} {key} {v["mean"]:.2f} ± {v["std"]:.2f}'
-        for split in ('val', 'test') for key, v in numbers[split].items())
-        for run, numbers in summary.items()]
+def harness_parser(description):
+    """The arguments every harness that writes ``<out>/seed<N>/<run>``
+    shares (``--out``, ``--name``, ``--rare``, ``--seeds``)."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument('--out', required=True, help='work dir of the runs')
+    parser.add_argument('--name', required=True, help='<name>.json here')
+    parser.add_argument('--rare', required=True, help='the rare class')
+    parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
+    return parser
+
+
+def write_summary(out, runs, keys, path, **extra):
+    """:func:`summarise_runs` of every finished seed of ``<out>`` (not
+    only those one call trained: a call for one more seed does not shrink
+    the summary), with ``extra``, written to ``path`` atomically; prints
+    a line per run (mean ± std of each key, val then test)."""
+    summary = summarise_runs(out, runs, finished_seeds(out, runs), keys)
+    with atomic_open(path) as f:
+        json.dump(dict(extra, **summary), f, indent=1)
+    for run, numbers in summary.items():
+        print(run, ' '.join(
+            f'{split} {key} {v["mean"]:.2f} ± {v["std"]:.2f}'
+            for split in ('val', 'test')
+            for key, v in numbers[split].items()))
 
 
 def filter_shares(work):
