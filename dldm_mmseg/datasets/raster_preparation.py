@@ -199,16 +199,21 @@ def _shares(ids, origins, tile, num_classes):
     return counts[1:] / max(labelled, 1), int(labelled)
 
 
-def identity(image_path, label_path, settings: RasterSettings) -> dict:
-    """What made a prepared folder: the inputs' content hashes and the
-    settings (not the files' paths: a moved scene is the same scene)."""
+def settings_identity(settings: RasterSettings) -> dict:
+    """The settings as a prepared folder's ``summary.json`` records them."""
     written = asdict(settings)
     if not settings.stratify:
         # folders prepared before the option existed keep their identity
         del written['stratify']
+    return json.loads(json.dumps(written))
+
+
+def identity(image_path, label_path, settings: RasterSettings) -> dict:
+    """What made a prepared folder: the inputs' content hashes and the
+    settings (not the files' paths: a moved scene is the same scene)."""
     return dict(image_sha256=cached_file_sha256(image_path),
                 labels_sha256=cached_file_sha256(label_path),
-                settings=json.loads(json.dumps(written)))
+                settings=settings_identity(settings))
 
 
 def _check_layout(settings, height, width, rows, cols):

@@ -9,16 +9,18 @@ them into an mmseg dataset.
 """
 import glob
 import hashlib
+import json
 import os
 import os.path as osp
 import subprocess
 import sys
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Dict, Optional
 
 from dldm_mmseg.utils.io import atomic_open
-from .raster_preparation import RasterSettings, prepare_raster
+from .raster_preparation import (RasterSettings, prepare_raster,
+                                 settings_identity)
 
 INDIAN_PINES_CLASSES = (
     'alfalfa', 'corn_notill', 'corn_mintill', 'corn', 'grass_pasture',
@@ -47,6 +49,21 @@ class Benchmark:
     about: str = ''
 
 
+VEGAS_ROADS = Benchmark(
+    package='solaris==0.4.0',
+    image='solaris/data/road_mask_input.tif',
+    labels='solaris/data/sample_road_raster_mask.tif',
+    sha256={'solaris/data/road_mask_input.tif': '7c561b4a96190dfacc324a'
+            '03667301935e8868bddacf0496dd7d369224f0ea87',
+            'solaris/data/sample_road_raster_mask.tif': 'd545452e2d92a9'
+            'b46f38375eeadc600345da16a021739a58bf8f5425b5371a09'},
+    settings=RasterSettings(
+        classes=('background', 'road'), values=(0, 255),
+        palette=[[0, 0, 0], [255, 255, 255]], tile=64, block=256,
+        name='vegas'),
+    about='SpaceNet Las Vegas, 1300x1300 px, one band, road masks')
+
+
 BENCHMARKS = {
     'spacenet_atlanta': Benchmark(
         package='solaris==0.4.0',
@@ -63,19 +80,13 @@ BENCHMARKS = {
             stratify=True, name='atlanta'),
         about='SpaceNet Atlanta, 900x900 px at 0.5 m, one panchromatic '
               'band, building footprints'),
-    'spacenet_vegas_roads': Benchmark(
-        package='solaris==0.4.0',
-        image='solaris/data/road_mask_input.tif',
-        labels='solaris/data/sample_road_raster_mask.tif',
-        sha256={'solaris/data/road_mask_input.tif': '7c561b4a96190dfacc324a'
-                '03667301935e8868bddacf0496dd7d369224f0ea87',
-                'solaris/data/sample_road_raster_mask.tif': 'd545452e2d92a9'
-                'b46f38375eeadc600345da16a021739a58bf8f5425b5371a09'},
-        settings=RasterSettings(
-            classes=('background', 'road'), values=(0, 255),
-            palette=[[0, 0, 0], [255, 255, 255]], tile=64, block=256,
-            name='vegas'),
-        about='SpaceNet Las Vegas, 1300x1300 px, one band, road masks'),
+    'spacenet_vegas_roads': VEGAS_ROADS,
+    # the same scene with its blocks dealt so that every split holds its
+    # share of road pixels (val and test 2.1% and 2.0% road, where the
+    # plain key's hold 2.2% and 4.7%); a key of its own, as generators
+    # trained on one deal have seen the other's val and test tiles
+    'spacenet_vegas_roads_stratified': replace(
+        VEGAS_ROADS, settings=replace(VEGAS_ROADS.settings, stratify=True)),
     'indian_pines': Benchmark(
         package='ghost-hsi==0.1.7',
         image='ghost/data/indian_pines/Indian_pines_corrected.mat',
@@ -175,3 +186,22 @@ def get_benchmark(name: str, out_dir: str, cache: Optional[str] = None,
                             osp.join(cache, benchmark.package))
     return prepare_raster(files[benchmark.image], files[benchmark.labels],
                           out_dir, benchmark.settings, force=force)
+
+
+def check_prepared(name: str, folder: str):
+    """Raise unless ``folder`` was prepared from benchmark ``name``'s
+    files and settings (as its ``summary.json`` records), so a work dir
+    made for another deal of a scene is not taken for this one."""
+    benchmark = BENCHMARKS[name]
+    with open(osp.join(folder, 'summary.json'), encoding='utf-8') as f:
+        made_by = json.load(f).get('made_by', {})
+    expected = dict(
+        image_sha256=benchmark.sha256[benchmark.image],
+        labels_sha256=benchmark.sha256[benchmark.labels],
+        settings=settings_identity(benchmark.settings))
+    differ = [key for key in expected if made_by.get(key) != expected[key]]
+    if differ:
+        raise FileExistsError(
+            f'{folder} was not prepared as benchmark {name!r} (its '
+            f'summary.json records other {", ".join(differ)}); use another '
+            '--work-dir for this dataset, or delete the folder')

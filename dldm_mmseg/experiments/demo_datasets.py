@@ -15,7 +15,8 @@ from typing import Dict, Optional, Tuple
 
 from dldm_mmseg.datasets.captioning import write_captions
 from dldm_mmseg.datasets.raster_preparation import SPLITS
-from dldm_mmseg.datasets.real_benchmarks import BENCHMARKS, get_benchmark
+from dldm_mmseg.datasets.real_benchmarks import (BENCHMARKS, check_prepared,
+                                                 get_benchmark)
 from dldm_mmseg.datasets.toy_landcover import make_toy_landcover
 from dldm_mmseg.utils.source_dataset import source_dataset_defaults
 
@@ -72,7 +73,9 @@ class DemoDataset:
             sizes = self.sizes[quick]
             make_toy_landcover(data_root, sizes['train'], sizes['val'],
                                seed=seed, num_test=sizes['test'])
-        elif not osp.isfile(osp.join(data_root, 'summary.json')):
+        elif osp.isfile(osp.join(data_root, 'summary.json')):
+            check_prepared(self.benchmark, data_root)
+        else:
             get_benchmark(self.benchmark, data_root, cache=cache)
         source = source_dataset_defaults(self.source_dataset)
         counts = {}
@@ -103,12 +106,20 @@ def _configs(folder: str, mask: str, image: str, synth: str,
 
 
 def _real_scene(benchmark: str, target_classes: Tuple[str, ...],
-                seed_spread: Optional[str]) -> DemoDataset:
+                seed_spread: Optional[str],
+                configs_of: Optional[str] = None) -> DemoDataset:
     """A :data:`BENCHMARKS` scene as a demo dataset: its configs are in
     ``configs/demo/<short>/`` and named after the scene's short name
-    (``settings.name``), its generators ship in ``demo_weights/<key>``."""
+    (``settings.name``), its generators ship in ``demo_weights/<key>``.
+
+    ``configs_of`` is the key whose configs it runs (another deal of the
+    same scene): they read its data from that key's folder of the work
+    dir, which :meth:`DemoDataset.prepare` checks was prepared with this
+    key's settings."""
     scene = BENCHMARKS[benchmark]
     short = scene.settings.name
+    dealt = (', dealt so that every split holds its share of each class'
+             if scene.settings.stratify else '')
     return DemoDataset(
         name=benchmark,
         configs=_configs(f'configs/demo/{short}', f'mask_small_{short}',
@@ -122,11 +133,11 @@ def _real_scene(benchmark: str, target_classes: Tuple[str, ...],
         weights=f'demo_weights/{benchmark}',
         seed_spread=seed_spread,
         syn_folder=f'{short}_syn',
-        data_folder=benchmark,
+        data_folder=configs_of or benchmark,
         about=f'a real scene: {scene.about} (`{scene.package}`, prepared by '
               f'`tools/get_benchmark.py {benchmark}` into spatially '
               'disjoint train / val / test blocks of '
-              f'{scene.settings.tile} px tiles)',
+              f'{scene.settings.tile} px tiles{dealt})',
         benchmark=benchmark)
 
 
@@ -152,4 +163,7 @@ DEMO_DATASETS = {
         'docs/results/real_atlanta_seeds3/metrics.json'),
     'spacenet_vegas_roads': _real_scene('spacenet_vegas_roads', ('road',),
                                         None),
+    'spacenet_vegas_roads_stratified': _real_scene(
+        'spacenet_vegas_roads_stratified', ('road',), None,
+        configs_of='spacenet_vegas_roads'),
 }
