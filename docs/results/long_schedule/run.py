@@ -65,7 +65,8 @@ def main(argv=None):
     rare = args.rare
     write_summary(args.out, RUNS, ['mIoU', f'IoU.{rare}', f'Precision.{rare}',
                                    f'Recall.{rare}'],
-                  osp.join(HERE, f'{args.name}.json'), iters=args.iters)
+                  osp.join(args.out_dir or HERE, f'{args.name}.json'),
+                  iters=args.iters)
 
 
 if __name__ == '__main__':

@@ -92,7 +92,7 @@ def main(argv=None):
     for seed in args.seeds:
         run_seed(args.config, args.out, seed)
     write_summary(args.out, RUNS, ['mIoU', f'IoU.{args.rare}'],
-                  osp.join(HERE, f'{args.name}.json'))
+                  osp.join(args.out_dir or HERE, f'{args.name}.json'))
 
 
 if __name__ == '__main__':

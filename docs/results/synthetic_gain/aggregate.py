@@ -94,6 +94,8 @@ def harness_parser(description):
     parser.add_argument('--name', required=True, help='<name>.json here')
     parser.add_argument('--rare', required=True, help='the rare class')
     parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
+    parser.add_argument('--out-dir', help='where <name>.json goes (default: '
+                        'beside the harness)')
     return parser
 
 
@@ -216,6 +218,39 @@ def pick(runs, seeds=3):
                 and score - real['mean'] > real['std'])
 
 
+def margins(runs, candidate, baselines, split, key):
+    """Per baseline, ``candidate``'s mean margin over it on ``split``'s
+    ``key``, the larger of the two stds, and whether the margin exceeds
+    that std (the comparisons of the issue's bar)."""
+    ours = runs[candidate][split][key]
+    out = {}
+    for baseline in baselines:
+        theirs = runs[baseline][split][key]
+        margin = ours['mean'] - theirs['mean']
+        spread = max(ours['std'], theirs['std'])
+        out[baseline] = dict(margin=margin, larger_std=spread,
+                             beyond_std=margin > spread)
+    return out
+
+
+def issue_bar(runs, candidate, baselines, rare, min_rare_gain=3.0):
+    """The pick of a pre-registered rule and the issue's bar: the
+    candidate must beat every baseline on val mIoU by more than the larger
+    std (else test is not judged); then on test mIoU by more than the
+    larger std, and on the rare class's IoU by ``min_rare_gain``
+    points."""
+    val = margins(runs, candidate, baselines, 'val', 'mIoU')
+    verdict = dict(val_mIoU=val,
+                   val_picks=all(m['beyond_std'] for m in val.values()))
+    test = margins(runs, candidate, baselines, 'test', 'mIoU')
+    rare_test = margins(runs, candidate, baselines, 'test', f'IoU.{rare}')
+    verdict.update(test_mIoU=test, test_rare_IoU=rare_test)
+    verdict['test_bar'] = verdict['val_picks'] and all(
+        test[b]['beyond_std'] and rare_test[b]['margin'] >= min_rare_gain
+        for b in baselines)
+    return verdict
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('work_dir')
@@ -225,8 +260,12 @@ def main():
     parser.add_argument('--out-dir', default=HERE,
                         help='where <name>.json and <name>_alpha.png go '
                         '(default: beside this script)')
+    parser.add_argument('--precision-recall', action='store_true',
+                        help='also the rare classes\' precision and recall')
     args = parser.parse_args()
-    keys = ['mIoU'] + [f'IoU.{c}' for c in args.rare]
+    keys = ['mIoU'] + [f'{metric}.{c}' for c in args.rare for metric in (
+        ('IoU', 'Precision', 'Recall') if args.precision_recall
+        else ('IoU',))]
     runs = runs_by_seed(args.work_dir)
     metrics = load(osp.join(args.work_dir, 'metrics.json'))
     summary = dict(
