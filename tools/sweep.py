@@ -43,6 +43,12 @@ def parse_args(argv=None):
                         'alpha 0 makes first; never the split the runs are '
                         'scored on), to compare with the frequency boost; '
                         'the set goes to <syn_data_root>_weak_classes')
+    parser.add_argument('--precision-recall', nargs='+', default=[],
+                        metavar='CLASS',
+                        help='add these classes\' precision and recall to '
+                        'the table (the rare ones: a run that finds more of '
+                        'a class at a lower precision wins on a split rich '
+                        'in it and loses on one poor in it)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override settings in the config, key=value, '
                         'for every alpha')
@@ -83,6 +89,10 @@ def main(argv=None):
         source_dataset_defaults, source_dataset_from_config)
     classes = source_dataset_defaults(source_dataset_from_config(
         args.config))['metainfo']['classes']
+    unknown = [c for c in args.precision_recall if c not in classes]
+    if unknown:
+        raise SystemExit(f'--precision-recall {" ".join(unknown)}: not a '
+                         f'class of {args.config} ({", ".join(classes)})')
     if args.weak_classes:
         check_weak_classes(args, work, classes)
     results = {}
@@ -104,7 +114,8 @@ def main(argv=None):
                 args.cfg_options, weak,
                 identity=alpha_run_identity(args.config, alpha,
                                             args.cfg_options, weak))
-    table = metrics_table(rows, classes)
+    table = metrics_table(rows, classes,
+                          precision_recall=args.precision_recall)
     plot = plot_metric_vs_alpha(results, classes,
                                 osp.join(work, 'metric_vs_alpha.png'))
     with atomic_open(osp.join(work, 'sweep.md')) as f:

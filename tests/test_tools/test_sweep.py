@@ -37,14 +37,27 @@ default_hooks = dict(checkpoint=dict(interval=2))
 """)
     sweep = load_tool('sweep')
     work = str(tmp_path / 'sweep')
+    with pytest.raises(SystemExit, match=r'--precision-recall bike: not '
+                       r'a class of .*toy_syn.py \(impervious_surface'):
+        sweep.main([str(config), '--work-dir', work,
+                    '--precision-recall', 'car', 'bike'])
+    assert not osp.exists(work)  # refused before anything trained
     results = sweep.main([str(config), '--alphas', '0', '0.5', '1',
-                          '--work-dir', work])
+                          '--work-dir', work, '--precision-recall', 'car'])
     assert sorted(results) == [0.0, 0.5, 1.0]
     assert all('mIoU' in r and 'IoU.car' in r for r in results.values())
     assert osp.getsize(osp.join(work, 'metric_vs_alpha.png')) > 1000
     table = open(osp.join(work, 'sweep.md')).read()
     assert '| alpha = 0.5 |' in table
     assert f'{results[1.0]["mIoU"]:.2f}' in table
+    header = table.splitlines()[2]
+    assert '| precision car | recall car |' in header
+    row = next(line for line in table.splitlines()
+               if line.startswith('| alpha = 1 |')).split(' | ')
+    columns = header.split(' | ')
+    for name, key in (('precision car', 'Precision.car'),
+                      ('recall car', 'Recall.car')):
+        assert row[columns.index(name)] == f'{results[1.0][key]:.2f}'
     # a second call reuses the finished alphas (no training)
     monkeypatch.setattr(sweep, 'run_alpha', lambda *a, **k: pytest.fail(
         'retrained a finished alpha'))
