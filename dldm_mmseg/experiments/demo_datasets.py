@@ -107,19 +107,18 @@ def _configs(folder: str, mask: str, image: str, synth: str,
 
 def _real_scene(benchmark: str, target_classes: Tuple[str, ...],
                 seed_spread: Optional[str],
-                configs_of: Optional[str] = None) -> DemoDataset:
+                data_folder_of: Optional[str] = None) -> DemoDataset:
     """A :data:`BENCHMARKS` scene as a demo dataset: its configs are in
     ``configs/demo/<short>/`` and named after the scene's short name
     (``settings.name``), its generators ship in ``demo_weights/<key>``.
 
-    ``configs_of`` is the key whose configs it runs (another deal of the
-    same scene): they read its data from that key's folder of the work
+    ``data_folder_of`` is the key whose data folder the configs read
+    (another deal of the same scene, with the same short name and so the
+    same configs): this key's data goes to that folder of its own work
     dir, which :meth:`DemoDataset.prepare` checks was prepared with this
     key's settings."""
     scene = BENCHMARKS[benchmark]
     short = scene.settings.name
-    dealt = (', dealt so that every split holds its share of each class'
-             if scene.settings.stratify else '')
     return DemoDataset(
         name=benchmark,
         configs=_configs(f'configs/demo/{short}', f'mask_small_{short}',
@@ -133,11 +132,11 @@ def _real_scene(benchmark: str, target_classes: Tuple[str, ...],
         weights=f'demo_weights/{benchmark}',
         seed_spread=seed_spread,
         syn_folder=f'{short}_syn',
-        data_folder=configs_of or benchmark,
+        data_folder=data_folder_of or benchmark,
         about=f'a real scene: {scene.about} (`{scene.package}`, prepared by '
               f'`tools/get_benchmark.py {benchmark}` into spatially '
               'disjoint train / val / test blocks of '
-              f'{scene.settings.tile} px tiles{dealt})',
+              f'{scene.settings.tile} px tiles)',
         benchmark=benchmark)
 
 
@@ -165,5 +164,5 @@ DEMO_DATASETS = {
                                         None),
     'spacenet_vegas_roads_stratified': _real_scene(
         'spacenet_vegas_roads_stratified', ('road',), None,
-        configs_of='spacenet_vegas_roads'),
+        data_folder_of='spacenet_vegas_roads'),
 }

@@ -3,7 +3,8 @@ schedule, over a finished demo work dir (``rule.md``).
 
 Every run goes to ``<out>/seed<N>/<run>`` and is skipped when finished
 with the same settings, so a killed run resumes. Writes ``<name>.json``
-(mean, std and every seed, val and test) beside this script::
+(mean, std and every seed, val and test) beside this script, or in
+``--out-dir``::
 
     DLDM_DEMO_DIR=$(realpath work_dirs/vegas_demo) \
     python docs/results/long_schedule/run.py \

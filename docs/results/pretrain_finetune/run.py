@@ -4,7 +4,7 @@ real-then-real control, over a finished demo work dir (``rule.md``).
 Every run goes to ``<out>/seed<N>/<run>`` and is skipped when finished
 (its ``metrics.json`` is there and was made by the same settings), so a
 killed run resumes. Writes ``<name>.json`` (mean, std and every seed,
-val and test) beside this script::
+val and test) beside this script, or in ``--out-dir``::
 
     DLDM_DEMO_DIR=$(realpath work_dirs/vegas_demo) \
     python docs/results/pretrain_finetune/run.py \

@@ -91,7 +91,8 @@ def harness_parser(description):
     shares (``--out``, ``--name``, ``--rare``, ``--seeds``)."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument('--out', required=True, help='work dir of the runs')
-    parser.add_argument('--name', required=True, help='<name>.json here')
+    parser.add_argument('--name', required=True,
+                        help='<name>.json (in --out-dir)')
     parser.add_argument('--rare', required=True, help='the rare class')
     parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
     parser.add_argument('--out-dir', help='where <name>.json goes (default: '
@@ -238,7 +239,8 @@ def issue_bar(runs, candidate, baselines, rare, min_rare_gain=3.0):
     candidate must beat every baseline on val mIoU by more than the larger
     std (else test is not judged); then on test mIoU by more than the
     larger std, and on the rare class's IoU by ``min_rare_gain``
-    points."""
+    points. "The larger std" is that of the pair compared (candidate and
+    one baseline), as the earlier reports read it."""
     val = margins(runs, candidate, baselines, 'val', 'mIoU')
     verdict = dict(val_mIoU=val,
                    val_picks=all(m['beyond_std'] for m in val.values()))
@@ -260,6 +262,9 @@ def main():
     parser.add_argument('--out-dir', default=HERE,
                         help='where <name>.json and <name>_alpha.png go '
                         '(default: beside this script)')
+    parser.add_argument('--no-pick', action='store_true',
+                        help='leave out the pick of rule.md (for a work dir '
+                        'judged by a rule of its own)')
     parser.add_argument('--precision-recall', action='store_true',
                         help='also the rare classes\' precision and recall')
     args = parser.parse_args()
@@ -275,7 +280,7 @@ def main():
         set_mcpe=metrics['set_mcpe']['mCPE'],
         fid=metrics['fid'],
         filter_ignored_share=filter_shares(args.work_dir))
-    summary['pick'] = pick(summary['runs'])
+    summary['pick'] = None if args.no_pick else pick(summary['runs'])
     with open(osp.join(args.out_dir, f'{args.name}.json'), 'w',
               encoding='utf-8') as f:
         json.dump(summary, f, indent=1)

@@ -25,7 +25,7 @@ python docs/results/real_atlanta_labels_fixed/segmentor_seeds.py \
     --seeds-of-segmentors 1 2 --out "$here/segmentor_seeds.json" -- \
     "${demo_args[@]}"
 python docs/results/synthetic_gain/aggregate.py "$work" \
-    --name vegas_stratified_1500 --rare road --precision-recall \
+    --name vegas_stratified_1500 --rare road --precision-recall --no-pick \
     --out-dir "$here" > "$here/vegas_stratified_1500.md"
 DLDM_DEMO_DIR=$(realpath "$work") python docs/results/long_schedule/run.py \
     configs/demo/vegas/deeplabv3plus_vegas_syn40.py \
