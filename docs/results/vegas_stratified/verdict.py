@@ -59,6 +59,11 @@ def plot(by_schedule, path):
             ax.bar([n + offset for n in range(len(names))],
                    [v['mean'] for v in values], 0.4,
                    yerr=[v['std'] for v in values], capsize=3, label=split)
+        low = min(by_schedule[i][r][s][key]['mean']
+                  - by_schedule[i][r][s][key]['std']
+                  for i in by_schedule for r in LABELS
+                  for s in ('val', 'test'))
+        ax.set_ylim(bottom=max(0, 5 * (low // 5) - 5))  # the differences
         ax.set_xticks(range(len(names)))
         ax.set_xticklabels(names, fontsize=7)
         ax.set_title(f'{key}, seeds 0-2 (mean ± std)')
