@@ -63,6 +63,11 @@ def main(argv=None):
                         'plus ignore (onehot: no colour blends; the mask '
                         'generator draws in it, the image generator needs '
                         'rgb; --content masks only)')
+    parser.add_argument('--latent-channels', type=int, default=None,
+                        help="latent channels instead of the preset's (4): "
+                        'more keep more texture through the round trip; '
+                        'the image generator trained on this VAE gets a '
+                        'UNet with as many')
     parser.add_argument('--seed', type=int, default=0,
                         help='seed of the preset weights and the crops')
     parser.add_argument('--work-dir', default=None,
@@ -73,7 +78,8 @@ def main(argv=None):
                         'dir')
     args = parser.parse_args(argv)
     for flag, value in (('--iters', args.iters),
-                        ('--batch-size', args.batch_size)):
+                        ('--batch-size', args.batch_size),
+                        ('--latent-channels', args.latent_channels or 1)):
         if value < 1:
             parser.error(f'{flag} must be >= 1, got {value}')
     result = fit_vae(args.data_root, args.out, args.preset,
@@ -83,7 +89,8 @@ def main(argv=None):
                      crop_size=args.crop_size,
                      class_balance=args.class_balance,
                      content=args.content, work_dir=args.work_dir,
-                     resume=args.resume, mask_encoding=args.mask_encoding)
+                     resume=args.resume, mask_encoding=args.mask_encoding,
+                     latent_channels=args.latent_channels)
     accuracy = result['mask_pixel_accuracy']
     losses = '' if result['first'] is None else \
         f'loss {result["first"]:.4f} -> {result["last"]:.4f}, '

@@ -69,6 +69,11 @@ class VAEAutoencoder(BaseModel):
             pretrained SD VAE takes) or ``'onehot'`` (one channel per class
             plus ignore, :mod:`~dldm_mmseg.utils.mask_encoding`; with
             ``content='masks'`` only). Defaults to ``'rgb'``.
+        latent_channels (int, optional): Latent channels, instead of the
+            preset's (4): more keep more texture through the round trip,
+            and the generator drawing through the VAE gets a UNet with as
+            many (:func:`~dldm_mmseg.models.generators.
+            build_sd_components`). Defaults to None.
     """
 
     def __init__(self, source_dataset: SourceDataset = None,
@@ -76,6 +81,7 @@ class VAEAutoencoder(BaseModel):
                  kl_weight: float = 1e-6, mask_ce_weight: float = 0.1,
                  class_balance: float = 0.5, seed: int = 0,
                  mask_encoding: str = 'rgb',
+                 latent_channels: Optional[int] = None,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(data_preprocessor=data_preprocessor,
@@ -102,7 +108,8 @@ class VAEAutoencoder(BaseModel):
         channels = onehot_channels(self.num_classes) \
             if mask_encoding == 'onehot' else 3
         self.vae = build_sd_components(preset=preset, seed=seed,
-                                       vae_channels=channels).vae
+                                       vae_channels=channels,
+                                       latent_channels=latent_channels).vae
         self.vae.requires_grad_(True)
         #: the mean loss of every training step, for the fit's summary
         self.loss_history = []

@@ -42,7 +42,8 @@ def vae_fit_config(data_root: str, out: str, preset: str = 'small',
                    crop_size: Optional[int] = None,
                    class_balance: float = 0.5, content: str = 'both',
                    work_dir: Optional[str] = None,
-                   mask_encoding: str = 'rgb') -> Config:
+                   mask_encoding: str = 'rgb',
+                   latent_channels: Optional[int] = None) -> Config:
     """The config of a VAE fit (arguments as :func:`fit_vae`).
 
     The training samples are the dataset's masks (and, unless ``content``
@@ -60,7 +61,8 @@ def vae_fit_config(data_root: str, out: str, preset: str = 'small',
                    preset=preset, content=content, kl_weight=kl_weight,
                    mask_ce_weight=mask_ce_weight,
                    class_balance=class_balance, seed=seed,
-                   mask_encoding=mask_encoding),
+                   mask_encoding=mask_encoding,
+                   latent_channels=latent_channels),
         train_dataloader=dict(
             batch_size=batch_size, num_workers=0, persistent_workers=False,
             sampler=dict(type='InfiniteSampler', shuffle=True),
@@ -95,7 +97,8 @@ def fit_vae(data_root: str, out: str, preset: str = 'small',
             mask_ce_weight: float = 0.1, crop_size: Optional[int] = None,
             class_balance: float = 0.5, content: str = 'both',
             work_dir: Optional[str] = None, resume: bool = False,
-            mask_encoding: str = 'rgb') -> dict:
+            mask_encoding: str = 'rgb',
+            latent_channels: Optional[int] = None) -> dict:
     """Fit the preset VAE with ``Runner`` and save it to ``out``.
 
     Args:
@@ -107,8 +110,8 @@ def fit_vae(data_root: str, out: str, preset: str = 'small',
         iters (int): Optimiser steps. Defaults to 400.
         batch_size (int): Scenes per step. Defaults to 16.
         lr (float): AdamW learning rate. Defaults to 1e-3.
-        kl_weight, mask_ce_weight, class_balance, content, mask_encoding:
-            See :class:`~dldm_mmseg.models.VAEAutoencoder`.
+        kl_weight, mask_ce_weight, class_balance, content, mask_encoding,
+        latent_channels: See :class:`~dldm_mmseg.models.VAEAutoencoder`.
         seed (int): Seed of the preset's weights and of the run.
         log_interval (int): Steps between log lines. Defaults to 50.
         crop_size (int, optional): Train on random square crops of this
@@ -144,7 +147,7 @@ def fit_vae(data_root: str, out: str, preset: str = 'small',
     cfg = vae_fit_config(data_root, out, preset, source_dataset, iters,
                          batch_size, lr, kl_weight, seed, log_interval,
                          mask_ce_weight, crop_size, class_balance, content,
-                         work_dir, mask_encoding)
+                         work_dir, mask_encoding, latent_channels)
     cfg.resume = resume
     # one logger and visualizer per run, also for runs started within the
     # same second in one process (mmengine names them by the time stamp)

@@ -743,3 +743,41 @@ def test_controlnet_without_zero_convolutions_sees_the_condition(data):
         # from the first step, the residuals depend on the condition
         assert not torch.allclose(residuals(free, first),
                                   residuals(free, second))
+
+
+def test_wider_latents_reach_the_image_generator_through_its_vae(data,
+                                                                 tmp_path):
+    """A VAE fitted with --latent-channels 8 gives the ControlNet generator
+    built on it a UNet (and ControlNet) of 8 latent channels that trains
+    and paints; a conflicting request or a pretrained UNet is refused."""
+    from dldm_mmseg.models.generators import build_sd_components
+    fit = load_tool('fit_vae')
+    out = str(tmp_path / 'vae8')
+    fit.main([data, '--out', out, '--preset', 'tiny', '--iters', '2',
+              '--batch-size', '2', '--content', 'images',
+              '--latent-channels', '8'])
+    parts = build_sd_components(preset='tiny', vae=out)
+    assert parts.vae.config.latent_channels == 8
+    assert parts.unet.config.in_channels == 8
+    assert parts.unet.config.out_channels == 8
+    assert build_sd_components(preset='tiny').unet.config.in_channels == 4
+    model, _ = build(IMAGE_CFG, data, components=dict(preset='tiny',
+                                                      vae=out))
+    assert model.controlnet.config.in_channels == 8
+    losses = model(**batch_of(data, load_image=True))
+    assert all(torch.isfinite(v) for v in losses.values())
+    masks = np.random.default_rng(0).integers(0, 6, (2, 32, 32))
+    images = model.generate_images(masks, ['an aerial image'] * 2, [3, 4],
+                                   steps=2)
+    assert np.asarray(images).shape == (2, 32, 32, 3)
+    with pytest.raises(ValueError, match='8-channel latents'):
+        build_sd_components(preset='tiny', vae=out, latent_channels=4)
+    folder = str(tmp_path / 'sd')
+    sd = build_sd_components(preset='tiny')
+    for name in ('unet', 'vae', 'text_encoder', 'tokenizer'):
+        getattr(sd, name).save_pretrained(osp.join(folder, name))
+    sd.scheduler.save_pretrained(osp.join(folder, 'scheduler'))
+    with pytest.raises(ValueError, match='fixes its own'):
+        build_sd_components(pretrained=folder, latent_channels=8)
+    with pytest.raises(ValueError, match='takes 4'):
+        build_sd_components(pretrained=folder, vae=out)

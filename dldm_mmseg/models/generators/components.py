@@ -160,7 +160,9 @@ def build_sd_components(pretrained: Optional[str] = None,
                         prediction_type: Optional[str] = None,
                         vae: Optional[str] = None,
                         seed: int = 0,
-                        vae_channels: int = 3) -> SDComponents:
+                        vae_channels: int = 3,
+                        latent_channels: Optional[int] = None
+                        ) -> SDComponents:
     """Build UNet, VAE, text encoder, tokenizer and noise scheduler.
 
     Args:
@@ -179,6 +181,11 @@ def build_sd_components(pretrained: Optional[str] = None,
         vae_channels (int): Input and output channels of a preset's VAE:
             3 for RGB, one per class plus ignore for one-hot masks
             (:mod:`~dldm_mmseg.utils.mask_encoding`). Defaults to 3.
+        latent_channels (int, optional): Latent channels of a preset's VAE
+            (more keep more of an image's texture through the round
+            trip). Defaults to None: those of the ``vae`` folder when one
+            is given, else the preset's (4). A preset's UNet takes and
+            predicts as many channels as its VAE's latents.
 
     Returns:
         SDComponents: All parts in float32, in eval mode, frozen.
@@ -186,6 +193,28 @@ def build_sd_components(pretrained: Optional[str] = None,
     from diffusers import AutoencoderKL, UNet2DConditionModel
     from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
     vae_folder = vae
+    if vae_folder is not None and not osp.isfile(
+            osp.join(vae_folder, 'config.json')):
+        raise FileNotFoundError(
+            f'VAE folder {vae_folder} has no config.json; expected an '
+            'AutoencoderKL.save_pretrained folder (tools/fit_vae.py '
+            'writes one)')
+    folder_latents = None if vae_folder is None else \
+        AutoencoderKL.load_config(vae_folder)['latent_channels']
+    if latent_channels is not None:
+        if pretrained is not None:
+            raise ValueError(
+                f'latent_channels={latent_channels} sets a preset\'s '
+                f'latents; the UNet of {pretrained} fixes its own: leave it '
+                'out')
+        if latent_channels < 1:
+            raise ValueError(f'latent_channels must be >= 1, got '
+                             f'{latent_channels}')
+        if folder_latents not in (None, latent_channels):
+            raise ValueError(
+                f'latent_channels={latent_channels}, but the VAE '
+                f'{vae_folder} has {folder_latents}-channel latents; leave '
+                'latent_channels out to take the VAE\'s')
     if (pretrained is None) == (preset is None):
         raise ValueError('give exactly one of pretrained (a local diffusers '
                          'folder) and preset (tiny, small, sd15)')
@@ -216,13 +245,16 @@ def build_sd_components(pretrained: Optional[str] = None,
             raise ValueError(f'unknown preset {preset!r}; choose one of '
                              f'{sorted(PRESETS)}')
         spec = PRESETS[preset]
+        latents = latent_channels or folder_latents or \
+            spec['vae']['latent_channels']
         tokenizer = build_clip_tokenizer()
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             unet = UNet2DConditionModel(
-                in_channels=4, out_channels=4, **spec['unet'])
+                in_channels=latents, out_channels=latents, **spec['unet'])
             vae = AutoencoderKL(in_channels=vae_channels,
-                                out_channels=vae_channels, **spec['vae'])
+                                out_channels=vae_channels,
+                                **dict(spec['vae'], latent_channels=latents))
             text_encoder = CLIPTextModel(CLIPTextConfig(
                 vocab_size=len(tokenizer), max_position_embeddings=77,
                 bos_token_id=tokenizer.bos_token_id,
@@ -230,13 +262,15 @@ def build_sd_components(pretrained: Optional[str] = None,
                 pad_token_id=tokenizer.pad_token_id, **spec['text']))
         scheduler = _scheduler(prediction_type or 'epsilon')
     if vae_folder is not None:
-        if not osp.isfile(osp.join(vae_folder, 'config.json')):
-            raise FileNotFoundError(
-                f'VAE folder {vae_folder} has no config.json; expected an '
-                'AutoencoderKL.save_pretrained folder (tools/fit_vae.py '
-                'writes one)')
         vae = AutoencoderKL.from_pretrained(vae_folder, local_files_only=True,
                                             torch_dtype=torch.float32)
+    if vae.config.latent_channels != unet.config.in_channels:
+        raise ValueError(
+            f'the VAE {vae_folder or pretrained} has '
+            f'{vae.config.latent_channels}-channel latents, the UNet of '
+            f'{pretrained or preset} takes {unet.config.in_channels}; give a '
+            'VAE with the UNet\'s latent channels (or a preset, whose UNet '
+            'follows its VAE)')
     for module in (unet, vae, text_encoder):
         module.requires_grad_(False)
         module.eval()
