@@ -79,7 +79,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     for flag, value in (('--iters', args.iters),
                         ('--batch-size', args.batch_size),
-                        ('--latent-channels', args.latent_channels or 1)):
+                        ('--latent-channels', 1 if args.latent_channels
+                         is None else args.latent_channels)):
         if value < 1:
             parser.error(f'{flag} must be >= 1, got {value}')
     result = fit_vae(args.data_root, args.out, args.preset,

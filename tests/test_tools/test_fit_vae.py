@@ -3,7 +3,8 @@ import pytest
 from fixtures import load_tool
 
 
-@pytest.mark.parametrize('flag', ['--iters', '--batch-size'])
+@pytest.mark.parametrize('flag', ['--iters', '--batch-size',
+                                  '--latent-channels'])
 def test_fit_vae_refuses_nothing_to_fit(tmp_path, flag, capsys):
     fit = load_tool('fit_vae')
     out = tmp_path / 'vae'

@@ -37,6 +37,17 @@ def reconstruction_errors(images, recons, masks, classes):
     return result
 
 
+def pick(result: dict, names, tie: float = 1.0) -> str:
+    """``rule.md``'s pick: the VAE whose reconstructions the segmentor
+    scores highest, unless one with fewer latent channels is within
+    ``tie`` mIoU of it."""
+    best = max(names, key=lambda n: result[n]['consistency_mIoU'])
+    close = [n for n in names if result[n]['consistency_mIoU']
+             >= result[best]['consistency_mIoU'] - tie]
+    return min(close, key=lambda n: (result[n]['latent_channels'],
+                                     -result[n]['consistency_mIoU']))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('data_root', help='the prepared real scene')
@@ -64,6 +75,8 @@ def main():
             **reconstruction_errors(images, recons, masks, classes),
             **images_consistency(checker, recons, masks, classes))
         print(name, json.dumps(result[name]), flush=True)
+    result['picked'] = pick(result, [i.split('=', 1)[0] for i in args.vaes])
+    print('picked', result['picked'])
     with atomic_open(args.out) as f:
         json.dump(result, f, indent=1)
 

@@ -1,0 +1,67 @@
+"""Stage 2 alone, before and after the image VAE of ``rule.md``: each
+stage-2 export paints the real val and test masks of the stratified
+split (sampled as the synthesis samples), and the seed-0 real-only
+segmentor reads the images. Writes ``stage2.json`` here::
+
+    python docs/results/image_vae_texture/paint.py \
+        shipped=work_dirs/vstrat_demo picked=work_dirs/vtex \
+        --reference work_dirs/vstrat_demo/sweep/alpha_0
+"""
+import argparse
+import glob
+import json
+import os
+import os.path as osp
+
+from mmengine.config import Config
+from mmengine.runner.checkpoint import find_latest_checkpoint
+
+from dldm_mmseg.experiments.demo.measures import paint_real_masks
+from dldm_mmseg.utils.io import atomic_open
+
+HERE = osp.dirname(osp.abspath(__file__))
+VEGAS = osp.join(HERE, '..', '..', '..', 'configs', 'demo', 'vegas')
+STAGE2 = 'image_controlnet_small_vegas'
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('demos', nargs='+', metavar='NAME=WORK_DIR',
+                        help='work dirs holding data/ and a stage-2 export '
+                        f'in {STAGE2}/export/final')
+    parser.add_argument('--reference', required=True,
+                        help='the real-only segmentor run')
+    args = parser.parse_args()
+    reference = dict(
+        config=glob.glob(osp.join(args.reference, 'deeplabv3plus_*.py'))[0],
+        checkpoint=find_latest_checkpoint(args.reference))
+    real = {}
+    for split, name in (('test', 'metrics.json'),
+                        ('val', 'val_metrics.json')):
+        with open(osp.join(args.reference, name)) as f:
+            real[split] = json.load(f)['mIoU']
+    summary = dict(real_images_mIoU=real, stage2={})
+    for item in args.demos:
+        name, demo = item.split('=', 1)
+        os.environ['DLDM_DEMO_DIR'] = osp.abspath(demo)
+        synthesis = Config.fromfile(osp.join(
+            VEGAS, 'synth_small_vegas.py')).synthesis.to_dict()
+        scores = {}
+        for split in ('val', 'test'):
+            result = paint_real_masks(
+                osp.join(VEGAS, STAGE2 + '.py'), {},
+                osp.join(demo, STAGE2, 'export', 'final'),
+                osp.join(demo, 'data', 'spacenet_vegas_roads'),
+                synthesis['source_dataset'], split, synthesis, reference,
+                osp.join(demo, STAGE2, f'painted_{split}'),
+                f'image_vae_texture_{name}_{split}')
+            result['fraction'] = result['consistency_mIoU'] / real[split]
+            scores[split] = result
+            print(name, split, json.dumps(result), flush=True)
+        summary['stage2'][name] = dict(work_dir=osp.abspath(demo), **scores)
+    with atomic_open(osp.join(HERE, 'stage2.json')) as f:
+        json.dump(summary, f, indent=1)
+
+
+if __name__ == '__main__':
+    main()
