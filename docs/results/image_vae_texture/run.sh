@@ -30,7 +30,8 @@ fit lat8 --class-balance 0.5 --latent-channels 8
 fit lat16 --class-balance 0.5 --latent-channels 16
 python "$here/vae_diag.py" "$src/data/spacenet_vegas_roads" \
     "$src/sweep/alpha_0" "shipped=$src/vae_image" "cb0=$vaes/cb0" \
-    "lat8=$vaes/lat8" "lat16=$vaes/lat16" --split val \
+    "lat8=$vaes/lat8" "lat16=$vaes/lat16" \
+    --also "plain_vegas=${PLAIN:-work_dirs/vegas_demo}/vae_image" --split val \
     --out "$here/vae_val.json"
 picked=$(python -c "import json, sys; print(json.load(open(sys.argv[1]))['picked'])" \
     "$here/vae_val.json")
@@ -41,8 +42,9 @@ fi
 mkdir -p "$work/data"
 ln -sfn "$(realpath "$src/data/spacenet_vegas_roads")" \
     "$work/data/spacenet_vegas_roads"
-ln -sfn "$(realpath "$src/mask_small_vegas_numeric_ce_only")" \
-    "$work/mask_small_vegas_numeric_ce_only"
+for part in mask_small_vegas_numeric_ce_only vae_mask; do
+    ln -sfn "$(realpath "$src/$part")" "$work/$part"
+done
 [ -e "$work/vae_image" ] || cp -r "$vaes/$picked" "$work/vae_image"
 DLDM_DEMO_DIR=$(realpath "$work")
 stage2=$work/image_controlnet_small_vegas

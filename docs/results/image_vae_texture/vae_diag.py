@@ -6,7 +6,9 @@ images and on each VAE's reconstructions (``rule.md``'s ceiling)::
     python docs/results/image_vae_texture/vae_diag.py \
         work_dirs/vstrat_demo/data/spacenet_vegas_roads \
         work_dirs/vstrat_demo/sweep/alpha_0 \
-        shipped=work_dirs/vstrat_demo/vae_image cb0=/tmp/vae/cb0 \
+        shipped=work_dirs/vstrat_demo/vae_image \
+        cb0=work_dirs/vtex_vaes/cb0 \
+        --also plain_vegas=work_dirs/vegas_demo/vae_image \
         --split val --out docs/results/image_vae_texture/vae_val.json
 """
 import argparse
@@ -53,11 +55,15 @@ def main():
     parser.add_argument('data_root', help='the prepared real scene')
     parser.add_argument('segmentor', help='run dir of a real-only segmentor '
                         '(its config and last checkpoint)')
-    parser.add_argument('vaes', nargs='+', metavar='NAME=FOLDER')
+    parser.add_argument('vaes', nargs='+', metavar='NAME=FOLDER',
+                        help='the candidates of the pick')
+    parser.add_argument('--also', nargs='*', default=[],
+                        metavar='NAME=FOLDER',
+                        help='VAEs scored beside them, not candidates')
     parser.add_argument('--split', default='val')
     parser.add_argument('--out', required=True)
     args = parser.parse_args()
-    config = glob.glob(osp.join(args.segmentor, '*.py'))[0]
+    config = glob.glob(osp.join(args.segmentor, 'deeplabv3plus_*.py'))[0]
     with open(osp.join(args.segmentor, 'last_checkpoint')) as f:
         checker = ConsistencyChecker(config, f.read().strip(), device='cpu')
     classes = checker.model.dataset_meta['classes']
@@ -65,7 +71,7 @@ def main():
     result = dict(split=args.split, tiles=len(images),
                   segmentor=osp.abspath(args.segmentor),
                   real=images_consistency(checker, images, masks, classes))
-    for item in args.vaes:
+    for item in args.vaes + args.also:
         name, folder = item.split('=', 1)
         vae = AutoencoderKL.from_pretrained(folder).float()
         recons = vae_reconstructions(vae, images)
