@@ -77,8 +77,9 @@ class DiffusionGenerator(TrainingStepMixin, DiffusionStepMixin, SamplingMixin,
             of each training view (a patch with its crop, flips and
             rotation, named by the dataset's ``view`` key) after its first
             encoding, and draw the latents from it instead of running the
-            encoder again. Needs a frozen VAE. Memory: ``2 x 4 x (H/8) x
-            (W/8)`` values per view on the CPU (128 KiB at 512 px in fp32);
+            encoder again. Needs a frozen VAE. Memory: ``2 x C x (H/8) x
+            (W/8)`` values per view on the CPU, ``C`` the VAE's latent
+            channels (128 KiB at 512 px in fp32 with SD's 4);
             Potsdam's patches have 8 views each (flips x rotations).
             Defaults to False.
         cache_text (bool): Keep the frozen text encoder's hidden states of

@@ -200,7 +200,7 @@ def build_sd_components(pretrained: Optional[str] = None,
             'AutoencoderKL.save_pretrained folder (tools/fit_vae.py '
             'writes one)')
     folder_latents = None if vae_folder is None else \
-        AutoencoderKL.load_config(vae_folder)['latent_channels']
+        AutoencoderKL.load_config(vae_folder).get('latent_channels', 4)
     if latent_channels is not None:
         if pretrained is not None:
             raise ValueError(
@@ -264,13 +264,13 @@ def build_sd_components(pretrained: Optional[str] = None,
     if vae_folder is not None:
         vae = AutoencoderKL.from_pretrained(vae_folder, local_files_only=True,
                                             torch_dtype=torch.float32)
-    if vae.config.latent_channels != unet.config.in_channels:
+    if vae.config.latent_channels != unet.config.out_channels:
         raise ValueError(
             f'the VAE {vae_folder or pretrained} has '
             f'{vae.config.latent_channels}-channel latents, the UNet of '
-            f'{pretrained or preset} takes {unet.config.in_channels}; give a '
-            'VAE with the UNet\'s latent channels (or a preset, whose UNet '
-            'follows its VAE)')
+            f'{pretrained or preset} predicts {unet.config.out_channels}; '
+            'give a VAE with the UNet\'s latent channels (or a preset, whose '
+            'UNet follows its VAE)')
     for module in (unet, vae, text_encoder):
         module.requires_grad_(False)
         module.eval()

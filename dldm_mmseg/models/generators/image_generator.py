@@ -43,6 +43,21 @@ def check_condition_channels(config, channels: int, condition: str,
             "'onehot': classes + 1)")
 
 
+def check_latent_channels(config, channels: int, folder: str) -> None:
+    """Refuse a ControlNet that draws in other latents than this model's
+    UNet (and VAE).
+
+    Raises:
+        ValueError: Naming both channel counts and the fix.
+    """
+    theirs = config.get('in_channels', 4)
+    if theirs != channels:
+        raise ValueError(
+            f'the ControlNet in {folder} was trained on {theirs}-channel '
+            f'latents, this config\'s VAE and UNet have {channels}: give '
+            'components.vae the VAE it was trained with')
+
+
 def check_share_embedding(config, share_conditioned: bool, num_classes: int,
                           folder: str) -> None:
     """Refuse a ControlNet whose share embedding is not this model's.
@@ -168,6 +183,8 @@ class ControlNetImageGenerator(DiffusionGenerator):
                 controlnet, local_files_only=True, torch_dtype=torch.float32)
             check_condition_channels(self.controlnet.config, channels,
                                      condition, controlnet)
+            check_latent_channels(self.controlnet.config,
+                                  self.unet.config.in_channels, controlnet)
         else:
             self.controlnet = ControlNetModel.from_unet(
                 self.unet, conditioning_embedding_out_channels=(
@@ -437,6 +454,7 @@ class ControlNetImageGenerator(DiffusionGenerator):
         config = ControlNetModel.load_config(path)
         check_condition_channels(config, self.controlnet.config.
                                  conditioning_channels, self.condition, path)
+        check_latent_channels(config, self.unet.config.in_channels, path)
         check_share_embedding(config, self.share_conditioned,
                               len(self.classes), path)
         parts = [(self.controlnet, ControlNetModel, path)]
