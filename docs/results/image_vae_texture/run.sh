@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # rule.md's runs on 2 CPU cores, over the stratified Vegas demo work dir of
-# ../vegas_stratified/run.sh ($SRC): three image VAEs fitted like the
+# ../vegas_stratified/run.sh ($SRC): five image VAEs fitted like the
 # shipped one (in $VAES, about 7 min each), the pick on val
 # (vae_val.json), stage 2 trained on the picked VAE in $WORK (about 18
 # min; the data and the stage-1 model are links to $SRC's), stage 2 on
@@ -28,9 +28,11 @@ DLDM_DEMO_DIR=$(realpath "$src")
 fit cb0 --class-balance 0
 fit lat8 --class-balance 0.5 --latent-channels 8
 fit lat16 --class-balance 0.5 --latent-channels 16
+fit kl5 --class-balance 0.5 --kl-weight 1e-5
+fit kl6 --class-balance 0.5 --kl-weight 1e-6
 python "$here/vae_diag.py" "$src/data/spacenet_vegas_roads" \
     "$src/sweep/alpha_0" "shipped=$src/vae_image" "cb0=$vaes/cb0" \
-    "lat8=$vaes/lat8" "lat16=$vaes/lat16" \
+    "lat8=$vaes/lat8" "lat16=$vaes/lat16" "kl5=$vaes/kl5" "kl6=$vaes/kl6" \
     --also "plain_vegas=${PLAIN:-work_dirs/vegas_demo}/vae_image" --split val \
     --out "$here/vae_val.json"
 picked=$(python -c "import json, sys; print(json.load(open(sys.argv[1]))['picked'])" \
