@@ -62,7 +62,10 @@ def vae_fit_config(data_root: str, out: str, preset: str = 'small',
                    mask_ce_weight=mask_ce_weight,
                    class_balance=class_balance, seed=seed,
                    mask_encoding=mask_encoding,
-                   latent_channels=latent_channels),
+                   # the preset's own unless asked (a demo config holds no
+                   # such key)
+                   **({} if latent_channels is None else
+                      dict(latent_channels=latent_channels))),
         train_dataloader=dict(
             batch_size=batch_size, num_workers=0, persistent_workers=False,
             sampler=dict(type='InfiniteSampler', shuffle=True),
