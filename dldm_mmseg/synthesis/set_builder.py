@@ -14,6 +14,7 @@ from dldm_mmseg.synthesis.engine import SynthesisEngine
 from dldm_mmseg.synthesis.output import other_configuration, set_identity
 from dldm_mmseg.synthesis.settings import SynthesisSettings
 from dldm_mmseg.utils.io import read_jsonl
+from dldm_mmseg.utils.random_state import kept_random_state
 
 
 @SET_BUILDERS.register_module()
@@ -107,10 +108,14 @@ class SyntheticSetBuilder:
         logger.info(f'synthetic set {out_dir} has {len(status["done"])} of '
                     f'{self.num} pairs; making the rest with {self.config}')
         rank, world_size = get_dist_info()
-        engine = SynthesisEngine(self.cfg.synthesis.to_dict(),
-                                 device=self.device)
-        result = engine.run(self.num, out_dir, overwrite=self.overwrite,
-                            rank=rank, world_size=world_size)
+        # a set made while a training run builds its dataset leaves the
+        # run's random draws as they were: the run trains as it would
+        # have over a set made beforehand
+        with kept_random_state():
+            engine = SynthesisEngine(self.cfg.synthesis.to_dict(),
+                                     device=self.device)
+            result = engine.run(self.num, out_dir, overwrite=self.overwrite,
+                                rank=rank, world_size=world_size)
         logger.info(f'synthetic set {out_dir}: made {result["generated"]} '
                     f'pairs in {result["seconds"]:.0f} s on rank {rank}')
         return result

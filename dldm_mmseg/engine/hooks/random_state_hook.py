@@ -1,12 +1,10 @@
 """Random number generator states saved with each checkpoint and restored
 on resume, so that a resumed run draws what the uninterrupted one would."""
-import random
-
-import numpy as np
-import torch
 from mmengine.hooks import Hook
 
 from mmseg.registry import HOOKS
+from dldm_mmseg.utils.random_state import (global_random_state,
+                                           set_global_random_state)
 
 
 @HOOKS.register_module()
@@ -28,20 +26,10 @@ class RandomStateHook(Hook):
     priority = 'VERY_LOW'
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
-        state = dict(python=random.getstate(), numpy=np.random.get_state(),
-                     torch=torch.get_rng_state())
-        if torch.cuda.is_available() and torch.cuda.is_initialized():
-            state['cuda'] = torch.cuda.get_rng_state_all()
-        checkpoint.setdefault('meta', {})['random_state'] = state
+        checkpoint.setdefault('meta', {})['random_state'] = \
+            global_random_state()
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         state = checkpoint.get('meta', {}).get('random_state')
-        if state is None:
-            return
-        random.setstate(state['python'])
-        np.random.set_state(state['numpy'])
-        torch.set_rng_state(state['torch'])
-        cuda = state.get('cuda')
-        if cuda is not None and torch.cuda.is_available() and \
-                len(cuda) == torch.cuda.device_count():
-            torch.cuda.set_rng_state_all(cuda)
+        if state is not None:
+            set_global_random_state(state)
