@@ -63,3 +63,30 @@ python docs/results/long_schedule/run.py \
     configs/demo/vegas/deeplabv3plus_vegas_oversample40.py \
     --iters 1500 --out "$work/segmentors" --name "vtex_1500" \
     --rare road --out-dir "$here"
+# the two sets (same masks, images painted through either VAE) read by
+# the seed-0 real-only segmentor: set_consistency.json, samples_*.png
+for name in shipped:"$src" picked:"$work"; do
+    folder=${name#*:}
+    DLDM_DEMO_DIR=$(realpath "$folder") python tools/analyze.py \
+        "$folder/data/vegas_syn" --real "$src/data/spacenet_vegas_roads" \
+        --config configs/demo/vegas/deeplabv3plus_vegas_syn0.py \
+        --ref-config "$src/sweep/alpha_0/deeplabv3plus_vegas_syn40.py" \
+        --ref-checkpoint "$src/sweep/alpha_0/iter_1500.pth" --grid 8 \
+        --out "$work/analysis_${name%%:*}"
+    cp "$work/analysis_${name%%:*}/samples.png" "$here/samples_${name%%:*}.png"
+done
+python - "$work" "$here" <<'PY'
+import json
+import sys
+
+work, here = sys.argv[1:]
+out = {}
+for name in ('shipped', 'picked'):
+    with open(f'{work}/analysis_{name}/summary.json') as f:
+        summary = json.load(f)
+    out[name] = {k: v for k, v in summary.items()
+                 if k.startswith('consistency_') and k != 'consistency_filter'}
+with open(f'{here}/set_consistency.json', 'w') as f:
+    json.dump(out, f, indent=1)
+PY
+python "$here/verdict.py" > "$here/verdict.md"
