@@ -16,6 +16,8 @@ with the same settings, so a killed run resumes. Writes ``<name>.json``
 import os.path as osp
 import sys
 
+from mmengine.config import DictAction
+
 from dldm_mmseg.experiments.alpha_sweep import (alpha_run_identity,
                                                 config_digest, reuse_or_run,
                                                 run_alpha, train_and_test)
@@ -48,10 +50,13 @@ def main(argv=None):
     parser.add_argument('config', help="a demo's *_syn40.py config")
     parser.add_argument('oversample', help="its *_oversample40.py config")
     parser.add_argument('--iters', type=int, required=True)
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        default={}, help='settings of all three runs, '
+                        'key=value (as tools/train.py takes them)')
     args = parser.parse_args(argv)
     speed_up_configs()
     for seed in args.seeds:
-        options = schedule(args.iters, seed)
+        options = dict(args.cfg_options, **schedule(args.iters, seed))
         folder = osp.join(args.out, f'seed{seed}')
         for name, alpha in (('real', 0.0), ('alpha_0.4', 0.4)):
             run_dir = osp.join(folder, name)
@@ -67,7 +72,9 @@ def main(argv=None):
     write_summary(args.out, RUNS, ['mIoU', f'IoU.{rare}', f'Precision.{rare}',
                                    f'Recall.{rare}'],
                   osp.join(args.out_dir or HERE, f'{args.name}.json'),
-                  iters=args.iters)
+                  iters=args.iters,
+                  **({'cfg_options': args.cfg_options}
+                     if args.cfg_options else {}))
 
 
 if __name__ == '__main__':
