@@ -13,7 +13,7 @@ import sys
 
 HERE = osp.dirname(osp.abspath(__file__))
 sys.path.insert(0, osp.join(HERE, '..', 'synthetic_gain'))
-from aggregate import issue_bar, load  # noqa: E402
+from aggregate import issue_bar, load, side_by_side  # noqa: E402
 
 from dldm_mmseg.utils.io import atomic_open  # noqa: E402
 
@@ -34,13 +34,8 @@ def main():
         < 1e-6 for split in ('val', 'test') for key in KEYS)
         for run, old in (('real', 'alpha_0'),
                          ('oversample40', 'oversample40'))}
-    fmt = '{mean:.2f} ± {std:.2f}'.format
-    print('| seeds 0-2, 1500 iterations | ' + ' | '.join(columns) + ' |')
-    print('| --- ' * (1 + len(columns)) + '|')
-    for split in ('val', 'test'):
-        for key in KEYS:
-            print(f'| {split} {key} | ' + ' | '.join(
-                fmt(**run[split][key]) for run in columns.values()) + ' |')
+    print('\n'.join(side_by_side(columns, KEYS,
+                                 'seeds 0-2, 1500 iterations')))
     verdict = issue_bar(new, 'alpha_0.4', ['real', 'oversample40'], RARE)
     verdict['baselines_repeat_the_stratified_runs'] = repeats
     with atomic_open(osp.join(HERE, 'verdict.json')) as f:

@@ -234,6 +234,19 @@ def margins(runs, candidate, baselines, split, key):
     return out
 
 
+def side_by_side(columns, keys, corner=''):
+    """Markdown rows: a column per ``{label: run summary}`` item, a row per
+    split and key, each cell mean ± std."""
+    lines = [f'| {corner} | ' + ' | '.join(columns) + ' |',
+             '| --- ' * (1 + len(columns)) + '|']
+    for split in ('val', 'test'):
+        for key in keys:
+            lines.append(f'| {split} {key} | ' + ' | '.join(
+                '{mean:.2f} ± {std:.2f}'.format(**run[split][key])
+                for run in columns.values()) + ' |')
+    return lines
+
+
 def issue_bar(runs, candidate, baselines, rare, min_rare_gain=3.0):
     """The pick of a pre-registered rule and the issue's bar: the
     candidate must beat every baseline on val mIoU by more than the larger
