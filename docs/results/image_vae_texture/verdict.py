@@ -7,18 +7,16 @@ the gate, and writes ``verdict.json``::
 
     python docs/results/image_vae_texture/verdict.py
 """
-import json
 import os.path as osp
 import sys
 
 HERE = osp.dirname(osp.abspath(__file__))
 sys.path.insert(0, osp.join(HERE, '..', 'synthetic_gain'))
-from aggregate import issue_bar, load, side_by_side  # noqa: E402
-
-from dldm_mmseg.utils.io import atomic_open  # noqa: E402
+from aggregate import (issue_bar, load, rare_keys,  # noqa: E402
+                       side_by_side, write_verdict)
 
 RARE = 'road'
-KEYS = ('mIoU', f'IoU.{RARE}', f'Precision.{RARE}', f'Recall.{RARE}')
+KEYS = rare_keys(RARE)
 
 
 def main():
@@ -38,10 +36,7 @@ def main():
                                  'seeds 0-2, 1500 iterations')))
     verdict = issue_bar(new, 'alpha_0.4', ['real', 'oversample40'], RARE)
     verdict['baselines_repeat_the_stratified_runs'] = repeats
-    with atomic_open(osp.join(HERE, 'verdict.json')) as f:
-        json.dump(verdict, f, indent=1)
-    print()
-    print(json.dumps(verdict, indent=1))
+    write_verdict(osp.join(HERE, 'verdict.json'), verdict)
 
 
 if __name__ == '__main__':

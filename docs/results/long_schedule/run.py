@@ -26,7 +26,7 @@ from dldm_mmseg.utils.config import load_run_config
 
 HERE = osp.dirname(osp.abspath(__file__))
 sys.path.insert(0, osp.join(HERE, '..', 'synthetic_gain'))
-from aggregate import harness_parser, write_summary  # noqa: E402
+from aggregate import harness_parser, rare_keys, write_summary  # noqa: E402
 
 RUNS = ('real', 'oversample40', 'alpha_0.4')
 
@@ -68,9 +68,7 @@ def main(argv=None):
                      identity=dict(config=config_digest(load_run_config(
                          args.oversample, options,
                          format_python_code=False))))
-    rare = args.rare
-    write_summary(args.out, RUNS, ['mIoU', f'IoU.{rare}', f'Precision.{rare}',
-                                   f'Recall.{rare}'],
+    write_summary(args.out, RUNS, list(rare_keys(args.rare)),
                   osp.join(args.out_dir or HERE, f'{args.name}.json'),
                   iters=args.iters,
                   **({'cfg_options': args.cfg_options}

@@ -234,6 +234,21 @@ def margins(runs, candidate, baselines, split, key):
     return out
 
 
+def rare_keys(rare):
+    """mIoU and the rare class's IoU, precision and recall: the keys a
+    rule's summary and verdict report."""
+    return ('mIoU', f'IoU.{rare}', f'Precision.{rare}', f'Recall.{rare}')
+
+
+def write_verdict(path, verdict):
+    """``verdict`` written to ``path`` (JSON, atomically), then printed
+    after a blank line."""
+    with atomic_open(path) as f:
+        json.dump(verdict, f, indent=1)
+    print()
+    print(json.dumps(verdict, indent=1))
+
+
 def side_by_side(columns, keys, corner=''):
     """Markdown rows: a column per ``{label: run summary}`` item, a row per
     split and key, each cell mean ± std."""

@@ -7,18 +7,16 @@ writes ``verdict.json``::
 
     python docs/results/vegas_road_weight/verdict.py
 """
-import json
 import os.path as osp
 import sys
 
 HERE = osp.dirname(osp.abspath(__file__))
 sys.path.insert(0, osp.join(HERE, '..', 'synthetic_gain'))
-from aggregate import issue_bar, load, margins, side_by_side  # noqa: E402
-
-from dldm_mmseg.utils.io import atomic_open  # noqa: E402
+from aggregate import (issue_bar, load, margins,  # noqa: E402
+                       rare_keys, side_by_side, write_verdict)
 
 RARE = 'road'
-KEYS = ('mIoU', f'IoU.{RARE}', f'Precision.{RARE}', f'Recall.{RARE}')
+KEYS = rare_keys(RARE)
 
 
 def main():
@@ -38,10 +36,7 @@ def main():
                      'weight1', ['weight4'], 'val', 'mIoU')['weight4']
     verdict['recipe_real_only_val_mIoU'] = dict(
         recipe, adopt_road_weight_1=recipe['beyond_std'])
-    with atomic_open(osp.join(HERE, 'verdict.json')) as f:
-        json.dump(verdict, f, indent=1)
-    print()
-    print(json.dumps(verdict, indent=1))
+    write_verdict(osp.join(HERE, 'verdict.json'), verdict)
 
 
 if __name__ == '__main__':

@@ -17,12 +17,12 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 HERE = osp.dirname(osp.abspath(__file__))
 sys.path.insert(0, osp.join(HERE, '..', 'synthetic_gain'))
-from aggregate import issue_bar, load  # noqa: E402
+from aggregate import issue_bar, load, rare_keys  # noqa: E402
 
 from dldm_mmseg.utils.io import atomic_open  # noqa: E402
 
 RARE = 'road'
-KEYS = ('mIoU', f'IoU.{RARE}', f'Precision.{RARE}', f'Recall.{RARE}')
+KEYS = rare_keys(RARE)
 LABELS = {'real': 'real only', 'oversample40': 'oversampling 40%',
           'alpha_0.4': 'alpha 0.4'}
 
