@@ -64,8 +64,7 @@ def main(argv=None):
                         'generator draws in it, the image generator needs '
                         'rgb; --content masks only)')
     parser.add_argument('--latent-channels', type=int, default=None,
-                        help="latent channels instead of the preset's (4): "
-                        'more keep more texture through the round trip; '
+                        help="latent channels instead of the preset's (4); "
                         'the image generator trained on this VAE gets a '
                         'UNet with as many')
     parser.add_argument('--seed', type=int, default=0,

@@ -70,10 +70,10 @@ class VAEAutoencoder(BaseModel):
             plus ignore, :mod:`~dldm_mmseg.utils.mask_encoding`; with
             ``content='masks'`` only). Defaults to ``'rgb'``.
         latent_channels (int, optional): Latent channels, instead of the
-            preset's (4): more keep more texture through the round trip,
-            and the generator drawing through the VAE gets a UNet with as
-            many (:func:`~dldm_mmseg.models.generators.
-            build_sd_components`). Defaults to None.
+            preset's (4): more latent values per pixel, and the generator
+            drawing through the VAE gets a UNet with as many
+            (:func:`~dldm_mmseg.models.generators.build_sd_components`).
+            Defaults to None.
     """
 
     def __init__(self, source_dataset: SourceDataset = None,

@@ -181,9 +181,8 @@ def build_sd_components(pretrained: Optional[str] = None,
         vae_channels (int): Input and output channels of a preset's VAE:
             3 for RGB, one per class plus ignore for one-hot masks
             (:mod:`~dldm_mmseg.utils.mask_encoding`). Defaults to 3.
-        latent_channels (int, optional): Latent channels of a preset's VAE
-            (more keep more of an image's texture through the round
-            trip). Defaults to None: those of the ``vae`` folder when one
+        latent_channels (int, optional): Latent channels of a preset's
+            VAE. Defaults to None: those of the ``vae`` folder when one
             is given, else the preset's (4). A preset's UNet takes and
             predicts as many channels as its VAE's latents.
 
