@@ -207,3 +207,59 @@ def test_class_aware_oversampler_finds_rare_classes_itself(seg_root):
     with pytest.raises(ValueError,
                        match=r'no training patch holds .* below 0\.005 '):
         build_oversampler(real, rare_share_thr=0.005)
+
+
+def old_epoch(seed, epoch, real, syn_pool, num_syn):
+    """An epoch as the sampler drew it before ``oversample_ratio``: real +
+    synthetic draws from stream 1, shuffled by stream 0."""
+    rng = np.random.default_rng([seed, epoch, 1])
+    extra = rng.permutation(syn_pool)[:num_syn]
+    order = np.random.default_rng([seed, epoch, 0])
+    return order.permutation(np.concatenate([real, extra])).tolist()
+
+
+def test_mixed_sampler_without_oversampling_draws_as_before():
+    sampler = build(concat(20, 30), syn_ratio=0.4)
+    for epoch in range(2):
+        assert sampler.epoch_indices(epoch) == old_epoch(
+            3, epoch, np.arange(20), np.arange(20, 50), 8)
+
+
+def test_mixed_sampler_also_oversamples_rare_real_patches(seg_root,
+                                                          synth_root):
+    real = potsdam_train(seg_root)
+    syn = DATASETS.build(dict(type='DiffusionSynthDataset',
+                              source_dataset='PotsdamDataset',
+                              data_root=synth_root))
+    dataset = ConcatDataset([real, syn])
+    plain = build(dataset, syn_ratio=0.5)
+    sampler = build(dataset, syn_ratio=0.5, oversample_ratio=0.5,
+                    rare_classes=['car', 'clutter'])
+    rare_ids = patches_holding(real, [5, 6])
+    assert 0 < len(rare_ids) < len(real)
+    assert set(sampler.rare_pool.tolist()) == rare_ids
+    assert sampler.rare_classes == ['car', 'clutter']
+    for epoch in range(3):
+        indices = sampler.epoch_indices(epoch)
+        counts = Counter(i for i in indices if i < len(real))
+        assert set(counts) == set(range(len(real)))  # every real patch
+        repeats = [i for i, c in counts.items() for _ in range(c - 1)]
+        assert len(repeats) == 4 and set(repeats) <= rare_ids
+        # the synthetic draws are the plain sampler's
+        assert sorted(i for i in indices if i >= len(real)) == sorted(
+            i for i in plain.epoch_indices(epoch) if i >= len(real))
+    assert len(sampler) == len(real) + 4 + 4
+
+
+def test_mixed_sampler_oversampling_errors(seg_root, synth_root):
+    real = potsdam_train(seg_root)
+    syn = DATASETS.build(dict(type='DiffusionSynthDataset',
+                              source_dataset='PotsdamDataset',
+                              data_root=synth_root))
+    dataset = ConcatDataset([real, syn])
+    with pytest.raises(ValueError, match='oversample_ratio must be a number'):
+        build(dataset, syn_ratio=0.5, oversample_ratio=-1)
+    with pytest.raises(ValueError, match=r'oversample_ratio=0\.5: no '
+                       r'training patch .*or set oversample_ratio=0'):
+        build(dataset, syn_ratio=0.5, oversample_ratio=0.5,
+              rare_share_thr=0.005)

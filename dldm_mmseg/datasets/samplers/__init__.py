@@ -8,7 +8,9 @@ epoch across ranks like mmengine's ``DefaultSampler``:
   (``ratio`` is the paper's alpha = N_syn / N_real);
 * :class:`ClassAwareOversampler` draws them from real patches that contain
   rare classes (the paper's random-oversampling baseline), so the two are
-  compared at the same number of samples per epoch.
+  compared at the same number of samples per epoch. ``MixedRatioSampler``
+  can also do both (``oversample_ratio``): real, synthetic and repeated
+  rare-class real patches in one epoch.
 
 Randomness comes from ``numpy.random.default_rng([seed, epoch, stream])``,
 so every rank computes the same epoch and takes a disjoint slice of it.

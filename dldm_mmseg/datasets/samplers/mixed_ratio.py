@@ -1,10 +1,12 @@
 """The paper's mixing of real and synthetic samples at alpha = N_syn /
 N_real per epoch."""
-from typing import Optional, Sequence, Sized
+from typing import List, Optional, Sequence, Sized
 
+import numpy as np
 from mmengine.logging import MMLogger
 
 from mmseg.registry import DATA_SAMPLERS
+from .oversampling import no_rare_patch_message, rare_patch_indices
 from .ratio_base import _InfiniteMixin, _RatioSampler, split_real_synthetic
 
 
@@ -24,6 +26,13 @@ class MixedRatioSampler(_RatioSampler):
             sampler=dict(type='MixedRatioSampler', syn_ratio=0.4),
             dataset=dict(type='ConcatDataset', datasets=[real, synthetic]))
 
+    With ``oversample_ratio`` it also oversamples the real patches that
+    hold a rare class, as :class:`ClassAwareOversampler` does: each epoch
+    then adds ``round(oversample_ratio * N_real)`` draws of those patches
+    to the real and synthetic samples (``syn_ratio=0.4,
+    oversample_ratio=0.4``: 1.8 N_real samples per epoch, of which 0.4
+    synthetic and 0.4 repeated rare real patches).
+
     Args:
         dataset (Sized): The concat dataset (built by the runner).
         syn_ratio (float): alpha = N_syn / N_real per epoch, >= 0.
@@ -32,6 +41,15 @@ class MixedRatioSampler(_RatioSampler):
         allow_repeats (bool): When the synthetic set is smaller than the
             draw, repeat synthetic samples instead of raising. Defaults to
             False.
+        oversample_ratio (float): Extra draws of rare-class real patches
+            per epoch, as a fraction of the real count, >= 0. Defaults to
+            0 (none).
+        rare_classes (Sequence[str], optional): With ``oversample_ratio``,
+            the classes whose patches are oversampled. Defaults to those
+            below ``rare_share_thr`` of the real pixels.
+        rare_share_thr (float): See ``rare_classes``. Defaults to 0.05.
+        min_share (float): A patch holds a class when the class covers at
+            least this share of its valid pixels. Defaults to 0.01.
         synthetic_datasets (Sequence[int], optional): Positions of the
             synthetic sets in the concat dataset. Defaults to every
             :class:`DiffusionSynthDataset` in it.
@@ -52,8 +70,23 @@ class MixedRatioSampler(_RatioSampler):
                  synthetic_datasets: Optional[Sequence[int]] = None,
                  shuffle: bool = True,
                  seed: Optional[int] = None,
-                 round_up: bool = True) -> None:
+                 round_up: bool = True,
+                 oversample_ratio: float = 0.0,
+                 rare_classes: Optional[Sequence[str]] = None,
+                 rare_share_thr: float = 0.05,
+                 min_share: float = 0.01) -> None:
+        if oversample_ratio is None or not np.isfinite(oversample_ratio) \
+                or oversample_ratio < 0:
+            raise ValueError(
+                f'oversample_ratio must be a number >= 0, got '
+                f'{oversample_ratio!r}; oversample_ratio=0.4 adds 40% of the '
+                'real count per epoch in rare-class real patches')
         self.synthetic_datasets = synthetic_datasets
+        self.oversample_ratio = float(oversample_ratio)
+        self._rare_args = (rare_classes, rare_share_thr, min_share)
+        self.rare_classes: List[str] = []
+        self.rare_pool = np.arange(0)
+        self.num_rare = 0
         super().__init__(dataset, syn_ratio, resample_synthetic, shuffle,
                          seed, round_up)
         if self.num_extra > len(self.pool) and not allow_repeats:
@@ -63,14 +96,29 @@ class MixedRatioSampler(_RatioSampler):
                 f'real) but the synthetic set has {len(self.pool)}; '
                 'synthesise more (tools/synthesize.py --num), lower '
                 'syn_ratio, or set allow_repeats=True')
+        rare = (f' + {self.num_rare} rare-class real ({self.rare_classes}, '
+                f'{len(self.rare_pool)} patches)' if self.num_rare else '')
         MMLogger.get_current_instance().info(
             f'MixedRatioSampler: {len(self.real_indices)} real + '
-            f'{self.num_extra} synthetic per epoch (alpha={syn_ratio}, '
+            f'{self.num_extra} synthetic{rare} per epoch (alpha={syn_ratio}, '
             f'pool {len(self.pool)}, '
             f'{"resampled" if resample_synthetic else "fixed"})')
 
     def _split(self, dataset):
-        return split_real_synthetic(dataset, self.synthetic_datasets)
+        real, syn = split_real_synthetic(dataset, self.synthetic_datasets)
+        self.num_rare = int(round(self.oversample_ratio * len(real)))
+        if self.num_rare:
+            self.rare_pool, self.rare_classes = rare_patch_indices(
+                dataset, real, *self._rare_args)
+            if len(self.rare_pool) == 0:
+                raise ValueError(
+                    f'oversample_ratio={self.oversample_ratio}: ' +
+                    no_rare_patch_message(self._rare_args, self.rare_classes)
+                    + ', or set oversample_ratio=0')
+        return real, syn
+
+    def _more_pools(self):
+        return [(self.rare_pool, self.num_rare)] if self.num_rare else []
 
     def _empty_pool_message(self) -> str:
         return (f'syn_ratio={self.ratio} needs synthetic samples but the '

@@ -23,7 +23,10 @@ def rare_patch_indices(dataset: Sized, real_indices: np.ndarray,
     """
     meta = dataset.metainfo
     classes = list(meta['classes'])
-    ignore_index = getattr(dataset, 'ignore_index', 255)
+    ignore_index = getattr(dataset, 'ignore_index', None)
+    if ignore_index is None:  # a ConcatDataset: its first (real) part's
+        ignore_index = getattr(getattr(dataset, 'datasets', [None])[0],
+                               'ignore_index', 255)
     logger = MMLogger.get_current_instance()
     shares = np.zeros((len(real_indices), len(classes)))
     logger.info(f'ClassAwareOversampler: reading {len(real_indices)} label '
@@ -54,6 +57,16 @@ def rare_patch_indices(dataset: Sized, real_indices: np.ndarray,
         f'{c} {s:.1%}' for c, s in zip(classes, pixel_share)) +
         f'; rare classes {rare}; {int(hit.sum())} patches contain them')
     return real_indices[hit], rare
+
+
+def no_rare_patch_message(rare_args: tuple, rare: Sequence[str]) -> str:
+    """Why no patch could be oversampled, and the settings that change it
+    (``rare_args``: ``rare_classes, rare_share_thr, min_share``)."""
+    rare_classes, thr, min_share = rare_args
+    return (f'no training patch holds the rare classes '
+            f'{list(rare) or rare_classes} at a share >= {min_share} (rare: '
+            f'below {thr} of all pixels); lower min_share or name '
+            'rare_classes explicitly')
 
 
 @DATA_SAMPLERS.register_module()
@@ -109,11 +122,7 @@ class ClassAwareOversampler(_RatioSampler):
         return real, pool
 
     def _empty_pool_message(self) -> str:
-        rare_classes, thr, min_share = self._rare_args
-        return (f'no training patch holds the rare classes '
-                f'{self.rare_classes or rare_classes} at a share >= '
-                f'{min_share} (rare: below {thr} of all pixels); lower '
-                'min_share or name rare_classes explicitly')
+        return no_rare_patch_message(self._rare_args, self.rare_classes)
 
 
 @DATA_SAMPLERS.register_module()

@@ -11,7 +11,7 @@ from torch.utils.data import Sampler
 
 from dldm_mmseg.datasets.synth_dataset import DiffusionSynthDataset
 
-_SHUFFLE_STREAM, _EXTRA_STREAM = 0, 1
+_SHUFFLE_STREAM, _EXTRA_STREAM, _MORE_STREAM = 0, 1, 2
 
 
 def split_real_synthetic(dataset: Sized,
@@ -83,7 +83,8 @@ class _RatioSampler(Sampler):
         self.num_extra = int(round(self.ratio * len(self.real_indices)))
         if self.num_extra > 0 and len(self.pool) == 0:
             raise ValueError(self._empty_pool_message())
-        self.epoch_size = len(self.real_indices) + self.num_extra
+        self.epoch_size = (len(self.real_indices) + self.num_extra +
+                           sum(num for _, num in self._more_pools()))
         if round_up:
             self.num_samples = math.ceil(self.epoch_size / self.world_size)
             self.total_size = self.num_samples * self.world_size
@@ -98,21 +99,33 @@ class _RatioSampler(Sampler):
     def _empty_pool_message(self) -> str:
         raise NotImplementedError
 
-    def _draw_extra(self, epoch: int) -> np.ndarray:
-        """The epoch's extra draws: without replacement while the pool
+    def _more_pools(self) -> List[Tuple[np.ndarray, int]]:
+        """Further ``(pool, draws per epoch)`` beside the extra draws, each
+        drawn like them from its own random stream (none here)."""
+        return []
+
+    def _draw(self, pool: np.ndarray, num: int, epoch: int,
+              stream: int) -> np.ndarray:
+        """``num`` draws from ``pool``: without replacement while the pool
         lasts, then another pass over a fresh permutation of the pool."""
-        if self.num_extra == 0:
-            return self.pool[:0]
+        if num == 0:
+            return pool[:0]
         draw_epoch = epoch if self.resample else 0
-        rng = np.random.default_rng([self.seed, draw_epoch, _EXTRA_STREAM])
-        passes = math.ceil(self.num_extra / len(self.pool))
-        order = np.concatenate([rng.permutation(self.pool)
-                                for _ in range(passes)])
-        return order[:self.num_extra]
+        rng = np.random.default_rng([self.seed, draw_epoch, stream])
+        passes = math.ceil(num / len(pool))
+        order = np.concatenate([rng.permutation(pool) for _ in range(passes)])
+        return order[:num]
+
+    def _draw_extra(self, epoch: int) -> np.ndarray:
+        """The epoch's extra draws (see :meth:`_draw`)."""
+        return self._draw(self.pool, self.num_extra, epoch, _EXTRA_STREAM)
 
     def epoch_indices(self, epoch: int) -> List[int]:
         """All indices of one epoch, identical on every rank."""
-        indices = np.concatenate([self.real_indices, self._draw_extra(epoch)])
+        more = [self._draw(pool, num, epoch, _MORE_STREAM + i)
+                for i, (pool, num) in enumerate(self._more_pools())]
+        indices = np.concatenate([self.real_indices, self._draw_extra(epoch),
+                                  *more])
         if self.shuffle:
             rng = np.random.default_rng([self.seed, epoch, _SHUFFLE_STREAM])
             indices = rng.permutation(indices)
