@@ -263,3 +263,25 @@ def test_mixed_sampler_oversampling_errors(seg_root, synth_root):
                        r'training patch .*or set oversample_ratio=0'):
         build(dataset, syn_ratio=0.5, oversample_ratio=0.5,
               rare_share_thr=0.005)
+
+
+def test_real_part_finds_the_dataset_of_the_real_samples():
+    from dldm_mmseg.datasets.samplers import real_part
+
+    class Part(Sized):
+        def __init__(self, n, name):
+            super().__init__(n)
+            self.name = name
+
+    class Concat(Sized):  # mmengine ConcatDataset's index attributes
+        def __init__(self, parts):
+            super().__init__(sum(map(len, parts)))
+            self.datasets = parts
+            self.cumulative_sizes = np.cumsum(list(map(len, parts))).tolist()
+
+    syn, real, more = Part(3, 'syn'), Part(4, 'real'), Part(2, 'more')
+    nested = Concat([syn, Concat([real, more])])
+    assert real_part(nested, np.array([3, 4])).name == 'real'
+    assert real_part(nested, np.array([7])).name == 'more'
+    assert real_part(nested, np.array([0])).name == 'syn'
+    assert real_part(real, np.array([0])) is real

@@ -19,9 +19,10 @@ The ``Infinite*`` variants chain epochs into one stream for
 """
 from .mixed_ratio import InfiniteMixedRatioSampler, MixedRatioSampler
 from .oversampling import (ClassAwareOversampler,
-                           InfiniteClassAwareOversampler, rare_patch_indices)
+                           InfiniteClassAwareOversampler, rare_patch_indices,
+                           real_part)
 from .ratio_base import split_real_synthetic
 
 __all__ = ['MixedRatioSampler', 'InfiniteMixedRatioSampler',
            'ClassAwareOversampler', 'InfiniteClassAwareOversampler',
-           'rare_patch_indices', 'split_real_synthetic']
+           'rare_patch_indices', 'real_part', 'split_real_synthetic']

@@ -42,8 +42,9 @@ class MixedRatioSampler(_RatioSampler):
             draw, repeat synthetic samples instead of raising. Defaults to
             False.
         oversample_ratio (float): Extra draws of rare-class real patches
-            per epoch, as a fraction of the real count, >= 0. Defaults to
-            0 (none).
+            per epoch, as a fraction of the real count, >= 0; drawn afresh
+            each epoch, or fixed, as ``resample_synthetic`` says. Defaults
+            to 0 (none).
         rare_classes (Sequence[str], optional): With ``oversample_ratio``,
             the classes whose patches are oversampled. Defaults to those
             below ``rare_share_thr`` of the real pixels.

@@ -1,5 +1,6 @@
 """The paper's random-oversampling baseline: extra draws of real patches
 that contain rare classes."""
+import bisect
 from typing import List, Optional, Sequence, Sized, Tuple
 
 import numpy as np
@@ -10,6 +11,19 @@ from dldm_mmseg.utils.label_stats import (class_counts, read_label_map,
                                           to_train_ids)
 from dldm_mmseg.utils.progress import progress_bar
 from .ratio_base import _InfiniteMixin, _RatioSampler, split_real_synthetic
+
+
+def real_part(dataset: Sized, real_indices: np.ndarray) -> Sized:
+    """The dataset that holds the real samples: ``dataset`` itself, or
+    the part of a ``ConcatDataset`` (nested ones too) that holds the first
+    of ``real_indices``."""
+    index = int(real_indices[0]) if len(real_indices) else 0
+    while hasattr(dataset, 'cumulative_sizes') and dataset.datasets:
+        part = bisect.bisect_right(dataset.cumulative_sizes, index)
+        if part:
+            index -= dataset.cumulative_sizes[part - 1]
+        dataset = dataset.datasets[part]
+    return dataset
 
 
 def rare_patch_indices(dataset: Sized, real_indices: np.ndarray,
@@ -23,14 +37,12 @@ def rare_patch_indices(dataset: Sized, real_indices: np.ndarray,
     """
     meta = dataset.metainfo
     classes = list(meta['classes'])
-    ignore_index = getattr(dataset, 'ignore_index', None)
-    if ignore_index is None:  # a ConcatDataset: its first (real) part's
-        ignore_index = getattr(getattr(dataset, 'datasets', [None])[0],
-                               'ignore_index', 255)
+    ignore_index = getattr(real_part(dataset, real_indices), 'ignore_index',
+                           255)
     logger = MMLogger.get_current_instance()
     shares = np.zeros((len(real_indices), len(classes)))
-    logger.info(f'ClassAwareOversampler: reading {len(real_indices)} label '
-                'maps to find rare-class patches')
+    logger.info(f'reading {len(real_indices)} label maps to find '
+                'rare-class patches to oversample')
     progress = progress_bar(len(real_indices), 'label maps read')
     for row, index in enumerate(real_indices):
         info = dataset.get_data_info(int(index))
