@@ -1,22 +1,27 @@
-"""The runs of ``rule.md``: real only, oversampling 40%, alpha 0.4,
-synthetic data plus oversampling (``both_<r>``: ``syn_ratio = r`` and
-``oversample_ratio = r``) with road weight 1, and real only with road
-weight 4 (``real_w4``), over a finished stratified Vegas demo work dir.
+"""Real only, oversampling 40%, alpha 0.4 and synthetic data plus
+oversampling (``both_<r>``: ``syn_ratio = r`` and ``oversample_ratio =
+r``, for each ``--both r``) over a finished demo work dir, with
+``--cfg-options`` in every run; ``--also NAME KEY=VALUE ...`` adds a real
+only run with other options (``rule.md``: ``real_w4``, road weight 4).
 
 Every run goes to ``<out>/seed<N>/<run>`` and is skipped when finished
 with the same settings, so a killed run resumes. Writes ``<name>.json``
-(mean, std and every seed, val and test) beside this script::
+(mean, std and every seed, val and test) beside this script, or in
+``--out-dir``::
 
-    DLDM_DEMO_DIR=$(realpath work_dirs/vstrat_demo) \\
+    DLDM_DEMO_DIR=$(realpath work_dirs/atl_pf) \\
     python docs/results/vegas_both/run.py \\
-        configs/demo/vegas/deeplabv3plus_vegas_syn40.py \\
-        configs/demo/vegas/deeplabv3plus_vegas_oversample40.py \\
-        --out work_dirs/vstrat_demo/both --name both_1500 --rare road \\
-        --seeds 0 1 2 3 4 5
+        configs/demo/atlanta/deeplabv3plus_atlanta_syn40.py \\
+        configs/demo/atlanta/deeplabv3plus_atlanta_oversample40.py \\
+        --both 0.2 --out work_dirs/atl_pf/both --name atlanta_both \\
+        --rare building --seeds 0 1 2 3 4 5
 """
+import argparse
 import importlib.util
 import os.path as osp
 import sys
+
+from mmengine.config import DictAction
 
 from dldm_mmseg.experiments.alpha_sweep import (alpha_run_identity,
                                                 config_digest, reuse_or_run,
@@ -34,11 +39,6 @@ long_schedule = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(long_schedule)
 
 ITERS = 1500
-ROAD_WEIGHT_1 = {f'model.{head}.loss_decode.class_weight': [1.0, 1.0]
-                 for head in ('decode_head', 'auxiliary_head')}
-BOTH = (0.2, 0.4)
-RUNS = ('real', 'oversample40', 'alpha_0.4',
-        *(f'both_{r}' for r in BOTH), 'real_w4')
 
 
 def both_options(ratio, rare):
@@ -47,28 +47,47 @@ def both_options(ratio, rare):
             'train_dataloader.sampler.rare_classes': [rare]}
 
 
-def arms(config, oversample, rare):
+def arms(args):
     """``(name, config, alpha or None, options)`` of each run at one seed,
     without the seed's schedule; ``alpha`` None: ``config`` runs as it
     is."""
-    yield 'real', config, 0.0, ROAD_WEIGHT_1
-    yield 'oversample40', oversample, None, ROAD_WEIGHT_1
-    yield 'alpha_0.4', config, 0.4, ROAD_WEIGHT_1
-    for ratio in BOTH:
-        yield (f'both_{ratio}', config, ratio,
-               dict(ROAD_WEIGHT_1, **both_options(ratio, rare)))
-    yield 'real_w4', config, 0.0, {}
+    common = args.cfg_options
+    yield 'real', args.config, 0.0, common
+    yield 'oversample40', args.oversample, None, common
+    yield 'alpha_0.4', args.config, 0.4, common
+    for ratio in args.both:
+        yield (f'both_{ratio}', args.config, ratio,
+               dict(common, **both_options(ratio, args.rare)))
+    if args.also:
+        yield args.also.name, args.config, 0.0, args.also.options
+
+
+class Also(argparse.Action):
+    """``--also NAME KEY=VALUE ...``: a name and its options."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        scratch = argparse.Namespace()
+        DictAction([], 'options')(parser, scratch, values[1:])
+        setattr(namespace, self.dest, argparse.Namespace(
+            name=values[0], options=getattr(scratch, 'options', {})))
 
 
 def main(argv=None):
     parser = harness_parser(__doc__.split('\n\n')[0])
     parser.add_argument('config', help="the demo's *_syn40.py config")
     parser.add_argument('oversample', help="its *_oversample40.py config")
+    parser.add_argument('--both', type=float, nargs='+', default=[],
+                        help='the ratios r of the both_<r> runs')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        default={}, help='settings of every run but --also\'s'
+                        ', key=value (as tools/train.py takes them)')
+    parser.add_argument('--also', nargs='+', action=Also,
+                        metavar='NAME KEY=VALUE', help='one more real-only '
+                        'run, NAME, with these settings instead')
     args = parser.parse_args(argv)
     speed_up_configs()
     for seed in args.seeds:
-        for name, config, alpha, options in arms(args.config,
-                                                 args.oversample, args.rare):
+        for name, config, alpha, options in arms(args):
             options = dict(options, **long_schedule.schedule(ITERS, seed))
             run_dir = osp.join(args.out, f'seed{seed}', name)
             if alpha is None:
@@ -81,9 +100,11 @@ def main(argv=None):
                 reuse_or_run(run_dir, run_alpha, config, alpha, run_dir,
                              options, identity=alpha_run_identity(
                                  config, alpha, options))
-    write_summary(args.out, RUNS, list(rare_keys(args.rare)),
+    runs = [name for name, *_ in arms(args)]
+    write_summary(args.out, runs, list(rare_keys(args.rare)),
                   osp.join(args.out_dir or HERE, f'{args.name}.json'),
-                  iters=ITERS)
+                  iters=ITERS, **({'cfg_options': args.cfg_options}
+                                  if args.cfg_options else {}))
 
 
 if __name__ == '__main__':

@@ -18,8 +18,15 @@ for seed in 0 1 2; do
         fi
     done
 done
+w1='[1.0,1.0]'
+w4='[1.0,4.0]'
 DLDM_DEMO_DIR=$(realpath "$work") python "$here/run.py" \
     configs/demo/vegas/deeplabv3plus_vegas_syn40.py \
     configs/demo/vegas/deeplabv3plus_vegas_oversample40.py \
-    --out "$out" --name both_1500 --rare road --seeds 3 4 5 0 1 2
+    --out "$out" --name both_1500 --rare road --seeds 3 4 5 0 1 2 \
+    --both 0.2 0.4 --cfg-options \
+    "model.decode_head.loss_decode.class_weight=$w1" \
+    "model.auxiliary_head.loss_decode.class_weight=$w1" \
+    --also real_w4 "model.decode_head.loss_decode.class_weight=$w4" \
+    "model.auxiliary_head.loss_decode.class_weight=$w4"
 python "$here/verdict.py" | tee "$here/verdict.md"
