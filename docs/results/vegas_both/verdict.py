@@ -3,7 +3,8 @@
 prints the README's table, the pick, the gate and the issue's bar, and
 for Las Vegas whether ``real_w4`` reproduced the stratified rule's
 real-only runs and the recipe check; the prediction; writes
-``verdict.json`` (``verdict_atlanta.json``)::
+``verdict.json`` (``verdict_atlanta.json``) and ``seeds_vegas.png``
+(``seeds_atlanta.png``: every seed's val and test mIoU of every run)::
 
     python docs/results/vegas_both/verdict.py            # Las Vegas
     python docs/results/vegas_both/verdict.py atlanta
@@ -21,11 +22,45 @@ LABELS = {'real': 'real only', 'oversample40': 'oversampling 40%',
           'alpha_0.4': 'alpha 0.4', 'both_0.2': 'alpha 0.2 + oversampling 0.2',
           'both_0.4': 'alpha 0.4 + oversampling 0.4',
           'real_w4': 'real only, road weight 4'}
+SHORT = {'real': 'real only', 'oversample40': 'oversampling\n40%',
+         'alpha_0.4': 'alpha 0.4', 'both_0.2': 'alpha 0.2 +\noversampling 0.2',
+         'both_0.4': 'alpha 0.4 +\noversampling 0.4',
+         'real_w4': 'real only,\nroad weight 4'}
 SCENES = {
     'vegas': dict(summary='both_1500.json', rare='road', verdict='verdict',
-                  candidates=('alpha_0.4', 'both_0.2', 'both_0.4')),
+                  candidates=('alpha_0.4', 'both_0.2', 'both_0.4'),
+                  title='SpaceNet Las Vegas roads, stratified split'),
     'atlanta': dict(summary='atlanta_both_1500.json', rare='building',
-                    verdict='verdict_atlanta', candidates=('both_0.2',))}
+                    verdict='verdict_atlanta', candidates=('both_0.2',),
+                    title='SpaceNet Atlanta buildings')}
+
+
+def plot_seeds(runs, title, path):
+    """Each seed's val and test mIoU of every run (dots, a seed's colour
+    the same in every run) and their means (bars)."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    names = [r for r in LABELS if r in runs]
+    fig, axes = plt.subplots(1, 2, figsize=(13, 4.2), sharey=True)
+    for ax, split in zip(axes, ('val', 'test')):
+        for x, run in enumerate(names):
+            values = runs[run][split]['mIoU']
+            ax.bar(x, values['mean'], 0.6, color='0.85')
+            ax.scatter([x + 0.05 * (i - 2.5) for i in
+                        range(len(values['per_seed']))],
+                       values['per_seed'], s=14, zorder=3,
+                       c=[f'C{s}' for s in runs[run]['seeds']])
+        low = min(min(runs[r][s]['mIoU']['per_seed']) for r in names
+                  for s in ('val', 'test'))
+        ax.set_ylim(bottom=5 * (low // 5) - 5)
+        ax.set_xticks(range(len(names)))
+        ax.set_xticklabels([SHORT[r] for r in names], fontsize=7)
+        ax.set_title(f'{split} mIoU, seeds 0-5 (dots: a colour per seed)')
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
 
 
 def table(runs, rare):
@@ -87,6 +122,8 @@ def main():
         verdict['prediction_both_0.2_val_above_oversampling'] = {
             'both_0.2': ours, 'oversample40': theirs, 'held': ours > theirs}
     write_verdict(osp.join(HERE, scene['verdict'] + '.json'), verdict)
+    plot_seeds(runs, scene['title'], osp.join(
+        HERE, f'seeds_{parser.parse_args().scene}.png'))
 
 
 if __name__ == '__main__':
