@@ -51,9 +51,9 @@ def plot_seeds(runs, title, path):
                         range(len(values['per_seed']))],
                        values['per_seed'], s=14, zorder=3,
                        c=[f'C{s}' for s in runs[run]['seeds']])
-        low = min(min(runs[r][s]['mIoU']['per_seed']) for r in names
-                  for s in ('val', 'test'))
-        ax.set_ylim(bottom=5 * (low // 5) - 5)
+        seeds = [v for r in names for s in ('val', 'test')
+                 for v in runs[r][s]['mIoU']['per_seed']]
+        ax.set_ylim(5 * (min(seeds) // 5) - 5, 5 * (max(seeds) // 5) + 5)
         ax.set_xticks(range(len(names)))
         ax.set_xticklabels([SHORT[r] for r in names], fontsize=7)
         ax.set_title(f'{split} mIoU, seeds 0-5 (dots: a colour per seed)')
