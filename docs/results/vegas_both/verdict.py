@@ -1,13 +1,15 @@
-"""The rules of ``rule.md`` (Las Vegas, over ``both_1500.json``) and
-``rule_atlanta.md`` (over ``atlanta_both_1500.json``), from ``run.py``:
-prints the README's table, the pick, the gate and the issue's bar, and
-for Las Vegas whether ``real_w4`` reproduced the stratified rule's
-real-only runs and the recipe check; the prediction; writes
-``verdict.json`` (``verdict_atlanta.json``) and ``seeds_vegas.png``
-(``seeds_atlanta.png``: every seed's val and test mIoU of every run)::
+"""The rules of ``rule.md`` (stratified Las Vegas, over
+``both_1500.json``), ``rule_atlanta.md`` (``atlanta_both_1500.json``)
+and ``rule_plain.md`` (the plain Las Vegas deal,
+``vegas_plain_both_1500.json``), from ``run.py``: prints the README's
+table, the pick, the gate and the issue's bar, whether ``real_w4``
+reproduced the earlier real-only runs and the road-weight check (Las
+Vegas), and the prediction; writes ``verdict<_scene>.json`` and
+``seeds_<scene>.png`` (every seed's val and test mIoU of every run)::
 
     python docs/results/vegas_both/verdict.py            # Las Vegas
     python docs/results/vegas_both/verdict.py atlanta
+    python docs/results/vegas_both/verdict.py vegas_plain
 """
 import argparse
 import os.path as osp
@@ -26,13 +28,46 @@ SHORT = {'real': 'real only', 'oversample40': 'oversampling\n40%',
          'alpha_0.4': 'alpha 0.4', 'both_0.2': 'alpha 0.2 +\noversampling 0.2',
          'both_0.4': 'alpha 0.4 +\noversampling 0.4',
          'real_w4': 'real only,\nroad weight 4'}
+
+
+def both_0_4_recall_highest(runs, rare):
+    recall = {r: runs[r]['val'][f'Recall.{rare}']['mean']
+              for r in ('both_0.4', 'oversample40', 'alpha_0.4')}
+    others = max(recall['oversample40'], recall['alpha_0.4'])
+    return 'prediction_both_0.4_val_recall_highest', dict(
+        recall, held=recall['both_0.4'] > others)
+
+
+def both_0_2_above_oversampling(runs, rare):
+    ours, theirs = (runs[r]['val']['mIoU']['mean']
+                    for r in ('both_0.2', 'oversample40'))
+    return 'prediction_both_0.2_val_above_oversampling', {
+        'both_0.2': ours, 'oversample40': theirs, 'held': ours > theirs}
+
+
+def weight_1_more_precise(runs, rare):
+    ours, theirs = (runs[r]['val'][f'Precision.{rare}']['mean']
+                    for r in ('real', 'real_w4'))
+    return 'prediction_real_only_val_precision_higher_at_weight_1', dict(
+        real=ours, real_w4=theirs, held=ours > theirs)
+
+
 SCENES = {
     'vegas': dict(summary='both_1500.json', rare='road', verdict='verdict',
                   candidates=('alpha_0.4', 'both_0.2', 'both_0.4'),
-                  title='SpaceNet Las Vegas roads, stratified split'),
+                  title='SpaceNet Las Vegas roads, stratified split',
+                  seeds=6, prediction=both_0_4_recall_highest,
+                  earlier=('stratified_rule', '../vegas_stratified/'
+                           'vegas_stratified_1500.json')),
     'atlanta': dict(summary='atlanta_both_1500.json', rare='building',
                     verdict='verdict_atlanta', candidates=('both_0.2',),
-                    title='SpaceNet Atlanta buildings')}
+                    title='SpaceNet Atlanta buildings', seeds=6,
+                    prediction=both_0_2_above_oversampling, earlier=None),
+    'vegas_plain': dict(summary='vegas_plain_both_1500.json', rare='road',
+                        verdict='verdict_plain', candidates=('both_0.2',),
+                        title='SpaceNet Las Vegas roads, plain split',
+                        seeds=3, prediction=weight_1_more_precise,
+                        earlier=('real_vegas', '../real_vegas/vegas.json'))}
 
 
 def plot_seeds(runs, title, path):
@@ -51,25 +86,28 @@ def plot_seeds(runs, title, path):
                         range(len(values['per_seed']))],
                        values['per_seed'], s=14, zorder=3,
                        c=[f'C{s}' for s in runs[run]['seeds']])
-        seeds = [v for r in names for s in ('val', 'test')
+        every = [v for r in names for s in ('val', 'test')
                  for v in runs[r][s]['mIoU']['per_seed']]
-        ax.set_ylim(5 * (min(seeds) // 5) - 5, 5 * (max(seeds) // 5) + 5)
+        ax.set_ylim(5 * (min(every) // 5) - 5, 5 * (max(every) // 5) + 5)
         ax.set_xticks(range(len(names)))
         ax.set_xticklabels([SHORT[r] for r in names], fontsize=7)
-        ax.set_title(f'{split} mIoU, seeds 0-5 (dots: a colour per seed)')
+        seeds = runs['real']['seeds']
+        ax.set_title(f'{split} mIoU, seeds {seeds[0]}-{seeds[-1]} (dots: a '
+                     'colour per seed)')
     fig.suptitle(title)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
 
 
-def table(runs, rare):
-    """The README's table: every run of the summary, seeds 0-5."""
+def table(runs, rare, num_seeds):
+    """The README's table: every run of the summary, seeds 0 to
+    ``num_seeds - 1``."""
     seeds = runs['real']['seeds']
     names = [r for r in LABELS if r in runs]
-    if any(runs[r]['seeds'] != list(range(6)) for r in names):
-        raise SystemExit('the rules judge seeds 0-5 of every run; the '
-                         'summary holds ' + ', '.join(
+    if any(runs[r]['seeds'] != list(range(num_seeds)) for r in names):
+        raise SystemExit(f'the rule judges seeds 0-{num_seeds - 1} of every '
+                         'run; the summary holds ' + ', '.join(
                              f'{r}: {runs[r]["seeds"]}' for r in names))
     print('\n'.join(side_by_side({LABELS[r]: runs[r] for r in names},
                                  rare_keys(rare),
@@ -77,53 +115,47 @@ def table(runs, rare):
     return dict(seeds=seeds)
 
 
-def vegas_checks(runs, verdict):
-    """``real_w4`` against the stratified rule's real-only runs (seeds
-    0-2), and the recipe check."""
-    earlier = load(osp.join(HERE, '..', 'vegas_stratified',
-                            'vegas_stratified_1500.json'))['runs']['alpha_0']
+def reproduces(runs, verdict, name, path):
+    """Whether ``real_w4`` gave the val mIoU of the earlier real-only runs
+    (road weight 4) in ``path`` on their seeds."""
+    earlier = load(osp.join(HERE, path))['runs']['alpha_0']
     ours = dict(zip(runs['real_w4']['seeds'],
                     runs['real_w4']['val']['mIoU']['per_seed']))
     theirs = dict(zip(earlier['seeds'], earlier['val']['mIoU']['per_seed']))
-    first = earlier['seeds']  # 0-2, all in this harness's 0-5
-    verdict.update(real_w4_reproduces_stratified_rule=all(
+    first = earlier['seeds']  # 0-2, all in this harness's seeds
+    verdict.update({f'real_w4_reproduces_{name}': all(
         abs(ours[s] - theirs[s]) < 1e-6 for s in first),
-        real_w4_val_mIoU={s: [ours[s], theirs[s]] for s in first})
+        'real_w4_val_mIoU': {s: [ours[s], theirs[s]] for s in first}})
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('scene', nargs='?', default='vegas',
                         choices=sorted(SCENES))
-    scene = SCENES[parser.parse_args().scene]
+    name = parser.parse_args().scene
+    scene = SCENES[name]
     rare = scene['rare']
     runs = load(osp.join(HERE, scene['summary']))
-    verdict = table(runs, rare)
-    if 'real_w4' in runs:
-        vegas_checks(runs, verdict)
+    verdict = table(runs, rare, scene['seeds'])
+    if scene['earlier']:
+        reproduces(runs, verdict, *scene['earlier'])
     candidates = scene['candidates']
     pick = max(candidates, key=lambda r: runs[r]['val']['mIoU']['mean'])
     verdict['pick'] = pick
     verdict['candidates_val_mIoU'] = {
         r: runs[r]['val']['mIoU']['mean'] for r in candidates}
     verdict.update(issue_bar(runs, pick, ['real', 'oversample40'], rare))
-    if 'real_w4' in runs:
+    if name == 'vegas':
         recipe = margins(runs, 'real', ['real_w4'], 'val', 'mIoU')['real_w4']
         verdict['recipe_real_only_val_mIoU'] = dict(
             recipe, adopt_road_weight_1=recipe['beyond_std'])
-        recall = {r: runs[r]['val'][f'Recall.{rare}']['mean']
-                  for r in ('both_0.4', 'oversample40', 'alpha_0.4')}
-        others = max(recall['oversample40'], recall['alpha_0.4'])
-        verdict['prediction_both_0.4_val_recall_highest'] = dict(
-            recall, held=recall['both_0.4'] > others)
-    else:
-        ours, theirs = (runs[r]['val']['mIoU']['mean']
-                        for r in ('both_0.2', 'oversample40'))
-        verdict['prediction_both_0.2_val_above_oversampling'] = {
-            'both_0.2': ours, 'oversample40': theirs, 'held': ours > theirs}
+    elif name == 'vegas_plain':
+        verdict['weight_4_beats_1_on_val'] = margins(
+            runs, 'real_w4', ['real'], 'val', 'mIoU')['real']
+    key, prediction = scene['prediction'](runs, rare)
+    verdict[key] = prediction
     write_verdict(osp.join(HERE, scene['verdict'] + '.json'), verdict)
-    plot_seeds(runs, scene['title'], osp.join(
-        HERE, f'seeds_{parser.parse_args().scene}.png'))
+    plot_seeds(runs, scene['title'], osp.join(HERE, f'seeds_{name}.png'))
 
 
 if __name__ == '__main__':
