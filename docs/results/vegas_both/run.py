@@ -1,8 +1,9 @@
 """Real only, oversampling 40%, alpha 0.4 and synthetic data plus
 oversampling (``both_<r>``: ``syn_ratio = r`` and ``oversample_ratio =
-r``, for each ``--both r``) over a finished demo work dir, with
-``--cfg-options`` in every run; ``--also NAME KEY=VALUE ...`` adds a real
-only run with other options (``rule.md``: ``real_w4``, road weight 4).
+r``, for each ``--both r``; ``alpha_<a>`` for each ``--sweep a``) over
+a finished demo work dir, with ``--cfg-options`` in every run; ``--also
+NAME KEY=VALUE ...`` adds a real only run with other options
+(``rule.md``: ``real_w4``, road weight 4).
 
 Every run goes to ``<out>/seed<N>/<run>`` and is skipped when finished
 with the same settings, so a killed run resumes. Writes ``<name>.json``
@@ -58,6 +59,8 @@ def arms(args):
     for ratio in args.both:
         yield (f'both_{ratio}', args.config, ratio,
                dict(common, **both_options(ratio, args.rare)))
+    for alpha in args.sweep:
+        yield f'alpha_{alpha}', args.config, alpha, common
     if args.also:
         yield args.also.name, args.config, 0.0, args.also.options
 
@@ -78,6 +81,9 @@ def main(argv=None):
     parser.add_argument('oversample', help="its *_oversample40.py config")
     parser.add_argument('--both', type=float, nargs='+', default=[],
                         help='the ratios r of the both_<r> runs')
+    parser.add_argument('--sweep', type=float, nargs='+', default=[],
+                        help='more alphas a (runs alpha_<a>), beside 0 and '
+                        '0.4')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         default={}, help='settings of every run but --also\'s'
                         ', key=value (as tools/train.py takes them)')
