@@ -10,6 +10,7 @@ Vegas), and the prediction; writes ``verdict<_scene>.json`` and
     python docs/results/vegas_both/verdict.py            # Las Vegas
     python docs/results/vegas_both/verdict.py atlanta
     python docs/results/vegas_both/verdict.py vegas_plain
+    python docs/results/vegas_both/verdict.py vegas_sweep   # rule_sweep.md
 """
 import argparse
 import os.path as osp
@@ -18,16 +19,18 @@ import sys
 HERE = osp.dirname(osp.abspath(__file__))
 sys.path.insert(0, osp.join(HERE, '..', 'synthetic_gain'))
 from aggregate import (issue_bar, load, margins,  # noqa: E402
-                       rare_keys, side_by_side, write_verdict)
+                       plot, rare_keys, side_by_side, write_verdict)
 
 LABELS = {'real': 'real only', 'oversample40': 'oversampling 40%',
-          'alpha_0.4': 'alpha 0.4', 'both_0.2': 'alpha 0.2 + oversampling 0.2',
+          'alpha_0.2': 'alpha 0.2', 'alpha_0.4': 'alpha 0.4',
+          'alpha_0.6': 'alpha 0.6', 'alpha_1.0': 'alpha 1.0',
+          'both_0.2': 'alpha 0.2 + oversampling 0.2',
           'both_0.4': 'alpha 0.4 + oversampling 0.4',
           'real_w4': 'real only, road weight 4'}
-SHORT = {'real': 'real only', 'oversample40': 'oversampling\n40%',
-         'alpha_0.4': 'alpha 0.4', 'both_0.2': 'alpha 0.2 +\noversampling 0.2',
-         'both_0.4': 'alpha 0.4 +\noversampling 0.4',
-         'real_w4': 'real only,\nroad weight 4'}
+SHORT = dict(LABELS, **{'oversample40': 'oversampling\n40%',
+                        'both_0.2': 'alpha 0.2 +\noversampling 0.2',
+                        'both_0.4': 'alpha 0.4 +\noversampling 0.4',
+                        'real_w4': 'real only,\nroad weight 4'})
 
 
 def both_0_4_recall_highest(runs, rare):
@@ -67,7 +70,35 @@ SCENES = {
                         verdict='verdict_plain', candidates=('both_0.2',),
                         title='SpaceNet Las Vegas roads, plain split',
                         seeds=3, prediction=weight_1_more_precise,
-                        earlier=('real_vegas', '../real_vegas/vegas.json'))}
+                        earlier=('real_vegas', '../real_vegas/vegas.json')),
+    'vegas_sweep': dict(summary='vegas_sweep_1500.json', rare='road',
+                        verdict='verdict_sweep', candidates=None,
+                        title='SpaceNet Las Vegas roads, stratified split, '
+                        'the configs as they are', seeds=3, prediction=None,
+                        earlier=None)}
+
+
+def same_as_options(runs, verdict):
+    """Whether real only and alpha 0.4 with the configs' plain
+    cross-entropy gave ``rule.md``'s runs with it set by options (seeds
+    0-2, val and test mIoU)."""
+    theirs = load(osp.join(HERE, 'both_1500.json'))
+    same = {}
+    for run in ('real', 'alpha_0.4'):
+        for split in ('val', 'test'):
+            ours = runs[run][split]['mIoU']['per_seed']
+            same[f'{run} {split}'] = [ours, theirs[run][split]['mIoU'][
+                'per_seed'][:len(ours)]]
+    verdict['same_as_rule_md_runs'] = all(
+        all(abs(a - b) < 1e-6 for a, b in zip(*pair))
+        for pair in same.values())
+    verdict['mIoU_per_seed_here_and_in_rule_md'] = same
+
+
+def plot_alphas(runs, rare, path):
+    """The issue's alpha sweep on test (``aggregate.plot``)."""
+    plot(dict(runs={('alpha_0' if r == 'real' else r): s
+                    for r, s in runs.items() if r in LABELS}), rare, path)
 
 
 def plot_seeds(runs, title, path):
@@ -140,6 +171,12 @@ def main():
     if scene['earlier']:
         reproduces(runs, verdict, *scene['earlier'])
     candidates = scene['candidates']
+    if candidates is None:  # descriptive: the sweep
+        same_as_options(runs, verdict)
+        write_verdict(osp.join(HERE, scene['verdict'] + '.json'), verdict)
+        plot_alphas(runs, rare, osp.join(HERE, f'{name}_alpha.png'))
+        plot_seeds(runs, scene['title'], osp.join(HERE, f'seeds_{name}.png'))
+        return
     pick = max(candidates, key=lambda r: runs[r]['val']['mIoU']['mean'])
     verdict['pick'] = pick
     verdict['candidates_val_mIoU'] = {
