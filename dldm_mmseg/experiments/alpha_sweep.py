@@ -96,14 +96,20 @@ def config_digest(cfg) -> str:
                                      default=str).encode()).hexdigest()
 
 
+def config_run_identity(config: str, cfg_options=None) -> dict:
+    """What the metrics of a run of ``config`` as it is depend on: the
+    resolved config with its options (:func:`config_digest`)."""
+    return dict(config=config_digest(load_run_config(
+        config, cfg_options, format_python_code=False)))
+
+
 def alpha_run_identity(config: str, alpha: float, cfg_options=None,
                        variant: dict = None) -> dict:
     """What a :func:`run_alpha` run's metrics depend on: the resolved
     config with its options, alpha, and its set variant, the files the
     variant reads (a metrics file, a checkpoint) by content rather than
     path."""
-    identity = dict(config=config_digest(load_run_config(
-        config, cfg_options, format_python_code=False)), alpha=alpha)
+    identity = dict(config_run_identity(config, cfg_options), alpha=alpha)
     if variant:
         identity['variant'] = dict(suffix=variant['suffix'],
                                    options=_by_content(variant['options']))

@@ -161,12 +161,18 @@ def patches_holding(dataset, label_values):
         label_values).any()}
 
 
-def test_real_concat_with_synth_dataset(seg_root, synth_root):
+def real_and_synthetic(seg_root, synth_root):
+    """The fixture's real Potsdam patches, and them concatenated with its
+    synthetic set."""
     real = potsdam_train(seg_root)
     syn = DATASETS.build(dict(type='DiffusionSynthDataset',
                               source_dataset='PotsdamDataset',
                               data_root=synth_root))
-    dataset = ConcatDataset([real, syn])
+    return real, ConcatDataset([real, syn])
+
+
+def test_real_concat_with_synth_dataset(seg_root, synth_root):
+    real, dataset = real_and_synthetic(seg_root, synth_root)
     sampler = build(dataset, syn_ratio=0.5)
     indices = list(sampler)
     assert sum(i >= len(real) for i in indices) == 4
@@ -227,11 +233,7 @@ def test_mixed_sampler_without_oversampling_draws_as_before():
 
 def test_mixed_sampler_also_oversamples_rare_real_patches(seg_root,
                                                           synth_root):
-    real = potsdam_train(seg_root)
-    syn = DATASETS.build(dict(type='DiffusionSynthDataset',
-                              source_dataset='PotsdamDataset',
-                              data_root=synth_root))
-    dataset = ConcatDataset([real, syn])
+    real, dataset = real_and_synthetic(seg_root, synth_root)
     plain = build(dataset, syn_ratio=0.5)
     sampler = build(dataset, syn_ratio=0.5, oversample_ratio=0.5,
                     rare_classes=['car', 'clutter'])
@@ -252,11 +254,7 @@ def test_mixed_sampler_also_oversamples_rare_real_patches(seg_root,
 
 
 def test_mixed_sampler_oversampling_errors(seg_root, synth_root):
-    real = potsdam_train(seg_root)
-    syn = DATASETS.build(dict(type='DiffusionSynthDataset',
-                              source_dataset='PotsdamDataset',
-                              data_root=synth_root))
-    dataset = ConcatDataset([real, syn])
+    _, dataset = real_and_synthetic(seg_root, synth_root)
     with pytest.raises(ValueError, match='oversample_ratio must be a number'):
         build(dataset, syn_ratio=0.5, oversample_ratio=-1)
     with pytest.raises(ValueError, match=r'oversample_ratio=0\.5: no '

@@ -7,7 +7,8 @@ from mmengine.logging import MMLogger
 
 from mmseg.registry import DATA_SAMPLERS
 from .oversampling import no_rare_patch_message, rare_patch_indices
-from .ratio_base import _InfiniteMixin, _RatioSampler, split_real_synthetic
+from .ratio_base import (_InfiniteMixin, _RatioSampler, check_ratio,
+                         split_real_synthetic)
 
 
 @DATA_SAMPLERS.register_module()
@@ -76,12 +77,8 @@ class MixedRatioSampler(_RatioSampler):
                  rare_classes: Optional[Sequence[str]] = None,
                  rare_share_thr: float = 0.05,
                  min_share: float = 0.01) -> None:
-        if oversample_ratio is None or not np.isfinite(oversample_ratio) \
-                or oversample_ratio < 0:
-            raise ValueError(
-                f'oversample_ratio must be a number >= 0, got '
-                f'{oversample_ratio!r}; oversample_ratio=0.4 adds 40% of the '
-                'real count per epoch in rare-class real patches')
+        check_ratio('oversample_ratio', oversample_ratio,
+                    ' in rare-class real patches')
         self.synthetic_datasets = synthetic_datasets
         self.oversample_ratio = float(oversample_ratio)
         self._rare_args = (rare_classes, rare_share_thr, min_share)

@@ -49,6 +49,15 @@ def split_real_synthetic(dataset: Sized,
             np.concatenate(syn) if syn else empty)
 
 
+def check_ratio(name: str, ratio, what: str = '') -> None:
+    """Refuse a ratio of extra draws per real sample that is not a number
+    >= 0, naming the setting (``what``: what the extra draws are)."""
+    if ratio is None or not np.isfinite(ratio) or ratio < 0:
+        raise ValueError(f'{name} must be a number >= 0, got {ratio!r}; '
+                         f'{name}=0.4 adds 40% of the real count per epoch'
+                         + what)
+
+
 class _RatioSampler(Sampler):
     """All real samples + ``round(ratio * N_real)`` extra draws per epoch.
 
@@ -64,10 +73,7 @@ class _RatioSampler(Sampler):
                  shuffle: bool = True,
                  seed: Optional[int] = None,
                  round_up: bool = True) -> None:
-        if ratio is None or not np.isfinite(ratio) or ratio < 0:
-            raise ValueError(
-                f'{self._ratio_name} must be a number >= 0, got {ratio!r}; '
-                f'{self._ratio_name}=0.4 adds 40% of the real count per epoch')
+        check_ratio(self._ratio_name, ratio)
         self.rank, self.world_size = get_dist_info()
         self.dataset = dataset
         self.ratio = float(ratio)

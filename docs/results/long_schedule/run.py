@@ -19,8 +19,9 @@ import sys
 from mmengine.config import DictAction
 
 from dldm_mmseg.experiments.alpha_sweep import (alpha_run_identity,
-                                                config_digest, reuse_or_run,
-                                                run_alpha, train_and_test)
+                                                config_run_identity,
+                                                reuse_or_run, run_alpha,
+                                                train_and_test)
 from dldm_mmseg.utils.compat import speed_up_configs
 from dldm_mmseg.utils.config import load_run_config
 
@@ -65,9 +66,7 @@ def main(argv=None):
                              args.config, alpha, options))
         run_dir = osp.join(folder, 'oversample40')
         reuse_or_run(run_dir, run_config, args.oversample, options, run_dir,
-                     identity=dict(config=config_digest(load_run_config(
-                         args.oversample, options,
-                         format_python_code=False))))
+                     identity=config_run_identity(args.oversample, options))
     write_summary(args.out, RUNS, list(rare_keys(args.rare)),
                   osp.join(args.out_dir or HERE, f'{args.name}.json'),
                   iters=args.iters,

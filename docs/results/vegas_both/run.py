@@ -25,10 +25,9 @@ import sys
 from mmengine.config import DictAction
 
 from dldm_mmseg.experiments.alpha_sweep import (alpha_run_identity,
-                                                config_digest, reuse_or_run,
-                                                run_alpha)
+                                                config_run_identity,
+                                                reuse_or_run, run_alpha)
 from dldm_mmseg.utils.compat import speed_up_configs
-from dldm_mmseg.utils.config import load_run_config
 
 HERE = osp.dirname(osp.abspath(__file__))
 sys.path.insert(0, osp.join(HERE, '..', 'synthetic_gain'))
@@ -98,10 +97,8 @@ def main(argv=None):
             run_dir = osp.join(args.out, f'seed{seed}', name)
             if alpha is None:
                 reuse_or_run(run_dir, long_schedule.run_config, config,
-                             options, run_dir, identity=dict(
-                                 config=config_digest(load_run_config(
-                                     config, options,
-                                     format_python_code=False))))
+                             options, run_dir,
+                             identity=config_run_identity(config, options))
             else:
                 reuse_or_run(run_dir, run_alpha, config, alpha, run_dir,
                              options, identity=alpha_run_identity(
