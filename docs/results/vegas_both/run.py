@@ -1,7 +1,8 @@
 """Real only, oversampling 40%, alpha 0.4 and synthetic data plus
 oversampling (``both_<r>``: ``syn_ratio = r`` and ``oversample_ratio =
-r``, for each ``--both r``; ``alpha_<a>`` for each ``--sweep a``) over
-a finished demo work dir, with ``--cfg-options`` in every run; ``--also
+r``, for each ``--both r``; ``alpha_<a>`` for each ``--sweep a``;
+``alpha_<a>_os_<o>`` for each ``--mix a:o``) over a finished demo work
+dir, with ``--cfg-options`` in every run; ``--also
 NAME KEY=VALUE ...`` adds a real only run with other options
 (``rule.md``: ``real_w4``, road weight 4).
 
@@ -60,8 +61,22 @@ def arms(args):
                dict(common, **both_options(ratio, args.rare)))
     for alpha in args.sweep:
         yield f'alpha_{alpha}', args.config, alpha, common
+    for alpha, ratio in args.mix:
+        yield (f'alpha_{alpha}_os_{ratio}', args.config, alpha,
+               dict(common, **both_options(ratio, args.rare)))
     if args.also:
         yield args.also.name, args.config, 0.0, args.also.options
+
+
+def mix(text):
+    """``a:o`` -> ``(a, o)``: the synthetic and oversampling ratios of
+    one ``--mix`` run."""
+    try:
+        alpha, ratio = (float(part) for part in text.split(':'))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f'--mix takes ALPHA:OVERSAMPLE_RATIO, e.g. 1.0:0.2, got {text!r}')
+    return alpha, ratio
 
 
 class Also(argparse.Action):
@@ -83,6 +98,9 @@ def main(argv=None):
     parser.add_argument('--sweep', type=float, nargs='+', default=[],
                         help='more alphas a (runs alpha_<a>), beside 0 and '
                         '0.4')
+    parser.add_argument('--mix', type=mix, nargs='+', default=[],
+                        metavar='A:O', help='runs alpha_<a>_os_<o>: syn_ratio '
+                        'a and oversample_ratio o')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         default={}, help='settings of every run but --also\'s'
                         ', key=value (as tools/train.py takes them)')

@@ -1,7 +1,9 @@
 """The rules of ``rule.md`` (stratified Las Vegas, over
 ``both_1500.json``), ``rule_atlanta.md`` (``atlanta_both_1500.json``)
-and ``rule_plain.md`` (the plain Las Vegas deal,
-``vegas_plain_both_1500.json``), from ``run.py``: prints the README's
+``rule_plain.md`` (the plain Las Vegas deal,
+``vegas_plain_both_1500.json``) and ``rule_more.md`` (``*more_1500.json``:
+stratified Las Vegas, then its pick on Atlanta and the plain deal), from
+``run.py``: prints the README's
 table, the pick, the gate and the issue's bar, whether ``real_w4``
 reproduced the earlier real-only runs and the road-weight check (Las
 Vegas), and the prediction; writes ``verdict<_scene>.json`` and
@@ -11,6 +13,9 @@ Vegas), and the prediction; writes ``verdict<_scene>.json`` and
     python docs/results/vegas_both/verdict.py atlanta
     python docs/results/vegas_both/verdict.py vegas_plain
     python docs/results/vegas_both/verdict.py vegas_sweep   # rule_sweep.md
+    python docs/results/vegas_both/verdict.py vegas_more    # rule_more.md
+    python docs/results/vegas_both/verdict.py atlanta_more
+    python docs/results/vegas_both/verdict.py vegas_plain_more
 """
 import argparse
 import os.path as osp
@@ -24,12 +29,15 @@ from aggregate import (issue_bar, load, margins,  # noqa: E402
 LABELS = {'real': 'real only', 'oversample40': 'oversampling 40%',
           'alpha_0.2': 'alpha 0.2', 'alpha_0.4': 'alpha 0.4',
           'alpha_0.6': 'alpha 0.6', 'alpha_1.0': 'alpha 1.0',
+          'alpha_2.0': 'alpha 2.0',
+          'alpha_1.0_os_0.2': 'alpha 1.0 + oversampling 0.2',
           'both_0.2': 'alpha 0.2 + oversampling 0.2',
           'both_0.4': 'alpha 0.4 + oversampling 0.4',
           'real_w4': 'real only, road weight 4'}
 SHORT = dict(LABELS, **{'oversample40': 'oversampling\n40%',
                         'both_0.2': 'alpha 0.2 +\noversampling 0.2',
                         'both_0.4': 'alpha 0.4 +\noversampling 0.4',
+                        'alpha_1.0_os_0.2': 'alpha 1.0 +\noversampling 0.2',
                         'real_w4': 'real only,\nroad weight 4'})
 
 
@@ -46,6 +54,19 @@ def both_0_2_above_oversampling(runs, rare):
                     for r in ('both_0.2', 'oversample40'))
     return 'prediction_both_0.2_val_above_oversampling', {
         'both_0.2': ours, 'oversample40': theirs, 'held': ours > theirs}
+
+
+def alpha_2_below_alpha_1(runs, rare):
+    ours, theirs = (runs[r]['val']['mIoU']['mean']
+                    for r in ('alpha_2.0', 'alpha_1.0'))
+    return 'prediction_alpha_2.0_val_below_alpha_1.0', {
+        'alpha_2.0': ours, 'alpha_1.0': theirs, 'held': ours < theirs}
+
+
+def more_pick():
+    """``rule_more.md``'s pick on stratified Las Vegas, the one candidate
+    of its checks on the other deals."""
+    return (load(osp.join(HERE, 'verdict_more.json'))['pick'],)
 
 
 def weight_1_more_precise(runs, rare):
@@ -75,7 +96,25 @@ SCENES = {
                         verdict='verdict_sweep', candidates=None,
                         title='SpaceNet Las Vegas roads, stratified split, '
                         'the configs as they are', seeds=3, prediction=None,
-                        earlier=None)}
+                        earlier=None),
+    'vegas_more': dict(summary='vegas_more_1500.json', rare='road',
+                       verdict='verdict_more',
+                       candidates=('alpha_1.0', 'alpha_2.0',
+                                   'alpha_1.0_os_0.2'),
+                       title='SpaceNet Las Vegas roads, stratified split, '
+                       'more synthetic data', seeds=6,
+                       prediction=alpha_2_below_alpha_1, earlier=None),
+    'atlanta_more': dict(summary='atlanta_more_1500.json', rare='building',
+                         verdict='verdict_atlanta_more',
+                         candidates=more_pick,
+                         title='SpaceNet Atlanta buildings, Las Vegas\'s '
+                         'pick', seeds=6, prediction=None, earlier=None),
+    'vegas_plain_more': dict(summary='vegas_plain_more_1500.json',
+                             rare='road', verdict='verdict_plain_more',
+                             candidates=more_pick,
+                             title='SpaceNet Las Vegas roads, plain split, '
+                             'the stratified split\'s pick', seeds=3,
+                             prediction=None, earlier=None)}
 
 
 def same_as_options(runs, verdict):
@@ -171,6 +210,8 @@ def main():
     if scene['earlier']:
         reproduces(runs, verdict, *scene['earlier'])
     candidates = scene['candidates']
+    if callable(candidates):
+        candidates = candidates()
     if candidates is None:  # descriptive: the sweep
         same_as_options(runs, verdict)
         write_verdict(osp.join(HERE, scene['verdict'] + '.json'), verdict)
@@ -189,8 +230,9 @@ def main():
     elif name == 'vegas_plain':
         verdict['weight_4_beats_1_on_val'] = margins(
             runs, 'real_w4', ['real'], 'val', 'mIoU')['real']
-    key, prediction = scene['prediction'](runs, rare)
-    verdict[key] = prediction
+    if scene['prediction']:
+        key, prediction = scene['prediction'](runs, rare)
+        verdict[key] = prediction
     write_verdict(osp.join(HERE, scene['verdict'] + '.json'), verdict)
     plot_seeds(runs, scene['title'], osp.join(HERE, f'seeds_{name}.png'))
 
