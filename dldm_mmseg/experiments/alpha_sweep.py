@@ -3,6 +3,7 @@
 reused when its ``metrics.json`` exists, and variants of a config's
 synthetic set (weak classes, segmentor guidance, a class-relative
 filter)."""
+import glob
 import hashlib
 import json
 import os.path as osp
@@ -10,6 +11,7 @@ from typing import Optional
 
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
+from mmengine.runner.checkpoint import find_latest_checkpoint
 
 from dldm_mmseg.utils.config import check_weights_offline, load_run_config
 from dldm_mmseg.utils.hashing import cached_file_sha256, differing_keys
@@ -39,6 +41,26 @@ def run_alpha(config: str, alpha: float, work_dir: str,
         raise ValueError(f'alpha must be >= 0, got {alpha}')
     sampler.syn_ratio = alpha
     return train_and_test(cfg)
+
+
+def run_config(config: str, work_dir: str, cfg_options=None) -> dict:
+    """Train and test ``config`` as it is (with ``cfg_options``) in
+    ``work_dir``; returns the test metrics (:func:`train_and_test`)."""
+    return train_and_test(load_run_config(config, cfg_options,
+                                          work_dir=work_dir,
+                                          format_python_code=False))
+
+
+def schedule_options(iters: int, seed: Optional[int] = None) -> dict:
+    """cfg-options that end training, its one validation and its
+    checkpoint at ``iters`` (a poly schedule without ``end`` stretches to
+    it) and, unless None, set the random seed."""
+    options = {'train_cfg.max_iters': iters,
+               'train_cfg.val_interval': iters,
+               'default_hooks.checkpoint.interval': iters}
+    if seed is not None:
+        options['randomness.seed'] = seed
+    return options
 
 
 def set_variant(cfg, suffix: str, options: dict):
@@ -181,6 +203,39 @@ def reuse_or_run(run_dir: str, run, *args, identity: dict = None) -> dict:
     with atomic_open(done) as f:
         json.dump(metrics, f, indent=2)
     return metrics
+
+
+def finished_run(run_dir: str, config: Optional[str] = None) -> dict:
+    """The segmentor a finished run in ``run_dir`` trained, as
+    :class:`~dldm_mmseg.evaluation.consistency.ConsistencyChecker` and the
+    steering options take it: ``config`` (the file the run dumped there:
+    ``config``'s file name, by default its one ``*.py``) and
+    ``checkpoint`` (the last).
+
+    Raises:
+        FileNotFoundError: When ``run_dir`` holds no checkpoint, or not
+            exactly one config.
+    """
+    name = osp.basename(config) if config else '*.py'
+    configs = glob.glob(osp.join(run_dir, name))
+    checkpoint = find_latest_checkpoint(run_dir)
+    if len(configs) != 1 or checkpoint is None:
+        raise FileNotFoundError(
+            f'{run_dir} is not a finished segmentor run (configs {name}: '
+            f'{len(configs)}, checkpoint: {checkpoint}); pass the folder of '
+            'a run that trained to its end, e.g. <demo work dir>/sweep/'
+            'alpha_0')
+    return dict(config=configs[0], checkpoint=checkpoint)
+
+
+def run_mIoU(run_dir: str) -> dict:
+    """``{'val': mIoU, 'test': mIoU}`` of a finished run: its last
+    validation (:data:`VAL_METRICS`) and its test (``metrics.json``)."""
+    scores = {}
+    for split, name in (('val', VAL_METRICS), ('test', 'metrics.json')):
+        with open(osp.join(run_dir, name), encoding='utf-8') as f:
+            scores[split] = json.load(f)['mIoU']
+    return scores
 
 
 class LastValMetrics(Hook):

@@ -6,7 +6,6 @@ from typing import List, Optional
 
 from diffusers import AutoencoderKL
 from mmengine.runner import Runner
-from mmengine.runner.checkpoint import find_latest_checkpoint
 
 from dldm_mmseg.datasets.synth_layout import IMG_DIR, MANIFEST
 from dldm_mmseg.engine.hooks import Stage2FigureHook
@@ -17,7 +16,8 @@ from dldm_mmseg.evaluation.fid import (fid_between_folders,
                                        find_inception_weights)
 from dldm_mmseg.evaluation.share_baselines import \
     share_baselines_from_captions
-from dldm_mmseg.experiments.alpha_sweep import config_digest, reuse_or_run
+from dldm_mmseg.experiments.alpha_sweep import (config_digest, finished_run,
+                                                reuse_or_run)
 from dldm_mmseg.experiments.analysis import (consistency_miou,
                                              images_consistency)
 from dldm_mmseg.experiments.demo.settings import ONEHOT_VAE
@@ -88,11 +88,8 @@ def consistency(demo) -> dict:
     choosing stage-2 settings without test); and that segmentor's mIoU on
     the real test (val) images, which they are read against
     (``*_fraction``)."""
-    run_dir = osp.join(demo.work, 'sweep', 'alpha_0')
-    reference = dict(
-        config=osp.join(run_dir,
-                        osp.basename(demo.data.configs['sweep'])),
-        checkpoint=find_latest_checkpoint(run_dir))
+    reference = finished_run(osp.join(demo.work, 'sweep', 'alpha_0'),
+                             demo.data.configs['sweep'])
     checker = ConsistencyChecker(**reference, device='cpu')
     ids = [r['id'] for r in synthetic_records(demo.syn_root)]
     result = consistency_miou(demo.syn_root, checker, ids, demo.classes)

@@ -8,13 +8,14 @@ from typing import Optional
 
 from mmengine.config import Config
 from mmengine.runner import Runner
-from mmengine.runner.checkpoint import find_latest_checkpoint
 
 from dldm_mmseg.experiments.alpha_sweep import (RUN_IDENTITY, VAL_METRICS,
                                                 alpha_run_identity,
                                                 check_run_identity,
-                                                config_digest, reuse_or_run,
-                                                run_alpha, train_and_test,
+                                                config_digest, finished_run,
+                                                reuse_or_run, run_alpha,
+                                                schedule_options,
+                                                train_and_test,
                                                 weak_class_variant)
 from dldm_mmseg.experiments.demo.settings import (MASK_NAMES, NUMERIC_NAMES,
                                                   ONEHOT_NAMES, ONEHOT_VAE,
@@ -233,13 +234,9 @@ class Demo:
         dataset's size and sampling steps (for the sets a dataset makes
         itself: the variants); with --quick, the mixed-ratio sampler may
         repeat synthetic pairs."""
-        options = {
-            'train_cfg.max_iters': iters,
-            'train_cfg.val_interval': iters,
-            'default_hooks.checkpoint.interval': iters,
-            'default_hooks.logger.interval': max(1, min(50, iters // 4)),
-            'randomness.seed': self.args.seed if seed is None else seed,
-        }
+        options = dict(
+            schedule_options(iters, self.args.seed if seed is None else seed),
+            **{'default_hooks.logger.interval': max(1, min(50, iters // 4))})
         loader = Config.fromfile(osp.join(self.root, config)
                                  ).train_dataloader
         if self.args.quick and loader.get('sampler', {}).get(
@@ -371,14 +368,13 @@ class Demo:
                 osp.join(real_only, VAL_METRICS))
         if not (self.args.seg_guidance or self.args.class_filter):
             return variants
-        checkpoint = find_latest_checkpoint(real_only)
-        if checkpoint is None:
+        try:
+            reference = finished_run(real_only, self.data.configs['sweep'])
+        except FileNotFoundError as error:
             raise FileNotFoundError(
-                f'{real_only} has no checkpoint: --seg-guidance and '
-                '--class-filter use the real-only segmentor of --seed; keep '
-                '0 in --alphas and let its run finish')
-        reference = dict(config=osp.join(real_only, osp.basename(
-            self.data.configs['sweep'])), checkpoint=checkpoint)
+                f'{error}. --seg-guidance and --class-filter use the '
+                'real-only segmentor of --seed: keep 0 in --alphas and let '
+                'its run finish') from error
         if self.args.seg_guidance:
             scale = self.args.seg_guidance
             low, high = self.args.seg_guidance_timesteps

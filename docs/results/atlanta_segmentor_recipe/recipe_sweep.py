@@ -19,7 +19,8 @@ import os.path as osp
 
 import dldm_mmseg  # noqa: F401
 from dldm_mmseg.experiments.alpha_sweep import (VAL_METRICS, config_digest,
-                                                reuse_or_run, train_and_test)
+                                                reuse_or_run, schedule_options,
+                                                train_and_test)
 from dldm_mmseg.utils.compat import speed_up_configs
 from dldm_mmseg.utils.config import load_run_config
 from dldm_mmseg.utils.io import atomic_open
@@ -33,10 +34,8 @@ HEADS = ('decode_head', 'auxiliary_head')
 def recipe(iters=1500, lr=0.05, building_weight=1):
     """cfg-options of one recipe. The class weights are always set (1:1 is
     plain cross-entropy), so a recipe does not inherit the config's."""
-    options = {'train_cfg.max_iters': iters,
-               'train_cfg.val_interval': iters,
-               'default_hooks.checkpoint.interval': iters,
-               'optim_wrapper.optimizer.lr': lr}
+    options = dict(schedule_options(iters), **{
+        'optim_wrapper.optimizer.lr': lr})
     for head in HEADS:
         options[f'model.{head}.loss_decode.class_weight'] = [
             1.0, float(building_weight)]

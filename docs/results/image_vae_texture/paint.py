@@ -8,14 +8,13 @@ segmentor reads the images. Writes ``stage2.json`` here::
         --reference work_dirs/vstrat_demo/sweep/alpha_0
 """
 import argparse
-import glob
 import json
 import os
 import os.path as osp
 
 from mmengine.config import Config
-from mmengine.runner.checkpoint import find_latest_checkpoint
 
+from dldm_mmseg.experiments.alpha_sweep import finished_run, run_mIoU
 from dldm_mmseg.experiments.demo.measures import paint_real_masks
 from dldm_mmseg.utils.io import atomic_open
 
@@ -32,14 +31,8 @@ def main():
     parser.add_argument('--reference', required=True,
                         help='the real-only segmentor run')
     args = parser.parse_args()
-    reference = dict(
-        config=glob.glob(osp.join(args.reference, 'deeplabv3plus_*.py'))[0],
-        checkpoint=find_latest_checkpoint(args.reference))
-    real = {}
-    for split, name in (('test', 'metrics.json'),
-                        ('val', 'val_metrics.json')):
-        with open(osp.join(args.reference, name)) as f:
-            real[split] = json.load(f)['mIoU']
+    reference = finished_run(args.reference)
+    real = run_mIoU(args.reference)
     summary = dict(real_images_mIoU=real, stage2={})
     for item in args.demos:
         name, demo = item.split('=', 1)

@@ -12,7 +12,6 @@ images and on each VAE's reconstructions (``rule.md``'s ceiling)::
         --split val --out docs/results/image_vae_texture/vae_val.json
 """
 import argparse
-import glob
 import json
 import os.path as osp
 
@@ -22,6 +21,7 @@ from diffusers import AutoencoderKL
 import dldm_mmseg  # noqa: F401  (registers the plugin's modules)
 from dldm_mmseg.evaluation.consistency import (ConsistencyChecker, real_pairs,
                                                vae_reconstructions)
+from dldm_mmseg.experiments.alpha_sweep import finished_run
 from dldm_mmseg.experiments.analysis import images_consistency
 from dldm_mmseg.utils.io import atomic_open
 
@@ -63,9 +63,8 @@ def main():
     parser.add_argument('--split', default='val')
     parser.add_argument('--out', required=True)
     args = parser.parse_args()
-    config = glob.glob(osp.join(args.segmentor, 'deeplabv3plus_*.py'))[0]
-    with open(osp.join(args.segmentor, 'last_checkpoint')) as f:
-        checker = ConsistencyChecker(config, f.read().strip(), device='cpu')
+    checker = ConsistencyChecker(**finished_run(args.segmentor),
+                                 device='cpu')
     classes = checker.model.dataset_meta['classes']
     images, masks = real_pairs(args.data_root, args.split, True, 10 ** 6)
     result = dict(split=args.split, tiles=len(images),

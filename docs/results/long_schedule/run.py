@@ -21,29 +21,14 @@ from mmengine.config import DictAction
 from dldm_mmseg.experiments.alpha_sweep import (alpha_run_identity,
                                                 config_run_identity,
                                                 reuse_or_run, run_alpha,
-                                                train_and_test)
+                                                run_config, schedule_options)
 from dldm_mmseg.utils.compat import speed_up_configs
-from dldm_mmseg.utils.config import load_run_config
 
 HERE = osp.dirname(osp.abspath(__file__))
 sys.path.insert(0, osp.join(HERE, '..', 'synthetic_gain'))
 from aggregate import harness_parser, rare_keys, write_summary  # noqa: E402
 
 RUNS = ('real', 'oversample40', 'alpha_0.4')
-
-
-def schedule(iters, seed):
-    """Options that set the seed and end training (and the poly schedule,
-    which has no ``end``), its one validation and its checkpoint at
-    ``iters``."""
-    return {'randomness.seed': seed, 'train_cfg.max_iters': iters,
-            'train_cfg.val_interval': iters,
-            'default_hooks.checkpoint.interval': iters}
-
-
-def run_config(config, options, work_dir):
-    return train_and_test(load_run_config(config, options, work_dir=work_dir,
-                                          format_python_code=False))
 
 
 def main(argv=None):
@@ -57,7 +42,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     speed_up_configs()
     for seed in args.seeds:
-        options = dict(args.cfg_options, **schedule(args.iters, seed))
+        options = dict(args.cfg_options, **schedule_options(args.iters, seed))
         folder = osp.join(args.out, f'seed{seed}')
         for name, alpha in (('real', 0.0), ('alpha_0.4', 0.4)):
             run_dir = osp.join(folder, name)
@@ -65,7 +50,7 @@ def main(argv=None):
                          options, identity=alpha_run_identity(
                              args.config, alpha, options))
         run_dir = osp.join(folder, 'oversample40')
-        reuse_or_run(run_dir, run_config, args.oversample, options, run_dir,
+        reuse_or_run(run_dir, run_config, args.oversample, run_dir, options,
                      identity=config_run_identity(args.oversample, options))
     write_summary(args.out, RUNS, list(rare_keys(args.rare)),
                   osp.join(args.out_dir or HERE, f'{args.name}.json'),

@@ -19,8 +19,8 @@ import os.path as osp
 import re
 
 from mmengine.config import Config
-from mmengine.runner.checkpoint import find_latest_checkpoint
 
+from dldm_mmseg.experiments.alpha_sweep import finished_run, run_mIoU
 from dldm_mmseg.experiments.demo.measures import paint_real_masks
 from dldm_mmseg.experiments.report import mean_and_std
 from dldm_mmseg.utils.io import atomic_open
@@ -64,18 +64,8 @@ def main():
         ATLANTA, 'synth_small_atlanta.py')).synthesis.to_dict()
     with open(osp.join(args.demo, 'demo_settings.json')) as f:
         synthesis['image_sampling']['steps'] = json.load(f)['steps']
-    configs = glob.glob(osp.join(args.reference, 'deeplabv3plus_*.py'))
-    checkpoint = find_latest_checkpoint(args.reference)
-    if len(configs) != 1 or checkpoint is None:
-        raise SystemExit(f'{args.reference} is not a finished segmentor run '
-                         '(one deeplabv3plus_*.py config and a checkpoint); '
-                         'pass --reference <demo work dir>/sweep/alpha_0')
-    reference = dict(config=configs[0], checkpoint=checkpoint)
-    real = {}
-    for split, name in (('test', 'metrics.json'),
-                        ('val', 'val_metrics.json')):
-        with open(osp.join(args.reference, name)) as f:
-            real[split] = json.load(f)['mIoU']
+    reference = finished_run(args.reference)
+    real = run_mIoU(args.reference)
     data_root = osp.join(args.demo, 'data', 'spacenet_atlanta')
     per_run = {}
     for (kind, seed), export in sorted(runs_of(args.runs,

@@ -19,7 +19,6 @@ with the same settings, so a killed run resumes. Writes ``<name>.json``
         --rare building --seeds 0 1 2 3 4 5
 """
 import argparse
-import importlib.util
 import os.path as osp
 import sys
 
@@ -27,17 +26,13 @@ from mmengine.config import DictAction
 
 from dldm_mmseg.experiments.alpha_sweep import (alpha_run_identity,
                                                 config_run_identity,
-                                                reuse_or_run, run_alpha)
+                                                reuse_or_run, run_alpha,
+                                                run_config, schedule_options)
 from dldm_mmseg.utils.compat import speed_up_configs
 
 HERE = osp.dirname(osp.abspath(__file__))
 sys.path.insert(0, osp.join(HERE, '..', 'synthetic_gain'))
 from aggregate import harness_parser, rare_keys, write_summary  # noqa: E402
-
-_spec = importlib.util.spec_from_file_location(
-    'long_schedule_run', osp.join(HERE, '..', 'long_schedule', 'run.py'))
-long_schedule = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(long_schedule)
 
 ITERS = 1500
 
@@ -111,11 +106,10 @@ def main(argv=None):
     speed_up_configs()
     for seed in args.seeds:
         for name, config, alpha, options in arms(args):
-            options = dict(options, **long_schedule.schedule(ITERS, seed))
+            options = dict(options, **schedule_options(ITERS, seed))
             run_dir = osp.join(args.out, f'seed{seed}', name)
             if alpha is None:
-                reuse_or_run(run_dir, long_schedule.run_config, config,
-                             options, run_dir,
+                reuse_or_run(run_dir, run_config, config, run_dir, options,
                              identity=config_run_identity(config, options))
             else:
                 reuse_or_run(run_dir, run_alpha, config, alpha, run_dir,
