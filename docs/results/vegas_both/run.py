@@ -55,12 +55,21 @@ def arms(args):
         yield (f'both_{ratio}', args.config, ratio,
                dict(common, **both_options(ratio, args.rare)))
     for alpha in args.sweep:
-        yield f'alpha_{alpha}', args.config, alpha, common
+        yield f'alpha_{alpha}', args.config, alpha, dict(
+            common, **repeats(alpha))
     for alpha, ratio in args.mix:
         yield (f'alpha_{alpha}_os_{ratio}', args.config, alpha,
                dict(common, **both_options(ratio, args.rare)))
     if args.also:
         yield args.also.name, args.config, 0.0, args.also.options
+
+
+def repeats(alpha):
+    """Above alpha 1 an epoch draws each synthetic pair more than once (the
+    demos' sets hold as many pairs as real tiles): the sampler's
+    ``allow_repeats``."""
+    return {'train_dataloader.sampler.allow_repeats': True} if alpha > 1 \
+        else {}
 
 
 def mix(text):
