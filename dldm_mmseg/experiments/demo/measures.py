@@ -1,6 +1,5 @@
 """What the demo measures on its generators and synthetic set: stage-1
 mCPE, its baselines and floor, mask-image consistency and FID."""
-import json
 import os.path as osp
 from typing import List, Optional
 
@@ -17,7 +16,7 @@ from dldm_mmseg.evaluation.fid import (fid_between_folders,
 from dldm_mmseg.evaluation.share_baselines import \
     share_baselines_from_captions
 from dldm_mmseg.experiments.alpha_sweep import (config_digest, finished_run,
-                                                reuse_or_run)
+                                                reuse_or_run, run_mIoU)
 from dldm_mmseg.experiments.analysis import (consistency_miou,
                                              images_consistency)
 from dldm_mmseg.experiments.demo.settings import ONEHOT_VAE
@@ -88,8 +87,8 @@ def consistency(demo) -> dict:
     choosing stage-2 settings without test); and that segmentor's mIoU on
     the real test (val) images, which they are read against
     (``*_fraction``)."""
-    reference = finished_run(osp.join(demo.work, 'sweep', 'alpha_0'),
-                             demo.data.configs['sweep'])
+    run_dir = osp.join(demo.work, 'sweep', 'alpha_0')
+    reference = finished_run(run_dir, demo.data.configs['sweep'])
     checker = ConsistencyChecker(**reference, device='cpu')
     ids = [r['id'] for r in synthetic_records(demo.syn_root)]
     result = consistency_miou(demo.syn_root, checker, ids, demo.classes)
@@ -97,10 +96,9 @@ def consistency(demo) -> dict:
                    stage2_on_real_masks(demo, reference).items()})
     result.update({'real_val_masks_' + k: v for k, v in
                    stage2_on_real_masks(demo, reference, 'val').items()})
-    for key, name in (('real_images_mIoU', 'metrics.json'),
-                      ('real_val_images_mIoU', 'val_metrics.json')):
-        with open(osp.join(run_dir, name), encoding='utf-8') as f:
-            result[key] = json.load(f)['mIoU']
+    real = run_mIoU(run_dir)
+    result.update(real_images_mIoU=real['test'],
+                  real_val_images_mIoU=real['val'])
     for key, real in (('consistency_mIoU', 'real_images_mIoU'),
                       ('real_masks_consistency_mIoU', 'real_images_mIoU'),
                       ('real_val_masks_consistency_mIoU',
