@@ -217,7 +217,7 @@ def finished_run(run_dir: str, config: Optional[str] = None) -> dict:
             exactly one config.
     """
     name = osp.basename(config) if config else '*.py'
-    configs = glob.glob(osp.join(run_dir, name))
+    configs = glob.glob(osp.join(glob.escape(run_dir), name))
     checkpoint = find_latest_checkpoint(run_dir)
     if len(configs) != 1 or checkpoint is None:
         raise FileNotFoundError(
@@ -229,10 +229,10 @@ def finished_run(run_dir: str, config: Optional[str] = None) -> dict:
 
 
 def run_mIoU(run_dir: str) -> dict:
-    """``{'val': mIoU, 'test': mIoU}`` of a finished run: its last
-    validation (:data:`VAL_METRICS`) and its test (``metrics.json``)."""
+    """``{'test': mIoU, 'val': mIoU}`` of a finished run: its test
+    (``metrics.json``) and its last validation (:data:`VAL_METRICS`)."""
     scores = {}
-    for split, name in (('val', VAL_METRICS), ('test', 'metrics.json')):
+    for split, name in (('test', 'metrics.json'), ('val', VAL_METRICS)):
         with open(osp.join(run_dir, name), encoding='utf-8') as f:
             scores[split] = json.load(f)['mIoU']
     return scores

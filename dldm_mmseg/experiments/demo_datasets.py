@@ -65,6 +65,13 @@ class DemoDataset:
     def metainfo(self) -> dict:
         return source_dataset_defaults(self.source_dataset)['metainfo']
 
+    @property
+    def tile(self) -> int:
+        """Side of a scene in pixels: the benchmark's tiles, or the toy
+        scenes' 64."""
+        return 64 if self.benchmark is None else \
+            BENCHMARKS[self.benchmark].settings.tile
+
     def prepare(self, data_root: str, quick: bool, seed: int,
                 cache: Optional[str] = None) -> Dict[str, int]:
         """Write the data and its captions under ``data_root``; returns the

@@ -1,3 +1,4 @@
+import dataclasses
 import filecmp
 import glob
 import itertools
@@ -671,6 +672,14 @@ def test_demo_reuses_a_generator_trained_here_only_from_its_config(tmp_path):
         json.dump({'config': config_digest(cfg)}, f)
     assert run.train_generator(config) == export
     assert run.generators_found == ['mask_small_toy_ce_only']
+
+
+def test_a_demo_dataset_knows_its_scene_size():
+    assert DEMO_DATASETS['toy'].tile == 64
+    assert DEMO_DATASETS['spacenet_atlanta'].tile == 64
+    fake = dataclasses.replace(DEMO_DATASETS['spacenet_atlanta'],
+                               benchmark='indian_pines')
+    assert fake.tile == 16
 
 
 @pytest.mark.parametrize('dataset', sorted(DEMO_DATASETS))

