@@ -172,4 +172,6 @@ DEMO_DATASETS = {
     'spacenet_vegas_roads_stratified': _real_scene(
         'spacenet_vegas_roads_stratified', ('road',), None,
         data_folder_of='spacenet_vegas_roads'),
+    'raleigh_landsat': _real_scene('raleigh_landsat',
+                                   ('agriculture', 'water'), None),
 }
