@@ -21,6 +21,7 @@ from dldm_mmseg.utils.io import atomic_open
 
 HERE = osp.dirname(osp.abspath(__file__))
 RALEIGH = osp.join(HERE, '..', '..', '..', 'configs', 'demo', 'raleigh')
+VEGETATION = ('herbaceous', 'shrubland', 'forest')
 
 
 def main():
@@ -56,8 +57,23 @@ def main():
             print(name, split, json.dumps(result), flush=True)
         summary['stage2'][name] = dict(config=config,
                                        export=osp.abspath(export), **scores)
+    if {'rgb', 'onehot'} <= set(summary['stage2']):
+        summary['verdict'] = onehot_verdict(summary['stage2'])
+        print(json.dumps(summary['verdict'], indent=1))
     with atomic_open(osp.join(HERE, 'stage2.json')) as f:
         json.dump(summary, f, indent=1)
+
+
+def onehot_verdict(stage2):
+    """``onehot_rule.md``: the pick on the val fraction (margin 0.03) and
+    the prediction on the vegetation classes' val consistency IoU."""
+    rgb, onehot = stage2['rgb']['val'], stage2['onehot']['val']
+    margin = onehot['fraction'] - rgb['fraction']
+    better = [c for c in VEGETATION
+              if onehot[f'consistency_IoU.{c}'] > rgb[f'consistency_IoU.{c}']]
+    return dict(val_fraction_margin=margin, adopt_onehot=margin > 0.03,
+                prediction_vegetation_classes_higher=dict(
+                    classes=better, held=len(better) >= 2))
 
 
 if __name__ == '__main__':
