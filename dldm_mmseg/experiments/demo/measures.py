@@ -1,5 +1,6 @@
 """What the demo measures on its generators and synthetic set: stage-1
 mCPE, its baselines and floor, mask-image consistency and FID."""
+import json
 import os.path as osp
 from typing import List, Optional
 
@@ -188,6 +189,26 @@ def paint_real_masks(config: str, options: dict, export: str,
     cfg.visualizer.name = f'visualizer_{name}'
     return reuse_or_run(cfg.work_dir, _test_export, cfg, export, *hooks,
                         identity=_export_test_identity(cfg, export))
+
+
+def paint_splits(config: str, export: str, data_root: str, source_dataset,
+                 synthesis: dict, reference: dict, real_mIoU: dict,
+                 work_dir: str, name: str) -> dict:
+    """:func:`paint_real_masks` on the val and test scenes, each result
+    with ``fraction``: its consistency mIoU over the segmentor's mIoU on
+    that split's real images (``real_mIoU``, as
+    :func:`~dldm_mmseg.experiments.alpha_sweep.run_mIoU` reads it).
+    ``work_dir`` and ``name`` are formatted with ``split``; returns
+    ``{split: result}``."""
+    scores = {}
+    for split in ('val', 'test'):
+        result = paint_real_masks(
+            config, {}, export, data_root, source_dataset, split, synthesis,
+            reference, work_dir.format(split=split), name.format(split=split))
+        result['fraction'] = result['consistency_mIoU'] / real_mIoU[split]
+        print(name.format(split=split), json.dumps(result), flush=True)
+        scores[split] = result
+    return scores
 
 
 def fid(demo):

@@ -15,7 +15,7 @@ import os.path as osp
 from mmengine.config import Config
 
 from dldm_mmseg.experiments.alpha_sweep import finished_run, run_mIoU
-from dldm_mmseg.experiments.demo.measures import paint_real_masks
+from dldm_mmseg.experiments.demo.measures import paint_splits
 from dldm_mmseg.utils.io import atomic_open
 
 HERE = osp.dirname(osp.abspath(__file__))
@@ -39,18 +39,13 @@ def main():
         os.environ['DLDM_DEMO_DIR'] = osp.abspath(demo)
         synthesis = Config.fromfile(osp.join(
             VEGAS, 'synth_small_vegas.py')).synthesis.to_dict()
-        scores = {}
-        for split in ('val', 'test'):
-            result = paint_real_masks(
-                osp.join(VEGAS, STAGE2 + '.py'), {},
-                osp.join(demo, STAGE2, 'export', 'final'),
-                osp.join(demo, 'data', 'spacenet_vegas_roads'),
-                synthesis['source_dataset'], split, synthesis, reference,
-                osp.join(demo, STAGE2, f'painted_{split}'),
-                f'image_vae_texture_{name}_{split}')
-            result['fraction'] = result['consistency_mIoU'] / real[split]
-            scores[split] = result
-            print(name, split, json.dumps(result), flush=True)
+        scores = paint_splits(
+            osp.join(VEGAS, STAGE2 + '.py'),
+            osp.join(demo, STAGE2, 'export', 'final'),
+            osp.join(demo, 'data', 'spacenet_vegas_roads'),
+            synthesis['source_dataset'], synthesis, reference, real,
+            osp.join(demo, STAGE2, 'painted_{split}'),
+            f'image_vae_texture_{name}_{{split}}')
         summary['stage2'][name] = dict(work_dir=osp.abspath(demo), **scores)
     with atomic_open(osp.join(HERE, 'stage2.json')) as f:
         json.dump(summary, f, indent=1)

@@ -16,7 +16,7 @@ import os.path as osp
 from mmengine.config import Config
 
 from dldm_mmseg.experiments.alpha_sweep import finished_run, run_mIoU
-from dldm_mmseg.experiments.demo.measures import paint_real_masks
+from dldm_mmseg.experiments.demo.measures import paint_splits
 from dldm_mmseg.utils.io import atomic_open
 
 HERE = osp.dirname(osp.abspath(__file__))
@@ -43,18 +43,12 @@ def main():
     for item in args.exports:
         name, rest = item.split('=', 1)
         config, export = rest.split(':', 1)
-        scores = {}
-        for split in ('val', 'test'):
-            result = paint_real_masks(
-                osp.join(RALEIGH, config), {}, export,
-                osp.join(args.demo, 'data', 'raleigh_landsat'),
-                synthesis['source_dataset'], split, synthesis, reference,
-                osp.join(osp.dirname(osp.dirname(export)),
-                         f'painted_{split}'),
-                f'real_raleigh_{name}_{split}')
-            result['fraction'] = result['consistency_mIoU'] / real[split]
-            scores[split] = result
-            print(name, split, json.dumps(result), flush=True)
+        scores = paint_splits(
+            osp.join(RALEIGH, config), export,
+            osp.join(args.demo, 'data', 'raleigh_landsat'),
+            synthesis['source_dataset'], synthesis, reference, real,
+            osp.join(osp.dirname(osp.dirname(export)), 'painted_{split}'),
+            f'real_raleigh_{name}_{{split}}')
         summary['stage2'][name] = dict(config=config,
                                        export=osp.abspath(export), **scores)
     if {'rgb', 'onehot'} <= set(summary['stage2']):

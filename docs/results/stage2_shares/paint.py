@@ -21,7 +21,7 @@ import re
 from mmengine.config import Config
 
 from dldm_mmseg.experiments.alpha_sweep import finished_run, run_mIoU
-from dldm_mmseg.experiments.demo.measures import paint_real_masks
+from dldm_mmseg.experiments.demo.measures import paint_splits
 from dldm_mmseg.experiments.report import mean_and_std
 from dldm_mmseg.utils.io import atomic_open
 
@@ -70,18 +70,14 @@ def main():
     per_run = {}
     for (kind, seed), export in sorted(runs_of(args.runs,
                                                args.demo).items()):
-        scores = {}
-        for split in ('val', 'test'):
-            work_dir = osp.join(args.runs, 'painted', f'{kind}_s{seed}',
-                                split)
-            result = paint_real_masks(
-                osp.join(ATLANTA, CONFIGS[kind]), {}, export, data_root,
-                synthesis['source_dataset'], split, synthesis, reference,
-                work_dir,
-                f'stage2_shares_{kind}_s{seed}_{split}')
-            result['fraction'] = result['consistency_mIoU'] / real[split]
-            scores[split] = {k: result[k] for k in KEYS}
-        per_run.setdefault(kind, {})[seed] = scores
+        scores = paint_splits(
+            osp.join(ATLANTA, CONFIGS[kind]), export, data_root,
+            synthesis['source_dataset'], synthesis, reference, real,
+            osp.join(args.runs, 'painted', f'{kind}_s{seed}', '{split}'),
+            f'stage2_shares_{kind}_s{seed}_{{split}}')
+        per_run.setdefault(kind, {})[seed] = {
+            split: {k: result[k] for k in KEYS}
+            for split, result in scores.items()}
     summary = dict(real_images_mIoU=real, runs={})
     for kind, seeds in per_run.items():
         mean, std = mean_and_std([seeds[s] for s in sorted(seeds)])
