@@ -51,8 +51,8 @@ def mask_cpe(demo, seed: Optional[int] = None,
         cfg.visualizer.name = f'visualizer_{cfg.experiment_name}'
         export = demo.export_dir(config, seed)
         results[name] = reuse_or_run(
-            cfg.work_dir, _test_export, cfg, export,
-            identity=_export_test_identity(cfg, export))
+            cfg.work_dir, run_export_test, cfg, export,
+            identity=export_test_identity(cfg, export))
     return results
 
 
@@ -187,8 +187,8 @@ def paint_real_masks(config: str, options: dict, export: str,
     cfg.test_cfg = dict(type='TestLoop')
     cfg.experiment_name = name
     cfg.visualizer.name = f'visualizer_{name}'
-    return reuse_or_run(cfg.work_dir, _test_export, cfg, export, *hooks,
-                        identity=_export_test_identity(cfg, export))
+    return reuse_or_run(cfg.work_dir, run_export_test, cfg, export, *hooks,
+                        identity=export_test_identity(cfg, export))
 
 
 def paint_splits(config: str, export: str, data_root: str, source_dataset,
@@ -224,13 +224,13 @@ def fid(demo):
         osp.join(demo.syn_root, IMG_DIR))
 
 
-def _export_test_identity(cfg, export: str) -> dict:
+def export_test_identity(cfg, export: str) -> dict:
     """What a generator's test metrics depend on: its test config and the
     exported weights it loads."""
     return dict(config=config_digest(cfg), export=folder_hash(export))
 
 
-def _test_export(cfg, export: str, *hooks) -> dict:
+def run_export_test(cfg, export: str, *hooks) -> dict:
     """A generator config's test loop on exported weights (what synthesis
     uses: EMA weights where the config keeps them), with extra ``hooks``."""
     runner = Runner.from_cfg(cfg)

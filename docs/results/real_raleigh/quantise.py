@@ -1,0 +1,76 @@
+"""Nearest colour against neighbourhood quantisation for the Raleigh
+stage-1 model synthesis uses (``recipe_rule.md``): the model's test loop
+on the val and test tiles' shares, for each seed's export in a demo work
+dir, under each quantiser. Writes ``quantise.json`` (mCPE and per-class
+CPE per quantiser, split and seed)::
+
+    DLDM_DEMO_DIR=$(realpath work_dirs/demo_raleigh_landsat) python \\
+        docs/results/real_raleigh/quantise.py work_dirs/demo_raleigh_landsat \\
+        --seeds 0 1 2
+
+Each test is reused by its config and export (an interrupted run
+resumes).
+"""
+import argparse
+import json
+import os.path as osp
+import statistics
+
+import dldm_mmseg  # noqa: F401
+from dldm_mmseg.experiments.alpha_sweep import reuse_or_run
+from dldm_mmseg.experiments.demo.measures import (export_test_identity,
+                                                  run_export_test)
+from dldm_mmseg.experiments.demo_datasets import CAPTIONS
+from dldm_mmseg.utils.compat import speed_up_configs
+from dldm_mmseg.utils.config import load_run_config
+from dldm_mmseg.utils.io import atomic_open
+
+HERE = osp.dirname(osp.abspath(__file__))
+CONFIG = osp.join(HERE, '..', '..', '..', 'configs', 'demo', 'raleigh',
+                  'mask_small_raleigh_numeric_ce_only.py')
+QUANTISERS = dict(nearest=dict(type='nearest'),
+                  neighbourhood=dict(type='neighbourhood', window=5,
+                                     confident=0.25))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('demo', help='a Raleigh demo work dir (--seeds 3)')
+    parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
+    parser.add_argument('--steps', type=int, default=20)
+    parser.add_argument('--out', default=osp.join(HERE, 'quantise.json'))
+    args = parser.parse_args()
+    speed_up_configs()
+    results = {}
+    for seed in args.seeds:
+        run = osp.join(args.demo, osp.splitext(osp.basename(CONFIG))[0]
+                       + ('' if seed == args.seeds[0] else f'_seed{seed}'))
+        export = osp.join(run, 'export', 'final')
+        for split in ('val', 'test'):
+            for name, quantiser in QUANTISERS.items():
+                options = {'test_dataloader.dataset.captions':
+                           CAPTIONS[split], 'model.quantisation': quantiser}
+                cfg = load_run_config(
+                    CONFIG, options, format_python_code=False,
+                    work_dir=osp.join(run, f'quantise_{name}_{split}'))
+                cfg.model.inference_cfg.steps = args.steps
+                cfg.experiment_name = f'quantise_{name}_{split}_{seed}'
+                cfg.visualizer.name = f'visualizer_{cfg.experiment_name}'
+                results.setdefault(name, {}).setdefault(split, {})[
+                    str(seed)] = reuse_or_run(
+                        cfg.work_dir, run_export_test, cfg, export,
+                        identity=export_test_identity(cfg, export))
+                with atomic_open(args.out) as f:
+                    json.dump(results, f, indent=1)
+    for split in ('val', 'test'):
+        for name in QUANTISERS:
+            runs = list(results[name][split].values())
+            mcpe = [r['mCPE'] for r in runs]
+            shrub = [r['CPE.shrubland'] for r in runs]
+            print(f'{split:4s} {name:13s} mCPE {statistics.mean(mcpe):6.2f}'
+                  f' +- {statistics.stdev(mcpe):5.2f}  shrubland CPE '
+                  f'{statistics.mean(shrub):6.2f}')
+
+
+if __name__ == '__main__':
+    main()
