@@ -6,8 +6,8 @@ IoU and fraction of the real images' mIoU, per split)::
 
     DLDM_DEMO_DIR=$(realpath work_dirs/demo_raleigh_landsat) \\
     python docs/results/real_raleigh/paint.py work_dirs/demo_raleigh_landsat \\
-        rgb=image_controlnet_small_raleigh.py:EXPORT_DIR \\
-        onehot=image_controlnet_small_raleigh_onehot.py:EXPORT_DIR
+        rgb=image_controlnet_small_raleigh_rgb.py:EXPORT_DIR \\
+        onehot=image_controlnet_small_raleigh.py:EXPORT_DIR
 """
 import argparse
 import json

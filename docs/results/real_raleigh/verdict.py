@@ -3,7 +3,10 @@ raleigh_landsat --seeds 3``): the segmentors' table (val and test, mean ±
 std over seeds 0-2), the gate and the issue's bar for alpha 0.4 against
 real only and oversampling (agriculture and water), stage 1's test mCPE
 beside the prompt-blind constant, stage 2's consistency fraction on the
-real test masks, and the prediction. Writes ``verdict.json`` here::
+real test masks, and the prediction. Where the work dir holds alpha 0.4
+with the class-relative filter (``--class-filter``) too, the candidate is
+whichever of the two has the higher mean val mIoU (``recipe_rule.md``).
+Writes ``verdict.json`` here, or ``--out``::
 
     python docs/results/real_raleigh/verdict.py work_dirs/demo_raleigh_landsat
 """
@@ -20,9 +23,11 @@ CLASSES = ('developed', 'agriculture', 'herbaceous', 'shrubland', 'forest',
            'water')
 RARE = ('agriculture', 'water')
 RUNS = {'alpha_0': 'real', 'oversample40': 'oversample40',
-        'alpha_0.4': 'alpha_0.4'}
+        'alpha_0.4': 'alpha_0.4', 'alpha_0.4_class_filter': 'alpha_0.4_filter'}
 LABELS = {'real': 'real only', 'oversample40': 'oversampling 40%',
-          'alpha_0.4': 'alpha 0.4'}
+          'alpha_0.4': 'alpha 0.4', 'alpha_0.4_filter': 'alpha 0.4 + filter'}
+# without them, the work dir is not read
+NEEDED = ('real', 'oversample40', 'alpha_0.4')
 
 
 def mean(value):
@@ -34,20 +39,28 @@ def mean(value):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('work_dir', help='the demo work dir')
-    work = parser.parse_args().work_dir
+    parser.add_argument('--out', default=osp.join(HERE, 'verdict.json'))
+    args = parser.parse_args()
+    work = args.work_dir
     keys = ['mIoU'] + [f'IoU.{c}' for c in CLASSES]
     runs = {RUNS[name]: summarise(per_seed, keys)
             for name, per_seed in runs_by_seed(work).items()
             if name in RUNS}
-    if any(runs[r]['seeds'] != [0, 1, 2] for r in RUNS.values()):
+    if any(r not in runs or runs[r]['seeds'] != [0, 1, 2] for r in NEEDED) \
+            or runs.get('alpha_0.4_filter', {}).get('seeds', [0, 1, 2]) \
+            != [0, 1, 2]:
         raise SystemExit('rule.md reads segmentor seeds 0-2 of real only, '
-                         'oversampling and alpha 0.4; the work dir holds '
+                         'oversampling and alpha 0.4 (and of the filtered '
+                         'set, where there is one); the work dir holds '
                          + ', '.join(f'{r}: {runs[r]["seeds"]}'
                                      for r in runs))
-    print('\n'.join(side_by_side({LABELS[r]: runs[r] for r in LABELS}, keys,
-                                 'seeds 0-2, 1500 it')))
-    verdict = dict(seeds=[0, 1, 2], **issue_bar(
-        runs, 'alpha_0.4', ['real', 'oversample40'], RARE))
+    print('\n'.join(side_by_side({LABELS[r]: runs[r] for r in LABELS
+                                  if r in runs}, keys, 'seeds 0-2')))
+    candidates = [r for r in ('alpha_0.4', 'alpha_0.4_filter') if r in runs]
+    candidate = max(candidates,
+                    key=lambda r: runs[r]['val']['mIoU']['mean'])
+    verdict = dict(seeds=[0, 1, 2], candidate=candidate, **issue_bar(
+        runs, candidate, ['real', 'oversample40'], RARE))
     metrics = load(osp.join(work, 'metrics.json'))
     cpe = {name: mean(v['mCPE']) for name, v in metrics['mask_cpe'].items()}
     blind = mean(metrics['share_baselines']['prompt_blind']['mCPE'])
@@ -65,7 +78,7 @@ def main():
     real = {c: runs['real']['test'][f'IoU.{c}']['mean'] for c in CLASSES}
     verdict['prediction_real_only_test_IoU_lowest_on_agriculture'] = dict(
         real, held=min(real, key=real.get) == 'agriculture')
-    write_verdict(osp.join(HERE, 'verdict.json'), verdict)
+    write_verdict(args.out, verdict)
 
 
 if __name__ == '__main__':
