@@ -357,6 +357,22 @@ def test_demo_refuses_a_work_dir_made_with_other_settings(tmp_path):
         demo.parse_args(['--weak-classes', '--alphas', '0.4'])
 
 
+def test_a_full_demo_trains_the_segmentors_on_their_configs_schedule(
+        tmp_path):
+    demo = load_tool('demo')
+    iters = {}
+    for dataset in ('toy', 'raleigh_landsat'):
+        for quick in ([], ['--quick']):
+            iters[dataset, bool(quick)] = demo_of(demo)(demo.parse_args(
+                ['--dataset', dataset, '--work-dir',
+                 str(tmp_path / dataset)] + quick)).s['seg_iters']
+    # Raleigh's recipe (chosen on its val) trains twice the toy's schedule;
+    # a smoke run keeps its few iterations
+    assert iters == {('toy', False): 1500, ('toy', True): 10,
+                     ('raleigh_landsat', False): 3000,
+                     ('raleigh_landsat', True): 10}
+
+
 def test_demo_reuses_weights_only_when_made_with_its_settings(tmp_path):
     demo = load_tool('demo')
     work, weights = str(tmp_path / 'demo'), str(tmp_path / 'weights')

@@ -17,10 +17,11 @@ VAES = {'masks': 'vae_mask', 'images': 'vae_image'}
 # --mask-encoding onehot), fitted in the work dir
 ONEHOT_VAE = ('masks_onehot', 'vae_mask_onehot')
 
-# full run / --quick; num_syn None: as many pairs as real train scenes
+# full run / --quick; num_syn None: as many pairs as real train scenes;
+# seg_iters None: the segmentation configs' own schedule
 SETTINGS = {
     False: dict(vae_iters=dict(masks=800, images=2400), vae_crop=32,
-                gen_epochs=None, num_syn=None, seg_iters=1500, steps=20),
+                gen_epochs=None, num_syn=None, seg_iters=None, steps=20),
     True: dict(vae_iters=dict(masks=10, images=10), vae_crop=32,
                gen_epochs=1, num_syn=16, seg_iters=10, steps=4),
 }

@@ -96,6 +96,9 @@ class Demo:
             self.image_config]
         self.target_classes = self.data.target_classes
         self.s = dict(SETTINGS[args.quick])
+        if self.s['seg_iters'] is None:  # the sweep config's schedule
+            self.s['seg_iters'] = Config.fromfile(osp.join(
+                root, configs['sweep'])).train_cfg.max_iters
         if self.data.benchmark is None:  # the toy scenes' sizes
             self.s.update({f'num_{split}': num for split, num in
                            self.data.sizes[args.quick].items()})
