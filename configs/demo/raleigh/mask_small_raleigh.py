@@ -4,9 +4,13 @@ _base_ = ['../mask_small_toy.py', './raleigh_data.py']
 # the demo's work dir
 __demo = '{{$DLDM_DEMO_DIR:work_dirs/demo_raleigh_landsat}}'
 data_root = {{_base_.raleigh_root}}
+# a pixel takes only a class drawn confidently around it: where two
+# classes meet, the decoded blend of their colours would otherwise be
+# nearest to a third (red + green -> shrubland's brown)
 model = dict(
     components=dict(vae=__demo + '/vae_mask'),
-    source_dataset={{_base_.source_dataset}})
+    source_dataset={{_base_.source_dataset}},
+    quantisation=dict(type='neighbourhood', window=5, confident=0.25))
 train_dataloader = dict(dataset=dict(
     data_root=data_root,
     source_dataset={{_base_.source_dataset}}))

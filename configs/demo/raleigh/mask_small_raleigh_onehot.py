@@ -4,4 +4,6 @@
 _base_ = ['./mask_small_raleigh.py']
 # the demo's work dir
 __demo = '{{$DLDM_DEMO_DIR:work_dirs/demo_raleigh_landsat}}'
-model = dict(components=dict(vae=__demo + '/vae_mask_onehot'))
+# a one-hot mask is decoded by its largest channel
+model = dict(components=dict(vae=__demo + '/vae_mask_onehot'),
+             quantisation=dict(_delete_=True, type='argmax'))
