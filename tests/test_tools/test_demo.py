@@ -20,6 +20,7 @@ from dldm_mmseg.evaluation.share_baselines import \
 from dldm_mmseg.experiments.analysis import images_consistency
 from dldm_mmseg.experiments.alpha_sweep import config_digest
 from dldm_mmseg.experiments.demo import Demo, finished_demo
+from dldm_mmseg.experiments.demo.report import stage1_table
 from dldm_mmseg.experiments.demo.settings import (BASELINE_NAMES, MASK_NAMES,
                                                   NUMERIC_NAMES, ONEHOT_NAMES,
                                                   WORK_DIR_VARIABLE)
@@ -361,16 +362,43 @@ def test_a_full_demo_trains_the_segmentors_on_their_configs_schedule(
         tmp_path):
     demo = load_tool('demo')
     iters = {}
-    for dataset in ('toy', 'raleigh_landsat'):
+    for dataset in DEMO_DATASETS:
         for quick in ([], ['--quick']):
             iters[dataset, bool(quick)] = demo_of(demo)(demo.parse_args(
                 ['--dataset', dataset, '--work-dir',
                  str(tmp_path / dataset)] + quick)).s['seg_iters']
-    # Raleigh's recipe (chosen on its val) trains twice the toy's schedule;
-    # a smoke run keeps its few iterations
-    assert iters == {('toy', False): 1500, ('toy', True): 10,
-                     ('raleigh_landsat', False): 3000,
-                     ('raleigh_landsat', True): 10}
+    # Raleigh's recipe (chosen on its val) trains twice the toy's schedule,
+    # the other scenes the toy's; a smoke run keeps its few iterations
+    assert iters == {(dataset, quick): 10 if quick else (
+        3000 if dataset == 'raleigh_landsat' else 1500)
+        for dataset in DEMO_DATASETS for quick in (False, True)}
+
+
+def test_the_floor_row_is_that_of_the_quantiser_stage_1_decodes_with(
+        tmp_path):
+    demo = load_tool('demo')
+    quantisers = {name: demo_of(demo)(demo.parse_args(
+        ['--dataset', name, '--work-dir', str(tmp_path / name)]
+    )).mask_quantiser for name in ('toy', 'raleigh_landsat')}
+    assert quantisers == dict(toy='nearest', raleigh_landsat='neighbourhood')
+    classes = ['a', 'b']
+
+    def trip(mcpe):
+        return {'mCPE': mcpe, 'CPE.a': mcpe, 'CPE.b': mcpe, 'masks': 3,
+                'pixel_accuracy': 90.0}
+
+    floor = dict(split='test', nearest=trip(4.49), neighbourhood=trip(3.01),
+                 text='round trip of 3 test masks: mCPE 4.49')
+    nearest = stage1_table({}, None, classes, floor=floor)
+    neighbourhood = stage1_table({}, None, classes, floor=floor,
+                                 quantiser='neighbourhood')
+    assert '| 4.49 |' in _row(nearest[0], 'mask VAE round trip (the floor)')
+    assert 'the floor is 3.01' in nearest[1]
+    assert '| 3.01 |' in _row(neighbourhood[0],
+                              'mask VAE round trip (the floor)')
+    assert 'quantised by neighbourhood' in neighbourhood[1]
+    assert 'mCPE 3.01' in neighbourhood[1]
+    assert 'would be 4.49' in neighbourhood[1]
 
 
 def test_demo_reuses_weights_only_when_made_with_its_settings(tmp_path):

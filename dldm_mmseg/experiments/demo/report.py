@@ -7,6 +7,7 @@ from typing import List, Optional
 import numpy as np
 
 from dldm_mmseg.datasets.captioning import load_captions
+from dldm_mmseg.evaluation.mask_round_trip import round_trip_text
 from dldm_mmseg.experiments.analysis import (manifest_shares,
                                              plot_share_distributions,
                                              sample_grid, set_mcpe)
@@ -80,7 +81,7 @@ def write_report(demo, results: dict, cpe: dict, fid,
     seg_std = spread['segmentation'] if spread else None
     baselines = baselines or {}
     cpe_table, floor_text = stage1_table(cpe, cpe_std, classes, baselines,
-                                         floor)
+                                         floor, demo.mask_quantiser)
 
     # every timed step is in the ledger too (Demo.timed writes both)
     timing_rows = '\n'.join(f'| {k} | {v:.0f} | {demo.ledger[k]:.0f} |'
@@ -192,10 +193,12 @@ def _table_row(name: str, values: dict, classes,
 
 def stage1_table(cpe: dict, cpe_std: Optional[dict], classes,
                  baselines: Optional[dict] = None,
-                 floor: Optional[dict] = None):
+                 floor: Optional[dict] = None, quantiser: str = 'nearest'):
     """The stage-1 table (mCPE and each class's CPE): a row per model
     (``mean ± std`` with ``cpe_std``), the baselines' rows and the mask
-    VAEs' floors; and the paragraph that reads the floor.
+    VAEs' floors (the colour-mask VAE's under ``quantiser``, the one the
+    colour-mask stage-1 configs decode with); and the paragraph that
+    reads the floor.
 
     Returns:
         tuple: ``(table, floor_text)``, Markdown.
@@ -210,16 +213,23 @@ def stage1_table(cpe: dict, cpe_std: Optional[dict], classes,
     floor_text = ''
     if floor:
         rows.append(_table_row('mask VAE round trip (the floor)',
-                               floor['nearest'], classes))
+                               floor[quantiser], classes))
+        if quantiser == 'nearest':
+            how, text = 'snapped to the nearest colour', floor['text']
+            other = ('With neighbourhood quantisation (`quantisation=dict('
+                     "type='neighbourhood')`) the floor is "
+                     f'{floor["neighbourhood"]["mCPE"]:.2f}.')
+        else:
+            how = 'quantised by neighbourhood, as the stage-1 configs do'
+            text = round_trip_text(floor[quantiser], floor['split'])
+            other = ('Snapped to the nearest colour instead, the floor '
+                     f'would be {floor["nearest"]["mCPE"]:.2f}.')
         floor_text = (
             '\nThe mask VAE round trip row is the floor under every '
             'colour-mask stage-1 row: the mask '
             'VAE alone, on the real test masks (each drawn in its colours, '
-            'encoded, decoded and snapped to the nearest colour), already '
-            f'moves the shares this much: {floor["text"]}. With '
-            'neighbourhood quantisation (`quantisation=dict(type='
-            "'neighbourhood')`) the floor is "
-            f'{floor["neighbourhood"]["mCPE"]:.2f}.\n')
+            f'encoded, decoded and {how}), already '
+            f'moves the shares this much: {text}. {other}\n')
         if floor.get('onehot'):
             rows.append(_table_row(
                 'one-hot mask VAE round trip (the floor of the one-hot '
@@ -302,7 +312,8 @@ def write_stage1_report(demo, test_runs: List[dict], val_runs: List[dict],
     else:
         mask_cpe, per_seed, seed_text = test, None, f'seed {seeds[0]}'
     table, floor_text = stage1_table(test, test_std, classes,
-                                     stage1['baselines'], floor)
+                                     stage1['baselines'], floor,
+                                     demo.mask_quantiser)
     provenance = _provenance(demo, 'The mask VAE', 'every measurement',
                              'Every step ran in this work dir.')
     report = osp.join(demo.work, 'stage1.md')

@@ -257,6 +257,15 @@ class Demo:
         return options
 
     @property
+    def mask_quantiser(self) -> str:
+        """How the synthetic set's stage-1 model (a colour-mask config)
+        turns decoded colours into classes: ``'nearest'`` or
+        ``'neighbourhood'``."""
+        model = Config.fromfile(osp.join(
+            self.root, self.data.configs[self.synth_mask])).model
+        return (model.get('quantisation') or {}).get('type', 'nearest')
+
+    @property
     def num_syn(self) -> int:
         """Synthetic pairs: the settings', or as many as real train
         scenes."""

@@ -1,8 +1,9 @@
 """Nearest colour against neighbourhood quantisation for the Raleigh
 stage-1 model synthesis uses (``recipe_rule.md``): the model's test loop
 on the val and test tiles' shares, for each seed's export in a demo work
-dir, under each quantiser. Writes ``quantise.json`` (mCPE and per-class
-CPE per quantiser, split and seed)::
+dir, under each quantiser. Writes ``quantise.json``: mCPE and per-class
+CPE per quantiser, split and seed (``runs``), the rule's pick on val and
+its prediction::
 
     DLDM_DEMO_DIR=$(realpath work_dirs/demo_raleigh_landsat) python \\
         docs/results/real_raleigh/quantise.py work_dirs/demo_raleigh_landsat \\
@@ -31,6 +32,33 @@ CONFIG = osp.join(HERE, '..', '..', '..', 'configs', 'demo', 'raleigh',
 QUANTISERS = dict(nearest=dict(type='nearest'),
                   neighbourhood=dict(type='neighbourhood', window=5,
                                      confident=0.25))
+# the rule's margin: neighbourhood is picked if its mean val mCPE is at
+# least this much below nearest colour's
+MARGIN = 0.5
+
+
+def mean_std(values):
+    """Mean and std (ddof 1; 0 for one value)."""
+    return statistics.mean(values), (statistics.stdev(values)
+                                     if len(values) > 1 else 0.0)
+
+
+def reading(results: dict) -> dict:
+    """The rule's pick on val and its prediction (shrubland's val share
+    error falls), from the runs."""
+    val = {name: [r['mCPE'] for r in results[name]['val'].values()]
+           for name in QUANTISERS}
+    shrubland = {name: statistics.mean(
+        r['CPE.shrubland'] for r in results[name]['val'].values())
+        for name in QUANTISERS}
+    gain = statistics.mean(val['nearest']) - statistics.mean(
+        val['neighbourhood'])
+    return dict(
+        val_mCPE_gain=gain, margin=MARGIN,
+        pick='neighbourhood' if gain >= MARGIN else 'nearest',
+        prediction_val_shrubland_CPE_falls=dict(
+            shrubland, held=shrubland['neighbourhood']
+            < shrubland['nearest']))
 
 
 def main():
@@ -41,15 +69,20 @@ def main():
     parser.add_argument('--out', default=osp.join(HERE, 'quantise.json'))
     args = parser.parse_args()
     speed_up_configs()
+    with open(osp.join(args.demo, 'demo_settings.json')) as f:
+        demo_seed = json.load(f)['seed']  # its runs have no seed suffix
     results = {}
     for seed in args.seeds:
         run = osp.join(args.demo, osp.splitext(osp.basename(CONFIG))[0]
-                       + ('' if seed == args.seeds[0] else f'_seed{seed}'))
+                       + ('' if seed == demo_seed else f'_seed{seed}'))
         export = osp.join(run, 'export', 'final')
         for split in ('val', 'test'):
             for name, quantiser in QUANTISERS.items():
+                # _delete_: the config's own quantiser's options are not
+                # merged into this one's
                 options = {'test_dataloader.dataset.captions':
-                           CAPTIONS[split], 'model.quantisation': quantiser}
+                           CAPTIONS[split], 'model.quantisation': dict(
+                               quantiser, _delete_=True)}
                 cfg = load_run_config(
                     CONFIG, options, format_python_code=False,
                     work_dir=osp.join(run, f'quantise_{name}_{split}'))
@@ -60,16 +93,17 @@ def main():
                     str(seed)] = reuse_or_run(
                         cfg.work_dir, run_export_test, cfg, export,
                         identity=export_test_identity(cfg, export))
-                with atomic_open(args.out) as f:
-                    json.dump(results, f, indent=1)
     for split in ('val', 'test'):
         for name in QUANTISERS:
             runs = list(results[name][split].values())
-            mcpe = [r['mCPE'] for r in runs]
-            shrub = [r['CPE.shrubland'] for r in runs]
-            print(f'{split:4s} {name:13s} mCPE {statistics.mean(mcpe):6.2f}'
-                  f' +- {statistics.stdev(mcpe):5.2f}  shrubland CPE '
-                  f'{statistics.mean(shrub):6.2f}')
+            mcpe = mean_std([r['mCPE'] for r in runs])
+            shrub = statistics.mean(r['CPE.shrubland'] for r in runs)
+            print(f'{split:4s} {name:13s} mCPE {mcpe[0]:6.2f} +- '
+                  f'{mcpe[1]:5.2f}  shrubland CPE {shrub:6.2f}')
+    summary = dict(seeds=args.seeds, runs=results, **reading(results))
+    print(json.dumps({k: v for k, v in summary.items() if k != 'runs'}))
+    with atomic_open(args.out) as f:
+        json.dump(summary, f, indent=1)
 
 
 if __name__ == '__main__':

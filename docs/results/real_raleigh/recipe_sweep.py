@@ -11,7 +11,10 @@ the highest mean val mIoU::
 
 The class weights are the square root of the largest train share over
 each class's (the prepared scene's ``summary.json``). Finished runs are
-reused (by config digest), so an interrupted sweep resumes.
+reused (by config digest), so an interrupted sweep resumes; the runs
+committed in ``recipe_sweep.json`` were made against the config before
+its pick, so a rerun after it needs a fresh ``--work-dir``. The pick and
+the rule's prediction go to ``--pick-out``.
 """
 import argparse
 import json
@@ -25,6 +28,7 @@ from dldm_mmseg.experiments.recipes import (class_weight_options,
                                             mean_val, pick_on_val,
                                             sweep_recipes)
 from dldm_mmseg.utils.compat import speed_up_configs
+from dldm_mmseg.utils.io import atomic_open
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.dirname(
     osp.abspath(__file__)))))
@@ -56,20 +60,45 @@ def main():
     parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
     parser.add_argument('--work-dir', default='work_dirs/raleigh_recipe')
     parser.add_argument('--out', required=True)
+    parser.add_argument('--pick-out', help='where the pick and the '
+                        'prediction are written (JSON)')
+    parser.add_argument('--reread', action='store_true',
+                        help='read the runs --out holds instead of training')
     args = parser.parse_args()
-    speed_up_configs()
-    demo = os.environ.get('DLDM_DEMO_DIR', 'work_dirs/demo_raleigh_landsat')
-    with open(osp.join(demo, 'data', 'raleigh_landsat',
-                       'summary.json')) as f:
-        summary = json.load(f)
-    results = sweep_recipes(osp.join(ROOT, CONFIG), recipes(summary),
-                            args.seeds, args.work_dir, args.out)
+    if args.reread:
+        with open(args.out) as f:
+            results = json.load(f)
+    else:
+        speed_up_configs()
+        demo = os.environ.get('DLDM_DEMO_DIR',
+                              'work_dirs/demo_raleigh_landsat')
+        with open(osp.join(demo, 'data', 'raleigh_landsat',
+                           'summary.json')) as f:
+            summary = json.load(f)
+        results = sweep_recipes(osp.join(ROOT, CONFIG), recipes(summary),
+                                args.seeds, args.work_dir, args.out)
     rare = {c: mean_val(results, f'IoU.{c}') for c in RARE}
     for name, miou in mean_val(results).items():
         print(f'{name:24s} val mIoU {miou:6.2f} ' + ' '.join(
             f'{c} {rare[c][name]:6.2f}' for c in RARE)
             + f' ({len(results[name])} seeds)')
-    print('picked on val: %s (%.2f)' % pick_on_val(results))
+    picked, best = pick_on_val(results)
+    print(f'picked on val: {picked} ({best:.2f})')
+    # the rule's prediction: each class-weighted recipe has a val
+    # agriculture IoU above 0 on at least two of its seeds
+    agriculture = {name: [r['val']['IoU.agriculture'] for r in runs.values()]
+                   for name, runs in results.items() if 'class weights'
+                   in name}
+    prediction = dict(agriculture, held=all(
+        sum(v > 0 for v in values) >= 2 for values in agriculture.values()))
+    print(f'prediction (val agriculture IoU > 0 on two seeds of each '
+          f'class-weighted recipe): {prediction}')
+    if args.pick_out:
+        with atomic_open(args.pick_out) as f:
+            json.dump(dict(seeds=args.seeds, mean_val_mIoU=mean_val(results),
+                           pick=picked,
+                           prediction_val_agriculture_IoU=prediction), f,
+                      indent=1)
 
 
 if __name__ == '__main__':

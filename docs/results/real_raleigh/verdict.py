@@ -46,14 +46,16 @@ def main():
     runs = {RUNS[name]: summarise(per_seed, keys)
             for name, per_seed in runs_by_seed(work).items()
             if name in RUNS}
-    if any(r not in runs or runs[r]['seeds'] != [0, 1, 2] for r in NEEDED) \
-            or runs.get('alpha_0.4_filter', {}).get('seeds', [0, 1, 2]) \
-            != [0, 1, 2]:
-        raise SystemExit('rule.md reads segmentor seeds 0-2 of real only, '
-                         'oversampling and alpha 0.4 (and of the filtered '
-                         'set, where there is one); the work dir holds '
-                         + ', '.join(f'{r}: {runs[r]["seeds"]}'
-                                     for r in runs))
+    short = {r: runs[r]['seeds'] if r in runs else 'missing'
+             for r in NEEDED + tuple(r for r in runs if r not in NEEDED)
+             if runs.get(r, {}).get('seeds') != [0, 1, 2]}
+    if short:
+        raise SystemExit(
+            f'rule.md reads segmentor seeds 0-2 of real only, oversampling '
+            f'and alpha 0.4 (and of the filtered set, where there is one); '
+            f'in {work}: ' + ', '.join(f'{r}: {v}' for r, v in short.items())
+            + ' (run tools/demo.py --dataset raleigh_landsat --seeds 3 '
+            'there to finish them)')
     print('\n'.join(side_by_side({LABELS[r]: runs[r] for r in LABELS
                                   if r in runs}, keys, 'seeds 0-2')))
     candidates = [r for r in ('alpha_0.4', 'alpha_0.4_filter') if r in runs]
