@@ -16,8 +16,8 @@ import sys
 
 HERE = osp.dirname(osp.abspath(__file__))
 sys.path.insert(0, osp.join(HERE, '..', 'synthetic_gain'))
-from aggregate import (issue_bar, load, runs_by_seed,  # noqa: E402
-                       side_by_side, summarise, write_verdict)
+from aggregate import (filter_shares, issue_bar, load,  # noqa: E402
+                       runs_by_seed, side_by_side, summarise, write_verdict)
 
 CLASSES = ('developed', 'agriculture', 'herbaceous', 'shrubland', 'forest',
            'water')
@@ -77,6 +77,9 @@ def main():
         real_images_mIoU=mean(consistency['real_images_mIoU']),
         target_0_7=mean(consistency['real_masks_consistency_fraction'])
         >= 0.7)
+    ignored = filter_shares(work)
+    if ignored is not None:  # per class, the share the filter ignored
+        verdict['class_filter_ignored_share'] = ignored
     real = {c: runs['real']['test'][f'IoU.{c}']['mean'] for c in CLASSES}
     verdict['prediction_real_only_test_IoU_lowest_on_agriculture'] = dict(
         real, held=min(real, key=real.get) == 'agriculture')
