@@ -15,6 +15,8 @@ spread of the downstream comparison can be measured without stage 1::
 Everything after ``--`` is ``tools/demo.py``'s arguments of the finished
 run (the same ones, or the work dir refuses them). A later
 ``tools/demo.py --seeds 3`` in that work dir reuses these runs.
+``--more-alphas`` adds alphas the run did not train (an alpha sweep over
+its synthetic set), in the same sweep folders.
 """
 import argparse
 import json
@@ -43,6 +45,9 @@ def main():
     parser.add_argument('--alphas', type=float, nargs='+',
                         help='only these of the run\'s alphas (default: '
                         'all of them); oversampling runs either way')
+    parser.add_argument('--more-alphas', type=float, nargs='+', default=[],
+                        help='alphas the run did not train, trained beside '
+                        'its own')
     args = parser.parse_args(ours)
     demo_args = parse_args(theirs)
     speed_up_configs()
@@ -54,6 +59,8 @@ def main():
                 parser.error(f'--alphas {sorted(unknown)}: not alphas of '
                              f'the run ({demo_args.alphas})')
             demo.args.alphas = args.alphas
+        demo.args.alphas = list(demo.args.alphas) + [
+            a for a in args.more_alphas if a not in demo.args.alphas]
         for seed in args.seeds_of_segmentors:
             print(f'segmentors of seed {seed}')
             results[str(seed)] = demo.segmentation(seed)
