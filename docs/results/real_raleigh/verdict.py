@@ -22,12 +22,15 @@ from aggregate import (filter_shares, issue_bar, load,  # noqa: E402
 CLASSES = ('developed', 'agriculture', 'herbaceous', 'shrubland', 'forest',
            'water')
 RARE = ('agriculture', 'water')
-RUNS = {'alpha_0': 'real', 'oversample40': 'oversample40',
-        'alpha_0.4': 'alpha_0.4', 'alpha_0.4_class_filter': 'alpha_0.4_filter'}
+# the synthetic runs a rule may read (run folder: name)
+CANDIDATES = {'alpha_0.4': 'alpha_0.4',
+              'alpha_0.4_class_filter': 'alpha_0.4_filter',
+              'alpha_0.2': 'alpha_0.2'}
+RUNS = dict({'alpha_0': 'real', 'oversample40': 'oversample40'},
+            **CANDIDATES)
 LABELS = {'real': 'real only', 'oversample40': 'oversampling 40%',
-          'alpha_0.4': 'alpha 0.4', 'alpha_0.4_filter': 'alpha 0.4 + filter'}
-# without them, the work dir is not read
-NEEDED = ('real', 'oversample40', 'alpha_0.4')
+          'alpha_0.4': 'alpha 0.4', 'alpha_0.4_filter': 'alpha 0.4 + filter',
+          'alpha_0.2': 'alpha 0.2'}
 
 
 def mean(value):
@@ -40,28 +43,43 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('work_dir', help='the demo work dir')
     parser.add_argument('--out', default=osp.join(HERE, 'verdict.json'))
+    parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2],
+                        help='the segmentor seeds read (others are left '
+                        'out)')
+    parser.add_argument('--candidates', nargs='+',
+                        choices=list(CANDIDATES.values()),
+                        help='the synthetic runs val picks among (default: '
+                        'alpha_0.4 and, where there is one, alpha_0.4_filter)')
     args = parser.parse_args()
-    work = args.work_dir
+    work, seeds = args.work_dir, sorted(args.seeds)
     keys = ['mIoU'] + [f'IoU.{c}' for c in CLASSES]
-    runs = {RUNS[name]: summarise(per_seed, keys)
-            for name, per_seed in runs_by_seed(work).items()
-            if name in RUNS}
+    runs = {}
+    for name, per_seed in runs_by_seed(work).items():
+        per_seed = {s: v for s, v in per_seed.items() if s in seeds}
+        if name in RUNS and per_seed:
+            runs[RUNS[name]] = summarise(per_seed, keys)
+    needed = ('real', 'oversample40') + tuple(
+        args.candidates or ('alpha_0.4',))
+    optional = () if args.candidates else ('alpha_0.4_filter',)
     short = {r: runs[r]['seeds'] if r in runs else 'missing'
-             for r in NEEDED + tuple(r for r in runs if r not in NEEDED)
-             if runs.get(r, {}).get('seeds') != [0, 1, 2]}
+             for r in needed + tuple(r for r in optional if r in runs)
+             if runs.get(r, {}).get('seeds') != seeds}
     if short:
         raise SystemExit(
-            f'rule.md reads segmentor seeds 0-2 of real only, oversampling '
-            f'and alpha 0.4 (and of the filtered set, where there is one); '
-            f'in {work}: ' + ', '.join(f'{r}: {v}' for r, v in short.items())
-            + ' (run tools/demo.py --dataset raleigh_landsat --seeds 3 '
+            f'the rule reads segmentor seeds {seeds} of '
+            f'{", ".join(needed + optional)}; in {work}: '
+            + ', '.join(f'{r}: {v}' for r, v in short.items())
+            + ' (run tools/demo.py --dataset raleigh_landsat --seeds 3, or '
+            'real_atlanta_labels_fixed/segmentor_seeds.py for more seeds, '
             'there to finish them)')
-    print('\n'.join(side_by_side({LABELS[r]: runs[r] for r in LABELS
-                                  if r in runs}, keys, 'seeds 0-2')))
-    candidates = [r for r in ('alpha_0.4', 'alpha_0.4_filter') if r in runs]
+    shown = [r for r in LABELS if r in needed + optional and r in runs]
+    print('\n'.join(side_by_side({LABELS[r]: runs[r] for r in shown}, keys,
+                                 f'seeds {", ".join(map(str, seeds))}')))
+    candidates = [r for r in needed + optional if r in runs
+                  and r in CANDIDATES.values()]
     candidate = max(candidates,
                     key=lambda r: runs[r]['val']['mIoU']['mean'])
-    verdict = dict(seeds=[0, 1, 2], candidate=candidate, **issue_bar(
+    verdict = dict(seeds=seeds, candidate=candidate, **issue_bar(
         runs, candidate, ['real', 'oversample40'], RARE))
     metrics = load(osp.join(work, 'metrics.json'))
     cpe = {name: mean(v['mCPE']) for name, v in metrics['mask_cpe'].items()}
