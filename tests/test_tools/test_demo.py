@@ -449,10 +449,12 @@ def test_target_rows_say_which_targets_are_met_and_missed():
                'alpha = 0.4': {'IoU.car': 53.0, 'IoU.clutter': 61.0},
                'oversampling 40%': {'IoU.car': 52.0, 'IoU.clutter': 62.0}}
     cpe = {'with L_prop': {'mCPE': 3.0}, 'CE only': {'mCPE': 3.6}}
-    consistency = {'consistency_mIoU': 55.0, 'consistency_fraction': 0.55,
-                   'real_masks_consistency_mIoU': 72.0,
-                   'real_masks_consistency_fraction': 0.72,
-                   'real_images_mIoU': 100.0}
+    # read as fractions of the real images' mIoU: 65% is 0.65 of 100%,
+    # missed; 30% is 0.75 of 40%, met
+    consistency = {'consistency_mIoU': 65.0, 'consistency_fraction': 0.65,
+                   'real_masks_consistency_mIoU': 30.0,
+                   'real_masks_consistency_fraction': 0.75,
+                   'real_images_mIoU': 40.0}
     rows = target_rows(results, cpe, {'mCPE': 4.5}, consistency,
                        None).splitlines()
     verdicts = {r.split(' | ')[0][2:]: r.rsplit(' | ', 1)[1][:-2]
@@ -467,7 +469,11 @@ def test_target_rows_say_which_targets_are_met_and_missed():
         'synthetic set mCPE <= 4': '**missed**',
         'alpha = 0.4 raises car and clutter IoU by >= 2 points': '**missed**',
         'alpha = 0.4 beats oversampling on car or clutter': 'met'}
-    assert '| 72.00% (0.72 of 100.00%) |' in rows[1]
+    assert '| 30.00% (0.75 of 40.00%) |' in rows[1]
+    # without the fraction there is nothing to read it by
+    unread = target_rows(results, cpe, {'mCPE': 4.5},
+                         {'consistency_mIoU': 65.0}, None).splitlines()[0]
+    assert unread.endswith('| 65.00% | n/a |')
     # with seeds: a 0.6 lead is within one std of 0.7, not of 0.5
     for std, verdict in ((0.7, '**missed**'), (0.5, 'met')):
         spread = {'mask_cpe': {'with L_prop': {'mCPE': std},

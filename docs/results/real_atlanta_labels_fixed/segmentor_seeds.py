@@ -47,7 +47,9 @@ def main():
                         'all of them); oversampling runs either way')
     parser.add_argument('--more-alphas', type=float, nargs='+', default=[],
                         help='alphas the run did not train, trained beside '
-                        'its own')
+                        'its own (with the set variants the demo arguments '
+                        'ask for, as the demo trains them for every alpha '
+                        '> 0)')
     args = parser.parse_args(ours)
     demo_args = parse_args(theirs)
     speed_up_configs()

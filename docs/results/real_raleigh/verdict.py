@@ -1,14 +1,25 @@
-"""``rule.md``'s reading of the Raleigh demo (``tools/demo.py --dataset
-raleigh_landsat --seeds 3``): the segmentors' table (val and test, mean ±
-std over seeds 0-2), the gate and the issue's bar for alpha 0.4 against
-real only and oversampling (agriculture and water), stage 1's test mCPE
-beside the prompt-blind constant, stage 2's consistency fraction on the
-real test masks, and the prediction. Where the work dir holds alpha 0.4
-with the class-relative filter (``--class-filter``) too, the candidate is
-whichever of the two has the higher mean val mIoU (``recipe_rule.md``).
-Writes ``verdict.json`` here, or ``--out``::
+"""The Raleigh demo's readings by their rules: the segmentors' table (val
+and test, mean ± std over the seeds read), the gate and the issue's bar
+for the synthetic candidate against real only and oversampling
+(agriculture and water).
+
+- ``rule.md`` / ``recipe_rule.md`` (the default: seeds 0-2): the candidate
+  is alpha 0.4, or alpha 0.4 with the class-relative filter
+  (``--class-filter``) where the work dir holds it, whichever has the
+  higher mean val mIoU; beside it stage 1's test mCPE against the
+  prompt-blind constant, stage 2's consistency on the real test masks,
+  the filter's ignored share per class and the prediction. Writes
+  ``verdict.json`` here, or ``--out``::
 
     python docs/results/real_raleigh/verdict.py work_dirs/demo_raleigh_landsat
+
+- ``alpha02_rule.md`` (``--candidates alpha_0.2 --seeds 3 4 5``, ``--out``
+  required): the segmentors only, and the rule's prediction (alpha 0.2's
+  test agriculture IoU above 0 on every seed read)::
+
+    python docs/results/real_raleigh/verdict.py work_dirs/raleigh_v2 \\
+        --candidates alpha_0.2 --seeds 3 4 5 \\
+        --out docs/results/real_raleigh/chosen_on_val/alpha02_verdict.json
 """
 import argparse
 import os.path as osp
@@ -51,6 +62,10 @@ def main():
                         help='the synthetic runs val picks among (default: '
                         'alpha_0.4 and, where there is one, alpha_0.4_filter)')
     args = parser.parse_args()
+    if (args.candidates or args.seeds != [0, 1, 2]) and args.out == \
+            osp.join(HERE, 'verdict.json'):
+        parser.error('--candidates or other --seeds read another rule: '
+                     'give --out, so the nothing-tuned verdict.json stays')
     work, seeds = args.work_dir, sorted(args.seeds)
     keys = ['mIoU'] + [f'IoU.{c}' for c in CLASSES]
     runs = {}
@@ -61,8 +76,9 @@ def main():
     needed = ('real', 'oversample40') + tuple(
         args.candidates or ('alpha_0.4',))
     optional = () if args.candidates else ('alpha_0.4_filter',)
+    optional = tuple(r for r in optional if r in runs)
     short = {r: runs[r]['seeds'] if r in runs else 'missing'
-             for r in needed + tuple(r for r in optional if r in runs)
+             for r in needed + optional
              if runs.get(r, {}).get('seeds') != seeds}
     if short:
         raise SystemExit(
@@ -81,6 +97,12 @@ def main():
                     key=lambda r: runs[r]['val']['mIoU']['mean'])
     verdict = dict(seeds=seeds, candidate=candidate, **issue_bar(
         runs, candidate, ['real', 'oversample40'], RARE))
+    if args.candidates:  # a rule over the segmentors alone
+        agriculture = runs[candidate]['test']['IoU.agriculture']['per_seed']
+        verdict['prediction_candidate_test_agriculture_IoU_above_0'] = dict(
+            per_seed=agriculture, held=all(v > 0 for v in agriculture))
+        write_verdict(args.out, verdict)
+        return
     metrics = load(osp.join(work, 'metrics.json'))
     cpe = {name: mean(v['mCPE']) for name, v in metrics['mask_cpe'].items()}
     blind = mean(metrics['share_baselines']['prompt_blind']['mCPE'])

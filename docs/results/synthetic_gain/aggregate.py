@@ -300,11 +300,18 @@ def main():
                         'judged by a rule of its own)')
     parser.add_argument('--precision-recall', action='store_true',
                         help='also the rare classes\' precision and recall')
+    parser.add_argument('--seeds', type=int, nargs='+',
+                        help='only these segmentor seeds (default: every '
+                        'seed the work dir holds)')
     args = parser.parse_args()
     keys = ['mIoU'] + [f'{metric}.{c}' for c in args.rare for metric in (
         ('IoU', 'Precision', 'Recall') if args.precision_recall
         else ('IoU',))]
     runs = runs_by_seed(args.work_dir)
+    if args.seeds:
+        runs = {run: {s: m for s, m in per_seed.items() if s in args.seeds}
+                for run, per_seed in runs.items()}
+        runs = {run: per_seed for run, per_seed in runs.items() if per_seed}
     metrics = load(osp.join(args.work_dir, 'metrics.json'))
     summary = dict(
         work_dir=args.work_dir,
