@@ -95,3 +95,15 @@ def pick_on_val(results: Dict[str, Dict[str, dict]],
     means = mean_val(results, metric)
     best = max(means, key=means.get)
     return best, means[best]
+
+
+def val_summary(results: Dict[str, Dict[str, dict]],
+                classes: Sequence[str] = ()) -> List[str]:
+    """A line per recipe: its mean val mIoU and IoU of each of
+    ``classes``, and its number of seeds."""
+    iou = {c: mean_val(results, f'IoU.{c}') for c in classes}
+    width = max(len(name) for name in results)
+    return [f'{name:{width}s} val mIoU {miou:6.2f} ' + ''.join(
+        f'{c} {iou[c][name]:6.2f} ' for c in classes)
+        + f'({len(results[name])} seeds)'
+        for name, miou in mean_val(results).items()]

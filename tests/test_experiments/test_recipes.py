@@ -67,6 +67,13 @@ def test_sweep_trains_each_recipe_and_seed_and_picks_on_val(
                                           test={'mIoU': 70.0})
     assert recipes.mean_val(results) == {'lr 0.01': 61.0, 'lr 0.1': 51.0}
     assert recipes.pick_on_val(results) == ('lr 0.01', 61.0)
+    assert recipes.val_summary(results) == [
+        'lr 0.01 val mIoU  61.00 (2 seeds)',
+        'lr 0.1  val mIoU  51.00 (2 seeds)']
+    with_water = {'a': {'0': dict(val={'mIoU': 50.0, 'IoU.water': 10.0}),
+                        '1': dict(val={'mIoU': 52.0, 'IoU.water': 20.0})}}
+    assert recipes.val_summary(with_water, ['water']) == [
+        'a val mIoU  51.00 water  15.00 (2 seeds)']
     # a second sweep reuses every finished run
     recipes.sweep_recipes(CONFIG, sweep, [0, 2], str(tmp_path / 'runs'),
                           str(out))

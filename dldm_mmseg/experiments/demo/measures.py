@@ -41,19 +41,25 @@ def mask_cpe(demo, seed: Optional[int] = None,
     for name, config in demo.mask_configs.items():
         options = dict(demo.generator_options(config), **{
             'test_dataloader.dataset.captions': CAPTIONS[split]})
-        cfg = load_run_config(osp.join(demo.root, config), options,
-                              work_dir=osp.join(
-                                  demo.run_dir(config, seed), folder),
-                              format_python_code=False)
-        cfg.model.inference_cfg.steps = demo.s['steps']
-        cfg.experiment_name = f'demo_{folder}_{osp.basename(config)}' \
-            f'{demo.seed_suffix(seed)}_{demo.stamp}'
-        cfg.visualizer.name = f'visualizer_{cfg.experiment_name}'
-        export = demo.export_dir(config, seed)
-        results[name] = reuse_or_run(
-            cfg.work_dir, run_export_test, cfg, export,
-            identity=export_test_identity(cfg, export))
+        results[name] = score_mask_export(
+            osp.join(demo.root, config), options,
+            demo.export_dir(config, seed),
+            osp.join(demo.run_dir(config, seed), folder),
+            f'demo_{folder}_{osp.basename(config)}'
+            f'{demo.seed_suffix(seed)}_{demo.stamp}', demo.s['steps'])
     return results
+
+
+def score_mask_export(config: str, options: dict, export: str,
+                      work_dir: str, name: str, steps: int) -> dict:
+    """A stage-1 export's mCPE: its config's test loop (``options`` over
+    it, sampling ``steps`` steps) on the exported weights, reused from
+    ``work_dir`` when config and export are the same; ``name`` is the
+    experiment's."""
+    cfg = load_run_config(config, options, work_dir=work_dir,
+                          format_python_code=False)
+    cfg.model.inference_cfg.steps = steps
+    return _cached_export_test(cfg, export, name)
 
 
 def mask_floor(demo) -> dict:
@@ -185,10 +191,7 @@ def paint_real_masks(config: str, options: dict, export: str,
     cfg.test_evaluator = [dict(type='MaskImageConsistencyMetric',
                                device='cpu', **reference)]
     cfg.test_cfg = dict(type='TestLoop')
-    cfg.experiment_name = name
-    cfg.visualizer.name = f'visualizer_{name}'
-    return reuse_or_run(cfg.work_dir, run_export_test, cfg, export, *hooks,
-                        identity=export_test_identity(cfg, export))
+    return _cached_export_test(cfg, export, name, *hooks)
 
 
 def paint_splits(config: str, export: str, data_root: str, source_dataset,
@@ -224,13 +227,18 @@ def fid(demo):
         osp.join(demo.syn_root, IMG_DIR))
 
 
-def export_test_identity(cfg, export: str) -> dict:
-    """What a generator's test metrics depend on: its test config and the
-    exported weights it loads."""
-    return dict(config=config_digest(cfg), export=folder_hash(export))
+def _cached_export_test(cfg, export: str, name: str, *hooks) -> dict:
+    """:func:`_test_export` named ``name``, reused from ``cfg.work_dir``
+    when its test config and the exported weights it loads are the
+    same."""
+    cfg.experiment_name = name
+    cfg.visualizer.name = f'visualizer_{name}'
+    return reuse_or_run(cfg.work_dir, _test_export, cfg, export, *hooks,
+                        identity=dict(config=config_digest(cfg),
+                                      export=folder_hash(export)))
 
 
-def run_export_test(cfg, export: str, *hooks) -> dict:
+def _test_export(cfg, export: str, *hooks) -> dict:
     """A generator config's test loop on exported weights (what synthesis
     uses: EMA weights where the config keeps them), with extra ``hooks``."""
     runner = Runner.from_cfg(cfg)

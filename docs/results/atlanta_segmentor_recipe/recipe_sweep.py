@@ -17,8 +17,8 @@ import os.path as osp
 
 import dldm_mmseg  # noqa: F401
 from dldm_mmseg.experiments.alpha_sweep import schedule_options
-from dldm_mmseg.experiments.recipes import (class_weight_options, mean_val,
-                                            sweep_recipes)
+from dldm_mmseg.experiments.recipes import (class_weight_options,
+                                            sweep_recipes, val_summary)
 from dldm_mmseg.utils.compat import speed_up_configs
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.dirname(
@@ -54,11 +54,7 @@ def main():
     results = sweep_recipes(osp.join(ROOT, CONFIG),
                             {name: RECIPES[name] for name in args.recipes},
                             args.seeds, args.work_dir, args.out)
-    building = mean_val(results, 'IoU.building')
-    for name, miou in mean_val(results).items():
-        print(f'{name:32s} val mIoU {miou:6.2f} '
-              f'building {building[name]:6.2f} '
-              f'({len(results[name])} seeds)')
+    print('\n'.join(val_summary(results, ['building'])))
 
 
 if __name__ == '__main__':

@@ -18,12 +18,9 @@ import os.path as osp
 import statistics
 
 import dldm_mmseg  # noqa: F401
-from dldm_mmseg.experiments.alpha_sweep import reuse_or_run
-from dldm_mmseg.experiments.demo.measures import (export_test_identity,
-                                                  run_export_test)
+from dldm_mmseg.experiments.demo.measures import score_mask_export
 from dldm_mmseg.experiments.demo_datasets import CAPTIONS
 from dldm_mmseg.utils.compat import speed_up_configs
-from dldm_mmseg.utils.config import load_run_config
 from dldm_mmseg.utils.io import atomic_open
 
 HERE = osp.dirname(osp.abspath(__file__))
@@ -83,16 +80,11 @@ def main():
                 options = {'test_dataloader.dataset.captions':
                            CAPTIONS[split], 'model.quantisation': dict(
                                quantiser, _delete_=True)}
-                cfg = load_run_config(
-                    CONFIG, options, format_python_code=False,
-                    work_dir=osp.join(run, f'quantise_{name}_{split}'))
-                cfg.model.inference_cfg.steps = args.steps
-                cfg.experiment_name = f'quantise_{name}_{split}_{seed}'
-                cfg.visualizer.name = f'visualizer_{cfg.experiment_name}'
                 results.setdefault(name, {}).setdefault(split, {})[
-                    str(seed)] = reuse_or_run(
-                        cfg.work_dir, run_export_test, cfg, export,
-                        identity=export_test_identity(cfg, export))
+                    str(seed)] = score_mask_export(
+                        CONFIG, options, export,
+                        osp.join(run, f'quantise_{name}_{split}'),
+                        f'quantise_{name}_{split}_{seed}', args.steps)
     for split in ('val', 'test'):
         for name in QUANTISERS:
             runs = list(results[name][split].values())

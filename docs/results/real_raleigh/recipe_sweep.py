@@ -26,7 +26,7 @@ from dldm_mmseg.experiments.alpha_sweep import schedule_options
 from dldm_mmseg.experiments.recipes import (class_weight_options,
                                             class_weights_from_shares,
                                             mean_val, pick_on_val,
-                                            sweep_recipes)
+                                            sweep_recipes, val_summary)
 from dldm_mmseg.utils.compat import speed_up_configs
 from dldm_mmseg.utils.io import atomic_open
 
@@ -77,11 +77,7 @@ def main():
             summary = json.load(f)
         results = sweep_recipes(osp.join(ROOT, CONFIG), recipes(summary),
                                 args.seeds, args.work_dir, args.out)
-    rare = {c: mean_val(results, f'IoU.{c}') for c in RARE}
-    for name, miou in mean_val(results).items():
-        print(f'{name:24s} val mIoU {miou:6.2f} ' + ' '.join(
-            f'{c} {rare[c][name]:6.2f}' for c in RARE)
-            + f' ({len(results[name])} seeds)')
+    print('\n'.join(val_summary(results, RARE)))
     picked, best = pick_on_val(results)
     print(f'picked on val: {picked} ({best:.2f})')
     # the rule's prediction: each class-weighted recipe has a val
