@@ -92,10 +92,15 @@ def parse_args(argv=None):
                         default=[0, 500], metavar=('LOW', 'HIGH'),
                         help='the sampling timesteps --seg-guidance steers '
                         '(default 0 500)')
-    parser.add_argument('--class-filter', action='store_true',
+    parser.add_argument('--class-filter', nargs='*', metavar='SPLIT',
+                        choices=('train', 'val'),
                         help='add, for each alpha > 0, a run on a set whose '
                         'pixels the real-only segmentor of --seed finds '
-                        'hard for their class are ignored (FreeMask)')
+                        'hard for their class are ignored (FreeMask): hard '
+                        'against its mean loss of the class on the real '
+                        'train pixels (no SPLIT, or train) or on the val '
+                        'pixels it did not learn from (val); a run per '
+                        'SPLIT named')
     parser.add_argument('--numeric-shares', action='store_true',
                         help='also train stage 1 with numeric share '
                         'conditioning beside the text with L_prop (the '
@@ -137,6 +142,9 @@ def parse_args(argv=None):
                         help='with --stage1-only, only these stage-1 models '
                         f'(of: {", ".join(map(repr, models))})')
     args = parser.parse_args(argv)
+    if args.class_filter is not None:
+        args.class_filter = list(dict.fromkeys(args.class_filter or
+                                               ['train']))
     if args.mask_models and not args.stage1_only:
         parser.error('--mask-models needs --stage1-only: the full report '
                      f'compares {" and ".join(MASK_NAMES)}')

@@ -34,17 +34,28 @@ class ConsistencyChecker:
             ``'class_loss'`` (FreeMask's filter): the reference's
             cross-entropy of the mask's class at the pixel is more than
             ``loss_multiple`` times the mean loss of that class on the real
-            train pixels of ``real_root``, so a class the reference finds
-            hard everywhere keeps its pixels. Defaults to ``'confidence'``.
+            ``real_split`` pixels of ``real_root``, so a class the
+            reference finds hard everywhere keeps its pixels, as does a
+            class absent from those labels (nothing to compare with).
+            Defaults to ``'confidence'``.
         loss_multiple (float): See ``rule``. Defaults to 2.0.
         real_root (str, optional): mmseg-format real set whose
-            ``img_dir/train`` / ``ann_dir/train`` pairs (at most
-            ``max_real``) give the per-class mean losses of
-            ``rule='class_loss'``.
+            ``img_dir/<real_split>`` / ``ann_dir/<real_split>`` pairs give
+            the per-class mean losses of ``rule='class_loss'`` (see
+            :func:`class_covering_pairs` for which ones).
+        real_split (str): ``'train'`` (FreeMask's: the pixels the reference
+            learned from) or a split it did not train on (``'val'``): the
+            reference's loss on pixels it has not seen says how hard a
+            class is, where on its own train pixels a rare class it
+            memorised looks easy. Defaults to ``'train'``.
         reduce_zero_label (bool): How ``real_root``'s label files hold
             train ids. Defaults to True.
-        max_real (int): Real pairs the mean losses are measured on.
-            Defaults to 64.
+        max_real (int): Real pairs the mean losses are measured on, at
+            most. Defaults to 64.
+        min_class_pixels (int): The pairs hold at least this many pixels
+            of each class of the ``real_split`` labels (all of them for a
+            class with fewer), rarest class first, as far as ``max_real``
+            allows. Defaults to 1024.
         device (str, optional): Device of the reference model.
     """
 
@@ -55,7 +66,8 @@ class ConsistencyChecker:
                  loss_multiple: float = 2.0,
                  real_root: Optional[str] = None,
                  reduce_zero_label: bool = True,
-                 max_real: int = 64) -> None:
+                 max_real: int = 64, min_class_pixels: int = 1024,
+                 real_split: str = 'train') -> None:
         from mmseg.apis import init_model
         if mode not in ('ignore', 'drop'):
             raise ValueError(f'consistency mode must be ignore or drop, got '
@@ -72,6 +84,10 @@ class ConsistencyChecker:
             if loss_multiple <= 0:
                 raise ValueError(f'loss_multiple must be > 0, got '
                                  f'{loss_multiple}')
+            if max_real < 1 or min_class_pixels < 0:
+                raise ValueError(
+                    f'max_real must be >= 1 and min_class_pixels >= 0, got '
+                    f'{max_real} and {min_class_pixels}')
         device = device or get_device()
         self.model = model or init_model(config, checkpoint, device=device)
         self.min_confidence = min_confidence
@@ -82,6 +98,8 @@ class ConsistencyChecker:
         self.real_root = real_root
         self.reduce_zero_label = reduce_zero_label
         self.max_real = max_real
+        self.min_class_pixels = min_class_pixels
+        self.real_split = real_split
         self._class_loss = None
 
     def probabilities(self, images: Sequence[np.ndarray]) -> np.ndarray:
@@ -100,24 +118,26 @@ class ConsistencyChecker:
 
     @property
     def class_loss(self) -> np.ndarray:
-        """Mean cross-entropy of each class on the real train pixels (the
-        mean over all of them for a class absent there), measured once."""
+        """Mean cross-entropy of each class on ``real_split`` pixels (the
+        pairs of :func:`class_covering_pairs`; ``inf``, so its pixels are kept,
+        for a class those pairs lack: one absent from the train labels, or
+        one beyond ``max_real``), measured once."""
         if self._class_loss is None:
-            images, labels = real_pairs(self.real_root, 'train',
-                                        self.reduce_zero_label,
-                                        self.max_real)
+            pairs = class_covering_pairs(
+                self.real_root, self.real_split, self.reduce_zero_label,
+                self.max_real, self.min_class_pixels)
             sums = total = 0
-            for start in range(0, len(images), 8):
-                probs = self.probabilities(images[start:start + 8])
-                for p, label in zip(probs, labels[start:start + 8]):
+            for start in range(0, len(pairs), 8):
+                images, labels = load_pairs(pairs[start:start + 8],
+                                            self.reduce_zero_label)
+                for p, label in zip(self.probabilities(images), labels):
                     loss, valid = pixel_loss(p, label)
                     sums = sums + np.bincount(label[valid], loss[valid],
                                               minlength=len(p))
                     total = total + np.bincount(label[valid],
                                                 minlength=len(p))
-            overall = sums.sum() / max(total.sum(), 1)
             self._class_loss = np.where(total > 0,
-                                        sums / np.maximum(total, 1), overall)
+                                        sums / np.maximum(total, 1), np.inf)
         return self._class_loss
 
     def __call__(self, images: Sequence[np.ndarray],
@@ -188,23 +208,67 @@ def pixel_loss(probs: np.ndarray, label: np.ndarray):
         valid
 
 
-def real_pairs(root: str, split: str, reduce_zero_label: bool,
-               max_num: int) -> tuple:
-    """The first ``max_num`` RGB images of ``root``'s ``img_dir/<split>``
-    (sorted by name) and their train-id label maps (``ann_dir/<split>/
-    <name>.png``)."""
+def real_pair_paths(root: str, split: str) -> List[tuple]:
+    """``(image, label)`` paths of ``root``'s ``img_dir/<split>`` images
+    (sorted by name) and their ``ann_dir/<split>/<name>.png`` labels."""
     paths = sorted(glob.glob(osp.join(root, 'img_dir', split, '*.*')))
     if not paths:
         raise FileNotFoundError(
             f'no images in {osp.join(root, "img_dir", split)}: expected an '
             'mmseg-format real set (img_dir/<split>, ann_dir/<split>)')
-    images, labels = [], []
-    for path in paths[:max_num]:
-        stem = osp.splitext(osp.basename(path))[0]
-        images.append(np.asarray(Image.open(path).convert('RGB')))
-        labels.append(to_train_ids(read_label_map(osp.join(
-            root, 'ann_dir', split, stem + '.png')), reduce_zero_label))
+    return [(path, osp.join(root, 'ann_dir', split, osp.splitext(
+        osp.basename(path))[0] + '.png')) for path in paths]
+
+
+def load_pairs(pairs: Sequence[tuple], reduce_zero_label: bool) -> tuple:
+    """RGB images and train-id label maps of ``(image, label)`` paths."""
+    images = [np.asarray(Image.open(image).convert('RGB'))
+              for image, _ in pairs]
+    labels = [to_train_ids(read_label_map(label), reduce_zero_label)
+              for _, label in pairs]
     return images, labels
+
+
+def real_pairs(root: str, split: str, reduce_zero_label: bool,
+               max_num: int) -> tuple:
+    """The first ``max_num`` RGB images of ``root``'s ``img_dir/<split>``
+    (sorted by name) and their train-id label maps (``ann_dir/<split>/
+    <name>.png``)."""
+    return load_pairs(real_pair_paths(root, split)[:max_num],
+                      reduce_zero_label)
+
+
+def class_covering_pairs(root: str, split: str, reduce_zero_label: bool,
+                         max_num: int, min_class_pixels: int) -> List[tuple]:
+    """At most ``max_num`` of ``root``'s ``split`` pairs (paths, as
+    :func:`real_pair_paths`) that hold every class of its labels: for each
+    class, rarest first, the pairs richest in it until they hold
+    ``min_class_pixels`` of it (or all of it), then pairs spread evenly
+    over the names. The first pairs by name alone would be one corner of a
+    scene cut into tiles, and miss a class that lives elsewhere."""
+    pairs = real_pair_paths(root, split)
+    counts = [np.bincount(label[label != 255].ravel().astype(np.int64))
+              for label in (to_train_ids(read_label_map(path),
+                                         reduce_zero_label)
+                            for _, path in pairs)]
+    width = max(len(c) for c in counts)
+    counts = np.stack([np.pad(c, (0, width - len(c))) for c in counts])
+    totals = counts.sum(0)
+    chosen, held = [], np.zeros(width, np.int64)
+    for c in [c for c in np.argsort(totals, kind='stable') if totals[c]]:
+        need = min(min_class_pixels, totals[c])
+        for i in np.argsort(-counts[:, c], kind='stable'):
+            if held[c] >= need or len(chosen) >= max_num or not counts[i, c]:
+                break
+            if i not in chosen:
+                chosen.append(i)
+                held += counts[i]
+    rest = [i for i in range(len(pairs)) if i not in chosen]
+    spare = min(max_num - len(chosen), len(rest))
+    if spare > 0:
+        chosen += [rest[round(k)] for k in
+                   np.linspace(0, len(rest) - 1, spare)]
+    return [pairs[i] for i in sorted(chosen)]
 
 
 @torch.no_grad()

@@ -194,6 +194,8 @@ class ConsistencySettings(NestedSettings):
     real_root: Optional[str] = None
     reduce_zero_label: bool = True
     max_real: int = 64
+    min_class_pixels: int = 1024
+    real_split: str = 'train'
     given: Optional[dict] = _given()
 
     def validate(self) -> None:
@@ -201,6 +203,16 @@ class ConsistencySettings(NestedSettings):
             raise ValueError('synthesis.consistency needs config (and '
                              'checkpoint): the real-only segmentor that '
                              'judges the synthetic pixels')
+
+    def set_keys(self) -> list:
+        """As given, and ``min_class_pixels`` under the class-loss rule:
+        a set filtered with class means from the first real pairs by name
+        (before the setting) is not one filtered with means over pairs
+        holding every class."""
+        keys = super().set_keys()
+        if self.rule == 'class_loss' and 'min_class_pixels' not in keys:
+            keys.append('min_class_pixels')
+        return keys
 
 
 @dataclass(frozen=True)

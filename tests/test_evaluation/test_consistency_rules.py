@@ -1,11 +1,14 @@
 """The class-relative loss rule of the consistency filter (FreeMask): a
 pixel is ignored where the reference's loss of its class is high *for that
 class*, so a class the reference finds hard everywhere keeps its pixels."""
+import os.path as osp
+
 import numpy as np
 import pytest
 from PIL import Image
 
-from dldm_mmseg.evaluation.consistency import ConsistencyChecker
+from dldm_mmseg.evaluation.consistency import (ConsistencyChecker,
+                                               class_covering_pairs)
 
 
 def probs_for(labels, p_true):
@@ -70,3 +73,88 @@ def test_class_loss_rule_needs_the_real_set():
                               real_root='/no/such/set')
     with pytest.raises(FileNotFoundError, match='no images in /no/such/set'):
         lazy.class_loss
+
+
+# a tiled scene whose rare classes live in the last tiles by name
+SCENE = {'a': [[0, 0], [0, 0]], 'b': [[0, 0], [0, 0]],
+         'c': [[0, 0], [1, 1]], 'd': [[1, 1], [1, 2]]}
+
+
+def write_scene(root, split='train'):
+    for index, (name, label) in enumerate(SCENE.items()):
+        for sub, array in (('img_dir', np.full((2, 2, 3), index, np.uint8)),
+                           ('ann_dir', np.array(label, np.uint8))):
+            (root / sub / split).mkdir(parents=True, exist_ok=True)
+            Image.fromarray(array).save(root / sub / split / f'{name}.png')
+    return str(root)
+
+
+def test_class_covering_pairs_hold_every_class(tmp_path):
+    root = write_scene(tmp_path)
+
+    def names(max_num, min_pixels):
+        return [osp.basename(image)[0] for image, _ in class_covering_pairs(
+            root, 'train', False, max_num, min_pixels)]
+
+    # rarest first: class 2 only in d; class 1 needs c beside d's 3
+    # pixels; class 0 the pair richest in it (a); then evenly spread
+    assert names(2, 4) == ['c', 'd']
+    assert names(3, 4) == ['a', 'c', 'd']
+    assert names(4, 4) == ['a', 'b', 'c', 'd']
+    # one pixel each: d holds classes 1 and 2, a class 0; the pair left
+    # is the first of the rest
+    assert names(3, 1) == ['a', 'b', 'd']
+    # no minimum: spread evenly over the names, first and last
+    assert names(2, 0) == ['a', 'd']
+
+
+def test_class_loss_is_measured_on_pairs_holding_each_class(tmp_path):
+    p_true = {0: 0.9, 1: 0.5, 2: 0.2, 3: 0.01}
+    layouts = {i: np.array(label) for i, label in
+               enumerate(SCENE.values())}
+    layouts[9] = np.array([[0, 1, 2, 3]] * 2)  # a synthetic pair
+
+    def probabilities(images):
+        out = []
+        for image in images:
+            label = layouts[int(image[0, 0, 0])]
+            p = np.vectorize(p_true.get)(label)
+            probs = np.repeat(((1 - p) / 3)[None], 4, 0)
+            np.put_along_axis(probs, label[None], p[None], 0)
+            out.append(probs)
+        return np.stack(out)
+
+    checker = ConsistencyChecker(
+        None, model=object(), rule='class_loss', max_real=2,
+        real_root=write_scene(tmp_path), reduce_zero_label=False)
+    checker.probabilities = probabilities
+    # the means of a held-out split are read from that split alone
+    held_out = ConsistencyChecker(
+        None, model=object(), rule='class_loss', max_real=2,
+        real_root=write_scene(tmp_path / 'other', 'val'),
+        reduce_zero_label=False, real_split='val')
+    held_out.probabilities = probabilities
+    assert held_out.class_loss == pytest.approx(
+        [-np.log(0.9), -np.log(0.5), -np.log(0.2), np.inf])
+    held_out._class_loss, held_out.real_split = None, 'train'
+    with pytest.raises(FileNotFoundError, match='other/img_dir/train'):
+        held_out.class_loss
+    # the first two pairs by name (a, b) hold class 0 alone; the pairs
+    # chosen (c, d) give classes 1 and 2 their own means, and class 3,
+    # absent from the train labels, no limit
+    assert checker.class_loss == pytest.approx(
+        [-np.log(0.9), -np.log(0.5), -np.log(0.2), np.inf])
+    result, = checker([np.full((2, 4, 3), 9, np.uint8)], [layouts[9]])
+    assert result['disagreeing_pixels'] == [0, 0, 0, 0]
+    # a stricter multiple ignores the classes whose synthetic loss equals
+    # their real mean; the absent class keeps its pixels
+    checker.loss_multiple = 0.99
+    result, = checker([np.full((2, 4, 3), 9, np.uint8)], [layouts[9]])
+    assert result['mask'].tolist() == [[255, 255, 255, 3]] * 2
+
+
+def test_class_covering_settings_are_checked():
+    with pytest.raises(ValueError, match='max_real must be >= 1 and '
+                       'min_class_pixels >= 0, got 0 and 5'):
+        ConsistencyChecker(None, model=object(), rule='class_loss',
+                           real_root='x', max_real=0, min_class_pixels=5)

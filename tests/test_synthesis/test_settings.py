@@ -144,8 +144,15 @@ def test_nested_settings_are_typed_and_fingerprinted_as_given():
     # the dicts as the config wrote them: the fingerprint of a set made
     # before the settings were typed
     assert values['shares'] == given
+    # the class-loss rule names how its class means were measured: sets
+    # filtered with the first real pairs by name (before the setting) are
+    # told apart from sets filtered with pairs holding every class
     assert values['consistency'] == dict(config='x.py', checkpoint='x.pth',
-                                         rule='class_loss')
+                                         rule='class_loss',
+                                         min_class_pixels=1024)
+    assert 'min_class_pixels' not in SynthesisSettings.from_config(dict(
+        CFG, consistency=dict(config='x.py'))).identity_values()[
+            'consistency']
     assert values['image_sampling'] == dict(steps=7)
     assert 'shares' not in SynthesisSettings.from_config(
         CFG).identity_values()

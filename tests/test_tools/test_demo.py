@@ -780,11 +780,12 @@ def test_set_variants_are_steered_by_the_real_only_segmentor(
         osp.join(real_only, 'iter_1500.pth'))
     run = demo_of(demo)(demo.parse_args([
         '--work-dir', work, '--weak-classes', '--seg-guidance', '2.5',
-        '--class-filter']))
+        '--class-filter', 'train', 'val']))
     variants = run.set_variants()
     assert list(variants) == ['weak classes',
                               'segmentor guidance 2.5, t 0-500',
-                              'class-relative filter']
+                              'class-relative filter',
+                              'class-relative filter, val means']
     reference = dict(
         config=osp.join(real_only, 'deeplabv3plus_toy_syn40.py'),
         checkpoint=osp.join(real_only, 'iter_1500.pth'))
@@ -793,8 +794,17 @@ def test_set_variants_are_steered_by_the_real_only_segmentor(
             reference, scale=2.5, timesteps=[0, 500])))
     flt = variants['class-relative filter']['options']['consistency']
     assert flt == dict(reference, rule='class_loss', loss_multiple=2.0,
-                       mode='ignore', real_root=run.data_root,
+                       min_class_pixels=1024, mode='ignore',
+                       real_root=run.data_root,
                        reduce_zero_label=True)
+    # the held-out variant differs in its split alone, on its own set
+    assert variants['class-relative filter, val means'] == dict(
+        suffix='class_filter_val', options=dict(consistency=dict(
+            flt, real_split='val')))
+    assert demo.parse_args(['--class-filter']).class_filter == ['train']
+    assert demo.parse_args(['--class-filter', 'val', 'val']).class_filter \
+        == ['val']
+    assert demo.parse_args([]).class_filter is None
     assert variants['weak classes']['options']['shares'][
         'weak_classes'] == osp.abspath(osp.join(real_only,
                                                 'val_metrics.json'))
@@ -809,11 +819,14 @@ def test_set_variants_are_steered_by_the_real_only_segmentor(
     assert set(results) == {'alpha = 0', 'alpha = 0.4', 'oversampling 40%',
                             'alpha = 0.4, weak classes',
                             'alpha = 0.4, segmentor guidance 2.5, t 0-500',
-                            'alpha = 0.4, class-relative filter'}
+                            'alpha = 0.4, class-relative filter',
+                            'alpha = 0.4, class-relative filter, val means'}
     varied = {osp.basename(c[2]): c[4] for c in calls if len(c) > 4}
     assert varied['alpha_0.4_seg_guidance_2.5_t0-500'] == \
         variants['segmentor guidance 2.5, t 0-500']
     assert varied['alpha_0.4_class_filter']['suffix'] == 'class_filter'
+    assert varied['alpha_0.4_class_filter_val']['suffix'] == \
+        'class_filter_val'
     with pytest.raises(SystemExit):
         demo.parse_args(['--seg-guidance', '1', '--alphas', '0.4'])
 

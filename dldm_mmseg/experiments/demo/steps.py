@@ -394,11 +394,16 @@ class Demo:
                 suffix=f'seg_guidance_{scale:g}_t{low}-{high}',
                 options=dict(seg_guidance=dict(reference, scale=scale,
                                                timesteps=[low, high])))
-        if self.args.class_filter:
-            source = source_dataset_defaults(self.data.source_dataset)
-            variants['class-relative filter'] = dict(
-                suffix='class_filter', options=dict(consistency=dict(
+        source = source_dataset_defaults(self.data.source_dataset)
+        for split in self.args.class_filter or ():
+            held_out = split != 'train'
+            variants['class-relative filter' + (
+                f', {split} means' if held_out else '')] = dict(
+                suffix='class_filter' + (f'_{split}' if held_out else ''),
+                options=dict(consistency=dict(
                     reference, rule='class_loss', loss_multiple=2.0,
-                    mode='ignore', real_root=self.data_root,
-                    reduce_zero_label=source['reduce_zero_label'])))
+                    min_class_pixels=1024, mode='ignore',
+                    real_root=self.data_root,
+                    reduce_zero_label=source['reduce_zero_label'],
+                    **(dict(real_split=split) if held_out else {}))))
         return variants

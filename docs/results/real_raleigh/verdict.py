@@ -20,6 +20,10 @@ for the synthetic candidate against real only and oversampling
     python docs/results/real_raleigh/verdict.py work_dirs/raleigh_v2 \\
         --candidates alpha_0.2 --seeds 3 4 5 \\
         --out docs/results/real_raleigh/chosen_on_val/alpha02_verdict.json
+
+- ``filter_rule.md`` (``--candidates alpha_0.4 alpha_0.4_filter
+  alpha_0.4_filter_val --seeds 0 1 2 3 4 5``): the same, with each
+  filtered set's ignored share per class beside it.
 """
 import argparse
 import os.path as osp
@@ -36,12 +40,17 @@ RARE = ('agriculture', 'water')
 # the synthetic runs a rule may read (run folder: name)
 CANDIDATES = {'alpha_0.4': 'alpha_0.4',
               'alpha_0.4_class_filter': 'alpha_0.4_filter',
+              'alpha_0.4_class_filter_val': 'alpha_0.4_filter_val',
               'alpha_0.2': 'alpha_0.2'}
 RUNS = dict({'alpha_0': 'real', 'oversample40': 'oversample40'},
             **CANDIDATES)
 LABELS = {'real': 'real only', 'oversample40': 'oversampling 40%',
           'alpha_0.4': 'alpha 0.4', 'alpha_0.4_filter': 'alpha 0.4 + filter',
+          'alpha_0.4_filter_val': 'alpha 0.4 + filter (val means)',
           'alpha_0.2': 'alpha 0.2'}
+# the filtered sets' suffixes (their ignored shares are read where made)
+FILTERS = {'alpha_0.4_filter': 'class_filter',
+           'alpha_0.4_filter_val': 'class_filter_val'}
 
 
 def mean(value):
@@ -101,6 +110,11 @@ def main():
         agriculture = runs[candidate]['test']['IoU.agriculture']['per_seed']
         verdict['prediction_candidate_test_agriculture_IoU_above_0'] = dict(
             per_seed=agriculture, held=all(v > 0 for v in agriculture))
+        ignored = {run: filter_shares(work, suffix)
+                   for run, suffix in FILTERS.items()
+                   if run in args.candidates}
+        if ignored:
+            verdict['filter_ignored_share'] = ignored
         write_verdict(args.out, verdict)
         return
     metrics = load(osp.join(work, 'metrics.json'))

@@ -115,15 +115,17 @@ def write_summary(out, runs, keys, path, **extra):
             for key, v in numbers[split].items()))
 
 
-def filter_shares(work):
+def filter_shares(work, suffix='class_filter'):
     """Per class, the share of the synthetic pixels the class-relative
-    filter ignored: the filtered set's ``disagreeing_pixels`` against the
-    class pixels of the plain set, whose masks come from the same seeds.
-    ``None`` when the work dir has no filtered set."""
-    filtered = glob.glob(osp.join(work, 'data', '*_class_filter'))
+    filter ignored: the filtered set's (``<set>_<suffix>``)
+    ``disagreeing_pixels`` against the class pixels of the plain set,
+    whose masks come from the same seeds. ``None`` when the work dir has
+    no such filtered set."""
+    filtered = glob.glob(osp.join(glob.escape(work), 'data',
+                                  f'*_{suffix}'))
     if not filtered:
         return None
-    plain = filtered[0][:-len('_class_filter')]
+    plain = filtered[0][:-len(suffix) - 1]
     size = load(osp.join(plain, 'synth_info.json'))['identity']['size']
     with open(osp.join(plain, 'manifest.jsonl'), encoding='utf-8') as f:
         shares = {r['id']: r['measured_shares'] for r in map(json.loads, f)}
