@@ -3,6 +3,7 @@
 the generated mask, the mask is probably wrong there."""
 import glob
 import os.path as osp
+import warnings
 from typing import Callable, Dict, List, Optional, Sequence
 
 import numpy as np
@@ -88,6 +89,7 @@ class ConsistencyChecker:
                 raise ValueError(
                     f'max_real must be >= 1 and min_class_pixels >= 0, got '
                     f'{max_real} and {min_class_pixels}')
+            check_real_split(real_split)
         device = device or get_device()
         self.model = model or init_model(config, checkpoint, device=device)
         self.min_confidence = min_confidence
@@ -130,7 +132,15 @@ class ConsistencyChecker:
             for start in range(0, len(pairs), 8):
                 images, labels = load_pairs(pairs[start:start + 8],
                                             self.reduce_zero_label)
-                for p, label in zip(self.probabilities(images), labels):
+                for p, label, (_, path) in zip(self.probabilities(images),
+                                               labels, pairs[start:]):
+                    stray = label[(label != 255) & (label >= len(p))]
+                    if stray.size:
+                        raise ValueError(
+                            f'{path} holds label {int(stray[0])}, beyond the '
+                            f'{len(p)} classes of the reference segmentor: '
+                            'check reduce_zero_label and that real_root is '
+                            'the set the reference was trained on')
                     loss, valid = pixel_loss(p, label)
                     sums = sums + np.bincount(label[valid], loss[valid],
                                               minlength=len(p))
@@ -138,6 +148,13 @@ class ConsistencyChecker:
                                                 minlength=len(p))
             self._class_loss = np.where(total > 0,
                                         sums / np.maximum(total, 1), np.inf)
+            lacking = np.flatnonzero(total == 0).tolist()
+            if lacking:
+                warnings.warn(
+                    f'consistency rule class_loss: classes {lacking} are in '
+                    f'none of the {len(pairs)} {self.real_split} pairs of '
+                    f'{self.real_root} it measured; their synthetic pixels '
+                    'are all kept (raise max_real if the split holds them)')
         return self._class_loss
 
     def __call__(self, images: Sequence[np.ndarray],
@@ -171,6 +188,16 @@ class ConsistencyChecker:
 
 
 RULES = ('confidence', 'class_loss')
+
+
+def check_real_split(split: str) -> None:
+    """Refuse the test split as the class-loss rule's yardstick: its
+    labels would set the thresholds of a set that is scored on them."""
+    if split == 'test':
+        raise ValueError(
+            "consistency real_split='test' would let the test labels set "
+            "the filter that the test split then scores; use 'train' or "
+            "'val'")
 
 
 def differentiable_logits(model) -> Callable:
@@ -241,10 +268,12 @@ def real_pairs(root: str, split: str, reduce_zero_label: bool,
 def class_covering_pairs(root: str, split: str, reduce_zero_label: bool,
                          max_num: int, min_class_pixels: int) -> List[tuple]:
     """At most ``max_num`` of ``root``'s ``split`` pairs (paths, as
-    :func:`real_pair_paths`) that hold every class of its labels: for each
-    class, rarest first, the pairs richest in it until they hold
-    ``min_class_pixels`` of it (or all of it), then pairs spread evenly
-    over the names. The first pairs by name alone would be one corner of a
+    :func:`real_pair_paths`) that hold every class of its labels, as far
+    as ``max_num`` allows: first the pair richest in each class, rarest
+    class first; then, rarest first, the pairs richest in a class until
+    they hold ``min_class_pixels`` of it (or all of it); then pairs spread
+    evenly over the names. With ``min_class_pixels=0`` the pairs are only
+    spread evenly. The first pairs by name alone would be one corner of a
     scene cut into tiles, and miss a class that lives elsewhere."""
     pairs = real_pair_paths(root, split)
     counts = [np.bincount(label[label != 255].ravel().astype(np.int64))
@@ -254,14 +283,20 @@ def class_covering_pairs(root: str, split: str, reduce_zero_label: bool,
     width = max(len(c) for c in counts)
     counts = np.stack([np.pad(c, (0, width - len(c))) for c in counts])
     totals = counts.sum(0)
+    rarest_first = [c for c in np.argsort(totals, kind='stable')
+                    if totals[c]] if min_class_pixels > 0 else []
     chosen, held = [], np.zeros(width, np.int64)
-    for c in [c for c in np.argsort(totals, kind='stable') if totals[c]]:
+    for c in rarest_first:  # every class, one pair each
+        if len(chosen) < max_num and not held[c]:
+            chosen.append(int(np.argmax(counts[:, c])))
+            held += counts[chosen[-1]]
+    for c in rarest_first:  # then min_class_pixels of each
         need = min(min_class_pixels, totals[c])
         for i in np.argsort(-counts[:, c], kind='stable'):
             if held[c] >= need or len(chosen) >= max_num or not counts[i, c]:
                 break
             if i not in chosen:
-                chosen.append(i)
+                chosen.append(int(i))
                 held += counts[i]
     rest = [i for i in range(len(pairs)) if i not in chosen]
     spare = min(max_num - len(chosen), len(rest))

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from collections.abc import Mapping
 from typing import Any, Dict, Optional, Sequence, Union
 
+from dldm_mmseg.evaluation.consistency import check_real_split
 from dldm_mmseg.models.generators.guidance import (SEG_GUIDANCE_TIMESTEPS,
                                                    guidance_timesteps)
 
@@ -203,6 +204,7 @@ class ConsistencySettings(NestedSettings):
             raise ValueError('synthesis.consistency needs config (and '
                              'checkpoint): the real-only segmentor that '
                              'judges the synthetic pixels')
+        check_real_split(self.real_split)
 
     def set_keys(self) -> list:
         """As given, and ``min_class_pixels`` under the class-loss rule:

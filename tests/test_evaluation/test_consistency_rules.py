@@ -80,8 +80,8 @@ SCENE = {'a': [[0, 0], [0, 0]], 'b': [[0, 0], [0, 0]],
          'c': [[0, 0], [1, 1]], 'd': [[1, 1], [1, 2]]}
 
 
-def write_scene(root, split='train'):
-    for index, (name, label) in enumerate(SCENE.items()):
+def write_scene(root, split='train', scene=SCENE):
+    for index, (name, label) in enumerate(scene.items()):
         for sub, array in (('img_dir', np.full((2, 2, 3), index, np.uint8)),
                            ('ann_dir', np.array(label, np.uint8))):
             (root / sub / split).mkdir(parents=True, exist_ok=True)
@@ -96,16 +96,26 @@ def test_class_covering_pairs_hold_every_class(tmp_path):
         return [osp.basename(image)[0] for image, _ in class_covering_pairs(
             root, 'train', False, max_num, min_pixels)]
 
-    # rarest first: class 2 only in d; class 1 needs c beside d's 3
-    # pixels; class 0 the pair richest in it (a); then evenly spread
-    assert names(2, 4) == ['c', 'd']
+    # every class first (d holds classes 2 and 1, a class 0); then class
+    # 1 needs c beside d's 3 pixels; then evenly spread
+    assert names(2, 4) == ['a', 'd']
     assert names(3, 4) == ['a', 'c', 'd']
     assert names(4, 4) == ['a', 'b', 'c', 'd']
     # one pixel each: d holds classes 1 and 2, a class 0; the pair left
     # is the first of the rest
     assert names(3, 1) == ['a', 'b', 'd']
     # no minimum: spread evenly over the names, first and last
-    assert names(2, 0) == ['a', 'd']
+    assert names(3, 0) == ['a', 'c', 'd']
+
+
+def test_a_thinly_spread_class_leaves_room_for_the_next(tmp_path):
+    # class 1: one pixel in each of t1-t4; class 2: five pixels in t5.
+    # Filling class 1 to 4 pixels first would take both places
+    thin = {f't{i}': [[1, 0, 0], [0, 0, 0]] for i in range(1, 5)}
+    thin['t5'] = [[2, 2, 2], [2, 2, 0]]
+    root = write_scene(tmp_path, scene=thin)
+    assert [osp.basename(image)[:2] for image, _ in class_covering_pairs(
+        root, 'train', False, 2, 4)] == ['t1', 't5']
 
 
 def test_class_loss_is_measured_on_pairs_holding_each_class(tmp_path):
@@ -134,16 +144,18 @@ def test_class_loss_is_measured_on_pairs_holding_each_class(tmp_path):
         real_root=write_scene(tmp_path / 'other', 'val'),
         reduce_zero_label=False, real_split='val')
     held_out.probabilities = probabilities
-    assert held_out.class_loss == pytest.approx(
-        [-np.log(0.9), -np.log(0.5), -np.log(0.2), np.inf])
+    with pytest.warns(UserWarning):
+        assert held_out.class_loss == pytest.approx(
+            [-np.log(0.9), -np.log(0.5), -np.log(0.2), np.inf])
     held_out._class_loss, held_out.real_split = None, 'train'
     with pytest.raises(FileNotFoundError, match='other/img_dir/train'):
         held_out.class_loss
     # the first two pairs by name (a, b) hold class 0 alone; the pairs
-    # chosen (c, d) give classes 1 and 2 their own means, and class 3,
-    # absent from the train labels, no limit
-    assert checker.class_loss == pytest.approx(
-        [-np.log(0.9), -np.log(0.5), -np.log(0.2), np.inf])
+    # chosen (a, d) give classes 1 and 2 their own means, and class 3,
+    # absent from the train labels, no limit (and a warning)
+    with pytest.warns(UserWarning, match=r'classes \[3\] are in none'):
+        assert checker.class_loss == pytest.approx(
+            [-np.log(0.9), -np.log(0.5), -np.log(0.2), np.inf])
     result, = checker([np.full((2, 4, 3), 9, np.uint8)], [layouts[9]])
     assert result['disagreeing_pixels'] == [0, 0, 0, 0]
     # a stricter multiple ignores the classes whose synthetic loss equals
@@ -153,8 +165,21 @@ def test_class_loss_is_measured_on_pairs_holding_each_class(tmp_path):
     assert result['mask'].tolist() == [[255, 255, 255, 3]] * 2
 
 
-def test_class_covering_settings_are_checked():
+def test_class_covering_settings_are_checked(tmp_path):
     with pytest.raises(ValueError, match='max_real must be >= 1 and '
                        'min_class_pixels >= 0, got 0 and 5'):
         ConsistencyChecker(None, model=object(), rule='class_loss',
                            real_root='x', max_real=0, min_class_pixels=5)
+    with pytest.raises(ValueError, match="real_split='test' would let the "
+                       'test labels set the filter'):
+        ConsistencyChecker(None, model=object(), rule='class_loss',
+                           real_root='x', real_split='test')
+    # a label beyond the reference's classes names its file
+    checker = ConsistencyChecker(None, model=object(), rule='class_loss',
+                                 real_root=write_scene(tmp_path),
+                                 reduce_zero_label=False)
+    checker.probabilities = lambda images: np.full(
+        (len(images), 2, 2, 2), 0.5)
+    with pytest.raises(ValueError, match=r'd\.png holds label 2, beyond the '
+                       '2 classes'):
+        checker.class_loss

@@ -153,6 +153,9 @@ def test_nested_settings_are_typed_and_fingerprinted_as_given():
     assert 'min_class_pixels' not in SynthesisSettings.from_config(dict(
         CFG, consistency=dict(config='x.py'))).identity_values()[
             'consistency']
+    with pytest.raises(ValueError, match="real_split='test'"):
+        SynthesisSettings.from_config(dict(CFG, consistency=dict(
+            config='x.py', rule='class_loss', real_split='test')))
     assert values['image_sampling'] == dict(steps=7)
     assert 'shares' not in SynthesisSettings.from_config(
         CFG).identity_values()

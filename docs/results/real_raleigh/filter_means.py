@@ -91,8 +91,10 @@ def main():
                 100 * dropped / pixels['synthetic set'], 1).tolist()))
     result = dict(
         reference=reference,
-        class_mean_loss={name: dict(zip(CLASSES, np.round(m, 3).tolist()))
-                         for name, m in means.items()},
+        # a class absent from the pairs: null
+        class_mean_loss={name: dict(zip(CLASSES, [
+            None if np.isnan(v) else v for v in np.round(m, 3).tolist()]))
+            for name, m in means.items()},
         class_pixels={name: dict(zip(CLASSES, c.astype(int).tolist()))
                       for name, c in pixels.items()},
         synthetic_ignored_percent=ignored)
