@@ -283,3 +283,28 @@ def test_real_part_finds_the_dataset_of_the_real_samples():
     assert real_part(nested, np.array([7])).name == 'more'
     assert real_part(nested, np.array([0])).name == 'syn'
     assert real_part(real, np.array([0])) is real
+
+
+class StageOneLike:
+    """A dataset as stage 1's ``MaskCaptionDataset`` is to the sampler:
+    ``reduce_zero_label`` on the dataset, not in each sample's info."""
+
+    def __init__(self, real):
+        self.real, self.metainfo = real, real.metainfo
+        self.reduce_zero_label = True
+
+    def __len__(self):
+        return len(self.real)
+
+    def get_data_info(self, index):
+        return dict(seg_map_path=self.real.get_data_info(index)[
+            'seg_map_path'])
+
+
+def test_class_aware_oversampler_serves_stage_one(seg_root):
+    # the generators' training can enrich rare patches as the segmentor's
+    # does: the label maps are read with the dataset's reduce_zero_label
+    real = potsdam_train(seg_root)
+    sampler = build_oversampler(StageOneLike(real), oversample_ratio=0.5,
+                                rare_classes=['car', 'clutter'])
+    assert set(sampler.pool.tolist()) == patches_holding(real, [5, 6])

@@ -37,8 +37,11 @@ def rare_patch_indices(dataset: Sized, real_indices: np.ndarray,
     """
     meta = dataset.metainfo
     classes = list(meta['classes'])
-    ignore_index = getattr(real_part(dataset, real_indices), 'ignore_index',
-                           255)
+    real = real_part(dataset, real_indices)
+    ignore_index = getattr(real, 'ignore_index', 255)
+    # mmseg datasets put it in each sample's info; a stage-1 dataset
+    # (MaskCaptionDataset) holds it for all its samples
+    default_reduce = getattr(real, 'reduce_zero_label', False)
     logger = MMLogger.get_current_instance()
     shares = np.zeros((len(real_indices), len(classes)))
     logger.info(f'reading {len(real_indices)} label maps to find '
@@ -46,7 +49,7 @@ def rare_patch_indices(dataset: Sized, real_indices: np.ndarray,
     progress = progress_bar(len(real_indices), 'label maps read')
     for row, index in enumerate(real_indices):
         info = dataset.get_data_info(int(index))
-        reduce_zero_label = info.get('reduce_zero_label', False)
+        reduce_zero_label = info.get('reduce_zero_label', default_reduce)
         label = to_train_ids(read_label_map(info['seg_map_path']),
                              reduce_zero_label, ignore_index)
         shares[row] = class_counts(label, len(classes), ignore_index,

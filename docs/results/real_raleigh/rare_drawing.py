@@ -1,0 +1,119 @@
+"""Does stage 1 draw Raleigh's rare classes when asked? The demo's 361
+synthesis plans (target shares drawn from the real tiles with the
+frequency boost, the demo's seeds) made by its synthesis settings, by two
+sampling variants and, where it has been trained, by the stage-1 model
+trained with the rare tiles oversampled
+(``mask_small_raleigh_numeric_ce_only_rare.py``), each into its own
+folder under ``<work_dir>/rare_drawing``; per class, the share asked and
+drawn over the set and over the samples that ask for at least 5% of it.
+The ``demo`` arm repeats the settings of the demo's plain set, so its
+masks are that set's. Each arm is a synthesis run (about a minute on 2
+cores), resumed where a folder holds part of it::
+
+    DLDM_DEMO_DIR=work_dirs/raleigh_v2 python tools/train.py \\
+        configs/demo/raleigh/mask_small_raleigh_numeric_ce_only_rare.py \\
+        --work-dir work_dirs/raleigh_v2/mask_small_raleigh_numeric_ce_only_rare
+    python docs/results/real_raleigh/rare_drawing.py work_dirs/raleigh_v2
+"""
+import argparse
+import copy
+import json
+import os
+import os.path as osp
+
+import numpy as np
+from mmengine.config import Config
+
+import dldm_mmseg  # noqa: F401  (registers the modules)
+from dldm_mmseg.synthesis.engine import SynthesisEngine
+from dldm_mmseg.utils.io import atomic_open
+
+HERE = osp.dirname(osp.abspath(__file__))
+ROOT = osp.dirname(osp.dirname(osp.dirname(HERE)))
+CLASSES = ('developed', 'agriculture', 'herbaceous', 'shrubland', 'forest',
+           'water')
+# arm -> mask_sampling settings over the demo's
+ARMS = {'demo': {},
+        'guidance scale 4': dict(guidance_scale=4.0),
+        'share guidance 0.5, t <= 150': dict(
+            prop_guidance=dict(scale=0.5, max_timestep=150))}
+# arm -> the stage-1 config trained in the work dir (its folder's name)
+TRAINED = {'stage 1 trained with rare tiles oversampled':
+           'mask_small_raleigh_numeric_ce_only_rare'}
+ASKED = 0.05
+
+
+def drawing(manifest: str) -> dict:
+    """Per class: mean share asked and drawn, and over the samples asking
+    at least ``ASKED`` of it, their number, mean asked and drawn, and how
+    many drew any."""
+    with open(manifest, encoding='utf-8') as f:
+        records = [json.loads(line) for line in f]
+    asked = np.array([[r['target_shares'].get(c, 0) for c in CLASSES]
+                      for r in records])
+    drawn = np.array([[r['measured_shares'].get(c, 0) for c in CLASSES]
+                      for r in records])
+    out = dict(samples=len(records),
+               mCPE=float(np.mean([r['cpe'] for r in records])))
+    for j, name in enumerate(CLASSES):
+        wanted = asked[:, j] >= ASKED
+        out[name] = dict(
+            asked=float(asked[:, j].mean() * 100),
+            drawn=float(drawn[:, j].mean() * 100),
+            samples_asking=int(wanted.sum()),
+            asked_there=float(asked[wanted, j].mean() * 100)
+            if wanted.any() else None,
+            drawn_there=float(drawn[wanted, j].mean() * 100)
+            if wanted.any() else None,
+            drew_any_there=int((drawn[wanted, j] > 0).sum()))
+    return out
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('work_dir', help='a finished Raleigh demo work dir')
+    parser.add_argument('--num', type=int, default=361)
+    parser.add_argument('--out', default=osp.join(HERE, 'rare_drawing.json'))
+    args = parser.parse_args()
+    work = osp.abspath(args.work_dir)
+    os.environ['DLDM_DEMO_DIR'] = work  # the synth config's generators
+    base = Config.fromfile(osp.join(
+        ROOT, 'configs/demo/raleigh/synth_small_raleigh.py')).synthesis
+    base = base.to_dict()
+    with open(osp.join(work, 'demo_settings.json'), encoding='utf-8') as f:
+        steps = json.load(f)['steps']
+    for key in ('mask_sampling', 'image_sampling'):  # as the demo sets them
+        base[key] = dict(base.get(key) or {}, steps=steps)
+    arms = {arm: (sampling, None) for arm, sampling in ARMS.items()}
+    for arm, name in TRAINED.items():
+        export = osp.join(work, name, 'export', 'final')
+        if osp.isdir(export):
+            arms[arm] = ({}, dict(config=f'configs/demo/raleigh/{name}.py',
+                                  weights=export))
+        else:
+            print(f'{arm}: {export} not trained, left out')
+    result = {}
+    for arm, (sampling, generator) in arms.items():
+        cfg = copy.deepcopy(base)
+        cfg['mask_sampling'].update(sampling)
+        if generator:
+            cfg['mask_generator'] = generator
+        out_dir = osp.join(work, 'rare_drawing', arm.replace(' ', '_')
+                           .replace(',', '').replace('<=', 'le'))
+        os.chdir(ROOT)  # generator configs are named from the repository
+        print(f'{arm}: {out_dir}')
+        SynthesisEngine(cfg, device='cpu').run(args.num, out_dir)
+        result[arm] = dict(mask_sampling=sampling, mask_generator=(
+            generator or {}).get('config'), **drawing(
+            osp.join(out_dir, 'manifest.jsonl')))
+        row = result[arm]
+        print(f'  mCPE {row["mCPE"]:.2f}; ' + '; '.join(
+            f'{c} asked {row[c]["asked"]:.2f}% drew {row[c]["drawn"]:.2f}%'
+            for c in CLASSES))
+    with atomic_open(args.out) as f:
+        json.dump(result, f, indent=1)
+    print('wrote', args.out)
+
+
+if __name__ == '__main__':
+    main()
