@@ -92,6 +92,16 @@ def parse_args(argv=None):
                         default=[0, 500], metavar=('LOW', 'HIGH'),
                         help='the sampling timesteps --seg-guidance steers '
                         '(default 0 500)')
+    parser.add_argument('--share-guidance', type=float, metavar='SCALE',
+                        help='add, for each alpha > 0, a run on a set whose '
+                        'masks were drawn with share guidance at this '
+                        'scale (mask_sampling.prop_guidance: the last '
+                        'sampling steps move each mask toward its target '
+                        'shares)')
+    parser.add_argument('--share-guidance-max-timestep', type=int,
+                        default=150, metavar='T',
+                        help='the sampling timesteps --share-guidance '
+                        'steers: those at or below T (default 150)')
     parser.add_argument('--class-filter', nargs='*', metavar='SPLIT',
                         choices=('train', 'val'),
                         help='add, for each alpha > 0, a run on a set whose '
@@ -151,7 +161,7 @@ def parse_args(argv=None):
     if args.stage1_only and args.make_weights:
         parser.error('--make-weights trains stage 2 too; drop --stage1-only')
     if args.stage1_only:
-        for option in SET_STEERING:
+        for option in SET_STEERING + ('share_guidance',):
             if getattr(args, option):
                 parser.error(f'--{option.replace("_", "-")} steers the '
                              'synthetic set, which --stage1-only does not '

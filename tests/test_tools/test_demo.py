@@ -780,9 +780,9 @@ def test_set_variants_are_steered_by_the_real_only_segmentor(
         osp.join(real_only, 'iter_1500.pth'))
     run = demo_of(demo)(demo.parse_args([
         '--work-dir', work, '--weak-classes', '--seg-guidance', '2.5',
-        '--class-filter', 'train', 'val']))
+        '--class-filter', 'train', 'val', '--share-guidance', '0.5']))
     variants = run.set_variants()
-    assert list(variants) == ['weak classes',
+    assert list(variants) == ['weak classes', 'share guidance 0.5, t <= 150',
                               'segmentor guidance 2.5, t 0-500',
                               'class-relative filter',
                               'class-relative filter, val means']
@@ -808,6 +808,9 @@ def test_set_variants_are_steered_by_the_real_only_segmentor(
     assert variants['weak classes']['options']['shares'][
         'weak_classes'] == osp.abspath(osp.join(real_only,
                                                 'val_metrics.json'))
+    assert variants['share guidance 0.5, t <= 150'] == dict(
+        suffix='share_guidance_0.5_t150', options=dict(mask_sampling=dict(
+            prop_guidance=dict(scale=0.5, max_timestep=150))))
     # each variant trains its own run per alpha > 0 on its own set
     calls = []
     monkeypatch.setattr('dldm_mmseg.experiments.demo.steps.run_alpha',
@@ -820,7 +823,8 @@ def test_set_variants_are_steered_by_the_real_only_segmentor(
                             'alpha = 0.4, weak classes',
                             'alpha = 0.4, segmentor guidance 2.5, t 0-500',
                             'alpha = 0.4, class-relative filter',
-                            'alpha = 0.4, class-relative filter, val means'}
+                            'alpha = 0.4, class-relative filter, val means',
+                            'alpha = 0.4, share guidance 0.5, t <= 150'}
     varied = {osp.basename(c[2]): c[4] for c in calls if len(c) > 4}
     assert varied['alpha_0.4_seg_guidance_2.5_t0-500'] == \
         variants['segmentor guidance 2.5, t 0-500']
@@ -1030,6 +1034,8 @@ def test_stage1_only_trains_and_scores_the_chosen_models_and_stops(
     (['--stage1-only', '--make-weights'], 'drop --stage1-only'),
     (['--stage1-only', '--mask-models', 'CE'], 'invalid choice'),
     (['--stage1-only', '--class-filter'], 'steers the synthetic set'),
+    (['--stage1-only', '--share-guidance', '0.5'],
+     '--share-guidance steers the synthetic set'),
     (['--stage1-only', '--onehot-masks', '--mask-models', 'CE only'],
      'drop --onehot-masks'),
     (['--stage1-only', '--dataset', 'spacenet_atlanta', '--mask-models',

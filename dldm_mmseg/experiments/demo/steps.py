@@ -368,16 +368,25 @@ class Demo:
         return results
 
     def set_variants(self) -> dict:
-        """The synthetic-set variants asked for (``--weak-classes``,
-        ``--seg-guidance``, ``--class-filter``), each steered by the
+        """The synthetic-set variants asked for: label ->
+        :func:`set_variant` arguments. ``--weak-classes``,
+        ``--seg-guidance`` and ``--class-filter`` are steered by the
         real-only (alpha = 0) segmentor of ``--seed``, ranked or trusted on
-        val and train, never on the test split it is scored on: label ->
-        :func:`set_variant` arguments."""
+        val and train, never on the test split it is scored on;
+        ``--share-guidance`` steers stage 1's sampling toward the target
+        shares."""
         real_only = osp.abspath(osp.join(self.work, 'sweep', 'alpha_0'))
         variants = {}
         if self.args.weak_classes:
             variants['weak classes'] = weak_class_variant(
                 osp.join(real_only, VAL_METRICS))
+        if self.args.share_guidance:
+            scale = self.args.share_guidance
+            top = self.args.share_guidance_max_timestep
+            variants[f'share guidance {scale:g}, t <= {top}'] = dict(
+                suffix=f'share_guidance_{scale:g}_t{top}',
+                options=dict(mask_sampling=dict(prop_guidance=dict(
+                    scale=scale, max_timestep=top))))
         if not (self.args.seg_guidance or self.args.class_filter):
             return variants
         try:
