@@ -99,7 +99,7 @@ def parse_args(argv=None):
                         'sampling steps move each mask toward its target '
                         'shares)')
     parser.add_argument('--share-guidance-max-timestep', type=int,
-                        default=150, metavar='T',
+                        metavar='T',
                         help='the sampling timesteps --share-guidance '
                         'steers: those at or below T (default 150)')
     parser.add_argument('--class-filter', nargs='*', metavar='SPLIT',
@@ -152,6 +152,15 @@ def parse_args(argv=None):
                         help='with --stage1-only, only these stage-1 models '
                         f'(of: {", ".join(map(repr, models))})')
     args = parser.parse_args(argv)
+    if args.share_guidance is not None and args.share_guidance <= 0:
+        parser.error(f'--share-guidance must be > 0, got '
+                     f'{args.share_guidance:g} (leave it out for no '
+                     'guidance)')
+    if args.share_guidance_max_timestep is not None and \
+            args.share_guidance is None:
+        parser.error('--share-guidance-max-timestep needs --share-guidance')
+    if args.share_guidance_max_timestep is None:
+        args.share_guidance_max_timestep = 150
     if args.class_filter is not None:
         args.class_filter = list(dict.fromkeys(args.class_filter or
                                                ['train']))

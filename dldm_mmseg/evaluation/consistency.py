@@ -44,11 +44,6 @@ class ConsistencyChecker:
             ``img_dir/<real_split>`` / ``ann_dir/<real_split>`` pairs give
             the per-class mean losses of ``rule='class_loss'`` (see
             :func:`class_covering_pairs` for which ones).
-        real_split (str): ``'train'`` (FreeMask's: the pixels the reference
-            learned from) or a split it did not train on (``'val'``): the
-            reference's loss on pixels it has not seen says how hard a
-            class is, where on its own train pixels a rare class it
-            memorised looks easy. Defaults to ``'train'``.
         reduce_zero_label (bool): How ``real_root``'s label files hold
             train ids. Defaults to True.
         max_real (int): Real pairs the mean losses are measured on, at
@@ -57,6 +52,11 @@ class ConsistencyChecker:
             of each class of the ``real_split`` labels (all of them for a
             class with fewer), rarest class first, as far as ``max_real``
             allows. Defaults to 1024.
+        real_split (str): ``'train'`` (FreeMask's: the pixels the reference
+            learned from) or a split it did not train on (``'val'``): the
+            reference's loss on pixels it has not seen says how hard a
+            class is, where on its own train pixels a rare class it
+            memorised looks easy. Defaults to ``'train'``.
         device (str, optional): Device of the reference model.
     """
 
@@ -122,7 +122,8 @@ class ConsistencyChecker:
     def class_loss(self) -> np.ndarray:
         """Mean cross-entropy of each class on ``real_split`` pixels (the
         pairs of :func:`class_covering_pairs`; ``inf``, so its pixels are kept,
-        for a class those pairs lack: one absent from the train labels, or
+        for a class those pairs lack: one absent from the ``real_split``
+        labels, or
         one beyond ``max_real``), measured once."""
         if self._class_loss is None:
             pairs = class_covering_pairs(
@@ -192,7 +193,14 @@ RULES = ('confidence', 'class_loss')
 
 def check_real_split(split: str) -> None:
     """Refuse the test split as the class-loss rule's yardstick: its
-    labels would set the thresholds of a set that is scored on them."""
+    labels would set the thresholds of a set that is scored on them.
+
+    Args:
+        split (str): The ``real_split`` asked for.
+
+    Raises:
+        ValueError: For ``'test'``.
+    """
     if split == 'test':
         raise ValueError(
             "consistency real_split='test' would let the test labels set "
@@ -236,8 +244,20 @@ def pixel_loss(probs: np.ndarray, label: np.ndarray):
 
 
 def real_pair_paths(root: str, split: str) -> List[tuple]:
-    """``(image, label)`` paths of ``root``'s ``img_dir/<split>`` images
-    (sorted by name) and their ``ann_dir/<split>/<name>.png`` labels."""
+    """The pairs of an mmseg-format set's split.
+
+    Args:
+        root (str): The set, with ``img_dir/<split>`` and
+            ``ann_dir/<split>``.
+        split (str): ``'train'``, ``'val'``, ...
+
+    Returns:
+        list[tuple]: ``(image, label)`` paths: the split's images sorted
+        by name, each with ``ann_dir/<split>/<name>.png``.
+
+    Raises:
+        FileNotFoundError: When the split holds no image.
+    """
     paths = sorted(glob.glob(osp.join(root, 'img_dir', split, '*.*')))
     if not paths:
         raise FileNotFoundError(
@@ -248,7 +268,16 @@ def real_pair_paths(root: str, split: str) -> List[tuple]:
 
 
 def load_pairs(pairs: Sequence[tuple], reduce_zero_label: bool) -> tuple:
-    """RGB images and train-id label maps of ``(image, label)`` paths."""
+    """Read pairs.
+
+    Args:
+        pairs (Sequence[tuple]): ``(image, label)`` paths.
+        reduce_zero_label (bool): How the label files hold train ids.
+
+    Returns:
+        tuple: The RGB images (``H x W x 3`` uint8) and the train-id label
+        maps (255 = ignore).
+    """
     images = [np.asarray(Image.open(image).convert('RGB'))
               for image, _ in pairs]
     labels = [to_train_ids(read_label_map(label), reduce_zero_label)
@@ -267,14 +296,27 @@ def real_pairs(root: str, split: str, reduce_zero_label: bool,
 
 def class_covering_pairs(root: str, split: str, reduce_zero_label: bool,
                          max_num: int, min_class_pixels: int) -> List[tuple]:
-    """At most ``max_num`` of ``root``'s ``split`` pairs (paths, as
-    :func:`real_pair_paths`) that hold every class of its labels, as far
-    as ``max_num`` allows: first the pair richest in each class, rarest
-    class first; then, rarest first, the pairs richest in a class until
-    they hold ``min_class_pixels`` of it (or all of it); then pairs spread
-    evenly over the names. With ``min_class_pixels=0`` the pairs are only
-    spread evenly. The first pairs by name alone would be one corner of a
-    scene cut into tiles, and miss a class that lives elsewhere."""
+    """Pairs of a split chosen to hold every class.
+
+    The first pairs by name alone would be one corner of a scene cut into
+    tiles, and miss a class that lives elsewhere. So, as far as
+    ``max_num`` allows: first the pair richest in each class, rarest class
+    first; then, rarest first, the pairs richest in a class until they
+    hold ``min_class_pixels`` of it (or all of it); then pairs spread
+    evenly over the names.
+
+    Args:
+        root (str): The mmseg-format set.
+        split (str): Its split read.
+        reduce_zero_label (bool): How its label files hold train ids.
+        max_num (int): Pairs chosen, at most.
+        min_class_pixels (int): Pixels of each class sought; 0 spreads
+            the pairs evenly over the names and nothing else.
+
+    Returns:
+        list[tuple]: ``(image, label)`` paths (:func:`real_pair_paths`),
+        in name order.
+    """
     pairs = real_pair_paths(root, split)
     counts = [np.bincount(label[label != 255].ravel().astype(np.int64))
               for label in (to_train_ids(read_label_map(path),

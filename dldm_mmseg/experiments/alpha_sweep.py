@@ -1,8 +1,8 @@
 """Training one segmentation config at several synthetic ratios
 (``tools/sweep.py``, the demo's ablation): one train + test run per alpha,
 reused when its ``metrics.json`` exists, and variants of a config's
-synthetic set (weak classes, segmentor guidance, a class-relative
-filter)."""
+synthetic set (weak classes, share guidance, segmentor guidance, a
+class-relative filter)."""
 import glob
 import hashlib
 import json

@@ -1036,13 +1036,16 @@ def test_stage1_only_trains_and_scores_the_chosen_models_and_stops(
     (['--stage1-only', '--class-filter'], 'steers the synthetic set'),
     (['--stage1-only', '--share-guidance', '0.5'],
      '--share-guidance steers the synthetic set'),
+    (['--share-guidance', '0'], '--share-guidance must be > 0, got 0'),
+    (['--share-guidance-max-timestep', '100'],
+     '--share-guidance-max-timestep needs --share-guidance'),
     (['--stage1-only', '--onehot-masks', '--mask-models', 'CE only'],
      'drop --onehot-masks'),
     (['--stage1-only', '--dataset', 'spacenet_atlanta', '--mask-models',
       'one-hot, CE only'], "--mask-models 'one-hot, CE only' with "
      'spacenet_atlanta'),
 ])
-def test_stage1_only_refusals_name_the_option(argv, message, capsys):
+def test_refusals_name_the_option(argv, message, capsys):
     with pytest.raises(SystemExit):
         load_tool('demo').parse_args(argv)
     assert message in capsys.readouterr().err

@@ -1,7 +1,8 @@
 # Stage 1 (numeric + text, CE only) with the tiles holding Raleigh's two
 # rarest classes drawn 0.4 x N extra times per epoch, as the oversampling
-# baseline draws them for the segmentor; fewer epochs keep the number of
-# iterations (505 draws / 16 = 32 per epoch; 29 epochs = 928 iterations).
+# baseline draws them for the segmentor; fewer epochs keep about the
+# number of iterations (505 draws / 16 = 32 per epoch; 29 epochs = 928
+# iterations against 920; the cosine schedule still ends at 920).
 _base_ = ['./mask_small_raleigh_numeric_ce_only.py']
 train_dataloader = dict(
     sampler=dict(

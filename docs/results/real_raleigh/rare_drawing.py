@@ -8,7 +8,9 @@ folder under ``<work_dir>/rare_drawing``; per class, the share asked and
 drawn over the set and over the samples that ask for at least 5% of it.
 The ``demo`` arm repeats the settings of the demo's plain set, so its
 masks are that set's. Each arm is a synthesis run (about a minute on 2
-cores), resumed where a folder holds part of it::
+cores), resumed where a folder holds part of it. The same figures are
+read from the manifests of the sets the demo made in the work dir
+(``data/raleigh_syn*``)::
 
     DLDM_DEMO_DIR=work_dirs/raleigh_v2 python tools/train.py \\
         configs/demo/raleigh/mask_small_raleigh_numeric_ce_only_rare.py \\
@@ -17,6 +19,7 @@ cores), resumed where a folder holds part of it::
 """
 import argparse
 import copy
+import glob
 import json
 import os
 import os.path as osp
@@ -110,6 +113,12 @@ def main():
         print(f'  mCPE {row["mCPE"]:.2f}; ' + '; '.join(
             f'{c} asked {row[c]["asked"]:.2f}% drew {row[c]["drawn"]:.2f}%'
             for c in CLASSES))
+    # the sets the demo made in the work dir (the plain one and its
+    # variants), read from their manifests
+    result['sets in the work dir'] = {
+        osp.basename(osp.dirname(path)): drawing(path) for path in sorted(
+            glob.glob(osp.join(glob.escape(work), 'data', 'raleigh_syn*',
+                               'manifest.jsonl')))}
     with atomic_open(args.out) as f:
         json.dump(result, f, indent=1)
     print('wrote', args.out)

@@ -14,8 +14,9 @@ for the synthetic candidate against real only and oversampling
     python docs/results/real_raleigh/verdict.py work_dirs/demo_raleigh_landsat
 
 - ``alpha02_rule.md`` (``--candidates alpha_0.2 --seeds 3 4 5``, ``--out``
-  required): the segmentors only, and the rule's prediction (alpha 0.2's
-  test agriculture IoU above 0 on every seed read)::
+  required): the segmentors only (each arm's means under ``arms``), and
+  the rule's prediction (alpha 0.2's test agriculture IoU above 0 on
+  every seed read)::
 
     python docs/results/real_raleigh/verdict.py work_dirs/raleigh_v2 \\
         --candidates alpha_0.2 --seeds 3 4 5 \\
@@ -27,7 +28,7 @@ for the synthetic candidate against real only and oversampling
 
 - ``weak_rule.md`` (``--candidates alpha_0.4 alpha_0.4_weak --seeds 0 1
   2 3 4 5``) and ``share_rule.md`` (``--candidates alpha_0.4_share``):
-  the same.
+  the same. Their predictions are read from ``arms``.
 """
 import argparse
 import os.path as osp
@@ -115,9 +116,17 @@ def main():
     verdict = dict(seeds=seeds, candidate=candidate, **issue_bar(
         runs, candidate, ['real', 'oversample40'], RARE))
     if args.candidates:  # a rule over the segmentors alone
-        agriculture = runs[candidate]['test']['IoU.agriculture']['per_seed']
-        verdict['prediction_candidate_test_agriculture_IoU_above_0'] = dict(
-            per_seed=agriculture, held=all(v > 0 for v in agriculture))
+        # every arm read, mean and std per metric (the rule's own
+        # predictions are read from these)
+        verdict['arms'] = {r: {split: {k: dict(mean=v['mean'], std=v['std'])
+                                       for k, v in runs[r][split].items()}
+                               for split in ('val', 'test')} for r in shown}
+        if args.candidates == ['alpha_0.2']:  # alpha02_rule.md's
+            agriculture = runs[candidate]['test']['IoU.agriculture'][
+                'per_seed']
+            verdict['prediction_candidate_test_agriculture_IoU_above_0'] = \
+                dict(per_seed=agriculture,
+                     held=all(v > 0 for v in agriculture))
         ignored = {run: filter_shares(work, suffix)
                    for run, suffix in FILTERS.items()
                    if run in args.candidates}
