@@ -189,3 +189,49 @@ def test_proportion_guidance_off_is_identical_and_on_lowers_l_prop():
     # the UNet is itself again afterwards
     again = model.generate_masks(prompts, [1, 2, 3], **kwargs)
     assert np.array_equal(plain['rgb'], again['rgb'])
+
+
+def test_ce_class_weight_makes_a_class_pixels_count_more(model):
+    from dldm_mmseg.models.losses.mask_losses import mask_ce_and_prop
+    # half the pixels right (class 0), half wrong (label car, drawn 0)
+    label = torch.zeros(1, 4, 4, dtype=torch.long)
+    label[:, 2:] = 4
+    logits = torch.zeros(1, 7, 4, 4)
+    logits[:, 0] = 5.0  # every pixel drawn as class 0
+    args = (logits, label, torch.zeros(1, 6), model.prop_loss)
+    plain, _ = mask_ce_and_prop(*args)
+    weights = torch.tensor([1.0, 1, 1, 1, 3, 1])
+    weighted, _ = mask_ce_and_prop(*args, class_weight=weights)
+    # the weighted mean over pixels: the wrong car pixels count 3 times
+    right = -torch.log_softmax(logits[0, :, 0, 0], 0)[0]
+    wrong = -torch.log_softmax(logits[0, :, 0, 0], 0)[4]
+    assert float(plain) == pytest.approx(float((right + wrong) / 2))
+    assert float(weighted) == pytest.approx(float((right + 3 * wrong) / 4))
+    # equal weights give the unweighted CE; ignore pixels stay out
+    label[:, 0] = 255
+    unweighted, _ = mask_ce_and_prop(logits, label, torch.zeros(1, 6),
+                                     model.prop_loss)
+    ones, _ = mask_ce_and_prop(logits, label, torch.zeros(1, 6),
+                               model.prop_loss,
+                               class_weight=torch.ones(6))
+    assert float(ones) == pytest.approx(float(unweighted))
+
+
+def test_ce_class_weight_is_checked_and_used_by_the_model():
+    built = MODELS.build(dict(type='LoRAMaskGenerator', lora_rank=4,
+                              source_dataset='PotsdamDataset',
+                              components=dict(preset='tiny'),
+                              ce_class_weight=[1, 1, 1, 1, 4, 1]))
+    label = torch.zeros(1, 8, 8, dtype=torch.long)
+    label[:, 4:] = 4
+    drawn = np.zeros((1, 8, 8), np.uint8)  # car drawn as impervious
+    target = torch.zeros(1, 6)
+    ce, _ = built.x0_mask_losses(rendered(drawn), label, target)
+    built.ce_class_weight = None
+    plain, _ = built.x0_mask_losses(rendered(drawn), label, target)
+    assert float(ce) > 1.3 * float(plain)
+    with pytest.raises(ValueError, match=r'one weight > 0 per class \(6\)'):
+        MODELS.build(dict(type='LoRAMaskGenerator', lora_rank=4,
+                          source_dataset='PotsdamDataset',
+                          components=dict(preset='tiny'),
+                          ce_class_weight=[1, 2]))

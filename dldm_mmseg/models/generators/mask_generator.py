@@ -58,6 +58,10 @@ class LoRAMaskGenerator(DiffusionGenerator):
         train_text_encoder (bool): Also train the text encoder (LoRA, or
             fully when ``lora_rank`` is None). Defaults to False.
         ce_weight (float): Weight of the pixel-wise CE. Defaults to 0.5.
+        ce_class_weight (Sequence[float], optional): One weight per class
+            in the pixel-wise CE (a sample's CE is the weighted mean over
+            its pixels), e.g. to make a rare class's pixels count more.
+            Defaults to None (equal weights).
         prop_weight (float): Weight of L_prop. Defaults to 0.5.
         temperature (float): Temperature of the palette logits, relative to
             the smallest distance between two palette colours (see
@@ -113,6 +117,7 @@ class LoRAMaskGenerator(DiffusionGenerator):
                  train_text_encoder: bool = False,
                  ce_weight: float = 0.5,
                  prop_weight: float = 0.5,
+                 ce_class_weight: Optional[Sequence[float]] = None,
                  temperature: float = 0.25,
                  prop_timestep_weighting: bool = True,
                  prop_max_timestep: Optional[int] = None,
@@ -141,6 +146,7 @@ class LoRAMaskGenerator(DiffusionGenerator):
                         self.text_encoder.gradient_checkpointing_enable)()
         self.ce_weight = ce_weight
         self.prop_weight = prop_weight
+        self.ce_class_weight = self._ce_class_weight(ce_class_weight)
         self.temperature = temperature
         self.prop_timestep_weighting = prop_timestep_weighting
         if prop_max_timestep is not None and prop_max_timestep <= 0:
@@ -267,7 +273,19 @@ class LoRAMaskGenerator(DiffusionGenerator):
             if self.prop_estimator == 'calibrated' else None
         return mask_ce_and_prop(self.mask_logits(rgb), label, target_shares,
                                 self.prop_loss, self.prop_estimator,
-                                calibration)
+                                calibration, self.ce_class_weight)
+
+    def _ce_class_weight(self, weights) -> Optional[torch.Tensor]:
+        """``ce_class_weight`` as a tensor, checked against the classes."""
+        if weights is None:
+            return None
+        weights = torch.as_tensor(weights, dtype=torch.float32)
+        classes = len(self.palette)
+        if weights.shape != (classes,) or not bool((weights > 0).all()):
+            raise ValueError(
+                f'ce_class_weight must hold one weight > 0 per class '
+                f'({classes}), got {weights.tolist()}')
+        return weights
 
     # -- inference ---------------------------------------------------------
     @torch.no_grad()

@@ -12,7 +12,8 @@ PROP_ESTIMATORS = ('soft', 'straight_through', 'calibrated')
 def mask_ce_and_prop(logits: torch.Tensor, label: torch.Tensor,
                      target_shares: torch.Tensor, prop_loss: nn.Module,
                      estimator: str = 'soft',
-                     calibration: Optional[torch.Tensor] = None):
+                     calibration: Optional[torch.Tensor] = None,
+                     class_weight: Optional[torch.Tensor] = None):
     """Per-sample CE and L_prop of decoded masks.
 
     The ignore class has a logit column of its own (last), so a pixel drawn
@@ -34,6 +35,9 @@ def mask_ce_and_prop(logits: torch.Tensor, label: torch.Tensor,
         estimator (str): One of :data:`PROP_ESTIMATORS`.
         calibration (torch.Tensor, optional): ``C x C``, for
             ``'calibrated'``.
+        class_weight (torch.Tensor, optional): ``C`` weights of the CE
+            per label class; a sample's CE is then the weighted mean over
+            its valid pixels. Defaults to equal weights.
 
     Returns:
         tuple: ``(ce, prop)``, each ``N`` values.
@@ -41,9 +45,17 @@ def mask_ce_and_prop(logits: torch.Tensor, label: torch.Tensor,
     num_classes = logits.shape[1] - 1
     log_probs = logits.log_softmax(1)
     valid = (label != 255).float()
-    ce = F.nll_loss(log_probs, label, ignore_index=255, reduction='none')
-    ce = (ce * valid).flatten(1).sum(1) / valid.flatten(1).sum(
-        1).clamp_min(1)
+    weight = None
+    if class_weight is not None:  # the ignore column is never a label
+        weight = torch.cat([class_weight.to(log_probs),
+                            class_weight.new_ones(1).to(log_probs)])
+        valid = valid * weight[torch.where(label == 255, num_classes,
+                                           label)]
+    ce = F.nll_loss(log_probs, label, weight=weight, ignore_index=255,
+                    reduction='none')
+    ce = ce.flatten(1).sum(1) / valid.flatten(1).sum(1).clamp_min(1e-12) \
+        if weight is not None else (ce * valid).flatten(1).sum(1) / \
+        valid.flatten(1).sum(1).clamp_min(1)
     probs = log_probs.exp()[:, :num_classes]
     if estimator == 'straight_through':
         hard = F.one_hot(logits.argmax(1), num_classes + 1).permute(

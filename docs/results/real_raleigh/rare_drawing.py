@@ -1,9 +1,10 @@
 """Does stage 1 draw Raleigh's rare classes when asked? The demo's 361
 synthesis plans (target shares drawn from the real tiles with the
 frequency boost, the demo's seeds) made by its synthesis settings, by two
-sampling variants and, where it has been trained, by the stage-1 model
-trained with the rare tiles oversampled
-(``mask_small_raleigh_numeric_ce_only_rare.py``), each into its own
+sampling variants and, where they have been trained, by the stage-1
+models trained with the rare tiles oversampled
+(``mask_small_raleigh_numeric_ce_only_rare.py``) and with a class-weighted
+CE (``mask_small_raleigh_numeric_ce_only_cw.py``), each into its own
 folder under ``<work_dir>/rare_drawing``; per class, the share asked and
 drawn over the set and over the samples that ask for at least 5% of it.
 The ``demo`` arm repeats the settings of the demo's plain set, so its
@@ -15,6 +16,9 @@ read from the manifests of the sets the demo made in the work dir
     DLDM_DEMO_DIR=work_dirs/raleigh_v2 python tools/train.py \\
         configs/demo/raleigh/mask_small_raleigh_numeric_ce_only_rare.py \\
         --work-dir work_dirs/raleigh_v2/mask_small_raleigh_numeric_ce_only_rare
+    DLDM_DEMO_DIR=work_dirs/raleigh_v2 python tools/train.py \\
+        configs/demo/raleigh/mask_small_raleigh_numeric_ce_only_cw.py \\
+        --work-dir work_dirs/raleigh_v2/mask_small_raleigh_numeric_ce_only_cw
     python docs/results/real_raleigh/rare_drawing.py work_dirs/raleigh_v2
 """
 import argparse
@@ -42,7 +46,9 @@ ARMS = {'demo': {},
             prop_guidance=dict(scale=0.5, max_timestep=150))}
 # arm -> the stage-1 config trained in the work dir (its folder's name)
 TRAINED = {'stage 1 trained with rare tiles oversampled':
-           'mask_small_raleigh_numeric_ce_only_rare'}
+           'mask_small_raleigh_numeric_ce_only_rare',
+           'stage 1 trained with class-weighted CE':
+           'mask_small_raleigh_numeric_ce_only_cw'}
 ASKED = 0.05
 
 
