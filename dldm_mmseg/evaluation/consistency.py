@@ -121,32 +121,19 @@ class ConsistencyChecker:
     @property
     def class_loss(self) -> np.ndarray:
         """Mean cross-entropy of each class on ``real_split`` pixels (the
-        pairs of :func:`class_covering_pairs`; ``inf``, so its pixels are kept,
-        for a class those pairs lack: one absent from the ``real_split``
-        labels, or
-        one beyond ``max_real``), measured once."""
+        pairs of :func:`class_covering_pairs`), measured once; ``inf``, so
+        its pixels are kept, for a class those pairs lack (one absent from
+        the ``real_split`` labels, or one beyond ``max_real``)."""
         if self._class_loss is None:
             pairs = class_covering_pairs(
                 self.real_root, self.real_split, self.reduce_zero_label,
                 self.max_real, self.min_class_pixels)
             sums = total = 0
-            for start in range(0, len(pairs), 8):
-                images, labels = load_pairs(pairs[start:start + 8],
-                                            self.reduce_zero_label)
-                for p, label, (_, path) in zip(self.probabilities(images),
-                                               labels, pairs[start:]):
-                    stray = label[(label != 255) & (label >= len(p))]
-                    if stray.size:
-                        raise ValueError(
-                            f'{path} holds label {int(stray[0])}, beyond the '
-                            f'{len(p)} classes of the reference segmentor: '
-                            'check reduce_zero_label and that real_root is '
-                            'the set the reference was trained on')
-                    loss, valid = pixel_loss(p, label)
-                    sums = sums + np.bincount(label[valid], loss[valid],
-                                              minlength=len(p))
-                    total = total + np.bincount(label[valid],
-                                                minlength=len(p))
+            for p, label in self.labelled_probabilities(pairs):
+                loss, valid = pixel_loss(p, label)
+                sums = sums + np.bincount(label[valid], loss[valid],
+                                          minlength=len(p))
+                total = total + np.bincount(label[valid], minlength=len(p))
             self._class_loss = np.where(total > 0,
                                         sums / np.maximum(total, 1), np.inf)
             lacking = np.flatnonzero(total == 0).tolist()
@@ -157,6 +144,34 @@ class ConsistencyChecker:
                     f'{self.real_root} it measured; their synthetic pixels '
                     'are all kept (raise max_real if the split holds them)')
         return self._class_loss
+
+    def labelled_probabilities(self, pairs: Sequence[tuple]):
+        """The reference's class probabilities (``C x H x W``) and the
+        train-id label map of each pair, read and run 8 at a time.
+
+        Args:
+            pairs (Sequence[tuple]): ``(image, label)`` paths
+                (:func:`real_pair_paths`).
+
+        Yields:
+            tuple: ``(probabilities, label map)``.
+
+        Raises:
+            ValueError: A label file holds a class beyond the reference's.
+        """
+        for start in range(0, len(pairs), 8):
+            images, labels = load_pairs(pairs[start:start + 8],
+                                        self.reduce_zero_label)
+            for p, label, (_, path) in zip(self.probabilities(images),
+                                           labels, pairs[start:]):
+                stray = label[(label != 255) & (label >= len(p))]
+                if stray.size:
+                    raise ValueError(
+                        f'{path} holds label {int(stray[0])}, beyond the '
+                        f'{len(p)} classes of the reference segmentor: '
+                        'check reduce_zero_label and that real_root is '
+                        'the set the reference was trained on')
+                yield p, label
 
     def __call__(self, images: Sequence[np.ndarray],
                  masks: Sequence[np.ndarray]) -> List[Dict[str, object]]:

@@ -44,6 +44,8 @@ def mask_ce_and_prop(logits: torch.Tensor, label: torch.Tensor,
     """
     num_classes = logits.shape[1] - 1
     log_probs = logits.log_softmax(1)
+    # each valid pixel's weight in its sample's mean (1 unweighted); the
+    # loss of an ignore pixel is 0
     valid = (label != 255).float()
     weight = None
     if class_weight is not None:  # the ignore column is never a label
@@ -53,9 +55,7 @@ def mask_ce_and_prop(logits: torch.Tensor, label: torch.Tensor,
                                            label)]
     ce = F.nll_loss(log_probs, label, weight=weight, ignore_index=255,
                     reduction='none')
-    ce = ce.flatten(1).sum(1) / valid.flatten(1).sum(1).clamp_min(1e-12) \
-        if weight is not None else (ce * valid).flatten(1).sum(1) / \
-        valid.flatten(1).sum(1).clamp_min(1)
+    ce = ce.flatten(1).sum(1) / valid.flatten(1).sum(1).clamp_min(1e-12)
     probs = log_probs.exp()[:, :num_classes]
     if estimator == 'straight_through':
         hard = F.one_hot(logits.argmax(1), num_classes + 1).permute(

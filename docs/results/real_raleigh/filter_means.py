@@ -18,8 +18,7 @@ import numpy as np
 import dldm_mmseg  # noqa: F401  (registers the modules)
 from dldm_mmseg.evaluation.consistency import (ConsistencyChecker,
                                                class_covering_pairs,
-                                               load_pairs, pixel_loss,
-                                               real_pair_paths)
+                                               pixel_loss, real_pair_paths)
 from dldm_mmseg.utils.io import atomic_open
 
 HERE = osp.dirname(osp.abspath(__file__))
@@ -30,13 +29,8 @@ MULTIPLES = (1.25, 2.0)
 
 def losses(checker, pairs):
     """Per pair, the reference's pixel loss, valid mask and labels."""
-    out = []
-    for start in range(0, len(pairs), 32):
-        images, labels = load_pairs(pairs[start:start + 32], True)
-        for probs, label in zip(checker.probabilities(images), labels):
-            loss, valid = pixel_loss(probs, label)
-            out.append((loss, valid, label))
-    return out
+    return [(*pixel_loss(probs, label), label) for probs, label in
+            checker.labelled_probabilities(pairs)]
 
 
 def class_means(items):

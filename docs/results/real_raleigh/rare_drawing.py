@@ -32,6 +32,7 @@ import numpy as np
 from mmengine.config import Config
 
 import dldm_mmseg  # noqa: F401  (registers the modules)
+from dldm_mmseg.experiments.analysis import manifest_shares, set_mcpe
 from dldm_mmseg.synthesis.engine import SynthesisEngine
 from dldm_mmseg.utils.io import atomic_open
 
@@ -52,18 +53,13 @@ TRAINED = {'stage 1 trained with rare tiles oversampled':
 ASKED = 0.05
 
 
-def drawing(manifest: str) -> dict:
-    """Per class: mean share asked and drawn, and over the samples asking
-    at least ``ASKED`` of it, their number, mean asked and drawn, and how
-    many drew any."""
-    with open(manifest, encoding='utf-8') as f:
-        records = [json.loads(line) for line in f]
-    asked = np.array([[r['target_shares'].get(c, 0) for c in CLASSES]
-                      for r in records])
-    drawn = np.array([[r['measured_shares'].get(c, 0) for c in CLASSES]
-                      for r in records])
-    out = dict(samples=len(records),
-               mCPE=float(np.mean([r['cpe'] for r in records])))
+def drawing(out_dir: str) -> dict:
+    """Per class of the set in ``out_dir``: mean share asked and drawn,
+    and over the samples asking at least ``ASKED`` of it, their number,
+    mean asked and drawn, and how many drew any."""
+    shares = manifest_shares(out_dir, CLASSES)
+    asked, drawn = shares['target'], shares['measured']
+    out = dict(samples=len(asked), mCPE=set_mcpe(out_dir, CLASSES)['mCPE'])
     for j, name in enumerate(CLASSES):
         wanted = asked[:, j] >= ASKED
         out[name] = dict(
@@ -113,8 +109,7 @@ def main():
         print(f'{arm}: {out_dir}')
         SynthesisEngine(cfg, device='cpu').run(args.num, out_dir)
         result[arm] = dict(mask_sampling=sampling, mask_generator=(
-            generator or {}).get('config'), **drawing(
-            osp.join(out_dir, 'manifest.jsonl')))
+            generator or {}).get('config'), **drawing(out_dir))
         row = result[arm]
         print(f'  mCPE {row["mCPE"]:.2f}; ' + '; '.join(
             f'{c} asked {row[c]["asked"]:.2f}% drew {row[c]["drawn"]:.2f}%'
@@ -122,9 +117,9 @@ def main():
     # the sets the demo made in the work dir (the plain one and its
     # variants), read from their manifests
     result['sets in the work dir'] = {
-        osp.basename(osp.dirname(path)): drawing(path) for path in sorted(
-            glob.glob(osp.join(glob.escape(work), 'data', 'raleigh_syn*',
-                               'manifest.jsonl')))}
+        osp.basename(osp.dirname(path)): drawing(osp.dirname(path))
+        for path in sorted(glob.glob(osp.join(
+            glob.escape(work), 'data', 'raleigh_syn*', 'manifest.jsonl')))}
     with atomic_open(args.out) as f:
         json.dump(result, f, indent=1)
     print('wrote', args.out)
