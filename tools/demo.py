@@ -45,7 +45,8 @@ import os.path as osp
 import dldm_mmseg  # noqa: F401
 from dldm_mmseg.experiments.demo import run_demo
 from dldm_mmseg.experiments.demo.settings import (MASK_NAMES, NUMERIC_NAMES,
-                                                  ONEHOT_NAMES)
+                                                  ONEHOT_NAMES,
+                                                  ONEHOT_NUMERIC_NAMES)
 from dldm_mmseg.experiments.demo_datasets import DEMO_DATASETS
 from dldm_mmseg.utils.compat import speed_up_configs
 from dldm_mmseg.utils.mask_encoding import check_onehot_classes
@@ -119,8 +120,10 @@ def parse_args(argv=None):
     parser.add_argument('--onehot-masks', action='store_true',
                         help='also fit a one-hot mask VAE (a channel per '
                         'class) and train stage 1 over it (with and without '
-                        'L_prop), each seed, and report its mCPE and its '
-                        'VAE\'s floor beside the colour-mask models')
+                        'L_prop; with --numeric-shares, also with the '
+                        'share vector, CE only), each seed, and report its '
+                        'mCPE and its VAE\'s floor beside the colour-mask '
+                        'models')
     parser.add_argument('--weights',
                         help='pretrained demo generators (VAEs, the stage-1 '
                         'models, stage 2) to reuse when they were made with '
@@ -146,7 +149,7 @@ def parse_args(argv=None):
                         'stage-1 settings; a later full run in the same '
                         'work dir, with the same --seed and --alphas, '
                         'reuses what it trained')
-    models = MASK_NAMES + NUMERIC_NAMES + ONEHOT_NAMES
+    models = MASK_NAMES + NUMERIC_NAMES + ONEHOT_NAMES + ONEHOT_NUMERIC_NAMES
     parser.add_argument('--mask-models', nargs='+', metavar='NAME',
                         choices=models,
                         help='with --stage1-only, only these stage-1 models '
@@ -184,10 +187,12 @@ def parse_args(argv=None):
                              'numeric or one-hot model turns it on)')
         args.mask_models = tuple(dict.fromkeys(args.mask_models))
         chosen = set(args.mask_models)
-        args.numeric_shares = bool(chosen & set(NUMERIC_NAMES))
-        args.onehot_masks = bool(chosen & set(ONEHOT_NAMES))
+        onehot = ONEHOT_NAMES + ONEHOT_NUMERIC_NAMES
+        args.numeric_shares = bool(
+            chosen & set(NUMERIC_NAMES + ONEHOT_NUMERIC_NAMES))
+        args.onehot_masks = bool(chosen & set(onehot))
         onehot_option = '--mask-models ' + ', '.join(
-            repr(n) for n in args.mask_models if n in ONEHOT_NAMES)
+            repr(n) for n in args.mask_models if n in onehot)
     if args.make_weights and args.seeds != 1:
         parser.error('--make-weights trains one seed (--seed); drop --seeds')
     if args.work_dir is None:

@@ -106,6 +106,8 @@ def _configs(folder: str, mask: str, image: str, synth: str,
             # --onehot-masks; none for 2 classes (one-hot = RGB channels)
             'one-hot, with L_prop': f'{folder}/{mask}_onehot.py',
             'one-hot, CE only': f'{folder}/{mask}_onehot_ce_only.py',
+            'one-hot, numeric, CE only':
+                f'{folder}/{mask}_onehot_numeric_ce_only.py',
             'image': f'{folder}/{image}.py',
             'synth': f'{folder}/{synth}.py',
             'sweep': f'{folder}/{seg}_syn40.py',

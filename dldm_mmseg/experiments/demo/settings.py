@@ -3,11 +3,12 @@ stage-1 models it compares, and the VAE of each stage."""
 import os.path as osp
 
 # the two stage-1 models (keys of DemoDataset.configs), those with
-# numeric share conditioning (--numeric-shares), and those drawing one-hot
-# masks (--onehot-masks)
+# numeric share conditioning (--numeric-shares), those drawing one-hot
+# masks (--onehot-masks), and those doing both (the two options together)
 MASK_NAMES = ('with L_prop', 'CE only')
 NUMERIC_NAMES = ('numeric, with L_prop', 'numeric, CE only')
 ONEHOT_NAMES = ('one-hot, with L_prop', 'one-hot, CE only')
+ONEHOT_NUMERIC_NAMES = ('one-hot, numeric, CE only',)
 # the variable the demo configs read their work dir from
 # ('{{$DLDM_DEMO_DIR:work_dirs/demo}}'); the demo sets it to --work-dir
 WORK_DIR_VARIABLE = 'DLDM_DEMO_DIR'

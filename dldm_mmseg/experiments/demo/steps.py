@@ -18,7 +18,9 @@ from dldm_mmseg.experiments.alpha_sweep import (RUN_IDENTITY, VAL_METRICS,
                                                 train_and_test,
                                                 weak_class_variant)
 from dldm_mmseg.experiments.demo.settings import (MASK_NAMES, NUMERIC_NAMES,
-                                                  ONEHOT_NAMES, ONEHOT_VAE,
+                                                  ONEHOT_NAMES,
+                                                  ONEHOT_NUMERIC_NAMES,
+                                                  ONEHOT_VAE,
                                                   SETTINGS, VAES,
                                                   WORK_DIR_VARIABLE,
                                                   config_name)
@@ -86,9 +88,11 @@ class Demo:
         shipped = tuple(dict.fromkeys(MASK_NAMES + (self.synth_mask,)))
         names = args.mask_models or tuple(dict.fromkeys(shipped + (
             NUMERIC_NAMES if args.numeric_shares else ()) + (
-            ONEHOT_NAMES if args.onehot_masks else ())))
+            ONEHOT_NAMES if args.onehot_masks else ()) + (
+            ONEHOT_NUMERIC_NAMES if args.numeric_shares
+            and args.onehot_masks else ())))
         self.onehot_configs = [configs[n] for n in names
-                               if n in ONEHOT_NAMES]
+                               if n in ONEHOT_NAMES + ONEHOT_NUMERIC_NAMES]
         self.mask_configs = {name: configs[name] for name in names}
         # what demo_weights/ holds: the paper's pair (text, with and
         # without L_prop), the synthetic set's stage 1 and stage 2
