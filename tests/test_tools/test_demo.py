@@ -23,6 +23,7 @@ from dldm_mmseg.experiments.demo import Demo, finished_demo
 from dldm_mmseg.experiments.demo.report import stage1_table
 from dldm_mmseg.experiments.demo.settings import (BASELINE_NAMES, MASK_NAMES,
                                                   NUMERIC_NAMES, ONEHOT_NAMES,
+                                                  ONEHOT_NUMERIC_NAMES,
                                                   WORK_DIR_VARIABLE)
 from dldm_mmseg.experiments.demo.steps import synth_mask_name
 from dldm_mmseg.experiments.demo.verdicts import (extra_seeds_text,
@@ -210,7 +211,8 @@ def test_quick_demo_runs_every_stage_and_reports_this_runs_numbers(
                weights, '--weak-classes', '--numeric-shares',
                '--onehot-masks'])
     saved = json.load(open(osp.join(work, 'metrics.json')))
-    names = set(MASK_NAMES) | set(NUMERIC_NAMES) | set(ONEHOT_NAMES)
+    names = set(MASK_NAMES) | set(NUMERIC_NAMES) | set(ONEHOT_NAMES) | \
+        set(ONEHOT_NUMERIC_NAMES)
     assert set(saved['mask_cpe']) == names
     assert set(saved['mask_cpe_val']['mean']) == names
     assert not osp.exists(osp.join(work, 'mask_small_toy',
@@ -219,6 +221,10 @@ def test_quick_demo_runs_every_stage_and_reports_this_runs_numbers(
         work, 'mask_small_toy_numeric_seed1', 'export', 'final', 'unet',
         'config.json')))
     assert numeric['class_embed_type'] == 'projection'
+    onehot_numeric = json.load(open(osp.join(
+        work, 'mask_small_toy_onehot_numeric_ce_only_seed1', 'export',
+        'final', 'unet', 'config.json')))
+    assert onehot_numeric['class_embed_type'] == 'projection'
     # the one-hot models draw over their own VAE, fitted here (6 + 1
     # channels), whose floor is reported beside the colour VAE's
     onehot_vae = json.load(open(osp.join(work, 'vae_mask_onehot',
@@ -253,7 +259,7 @@ def test_quick_demo_runs_every_stage_and_reports_this_runs_numbers(
                                'final', 'unet', 'config.json'))
     report = open(osp.join(work, 'report.md')).read()
     assert ' ± ' in _row(report, 'alpha = 0.4')
-    for name in NUMERIC_NAMES + ONEHOT_NAMES:
+    for name in NUMERIC_NAMES + ONEHOT_NAMES + ONEHOT_NUMERIC_NAMES:
         assert ' ± ' in _row(report, name)
     assert _row(report, 'one-hot mask VAE round trip (the floor of the '
                 'one-hot rows)')
@@ -1061,3 +1067,26 @@ def test_mask_models_turn_on_their_variant(tmp_path):
     assert list(run.mask_configs) == ['numeric, CE only',
                                       'one-hot, with L_prop']
     assert set(run.vaes) == {'masks', 'masks_onehot'}  # no image VAE
+
+
+def test_onehot_numeric_model_needs_both_variants(tmp_path):
+    demo = load_tool('demo')
+    # named: both options turn on, and it draws over the one-hot VAE
+    args = demo.parse_args(['--stage1-only', '--work-dir', str(tmp_path),
+                            '--mask-models', 'one-hot, numeric, CE only'])
+    assert args.numeric_shares and args.onehot_masks
+    run = demo_of(demo)(args)
+    config = DEMO_DATASETS['toy'].configs['one-hot, numeric, CE only']
+    assert run.onehot_configs == [config]
+    assert set(run.vaes) == {'masks', 'masks_onehot'}
+    model = Config.fromfile(osp.join(demo.ROOT, config)).model
+    assert model.share_conditioning.dropout == 0.1
+    assert model.prop_weight == 0.0
+    assert model.components.vae.endswith('vae_mask_onehot')
+    # by the options: only with both of them
+    for options, wanted in ((['--onehot-masks'], False),
+                            (['--numeric-shares'], False),
+                            (['--onehot-masks', '--numeric-shares'], True)):
+        run = demo_of(demo)(demo.parse_args(
+            ['--work-dir', str(tmp_path), *options]))
+        assert ('one-hot, numeric, CE only' in run.mask_configs) == wanted
