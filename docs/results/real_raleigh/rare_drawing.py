@@ -3,8 +3,9 @@ synthesis plans (target shares drawn from the real tiles with the
 frequency boost, the demo's seeds) made by its synthesis settings, by two
 sampling variants and, where they have been trained, by the stage-1
 models trained with the rare tiles oversampled
-(``mask_small_raleigh_numeric_ce_only_rare.py``) and with a class-weighted
-CE (``mask_small_raleigh_numeric_ce_only_cw.py``), each into its own
+(``mask_small_raleigh_numeric_ce_only_rare.py``), with a class-weighted
+CE (``mask_small_raleigh_numeric_ce_only_cw.py``) and over the one-hot
+mask VAE (``mask_small_raleigh_onehot_numeric_ce_only.py``), each into its own
 folder under ``<work_dir>/rare_drawing``; per class, the share asked and
 drawn over the set and over the samples that ask for at least 5% of it.
 The ``demo`` arm repeats the settings of the demo's plain set, so its
@@ -20,6 +21,14 @@ read from the manifests of the sets the demo made in the work dir
         configs/demo/raleigh/mask_small_raleigh_numeric_ce_only_cw.py \\
         --work-dir work_dirs/raleigh_v2/mask_small_raleigh_numeric_ce_only_cw
     python docs/results/real_raleigh/rare_drawing.py work_dirs/raleigh_v2
+
+The one-hot stage 1 with the share vector is seed 0 of
+``onehot_numeric_rule.md``'s runs, linked into the work dir with the
+one-hot mask VAE it draws over (its config reads the VAE from the work
+dir)::
+
+    for f in vae_mask_onehot mask_small_raleigh_onehot_numeric_ce_only; do
+        ln -s ../raleigh_onehot_s1/$f work_dirs/raleigh_v2/$f; done
 """
 import argparse
 import copy
@@ -49,7 +58,9 @@ ARMS = {'demo': {},
 TRAINED = {'stage 1 trained with rare tiles oversampled':
            'mask_small_raleigh_numeric_ce_only_rare',
            'stage 1 trained with class-weighted CE':
-           'mask_small_raleigh_numeric_ce_only_cw'}
+           'mask_small_raleigh_numeric_ce_only_cw',
+           'one-hot stage 1 with the share vector':
+           'mask_small_raleigh_onehot_numeric_ce_only'}
 ASKED = 0.05
 
 
