@@ -154,6 +154,11 @@ def parse_args(argv=None):
                         choices=models,
                         help='with --stage1-only, only these stage-1 models '
                         f'(of: {", ".join(map(repr, models))})')
+    parser.add_argument('--set-mask-model', metavar='NAME', choices=models,
+                        help='add, for each alpha > 0, a run on a set whose '
+                        'masks were drawn by this stage-1 model (of --seed, '
+                        'trained in the work dir with every seed) instead '
+                        'of the synth config\'s')
     args = parser.parse_args(argv)
     if args.share_guidance is not None and args.share_guidance <= 0:
         parser.error(f'--share-guidance must be > 0, got '
@@ -173,7 +178,7 @@ def parse_args(argv=None):
     if args.stage1_only and args.make_weights:
         parser.error('--make-weights trains stage 2 too; drop --stage1-only')
     if args.stage1_only:
-        for option in SET_STEERING + ('share_guidance',):
+        for option in SET_STEERING + ('share_guidance', 'set_mask_model'):
             if getattr(args, option):
                 parser.error(f'--{option.replace("_", "-")} steers the '
                              'synthetic set, which --stage1-only does not '
@@ -211,7 +216,10 @@ def parse_args(argv=None):
     if args.seeds < 1:
         parser.error(f'--seeds must be >= 1, got {args.seeds}')
     classes = DEMO_DATASETS[args.dataset].metainfo['classes']
-    if args.onehot_masks:
+    if args.set_mask_model in ONEHOT_NAMES + ONEHOT_NUMERIC_NAMES:
+        onehot_option = f'--set-mask-model {args.set_mask_model!r}'
+    if args.onehot_masks or args.set_mask_model in ONEHOT_NAMES + \
+            ONEHOT_NUMERIC_NAMES:
         try:
             check_onehot_classes(len(classes), f'{onehot_option} with '
                                  f'{args.dataset}')

@@ -207,9 +207,11 @@ def test_quick_demo_runs_every_stage_and_reports_this_runs_numbers(
     # by seed 0's alpha = 0 metrics)
     # (and stage 1 with numeric share conditioning and over a one-hot mask
     # VAE, beside the text-only models, which still come from the weights)
+    # (and alpha = 0.4 on a set drawn by the one-hot share-vector model)
+    onehot_numeric = 'one-hot, numeric, CE only'
     demo.main(['--quick', '--work-dir', work, '--seeds', '2', '--weights',
                weights, '--weak-classes', '--numeric-shares',
-               '--onehot-masks'])
+               '--onehot-masks', '--set-mask-model', onehot_numeric])
     saved = json.load(open(osp.join(work, 'metrics.json')))
     names = set(MASK_NAMES) | set(NUMERIC_NAMES) | set(ONEHOT_NAMES) | \
         set(ONEHOT_NUMERIC_NAMES)
@@ -240,16 +242,30 @@ def test_quick_demo_runs_every_stage_and_reports_this_runs_numbers(
     # ranked by the real-only run's val metrics, not the test ones
     assert weak_set['config']['shares']['weak_classes'] == osp.abspath(
         osp.join(work, 'sweep', 'alpha_0', 'val_metrics.json'))
+    # the set variant's masks come from that model's --seed export, drawn
+    # with its one-hot VAE
+    mask_set = json.load(open(osp.join(
+        work, 'data', 'toy_syn_masks_one_hot_numeric_ce_only',
+        'synth_info.json')))['config']['mask_generator']
+    assert mask_set == dict(
+        config=DEMO_DATASETS['toy'].configs[onehot_numeric],
+        weights=osp.join(osp.abspath(work),
+                         'mask_small_toy_onehot_numeric_ce_only', 'export',
+                         'final'))
     for name in ('alpha = 0', 'alpha = 0.4', 'oversampling 40%',
-                 'alpha = 0.4, weak classes'):
+                 'alpha = 0.4, weak classes',
+                 f'alpha = 0.4, masks of {onehot_numeric}'):
         values = [run[name]['mIoU'] for run in per_seed['segmentation']]
         assert saved['segmentation'][name]['mIoU']['mean'] == \
             pytest.approx(np.mean(values))
         assert saved['segmentation'][name]['mIoU']['std'] == \
             pytest.approx(np.std(values, ddof=1))
     seed0 = dict(per_seed['segmentation'][0])
-    assert set(seed0) == set(results) | {'alpha = 0.4, weak classes'}
-    seed0.pop('alpha = 0.4, weak classes')
+    variants = {'alpha = 0.4, weak classes',
+                f'alpha = 0.4, masks of {onehot_numeric}'}
+    assert set(seed0) == set(results) | variants
+    for name in variants:
+        seed0.pop(name)
     assert json.dumps(seed0, sort_keys=True) == \
         json.dumps(results, sort_keys=True)  # seed 0's runs were reused
     assert {k: per_seed['mask_cpe'][0][k] for k in cpe} == cpe
@@ -1042,6 +1058,12 @@ def test_stage1_only_trains_and_scores_the_chosen_models_and_stops(
     (['--stage1-only', '--class-filter'], 'steers the synthetic set'),
     (['--stage1-only', '--share-guidance', '0.5'],
      '--share-guidance steers the synthetic set'),
+    (['--stage1-only', '--set-mask-model', 'CE only'],
+     '--set-mask-model steers the synthetic set'),
+    (['--set-mask-model', 'CE'], 'invalid choice'),
+    (['--dataset', 'spacenet_atlanta', '--set-mask-model',
+      'one-hot, CE only'], "--set-mask-model 'one-hot, CE only' with "
+     'spacenet_atlanta'),
     (['--share-guidance', '0'], '--share-guidance must be > 0, got 0'),
     (['--share-guidance-max-timestep', '100'],
      '--share-guidance-max-timestep needs --share-guidance'),
@@ -1090,3 +1112,28 @@ def test_onehot_numeric_model_needs_both_variants(tmp_path):
         run = demo_of(demo)(demo.parse_args(
             ['--work-dir', str(tmp_path), *options]))
         assert ('one-hot, numeric, CE only' in run.mask_configs) == wanted
+
+
+def test_set_mask_model_draws_a_set_variant_with_that_model(tmp_path):
+    demo = load_tool('demo')
+    configs = DEMO_DATASETS['toy'].configs
+    args = demo.parse_args(['--work-dir', str(tmp_path), '--set-mask-model',
+                            'one-hot, CE only'])
+    run = demo_of(demo)(args)
+    # trained beside the shipped models, over its one-hot VAE
+    assert 'one-hot, CE only' in run.mask_configs
+    assert run.onehot_configs == [configs['one-hot, CE only']]
+    assert 'masks_onehot' in run.vaes
+    variants = run.set_variants()
+    assert variants == {'masks of one-hot, CE only': dict(
+        suffix='masks_one_hot_ce_only', options=dict(mask_generator=dict(
+            config=configs['one-hot, CE only'],
+            weights=run.export_dir(configs['one-hot, CE only']))))}
+    assert run.export_dir(configs['one-hot, CE only']).startswith(
+        str(tmp_path))
+    # the model that draws the plain set is refused
+    plain = synth_mask_name(demo.ROOT, configs)
+    with pytest.raises(ValueError, match=f'--set-mask-model {plain!r} draws '
+                       'the plain set already'):
+        demo_of(demo)(demo.parse_args(['--work-dir', str(tmp_path),
+                                       '--set-mask-model', plain]))

@@ -2,6 +2,7 @@
 import json
 import os
 import os.path as osp
+import re
 import shutil
 import time
 from typing import Optional
@@ -86,11 +87,16 @@ class Demo:
         # synth config names
         self.synth_mask = synth_mask_name(root, configs)
         shipped = tuple(dict.fromkeys(MASK_NAMES + (self.synth_mask,)))
+        if args.set_mask_model == self.synth_mask:
+            raise ValueError(f'--set-mask-model {args.set_mask_model!r} '
+                             'draws the plain set already '
+                             f'({configs["synth"]}); name another model')
         names = args.mask_models or tuple(dict.fromkeys(shipped + (
             NUMERIC_NAMES if args.numeric_shares else ()) + (
             ONEHOT_NAMES if args.onehot_masks else ()) + (
             ONEHOT_NUMERIC_NAMES if args.numeric_shares
-            and args.onehot_masks else ())))
+            and args.onehot_masks else ()) + (
+            (args.set_mask_model,) if args.set_mask_model else ())))
         self.onehot_configs = [configs[n] for n in names
                                if n in ONEHOT_NAMES + ONEHOT_NUMERIC_NAMES]
         self.mask_configs = {name: configs[name] for name in names}
@@ -378,9 +384,18 @@ class Demo:
         real-only (alpha = 0) segmentor of ``--seed``, ranked or trusted on
         val and train, never on the test split it is scored on;
         ``--share-guidance`` steers stage 1's sampling toward the target
-        shares."""
+        shares; ``--set-mask-model`` draws the masks with another stage-1
+        model of the work dir (its ``--seed`` run)."""
         real_only = osp.abspath(osp.join(self.work, 'sweep', 'alpha_0'))
         variants = {}
+        name = self.args.set_mask_model
+        if name:
+            config = self.data.configs[name]
+            slug = re.sub(r'[^a-z0-9]+', '_', name.lower()).strip('_')
+            variants[f'masks of {name}'] = dict(
+                suffix=f'masks_{slug}',
+                options=dict(mask_generator=dict(
+                    config=config, weights=self.export_dir(config))))
         if self.args.weak_classes:
             variants['weak classes'] = weak_class_variant(
                 osp.join(real_only, VAL_METRICS))

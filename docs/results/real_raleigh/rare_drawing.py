@@ -25,7 +25,8 @@ read from the manifests of the sets the demo made in the work dir
 The one-hot stage 1 with the share vector is seed 0 of
 ``onehot_numeric_rule.md``'s runs, linked into the work dir with the
 one-hot mask VAE it draws over (its config reads the VAE from the work
-dir)::
+dir); ``onehot_set_rule.md`` later replaced the stage-1 link with the
+demo's own training, and its arm here is the folder drawn before::
 
     for f in vae_mask_onehot mask_small_raleigh_onehot_numeric_ce_only; do
         ln -s ../raleigh_onehot_s1/$f work_dirs/raleigh_v2/$f; done

@@ -29,6 +29,10 @@ for the synthetic candidate against real only and oversampling
 - ``weak_rule.md`` (``--candidates alpha_0.4 alpha_0.4_weak --seeds 0 1
   2 3 4 5``) and ``share_rule.md`` (``--candidates alpha_0.4_share``):
   the same. Their predictions are read from ``arms``.
+
+- ``onehot_set_rule.md`` (``--candidates alpha_0.4_onehot --seeds 0 1 2
+  3 4 5``): the same, for the set drawn by the one-hot share-vector stage
+  1 (``--set-mask-model``).
 """
 import argparse
 import os.path as osp
@@ -48,6 +52,7 @@ CANDIDATES = {'alpha_0.4': 'alpha_0.4',
               'alpha_0.4_class_filter_val': 'alpha_0.4_filter_val',
               'alpha_0.4_weak_classes': 'alpha_0.4_weak',
               'alpha_0.4_share_guidance_0.5_t150': 'alpha_0.4_share',
+              'alpha_0.4_masks_one_hot_numeric_ce_only': 'alpha_0.4_onehot',
               'alpha_0.2': 'alpha_0.2'}
 RUNS = dict({'alpha_0': 'real', 'oversample40': 'oversample40'},
             **CANDIDATES)
@@ -56,6 +61,7 @@ LABELS = {'real': 'real only', 'oversample40': 'oversampling 40%',
           'alpha_0.4_filter_val': 'alpha 0.4 + filter (val means)',
           'alpha_0.4_weak': 'alpha 0.4, weak classes',
           'alpha_0.4_share': 'alpha 0.4, share guidance',
+          'alpha_0.4_onehot': 'alpha 0.4, one-hot stage 1',
           'alpha_0.2': 'alpha 0.2'}
 # the filtered sets' suffixes (their ignored shares are read where made)
 FILTERS = {'alpha_0.4_filter': 'class_filter',
