@@ -116,7 +116,8 @@ def parse_args(argv=None):
                         help='also train stage 1 with numeric share '
                         'conditioning beside the text with L_prop (the '
                         'default has it, CE only), each seed, and report '
-                        'its mCPE beside the other models')
+                        'its mCPE beside the other models (with '
+                        '--onehot-masks, also over one-hot masks)')
     parser.add_argument('--onehot-masks', action='store_true',
                         help='also fit a one-hot mask VAE (a channel per '
                         'class) and train stage 1 over it (with and without '

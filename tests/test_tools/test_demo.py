@@ -223,10 +223,10 @@ def test_quick_demo_runs_every_stage_and_reports_this_runs_numbers(
         work, 'mask_small_toy_numeric_seed1', 'export', 'final', 'unet',
         'config.json')))
     assert numeric['class_embed_type'] == 'projection'
-    onehot_numeric = json.load(open(osp.join(
+    onehot_unet = json.load(open(osp.join(
         work, 'mask_small_toy_onehot_numeric_ce_only_seed1', 'export',
         'final', 'unet', 'config.json')))
-    assert onehot_numeric['class_embed_type'] == 'projection'
+    assert onehot_unet['class_embed_type'] == 'projection'
     # the one-hot models draw over their own VAE, fitted here (6 + 1
     # channels), whose floor is reported beside the colour VAE's
     onehot_vae = json.load(open(osp.join(work, 'vae_mask_onehot',
@@ -1129,8 +1129,14 @@ def test_set_mask_model_draws_a_set_variant_with_that_model(tmp_path):
         suffix='masks_one_hot_ce_only', options=dict(mask_generator=dict(
             config=configs['one-hot, CE only'],
             weights=run.export_dir(configs['one-hot, CE only']))))}
-    assert run.export_dir(configs['one-hot, CE only']).startswith(
-        str(tmp_path))
+    # the --seed run draws the set, whichever seed that is
+    other = demo_of(demo)(demo.parse_args(
+        ['--work-dir', str(tmp_path / 'seed2'), '--seed', '2',
+         '--set-mask-model', 'one-hot, CE only']))
+    assert other.set_variants()['masks of one-hot, CE only']['options'][
+        'mask_generator']['weights'] == osp.join(
+            str(tmp_path / 'seed2'), 'mask_small_toy_onehot_ce_only',
+            'export', 'final')
     # the model that draws the plain set is refused
     plain = synth_mask_name(demo.ROOT, configs)
     with pytest.raises(ValueError, match=f'--set-mask-model {plain!r} draws '

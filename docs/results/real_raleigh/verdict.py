@@ -33,6 +33,11 @@ for the synthetic candidate against real only and oversampling
 - ``onehot_set_rule.md`` (``--candidates alpha_0.4_onehot --seeds 0 1 2
   3 4 5``): the same, for the set drawn by the one-hot share-vector stage
   1 (``--set-mask-model``).
+
+- ``../synthetic_gain/atlanta_filter_rule.md`` (``--scene atlanta
+  --candidates alpha_0.4_filter alpha_0.4_filter_val --seeds 0 1 2 3 4
+  5``): the same reading on an Atlanta demo work dir, building the rare
+  class.
 """
 import argparse
 import os.path as osp
@@ -46,6 +51,10 @@ from aggregate import (filter_shares, issue_bar, load,  # noqa: E402
 CLASSES = ('developed', 'agriculture', 'herbaceous', 'shrubland', 'forest',
            'water')
 RARE = ('agriculture', 'water')
+# --scene: the demo dataset, its classes and the rare ones the bar reads
+SCENES = {'raleigh': ('raleigh_landsat', CLASSES, RARE),
+          'atlanta': ('spacenet_atlanta', ('background', 'building'),
+                      ('building',))}
 # the synthetic runs a rule may read (run folder: name)
 CANDIDATES = {'alpha_0.4': 'alpha_0.4',
               'alpha_0.4_class_filter': 'alpha_0.4_filter',
@@ -78,6 +87,10 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('work_dir', help='the demo work dir')
     parser.add_argument('--out', default=osp.join(HERE, 'verdict.json'))
+    parser.add_argument('--scene', choices=sorted(SCENES), default='raleigh',
+                        help='the scene of the work dir (another than '
+                        'raleigh reads a rule over the segmentors alone: '
+                        'give --candidates)')
     parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2],
                         help='the segmentor seeds read (others are left '
                         'out)')
@@ -90,8 +103,12 @@ def main():
             osp.join(HERE, 'verdict.json'):
         parser.error('--candidates or other --seeds read another rule: '
                      'give --out, so the nothing-tuned verdict.json stays')
+    if args.scene != 'raleigh' and not args.candidates:
+        parser.error(f'--scene {args.scene} reads the segmentors alone: '
+                     'give --candidates')
+    dataset, classes, rare = SCENES[args.scene]
     work, seeds = args.work_dir, sorted(args.seeds)
-    keys = ['mIoU'] + [f'IoU.{c}' for c in CLASSES]
+    keys = ['mIoU'] + [f'IoU.{c}' for c in classes]
     runs = {}
     for name, per_seed in runs_by_seed(work).items():
         per_seed = {s: v for s, v in per_seed.items() if s in seeds}
@@ -109,7 +126,7 @@ def main():
             f'the rule reads segmentor seeds {seeds} of '
             f'{", ".join(needed + optional)}; in {work}: '
             + ', '.join(f'{r}: {v}' for r, v in short.items())
-            + ' (run tools/demo.py --dataset raleigh_landsat --seeds 3, or '
+            + f' (run tools/demo.py --dataset {dataset} --seeds 3, or '
             'real_atlanta_labels_fixed/segmentor_seeds.py for more seeds, '
             'there to finish them)')
     shown = [r for r in LABELS if r in needed + optional and r in runs]
@@ -120,7 +137,7 @@ def main():
     candidate = max(candidates,
                     key=lambda r: runs[r]['val']['mIoU']['mean'])
     verdict = dict(seeds=seeds, candidate=candidate, **issue_bar(
-        runs, candidate, ['real', 'oversample40'], RARE))
+        runs, candidate, ['real', 'oversample40'], rare))
     if args.candidates:  # a rule over the segmentors alone
         # every arm read, mean and std per metric (the rule's own
         # predictions are read from these)
