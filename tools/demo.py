@@ -178,11 +178,13 @@ def parse_args(argv=None):
                      f'compares {" and ".join(MASK_NAMES)}')
     if args.stage1_only and args.make_weights:
         parser.error('--make-weights trains stage 2 too; drop --stage1-only')
-    if args.stage1_only:
+    stops = '--stage1-only' if args.stage1_only else \
+        '--make-weights' if args.make_weights else None
+    if stops:
         for option in SET_STEERING + ('share_guidance', 'set_mask_model'):
             if getattr(args, option):
                 parser.error(f'--{option.replace("_", "-")} steers the '
-                             'synthetic set, which --stage1-only does not '
+                             f'synthetic set, which {stops} does not '
                              'make; drop one of them')
     onehot_option = '--onehot-masks'
     if args.mask_models:

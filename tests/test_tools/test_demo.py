@@ -1060,6 +1060,8 @@ def test_stage1_only_trains_and_scores_the_chosen_models_and_stops(
      '--share-guidance steers the synthetic set'),
     (['--stage1-only', '--set-mask-model', 'CE only'],
      '--set-mask-model steers the synthetic set'),
+    (['--make-weights', '--weak-classes'], '--weak-classes steers the '
+     'synthetic set, which --make-weights does not make'),
     (['--set-mask-model', 'CE'], 'invalid choice'),
     (['--dataset', 'spacenet_atlanta', '--set-mask-model',
       'one-hot, CE only'], "--set-mask-model 'one-hot, CE only' with "
