@@ -219,13 +219,14 @@ def parse_args(argv=None):
     if args.seeds < 1:
         parser.error(f'--seeds must be >= 1, got {args.seeds}')
     classes = DEMO_DATASETS[args.dataset].metainfo['classes']
+    # the options that ask for one-hot masks, as the refusal names them
+    onehot_options = [onehot_option] if args.onehot_masks else []
     if args.set_mask_model in ONEHOT_NAMES + ONEHOT_NUMERIC_NAMES:
-        onehot_option = f'--set-mask-model {args.set_mask_model!r}'
-    if args.onehot_masks or args.set_mask_model in ONEHOT_NAMES + \
-            ONEHOT_NUMERIC_NAMES:
+        onehot_options.append(f'--set-mask-model {args.set_mask_model!r}')
+    if onehot_options:
         try:
-            check_onehot_classes(len(classes), f'{onehot_option} with '
-                                 f'{args.dataset}')
+            check_onehot_classes(len(classes), ' and '.join(
+                onehot_options) + f' with {args.dataset}')
         except ValueError as error:
             parser.error(str(error))
     for option in SET_STEERING:

@@ -1066,6 +1066,9 @@ def test_stage1_only_trains_and_scores_the_chosen_models_and_stops(
     (['--dataset', 'spacenet_atlanta', '--set-mask-model',
       'one-hot, CE only'], "--set-mask-model 'one-hot, CE only' with "
      'spacenet_atlanta'),
+    (['--dataset', 'spacenet_atlanta', '--onehot-masks', '--set-mask-model',
+      'one-hot, CE only'], "--onehot-masks and --set-mask-model "
+     "'one-hot, CE only' with spacenet_atlanta"),
     (['--share-guidance', '0'], '--share-guidance must be > 0, got 0'),
     (['--share-guidance-max-timestep', '100'],
      '--share-guidance-max-timestep needs --share-guidance'),
