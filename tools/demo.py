@@ -45,7 +45,7 @@ import os.path as osp
 import dldm_mmseg  # noqa: F401
 from dldm_mmseg.experiments.demo import run_demo
 from dldm_mmseg.experiments.demo.settings import (MASK_NAMES, NUMERIC_NAMES,
-                                                  ONEHOT_NAMES,
+                                                  ONEHOT_MASK_NAMES,
                                                   ONEHOT_NUMERIC_NAMES)
 from dldm_mmseg.experiments.demo_datasets import DEMO_DATASETS
 from dldm_mmseg.utils.compat import speed_up_configs
@@ -150,7 +150,7 @@ def parse_args(argv=None):
                         'stage-1 settings; a later full run in the same '
                         'work dir, with the same --seed and --alphas, '
                         'reuses what it trained')
-    models = MASK_NAMES + NUMERIC_NAMES + ONEHOT_NAMES + ONEHOT_NUMERIC_NAMES
+    models = MASK_NAMES + NUMERIC_NAMES + ONEHOT_MASK_NAMES
     parser.add_argument('--mask-models', nargs='+', metavar='NAME',
                         choices=models,
                         help='with --stage1-only, only these stage-1 models '
@@ -195,12 +195,11 @@ def parse_args(argv=None):
                              'numeric or one-hot model turns it on)')
         args.mask_models = tuple(dict.fromkeys(args.mask_models))
         chosen = set(args.mask_models)
-        onehot = ONEHOT_NAMES + ONEHOT_NUMERIC_NAMES
         args.numeric_shares = bool(
             chosen & set(NUMERIC_NAMES + ONEHOT_NUMERIC_NAMES))
-        args.onehot_masks = bool(chosen & set(onehot))
+        args.onehot_masks = bool(chosen & set(ONEHOT_MASK_NAMES))
         onehot_option = '--mask-models ' + ', '.join(
-            repr(n) for n in args.mask_models if n in onehot)
+            repr(n) for n in args.mask_models if n in ONEHOT_MASK_NAMES)
     if args.make_weights and args.seeds != 1:
         parser.error('--make-weights trains one seed (--seed); drop --seeds')
     if args.work_dir is None:
@@ -221,7 +220,7 @@ def parse_args(argv=None):
     classes = DEMO_DATASETS[args.dataset].metainfo['classes']
     # the options that ask for one-hot masks, as the refusal names them
     onehot_options = [onehot_option] if args.onehot_masks else []
-    if args.set_mask_model in ONEHOT_NAMES + ONEHOT_NUMERIC_NAMES:
+    if args.set_mask_model in ONEHOT_MASK_NAMES:
         onehot_options.append(f'--set-mask-model {args.set_mask_model!r}')
     if onehot_options:
         try:

@@ -9,6 +9,8 @@ MASK_NAMES = ('with L_prop', 'CE only')
 NUMERIC_NAMES = ('numeric, with L_prop', 'numeric, CE only')
 ONEHOT_NAMES = ('one-hot, with L_prop', 'one-hot, CE only')
 ONEHOT_NUMERIC_NAMES = ('one-hot, numeric, CE only',)
+# every model that draws one-hot masks (over the one-hot mask VAE)
+ONEHOT_MASK_NAMES = ONEHOT_NAMES + ONEHOT_NUMERIC_NAMES
 # the variable the demo configs read their work dir from
 # ('{{$DLDM_DEMO_DIR:work_dirs/demo}}'); the demo sets it to --work-dir
 WORK_DIR_VARIABLE = 'DLDM_DEMO_DIR'

@@ -19,6 +19,7 @@ from dldm_mmseg.experiments.alpha_sweep import (RUN_IDENTITY, VAL_METRICS,
                                                 train_and_test,
                                                 weak_class_variant)
 from dldm_mmseg.experiments.demo.settings import (MASK_NAMES, NUMERIC_NAMES,
+                                                  ONEHOT_MASK_NAMES,
                                                   ONEHOT_NAMES,
                                                   ONEHOT_NUMERIC_NAMES,
                                                   ONEHOT_VAE,
@@ -98,7 +99,7 @@ class Demo:
             and args.onehot_masks else ()) + (
             (args.set_mask_model,) if args.set_mask_model else ())))
         self.onehot_configs = [configs[n] for n in names
-                               if n in ONEHOT_NAMES + ONEHOT_NUMERIC_NAMES]
+                               if n in ONEHOT_MASK_NAMES]
         self.mask_configs = {name: configs[name] for name in names}
         # what demo_weights/ holds: the paper's pair (text, with and
         # without L_prop), the synthetic set's stage 1 and stage 2
