@@ -38,6 +38,10 @@ for the synthetic candidate against real only and oversampling
   --candidates alpha_0.4_filter alpha_0.4_filter_val --seeds 0 1 2 3 4
   5``): the same reading on an Atlanta demo work dir, building the rare
   class.
+
+- ``../real_brazil/rule.md`` (``--scene brazil --candidates alpha_0.4
+  alpha_0.4_filter alpha_0.4_filter_val --seeds 0 1 2 3 4 5``): the same
+  on the Brazil orthophoto's work dir.
 """
 import argparse
 import os.path as osp
@@ -54,7 +58,9 @@ RARE = ('agriculture', 'water')
 # --scene: the demo dataset, its classes and the rare ones the bar reads
 SCENES = {'raleigh': ('raleigh_landsat', CLASSES, RARE),
           'atlanta': ('spacenet_atlanta', ('background', 'building'),
-                      ('building',))}
+                      ('building',)),
+          'brazil': ('brazil_buildings', ('background', 'building'),
+                     ('building',))}
 # the synthetic runs a rule may read (run folder: name)
 CANDIDATES = {'alpha_0.4': 'alpha_0.4',
               'alpha_0.4_class_filter': 'alpha_0.4_filter',
