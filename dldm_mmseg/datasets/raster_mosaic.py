@@ -31,12 +31,13 @@ def geotiff_grid(path: str) -> Tuple[float, float, float, float]:
     if rasterio is not None:
         with rasterio.open(path) as src:
             t = src.transform
+        if t.is_identity:
+            raise ValueError(f'{path!r} has no georeference; only GeoTIFF '
+                             'tiles can be placed in a mosaic')
         if t.b != 0 or t.d != 0 or t.a <= 0 or t.e >= 0:
             raise ValueError(f'{path!r} has a rotated or flipped grid '
                              f'({tuple(t)[:6]}); warp it north-up first '
                              '(gdalwarp)')
-        if t.is_identity:
-            raise ValueError(f'{path!r} has no georeference')
         return t.c, t.f, t.a, -t.e
     import tifffile
     with tifffile.TiffFile(path) as tif:
@@ -53,6 +54,10 @@ def geotiff_grid(path: str) -> Tuple[float, float, float, float]:
                          'ModelPixelScaleTag / ModelTiepointTag); only '
                          'GeoTIFF tiles can be placed in a mosaic')
     sx, sy = float(scale[0]), float(scale[1])
+    if sx <= 0 or sy <= 0:
+        raise ValueError(f'{path!r} has a pixel size of {sx} x {sy}; a '
+                         'north-up grid has both positive (warp it first: '
+                         'gdalwarp)')
     i, j, _, x, y = (float(v) for v in tie[:5])
     return x - i * sx, y + j * sy, sx, sy
 
@@ -117,12 +122,20 @@ def mosaic_tiles(paths: Sequence[str], fill: Optional[float] = None
     offsets = tile_offsets(paths)
     arrays = [read_raster(p)[0] for p in paths]
     first = arrays[0]
+
+    def bands(array):
+        return array.shape[2] if array.ndim == 3 else 1
+
     for path, array in zip(paths, arrays):
         if array.shape[2:] != first.shape[2:] or array.dtype != first.dtype:
             raise ValueError(
-                f'{path!r} holds {array.shape[2:] or "one"} band(s) of '
-                f'{array.dtype}, not the {first.shape[2:] or "one"} of '
-                f'{first.dtype} of {paths[0]!r}; give tiles of one product')
+                f'{path!r} holds {bands(array)} band(s) of {array.dtype}, '
+                f'not the {bands(first)} of {first.dtype} of {paths[0]!r}; '
+                'give tiles of one product')
+    if fill is not None and np.asarray(fill).astype(first.dtype) != fill:
+        raise ValueError(f'fill {fill} is not a value of the tiles\' '
+                         f'{first.dtype}; give one that is (0 or 255 for '
+                         'uint8, say)')
     height = max(r + a.shape[0] for (r, _), a in zip(offsets, arrays))
     width = max(c + a.shape[1] for (_, c), a in zip(offsets, arrays))
     out = np.zeros((height, width) + first.shape[2:], first.dtype)

