@@ -2,7 +2,8 @@
 spatially disjoint train / val / test blocks.
 
 Reads GeoTIFF / TIFF (rasterio where installed, else tifffile), ``.mat``
-(hyperspectral benchmarks), ``.npy``, PNG or JPEG; writes ``img_dir/``,
+(hyperspectral benchmarks), ``.npy``, PNG or JPEG, or a folder of
+GeoTIFF tiles put together by their georeference; writes ``img_dir/``,
 ``ann_dir/`` (0 = ignore, 1..C), ``dataset.py`` (the classes and palette,
 for the other tools' ``--config``), ``summary.json`` and ``split_map.png``.
 
@@ -11,6 +12,7 @@ Examples::
     python tools/prepare_raster.py scene.tif labels.tif --out data/scene
     python tools/prepare_raster.py pan.tif footprints.tif --out data/atl \\
         --classes background,building --values 0,255
+    python tools/prepare_raster.py sheets/ footprint_sheets/ --out data/city
     python tools/prepare_raster.py Indian_pines_corrected.mat \\
         Indian_pines_gt.mat --out data/pines --bands 29,19,9 --ignore 0 \\
         --tile 16 --block 48 --min-labelled 0.25
@@ -41,8 +43,11 @@ def _palette(text):
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    parser.add_argument('image', help='image raster (.tif, .mat, .npy, .png)')
-    parser.add_argument('labels', help='label raster on the same pixel grid')
+    parser.add_argument('image', help='image raster (.tif, .mat, .npy, .png),'
+                        ' or a folder of GeoTIFF tiles put together by their '
+                        'georeference (gaps get the tiles\' nodata)')
+    parser.add_argument('labels', help='label raster on the same pixel grid '
+                        '(or a folder of tiles, as the image)')
     parser.add_argument('--out', required=True, help='output dataset folder')
     parser.add_argument('--name', default='scene',
                         help='tile name prefix and dataset name')

@@ -1,17 +1,22 @@
 """Georeferenced tiles (orthophoto sheets, say) put together into one scene
 by their GeoTIFF georeference, so a scene delivered as tiles is prepared
-as one raster and its splits are cut from one grid.
+as one raster and its splits are cut from one grid: :func:`read_scene`
+takes a raster file or a folder of tiles wherever a scene is read.
 
 The georeference is read with rasterio where it is installed, else from
 the GeoTIFF tags with tifffile. Only north-up grids are placed (a pixel
 scale and a tie point, no rotation).
 """
+import glob
+import hashlib
 import math
+import os.path as osp
 from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .raster_io import read_raster
+from dldm_mmseg.utils.hashing import cached_file_sha256
+from .raster_io import TIFF_SUFFIXES, read_raster
 
 # how far (in pixels) a tile's offset may be from a whole pixel
 OFFSET_TOLERANCE = 0.01
@@ -163,3 +168,41 @@ def mosaic_tiles(paths: Sequence[str], fill: Optional[float] = None
                 'a fill value (the image\'s nodata, an ignored label)')
         out[uncovered] = fill
     return out
+
+
+def tile_paths(folder: str) -> List[str]:
+    """The GeoTIFF tiles of ``folder``, sorted by name.
+
+    Raises:
+        ValueError: The folder holds no ``.tif`` / ``.tiff`` file.
+    """
+    paths = sorted(p for p in glob.glob(osp.join(folder, '*'))
+                   if p.lower().endswith(TIFF_SUFFIXES) and osp.isfile(p))
+    if not paths:
+        raise ValueError(f'folder {folder!r} holds no .tif tiles; give a '
+                         'raster file, or a folder of GeoTIFF tiles')
+    return paths
+
+
+def read_scene(path: str, key: Optional[str] = None
+               ) -> Tuple[np.ndarray, Optional[float]]:
+    """:func:`~.raster_io.read_raster` of a file, or the mosaic of a
+    folder's GeoTIFF tiles (:func:`mosaic_tiles`) and their nodata value,
+    which also fills what no tile covers."""
+    if not osp.isdir(path):
+        return read_raster(path, key)
+    paths = tile_paths(path)
+    nodata = read_raster(paths[0])[1]
+    return mosaic_tiles(paths, fill=nodata), nodata
+
+
+def scene_sha256(path: str) -> str:
+    """The sha256 of a raster file, or of a folder's tiles (their names and
+    contents), as :func:`read_scene` reads it."""
+    if not osp.isdir(path):
+        return cached_file_sha256(path)
+    digest = hashlib.sha256()
+    for tile in tile_paths(path):
+        digest.update(f'{osp.basename(tile)} '
+                      f'{cached_file_sha256(tile)}\n'.encode())
+    return digest.hexdigest()

@@ -1,5 +1,6 @@
 """An image raster and its label raster -> an mmseg dataset with spatially
-disjoint train / val / test splits.
+disjoint train / val / test splits. Either may be a folder of GeoTIFF
+tiles, put together by their georeference (:mod:`.raster_mosaic`).
 
 The scene is cut into a grid of blocks (``block`` pixels or a little more,
 so the grid fills the scene); each block goes to one split, so that the
@@ -27,11 +28,11 @@ from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from dldm_mmseg.utils.hashing import cached_file_sha256, differing_keys
+from dldm_mmseg.utils.hashing import differing_keys
 from dldm_mmseg.utils.io import atomic_directory, atomic_write_image
 from dldm_mmseg.utils.progress import progress_bar
-from .raster_io import (label_ids, read_raster, select_bands,
-                        stretch_to_uint8)
+from .raster_io import label_ids, select_bands, stretch_to_uint8
+from .raster_mosaic import read_scene, scene_sha256
 
 SPLITS = ('train', 'val', 'test')
 SPLIT_TINTS = np.array([[40, 110, 255], [255, 150, 0], [0, 200, 90]])
@@ -143,8 +144,8 @@ def tile_starts(start: int, stop: int, tile: int, stride: int,
 
 
 def _scene(image_path, label_path, settings: RasterSettings):
-    image, image_nodata = read_raster(image_path, settings.image_key)
-    labels, label_nodata = read_raster(label_path, settings.label_key)
+    image, image_nodata = read_scene(image_path, settings.image_key)
+    labels, label_nodata = read_scene(label_path, settings.label_key)
     if image.shape[:2] != labels.shape[:2]:
         raise ValueError(
             f'image {image_path!r} is {image.shape[1]}x{image.shape[0]} px '
@@ -211,8 +212,8 @@ def settings_identity(settings: RasterSettings) -> dict:
 def identity(image_path, label_path, settings: RasterSettings) -> dict:
     """What made a prepared folder: the inputs' content hashes and the
     settings (not the files' paths: a moved scene is the same scene)."""
-    return dict(image_sha256=cached_file_sha256(image_path),
-                labels_sha256=cached_file_sha256(label_path),
+    return dict(image_sha256=scene_sha256(image_path),
+                labels_sha256=scene_sha256(label_path),
                 settings=settings_identity(settings))
 
 

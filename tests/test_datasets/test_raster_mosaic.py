@@ -207,3 +207,59 @@ def test_an_sdist_is_asked_of_pip_as_source_and_found_by_either_name(
     assert real_benchmarks.download_wheel('my-pkg==1.0', str(tmp_path),
                                           sdist=True) == found
     assert len(calls) == 1
+
+
+def test_prepare_raster_takes_folders_of_tiles(tmp_path):
+    """Folders of image and label tiles are prepared as the scene they
+    make together; the folder's identity is its tiles', so a changed tile
+    is told apart from a kept folder."""
+    from fixtures import load_tool
+    image = scene(128, 128, seed=5)
+    labels = np.where(scene(128, 128, bands=0, seed=6) > 128, 255,
+                      0).astype(np.uint8)
+    for key, array in (('img', image), ('gt', labels)):
+        (tmp_path / key).mkdir()
+        cut(tmp_path / key, array, (0, 70, 128), (0, 50, 128), key)
+    tool = load_tool('prepare_raster')
+    args = [str(tmp_path / 'img'), str(tmp_path / 'gt'), '--classes',
+            'background,building', '--values', '0,255', '--tile', '16',
+            '--block', '32']
+    summary = tool.main(args + ['--out', str(tmp_path / 'out')])
+    assert summary['scene']['labelled_pixels'] == 128 * 128
+    assert summary['scene']['shares']['building'] == pytest.approx(
+        (labels == 255).mean(), abs=1e-6)
+    # the same folders: kept; one tile changed: another input
+    assert tool.main(args + ['--out', str(tmp_path / 'out')]) == summary
+    tile = tmp_path / 'gt' / 'gt00.tif'
+    changed = tifffile.imread(tile)
+    changed[0, 0] = 255 - changed[0, 0]
+    write_tile(tile, changed, 0, 0)
+    with pytest.raises(FileExistsError, match='other labels_sha256'):
+        tool.main(args + ['--out', str(tmp_path / 'out')])
+    (tmp_path / 'none').mkdir()
+    with pytest.raises(ValueError, match="folder .*none' holds no .tif "
+                       'tiles'):
+        tool.main([str(tmp_path / 'none')] + args[1:]
+                  + ['--out', str(tmp_path / 'o2')])
+
+
+def test_a_gap_between_tiles_gets_their_nodata(tmp_path):
+    from dldm_mmseg.datasets.raster_mosaic import read_scene, scene_sha256
+    whole = scene(bands=0).astype(np.uint16)
+    for name, (rows, cols) in (('a', (slice(0, 5), slice(0, 5))),
+                               ('b', (slice(5, 11), slice(6, 13)))):
+        tifffile.imwrite(
+            tmp_path / f'{name}.tif', whole[rows, cols],
+            extratags=[(33550, 'd', 3, (PIXEL, PIXEL, 0.0), False),
+                       (33922, 'd', 6, (0.0, 0.0, 0.0,
+                                        LEFT + cols.start * PIXEL,
+                                        TOP - rows.start * PIXEL, 0.0),
+                        False),
+                       (42113, 's', 0, '65535', False)])
+    mosaic, nodata = read_scene(str(tmp_path))
+    assert nodata == 65535
+    assert (mosaic[:5, 5:] == 65535).all()
+    np.testing.assert_array_equal(mosaic[5:, 6:], whole[5:, 6:])
+    before = scene_sha256(str(tmp_path))
+    write_tile(tmp_path / 'c.tif', whole[:5, 5:], 0, 5)
+    assert scene_sha256(str(tmp_path)) != before
