@@ -1,11 +1,15 @@
 """Stage 2 alone, before and after the image VAE of ``rule.md``: each
-stage-2 export paints the real val and test masks of the stratified
-split (sampled as the synthesis samples), and the seed-0 real-only
-segmentor reads the images. Writes ``stage2.json`` here::
+stage-2 export paints the real val and test masks of a real demo scene
+(sampled as the synthesis samples), and the seed-0 real-only segmentor
+reads the images. Writes ``stage2.json`` here, or ``--out``::
 
     python docs/results/image_vae_texture/paint.py \
         shipped=work_dirs/vstrat_demo picked=work_dirs/vtex \
         --reference work_dirs/vstrat_demo/sweep/alpha_0
+    python docs/results/image_vae_texture/paint.py --scene brazil \
+        demo=work_dirs/brz kl6=work_dirs/bkl6 \
+        --reference work_dirs/brz/sweep/alpha_0 \
+        --out docs/results/brazil_image_vae/stage2.json
 """
 import argparse
 import json
@@ -19,18 +23,25 @@ from dldm_mmseg.experiments.demo.measures import paint_splits
 from dldm_mmseg.utils.io import atomic_open
 
 HERE = osp.dirname(osp.abspath(__file__))
-VEGAS = osp.join(HERE, '..', '..', '..', 'configs', 'demo', 'vegas')
-STAGE2 = 'image_controlnet_small_vegas'
+CONFIGS = osp.join(HERE, '..', '..', '..', 'configs', 'demo')
+# scene: its demo configs' folder, name suffix and prepared data folder
+SCENES = dict(vegas=('vegas', 'spacenet_vegas_roads'),
+              brazil=('brazil', 'brazil_buildings'))
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('demos', nargs='+', metavar='NAME=WORK_DIR',
                         help='work dirs holding data/ and a stage-2 export '
-                        f'in {STAGE2}/export/final')
+                        'in image_controlnet_small_<scene>/export/final')
     parser.add_argument('--reference', required=True,
                         help='the real-only segmentor run')
+    parser.add_argument('--scene', default='vegas', choices=sorted(SCENES))
+    parser.add_argument('--out', default=osp.join(HERE, 'stage2.json'))
     args = parser.parse_args()
+    scene, data = SCENES[args.scene]
+    configs = osp.join(CONFIGS, scene)
+    stage2 = f'image_controlnet_small_{scene}'
     reference = finished_run(args.reference)
     real = run_mIoU(args.reference)
     summary = dict(real_images_mIoU=real, stage2={})
@@ -38,16 +49,16 @@ def main():
         name, demo = item.split('=', 1)
         os.environ['DLDM_DEMO_DIR'] = osp.abspath(demo)
         synthesis = Config.fromfile(osp.join(
-            VEGAS, 'synth_small_vegas.py')).synthesis.to_dict()
+            configs, f'synth_small_{scene}.py')).synthesis.to_dict()
         scores = paint_splits(
-            osp.join(VEGAS, STAGE2 + '.py'),
-            osp.join(demo, STAGE2, 'export', 'final'),
-            osp.join(demo, 'data', 'spacenet_vegas_roads'),
+            osp.join(configs, stage2 + '.py'),
+            osp.join(demo, stage2, 'export', 'final'),
+            osp.join(demo, 'data', data),
             synthesis['source_dataset'], synthesis, reference, real,
-            osp.join(demo, STAGE2, 'painted_{split}'),
+            osp.join(demo, stage2, 'painted_{split}'),
             f'image_vae_texture_{name}_{{split}}')
         summary['stage2'][name] = dict(work_dir=osp.abspath(demo), **scores)
-    with atomic_open(osp.join(HERE, 'stage2.json')) as f:
+    with atomic_open(args.out) as f:
         json.dump(summary, f, indent=1)
 
 
