@@ -48,6 +48,8 @@ class DemoDataset:
         benchmark (str, optional): A :data:`BENCHMARKS` key (real data);
             None for the built-in toy scenes.
         sizes (dict): Toy scenes per split (full run, ``--quick``).
+        settings_from (str, optional): The dataset on whose val split the
+            configs' settings were chosen, where not this one's own.
     """
     name: str
     configs: Dict[str, str]
@@ -60,6 +62,15 @@ class DemoDataset:
     data_folder: str
     benchmark: Optional[str] = None
     sizes: Dict[bool, Dict[str, int]] = field(default_factory=dict)
+    settings_from: Optional[str] = None
+
+    @property
+    def settings_origin(self) -> str:
+        """Where the configs' settings were chosen, for the report."""
+        if self.settings_from is None:
+            return 'the val scenes'
+        return (f'the val scenes of `{self.settings_from}`; none was tuned '
+                f'on the val scenes of `{self.name}`')
 
     @property
     def metainfo(self) -> dict:
@@ -116,7 +127,8 @@ def _configs(folder: str, mask: str, image: str, synth: str,
 
 def _real_scene(benchmark: str, target_classes: Tuple[str, ...],
                 seed_spread: Optional[str],
-                data_folder_of: Optional[str] = None) -> DemoDataset:
+                data_folder_of: Optional[str] = None,
+                settings_from: Optional[str] = None) -> DemoDataset:
     """A :data:`BENCHMARKS` scene as a demo dataset: its configs are in
     ``configs/demo/<short>/`` and named after the scene's short name
     (``settings.name``), its generators ship in ``demo_weights/<key>``.
@@ -125,7 +137,7 @@ def _real_scene(benchmark: str, target_classes: Tuple[str, ...],
     (another deal of the same scene, with the same short name and so the
     same configs): this key's data goes to that folder of its own work
     dir, which :meth:`DemoDataset.prepare` checks was prepared with this
-    key's settings."""
+    key's settings. ``settings_from``: see :class:`DemoDataset`."""
     scene = BENCHMARKS[benchmark]
     short = scene.settings.name
     return DemoDataset(
@@ -146,7 +158,7 @@ def _real_scene(benchmark: str, target_classes: Tuple[str, ...],
               f'`tools/get_benchmark.py {benchmark}` into spatially '
               'disjoint train / val / test blocks of '
               f'{scene.settings.tile} px tiles)',
-        benchmark=benchmark)
+        benchmark=benchmark, settings_from=settings_from)
 
 
 DEMO_DATASETS = {
@@ -177,5 +189,5 @@ DEMO_DATASETS = {
     'raleigh_landsat': _real_scene('raleigh_landsat',
                                    ('agriculture', 'water'), None),
     'brazil_buildings': _real_scene('brazil_buildings', ('building',),
-                                    None),
+                                    None, settings_from='spacenet_atlanta'),
 }

@@ -89,6 +89,8 @@ def test_quick_demo_runs_every_stage_and_reports_this_runs_numbers(
     assert set(results) == {'alpha = 0', 'alpha = 0.4', 'oversampling 40%'}
     assert set(cpe) == set(MASK_NAMES) | {'numeric, CE only'}
     report = open(osp.join(work, 'report.md')).read()
+    assert "The demo's settings were\nchosen on the val scenes; every" \
+        in report
     saved = json.load(open(osp.join(work, 'metrics.json')))
     assert json.dumps(saved['segmentation'], sort_keys=True) == json.dumps(
         results, sort_keys=True)  # NaN IoUs of absent classes included
@@ -756,6 +758,13 @@ def test_a_demo_dataset_knows_its_scene_size():
     fake = dataclasses.replace(DEMO_DATASETS['spacenet_atlanta'],
                                benchmark='indian_pines')
     assert fake.tile == 16
+
+
+def test_a_demo_dataset_says_where_its_settings_were_chosen():
+    assert DEMO_DATASETS['toy'].settings_origin == 'the val scenes'
+    origin = DEMO_DATASETS['brazil_buildings'].settings_origin
+    assert origin.startswith('the val scenes of `spacenet_atlanta`')
+    assert '`brazil_buildings`' in origin
 
 
 # demo datasets that ship no generators (their first run trains them)

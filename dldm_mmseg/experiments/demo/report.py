@@ -136,7 +136,8 @@ def write_report(demo, results: dict, cpe: dict, fid,
     report = osp.join(work, 'report.md')
     with atomic_open(report) as f:
         f.write(read_template().format(
-            about=demo.data.about, num_train=n['train'], num_val=n['val'],
+            about=demo.data.about, settings_origin=demo.data.settings_origin,
+            num_train=n['train'], num_val=n['val'],
             num_test=n['test'], seed_text=seed_text, elapsed=elapsed,
             in_all=in_all, provenance=provenance, quick_note=quick_note,
             spread_text=spread_text(
