@@ -14,7 +14,8 @@ from mmengine.runner import Runner
 from mmengine.runner.checkpoint import find_latest_checkpoint
 
 from dldm_mmseg.utils.config import check_weights_offline, load_run_config
-from dldm_mmseg.utils.hashing import cached_file_sha256, differing_keys
+from dldm_mmseg.utils.hashing import (cached_file_sha256, differing_keys,
+                                      folder_hash)
 from dldm_mmseg.utils.io import atomic_open
 
 # beside a run's test metrics (metrics.json): the metrics of its last
@@ -129,8 +130,8 @@ def alpha_run_identity(config: str, alpha: float, cfg_options=None,
                        variant: dict = None) -> dict:
     """What a :func:`run_alpha` run's metrics depend on: the resolved
     config with its options, alpha, and its set variant, the files the
-    variant reads (a metrics file, a checkpoint) by content rather than
-    path."""
+    variant reads (a metrics file, a checkpoint, a generator's exported
+    weights) by content rather than path."""
     identity = dict(config_run_identity(config, cfg_options), alpha=alpha)
     if variant:
         identity['variant'] = dict(suffix=variant['suffix'],
@@ -140,8 +141,9 @@ def alpha_run_identity(config: str, alpha: float, cfg_options=None,
 
 def _by_content(options: dict) -> dict:
     """``options`` (nested) with the files they name (checkpoints, the
-    weak-class metrics) replaced by their sha256 and the folders a variant
-    writes or reads data from (``real_root``) left out."""
+    weak-class metrics) replaced by their sha256, the generator weight
+    folders (``weights``) by their :func:`folder_hash`, and the folders a
+    variant writes or reads data from (``real_root``) left out."""
     out = {}
     for key, value in options.items():
         if isinstance(value, dict):
@@ -149,6 +151,9 @@ def _by_content(options: dict) -> dict:
         elif key in ('checkpoint', 'weak_classes', 'config') and \
                 isinstance(value, str) and osp.isfile(value):
             out[key] = 'sha256:' + cached_file_sha256(value)
+        elif key == 'weights' and isinstance(value, str) and \
+                osp.isdir(value):
+            out[key] = 'folder:' + folder_hash(value)
         elif key != 'real_root':
             out[key] = value
     return json.loads(json.dumps(out, default=str))

@@ -71,3 +71,24 @@ def test_run_miou_reads_the_last_validation_and_the_test(tmp_path):
         {'mIoU': 80.25, 'aAcc': 99.0}))
     assert alpha_sweep.run_mIoU(str(tmp_path)) == dict(val=80.25,
                                                        test=71.5)
+
+
+def test_a_variant_identity_names_generator_weights_by_content(
+        tmp_path, monkeypatch):
+    monkeypatch.setenv('XDG_CACHE_HOME', str(tmp_path / 'cache'))
+    export = tmp_path / 'stage1' / 'export' / 'final'
+    (export / 'unet').mkdir(parents=True)
+    weights = export / 'unet' / 'diffusion_pytorch_model.safetensors'
+    weights.write_bytes(b'first')
+    variant = dict(suffix='masks_x', options=dict(mask_generator=dict(
+        config=CONFIG, weights=str(export))))
+
+    def identity():
+        return alpha_sweep.alpha_run_identity(CONFIG, 0.4, {}, variant)
+
+    before = identity()
+    recorded = before['variant']['options']['mask_generator']['weights']
+    assert recorded.startswith('folder:') and str(tmp_path) not in recorded
+    assert identity() == before
+    weights.write_bytes(b'retrained')  # same folder, other weights
+    assert identity() != before
