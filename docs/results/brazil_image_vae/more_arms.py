@@ -1,0 +1,77 @@
+"""The addendum's arms of ``rule.md`` over the kl6 work dir: alpha 0.4 on
+the kl6 set with the class-relative filter (val means, as the Brazil
+demo's ``--class-filter val``), seeds 0-2; and alpha 1.0 (the synthetic
+set alone) on either set, seed 0. Runs go to ``<out>/seed<N>/<run>``
+beside ``../long_schedule/run.py``'s and are reused when finished with
+the same settings. Writes ``bkl6_more.json`` here::
+
+    python docs/results/brazil_image_vae/more_arms.py \\
+        --demo work_dirs/brz --work work_dirs/bkl6
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+
+from dldm_mmseg.experiments.alpha_sweep import (alpha_run_identity,
+                                                finished_run, reuse_or_run,
+                                                run_alpha, schedule_options)
+from dldm_mmseg.utils.compat import speed_up_configs
+
+HERE = osp.dirname(osp.abspath(__file__))
+sys.path.insert(0, osp.join(HERE, '..', 'synthetic_gain'))
+from aggregate import rare_keys, summarise_runs  # noqa: E402
+from aggregate import load, write_verdict  # noqa: E402
+
+CONFIG = 'configs/demo/brazil/deeplabv3plus_brazil_syn40.py'
+ITERS = 1500
+
+
+def run(work: str, name: str, seed: int, alpha: float, variant=None):
+    """One segmentor over ``work``'s set (``DLDM_DEMO_DIR``)."""
+    os.environ['DLDM_DEMO_DIR'] = osp.abspath(work)
+    options = schedule_options(ITERS, seed)
+    run_dir = osp.join(work, 'segmentors', f'seed{seed}', name)
+    return reuse_or_run(run_dir, run_alpha, CONFIG, alpha, run_dir, options,
+                        variant, identity=alpha_run_identity(
+                            CONFIG, alpha, options, variant))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('--demo', required=True,
+                        help="the Brazil demo's work dir (its set, its "
+                        'seed-0 real-only segmentor)')
+    parser.add_argument('--work', required=True, help='the kl6 work dir')
+    parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
+    args = parser.parse_args()
+    speed_up_configs()
+    reference = finished_run(osp.join(args.demo, 'sweep', 'alpha_0'),
+                             CONFIG)
+    data_root = osp.abspath(osp.join(args.work, 'data', 'brazil_buildings'))
+    variant = dict(suffix='class_filter_val', options=dict(consistency=dict(
+        reference, rule='class_loss', loss_multiple=2.0,
+        min_class_pixels=1024, mode='ignore', real_root=data_root,
+        reduce_zero_label=True, real_split='val')))
+    for seed in args.seeds:
+        run(args.work, 'alpha_0.4_filter_val', seed, 0.4, variant)
+    for work in (args.work, args.demo):
+        run(work, 'alpha_1', 0, 1.0)
+    keys = rare_keys('building')[:2]
+    out = osp.join(args.work, 'segmentors')
+    summary = dict(
+        iters=ITERS,
+        filtered=summarise_runs(out, ['alpha_0.4_filter_val'], args.seeds,
+                                keys)['alpha_0.4_filter_val'],
+        synthetic_only_seed0={
+            name: {split: {k: load(osp.join(work, 'segmentors', 'seed0',
+                                            'alpha_1', file))[k]
+                           for k in keys}
+                   for split, file in (('val', 'val_metrics.json'),
+                                       ('test', 'metrics.json'))}
+            for name, work in (('kl6', args.work), ('demo', args.demo))})
+    write_verdict(osp.join(HERE, 'bkl6_more.json'), summary)
+
+
+if __name__ == '__main__':
+    main()
