@@ -2,11 +2,12 @@
 # rule.md's runs on 2 CPU cores, over the Brazil demo work dir of
 # ../real_brazil/ ($SRC): the image VAE at KL 1e-6 (in $VAES, about 12
 # min), both VAEs' ceilings on val and test (vae_val.json,
-# vae_test.json; gate A), stage 2 trained on kl6 in $WORK (about 23 min;
+# vae_test.json; gate A), stage 2 trained on kl6 in $WORK (about 27 min;
 # the data, the mask VAE and the stage-1 model are links to $SRC's),
 # both stage 2s on the real val and test masks (stage2.json; gate B),
 # and real only, oversampling 40% and alpha 0.4 at 1500 iterations,
-# seeds 0-2 (about 19 min; the set is made by the first alpha 0.4 run).
+# seeds 0-2 (about 19 min; the set is made by the first alpha 0.4 run),
+# and both sets read by the seed-0 real-only segmentor (set_consistency.json).
 # Run again, each step reuses what is there.
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
@@ -70,3 +71,31 @@ python docs/results/long_schedule/run.py \
     --iters 1500 --out "$work/segmentors" --name bkl6_1500 \
     --rare building --out-dir "$here"
 python "$here/verdict.py" > "$here/verdict.md"
+# the two sets (same masks, images painted through either VAE) read by
+# the seed-0 real-only segmentor: set_consistency.json, samples_*.png
+for name in demo:"$src" kl6:"$work"; do
+    folder=${name#*:}
+    out=$work/analysis_${name%%:*}
+    [ -f "$out/summary.json" ] || DLDM_DEMO_DIR=$(realpath "$folder") \
+        python tools/analyze.py "$folder/data/brazil_syn" \
+        --real "$src/$data" \
+        --config configs/demo/brazil/deeplabv3plus_brazil_syn0.py \
+        --ref-config "$src/sweep/alpha_0/deeplabv3plus_brazil_syn40.py" \
+        --ref-checkpoint "$src/sweep/alpha_0/iter_1500.pth" --grid 8 \
+        --out "$out"
+    cp "$out/samples.png" "$here/samples_${name%%:*}.png"
+done
+python - "$work" "$here" <<'PY'
+import json
+import sys
+
+work, here = sys.argv[1:]
+out = {}
+for name in ('demo', 'kl6'):
+    with open(f'{work}/analysis_{name}/summary.json') as f:
+        out[name] = {k: v for k, v in json.load(f).items()
+                     if k.startswith('consistency_')
+                     and k != 'consistency_filter'}
+with open(f'{here}/set_consistency.json', 'w') as f:
+    json.dump(out, f, indent=1)
+PY
