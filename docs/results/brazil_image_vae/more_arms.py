@@ -3,7 +3,7 @@ the kl6 set with the class-relative filter (val means, as the Brazil
 demo's ``--class-filter val``), seeds 0-2; and alpha 1.0 (the synthetic
 set alone) on either set, seed 0. Runs go to ``<out>/seed<N>/<run>``
 beside ``../long_schedule/run.py``'s and are reused when finished with
-the same settings. Writes ``bkl6_more.json`` here::
+the same settings. Writes ``<name>.json`` here (``bkl6_more.json``)::
 
     python docs/results/brazil_image_vae/more_arms.py \\
         --demo work_dirs/brz --work work_dirs/bkl6
@@ -44,6 +44,7 @@ def main():
                         'seed-0 real-only segmentor)')
     parser.add_argument('--work', required=True, help='the kl6 work dir')
     parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
+    parser.add_argument('--name', default='bkl6_more')
     args = parser.parse_args()
     speed_up_configs()
     reference = finished_run(osp.join(args.demo, 'sweep', 'alpha_0'),
@@ -70,7 +71,7 @@ def main():
                    for split, file in (('val', 'val_metrics.json'),
                                        ('test', 'metrics.json'))}
             for name, work in (('kl6', args.work), ('demo', args.demo))})
-    write_verdict(osp.join(HERE, 'bkl6_more.json'), summary)
+    write_verdict(osp.join(HERE, f'{args.name}.json'), summary)
 
 
 if __name__ == '__main__':
