@@ -104,6 +104,26 @@ def weak_class_variant(metrics_file: str, check_file: bool = True) -> dict:
         weak_classes=osp.abspath(metrics_file))))
 
 
+def class_filter_variant(reference: dict, real_root: str,
+                         reduce_zero_label: bool,
+                         split: str = 'train') -> dict:
+    """The :func:`set_variant` whose synthetic pixels the real-only
+    segmentor ``reference`` (``config``, ``checkpoint``) finds hard for
+    their class are ignored (FreeMask): a loss over twice its mean loss of
+    the class on the real ``split`` pixels of ``real_root`` (train, or
+    held-out val pixels it did not learn from). Made in
+    ``<data_root>_class_filter`` (``_class_filter_<split>`` for a split
+    other than train)."""
+    held_out = split != 'train'
+    return dict(
+        suffix='class_filter' + (f'_{split}' if held_out else ''),
+        options=dict(consistency=dict(
+            reference, rule='class_loss', loss_multiple=2.0,
+            min_class_pixels=1024, mode='ignore', real_root=real_root,
+            reduce_zero_label=reduce_zero_label,
+            **(dict(real_split=split) if held_out else {}))))
+
+
 def config_digest(cfg) -> str:
     """sha256 of a loaded config's settings, leaving out what names one
     invocation's run (``work_dir``, ``experiment_name``, the visualizer's

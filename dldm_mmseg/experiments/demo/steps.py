@@ -12,6 +12,7 @@ from mmengine.runner import Runner
 
 from dldm_mmseg.experiments.alpha_sweep import (RUN_IDENTITY, VAL_METRICS,
                                                 alpha_run_identity,
+                                                class_filter_variant,
                                                 check_run_identity,
                                                 config_digest, finished_run,
                                                 reuse_or_run, run_alpha,
@@ -425,14 +426,8 @@ class Demo:
                                                timesteps=[low, high])))
         source = source_dataset_defaults(self.data.source_dataset)
         for split in self.args.class_filter or ():
-            held_out = split != 'train'
             variants['class-relative filter' + (
-                f', {split} means' if held_out else '')] = dict(
-                suffix='class_filter' + (f'_{split}' if held_out else ''),
-                options=dict(consistency=dict(
-                    reference, rule='class_loss', loss_multiple=2.0,
-                    min_class_pixels=1024, mode='ignore',
-                    real_root=self.data_root,
-                    reduce_zero_label=source['reduce_zero_label'],
-                    **(dict(real_split=split) if held_out else {}))))
+                f', {split} means' if split != 'train' else '')] = \
+                class_filter_variant(reference, self.data_root,
+                                     source['reduce_zero_label'], split)
         return variants

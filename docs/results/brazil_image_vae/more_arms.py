@@ -14,14 +14,15 @@ import os.path as osp
 import sys
 
 from dldm_mmseg.experiments.alpha_sweep import (alpha_run_identity,
+                                                class_filter_variant,
                                                 finished_run, reuse_or_run,
                                                 run_alpha, schedule_options)
 from dldm_mmseg.utils.compat import speed_up_configs
 
 HERE = osp.dirname(osp.abspath(__file__))
 sys.path.insert(0, osp.join(HERE, '..', 'synthetic_gain'))
-from aggregate import rare_keys, summarise_runs  # noqa: E402
-from aggregate import load, write_verdict  # noqa: E402
+from aggregate import (load, rare_keys, summarise_runs,  # noqa: E402
+                       write_verdict)
 
 CONFIG = 'configs/demo/brazil/deeplabv3plus_brazil_syn40.py'
 ITERS = 1500
@@ -49,11 +50,8 @@ def main():
     speed_up_configs()
     reference = finished_run(osp.join(args.demo, 'sweep', 'alpha_0'),
                              CONFIG)
-    data_root = osp.abspath(osp.join(args.work, 'data', 'brazil_buildings'))
-    variant = dict(suffix='class_filter_val', options=dict(consistency=dict(
-        reference, rule='class_loss', loss_multiple=2.0,
-        min_class_pixels=1024, mode='ignore', real_root=data_root,
-        reduce_zero_label=True, real_split='val')))
+    variant = class_filter_variant(reference, osp.abspath(osp.join(
+        args.work, 'data', 'brazil_buildings')), True, 'val')
     for seed in args.seeds:
         run(args.work, 'alpha_0.4_filter_val', seed, 0.4, variant)
     for work in (args.work, args.demo):
