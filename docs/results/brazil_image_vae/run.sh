@@ -53,7 +53,8 @@ if [ ! -f "$stage2/export/final/config.json" ]; then
         --work-dir "$stage2" "${resume[@]}" --cfg-options randomness.seed=0
 fi
 [ -f "$here/stage2.json" ] || python docs/results/image_vae_texture/paint.py \
-    --scene brazil "demo=$src" "kl6=$work" --reference "$src/sweep/alpha_0" \
+    --dataset brazil_buildings "demo=$src" "kl6=$work" \
+    --reference "$src/sweep/alpha_0" \
     --out "$here/stage2.json"
 python - "$here/stage2.json" <<'PY'
 import json

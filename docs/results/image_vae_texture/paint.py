@@ -6,8 +6,8 @@ reads the images. Writes ``stage2.json`` here, or ``--out``::
     python docs/results/image_vae_texture/paint.py \
         shipped=work_dirs/vstrat_demo picked=work_dirs/vtex \
         --reference work_dirs/vstrat_demo/sweep/alpha_0
-    python docs/results/image_vae_texture/paint.py --scene brazil \
-        demo=work_dirs/brz kl6=work_dirs/bkl6 \
+    python docs/results/image_vae_texture/paint.py \
+        --dataset brazil_buildings demo=work_dirs/brz kl6=work_dirs/bkl6 \
         --reference work_dirs/brz/sweep/alpha_0 \
         --out docs/results/brazil_image_vae/stage2.json
 """
@@ -20,28 +20,29 @@ from mmengine.config import Config
 
 from dldm_mmseg.experiments.alpha_sweep import finished_run, run_mIoU
 from dldm_mmseg.experiments.demo.measures import paint_splits
+from dldm_mmseg.experiments.demo_datasets import DEMO_DATASETS
 from dldm_mmseg.utils.io import atomic_open
 
 HERE = osp.dirname(osp.abspath(__file__))
-CONFIGS = osp.join(HERE, '..', '..', '..', 'configs', 'demo')
-# scene: its demo configs' folder, name suffix and prepared data folder
-SCENES = dict(vegas=('vegas', 'spacenet_vegas_roads'),
-              brazil=('brazil', 'brazil_buildings'))
+ROOT = osp.join(HERE, '..', '..', '..')
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('demos', nargs='+', metavar='NAME=WORK_DIR',
                         help='work dirs holding data/ and a stage-2 export '
-                        'in image_controlnet_small_<scene>/export/final')
+                        "in <the dataset's stage-2 config name>/export/final")
     parser.add_argument('--reference', required=True,
                         help='the real-only segmentor run')
-    parser.add_argument('--scene', default='vegas', choices=sorted(SCENES))
+    parser.add_argument('--dataset', default='spacenet_vegas_roads_stratified',
+                        choices=sorted(set(DEMO_DATASETS) - {'toy'}),
+                        help="the demo's real scene (tools/demo.py "
+                        '--dataset)')
     parser.add_argument('--out', default=osp.join(HERE, 'stage2.json'))
     args = parser.parse_args()
-    scene, data = SCENES[args.scene]
-    configs = osp.join(CONFIGS, scene)
-    stage2 = f'image_controlnet_small_{scene}'
+    dataset = DEMO_DATASETS[args.dataset]
+    config = osp.join(ROOT, dataset.configs['image'])
+    stage2 = osp.splitext(osp.basename(config))[0]
     reference = finished_run(args.reference)
     real = run_mIoU(args.reference)
     summary = dict(real_images_mIoU=real, stage2={})
@@ -49,11 +50,10 @@ def main():
         name, demo = item.split('=', 1)
         os.environ['DLDM_DEMO_DIR'] = osp.abspath(demo)
         synthesis = Config.fromfile(osp.join(
-            configs, f'synth_small_{scene}.py')).synthesis.to_dict()
+            ROOT, dataset.configs['synth'])).synthesis.to_dict()
         scores = paint_splits(
-            osp.join(configs, stage2 + '.py'),
-            osp.join(demo, stage2, 'export', 'final'),
-            osp.join(demo, 'data', data),
+            config, osp.join(demo, stage2, 'export', 'final'),
+            osp.join(demo, 'data', dataset.data_folder),
             synthesis['source_dataset'], synthesis, reference, real,
             osp.join(demo, stage2, 'painted_{split}'),
             f'image_vae_texture_{name}_{{split}}')
