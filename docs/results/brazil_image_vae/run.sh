@@ -86,17 +86,5 @@ for name in demo:"$src" kl6:"$work"; do
         --out "$out"
     cp "$out/samples.png" "$here/samples_${name%%:*}.png"
 done
-python - "$work" "$here" <<'PY'
-import json
-import sys
-
-work, here = sys.argv[1:]
-out = {}
-for name in ('demo', 'kl6'):
-    with open(f'{work}/analysis_{name}/summary.json') as f:
-        out[name] = {k: v for k, v in json.load(f).items()
-                     if k.startswith('consistency_')
-                     and k != 'consistency_filter'}
-with open(f'{here}/set_consistency.json', 'w') as f:
-    json.dump(out, f, indent=1)
-PY
+python docs/results/image_vae_texture/set_consistency.py "$work" "$here" \
+    demo kl6

@@ -75,18 +75,6 @@ for name in shipped:"$src" picked:"$work"; do
         --out "$work/analysis_${name%%:*}"
     cp "$work/analysis_${name%%:*}/samples.png" "$here/samples_${name%%:*}.png"
 done
-python - "$work" "$here" <<'PY'
-import json
-import sys
-
-work, here = sys.argv[1:]
-out = {}
-for name in ('shipped', 'picked'):
-    with open(f'{work}/analysis_{name}/summary.json') as f:
-        summary = json.load(f)
-    out[name] = {k: v for k, v in summary.items()
-                 if k.startswith('consistency_') and k != 'consistency_filter'}
-with open(f'{here}/set_consistency.json', 'w') as f:
-    json.dump(out, f, indent=1)
-PY
+python docs/results/image_vae_texture/set_consistency.py "$work" "$here" \
+    shipped picked
 python "$here/verdict.py" > "$here/verdict.md"
