@@ -46,10 +46,16 @@ def main():
     parser.add_argument('--work', required=True, help='the kl6 work dir')
     parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
     parser.add_argument('--name', default='bkl6_more')
+    parser.add_argument('--reference', help="the filter's real-only "
+                        "segmentor run (default: the demo's seed 0)")
+    parser.add_argument('--label', default='kl6',
+                        help="the --work set's name in <name>.json")
+    parser.add_argument('--out-dir', default=HERE,
+                        help='where <name>.json goes (default: here)')
     args = parser.parse_args()
     speed_up_configs()
-    reference = finished_run(osp.join(args.demo, 'sweep', 'alpha_0'),
-                             CONFIG)
+    reference = finished_run(
+        args.reference or osp.join(args.demo, 'sweep', 'alpha_0'), CONFIG)
     variant = class_filter_variant(reference, osp.abspath(osp.join(
         args.work, 'data', 'brazil_buildings')), True, 'val')
     for seed in args.seeds:
@@ -68,8 +74,9 @@ def main():
                            for k in keys}
                    for split, file in (('val', 'val_metrics.json'),
                                        ('test', 'metrics.json'))}
-            for name, work in (('kl6', args.work), ('demo', args.demo))})
-    write_verdict(osp.join(HERE, f'{args.name}.json'), summary)
+            for name, work in ((args.label, args.work),
+                               ('demo', args.demo))})
+    write_verdict(osp.join(args.out_dir, f'{args.name}.json'), summary)
 
 
 if __name__ == '__main__':

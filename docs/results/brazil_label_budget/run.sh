@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# rule.md's runs on 2 CPU cores: the 90-tile budget of the Brazil demo's
+# data ($SRC), its mask VAE, stage 1 and stage 2 (on the kl6 image VAE,
+# $VAE) in $WORK, then the segmentors (seeds 0-2, 1500 iterations), the
+# filtered arm and the set alone, and stage 2 on the real masks.
+# Run again, each step reuses what is there (training resumes).
+set -euo pipefail
+cd "$(dirname "$0")/../../.."
+src=${SRC:-work_dirs/brz}
+vae=${VAE:-work_dirs/bvae/kl6}
+work=${WORK:-work_dirs/bbud}
+here=docs/results/brazil_label_budget
+data=data/brazil_buildings
+demo=configs/demo/brazil
+python tools/label_budget.py "$src/$data" --out "$work/$data" \
+    --train-tiles 90 --seed 0
+export DLDM_DEMO_DIR
+DLDM_DEMO_DIR=$(realpath "$work")
+[ -f "$work/vae_mask/config.json" ] || python tools/fit_vae.py \
+    "$work/$data" --out "$work/vae_mask" \
+    --config "$demo/deeplabv3plus_brazil_syn0.py" --iters 800 \
+    --crop-size 32 --kl-weight 1e-4 --class-balance 0.5 --content masks \
+    --seed 0
+[ -e "$work/vae_image" ] || cp -r "$vae" "$work/vae_image"
+# train CONFIG EPOCHS CHECKPOINT_INTERVAL [OPTION ...]: into
+# $work/<config name>, unless its export is there
+train() {
+    local config=$1 epochs=$2 every=$3
+    shift 3
+    local dir
+    dir=$work/$(basename "$config" .py)
+    [ -d "$dir/export/final/unet" ] && return
+    local resume=()
+    ls "$dir"/epoch_*.pth > /dev/null 2>&1 && resume=(--resume)
+    python tools/train.py "$config" --work-dir "$dir" "${resume[@]}" \
+        --cfg-options randomness.seed=0 train_cfg.max_epochs="$epochs" \
+        default_hooks.checkpoint.interval="$every" "$@"
+}
+train "$demo/mask_small_brazil_numeric_ce_only.py" 158 158 \
+    train_cfg.val_interval=158
+train "$demo/image_controlnet_small_brazil.py" 488 122
+python docs/results/long_schedule/run.py \
+    "$demo/deeplabv3plus_brazil_syn40.py" \
+    "$demo/deeplabv3plus_brazil_oversample40.py" \
+    --iters 1500 --out "$work/segmentors" --name bbud_1500 \
+    --rare building --out-dir "$here"
+python docs/results/brazil_image_vae/more_arms.py --demo "$src" \
+    --work "$work" --reference "$work/segmentors/seed0/real" \
+    --label budget --name bbud_more --out-dir "$here"
+[ -f "$here/stage2.json" ] || python docs/results/image_vae_texture/paint.py \
+    --dataset brazil_buildings "full=work_dirs/bkl6" "budget=$work" \
+    --reference "$src/sweep/alpha_0" --out "$here/stage2.json"
