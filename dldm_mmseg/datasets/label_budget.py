@@ -5,8 +5,8 @@ It answers "does synthetic data help a team that labelled only this
 much?": every generator and segmentor trained on the budget folder sees
 the kept tiles' labels and no others, while val and test, where settings
 are chosen and numbers quoted, stay those of the full dataset. The tiles
-are drawn at random (``seed``) from the whole train split, so they are
-spread over its blocks. The folder's ``summary.json`` is the source's with
+are drawn uniformly at random (``seed``) from the whole train split. The
+folder's ``summary.json`` is the source's with
 the train split's tiles and class shares counted again and a
 ``label_budget`` record (source, seed, the kept tiles), so a rerun with the
 same request keeps the folder and another request is refused.
@@ -90,12 +90,19 @@ def make_label_budget(src: str, out: str, num: Optional[int] = None,
         dict: The new summary (also ``out/summary.json``).
 
     Raises:
-        ValueError: Neither or both of ``num`` and ``fraction``, or a
-            count outside 1..the train tiles of ``src``.
+        ValueError: Neither or both of ``num`` and ``fraction``, a count
+            outside 1..the train tiles of ``src``, ``out`` inside ``src``
+            (or the other way round), or a train label beyond the classes
+            of ``src``'s ``summary.json``.
         FileNotFoundError: ``src`` is not a prepared dataset.
         FileExistsError: ``out`` holds something else and not ``force``.
     """
     names = _train_tiles(src)
+    inside = [osp.realpath(a) + os.sep for a in (src, out)]
+    if inside[0].startswith(inside[1]) or inside[1].startswith(inside[0]):
+        raise ValueError(f'--out {out} and the dataset {src} overlap; the '
+                         'budget would replace tiles of its own source: '
+                         'choose an --out outside it')
     if (num is None) == (fraction is None):
         raise ValueError('give the budget as a number of train tiles or as a '
                          f'fraction of the {len(names)} of {src}, not '
@@ -118,14 +125,20 @@ def make_label_budget(src: str, out: str, num: Optional[int] = None,
         if osp.isfile(summary_file):
             with open(summary_file, encoding='utf-8') as f:
                 old = json.load(f)
-        if old is not None and old.get('label_budget') == record:
+        held = (old or {}).get('label_budget')
+        if held == record:
             print(f'{out} already holds this label budget; kept')
             return old
-        raise FileExistsError(
-            f'{out} exists and holds ' +
-            ('no summary.json' if old is None else 'another label budget'
-             if 'label_budget' in old else 'a dataset that is no budget') +
-            '; choose another --out, or --force to replace it')
+        if held is None:
+            holds = 'no summary.json' if old is None else \
+                'a dataset that is no budget'
+        else:
+            holds = 'another label budget (' + ', '.join(
+                f'{key} {held.get(key)!r} here, {record[key]!r} asked'
+                for key in ('source', 'train_tiles', 'seed')
+                if held.get(key) != record[key]) + ')'
+        raise FileExistsError(f'{out} exists and holds {holds}; choose '
+                              'another --out, or --force to replace it')
     with open(osp.join(src, 'summary.json'), encoding='utf-8') as f:
         summary = json.load(f)
     num_classes = len(summary['classes'])
@@ -133,6 +146,8 @@ def make_label_budget(src: str, out: str, num: Optional[int] = None,
         for sub in ('img_dir', 'ann_dir'):
             for split in SPLITS:
                 folder = osp.join(src, sub, split)
+                if split != 'train' and not osp.isdir(folder):
+                    continue  # a split of weight 0 (--split 80,20,0)
                 files = [n + '.png' for n in kept] if split == 'train' \
                     else sorted(os.listdir(folder))
                 for name in files:

@@ -352,10 +352,17 @@ def prepare_raster(image_path: str, label_path: str, out_dir: str,
     made_by = identity(image_path, label_path, settings)
     summary_file = osp.join(out_dir, 'summary.json')
     if osp.exists(out_dir) and not force:
-        old = None
+        old, budget = None, None
         if osp.isfile(summary_file):
             with open(summary_file, encoding='utf-8') as f:
-                old = json.load(f).get('made_by')
+                made = json.load(f)
+            old, budget = made.get('made_by'), made.get('label_budget')
+        if budget is not None:
+            raise FileExistsError(
+                f'{out_dir} holds a label budget of {budget["source"]} '
+                f'({budget["train_tiles"]} train tiles, '
+                'tools/label_budget.py), not the whole dataset; choose '
+                'another --out, or --force to replace it')
         if old == made_by:
             print(f'{out_dir} is already prepared from these inputs and '
                   'settings; kept')

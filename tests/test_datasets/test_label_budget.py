@@ -29,15 +29,18 @@ def prepared(tmp_path_factory):
     rng = np.random.default_rng(0)
     blocks = rng.integers(1, 4, (16, 16))
     labels = np.kron(blocks, np.ones((12, 12), np.int64)).astype(np.uint8)
+    labels[::5, ::7] = 9  # ignore pixels: out of every share
     image = np.stack([labels * 60 + rng.integers(0, 40, labels.shape)
                       for _ in range(3)], -1).astype(np.uint8)
     np.save(root / 'image.npy', image)
     np.save(root / 'labels.npy', labels)
     out = str(root / 'data')
     prepare_raster(str(root / 'image.npy'), str(root / 'labels.npy'), out,
-                   RasterSettings(tile=16, block=48, stride=8))
-    write_captions(out, ['c1', 'c2', 'c3'], True, 'img_dir/train',
-                   'ann_dir/train')
+                   RasterSettings(tile=16, block=48, stride=8, ignore=(9, )))
+    for split, name in (('train', 'captions.jsonl'),
+                        ('val', 'captions_val.jsonl')):
+        write_captions(out, ['c1', 'c2', 'c3'], True, f'img_dir/{split}',
+                       f'ann_dir/{split}', out_file=name)
     return out
 
 
@@ -77,9 +80,21 @@ def test_keeps_the_drawn_train_tiles_and_counts_their_shares(prepared,
                         open(osp.join(out, sub, split, name), 'rb') as b:
                     assert a.read() == b.read()
         assert summary['splits'][split] == source['splits'][split]
-    # the train captions follow the kept tiles
+    # the train captions follow the kept tiles; val's are whole
     assert sorted(r['id'] for r in read_jsonl(
         osp.join(out, 'captions.jsonl'))) == kept
+    assert read_jsonl(osp.join(out, 'captions_val.jsonl')) == read_jsonl(
+        osp.join(prepared, 'captions_val.jsonl'))
+    assert not osp.exists(osp.join(out, 'captions_test.jsonl'))
+
+
+def test_every_tile_recounts_to_the_source_summary(prepared, tmp_path):
+    with open(osp.join(prepared, 'summary.json')) as f:
+        source = json.load(f)
+    assert 0 < source['splits']['train']['labelled_pixels'] < \
+        16 * 16 * source['splits']['train']['tiles']  # some ignored
+    whole = make_label_budget(prepared, str(tmp_path / 'all'), fraction=1)
+    assert whole['splits'] == source['splits']
 
 
 def test_seed_picks_the_tiles(prepared, tmp_path):
@@ -93,18 +108,45 @@ def test_same_request_is_kept_another_refused_unless_forced(prepared,
                                                             tmp_path):
     out = str(tmp_path / 'budget')
     first = make_label_budget(prepared, out, num=5, seed=0)
-    marker = osp.join(out, 'ann_dir', 'train', first['label_budget']['kept'][0]
-                      + '.png')
-    mtime = os.stat(marker).st_mtime_ns
+    inode = os.stat(osp.join(out, 'summary.json')).st_ino
     assert make_label_budget(prepared, out, num=5, seed=0) == first
-    assert os.stat(marker).st_mtime_ns == mtime
-    with pytest.raises(FileExistsError, match='another label budget.*--force'):
+    assert os.stat(osp.join(out, 'summary.json')).st_ino == inode
+    with pytest.raises(FileExistsError, match=r'another label budget \(seed '
+                       r'0 here, 1 asked\); .*--force'):
         make_label_budget(prepared, out, num=5, seed=1)
     second = make_label_budget(prepared, out, num=5, seed=1, force=True)
     assert stems(osp.join(out, 'ann_dir', 'train')) == \
         second['label_budget']['kept'] != first['label_budget']['kept']
-    with pytest.raises(FileExistsError, match='no budget'):
-        make_label_budget(prepared, prepared, num=5)
+    plain = tmp_path / 'plain'
+    plain.mkdir()
+    with pytest.raises(FileExistsError, match='holds no summary.json'):
+        make_label_budget(prepared, str(plain), num=5)
+    (plain / 'summary.json').write_text('{"made_by": {}}')
+    with pytest.raises(FileExistsError, match='a dataset that is no budget'):
+        make_label_budget(prepared, str(plain), num=5)
+    for inside in (prepared, osp.join(prepared, 'budget'),
+                   osp.dirname(prepared)):
+        with pytest.raises(ValueError, match='overlap'):
+            make_label_budget(prepared, inside, num=5, force=True)
+    assert len(os.listdir(osp.join(prepared, 'ann_dir', 'train'))) > 20
+    # prepare_raster does not take a budget for the whole dataset
+    scene = osp.dirname(prepared)
+    with pytest.raises(FileExistsError, match='holds a label budget'):
+        prepare_raster(osp.join(scene, 'image.npy'),
+                       osp.join(scene, 'labels.npy'), out,
+                       RasterSettings(tile=16, block=48, stride=8,
+                                      ignore=(9, )))
+
+
+def test_a_split_of_weight_zero_stays_absent(prepared, tmp_path):
+    scene = osp.dirname(prepared)
+    source = str(tmp_path / 'no_test')
+    prepare_raster(osp.join(scene, 'image.npy'), osp.join(scene, 'labels.npy'),
+                   source, RasterSettings(tile=16, block=48, stride=8,
+                                          split=(80.0, 20.0, 0.0)))
+    out = str(tmp_path / 'budget')
+    make_label_budget(source, out, num=3)
+    assert sorted(os.listdir(osp.join(out, 'img_dir'))) == ['train', 'val']
 
 
 def test_fraction_and_bad_requests(prepared, tmp_path):

@@ -3,7 +3,8 @@ the kl6 set with the class-relative filter (val means, as the Brazil
 demo's ``--class-filter val``), seeds 0-2; and alpha 1.0 (the synthetic
 set alone) on either set, seed 0. Runs go to ``<out>/seed<N>/<run>``
 beside ``../long_schedule/run.py``'s and are reused when finished with
-the same settings. Writes ``<name>.json`` here (``bkl6_more.json``)::
+the same settings. Writes ``<name>.json`` here (``bkl6_more.json``), or
+in ``--out-dir``::
 
     python docs/results/brazil_image_vae/more_arms.py \\
         --demo work_dirs/brz --work work_dirs/bkl6
@@ -43,7 +44,9 @@ def main():
     parser.add_argument('--demo', required=True,
                         help="the Brazil demo's work dir (its set, its "
                         'seed-0 real-only segmentor)')
-    parser.add_argument('--work', required=True, help='the kl6 work dir')
+    parser.add_argument('--work', required=True,
+                        help='the work dir of the set to filter (the kl6 '
+                        'work dir)')
     parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
     parser.add_argument('--name', default='bkl6_more')
     parser.add_argument('--reference', help="the filter's real-only "

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # rule.md's runs on 2 CPU cores: the 90-tile budget of the Brazil demo's
-# data ($SRC), its mask VAE, stage 1 and stage 2 (on the kl6 image VAE,
-# $VAE) in $WORK, then the segmentors (seeds 0-2, 1500 iterations), the
-# filtered arm and the set alone, and stage 2 on the real masks.
+# data ($SRC) in $WORK; the image VAE on all of $SRC's train images with
+# no label (KL 1e-6, class balance 0); the mask VAE, stage 1 and stage 2
+# on the budget; the segmentors (seeds 0-2, 1500 iterations), the
+# filtered arm and the set alone; stage 2 on the real masks beside the
+# full data's kl6 stage 2 ($FULL); the verdict.
 # Run again, each step reuses what is there (training resumes).
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 src=${SRC:-work_dirs/brz}
-vae=${VAE:-work_dirs/bvae/kl6}
+full=${FULL:-work_dirs/bkl6}
 work=${WORK:-work_dirs/bbud}
 here=docs/results/brazil_label_budget
 data=data/brazil_buildings
@@ -16,12 +18,21 @@ python tools/label_budget.py "$src/$data" --out "$work/$data" \
     --train-tiles 90 --seed 0
 export DLDM_DEMO_DIR
 DLDM_DEMO_DIR=$(realpath "$work")
-[ -f "$work/vae_mask/config.json" ] || python tools/fit_vae.py \
-    "$work/$data" --out "$work/vae_mask" \
-    --config "$demo/deeplabv3plus_brazil_syn0.py" --iters 800 \
-    --crop-size 32 --kl-weight 1e-4 --class-balance 0.5 --content masks \
-    --seed 0
-[ -e "$work/vae_image" ] || cp -r "$vae" "$work/vae_image"
+# fit_vae DATA OUT OPTION ...: unless OUT is there; resumes a killed fit
+fit_vae() {
+    local data=$1 out=$2
+    shift 2
+    [ -f "$out/config.json" ] && return
+    local resume=()
+    [ -f "${out}_fit/last_checkpoint" ] && resume=(--resume)
+    python tools/fit_vae.py "$data" --out "$out" \
+        --config "$demo/deeplabv3plus_brazil_syn0.py" --crop-size 32 \
+        --seed 0 ${resume[@]+"${resume[@]}"} "$@"
+}
+fit_vae "$work/$data" "$work/vae_mask" --iters 800 --kl-weight 1e-4 \
+    --class-balance 0.5 --content masks
+fit_vae "$src/$data" "$work/vae_image" --iters 2400 --kl-weight 1e-6 \
+    --class-balance 0 --content images
 # train CONFIG EPOCHS CHECKPOINT_INTERVAL [OPTION ...]: into
 # $work/<config name>, unless its export is there
 train() {
@@ -32,8 +43,9 @@ train() {
     [ -d "$dir/export/final/unet" ] && return
     local resume=()
     ls "$dir"/epoch_*.pth > /dev/null 2>&1 && resume=(--resume)
-    python tools/train.py "$config" --work-dir "$dir" "${resume[@]}" \
-        --cfg-options randomness.seed=0 train_cfg.max_epochs="$epochs" \
+    python tools/train.py "$config" --work-dir "$dir" \
+        ${resume[@]+"${resume[@]}"} --cfg-options randomness.seed=0 \
+        train_cfg.max_epochs="$epochs" \
         default_hooks.checkpoint.interval="$every" "$@"
 }
 train "$demo/mask_small_brazil_numeric_ce_only.py" 158 158 \
@@ -48,5 +60,6 @@ python docs/results/brazil_image_vae/more_arms.py --demo "$src" \
     --work "$work" --reference "$work/segmentors/seed0/real" \
     --label budget --name bbud_more --out-dir "$here"
 [ -f "$here/stage2.json" ] || python docs/results/image_vae_texture/paint.py \
-    --dataset brazil_buildings "full=work_dirs/bkl6" "budget=$work" \
+    --dataset brazil_buildings "full=$full" "budget=$work" \
     --reference "$src/sweep/alpha_0" --out "$here/stage2.json"
+python "$here/verdict.py" > "$here/verdict.md"

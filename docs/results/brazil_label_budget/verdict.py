@@ -38,8 +38,9 @@ def main():
     print('\n'.join(side_by_side(columns, keys, 'seeds 0-2, 1500 iterations')))
     verdict = issue_bar(runs, candidate, ['real', 'oversample40'], RARE)
     verdict['candidate'] = candidate
-    val = {r: runs[r]['val']['mIoU'] for r in runs}
-    stds = [val[r]['std'] for r in ('real', 'oversample40', 'alpha_0.4')]
+    val = {r: runs[r]['val']['mIoU']
+           for r in ('real', 'oversample40', 'alpha_0.4')}
+    stds = [v['std'] for v in val.values()]
     predictions = {
         'real only loses at least 3 val mIoU to the full train split':
             full['val']['mIoU']['mean'] - val['real']['mean'] >= 3,
