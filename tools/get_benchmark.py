@@ -9,6 +9,7 @@ Examples::
 """
 import argparse
 
+from dldm_mmseg.datasets.raster_preparation import split_lines
 from dldm_mmseg.datasets.real_benchmarks import BENCHMARKS, get_benchmark
 
 
@@ -26,10 +27,7 @@ def main(argv=None):
                         help='replace an --out folder made otherwise')
     args = parser.parse_args(argv)
     summary = get_benchmark(args.name, args.out, args.cache, force=args.force)
-    for name, split in summary['splits'].items():
-        shares = ', '.join(f'{c} {100 * s:.1f}%'
-                           for c, s in split['shares'].items())
-        print(f'{name}: {split["tiles"]} tiles ({shares})')
+    print('\n'.join(split_lines(summary)))
     return summary
 
 

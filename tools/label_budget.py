@@ -14,6 +14,7 @@ Examples::
 import argparse
 
 from dldm_mmseg.datasets.label_budget import make_label_budget
+from dldm_mmseg.datasets.raster_preparation import split_lines
 
 
 def main(argv=None):
@@ -37,10 +38,7 @@ def main(argv=None):
     print(f'{args.out}: {budget["train_tiles"]} of '
           f'{budget["source_train_tiles"]} train tiles (seed '
           f'{budget["seed"]}); val and test whole')
-    for name, split in summary['splits'].items():
-        shares = ', '.join(f'{c} {100 * s:.1f}%'
-                           for c, s in split['shares'].items())
-        print(f'{name}: {split["tiles"]} tiles ({shares})')
+    print('\n'.join(split_lines(summary)))
     return summary
 
 

@@ -20,7 +20,8 @@ Examples::
 import argparse
 
 from dldm_mmseg.datasets.raster_preparation import (RasterSettings,
-                                                    prepare_raster)
+                                                    prepare_raster,
+                                                    split_lines)
 
 
 def _numbers(kind, text, count=None):
@@ -112,10 +113,7 @@ def main(argv=None):
         label_key=args.label_key)
     summary = prepare_raster(args.image, args.labels, args.out, settings,
                              force=args.force)
-    for name, split in summary['splits'].items():
-        shares = ', '.join(f'{c} {100 * s:.1f}%'
-                           for c, s in split['shares'].items())
-        print(f'{name}: {split["tiles"]} tiles ({shares})')
+    print('\n'.join(split_lines(summary)))
     print(f'wrote {args.out} (dataset config: {args.out}/dataset.py)')
     return summary
 

@@ -280,6 +280,14 @@ def _preview(shown, ids):
     return shown[::step, ::step].round().astype(np.uint8)
 
 
+def split_lines(summary: dict) -> List[str]:
+    """A line per split of a prepared dataset's summary: its tiles and
+    class shares, as the preparation tools print them."""
+    return [f'{name}: {split["tiles"]} tiles (' + ', '.join(
+        f'{c} {100 * s:.1f}%' for c, s in split['shares'].items()) + ')'
+        for name, split in summary['splits'].items()]
+
+
 def split_share_warnings(summary: dict, stratified: bool = False,
                          below: float = 0.5,
                          apart: float = 1.5) -> List[str]:
