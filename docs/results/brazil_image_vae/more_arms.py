@@ -1,10 +1,10 @@
 """The addendum's arms of ``rule.md`` over the kl6 work dir: alpha 0.4 on
 the kl6 set with the class-relative filter (val means, as the Brazil
-demo's ``--class-filter val``), seeds 0-2; and alpha 1.0 (the synthetic
-set alone) on either set, seed 0. Runs go to ``<out>/seed<N>/<run>``
-beside ``../long_schedule/run.py``'s and are reused when finished with
-the same settings. Writes ``<name>.json`` here (``bkl6_more.json``), or
-in ``--out-dir``::
+demo's ``--class-filter val``), seeds 0-2; and alpha 1.0 (as many
+synthetic draws as real ones) on either set, seed 0. Runs go to
+``<out>/seed<N>/<run>`` beside ``../long_schedule/run.py``'s and are
+reused when finished with the same settings. Writes ``<name>.json``
+here (``bkl6_more.json``), or in ``--out-dir``::
 
     python docs/results/brazil_image_vae/more_arms.py \\
         --demo work_dirs/brz --work work_dirs/bkl6
@@ -71,7 +71,7 @@ def main():
         iters=ITERS,
         filtered=summarise_runs(out, ['alpha_0.4_filter_val'], args.seeds,
                                 keys)['alpha_0.4_filter_val'],
-        synthetic_only_seed0={
+        alpha_1_seed0={
             name: {split: {k: load(osp.join(work, 'segmentors', 'seed0',
                                             'alpha_1', file))[k]
                            for k in keys}

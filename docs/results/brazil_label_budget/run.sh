@@ -3,7 +3,7 @@
 # data ($SRC) in $WORK; the image VAE on all of $SRC's train images with
 # no label (KL 1e-6, class balance 0); the mask VAE, stage 1 and stage 2
 # on the budget; the segmentors (seeds 0-2, 1500 iterations), the
-# filtered arm and the set alone; stage 2 on the real masks beside the
+# filtered arm and alpha 1.0; stage 2 on the real masks beside the
 # full data's kl6 stage 2 ($FULL); the verdict.
 # Run again, each step reuses what is there (training resumes).
 set -euo pipefail

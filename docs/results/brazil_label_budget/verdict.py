@@ -55,7 +55,7 @@ def main():
         predictions['stage 2 of the budget keeps at least 0.6 on the real '
                     'val masks'] = fraction >= 0.6
     verdict['predictions'] = predictions
-    verdict['synthetic_only_seed0'] = more['synthetic_only_seed0']
+    verdict['alpha_1_seed0'] = more['alpha_1_seed0']
     print()
     print(f'candidate (higher val mIoU mean): {candidate}; the gate '
           f'{"passes" if verdict["val_picks"] else "fails"}')
