@@ -3,7 +3,9 @@
 from ``../brazil_image_vae/more_arms.py``) beside real only on the full
 train split (``../brazil_image_vae/bkl6_1500.json``), picks the synthetic
 arm of higher val mIoU, applies the issue's bar, checks the predictions,
-prints the README's table and writes ``verdict.json``::
+prints the README's table and writes ``verdict.json``; with the
+addendum's sweep (``bbud_sweep_1500.json``, ``../vegas_both/run.py``)
+also each alpha's gate and the test plot ``bbud_sweep_alpha.png``::
 
     python docs/results/brazil_label_budget/verdict.py > \\
         docs/results/brazil_label_budget/verdict.md
@@ -13,8 +15,8 @@ import sys
 
 HERE = osp.dirname(osp.abspath(__file__))
 sys.path.insert(0, osp.join(HERE, '..', 'synthetic_gain'))
-from aggregate import (issue_bar, load, rare_keys,  # noqa: E402
-                       side_by_side, write_verdict)
+from aggregate import (issue_bar, load, plot,  # noqa: E402
+                       rare_keys, side_by_side, write_verdict)
 
 RARE = 'building'
 CANDIDATES = ('alpha_0.4', 'alpha_0.4_filter_val')
@@ -67,7 +69,39 @@ def main():
               f'{m["margin"]:+.2f} (larger std {m["larger_std"]:.2f})')
     for text, held in predictions.items():
         print(f'- {text}: {"held" if held else "missed"}')
+    sweep_file = osp.join(HERE, 'bbud_sweep_1500.json')
+    if osp.isfile(sweep_file):
+        verdict['sweep'] = sweep(load(sweep_file))
     write_verdict(osp.join(HERE, 'verdict.json'), verdict)
+
+
+def sweep(runs):
+    """The addendum: each alpha against the gate, its predictions, and
+    the test plot ``bbud_sweep_alpha.png``."""
+    alphas = sorted((r for r in runs if r.startswith('alpha_')),
+                    key=lambda r: float(r[len('alpha_'):]))
+    print()
+    print('\n'.join(side_by_side(
+        {'real only': runs['real'], 'oversampling 40%': runs['oversample40'],
+         **{a.replace('_', ' '): runs[a] for a in alphas}},
+        rare_keys(RARE)[:2], 'seeds 0-2, 1500 iterations')))
+    gates = {a: issue_bar(runs, a, ['real', 'oversample40'], RARE)
+             for a in alphas}
+    means = [runs[a]['val']['mIoU']['mean'] for a in alphas]
+    out = dict(passes=[a for a, g in gates.items() if g['val_picks']],
+               val_mIoU={a: g['val_mIoU'] for a, g in gates.items()},
+               predictions={
+                   'no alpha passes': not any(
+                       g['val_picks'] for g in gates.values()),
+                   'val mIoU falls from alpha 0.2 to 1.0': all(
+                       later < earlier for earlier, later in
+                       zip(means, means[1:]))})
+    for text, held in out['predictions'].items():
+        print(f'- {text}: {"held" if held else "missed"}')
+    plot(dict(runs={('alpha_0' if r == 'real' else r): s
+                    for r, s in runs.items() if r != 'iters'}),
+         RARE, osp.join(HERE, 'bbud_sweep_alpha.png'))
+    return out
 
 
 if __name__ == '__main__':
