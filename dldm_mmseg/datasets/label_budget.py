@@ -18,9 +18,11 @@ import shutil
 from typing import List, Optional
 
 import numpy as np
-from PIL import Image
 
-from dldm_mmseg.utils.io import atomic_directory, read_jsonl
+from dldm_mmseg.utils.io import (atomic_directory, atomic_write_jsonl,
+                                 read_jsonl)
+from dldm_mmseg.utils.label_stats import (class_counts, read_label_map,
+                                          to_train_ids)
 from .raster_preparation import SPLITS
 
 CAPTION_FILES = ('captions.jsonl', 'captions_val.jsonl',
@@ -48,17 +50,14 @@ def _link_or_copy(src: str, dst: str) -> None:
 
 
 def _split_counts(ann_dir: str, names, num_classes: int) -> np.ndarray:
-    """Pixels per label value 0..num_classes (0 = ignore) over the label
-    maps ``names`` of ``ann_dir``."""
-    counts = np.zeros(num_classes + 1, np.int64)
+    """Pixels per class over the label maps ``names`` of ``ann_dir``
+    (stored as prepared: 0 = ignore, 1..num_classes)."""
+    counts = np.zeros(num_classes, np.int64)
     for name in names:
         path = osp.join(ann_dir, name + '.png')
-        label = np.asarray(Image.open(path))
-        if label.size and label.max() > num_classes:
-            raise ValueError(f'{path} holds label {int(label.max())}, beyond '
-                             f'the {num_classes} classes of its summary.json;'
-                             ' prepare the dataset again')
-        counts += np.bincount(label.ravel(), minlength=num_classes + 1)
+        counts += class_counts(to_train_ids(read_label_map(path), True),
+                               num_classes, path=path,
+                               reduce_zero_label=True)
     return counts
 
 
@@ -133,10 +132,13 @@ def make_label_budget(src: str, out: str, num: Optional[int] = None,
             holds = 'no summary.json' if old is None else \
                 'a dataset that is no budget'
         else:
-            holds = 'another label budget (' + ', '.join(
-                f'{key} {held.get(key)!r} here, {record[key]!r} asked'
-                for key in ('source', 'train_tiles', 'seed')
-                if held.get(key) != record[key]) + ')'
+            differ = [f'{key} {held.get(key)!r} here, {record[key]!r} asked'
+                      for key in ('source', 'source_train_tiles',
+                                  'train_tiles', 'seed')
+                      if held.get(key) != record[key]]
+            holds = 'another label budget (' + (
+                ', '.join(differ) or 'other kept tiles: the source\'s '
+                'train tiles changed') + ')'
         raise FileExistsError(f'{out} exists and holds {holds}; choose '
                               'another --out, or --force to replace it')
     with open(osp.join(src, 'summary.json'), encoding='utf-8') as f:
@@ -167,10 +169,9 @@ def make_label_budget(src: str, out: str, num: Optional[int] = None,
             if name == CAPTION_FILES[0]:
                 records = [r for r in records if osp.splitext(osp.basename(
                     r['seg_map_path']))[0] in keep]
-            with open(osp.join(tmp, name), 'w', encoding='utf-8') as f:
-                f.writelines(json.dumps(r) + '\n' for r in records)
+            atomic_write_jsonl(osp.join(tmp, name), records)
         counts = _split_counts(osp.join(tmp, 'ann_dir', 'train'), kept,
-                               num_classes)[1:]
+                               num_classes)
         labelled = int(counts.sum())
         summary['splits']['train'] = dict(
             tiles=num, labelled_pixels=labelled,

@@ -3,6 +3,7 @@ prepare."""
 import json
 import os
 import os.path as osp
+import shutil
 
 import numpy as np
 import pytest
@@ -185,3 +186,33 @@ def test_tool_prints_the_budget(prepared, tmp_path, capsys):
     n = len(stems(osp.join(prepared, 'ann_dir', 'train')))
     assert f'{round(n / 4)} of {n} train tiles (seed 2)' in printed
     assert len(stems(osp.join(out, 'ann_dir', 'train'))) == round(n / 4)
+
+
+def test_a_changed_source_is_named(prepared, tmp_path):
+    source = str(tmp_path / 'source')
+    shutil.copytree(prepared, source)
+    out = str(tmp_path / 'budget')
+    make_label_budget(source, out, fraction=1)
+    train = osp.join(source, 'ann_dir', 'train')
+    first = sorted(os.listdir(train))[0]
+    os.rename(osp.join(train, first), osp.join(train, 'renamed.png'))
+    with pytest.raises(FileExistsError, match="other kept tiles: the "
+                       "source's train tiles changed"):
+        make_label_budget(source, out, fraction=1)
+    os.remove(osp.join(train, 'renamed.png'))
+    with pytest.raises(FileExistsError, match='source_train_tiles'):
+        make_label_budget(source, out, fraction=1)
+
+
+def test_a_label_beyond_the_classes_is_named(prepared, tmp_path):
+    source = str(tmp_path / 'source')
+    shutil.copytree(prepared, source)
+    train = osp.join(source, 'ann_dir', 'train')
+    bad = osp.join(train, sorted(os.listdir(train))[0])
+    label = np.asarray(Image.open(bad)).copy()
+    label[0, 0] = 7
+    Image.fromarray(label).save(bad)  # copytree copied: prepared is intact
+    with pytest.raises(ValueError, match=r'label values \[7\] in .*'
+                       + osp.basename(bad) + ' are outside the 3 classes'):
+        make_label_budget(source, str(tmp_path / 'budget'), fraction=1)
+    assert not osp.exists(tmp_path / 'budget')
