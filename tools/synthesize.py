@@ -5,6 +5,8 @@ Examples::
     python tools/synthesize.py configs/synth/potsdam.py --num 2000
     python tools/synthesize.py configs/synth/potsdam.py --num 2000 \
         --out data/potsdam_syn --batch-size 16
+    python tools/synthesize.py configs/synth/potsdam.py --num 2000 \
+        --out data/potsdam_syn_real_masks --masks real
     bash tools/dist_synthesize.sh configs/synth/potsdam.py 4 --num 2000
 
 A killed run resumes when started again with the same --out.
@@ -38,6 +40,11 @@ def parse_args(argv=None):
                         'e.g. "car=5,clutter=8" (the others are drawn from '
                         'the real patches and rescaled to fill the rest); '
                         'sets synthesis.shares.user_shares')
+    parser.add_argument('--masks', choices=['generated', 'real'],
+                        help='where the masks come from: stage 1 '
+                        '(generated, the default) or the real patches the '
+                        'target shares are drawn from, painted anew by '
+                        'stage 2 (real); sets synthesis.masks')
     parser.add_argument('--device', help='torch device (default: cuda if '
                         'available, else cpu; one GPU per process under '
                         '--launcher)')
@@ -69,6 +76,8 @@ def main(argv=None):
     synthesis = cfg.synthesis.to_dict()
     if args.batch_size is not None:
         synthesis['batch_size'] = args.batch_size
+    if args.masks is not None:
+        synthesis['masks'] = args.masks
     if args.shares is not None:
         from dldm_mmseg.utils.source_dataset import \
             source_dataset_defaults

@@ -42,7 +42,9 @@ from dldm_mmseg.evaluation.consistency import (ConsistencyChecker,
                                                differentiable_logits)
 from dldm_mmseg.utils.dtypes import DTYPES
 from dldm_mmseg.utils.label_stats import (class_proportion_error, class_shares,
-                                          remove_isolated_pixels)
+                                          read_label_map,
+                                          remove_isolated_pixels,
+                                          to_train_ids)
 from dldm_mmseg.utils.prompts import compose_prompt, format_class_shares
 from dldm_mmseg.utils.source_dataset import source_dataset_defaults
 from dldm_mmseg.utils.progress import progress_bar
@@ -90,8 +92,9 @@ class SynthesisEngine(SetOutputMixin):
             if settings.consistency else None
         self.seg_guidance = self._seg_guidance(settings)
         self.share_sampler = self._share_sampler(settings)
-        self.mask_model = mask_model or load_generator(
-            settings.mask_generator)
+        # real masks (``masks='real'``) need no stage 1
+        self.mask_model = None if settings.masks == 'real' else (
+            mask_model or load_generator(settings.mask_generator))
         self.image_model = image_model or load_generator(
             settings.image_generator)
         self._prepare_for_inference(settings)
@@ -142,7 +145,7 @@ class SynthesisEngine(SetOutputMixin):
         and fp32 on CPU), ``channels_last`` and optional ``compile``."""
         name = settings.dtype or ('fp16' if str(self.device).startswith(
             'cuda') else 'fp32')
-        for model in (self.mask_model, self.image_model):
+        for model in filter(None, (self.mask_model, self.image_model)):
             model.to(self.device, DTYPES[name]).eval()
             nets = [model.unet, model.vae] + (
                 [model.controlnet] if hasattr(model, 'controlnet') else [])
@@ -162,14 +165,18 @@ class SynthesisEngine(SetOutputMixin):
         caption = target['caption'].strip().rstrip('.')
         return dict(
             index=index, id=sample_id(index), seed=s.base_seed + index,
+            patch=target['patch'],
             image_seed=image_seed(s.base_seed, index),
             target=target['shares'],
             mask_prompt=compose_prompt(share_text, caption, s.mask_prompt),
             image_prompt=compose_prompt(share_text, caption, s.image_prompt))
 
     def _masks(self, plans: List[dict]) -> List[dict]:
-        """Generate (and, with ``reject``, regenerate) the masks."""
+        """Generate (and, with ``reject``, regenerate) the masks, or read
+        the drawn real patches' masks (``masks='real'``)."""
         s, reject = self.settings, self.settings.reject
+        if s.masks == 'real':
+            return [self._real_mask(plan) for plan in plans]
         results = [None] * len(plans)
         pending = list(range(len(plans)))
         for attempt in range(reject.max_tries if reject.max_cpe is not None
@@ -202,6 +209,31 @@ class SynthesisEngine(SetOutputMixin):
         for j in pending:
             results[j]['rejection_passed'] = False
         return results
+
+    def _real_mask(self, plan: dict) -> dict:
+        """The label map of the real patch drawn for ``plan``, as
+        :meth:`_masks` gives a generated one.
+
+        Raises:
+            ValueError: Naming the file when the patch is not ``size``
+                pixels square.
+        """
+        record = self.share_sampler.patches[plan['patch']]
+        path = osp.join(self.settings.real_captions['data_root'],
+                        record['seg_map_path'])
+        labels = to_train_ids(read_label_map(path), self.reduce_zero_label)
+        size = self.settings.size
+        if labels.shape != (size, size):
+            raise ValueError(
+                f"{path} is {labels.shape[1]} x {labels.shape[0]} pixels; "
+                f"synthesis.masks='real' paints the real masks as they are, "
+                f'at synthesis.size = {size}: set synthesis.size to the '
+                "patches' size (or cut the patches to it)")
+        measured = class_shares(labels, len(self.classes))
+        return dict(labels=labels, measured=measured,
+                    cpe=float(class_proportion_error(
+                        measured, plan['target']).mean()),
+                    mask_seed=None, tries=0, real_mask=record['id'])
 
     def _apply_consistency(self, plans, masks, images) -> None:
         """Check pairs with the reference model; in 'ignore' mode the

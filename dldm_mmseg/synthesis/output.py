@@ -16,7 +16,8 @@ from dldm_mmseg.datasets.synth_layout import (ANN_DIR, IMG_DIR, INFO, MANIFEST,
 from dldm_mmseg.utils.hashing import (cached_file_sha256, differing_keys,
                                       file_sha256, folder_hash)
 from dldm_mmseg.utils.io import (atomic_open, atomic_write_image,
-                                 atomic_write_jsonl, remove_stale_temporaries)
+                                 atomic_write_jsonl, read_jsonl,
+                                 remove_stale_temporaries)
 from dldm_mmseg.utils.label_stats import from_train_ids
 from dldm_mmseg.utils.source_dataset import source_identity
 
@@ -29,6 +30,8 @@ def weight_hashes(settings) -> dict:
               if (spec := getattr(settings, key) or {}).get('weights')
               else 'in-memory'
               for key in ('mask_generator', 'image_generator')}
+    if settings.masks == 'real':  # stage 1 makes none of the set
+        hashes['mask_generator'] = 'not used'
     for key in ('seg_guidance', 'consistency'):
         checkpoint = getattr(getattr(settings, key), 'checkpoint', None)
         if checkpoint:
@@ -59,11 +62,36 @@ def set_identity(settings) -> dict:
     captions = real_captions_file(settings)
     payload['real_captions'] = file_sha256(captions)[:16] if captions \
         else None
+    if settings.masks == 'real':
+        payload['real_masks'] = real_masks_hash(
+            captions, settings.real_captions['data_root'])
     payload['seed_scheme'] = SEED_SCHEME
     payload['batching'] = settings.batching
     if settings.batching == 'aligned':  # a sample's batch mates
         payload['batch_size'] = settings.batch_size
     return json.loads(json.dumps(payload, default=str))
+
+
+def real_masks_hash(captions: str, data_root: str) -> str:
+    """Hash of the label maps a captions file lists (``seg_map_path``,
+    relative to ``data_root``), in its order: the masks a
+    ``masks='real'`` set paints.
+
+    Raises:
+        ValueError: Naming the captions file when a record has no
+            ``seg_map_path`` (written by an older ``tools/caption.py``).
+    """
+    digest = hashlib.sha256()
+    for line_no, record in enumerate(read_jsonl(captions), 1):
+        if 'seg_map_path' not in record:
+            raise ValueError(
+                f'{captions}:{line_no} has no seg_map_path, which '
+                "synthesis.masks='real' reads the mask from; write the "
+                'captions again with tools/caption.py --overwrite')
+        digest.update(record['seg_map_path'].encode())
+        digest.update(file_sha256(osp.join(
+            data_root, record['seg_map_path'])).encode())
+    return digest.hexdigest()[:16]
 
 
 def fingerprint_of(identity: dict) -> str:
@@ -159,7 +187,9 @@ class SetOutputMixin:
             generator_weights=self.weight_hashes,
             **({'user_shares': self.share_sampler.user_shares}
                if self.share_sampler.user_shares else {}),
-            seconds=round(seconds, 4), **mask.get('consistency', {}))
+            seconds=round(seconds, 4), **mask.get('consistency', {}),
+            **({'real_mask': mask['real_mask']} if 'real_mask' in mask
+               else {}))
         with atomic_open(osp.join(out_dir, RECORDS,
                                   plan['id'] + '.json')) as f:
             json.dump(record, f)

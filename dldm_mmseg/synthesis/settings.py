@@ -19,6 +19,7 @@ from dldm_mmseg.models.generators.guidance import (SEG_GUIDANCE_TIMESTEPS,
 VALUE, DERIVED, SPEED = 'value', 'derived', 'speed'
 
 BATCHING_MODES = ('aligned', 'one_at_a_time', 'free')
+MASK_SOURCES = ('generated', 'real')
 
 
 @dataclass(frozen=True)
@@ -263,6 +264,15 @@ class SynthesisSettings:
         real_captions (dict, optional): ``data_root`` (and ``captions``,
             default ``'captions.jsonl'``) of the real set whose patches give
             target shares and captions; required by ``shares.mode='real'``.
+        masks (str): Where a sample's mask comes from: ``'generated'``
+            (default) by stage 1 for the drawn target shares, or
+            ``'real'``: the label map of the real patch the share sampler
+            draws (FreeMask's setting: stage 2 paints new images for the
+            real masks; stage 1, ``mask_sampling``, ``reject`` and
+            ``cleanup_min_neighbours`` are not used). ``'real'`` needs
+            ``shares.mode='real'`` without ``min_shares`` or
+            ``user_shares`` (a real mask keeps its own shares), and
+            patches of ``size`` pixels.
         shares (dict | ShareSettings): How target shares are drawn (read
             into :class:`ShareSettings`). Defaults to ``mode='real'``.
         mask_prompt (str): Prompt order of stage 1, as its training.
@@ -306,6 +316,7 @@ class SynthesisSettings:
     mask_generator: Optional[dict] = _setting(None, DERIVED)
     image_generator: Optional[dict] = _setting(None, DERIVED)
     real_captions: Optional[dict] = _setting(None, DERIVED)
+    masks: str = _setting('generated')
     shares: ShareSettings = _setting(None, factory=ShareSettings)
     mask_prompt: str = _setting('shares+caption')
     image_prompt: str = _setting('caption+shares')
@@ -362,6 +373,7 @@ class SynthesisSettings:
                 isinstance(self.base_seed, bool):
             raise ValueError(f'synthesis.base_seed must be an integer, got '
                              f'{self.base_seed!r}')
+        self._validate_masks()
         if self.batching not in BATCHING_MODES:
             raise ValueError(f'synthesis.batching must be one of '
                              f'{BATCHING_MODES}, got {self.batching!r}')
@@ -382,6 +394,27 @@ class SynthesisSettings:
             raise ValueError(f'synthesis.cleanup_min_neighbours must be an '
                              f'integer >= 0, got '
                              f'{self.cleanup_min_neighbours!r}')
+
+    def _validate_masks(self) -> None:
+        if self.masks not in MASK_SOURCES:
+            raise ValueError(f'synthesis.masks must be one of '
+                             f'{MASK_SOURCES}, got {self.masks!r}')
+        if self.masks == 'real':
+            if self.share_mode != 'real' or not self.real_captions:
+                raise ValueError(
+                    "synthesis.masks='real' takes the masks of the real "
+                    "patches the share sampler draws: set shares.mode="
+                    "'real' and real_captions=dict(data_root=...), got "
+                    f'shares.mode={self.share_mode!r}, real_captions='
+                    f'{self.real_captions!r}')
+            fixed = [k for k in ('min_shares', 'user_shares')
+                     if getattr(self.shares, k)]
+            if fixed:
+                raise ValueError(
+                    f"synthesis.masks='real' keeps each real mask's own "
+                    f'shares, so shares.{fixed[0]} cannot be met: drop '
+                    f"{', '.join('shares.' + k for k in fixed)} (or "
+                    "--shares), or draw masks with masks='generated'")
 
     @property
     def share_mode(self) -> str:

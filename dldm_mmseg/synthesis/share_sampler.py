@@ -157,10 +157,13 @@ class TargetShareSampler:
         pixels = [r.get('pixels') for r in ordered]
         if all(n is not None for n in pixels):
             kwargs.setdefault('pixel_counts', pixels)
-        return cls(class_names,
-                   np.stack([r['shares_array'] for r in ordered]),
-                   [r.get('caption') or '' for r in ordered],
-                   **dict(kwargs, mode='real'))
+        sampler = cls(class_names,
+                      np.stack([r['shares_array'] for r in ordered]),
+                      [r.get('caption') or '' for r in ordered],
+                      **dict(kwargs, mode='real'))
+        #: the captions records, in the order of ``__call__``'s ``patch``
+        sampler.patches = ordered
+        return sampler
 
     def _enforce_minimums(self, shares: np.ndarray) -> np.ndarray:
         """Raise classes below their minimum to it, taking the room from
@@ -183,17 +186,20 @@ class TargetShareSampler:
         return out
 
     def __call__(self, index: int) -> dict:
-        """``shares`` (float array summing to 1, whole percents) and
-        ``caption`` (the drawn patch's, or '') of sample ``index``."""
-        caption = ''
+        """``shares`` (float array summing to 1, whole percents),
+        ``caption`` (the drawn patch's, or '') and ``patch`` (the drawn
+        patch's index, None in mode ``'fixed'``) of sample ``index``."""
+        caption, patch = '', None
         if self.mode == 'fixed':
             shares = self.fixed
         else:
             rng = np.random.default_rng([self.seed, int(index)])
-            patch = rng.choice(len(self.real_shares), p=self.patch_probs)
+            patch = int(rng.choice(len(self.real_shares),
+                                   p=self.patch_probs))
             shares, caption = self.real_shares[patch], self.captions[patch]
         shares = self._apply_user_shares(self._enforce_minimums(shares))
-        return dict(shares=round_percents(shares) / 100.0, caption=caption)
+        return dict(shares=round_percents(shares) / 100.0, caption=caption,
+                    patch=patch)
 
     def _apply_user_shares(self, shares: np.ndarray) -> np.ndarray:
         if not self.user_fixed.any():

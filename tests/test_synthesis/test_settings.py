@@ -18,12 +18,13 @@ from dldm_mmseg.synthesis.settings import (DERIVED, SPEED, VALUE,
 from dldm_mmseg.synthesis.share_sampler import TargetShareSampler
 
 CFG = dict(source_dataset='PotsdamDataset', size=64, base_seed=3,
-           mask_sampling=dict(steps=20), reject=dict(max_cpe=10))
+           mask_sampling=dict(steps=20), reject=dict(max_cpe=10),
+           real_captions=dict(data_root='real'))
 
 #: a changed value for every VALUE setting
 CHANGED = dict(shares=dict(mode='fixed', fixed_shares=[1, 0, 0, 0, 0, 0]),
                mask_prompt='shares', image_prompt='caption', size=32,
-               base_seed=4, mask_sampling=dict(steps=5),
+               base_seed=4, masks='real', mask_sampling=dict(steps=5),
                image_sampling=dict(steps=5), cleanup_min_neighbours=2,
                reject=dict(max_cpe=3), consistency=dict(config='x.py'),
                seg_guidance=dict(config='x.py', checkpoint='x.pth',

@@ -1,0 +1,120 @@
+"""``synthesis.masks='real'``: stage 2 paints new images for the masks of
+the real patches the share sampler draws (no stage 1)."""
+import json
+import os.path as osp
+import shutil
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from dldm_mmseg.datasets.captioning import write_captions
+from dldm_mmseg.synthesis.engine import SynthesisEngine
+from dldm_mmseg.synthesis.share_sampler import TargetShareSampler
+from fixtures import POTSDAM_CLASSES, load_tool, make_seg_dataset
+from test_synthesis_engine import (exported_generators, files_of,
+                                   synth_cfg)
+
+
+@pytest.fixture(scope='module')
+def setup(tmp_path_factory):
+    base = tmp_path_factory.mktemp('real_masks')
+    real = make_seg_dataset(str(base / 'real'), num_train=3, num_val=0,
+                            size=32)
+    write_captions(real, POTSDAM_CLASSES, True, 'img_dir/train',
+                   'ann_dir/train')
+    return real, exported_generators(str(base / 'gens'))
+
+
+def real_cfg(setup, **overrides):
+    cfg = synth_cfg(setup, **dict(dict(masks='real'), **overrides))
+    del cfg['mask_generator']  # not needed, not loaded
+    return cfg
+
+
+def records_of(out):
+    return [json.loads(line) for line in
+            open(osp.join(out, 'manifest.jsonl'))]
+
+
+def test_real_masks_are_the_drawn_patches_painted_anew(setup, tmp_path):
+    real, _ = setup
+    out = str(tmp_path / 'syn')
+    engine = SynthesisEngine(real_cfg(setup), device='cpu')
+    assert engine.mask_model is None
+    engine.run(6, out, progress=False)
+    sampler = TargetShareSampler.from_captions(
+        POTSDAM_CLASSES, osp.join(real, 'captions.jsonl'),
+        rarity_exponent=0.5, seed=5)
+    files = files_of(out)
+    by_patch = {}
+    for i, record in enumerate(records_of(out)):
+        drawn = sampler.patches[sampler(i)['patch']]
+        assert record['real_mask'] == drawn['id']
+        # the written mask is the real label map, byte for byte
+        stored = np.asarray(Image.open(osp.join(real,
+                                                drawn['seg_map_path'])))
+        assert np.array_equal(files[f'ann_dir/train/{record["id"]}.png'],
+                              stored)
+        assert record['cpe'] < 1  # its shares are the patch's own
+        assert record['image_prompt'].startswith(drawn['caption'].rstrip(
+            '.'))
+        assert record['generator_weights']['mask_generator'] == 'not used'
+        by_patch.setdefault(drawn['id'], []).append(record['id'])
+    # six samples of three patches: a patch drawn twice gets two images
+    twice = [ids for ids in by_patch.values() if len(ids) > 1]
+    assert twice
+    a, b = twice[0][:2]
+    assert not np.array_equal(files[f'img_dir/train/{a}.png'],
+                              files[f'img_dir/train/{b}.png'])
+
+
+def test_a_changed_real_mask_is_another_set(setup, tmp_path):
+    real, _ = setup
+    copy = str(tmp_path / 'real')
+    shutil.copytree(real, copy)
+    out = str(tmp_path / 'syn')
+    cfg = real_cfg(setup, real_captions=dict(data_root=copy))
+    SynthesisEngine(cfg, device='cpu').run(1, out, progress=False)
+
+    record = json.loads(open(osp.join(copy, 'captions.jsonl')).readline())
+    path = osp.join(copy, record['seg_map_path'])
+    label = np.asarray(Image.open(path)).copy()
+    label[0, 0] = 1 if label[0, 0] != 1 else 2
+    Image.fromarray(label).save(path)
+    with pytest.raises(ValueError, match=r'another configuration '
+                       r'\(real_masks differ'):
+        SynthesisEngine(cfg, device='cpu').run(2, out, progress=False)
+
+
+@pytest.mark.parametrize('overrides, message', [
+    (dict(masks='drawn'), r"synthesis.masks must be one of \('generated', "
+     r"'real'\), got 'drawn'"),
+    (dict(shares=dict(mode='real', user_shares=dict(car=0.05))),
+     r'shares.user_shares cannot be met: drop shares.user_shares'),
+    (dict(shares=dict(mode='fixed', fixed_shares=[1] * 6)),
+     r"set shares.mode='real'.*got shares.mode='fixed'"),
+    (dict(real_captions=None), r'real_captions=dict\(data_root=...\)'),
+])
+def test_bad_real_mask_settings(setup, overrides, message):
+    with pytest.raises(ValueError, match=message):
+        SynthesisEngine(real_cfg(setup, **overrides), device='cpu')
+
+
+def test_patches_of_another_size_are_refused_naming_the_file(setup,
+                                                             tmp_path):
+    out = str(tmp_path / 'syn')
+    engine = SynthesisEngine(real_cfg(setup, size=16), device='cpu')
+    with pytest.raises(ValueError, match=r'ann_dir/train/train_00\d\.png is '
+                       r'32 x 32 pixels.*synthesis.size = 16'):
+        engine.run(1, out, progress=False)
+    assert not files_of(out)
+
+
+def test_tool_takes_masks_real(setup, tmp_path):
+    config = tmp_path / 'synth.py'
+    config.write_text(f'synthesis = {synth_cfg(setup)!r}\n')
+    out = str(tmp_path / 'syn')
+    load_tool('synthesize').main([str(config), '--num', '2', '--out', out,
+                                  '--masks', 'real'])
+    assert all('real_mask' in r for r in records_of(out))
