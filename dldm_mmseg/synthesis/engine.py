@@ -34,6 +34,7 @@ from typing import Dict, List, Optional
 
 import numpy as np
 from mmengine.device import get_device
+from PIL import Image
 
 import torch
 from mmengine.dist import barrier
@@ -52,7 +53,7 @@ from dldm_mmseg.datasets.synth_layout import (RECORDS, RETRY_SEED_STRIDE,
                                               image_seed, sample_id,
                                               synthesis_status, work_groups)
 from dldm_mmseg.synthesis.output import (SetOutputMixin, real_captions_file,
-                                         weight_hashes)
+                                         real_mask_paths, weight_hashes)
 from dldm_mmseg.synthesis.runtime import (deterministic_kernels,
                                           load_generator)
 from dldm_mmseg.synthesis.settings import SynthesisSettings
@@ -92,6 +93,8 @@ class SynthesisEngine(SetOutputMixin):
             if settings.consistency else None
         self.seg_guidance = self._seg_guidance(settings)
         self.share_sampler = self._share_sampler(settings)
+        if settings.masks == 'real':
+            self._check_real_patches()
         # real masks (``masks='real'``) need no stage 1
         self.mask_model = None if settings.masks == 'real' else (
             mask_model or load_generator(settings.mask_generator))
@@ -210,29 +213,48 @@ class SynthesisEngine(SetOutputMixin):
             results[j]['rejection_passed'] = False
         return results
 
+    def _check_real_patches(self) -> None:
+        """Before anything is written: every real mask the sampler can
+        draw exists and is ``size`` pixels square (headers only).
+
+        Raises:
+            ValueError: Naming the file (or captions line) and the fix.
+        """
+        size = self.settings.size
+        for path in real_mask_paths(real_captions_file(self.settings),
+                                    self.settings.real_captions[
+                                        'data_root']):
+            with Image.open(path) as img:
+                if img.size != (size, size):
+                    raise ValueError(
+                        f'{path} is {img.size[0]} x {img.size[1]} pixels; '
+                        "synthesis.masks='real' paints the real masks as "
+                        f'they are, at synthesis.size = {size}: set '
+                        "synthesis.size to the patches' size (or cut the "
+                        'patches to it)')
+
     def _real_mask(self, plan: dict) -> dict:
         """The label map of the real patch drawn for ``plan``, as
         :meth:`_masks` gives a generated one.
 
         Raises:
-            ValueError: Naming the file when the patch is not ``size``
-                pixels square.
+            ValueError: Naming the file when its shares are not those its
+                caption states (captions older than the label map).
         """
         record = self.share_sampler.patches[plan['patch']]
         path = osp.join(self.settings.real_captions['data_root'],
                         record['seg_map_path'])
         labels = to_train_ids(read_label_map(path), self.reduce_zero_label)
-        size = self.settings.size
-        if labels.shape != (size, size):
+        measured = class_shares(labels, len(self.classes), path=path,
+                                reduce_zero_label=self.reduce_zero_label)
+        cpe = float(class_proportion_error(measured, plan['target']).mean())
+        if cpe > 1:  # more than the rounding to whole percents
             raise ValueError(
-                f"{path} is {labels.shape[1]} x {labels.shape[0]} pixels; "
-                f"synthesis.masks='real' paints the real masks as they are, "
-                f'at synthesis.size = {size}: set synthesis.size to the '
-                "patches' size (or cut the patches to it)")
-        measured = class_shares(labels, len(self.classes))
-        return dict(labels=labels, measured=measured,
-                    cpe=float(class_proportion_error(
-                        measured, plan['target']).mean()),
+                f'{path} holds {format_class_shares(measured, self.classes)}'
+                f', its caption says {record["share_text"]!r}: the label '
+                'map changed after it was captioned; write the captions '
+                'again with tools/caption.py --overwrite')
+        return dict(labels=labels, measured=measured, cpe=cpe,
                     mask_seed=None, tries=0, real_mask=record['id'])
 
     def _apply_consistency(self, plans, masks, images) -> None:

@@ -26,12 +26,12 @@ def weight_hashes(settings) -> dict:
     """Hash of each generator's weights folder ('in-memory' for a model
     given without one) and of the checkpoints of the segmentors that guide
     (``seg_guidance``) or filter (``consistency``) the set."""
-    hashes = {key: folder_hash(spec['weights'])
+    hashes = {key: 'not used' if key == 'mask_generator' and
+              settings.masks == 'real'  # stage 1 makes none of the set
+              else folder_hash(spec['weights'])
               if (spec := getattr(settings, key) or {}).get('weights')
               else 'in-memory'
               for key in ('mask_generator', 'image_generator')}
-    if settings.masks == 'real':  # stage 1 makes none of the set
-        hashes['mask_generator'] = 'not used'
     for key in ('seg_guidance', 'consistency'):
         checkpoint = getattr(getattr(settings, key), 'checkpoint', None)
         if checkpoint:
@@ -72,25 +72,42 @@ def set_identity(settings) -> dict:
     return json.loads(json.dumps(payload, default=str))
 
 
-def real_masks_hash(captions: str, data_root: str) -> str:
-    """Hash of the label maps a captions file lists (``seg_map_path``,
-    relative to ``data_root``), in its order: the masks a
-    ``masks='real'`` set paints.
+def real_mask_paths(captions: str, data_root: str) -> list:
+    """The label maps a captions file lists (``seg_map_path``, relative
+    to ``data_root``), in its order: the masks a ``masks='real'`` set
+    paints.
 
     Raises:
-        ValueError: Naming the captions file when a record has no
-            ``seg_map_path`` (written by an older ``tools/caption.py``).
+        ValueError: Naming the captions file and line when a record has
+            no ``seg_map_path`` (an older ``tools/caption.py``) or names
+            a file that does not exist.
     """
-    digest = hashlib.sha256()
+    paths = []
     for line_no, record in enumerate(read_jsonl(captions), 1):
+        where = f'{captions}:{line_no}'
         if 'seg_map_path' not in record:
             raise ValueError(
-                f'{captions}:{line_no} has no seg_map_path, which '
-                "synthesis.masks='real' reads the mask from; write the "
-                'captions again with tools/caption.py --overwrite')
-        digest.update(record['seg_map_path'].encode())
-        digest.update(file_sha256(osp.join(
-            data_root, record['seg_map_path'])).encode())
+                f'{where} has no seg_map_path, which synthesis.masks='
+                "'real' reads the mask from; write the captions again with "
+                'tools/caption.py --overwrite')
+        path = osp.join(data_root, record['seg_map_path'])
+        if not osp.isfile(path):
+            raise ValueError(
+                f'{where} names the label map {path}, which does not exist; '
+                'write the captions again with tools/caption.py '
+                '--overwrite, or set real_captions.data_root to the '
+                'dataset they were written for')
+        paths.append(path)
+    return paths
+
+
+def real_masks_hash(captions: str, data_root: str) -> str:
+    """Hash of the label maps of :func:`real_mask_paths`, with their
+    paths as the captions give them."""
+    digest = hashlib.sha256()
+    for path in real_mask_paths(captions, data_root):
+        digest.update(osp.relpath(path, data_root).encode())
+        digest.update(file_sha256(path).encode())
     return digest.hexdigest()[:16]
 
 
@@ -163,7 +180,7 @@ class SetOutputMixin:
             os.makedirs(osp.join(out_dir, sub), exist_ok=True)
             remove_stale_temporaries(osp.join(out_dir, sub))
         with atomic_open(info_path) as f:
-            json.dump(dict(fingerprint=fingerprint, identity=self.identity(),
+            json.dump(dict(fingerprint=fingerprint, identity=identity,
                            config=self.cfg, weights=self.weight_hashes), f,
                       indent=2, default=str)
 

@@ -1,6 +1,7 @@
 """``synthesis.masks='real'``: stage 2 paints new images for the masks of
 the real patches the share sampler draws (no stage 1)."""
 import json
+import os
 import os.path as osp
 import shutil
 
@@ -70,15 +71,11 @@ def test_real_masks_are_the_drawn_patches_painted_anew(setup, tmp_path):
 
 
 def test_a_changed_real_mask_is_another_set(setup, tmp_path):
-    real, _ = setup
-    copy = str(tmp_path / 'real')
-    shutil.copytree(real, copy)
+    copy, records = copied_real_set(setup, tmp_path)
     out = str(tmp_path / 'syn')
     cfg = real_cfg(setup, real_captions=dict(data_root=copy))
     SynthesisEngine(cfg, device='cpu').run(1, out, progress=False)
-
-    record = json.loads(open(osp.join(copy, 'captions.jsonl')).readline())
-    path = osp.join(copy, record['seg_map_path'])
+    path = osp.join(copy, records[0]['seg_map_path'])
     label = np.asarray(Image.open(path)).copy()
     label[0, 0] = 1 if label[0, 0] != 1 else 2
     Image.fromarray(label).save(path)
@@ -101,14 +98,52 @@ def test_bad_real_mask_settings(setup, overrides, message):
         SynthesisEngine(real_cfg(setup, **overrides), device='cpu')
 
 
-def test_patches_of_another_size_are_refused_naming_the_file(setup,
-                                                             tmp_path):
+def test_patches_of_another_size_are_refused_before_anything_is_written(
+        setup, tmp_path):
     out = str(tmp_path / 'syn')
-    engine = SynthesisEngine(real_cfg(setup, size=16), device='cpu')
     with pytest.raises(ValueError, match=r'ann_dir/train/train_00\d\.png is '
                        r'32 x 32 pixels.*synthesis.size = 16'):
-        engine.run(1, out, progress=False)
-    assert not files_of(out)
+        SynthesisEngine(real_cfg(setup, size=16), device='cpu')
+    assert not osp.exists(out)
+    # the fix the message names works in the same folder
+    SynthesisEngine(real_cfg(setup), device='cpu').run(1, out,
+                                                       progress=False)
+
+
+def copied_real_set(setup, tmp_path):
+    real, _ = setup
+    copy = str(tmp_path / 'real')
+    shutil.copytree(real, copy)
+    records = [json.loads(line) for line in
+               open(osp.join(copy, 'captions.jsonl'))]
+    return copy, records
+
+
+def test_stale_captions_and_missing_masks_are_named(setup, tmp_path):
+    copy, records = copied_real_set(setup, tmp_path)
+    cfg = real_cfg(setup, real_captions=dict(data_root=copy))
+    for record in records:  # every mask now all background
+        path = osp.join(copy, record['seg_map_path'])
+        Image.fromarray(np.ones((32, 32), np.uint8)).save(path)
+    engine = SynthesisEngine(cfg, device='cpu')
+    with pytest.raises(ValueError, match=r'train_00\d\.png holds '
+                       r"impervious surface: 100%, its caption says .*"
+                       r'tools/caption.py --overwrite'):
+        engine.run(1, str(tmp_path / 'syn'), progress=False)
+    os.remove(osp.join(copy, records[1]['seg_map_path']))
+    with pytest.raises(ValueError, match=r'captions.jsonl:2 names the label '
+                       r'map .*train_001.png, which does not exist'):
+        SynthesisEngine(cfg, device='cpu')
+
+
+def test_stage_1_weights_are_not_needed(setup, tmp_path):
+    cfg = real_cfg(setup)
+    cfg['mask_generator'] = dict(config='no_such_config.py',
+                                 weights=str(tmp_path / 'never_trained'))
+    out = str(tmp_path / 'syn')
+    SynthesisEngine(cfg, device='cpu').run(1, out, progress=False)
+    assert records_of(out)[0]['generator_weights'][
+        'mask_generator'] == 'not used'
 
 
 def test_tool_takes_masks_real(setup, tmp_path):
