@@ -1,0 +1,78 @@
+"""The reading of ``rule.md``: for each work dir of ``real_masks.json``
+(``run.py``), the real-mask arm against real only and against the
+stage-1 set's arm on val (test reported beside), the predictions, the
+README's table; writes ``verdict.json``::
+
+    python docs/results/brazil_real_masks/verdict.py > \\
+        docs/results/brazil_real_masks/verdict.md
+"""
+import os.path as osp
+import sys
+
+HERE = osp.dirname(osp.abspath(__file__))
+sys.path.insert(0, osp.join(HERE, '..', 'synthetic_gain'))
+from aggregate import load, rare_keys, side_by_side, write_verdict  # noqa
+
+ARM = 'alpha_0.4_real_masks'
+COLUMNS = (('real', 'real only'), ('oversample40', 'oversampling 40%'),
+           ('alpha_0.4', 'alpha 0.4, stage-1 masks'),
+           (ARM, 'alpha 0.4, real masks'))
+
+
+def margin(runs, a, b, split='val'):
+    """``a``'s mIoU mean minus ``b``'s and the larger of their stds."""
+    x, y = runs[a][split]['mIoU'], runs[b][split]['mIoU']
+    return dict(margin=round(x['mean'] - y['mean'], 2),
+                larger_std=round(max(x['std'], y['std']), 2))
+
+
+def main():
+    summary = load(osp.join(HERE, 'real_masks.json'))
+    verdict = {}
+    for label in ('budget', 'full'):
+        runs = summary[label]
+        print(f'## {label}\n')
+        print('\n'.join(side_by_side(
+            {name: runs[key] for key, name in COLUMNS},
+            rare_keys('building'), 'seeds 0-2, 1500 iterations')))
+        over_real = margin(runs, ARM, 'real')
+        over_stage1 = margin(runs, ARM, 'alpha_0.4')
+        reading = {
+            'real masks help':
+            over_real['margin'] > over_real['larger_std'],
+            'stage 1 costs':
+            over_stage1['margin'] > over_stage1['larger_std'],
+            'stage 2 costs':
+            -over_real['margin'] > over_real['larger_std']}
+        verdict[label] = dict(
+            val=dict(over_real=over_real, over_stage1=over_stage1),
+            test=dict(over_real=margin(runs, ARM, 'real', 'test'),
+                      over_stage1=margin(runs, ARM, 'alpha_0.4', 'test')),
+            reading=reading)
+        print()
+        for split in ('val', 'test'):
+            for name, m in verdict[label][split].items():
+                print(f'- {split} mIoU, {name.replace("_", " ")}: '
+                      f'{m["margin"]:+.2f} (larger std {m["larger_std"]:.2f})'
+                      + (' (read only)' if split == 'test' else ''))
+        for text, held in reading.items():
+            print(f'- {text}: {"yes" if held else "no"}')
+        print()
+    budget, full = verdict['budget']['val'], verdict['full']['val']
+    verdict['predictions'] = {
+        'budget: the real-mask arm above the stage-1 arm on val (by more '
+        'than the larger std)': budget['over_stage1']['margin'] >
+        budget['over_stage1']['larger_std'],
+        'budget: the real-mask arm not above real only by more than the '
+        'std': not verdict['budget']['reading']['real masks help'],
+        'full: the real-mask arm level with the stage-1 arm (within the '
+        'larger std) on val': abs(full['over_stage1']['margin']) <=
+        full['over_stage1']['larger_std']}
+    print('## predictions\n')
+    for text, held in verdict['predictions'].items():
+        print(f'- {text}: {"held" if held else "missed"}')
+    write_verdict(osp.join(HERE, 'verdict.json'), verdict)
+
+
+if __name__ == '__main__':
+    main()
