@@ -98,7 +98,9 @@ def main(argv=None):
     sample_grid(args.syn_dir, shares['ids'][:args.grid],
                 source['metainfo']['palette'],
                 osp.join(out, 'samples.png'), source['reduce_zero_label'],
-                classes=classes)
+                classes=classes, real_images={
+                    k: osp.join(args.real, r['img_path'])
+                    for k, r in real.items() if 'img_path' in r})
     if args.fid:
         from dldm_mmseg.evaluation.fid import fid_between_folders
         summary['FID'] = fid_between_folders(

@@ -382,22 +382,35 @@ def vae_reconstructions(vae, images: Sequence[np.ndarray],
 
 
 def consistency_areas(pred, mask, num_classes: int):
-    """Per-class intersection and union (pixels) of a reference prediction
-    and the mask an image was painted for (255 = ignore), as mmseg's
-    ``IoUMetric`` counts them."""
-    intersect, union, _, _ = IoUMetric.intersect_and_union(
+    """Per-class intersection, union, predicted and mask areas (pixels) of
+    a reference prediction and the mask an image was painted for (255 =
+    ignore), as mmseg's ``IoUMetric`` counts them."""
+    return tuple(a.numpy() for a in IoUMetric.intersect_and_union(
         torch.as_tensor(np.asarray(pred, np.int64)),
-        torch.as_tensor(np.asarray(mask, np.int64)), num_classes, 255)
-    return intersect.numpy(), union.numpy()
+        torch.as_tensor(np.asarray(mask, np.int64)), num_classes, 255))
 
 
 def consistency_scores(intersect: np.ndarray, union: np.ndarray,
-                       classes: Sequence[str]) -> Dict[str, float]:
+                       classes: Sequence[str],
+                       pred_area: Optional[np.ndarray] = None,
+                       mask_area: Optional[np.ndarray] = None
+                       ) -> Dict[str, float]:
     """``consistency_mIoU`` and ``consistency_IoU.<class>`` (percent; NaN
     for a class in neither the masks nor the predictions) from summed
-    areas."""
-    iou = np.where(union > 0, intersect / np.maximum(union, 1), np.nan)
+    areas; with the areas, which way the images miss their masks:
+    ``consistency_recall.<class>`` (the share of the class's mask pixels
+    the reference reads as the class) and ``consistency_precision.<class>``
+    (the share of the pixels it reads as the class that the masks hold
+    as the class), NaN where the area is 0."""
+    def ratio(num, den):
+        return np.where(den > 0, num / np.maximum(den, 1), np.nan)
+
+    iou = ratio(intersect, union)
     result = dict(consistency_mIoU=float(np.nanmean(iou) * 100))
     result.update({f'consistency_IoU.{c}': float(v * 100)
                    for c, v in zip(classes, iou)})
+    for name, area in (('recall', mask_area), ('precision', pred_area)):
+        if area is not None:
+            result.update({f'consistency_{name}.{c}': float(v * 100)
+                           for c, v in zip(classes, ratio(intersect, area))})
     return result

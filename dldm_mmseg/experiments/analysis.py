@@ -137,7 +137,8 @@ def plot_share_distributions(real: np.ndarray, synthetic: np.ndarray,
 
 def sample_grid(out_dir: str, ids: Sequence[str], palette, path: str,
                 reduce_zero_label: bool = True, size: int = 128,
-                classes: Optional[Sequence[str]] = None) -> str:
+                classes: Optional[Sequence[str]] = None,
+                real_images: Optional[Dict[str, str]] = None) -> str:
     """Masks (top row) above their generated images (bottom row), with the
     palette key and, under each mask, the shares its prompt asked for next
     to the shares of the mask (from the set's manifest), so a reader can
@@ -146,6 +147,9 @@ def sample_grid(out_dir: str, ids: Sequence[str], palette, path: str,
     Args:
         classes (Sequence[str], optional): Class names, in palette order;
             without them the key and the shares are left out.
+        real_images (dict, optional): Real patch id -> image path. For a
+            set painted for real masks (records with ``real_mask``), a
+            third row shows the real image of each mask's patch.
     """
     import matplotlib
     matplotlib.use('Agg')
@@ -153,8 +157,11 @@ def sample_grid(out_dir: str, ids: Sequence[str], palette, path: str,
     from matplotlib.patches import Patch
     records = {}
     manifest = osp.join(out_dir, MANIFEST)
-    if classes is not None and osp.isfile(manifest):
+    if osp.isfile(manifest):
         records = {str(r.get('id')): r for r in read_jsonl(manifest)}
+    real = real_rows(records, ids, real_images or {})
+    if classes is None:
+        records = {}
     masks, images = [], []
     for sample in ids:
         label = np.asarray(Image.open(osp.join(out_dir, ANN_DIR,
@@ -168,12 +175,17 @@ def sample_grid(out_dir: str, ids: Sequence[str], palette, path: str,
     num = len(ids)
     shown = len(classes) if classes is not None else 0
     text_rows = min(shown, 8) + 1 if records else 0
+    rows = 3 if real else 2
     fig, axes = plt.subplots(
-        2, num, squeeze=False, figsize=(1.9 * num, 4.2 + 0.16 * text_rows),
+        rows, num, squeeze=False,
+        figsize=(1.9 * num, 2.1 * rows + 0.16 * text_rows),
         gridspec_kw=dict(hspace=0.05 + 0.035 * text_rows, wspace=0.05))
     for k, sample in enumerate(ids):
         axes[0, k].imshow(masks[k])
         axes[1, k].imshow(images[k].resize((size, size), Image.BILINEAR))
+        if real:
+            axes[2, k].imshow(Image.open(real[k]).convert('RGB').resize(
+                (size, size), Image.BILINEAR))
         for ax in axes[:, k]:
             ax.set_xticks([])
             ax.set_yticks([])
@@ -192,6 +204,8 @@ def sample_grid(out_dir: str, ids: Sequence[str], palette, path: str,
                                   family='monospace', loc='left')
     axes[0, 0].set_ylabel('mask', fontsize=8)
     axes[1, 0].set_ylabel('image', fontsize=8)
+    if real:
+        axes[2, 0].set_ylabel("the mask's\nreal image", fontsize=8)
     if classes is not None:
         handles = [Patch(facecolor=np.asarray(c) / 255, edgecolor='0.5',
                          label=name) for name, c in zip(classes, palette)]
@@ -204,6 +218,27 @@ def sample_grid(out_dir: str, ids: Sequence[str], palette, path: str,
         fig.savefig(f, format='png', dpi=110, bbox_inches='tight')
     plt.close(fig)
     return path
+
+
+def real_rows(records: Dict[str, dict], ids: Sequence[str],
+              real_images: Dict[str, str]) -> list:
+    """The real image of each sample's mask (``real_mask`` of its record,
+    looked up in ``real_images``), or [] when a sample has none (a set of
+    generated masks).
+
+    Raises:
+        KeyError: Naming the patch when ``real_images`` lacks it.
+    """
+    names = [records.get(i, {}).get('real_mask') for i in ids]
+    if not real_images or not names or None in names:
+        return []
+    missing = sorted({n for n in names if n not in real_images})
+    if missing:
+        raise KeyError(f'the real patches {missing[:3]} the masks were '
+                       'taken from are not in the real set\'s captions: '
+                       'pass the real set the synthetic set was painted '
+                       'from (tools/analyze.py --real)')
+    return [real_images[n] for n in names]
 
 
 def consistency_miou(out_dir: str, checker, ids: Sequence[str],
@@ -225,13 +260,13 @@ def images_consistency(checker, images: Sequence[np.ndarray],
                        batch_size: int = 8) -> Dict[str, float]:
     """mIoU (percent) of ``checker``'s predictions on ``images`` against
     ``masks`` (class indices 0..C-1, 255 = ignore), with per-class IoU
-    (``consistency_IoU.<class>``, NaN for a class in neither)."""
+    (``consistency_IoU.<class>``, NaN for a class in neither), recall and
+    precision (see :func:`~dldm_mmseg.evaluation.consistency.
+    consistency_scores`)."""
     num = len(classes)
-    intersect, union = np.zeros(num), np.zeros(num)
+    areas = np.zeros((4, num))  # intersection, union, predicted, mask
     for start in range(0, len(images), batch_size):
         pred, _ = checker.predict(list(images[start:start + batch_size]))
         for p, m in zip(pred, masks[start:start + batch_size]):
-            i, u = consistency_areas(p, m, num)
-            intersect += i
-            union += u
-    return consistency_scores(intersect, union, classes)
+            areas += np.stack(consistency_areas(p, m, num))
+    return consistency_scores(*areas[:2], classes, *areas[2:])

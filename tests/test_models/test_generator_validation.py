@@ -191,14 +191,24 @@ class HandMadeChecker:
         return pred, np.ones(pred.shape, np.float32)
 
 
+def metric_scores(metric, checker, image, mask):
+    """``MaskImageConsistencyMetric``'s scores of one sample read by
+    ``checker``."""
+    from mmengine.structures import PixelData
+    from mmseg.structures import SegDataSample
+    metric.checker = checker
+    metric.results = []
+    sample = SegDataSample(metainfo=dict(image=image))
+    sample.gt_sem_seg = PixelData(data=torch.from_numpy(mask)[None])
+    metric.process({}, [sample.to_dict()])
+    return metric.compute_metrics(metric.results)
+
+
 def test_consistency_scores_hand_made_masks_with_known_iou(reference):
     """IoU counted by hand: class 0 2/4, class 1 3/5, class 2 in neither
     (NaN, left out of the mean); the mask's ignore pixel does not count.
     Swapping prediction and mask gives class 0 2/5, so a swapped argument
-    or an ignore bug fails."""
-    from mmengine.structures import PixelData
-    from mmseg.structures import SegDataSample
-
+    or an ignore bug fails; so does a swapped recall and precision."""
     from dldm_mmseg.experiments.analysis import images_consistency
     classes = ('a', 'b', 'c')
     masks = [np.array([[0, 0, 1, 1], [0, 255, 1, 1]])]
@@ -215,16 +225,27 @@ def test_consistency_scores_hand_made_masks_with_known_iou(reference):
                                 config=reference[0], checkpoint=reference[1],
                                 device='cpu'))
     metric.dataset_meta = dict(classes=classes)
-    metric.checker = checker
-    sample = SegDataSample(metainfo=dict(image=images[0]))
-    sample.gt_sem_seg = PixelData(data=torch.from_numpy(masks[0])[None])
-    metric.process({}, [sample.to_dict()])
-    scores = metric.compute_metrics(metric.results)
+    scores = metric_scores(metric, checker, images[0], masks[0])
     assert {k: scores[k] for k in expected} == pytest.approx(expected)
     assert scores['consistency_mIoU'] == pytest.approx(55.0)
     swapped = images_consistency(HandMadeChecker([masks[0]]), images,
                                  preds, classes)
     assert swapped['consistency_IoU.a'] == pytest.approx(40.0)
+    # which way: 3 mask pixels of a, 1 read as a; b read on 3 pixels, 1
+    # of them b in the mask
+    mask, pred = np.array([[0, 0, 0, 1]]), np.array([[0, 1, 1, 1]])
+    one_way = dict(a=(100 / 3, 100.0), b=(100.0, 100 / 3))  # recall, prec.
+    for result in (
+            images_consistency(HandMadeChecker([pred]),
+                               [np.zeros((1, 4, 3), np.uint8)], [mask],
+                               classes),
+            metric_scores(metric, HandMadeChecker([pred]),
+                          np.zeros((1, 4, 3), np.uint8), mask)):
+        for c, (recall, precision) in one_way.items():
+            assert result[f'consistency_recall.{c}'] == pytest.approx(recall)
+            assert result[f'consistency_precision.{c}'] == \
+                pytest.approx(precision)
+        assert np.isnan(result['consistency_recall.c'])
 
 
 def test_stage2_val_loop_reports_consistency_and_test_tool_agrees(

@@ -153,3 +153,33 @@ def test_tool_takes_masks_real(setup, tmp_path):
     load_tool('synthesize').main([str(config), '--num', '2', '--out', out,
                                   '--masks', 'real'])
     assert all('real_mask' in r for r in records_of(out))
+
+
+def test_analysis_shows_each_masks_real_image(setup, tmp_path):
+    from dldm_mmseg.experiments.analysis import real_rows, sample_grid
+    real, _ = setup
+    out = str(tmp_path / 'syn')
+    SynthesisEngine(real_cfg(setup), device='cpu').run(3, out,
+                                                       progress=False)
+    records = {r['id']: r for r in records_of(out)}
+    ids = sorted(records)
+    paths = {r['id']: osp.join(real, r['img_path']) for r in
+             map(json.loads, open(osp.join(real, 'captions.jsonl')))}
+    assert real_rows(records, ids, paths) == [
+        paths[records[i]['real_mask']] for i in ids]
+    generated = {i: {k: v for k, v in r.items() if k != 'real_mask'}
+                 for i, r in records.items()}
+    assert real_rows(generated, ids, paths) == []
+    assert real_rows(records, ids, {}) == []  # no real set given
+    with pytest.raises(KeyError, match='not in the real set.*--real'):
+        real_rows(records, ids, dict(other='x.png'))
+    heights = []
+    for images in (None, paths):
+        grid = sample_grid(out, ids, [[0, 0, 0]] * 6,
+                           str(tmp_path / f'grid{len(heights)}.png'),
+                           real_images=images)
+        heights.append(Image.open(grid).size[1])
+    assert heights[1] > heights[0] * 1.3  # a third row of images
+    summary = load_tool('analyze').main([out, '--real', real, '--grid',
+                                         '3'])
+    assert summary['num_synthetic'] == 3

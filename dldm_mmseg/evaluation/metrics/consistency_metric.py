@@ -66,7 +66,7 @@ class MaskImageConsistencyMetric(BaseMetric):
             self.results.append(consistency_areas(p, mask, num_classes))
 
     def compute_metrics(self, results: list) -> Dict[str, float]:
-        intersect = np.sum([r[0] for r in results], axis=0)
-        union = np.sum([r[1] for r in results], axis=0)
+        intersect, union, pred, mask = (np.sum([r[k] for r in results],
+                                               axis=0) for k in range(4))
         return consistency_scores(intersect, union,
-                                  self.dataset_meta['classes'])
+                                  self.dataset_meta['classes'], pred, mask)
