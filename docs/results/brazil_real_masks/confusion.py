@@ -1,9 +1,10 @@
-"""Which way the painted images disagree with their masks: the real-only
-segmentor ``--reference`` reads each pair of a real-mask set
+"""Which way the painted images miss their masks: the real-only segmentor
+``--reference`` reads each pair of a real-mask set
 (``<work>/data/brazil_syn_real_masks``) and, beside it, the real image
-of the tile whose mask was painted. Per work dir (``label=folder``) and
-source: the share of background pixels it calls building and the share
-of building pixels it calls background. Writes ``confusion.json`` here::
+of the tile whose mask was painted (as often as it was drawn). Per work
+dir (``label=folder``) and source: consistency IoU, recall and
+precision per class (``images_consistency``). Writes ``confusion.json``
+here::
 
     python docs/results/brazil_real_masks/confusion.py \\
         budget=work_dirs/bbud full=work_dirs/bkl6 \\
@@ -13,11 +14,9 @@ import argparse
 import os.path as osp
 import sys
 
-import numpy as np
-
-from dldm_mmseg.evaluation.consistency import (ConsistencyChecker,
-                                               load_pairs)
+from dldm_mmseg.evaluation.consistency import ConsistencyChecker, load_pairs
 from dldm_mmseg.experiments.alpha_sweep import finished_run
+from dldm_mmseg.experiments.analysis import images_consistency
 from dldm_mmseg.utils.io import read_jsonl
 
 HERE = osp.dirname(osp.abspath(__file__))
@@ -25,25 +24,14 @@ sys.path.insert(0, osp.join(HERE, '..', 'synthetic_gain'))
 from aggregate import write_verdict  # noqa: E402
 
 CONFIG = 'configs/demo/brazil/deeplabv3plus_brazil_syn40.py'
-BATCH = 90
+CLASSES = ('background', 'building')
 
 
-def rates(checker, pairs):
-    """Background called building, building called background (percent
-    of each class's pixels), and the pixel counts."""
-    counts = np.zeros((2, 2), np.int64)  # mask class x predicted class
-    for start in range(0, len(pairs), BATCH):
-        images, labels = load_pairs(pairs[start:start + BATCH], True)
-        predicted, _ = checker.predict(images)
-        for label, pred in zip(labels, predicted):
-            valid = label != 255
-            np.add.at(counts, (label[valid], pred[valid]), 1)
-    return dict(background_called_building=round(
-                    100 * counts[0, 1] / counts[0].sum(), 2),
-                building_called_background=round(
-                    100 * counts[1, 0] / counts[1].sum(), 2),
-                pixels=dict(background=int(counts[0].sum()),
-                            building=int(counts[1].sum())))
+def read(checker, pairs):
+    images, labels = load_pairs(pairs, True)
+    return {k.replace('consistency_', ''): round(v, 2) for k, v in
+            images_consistency(checker, images, labels, CLASSES,
+                               batch_size=90).items()}
 
 
 def main():
@@ -60,16 +48,13 @@ def main():
         syn = osp.join(work, 'data', 'brazil_syn_real_masks')
         real = osp.join(work, 'data', 'brazil_buildings')
         records = list(read_jsonl(osp.join(syn, 'manifest.jsonl')))
-        painted = [(osp.join(syn, 'img_dir', 'train', r['id'] + '.png'),
-                    osp.join(syn, 'ann_dir', 'train', r['id'] + '.png'))
-                   for r in records]
-        # the real tile of each pair, as often as it was drawn
-        tiles = [(osp.join(real, 'img_dir', 'train', r['real_mask'] + '.png'),
-                  osp.join(real, 'ann_dir', 'train', r['real_mask'] + '.png'))
-                 for r in records]
-        out[label] = dict(painted=rates(checker, painted),
-                          real=rates(checker, tiles))
-        print(label, out[label])
+        out[label] = dict(
+            painted=read(checker, [
+                tuple(osp.join(syn, sub, 'train', r['id'] + '.png')
+                      for sub in ('img_dir', 'ann_dir')) for r in records]),
+            real=read(checker, [
+                tuple(osp.join(real, sub, 'train', r['real_mask'] + '.png')
+                      for sub in ('img_dir', 'ann_dir')) for r in records]))
     write_verdict(osp.join(HERE, 'confusion.json'), out)
 
 
