@@ -24,6 +24,7 @@ from dldm_mmseg.experiments.alpha_sweep import (alpha_run_identity,
                                                 class_filter_variant,
                                                 finished_run, reuse_or_run,
                                                 run_alpha, schedule_options)
+from dldm_mmseg.experiments.analysis import filtered_shares
 from dldm_mmseg.utils.compat import speed_up_configs
 
 HERE = osp.dirname(osp.abspath(__file__))
@@ -79,6 +80,11 @@ def main():
         summary[label] = summarise_runs(osp.join(work, 'segmentors'),
                                         list(RUNS) + list(arms)[1:],
                                         args.seeds, keys)
+        if FILTERED in arms:  # percent of each class's pixels ignored
+            summary[label]['filter_ignored'] = {
+                k: round(v, 2) for k, v in filtered_shares(osp.join(
+                    work, 'data', 'brazil_syn_' + arms[FILTERED]['suffix']),
+                    ('background', 'building')).items()}
     write_verdict(osp.join(args.out_dir, 'real_masks.json'), summary)
 
 

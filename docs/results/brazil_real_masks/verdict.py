@@ -1,7 +1,10 @@
 """The reading of ``rule.md``: for each work dir of ``real_masks.json``
 (``run.py``), the real-mask arm against real only and against the
 stage-1 set's arm on val (test reported beside), the predictions, the
-README's table; writes ``verdict.json``::
+README's table; with the addendum's filtered arm, the same against real
+only and the filtered stage-1 arm (``../brazil_label_budget/
+bbud_more.json``, ``../brazil_image_vae/bkl6_more.json``); writes
+``verdict.json``::
 
     python docs/results/brazil_real_masks/verdict.py > \\
         docs/results/brazil_real_masks/verdict.md
@@ -14,6 +17,11 @@ sys.path.insert(0, osp.join(HERE, '..', 'synthetic_gain'))
 from aggregate import load, rare_keys, side_by_side, write_verdict  # noqa
 
 ARM = 'alpha_0.4_real_masks'
+FILTERED = ARM + '_filter_val'
+#: the filtered stage-1 arm of each work dir
+FILTERED_STAGE1 = dict(
+    budget=('brazil_label_budget', 'bbud_more.json'),
+    full=('brazil_image_vae', 'bkl6_more.json'))
 COLUMNS = (('real', 'real only'), ('oversample40', 'oversampling 40%'),
            ('alpha_0.4', 'alpha 0.4, stage-1 masks'),
            (ARM, 'alpha 0.4, real masks'))
@@ -71,7 +79,48 @@ def main():
     print('## predictions\n')
     for text, held in verdict['predictions'].items():
         print(f'- {text}: {"held" if held else "missed"}')
+    if all(FILTERED in summary[label] for label in FILTERED_STAGE1):
+        verdict['addendum'] = addendum(summary)
     write_verdict(osp.join(HERE, 'verdict.json'), verdict)
+
+
+def addendum(summary):
+    """The addendum's arm (the real-mask set with the class-relative
+    filter) against real only and the filtered stage-1 arm."""
+    out = {}
+    print('\n## addendum: the filter on each set\n')
+    for label, (folder, name) in FILTERED_STAGE1.items():
+        runs = dict(summary[label], filtered_stage1=load(osp.join(
+            HERE, '..', folder, name))['filtered'])
+        print(f'### {label}\n')
+        print('\n'.join(side_by_side(
+            {'real only': runs['real'],
+             'stage-1 masks + filter': runs['filtered_stage1'],
+             'real masks + filter': runs[FILTERED]},
+            rare_keys('building')[:2],  # what the *_more.json files hold
+            'seeds 0-2, alpha 0.4, val means')))
+        over_real = margin(runs, FILTERED, 'real')
+        over_stage1 = margin(runs, FILTERED, 'filtered_stage1')
+        out[label] = dict(
+            val=dict(over_real=over_real, over_filtered_stage1=over_stage1),
+            test=dict(over_real=margin(runs, FILTERED, 'real', 'test'),
+                      over_filtered_stage1=margin(
+                          runs, FILTERED, 'filtered_stage1', 'test')),
+            predictions={
+                'level with the filtered stage-1 arm on val':
+                abs(over_stage1['margin']) <= over_stage1['larger_std'],
+                'not above real only by more than the std on val':
+                over_real['margin'] <= over_real['larger_std']})
+        print()
+        for split in ('val', 'test'):
+            for name, m in out[label][split].items():
+                print(f'- {split} mIoU, {name.replace("_", " ")}: '
+                      f'{m["margin"]:+.2f} (larger std {m["larger_std"]:.2f})'
+                      + (' (read only)' if split == 'test' else ''))
+        for text, held in out[label]['predictions'].items():
+            print(f'- {text}: {"held" if held else "missed"}')
+        print()
+    return out
 
 
 if __name__ == '__main__':
