@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# rule.md's runs on 2 CPU cores, over the label budget's work dir
+# ($BUDGET, ../brazil_label_budget/run.sh) and the kl6 work dir ($FULL,
+# ../brazil_image_vae/run.sh), with the Brazil demo's ($SRC) seed-0
+# real-only segmentor as the reader: the real-mask arms and the
+# addendum's filtered arms (run.py), both real-mask sets read by the
+# segmentor (tools/analyze.py: set_analysis_*.json, samples_*.png),
+# which way they miss their masks (confusion.py), the verdict.
+# Run again, each step reuses what is there.
+set -euo pipefail
+cd "$(dirname "$0")/../../.."
+src=${SRC:-work_dirs/brz}
+budget=${BUDGET:-work_dirs/bbud}
+full=${FULL:-work_dirs/bkl6}
+here=docs/results/brazil_real_masks
+python "$here/run.py" "budget=$budget" "full=$full" \
+    --filter "budget=$budget/segmentors/seed0/real" \
+    "full=$src/sweep/alpha_0"
+for name in budget:"$budget" full:"$full"; do
+    folder=${name#*:}
+    out=$folder/analysis_real_masks
+    [ -f "$out/summary.json" ] || DLDM_DEMO_DIR=$(realpath "$folder") \
+        python tools/analyze.py "$folder/data/brazil_syn_real_masks" \
+        --real "$folder/data/brazil_buildings" \
+        --config configs/demo/brazil/deeplabv3plus_brazil_syn0.py \
+        --ref-config "$src/sweep/alpha_0/deeplabv3plus_brazil_syn40.py" \
+        --ref-checkpoint "$src/sweep/alpha_0/iter_1500.pth" --grid 8 \
+        --out "$out"
+    cp "$out/summary.json" "$here/set_analysis_${name%%:*}.json"
+    cp "$out/samples.png" "$here/samples_${name%%:*}.png"
+done
+python "$here/confusion.py" "budget=$budget" "full=$full" \
+    --reference "$src/sweep/alpha_0"
+python "$here/verdict.py" > "$here/verdict.md"
