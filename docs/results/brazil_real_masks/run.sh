@@ -19,8 +19,10 @@ python "$here/run.py" "budget=$budget" "full=$full" \
 for name in budget:"$budget" full:"$full"; do
     folder=${name#*:}
     out=$folder/analysis_real_masks
-    [ -f "$out/summary.json" ] || DLDM_DEMO_DIR=$(realpath "$folder") \
-        python tools/analyze.py "$folder/data/brazil_syn_real_masks" \
+    syn=$folder/data/brazil_syn_real_masks
+    # read again when the set was made after its reading
+    [ "$out/summary.json" -nt "$syn/manifest.jsonl" ] || \
+        DLDM_DEMO_DIR=$(realpath "$folder") python tools/analyze.py "$syn" \
         --real "$folder/data/brazil_buildings" \
         --config configs/demo/brazil/deeplabv3plus_brazil_syn0.py \
         --ref-config "$src/sweep/alpha_0/deeplabv3plus_brazil_syn40.py" \

@@ -68,8 +68,12 @@ def main():
         print()
     budget, full = verdict['budget']['val'], verdict['full']['val']
     verdict['predictions'] = {
-        'budget: the real-mask arm above the stage-1 arm on val (by more '
-        'than the larger std)': budget['over_stage1']['margin'] >
+        # the rule says "above"; read here with the rule's margin (a
+        # stricter reading, chosen after the scores; the mean alone is
+        # in verdict.json's margins)
+        'budget: the real-mask arm above the stage-1 arm on val (read '
+        "with the rule's margin: by more than the larger std)":
+        budget['over_stage1']['margin'] >
         budget['over_stage1']['larger_std'],
         'budget: the real-mask arm not above real only by more than the '
         'std': not verdict['budget']['reading']['real masks help'],
@@ -98,7 +102,7 @@ def addendum(summary):
              'stage-1 masks + filter': runs['filtered_stage1'],
              'real masks + filter': runs[FILTERED]},
             rare_keys('building')[:2],  # what the *_more.json files hold
-            'seeds 0-2, alpha 0.4, val means')))
+            'seeds 0-2, alpha 0.4, filter means on val')))
         over_real = margin(runs, FILTERED, 'real')
         over_stage1 = margin(runs, FILTERED, 'filtered_stage1')
         out[label] = dict(
@@ -106,6 +110,15 @@ def addendum(summary):
             test=dict(over_real=margin(runs, FILTERED, 'real', 'test'),
                       over_filtered_stage1=margin(
                           runs, FILTERED, 'filtered_stage1', 'test')),
+            # "read as above": the rule's three readings, the filtered
+            # stage-1 arm in the stage-1 arm's place
+            reading={
+                'real masks help':
+                over_real['margin'] > over_real['larger_std'],
+                'stage 1 costs':
+                over_stage1['margin'] > over_stage1['larger_std'],
+                'stage 2 costs':
+                -over_real['margin'] > over_real['larger_std']},
             predictions={
                 'level with the filtered stage-1 arm on val':
                 abs(over_stage1['margin']) <= over_stage1['larger_std'],
@@ -117,6 +130,8 @@ def addendum(summary):
                 print(f'- {split} mIoU, {name.replace("_", " ")}: '
                       f'{m["margin"]:+.2f} (larger std {m["larger_std"]:.2f})'
                       + (' (read only)' if split == 'test' else ''))
+        for text, held in out[label]['reading'].items():
+            print(f'- {text}: {"yes" if held else "no"}')
         for text, held in out[label]['predictions'].items():
             print(f'- {text}: {"held" if held else "missed"}')
         print()
