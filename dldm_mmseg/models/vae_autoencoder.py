@@ -13,6 +13,7 @@ from mmengine.model import BaseModel
 from mmseg.registry import MODELS
 from dldm_mmseg.datasets.transforms import from_unit_range
 from dldm_mmseg.models.generators import build_sd_components
+from dldm_mmseg.utils.class_weights import class_balanced_weights
 from dldm_mmseg.utils.io import atomic_directory
 from dldm_mmseg.utils.mask_encoding import (ENCODINGS,
                                             check_onehot_classes,
@@ -201,22 +202,6 @@ class VAEAutoencoder(BaseModel):
             return onehot_index(decoded, self.num_classes)
         return nearest_palette_index_torch(from_unit_range(decoded),
                                            self.palette)
-
-
-def class_balanced_weights(labels: torch.Tensor, num_classes: int,
-                           power: float) -> torch.Tensor:
-    """Per-pixel weights ``freq(class) ** -power`` over the batch's valid
-    pixels, scaled to mean 1; ignore pixels get weight 1."""
-    weights = torch.ones(labels.shape, dtype=torch.float32,
-                         device=labels.device)
-    if power == 0:
-        return weights
-    valid = labels != 255
-    counts = torch.bincount(labels[valid], minlength=num_classes).float()
-    per_class = (counts / counts.sum().clamp_min(1)).clamp_min(1e-6) ** -power
-    weights[valid] = per_class[labels[valid]]
-    weights[valid] /= weights[valid].mean()
-    return weights
 
 
 def content_pixels(batch: dict, content: str) -> torch.Tensor:

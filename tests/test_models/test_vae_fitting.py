@@ -4,8 +4,8 @@ import pytest
 import torch
 
 from dldm_mmseg.models import vae_fitting as fit
-from dldm_mmseg.models.vae_autoencoder import (class_balanced_weights,
-                                               content_pixels)
+from dldm_mmseg.models.vae_autoencoder import content_pixels
+from dldm_mmseg.utils.class_weights import class_balanced_weights
 
 
 def test_class_balanced_weights_favour_rare_classes_and_average_one():

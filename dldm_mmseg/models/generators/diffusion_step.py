@@ -1,6 +1,8 @@
 """The diffusion maths of a training step: noising, the network's target,
 the implied clean latents x0, which samples decode x0 for the x0-space
 losses (and at what weight), and the (Min-SNR weighted) MSE."""
+from typing import Optional
+
 import torch
 import torch.nn.functional as F
 
@@ -84,19 +86,26 @@ class DiffusionStepMixin:
             checkpoint(self.decode_latents, x0[i:i + 1], use_reentrant=False)
             for i in range(x0.shape[0])])
 
-    def diffusion_loss(self, pred, latents, noise, t) -> torch.Tensor:
+    def diffusion_loss(self, pred, latents, noise, t,
+                       pixel_weights: Optional[torch.Tensor] = None
+                       ) -> torch.Tensor:
         """MSE to the scheduler's target, Min-SNR weighted per sample
-        with ``snr_gamma``."""
+        with ``snr_gamma``, each latent pixel's squared error weighted by
+        ``pixel_weights`` (``N x h x w``) when given."""
         target = self.diffusion_target(latents, noise, t)
-        if self.snr_gamma is None:
+        if self.snr_gamma is None and pixel_weights is None:
             return self.mse(pred, target)
+        squared = F.mse_loss(pred.float(), target.float(), reduction='none')
+        if pixel_weights is not None:
+            squared = squared * pixel_weights[:, None].to(squared)
+        per_sample = squared.flatten(1).mean(1)
+        if self.snr_gamma is None:
+            return per_sample.mean()
         from diffusers.training_utils import compute_snr
         snr = compute_snr(self.noise_scheduler, t).float()
         weight = snr.clamp(max=self.snr_gamma) / (
             snr + 1 if self.noise_scheduler.config.prediction_type ==
             'v_prediction' else snr)
-        per_sample = F.mse_loss(pred.float(), target.float(),
-                                reduction='none').flatten(1).mean(1)
         return (weight * per_sample).mean()
 
     @staticmethod

@@ -9,6 +9,7 @@ import torch.nn.functional as F
 
 from mmseg.registry import MODELS
 from dldm_mmseg.datasets.transforms import from_unit_range
+from dldm_mmseg.utils.class_weights import class_balanced_weights
 from dldm_mmseg.utils.io import atomic_directory
 from dldm_mmseg.utils.label_stats import class_shares
 from dldm_mmseg.utils.mask_encoding import (check_onehot_classes,
@@ -136,6 +137,12 @@ class ControlNetImageGenerator(DiffusionGenerator):
             (``conditioning_channels = C + 1``), so the network never has
             to tell classes apart by colour. Recorded in the exported
             ControlNet's ``config.json``. Defaults to ``'rgb'``.
+        class_balance (float): Weight each latent pixel's diffusion loss
+            by the batch frequency of the mask's classes under it to the
+            power ``-class_balance`` (the image VAE's weights, averaging 1
+            over the valid pixels, pooled to the latent grid), so a class
+            that covers a tenth of the pixels is not a tenth of the loss.
+            Defaults to 0 (every latent pixel alike).
         share_conditioning (dict, optional): Give the ControlNet the
             mask's class-share vector as numbers too, embedded by a small
             MLP (zero-initialised output) and added to its timestep
@@ -159,12 +166,18 @@ class ControlNetImageGenerator(DiffusionGenerator):
                  zero_convolutions: bool = True,
                  condition: str = 'rgb',
                  share_conditioning: Optional[dict] = None,
+                 class_balance: float = 0.0,
                  **kwargs) -> None:
         super().__init__(components, **kwargs)
         from diffusers import ControlNetModel
         if image_loss not in ('l1', 'mse'):
             raise ValueError(f'image_loss must be l1 or mse, got '
                              f'{image_loss!r}')
+        if not isinstance(class_balance, (int, float)) or \
+                isinstance(class_balance, bool) or class_balance < 0:
+            raise ValueError(f'class_balance must be a number >= 0 (0: '
+                             f'the plain loss), got {class_balance!r}')
+        self.class_balance = float(class_balance)
         if condition not in CONDITIONS:
             raise ValueError(f'condition must be one of {CONDITIONS}, got '
                              f'{condition!r}')
@@ -262,7 +275,8 @@ class ControlNetImageGenerator(DiffusionGenerator):
             down_block_additional_residuals=[r.to(unet_dtype) for r in down],
             mid_block_additional_residual=mid.to(unet_dtype)).sample
         losses = {'loss_diffusion': self.diffusion_loss(
-            pred, latents, noise, t)}
+            pred, latents, noise, t, self._latent_class_weights(
+                kwargs.get('label'), latents.shape[-2:]))}
         if self.image_loss_weight:
             weights = self.x0_weights(t)
             keep, decoded = self.decode_weighted_x0(noisy, pred, t, weights)
@@ -312,6 +326,20 @@ class ControlNetImageGenerator(DiffusionGenerator):
         return samples
 
     pipeline_class = 'StableDiffusionControlNetPipeline'
+
+    def _latent_class_weights(self, labels: Optional[torch.Tensor],
+                              size) -> Optional[torch.Tensor]:
+        """``class_balance``'s weights of the ``N x H x W`` labels,
+        average-pooled to the latent ``size``; None without
+        ``class_balance``."""
+        if not self.class_balance:
+            return None
+        if labels is None:
+            raise ValueError('class_balance weighs the loss by the batch\'s '
+                             '"label" maps; MaskCaptionDataset gives them')
+        weights = class_balanced_weights(labels.long(), len(self.classes),
+                                         self.class_balance)
+        return F.adaptive_avg_pool2d(weights[:, None], tuple(size))[:, 0]
 
     def _extra_pipeline_modules(self) -> dict:
         return dict(controlnet=self.controlnet)
