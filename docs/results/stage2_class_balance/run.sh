@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # rule.md's run on 2 CPU cores: the label budget's stage 2 ($BUDGET,
 # ../brazil_label_budget/run.sh) trained again with class_balance=0.5 in
-# $WORK (its data and image VAE linked from $BUDGET), then both stage 2s
+# $WORK (its tiles and image VAE linked from $BUDGET), then both stage 2s
 # painting the real val and test masks, read by the Brazil demo's ($SRC)
 # seed-0 real-only segmentor (stage2.json). Run again, each step reuses
 # what is there (training resumes).
@@ -12,10 +12,11 @@ budget=${BUDGET:-work_dirs/bbud}
 work=${WORK:-work_dirs/bbud_cb}
 here=docs/results/stage2_class_balance
 config=configs/demo/brazil/image_controlnet_small_brazil.py
-mkdir -p "$work"
-for link in data vae_image; do
-    ln -sfn "$(realpath "$budget/$link")" "$work/$link"
-done
+# the budget's tiles and image VAE; the synthetic sets stay $work's own
+mkdir -p "$work/data"
+ln -sfn "$(realpath "$budget/data/brazil_buildings")" \
+    "$work/data/brazil_buildings"
+ln -sfn "$(realpath "$budget/vae_image")" "$work/vae_image"
 dir=$work/$(basename "$config" .py)
 if [ ! -d "$dir/export/final/unet" ]; then
     resume=()
