@@ -34,6 +34,32 @@ def margin(runs, a, b, split='val'):
                 larger_std=round(max(x['std'], y['std']), 2))
 
 
+def readings(over_real, over_stage1):
+    """The rule's three readings of an arm's val margins over real only
+    and over the stage-1 arm it is compared with."""
+    return {'real masks help':
+            over_real['margin'] > over_real['larger_std'],
+            'stage 1 costs':
+            over_stage1['margin'] > over_stage1['larger_std'],
+            'stage 2 costs':
+            -over_real['margin'] > over_real['larger_std']}
+
+
+def print_block(block):
+    """A work dir's margins (val, then test read only), readings and
+    predictions, as markdown items."""
+    print()
+    for split in ('val', 'test'):
+        for name, m in block[split].items():
+            print(f'- {split} mIoU, {name.replace("_", " ")}: '
+                  f'{m["margin"]:+.2f} (larger std {m["larger_std"]:.2f})'
+                  + (' (read only)' if split == 'test' else ''))
+    for text, held in block['reading'].items():
+        print(f'- {text}: {"yes" if held else "no"}')
+    for text, held in block.get('predictions', {}).items():
+        print(f'- {text}: {"held" if held else "missed"}')
+
+
 def main():
     summary = load(osp.join(HERE, 'real_masks.json'))
     verdict = {}
@@ -45,26 +71,12 @@ def main():
             rare_keys('building'), 'seeds 0-2, 1500 iterations')))
         over_real = margin(runs, ARM, 'real')
         over_stage1 = margin(runs, ARM, 'alpha_0.4')
-        reading = {
-            'real masks help':
-            over_real['margin'] > over_real['larger_std'],
-            'stage 1 costs':
-            over_stage1['margin'] > over_stage1['larger_std'],
-            'stage 2 costs':
-            -over_real['margin'] > over_real['larger_std']}
         verdict[label] = dict(
             val=dict(over_real=over_real, over_stage1=over_stage1),
             test=dict(over_real=margin(runs, ARM, 'real', 'test'),
                       over_stage1=margin(runs, ARM, 'alpha_0.4', 'test')),
-            reading=reading)
-        print()
-        for split in ('val', 'test'):
-            for name, m in verdict[label][split].items():
-                print(f'- {split} mIoU, {name.replace("_", " ")}: '
-                      f'{m["margin"]:+.2f} (larger std {m["larger_std"]:.2f})'
-                      + (' (read only)' if split == 'test' else ''))
-        for text, held in reading.items():
-            print(f'- {text}: {"yes" if held else "no"}')
+            reading=readings(over_real, over_stage1))
+        print_block(verdict[label])
         print()
     budget, full = verdict['budget']['val'], verdict['full']['val']
     verdict['predictions'] = {
@@ -112,28 +124,13 @@ def addendum(summary):
                           runs, FILTERED, 'filtered_stage1', 'test')),
             # "read as above": the rule's three readings, the filtered
             # stage-1 arm in the stage-1 arm's place
-            reading={
-                'real masks help':
-                over_real['margin'] > over_real['larger_std'],
-                'stage 1 costs':
-                over_stage1['margin'] > over_stage1['larger_std'],
-                'stage 2 costs':
-                -over_real['margin'] > over_real['larger_std']},
+            reading=readings(over_real, over_stage1),
             predictions={
                 'level with the filtered stage-1 arm on val':
                 abs(over_stage1['margin']) <= over_stage1['larger_std'],
                 'not above real only by more than the std on val':
                 over_real['margin'] <= over_real['larger_std']})
-        print()
-        for split in ('val', 'test'):
-            for name, m in out[label][split].items():
-                print(f'- {split} mIoU, {name.replace("_", " ")}: '
-                      f'{m["margin"]:+.2f} (larger std {m["larger_std"]:.2f})'
-                      + (' (read only)' if split == 'test' else ''))
-        for text, held in out[label]['reading'].items():
-            print(f'- {text}: {"yes" if held else "no"}')
-        for text, held in out[label]['predictions'].items():
-            print(f'- {text}: {"held" if held else "missed"}')
+        print_block(out[label])
         print()
     return out
 
