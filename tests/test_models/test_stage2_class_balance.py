@@ -27,13 +27,31 @@ def test_pixel_weights_scale_the_squared_error_where_they_are(data):
         pytest.approx(float(plain))
 
 
+def test_pixel_weights_under_min_snr_weighting(data):
+    model, _ = build(IMAGE_CFG, data, snr_gamma=5.0)
+    assert model.snr_gamma == 5.0  # the Min-SNR branch
+    latents = torch.zeros(2, 4, 4, 4)
+    noise = torch.zeros_like(latents)
+    t = torch.tensor([10, 900])
+    pred = model.diffusion_target(latents, noise, t).clone()
+    pred[:, :, :2] += 1.0
+    plain = float(model.diffusion_loss(pred, latents, noise, t))
+    weights = torch.ones(2, 4, 4)
+    assert float(model.diffusion_loss(pred, latents, noise, t, weights)) \
+        == pytest.approx(plain)
+    weights[:, :2] = 3.0
+    assert float(model.diffusion_loss(pred, latents, noise, t, weights)) \
+        == pytest.approx(3 * plain)
+
+
 def test_class_balance_weighs_the_rare_class_up_in_the_latent_grid(data):
     model, _ = build(IMAGE_CFG, data, class_balance=0.5)
     labels = torch.zeros(1, 16, 16, dtype=torch.long)
-    labels[0, :4, :4] = 4  # a sixteenth of the pixels, one latent pixel
+    labels[0, :4, 8:12] = 4  # a sixteenth of the pixels: latent (0, 2)
     weights = model._latent_class_weights(labels, (4, 4))
     assert weights.shape == (1, 4, 4)
-    assert weights[0, 0, 0] > 3 * weights[0, 3, 3]
+    assert weights[0, 0, 2] > 3 * weights[0, 3, 3]
+    assert weights[0, 2, 0] == pytest.approx(float(weights[0, 3, 3]))
     assert float(weights.mean()) == pytest.approx(1.0)
     plain, _ = build(IMAGE_CFG, data)
     assert plain._latent_class_weights(labels, (4, 4)) is None
