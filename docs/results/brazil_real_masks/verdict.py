@@ -14,7 +14,8 @@ import sys
 
 HERE = osp.dirname(osp.abspath(__file__))
 sys.path.insert(0, osp.join(HERE, '..', 'synthetic_gain'))
-from aggregate import load, rare_keys, side_by_side, write_verdict  # noqa
+from aggregate import (load, margins, rare_keys,  # noqa: E402
+                       side_by_side, write_verdict)
 
 ARM = 'alpha_0.4_real_masks'
 FILTERED = ARM + '_filter_val'
@@ -28,10 +29,11 @@ COLUMNS = (('real', 'real only'), ('oversample40', 'oversampling 40%'),
 
 
 def margin(runs, a, b, split='val'):
-    """``a``'s mIoU mean minus ``b``'s and the larger of their stds."""
-    x, y = runs[a][split]['mIoU'], runs[b][split]['mIoU']
-    return dict(margin=round(x['mean'] - y['mean'], 2),
-                larger_std=round(max(x['std'], y['std']), 2))
+    """``a``'s mIoU mean minus ``b``'s and the larger of their stds
+    (``aggregate.margins``), rounded as the README quotes them."""
+    m = margins(runs, a, [b], split, 'mIoU')[b]
+    return dict(margin=round(m['margin'], 2),
+                larger_std=round(m['larger_std'], 2))
 
 
 def readings(over_real, over_stage1):

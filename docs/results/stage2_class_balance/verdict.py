@@ -12,7 +12,8 @@ import sys
 
 HERE = osp.dirname(osp.abspath(__file__))
 sys.path.insert(0, osp.join(HERE, '..', 'synthetic_gain'))
-from aggregate import load, rare_keys, side_by_side, write_verdict  # noqa
+from aggregate import (load, margins, rare_keys,  # noqa: E402
+                       side_by_side, write_verdict)
 
 ARM = 'alpha_0.4_real_masks'
 KEYS = ('consistency_mIoU', 'consistency_IoU.background',
@@ -55,19 +56,13 @@ def main():
              'real masks, plain stage 2': runs['plain'],
              'real masks, class-balanced stage 2': runs[ARM]},
             rare_keys('building'), 'budget, seeds 0-2, alpha 0.4')))
-        margins = {}
-        for split in ('val', 'test'):
-            for other in ('real', 'plain'):
-                a, b = runs[ARM][split]['mIoU'], runs[other][split]['mIoU']
-                margins[f'{split} over {other}'] = dict(
-                    margin=round(a['mean'] - b['mean'], 2),
-                    larger_std=round(max(a['std'], b['std']), 2))
+        over = {f'{split} over {other}': m for split in ('val', 'test')
+                for other, m in margins(runs, ARM, ['real', 'plain'],
+                                        split, 'mIoU').items()}
         verdict['downstream'] = dict(
-            margins=margins,
-            helps=margins['val over real']['margin'] >
-            margins['val over real']['larger_std'])
+            margins=over, helps=over['val over real']['beyond_std'])
         print()
-        for name, m in margins.items():
+        for name, m in over.items():
             print(f'- mIoU, {name}: {m["margin"]:+.2f} (larger std '
                   f'{m["larger_std"]:.2f})'
                   + (' (read only)' if name.startswith('test') else ''))
