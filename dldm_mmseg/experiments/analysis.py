@@ -160,8 +160,8 @@ def sample_grid(out_dir: str, ids: Sequence[str], palette, path: str,
     if osp.isfile(manifest):
         records = {str(r.get('id')): r for r in read_jsonl(manifest)}
     real = real_rows(records, ids, real_images or {})
-    if classes is None:
-        records = {}
+    # the shares under each mask need the class names
+    shares = records if classes is not None else {}
     masks, images = [], []
     for sample in ids:
         label = np.asarray(Image.open(osp.join(out_dir, ANN_DIR,
@@ -174,7 +174,7 @@ def sample_grid(out_dir: str, ids: Sequence[str], palette, path: str,
                                           sample + '.png')).convert('RGB'))
     num = len(ids)
     shown = len(classes) if classes is not None else 0
-    text_rows = min(shown, 8) + 1 if records else 0
+    text_rows = min(shown, 8) + 1 if shares else 0
     rows = 3 if real else 2
     fig, axes = plt.subplots(
         rows, num, squeeze=False,
@@ -190,7 +190,7 @@ def sample_grid(out_dir: str, ids: Sequence[str], palette, path: str,
             ax.set_xticks([])
             ax.set_yticks([])
         axes[0, k].set_title(sample, fontsize=7)
-        record = records.get(sample)
+        record = shares.get(sample)
         if record is not None:
             target = shares_to_array(record['target_shares'], classes)
             measured = shares_to_array(record['measured_shares'], classes)

@@ -26,12 +26,13 @@ def weight_hashes(settings) -> dict:
     """Hash of each generator's weights folder ('in-memory' for a model
     given without one) and of the checkpoints of the segmentors that guide
     (``seg_guidance``) or filter (``consistency``) the set."""
-    hashes = {key: 'not used' if key == 'mask_generator' and
-              settings.masks == 'real'  # stage 1 makes none of the set
-              else folder_hash(spec['weights'])
-              if (spec := getattr(settings, key) or {}).get('weights')
-              else 'in-memory'
-              for key in ('mask_generator', 'image_generator')}
+    hashes = {}
+    for key in ('mask_generator', 'image_generator'):
+        weights = (getattr(settings, key) or {}).get('weights')
+        if key == 'mask_generator' and settings.masks == 'real':
+            hashes[key] = 'not used'  # stage 1 makes none of the set
+        else:
+            hashes[key] = folder_hash(weights) if weights else 'in-memory'
     for key in ('seg_guidance', 'consistency'):
         checkpoint = getattr(getattr(settings, key), 'checkpoint', None)
         if checkpoint:

@@ -9,22 +9,17 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from dldm_mmseg.datasets.captioning import write_captions
 from dldm_mmseg.synthesis.engine import SynthesisEngine
 from dldm_mmseg.synthesis.share_sampler import TargetShareSampler
-from fixtures import POTSDAM_CLASSES, load_tool, make_seg_dataset
-from test_synthesis_engine import (exported_generators, files_of,
+from fixtures import POTSDAM_CLASSES, load_tool
+from test_synthesis_engine import (files_of, real_set_and_generators,
                                    synth_cfg)
 
 
 @pytest.fixture(scope='module')
 def setup(tmp_path_factory):
-    base = tmp_path_factory.mktemp('real_masks')
-    real = make_seg_dataset(str(base / 'real'), num_train=3, num_val=0,
-                            size=32)
-    write_captions(real, POTSDAM_CLASSES, True, 'img_dir/train',
-                   'ann_dir/train')
-    return real, exported_generators(str(base / 'gens'))
+    # three patches, so six samples draw some patch twice
+    return real_set_and_generators(tmp_path_factory.mktemp('real_masks'), 3)
 
 
 def real_cfg(setup, **overrides):

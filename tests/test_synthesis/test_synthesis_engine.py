@@ -49,14 +49,19 @@ def exported_generators(folder):
     return paths
 
 
-@pytest.fixture(scope='module')
-def setup(tmp_path_factory):
-    base = tmp_path_factory.mktemp('synth')
-    real = make_seg_dataset(str(base / 'real'), num_train=6, num_val=0,
-                            size=32)
+def real_set_and_generators(base, num_train):
+    """A captioned real set of ``num_train`` 32 px patches under ``base``
+    and :func:`exported_generators`: ``(data_root, paths)``."""
+    real = make_seg_dataset(str(base / 'real'), num_train=num_train,
+                            num_val=0, size=32)
     write_captions(real, POTSDAM_CLASSES, True, 'img_dir/train',
                    'ann_dir/train')
     return real, exported_generators(str(base / 'gens'))
+
+
+@pytest.fixture(scope='module')
+def setup(tmp_path_factory):
+    return real_set_and_generators(tmp_path_factory.mktemp('synth'), 6)
 
 
 def synth_cfg(setup, **overrides):
