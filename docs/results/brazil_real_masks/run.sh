@@ -18,18 +18,11 @@ python "$here/run.py" "budget=$budget" "full=$full" \
     "full=$src/sweep/alpha_0"
 for name in budget:"$budget" full:"$full"; do
     folder=${name#*:}
-    out=$folder/analysis_real_masks
-    syn=$folder/data/brazil_syn_real_masks
-    # read again when the set was made after its reading
-    [ "$out/summary.json" -nt "$syn/manifest.jsonl" ] || \
-        DLDM_DEMO_DIR=$(realpath "$folder") python tools/analyze.py "$syn" \
-        --real "$folder/data/brazil_buildings" \
-        --config configs/demo/brazil/deeplabv3plus_brazil_syn0.py \
-        --ref-config "$src/sweep/alpha_0/deeplabv3plus_brazil_syn40.py" \
-        --ref-checkpoint "$src/sweep/alpha_0/iter_1500.pth" --grid 8 \
-        --out "$out"
-    cp "$out/summary.json" "$here/set_analysis_${name%%:*}.json"
-    cp "$out/samples.png" "$here/samples_${name%%:*}.png"
+    bash "$here/read_set.sh" "$folder" "$src"
+    cp "$folder/analysis_real_masks/summary.json" \
+        "$here/set_analysis_${name%%:*}.json"
+    cp "$folder/analysis_real_masks/samples.png" \
+        "$here/samples_${name%%:*}.png"
 done
 python "$here/confusion.py" "budget=$budget" "full=$full" \
     --reference "$src/sweep/alpha_0"

@@ -19,15 +19,7 @@ done
 python docs/results/brazil_real_masks/run.py "class_balance=$work" \
     --out-dir "$here"
 # the set read by the Brazil demo's ($SRC) seed-0 real-only segmentor
-src=${SRC:-work_dirs/brz}
-out=$work/analysis_real_masks
-[ "$out/summary.json" -nt "$work/data/brazil_syn_real_masks/manifest.jsonl" ] \
-    || DLDM_DEMO_DIR=$(realpath "$work") python tools/analyze.py \
-    "$work/data/brazil_syn_real_masks" \
-    --real "$work/data/brazil_buildings" \
-    --config configs/demo/brazil/deeplabv3plus_brazil_syn0.py \
-    --ref-config "$src/sweep/alpha_0/deeplabv3plus_brazil_syn40.py" \
-    --ref-checkpoint "$src/sweep/alpha_0/iter_1500.pth" --grid 8 \
-    --out "$out"
-cp "$out/summary.json" "$here/set_analysis.json"
-cp "$out/samples.png" "$here/samples.png"
+bash docs/results/brazil_real_masks/read_set.sh "$work" \
+    "${SRC:-work_dirs/brz}"
+cp "$work/analysis_real_masks/summary.json" "$here/set_analysis.json"
+cp "$work/analysis_real_masks/samples.png" "$here/samples.png"
