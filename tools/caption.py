@@ -7,6 +7,8 @@ Examples::
     python tools/caption.py data/potsdam --dataset PotsdamDataset \
         --vlm checkpoints/Qwen2-VL-2B-Instruct --batch-size 16
     python tools/caption.py data/my_set --config configs/my_set_syn40.py
+    python tools/caption.py data/potsdam --dataset PotsdamDataset \
+        --appearance
 """
 import argparse
 
@@ -36,6 +38,10 @@ def parse_args(argv=None):
     parser.add_argument('--batch-size', type=int, default=8,
                         help='images per VLM batch (default: 8)')
     parser.add_argument('--device', help='torch device for the VLM')
+    parser.add_argument('--appearance', action='store_true',
+                        help='end each caption with the colour of each '
+                        'class in the image ("Dark green background, grey '
+                        'buildings.")')
     parser.add_argument('--overwrite', action='store_true',
                         help='recompute a complete captions file')
     return parser.parse_args(argv)
@@ -54,7 +60,7 @@ def main(argv=None):
         img_dir=args.img_dir or f'img_dir/{args.split}',
         ann_dir=args.ann_dir or f'ann_dir/{args.split}',
         out_file=args.out, captioner=captioner, batch_size=args.batch_size,
-        overwrite=args.overwrite)
+        overwrite=args.overwrite, appearance=args.appearance)
 
 
 if __name__ == '__main__':

@@ -10,6 +10,11 @@ One JSON record per patch of an mmseg-format dataset::
      "caption": "An aerial view of ...",
      "caption_source": "template" | "vlm:<model folder name>"}
 
+``appearance=True`` adds the colour of each class in the image to the
+caption (``Dark green background, grey buildings.``) and ``+appearance``
+to its source: without it a template caption says nothing of what the
+image looks like, and stage 2 paints every tile in one average colour.
+
 Free-text captions come from a vision-language model in a local folder
 (Qwen2-VL class, through transformers, ``local_files_only``) or, without
 one, from a template built on the shares. Runs are resumable: finished
@@ -23,6 +28,7 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
+from dldm_mmseg.utils.colour_names import colour_name
 from dldm_mmseg.utils.io import atomic_write_jsonl, read_jsonl
 from dldm_mmseg.utils.label_stats import (class_shares, read_label_map,
                                           to_train_ids)
@@ -63,6 +69,46 @@ def template_caption(shares: np.ndarray, class_names: Sequence[str]) -> str:
                      f'{join(minor)}' if (major or middle) else
                      f' with a few {join(minor)}')
     return ''.join(parts) + '.'
+
+
+def appearance_text(image: np.ndarray, label: np.ndarray,
+                    class_names: Sequence[str], min_share: float = 0.05,
+                    ignore_index: int = 255) -> str:
+    """The colour of each class in an image, in words.
+
+    ``Dark green background, grey buildings.``: the colour word
+    (:func:`~dldm_mmseg.utils.colour_names.colour_name`) of the per-channel
+    median of each class's pixels, for the classes covering at least
+    ``min_share`` of the valid pixels, the largest first.
+
+    Args:
+        image (np.ndarray): ``H x W x 3`` RGB image, 0-255.
+        label (np.ndarray): ``H x W`` train ids (``ignore_index`` for none).
+        class_names (Sequence[str]): Classes, in train-id order.
+        min_share (float): Smallest share of a class to be described.
+        ignore_index (int): Label of unlabelled pixels.
+
+    Returns:
+        str: The sentence, or '' when no class covers ``min_share``.
+    """
+    if image.ndim != 3 or image.shape[2] != 3 or \
+            image.shape[:2] != label.shape:
+        raise ValueError(f'appearance_text needs an H x W x 3 image and an '
+                         f'H x W label map, got {image.shape} and '
+                         f'{label.shape}')
+    valid = label != ignore_index
+    total = int(valid.sum())
+    counts = [int((label == c).sum()) for c in range(len(class_names))]
+    parts = []
+    for c in sorted(range(len(class_names)), key=lambda c: -counts[c]):
+        if total and counts[c] >= min_share * total:
+            colour = colour_name(np.median(image[label == c], axis=0))
+            name = class_display_name(class_names[c])
+            parts.append(f'{colour} {_PLURALS.get(name, name)}')
+    if not parts:
+        return ''
+    text = ', '.join(parts) + '.'
+    return text[0].upper() + text[1:]
 
 
 def list_patches(data_root: str, img_dir: str, ann_dir: str,
@@ -113,7 +159,7 @@ def write_captions(data_root: str, class_names: Sequence[str],
                    captioner: Optional[VLMCaptioner] = None,
                    batch_size: int = 8, ignore_index: int = 255,
                    img_suffix: str = '.png', seg_map_suffix: str = '.png',
-                   overwrite: bool = False) -> str:
+                   overwrite: bool = False, appearance: bool = False) -> str:
     """Compute every patch's class shares and caption; write ``out_file``.
 
     Args:
@@ -127,6 +173,9 @@ def write_captions(data_root: str, class_names: Sequence[str],
         batch_size (int): Patches per VLM batch (and per checkpoint of the
             partial file). Defaults to 8.
         overwrite (bool): Recompute a complete existing file.
+        appearance (bool): End each caption with the colour of each class
+            in the image (:func:`appearance_text`); the source gets
+            ``+appearance``.
 
     Returns:
         str: The path written.
@@ -138,7 +187,8 @@ def write_captions(data_root: str, class_names: Sequence[str],
     patches = list_patches(data_root, img_dir, ann_dir, img_suffix,
                            seg_map_suffix)
     ids = {p['id'] for p in patches}
-    source = captioner.source if captioner else 'template'
+    source = (captioner.source if captioner else 'template') + (
+        '+appearance' if appearance else '')
     if osp.isfile(out_path) and not overwrite:
         existing = read_jsonl(out_path)
         if {r.get('id') for r in existing} == ids and all(
@@ -161,7 +211,7 @@ def write_captions(data_root: str, class_names: Sequence[str],
     with open(partial_path, 'a', encoding='utf-8') as partial:
         for start in range(0, len(todo), batch_size):
             batch = todo[start:start + batch_size]
-            records = []
+            records, labels = [], []
             for patch in batch:
                 ann_path = osp.join(data_root, patch['seg_map_path'])
                 label = to_train_ids(read_label_map(ann_path),
@@ -171,6 +221,7 @@ def write_captions(data_root: str, class_names: Sequence[str],
                 if shares.sum() == 0:
                     raise ValueError(f'{ann_path} has no labelled pixel; '
                                      'remove the patch from the dataset')
+                labels.append(label)
                 records.append(dict(
                     patch,
                     shares={c: round(float(s), 6)
@@ -179,11 +230,20 @@ def write_captions(data_root: str, class_names: Sequence[str],
                     share_text=format_class_shares(shares, class_names),
                     caption=template_caption(shares, class_names),
                     caption_source=source))
-            if captioner is not None:
+            if captioner is not None or appearance:
                 images = [Image.open(osp.join(data_root, p['img_path']))
                           .convert('RGB') for p in batch]
+            if captioner is not None:
                 for record, caption in zip(records, captioner(images)):
                     record['caption'] = caption
+            if appearance:
+                for record, image, label in zip(records, images, labels):
+                    colours = appearance_text(np.asarray(image), label,
+                                              class_names,
+                                              ignore_index=ignore_index)
+                    if colours:
+                        record['caption'] = record['caption'].strip() \
+                            .rstrip('.') + '. ' + colours
             for record in records:
                 partial.write(json.dumps(record, ensure_ascii=False) + '\n')
                 done[record['id']] = record

@@ -5,8 +5,12 @@ import os.path as osp
 import numpy as np
 import pytest
 
-from dldm_mmseg.datasets.captioning import (VLMCaptioner, load_captions,
-                                            template_caption, write_captions)
+from PIL import Image
+
+from dldm_mmseg.datasets.captioning import (VLMCaptioner, appearance_text,
+                                            load_captions, template_caption,
+                                            write_captions)
+from dldm_mmseg.utils.colour_names import colour_name, srgb_to_lab
 from dldm_mmseg.utils.label_stats import read_label_map
 from dldm_mmseg.utils.prompts import parse_class_shares
 from fixtures import POTSDAM_CLASSES as CLASSES
@@ -131,3 +135,72 @@ def test_unreadable_or_mis_sized_images_are_all_named_before_writing(
     assert 'train_001.png is 16x16 but its label map' in message
     assert 'train_002.png: cannot be read' in message
     assert not [n for n in os.listdir(root) if n.startswith('captions')]
+
+
+@pytest.mark.parametrize('rgb, name', [
+    ((0, 0, 0), 'black'), ((255, 255, 255), 'white'),
+    ((128, 128, 128), 'grey'), ((60, 60, 60), 'dark grey'),
+    ((190, 190, 190), 'light grey'),
+    # shaded vegetation: dark, low chroma, still green
+    ((25, 40, 20), 'dark green'), ((70, 140, 60), 'green'),
+    ((150, 100, 60), 'orange'), ((90, 60, 35), 'brown'),
+    ((170, 70, 55), 'red'), ((100, 95, 40), 'olive'),
+    ((70, 100, 200), 'blue'), ((180, 160, 50), 'yellow'),
+    ((60, 90, 170), 'dark blue')])
+def test_colour_names(rgb, name):
+    assert colour_name(rgb) == name
+
+
+def test_srgb_to_lab_known_values():
+    lab = srgb_to_lab([[255, 255, 255], [255, 0, 0], [0, 0, 0]])
+    assert np.allclose(lab, [[100, 0, 0], [53.24, 80.09, 67.20], [0, 0, 0]],
+                       atol=0.05)
+    with pytest.raises(ValueError, match='3 channels'):
+        srgb_to_lab([[1, 2]])
+
+
+def test_appearance_text_names_each_large_class_by_its_median_colour():
+    label = np.full((10, 10), 2)               # low vegetation (60%)
+    label[:3] = 1                              # buildings (30%)
+    label[3, :5] = 4                           # cars (5%)
+    label[3, 5:] = 3                           # trees (5%)
+    label[9, 9] = 255                          # not counted
+    image = np.zeros((10, 10, 3), np.uint8)
+    image[label == 2] = (25, 40, 20)
+    image[label == 1] = (170, 70, 55)
+    image[label == 4] = (70, 100, 200)
+    image[label == 3] = (255, 255, 255)
+    image[0, 0] = (0, 0, 0)                    # one odd building pixel
+    assert appearance_text(image, label, CLASSES) == (
+        'Dark green low vegetation, red buildings, white trees, blue cars.')
+    # the classes below the share are left out
+    assert appearance_text(image, label, CLASSES, min_share=0.1) == (
+        'Dark green low vegetation, red buildings.')
+    assert appearance_text(image, np.full((10, 10), 255), CLASSES) == ''
+    with pytest.raises(ValueError, match='H x W x 3'):
+        appearance_text(image[..., :2], label, CLASSES)
+
+
+def test_appearance_captions_end_with_each_images_colours(tmp_path):
+    root = make_seg_dataset(str(tmp_path / 'd'), num_train=3)
+    plain = load_captions(run(root), CLASSES)
+    out = run(root, out_file='captions_colour.jsonl', appearance=True)
+    records = load_captions(out, CLASSES)
+    for key, record in records.items():
+        label = read_label_map(osp.join(root, record['seg_map_path']))
+        label = np.where(label == 0, 255, label.astype(int) - 1)
+        image = np.asarray(Image.open(osp.join(root, record['img_path']))
+                           .convert('RGB'))
+        colours = appearance_text(image, label, CLASSES)
+        assert colours
+        assert record['caption'] == \
+            plain[key]['caption'].rstrip('.') + '. ' + colours
+        assert record['caption_source'] == 'template+appearance'
+        assert record['share_text'] == plain[key]['share_text']
+    # a complete plain file is not taken for an appearance one (the CLI)
+    os.replace(osp.join(root, 'captions.jsonl'), out)
+    load_tool('caption').main([root, '--dataset', 'PotsdamDataset',
+                               '--out', 'captions_colour.jsonl',
+                               '--appearance'])
+    assert {k: r['caption'] for k, r in load_captions(out, CLASSES).items()} \
+        == {k: r['caption'] for k, r in records.items()}
