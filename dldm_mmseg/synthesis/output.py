@@ -206,6 +206,8 @@ class SetOutputMixin:
             **({'user_shares': self.share_sampler.user_shares}
                if self.share_sampler.user_shares else {}),
             seconds=round(seconds, 4), **mask.get('consistency', {}),
+            **({'real_patch': self.share_sampler.patches[plan['patch']]['id']}
+               if plan['patch'] is not None else {}),
             **({'real_mask': mask['real_mask']} if 'real_mask' in mask
                else {}))
         with atomic_open(osp.join(out_dir, RECORDS,

@@ -11,7 +11,7 @@ import torch.multiprocessing as mp
 from PIL import Image
 
 from mmseg.registry import DATASETS
-from dldm_mmseg.datasets.captioning import write_captions
+from dldm_mmseg.datasets.captioning import load_captions, write_captions
 from dldm_mmseg.synthesis.share_sampler import TargetShareSampler
 from dldm_mmseg.datasets.synth_layout import synthesis_status
 from dldm_mmseg.synthesis.engine import SynthesisEngine
@@ -103,6 +103,8 @@ def test_set_is_readable_and_manifest_matches_files(setup, tmp_path):
     out = str(tmp_path / 'syn')
     engine = SynthesisEngine(synth_cfg(setup), device='cpu')
     result = engine.run(5, out)
+    captions = load_captions(osp.join(setup[0], 'captions.jsonl'),
+                             POTSDAM_CLASSES)
     assert result == dict(generated=5, seconds=result['seconds'],
                           complete=True)
     ds = DATASETS.build(dict(type='DiffusionSynthDataset',
@@ -130,6 +132,10 @@ def test_set_is_readable_and_manifest_matches_files(setup, tmp_path):
         share_text = format_class_shares(plan['target'], POTSDAM_CLASSES)
         assert record['prompt'].startswith(share_text + '. ')
         assert record['image_prompt'].endswith('. ' + share_text)
+        # the real patch whose shares and caption it was drawn for
+        drawn = captions[record['real_patch']]
+        assert np.allclose(target, drawn['shares_array'], atol=0.005)
+        assert drawn['caption'].rstrip('.') in record['image_prompt']
         assert set(record['generator_weights']) == {'mask_generator',
                                                     'image_generator'}
         assert Image.open(info['img_path']).size == (32, 32)
