@@ -24,11 +24,12 @@ renamed into place when every patch is done.
 import json
 import os
 import os.path as osp
+import re
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
-from dldm_mmseg.utils.colour_names import colour_name
+from dldm_mmseg.utils.colour_names import colour_name, colour_words
 from dldm_mmseg.utils.io import atomic_write_jsonl, read_jsonl
 from dldm_mmseg.utils.label_stats import (class_shares, read_label_map,
                                           to_train_ids)
@@ -109,6 +110,23 @@ def appearance_text(image: np.ndarray, label: np.ndarray,
         return ''
     text = ', '.join(parts) + '.'
     return text[0].upper() + text[1:]
+
+
+def parse_appearance(text: str, class_names: Sequence[str]) -> Dict[str, str]:
+    """The colour word of each class that :func:`appearance_text` wrote
+    into ``text`` (a caption or a prompt holding one), ``{class: word}``;
+    classes it does not name are left out."""
+    names = {}
+    for c in class_names:
+        name = class_display_name(c)
+        names[_PLURALS.get(name, name)] = c
+    colours = '|'.join(re.escape(w) for w in colour_words())
+    found = {}
+    for colour, name in re.findall(
+            rf'\b({colours}) ({"|".join(map(re.escape, names))})\b',
+            text, flags=re.IGNORECASE):
+        found.setdefault(names[name.lower()], colour.lower())
+    return found
 
 
 def list_patches(data_root: str, img_dir: str, ann_dir: str,

@@ -62,3 +62,12 @@ def colour_name(rgb: Sequence[float]) -> str:
     if lightness < DARK_L:
         return DARK_HUES.get(hue, f'dark {hue}')
     return f'light {hue}' if lightness > LIGHT_L else hue
+
+
+def colour_words() -> tuple:
+    """Every word :func:`colour_name` can give, longest first."""
+    hues = dict.fromkeys(word for _, word in HUES)
+    words = ['black', 'white', 'dark grey', 'light grey', 'grey']
+    for hue in hues:
+        words += [hue, f'light {hue}', DARK_HUES.get(hue, f'dark {hue}')]
+    return tuple(sorted(set(words), key=lambda w: (-len(w), w)))

@@ -8,9 +8,10 @@ import pytest
 from PIL import Image
 
 from dldm_mmseg.datasets.captioning import (VLMCaptioner, appearance_text,
-                                            load_captions, template_caption,
-                                            write_captions)
-from dldm_mmseg.utils.colour_names import colour_name, srgb_to_lab
+                                            load_captions, parse_appearance,
+                                            template_caption, write_captions)
+from dldm_mmseg.utils.colour_names import (colour_name, colour_words,
+                                           srgb_to_lab)
 from dldm_mmseg.utils.label_stats import read_label_map
 from dldm_mmseg.utils.prompts import parse_class_shares
 from fixtures import POTSDAM_CLASSES as CLASSES
@@ -151,6 +152,14 @@ def test_colour_names(rgb, name):
     assert colour_name(rgb) == name
 
 
+def test_colour_words_are_every_name_and_nothing_else():
+    rng = np.random.default_rng(0)
+    colours = np.concatenate([rng.integers(0, 256, (20000, 3)),
+                              np.repeat(np.arange(256)[:, None], 3, 1)])
+    names = {colour_name(rgb) for rgb in colours}
+    assert names == set(colour_words())
+
+
 def test_srgb_to_lab_known_values():
     lab = srgb_to_lab([[255, 255, 255], [255, 0, 0], [0, 0, 0]])
     assert np.allclose(lab, [[100, 0, 0], [53.24, 80.09, 67.20], [0, 0, 0]],
@@ -176,6 +185,14 @@ def test_appearance_text_names_each_large_class_by_its_median_colour():
     # the classes below the share are left out
     assert appearance_text(image, label, CLASSES, min_share=0.1) == (
         'Dark green low vegetation, red buildings.')
+    # and read back from a prompt that holds it
+    prompt = ('An aerial image dominated by low vegetation. '
+              + appearance_text(image, label, CLASSES).rstrip('.')
+              + '. low vegetation: 60%, building: 30%')
+    assert parse_appearance(prompt, CLASSES) == {
+        'low_vegetation': 'dark green', 'building': 'red', 'tree': 'white',
+        'car': 'blue'}
+    assert parse_appearance('An aerial image with a few cars.', CLASSES) == {}
     assert appearance_text(image, np.full((10, 10), 255), CLASSES) == ''
     with pytest.raises(ValueError, match='H x W x 3'):
         appearance_text(image[..., :2], label, CLASSES)
