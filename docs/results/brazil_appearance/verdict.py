@@ -60,7 +60,8 @@ def main():
         load(osp.join(HERE, 'bapp_more.json'))
     kl6, kl6_more = load(osp.join(KL6, 'bkl6_1500.json')), \
         load(osp.join(KL6, 'bkl6_more.json'))
-    runs = {'real only': ours['real'], 'oversampling 40%': ours['oversample40'],
+    runs = {'real only': ours['real'],
+            'oversampling 40%': ours['oversample40'],
             'kl6': kl6['alpha_0.4'], 'kl6 + filter': kl6_more['filtered'],
             'appearance': ours['alpha_0.4'],
             'appearance + filter': more['filtered']}
