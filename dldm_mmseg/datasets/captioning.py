@@ -9,6 +9,7 @@ One JSON record per patch of an mmseg-format dataset::
      "share_text": "impervious surface: 30%, building: 25%, ...",
      "caption": "An aerial view of ...",
      "caption_source": "template" | "vlm:<model folder name>"}
+                       # + "+appearance" with appearance=True
 
 ``appearance=True`` adds the colour of each class in the image to the
 caption (``Dark green background, grey buildings.``) and ``+appearance``
@@ -91,6 +92,10 @@ def appearance_text(image: np.ndarray, label: np.ndarray,
 
     Returns:
         str: The sentence, or '' when no class covers ``min_share``.
+
+    Raises:
+        ValueError: The image is not ``H x W x 3`` or not the label map's
+            size.
     """
     if image.ndim != 3 or image.shape[2] != 3 or \
             image.shape[:2] != label.shape:
@@ -102,7 +107,7 @@ def appearance_text(image: np.ndarray, label: np.ndarray,
     counts = [int((label == c).sum()) for c in range(len(class_names))]
     parts = []
     for c in sorted(range(len(class_names)), key=lambda c: -counts[c]):
-        if total and counts[c] >= min_share * total:
+        if counts[c] and counts[c] >= min_share * total:
             colour = colour_name(np.median(image[label == c], axis=0))
             name = class_display_name(class_names[c])
             parts.append(f'{colour} {_PLURALS.get(name, name)}')
@@ -114,18 +119,30 @@ def appearance_text(image: np.ndarray, label: np.ndarray,
 
 def parse_appearance(text: str, class_names: Sequence[str]) -> Dict[str, str]:
     """The colour word of each class that :func:`appearance_text` wrote
-    into ``text`` (a caption or a prompt holding one), ``{class: word}``;
-    classes it does not name are left out."""
+    into a caption or a prompt.
+
+    Where a class is named with a colour more than once (a free-text
+    caption saying ``red cars`` before the appearance sentence), the last
+    one counts: the appearance sentence ends the caption.
+
+    Args:
+        text (str): A caption or prompt.
+        class_names (Sequence[str]): The dataset's classes.
+
+    Returns:
+        Dict[str, str]: ``{class: colour word}`` of the classes named.
+    """
     names = {}
     for c in class_names:
         name = class_display_name(c)
-        names[_PLURALS.get(name, name)] = c
+        names[_PLURALS.get(name, name).lower()] = c
     colours = '|'.join(re.escape(w) for w in colour_words())
+    longest_first = sorted(names, key=len, reverse=True)
     found = {}
     for colour, name in re.findall(
-            rf'\b({colours}) ({"|".join(map(re.escape, names))})\b',
+            rf'\b({colours}) ({"|".join(map(re.escape, longest_first))})\b',
             text, flags=re.IGNORECASE):
-        found.setdefault(names[name.lower()], colour.lower())
+        found[names[name.lower()]] = colour.lower()
     return found
 
 

@@ -207,7 +207,8 @@ class SetOutputMixin:
                if self.share_sampler.user_shares else {}),
             seconds=round(seconds, 4), **mask.get('consistency', {}),
             **({'real_patch': self.share_sampler.patches[plan['patch']]['id']}
-               if plan['patch'] is not None else {}),
+               if self.share_sampler.patches and plan['patch'] is not None
+               else {}),
             **({'real_mask': mask['real_mask']} if 'real_mask' in mask
                else {}))
         with atomic_open(osp.join(out_dir, RECORDS,

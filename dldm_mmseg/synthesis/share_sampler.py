@@ -93,6 +93,9 @@ class TargetShareSampler:
                              'class; they must then sum to 1')
         self.mode = mode
         self.seed = seed
+        #: the captions records of the patches, in the order of
+        #: ``__call__``'s ``patch`` (set by :meth:`from_captions`)
+        self.patches = None
         self.min_shares = shares_to_array(min_shares or {}, self.class_names)
         if self.min_shares.sum() >= 1:
             raise ValueError(f'min_shares {min_shares} sum to '
@@ -161,7 +164,6 @@ class TargetShareSampler:
                       np.stack([r['shares_array'] for r in ordered]),
                       [r.get('caption') or '' for r in ordered],
                       **dict(kwargs, mode='real'))
-        #: the captions records, in the order of ``__call__``'s ``patch``
         sampler.patches = ordered
         return sampler
 

@@ -32,7 +32,17 @@ _RGB_TO_XYZ = np.array([[0.4124564, 0.3575761, 0.1804375],
 
 
 def srgb_to_lab(rgb) -> np.ndarray:
-    """CIELAB (D65) of ``... x 3`` sRGB colours in 0-255."""
+    """CIELAB (D65) of sRGB colours.
+
+    Args:
+        rgb (array-like): ``... x 3`` sRGB colours, 0-255.
+
+    Returns:
+        np.ndarray: ``... x 3`` ``L*, a*, b*``.
+
+    Raises:
+        ValueError: The last axis is not 3 long.
+    """
     rgb = np.asarray(rgb, dtype=np.float64) / 255.0
     if rgb.shape[-1] != 3:
         raise ValueError(f'colours need 3 channels (RGB), got shape '
@@ -47,7 +57,20 @@ def srgb_to_lab(rgb) -> np.ndarray:
 
 
 def colour_name(rgb: Sequence[float]) -> str:
-    """The colour word of one sRGB colour (0-255), e.g. ``'dark green'``."""
+    """The colour word of one sRGB colour, e.g. ``'dark green'``.
+
+    Args:
+        rgb (Sequence[float]): ``R, G, B`` in 0-255.
+
+    Returns:
+        str: One of :func:`colour_words`.
+
+    Raises:
+        ValueError: ``rgb`` is not three finite numbers.
+    """
+    if np.shape(rgb) != (3,) or not np.isfinite(rgb).all():
+        raise ValueError(f'colour_name needs three finite numbers (R, G, B '
+                         f'in 0-255), got {rgb!r}')
     lightness, a, b = srgb_to_lab(rgb)
     chroma = np.hypot(a, b)
     if chroma <= GREY_SATURATION * np.hypot(chroma, lightness):
@@ -58,7 +81,7 @@ def colour_name(rgb: Sequence[float]) -> str:
         return 'dark grey' if lightness < DARK_L else \
             'light grey' if lightness > LIGHT_L else 'grey'
     angle = float(np.degrees(np.arctan2(b, a)) % 360.0)
-    hue = next(word for end, word in HUES if angle < end)
+    hue = next((word for end, word in HUES if angle < end), HUES[-1][1])
     if lightness < DARK_L:
         return DARK_HUES.get(hue, f'dark {hue}')
     return f'light {hue}' if lightness > LIGHT_L else hue

@@ -4,7 +4,6 @@ import os.path as osp
 
 import numpy as np
 import pytest
-
 from PIL import Image
 
 from dldm_mmseg.datasets.captioning import (VLMCaptioner, appearance_text,
@@ -201,17 +200,30 @@ def test_appearance_text_names_each_large_class_by_its_median_colour():
 def test_appearance_captions_end_with_each_images_colours(tmp_path):
     root = make_seg_dataset(str(tmp_path / 'd'), num_train=3)
     plain = load_captions(run(root), CLASSES)
+    # each image painted with a colour per class, another per image
+    colours = [((25, 40, 20), 'dark green'), ((170, 70, 55), 'red'),
+               ((70, 100, 200), 'blue'), ((128, 128, 128), 'grey'),
+               ((255, 255, 255), 'white'), ((180, 160, 50), 'yellow'),
+               ((0, 0, 0), 'black'), ((90, 60, 35), 'brown')]
+    expected = {}
+    for i, record in enumerate(plain.values()):
+        label = read_label_map(osp.join(root, record['seg_map_path']))
+        image = np.zeros(label.shape + (3,), np.uint8)
+        words = {}
+        for c, name in enumerate(CLASSES):
+            rgb, word = colours[(c + 3 * i) % len(colours)]
+            image[label == c + 1] = rgb
+            if record['shares'][name] >= 0.05:
+                words[name] = word
+        Image.fromarray(image).save(osp.join(root, record['img_path']))
+        expected[record['id']] = words
     out = run(root, out_file='captions_colour.jsonl', appearance=True)
     records = load_captions(out, CLASSES)
     for key, record in records.items():
-        label = read_label_map(osp.join(root, record['seg_map_path']))
-        label = np.where(label == 0, 255, label.astype(int) - 1)
-        image = np.asarray(Image.open(osp.join(root, record['img_path']))
-                           .convert('RGB'))
-        colours = appearance_text(image, label, CLASSES)
-        assert colours
+        assert parse_appearance(record['caption'], CLASSES) == expected[key]
+        colours_text = record['caption'][len(plain[key]['caption']) + 1:]
         assert record['caption'] == \
-            plain[key]['caption'].rstrip('.') + '. ' + colours
+            plain[key]['caption'].rstrip('.') + '. ' + colours_text
         assert record['caption_source'] == 'template+appearance'
         assert record['share_text'] == plain[key]['share_text']
     # a complete plain file is not taken for an appearance one (the CLI)
@@ -221,3 +233,16 @@ def test_appearance_captions_end_with_each_images_colours(tmp_path):
                                '--appearance'])
     assert {k: r['caption'] for k, r in load_captions(out, CLASSES).items()} \
         == {k: r['caption'] for k, r in records.items()}
+
+
+def test_parse_appearance_longer_names_and_the_last_mention():
+    classes = ('road', 'road_marking', 'car')
+    assert parse_appearance('Grey road marking, dark grey road.',
+                            classes) == {'road_marking': 'grey',
+                                         'road': 'dark grey'}
+    # a free-text caption's colour before the appearance sentence
+    assert parse_appearance('A street with red cars. Dark grey road, '
+                            'white cars.', classes) == {
+        'road': 'dark grey', 'car': 'white'}
+    with pytest.raises(ValueError, match='three finite'):
+        colour_name([np.nan, 0, 0])
