@@ -7,7 +7,8 @@
 # oversampling linked from $KL6 (same data and recipe), the filtered arm
 # and alpha 1.0 (more_arms.py), the set read by the seed-0 real-only
 # segmentor, the colour agreement of both sets (colours.json) and the
-# verdict. Run again, each step reuses what is there (training resumes).
+# verdict. Run again, each step reuses what is there (a killed stage 2
+# starts over: it keeps one checkpoint, at its last epoch).
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 src=${SRC:-work_dirs/brz}
@@ -16,17 +17,7 @@ work=${WORK:-work_dirs/bapp}
 here=docs/results/brazil_appearance
 data=data/brazil_buildings
 seg0=configs/demo/brazil/deeplabv3plus_brazil_syn0.py
-mkdir -p "$work/$data"
-for part in img_dir ann_dir label_map.png split_map.png summary.json \
-        dataset.py; do
-    ln -sfn "$(realpath "$src/$data/$part")" "$work/$data/$part"
-done
-for split in train val test; do
-    out=captions_$split.jsonl
-    [ "$split" = train ] && out=captions.jsonl
-    python tools/caption.py "$work/$data" --config "$seg0" --split "$split" \
-        --out "$out" --appearance
-done
+bash "$here/appearance_data.sh" "$src/$data" "$work/$data"
 for part in mask_small_brazil_numeric_ce_only vae_mask; do
     ln -sfn "$(realpath "$src/$part")" "$work/$part"
 done
@@ -37,7 +28,8 @@ stage2=$work/image_controlnet_small_brazil
 if [ ! -d "$stage2/export/final/unet" ]; then
     resume=()
     ls "$stage2"/epoch_*.pth > /dev/null 2>&1 && resume=(--resume)
-    python tools/train.py configs/demo/brazil/image_controlnet_small_brazil.py \
+    python tools/train.py \
+        configs/demo/brazil/image_controlnet_small_brazil.py \
         --work-dir "$stage2" ${resume[@]+"${resume[@]}"} \
         --cfg-options randomness.seed=0
 fi
