@@ -15,18 +15,7 @@ budget=${BUDGET:-work_dirs/bbud}
 work=${WORK:-work_dirs/bbud_app}
 here=docs/results/brazil_appearance
 data=data/brazil_buildings
-seg0=configs/demo/brazil/deeplabv3plus_brazil_syn0.py
-mkdir -p "$work/$data"
-for part in img_dir ann_dir label_map.png split_map.png summary.json \
-        dataset.py; do
-    ln -sfn "$(realpath "$budget/$data/$part")" "$work/$data/$part"
-done
-for split in train val test; do
-    out=captions_$split.jsonl
-    [ "$split" = train ] && out=captions.jsonl
-    python tools/caption.py "$work/$data" --config "$seg0" \
-        --split "$split" --out "$out" --appearance
-done
+bash "$here/appearance_data.sh" "$budget/$data" "$work/$data"
 for part in mask_small_brazil_numeric_ce_only vae_mask vae_image; do
     ln -sfn "$(realpath "$budget/$part")" "$work/$part"
 done
@@ -36,7 +25,8 @@ stage2=$work/image_controlnet_small_brazil
 if [ ! -d "$stage2/export/final/unet" ]; then
     resume=()
     ls "$stage2"/epoch_*.pth > /dev/null 2>&1 && resume=(--resume)
-    python tools/train.py configs/demo/brazil/image_controlnet_small_brazil.py \
+    python tools/train.py \
+        configs/demo/brazil/image_controlnet_small_brazil.py \
         --work-dir "$stage2" ${resume[@]+"${resume[@]}"} --cfg-options \
         randomness.seed=0 train_cfg.max_epochs=488 \
         default_hooks.checkpoint.interval=122
