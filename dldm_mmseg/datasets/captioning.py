@@ -44,14 +44,20 @@ from dldm_mmseg.datasets.vlm_captioner import (  # noqa: F401
 _PLURALS = {'tree': 'trees', 'car': 'cars', 'building': 'buildings'}
 
 
+def caption_name(class_name: str) -> str:
+    """How captions name a class: its display name, plural where
+    countable (``buildings``, ``low vegetation``)."""
+    name = class_display_name(class_name)
+    return _PLURALS.get(name, name)
+
+
 def template_caption(shares: np.ndarray, class_names: Sequence[str]) -> str:
     """A deterministic caption from the class shares (no model needed).
 
     ``An aerial image dominated by low vegetation, with buildings and
     trees, and a few cars.``
     """
-    names = [_PLURALS.get(class_display_name(c), class_display_name(c))
-             for c in class_names]
+    names = [caption_name(c) for c in class_names]
     order = np.argsort(-np.asarray(shares), kind='stable')
     major = [names[i] for i in order if shares[i] >= 0.25]
     middle = [names[i] for i in order if 0.05 <= shares[i] < 0.25]
@@ -73,15 +79,47 @@ def template_caption(shares: np.ndarray, class_names: Sequence[str]) -> str:
     return ''.join(parts) + '.'
 
 
+def class_colours(image: np.ndarray, label: np.ndarray, num_classes: int,
+                  min_share: float = 0.05,
+                  ignore_index: int = 255) -> Dict[int, np.ndarray]:
+    """The per-channel median colour of each class in an image.
+
+    Args:
+        image (np.ndarray): ``H x W x 3`` RGB image, 0-255.
+        label (np.ndarray): ``H x W`` train ids (``ignore_index`` for none).
+        num_classes (int): Number of classes.
+        min_share (float): Smallest share of the valid pixels a class
+            must cover to be given.
+        ignore_index (int): Label of unlabelled pixels.
+
+    Returns:
+        Dict[int, np.ndarray]: ``{train id: median RGB}``, the largest
+        class first.
+
+    Raises:
+        ValueError: The image is not ``H x W x 3`` or not the label map's
+            size.
+    """
+    if image.ndim != 3 or image.shape[2] != 3 or \
+            image.shape[:2] != label.shape:
+        raise ValueError(f'class colours need an H x W x 3 image and an '
+                         f'H x W label map, got {image.shape} and '
+                         f'{label.shape}')
+    total = int((label != ignore_index).sum())
+    counts = [int((label == c).sum()) for c in range(num_classes)]
+    return {c: np.median(image[label == c], axis=0)
+            for c in sorted(range(num_classes), key=lambda c: -counts[c])
+            if counts[c] and counts[c] >= min_share * total}
+
+
 def appearance_text(image: np.ndarray, label: np.ndarray,
                     class_names: Sequence[str], min_share: float = 0.05,
                     ignore_index: int = 255) -> str:
     """The colour of each class in an image, in words.
 
     ``Dark green background, grey buildings.``: the colour word
-    (:func:`~dldm_mmseg.utils.colour_names.colour_name`) of the per-channel
-    median of each class's pixels, for the classes covering at least
-    ``min_share`` of the valid pixels, the largest first.
+    (:func:`~dldm_mmseg.utils.colour_names.colour_name`) of each class's
+    :func:`class_colours`, the largest class first.
 
     Args:
         image (np.ndarray): ``H x W x 3`` RGB image, 0-255.
@@ -97,20 +135,10 @@ def appearance_text(image: np.ndarray, label: np.ndarray,
         ValueError: The image is not ``H x W x 3`` or not the label map's
             size.
     """
-    if image.ndim != 3 or image.shape[2] != 3 or \
-            image.shape[:2] != label.shape:
-        raise ValueError(f'appearance_text needs an H x W x 3 image and an '
-                         f'H x W label map, got {image.shape} and '
-                         f'{label.shape}')
-    valid = label != ignore_index
-    total = int(valid.sum())
-    counts = [int((label == c).sum()) for c in range(len(class_names))]
-    parts = []
-    for c in sorted(range(len(class_names)), key=lambda c: -counts[c]):
-        if counts[c] and counts[c] >= min_share * total:
-            colour = colour_name(np.median(image[label == c], axis=0))
-            name = class_display_name(class_names[c])
-            parts.append(f'{colour} {_PLURALS.get(name, name)}')
+    parts = [f'{colour_name(colour)} {caption_name(class_names[c])}'
+             for c, colour in class_colours(image, label, len(class_names),
+                                            min_share,
+                                            ignore_index).items()]
     if not parts:
         return ''
     text = ', '.join(parts) + '.'
@@ -132,10 +160,7 @@ def parse_appearance(text: str, class_names: Sequence[str]) -> Dict[str, str]:
     Returns:
         Dict[str, str]: ``{class: colour word}`` of the classes named.
     """
-    names = {}
-    for c in class_names:
-        name = class_display_name(c)
-        names[_PLURALS.get(name, name).lower()] = c
+    names = {caption_name(c).lower(): c for c in class_names}
     colours = '|'.join(re.escape(w) for w in colour_words())
     longest_first = sorted(names, key=len, reverse=True)
     found = {}

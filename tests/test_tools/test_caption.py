@@ -221,9 +221,8 @@ def test_appearance_captions_end_with_each_images_colours(tmp_path):
     records = load_captions(out, CLASSES)
     for key, record in records.items():
         assert parse_appearance(record['caption'], CLASSES) == expected[key]
-        colours_text = record['caption'][len(plain[key]['caption']) + 1:]
-        assert record['caption'] == \
-            plain[key]['caption'].rstrip('.') + '. ' + colours_text
+        assert record['caption'].startswith(
+            plain[key]['caption'].rstrip('.') + '. ')
         assert record['caption_source'] == 'template+appearance'
         assert record['share_text'] == plain[key]['share_text']
     # a complete plain file is not taken for an appearance one (the CLI)

@@ -27,27 +27,18 @@ import os.path as osp
 import numpy as np
 from PIL import Image
 
-from dldm_mmseg.datasets.captioning import load_captions, parse_appearance
+from dldm_mmseg.datasets.captioning import (class_colours, load_captions,
+                                            parse_appearance)
 from dldm_mmseg.datasets.synth_layout import ANN_DIR, IMG_DIR, INFO, MANIFEST
 from dldm_mmseg.utils.colour_names import colour_name, srgb_to_lab
 from dldm_mmseg.utils.io import atomic_open, read_jsonl
 from dldm_mmseg.utils.label_stats import read_label_map, to_train_ids
-
-MIN_SHARE = 0.05
 
 
 def read_pair(image_path, label_path, reduce_zero_label):
     image = np.asarray(Image.open(image_path).convert('RGB'))
     label = to_train_ids(read_label_map(label_path), reduce_zero_label)
     return image, label
-
-
-def class_medians(image, label, num_classes):
-    """``{class index: median RGB}`` of the classes covering MIN_SHARE."""
-    valid = max(int((label != 255).sum()), 1)
-    return {c: np.median(image[label == c], axis=0)
-            for c in range(num_classes)
-            if (label == c).sum() >= MIN_SHARE * valid}
 
 
 def main():
@@ -84,7 +75,7 @@ def main():
     for record in first.values():
         patch = patches[record['real_patch']]
         if patch['id'] not in real_medians:
-            real_medians[patch['id']] = class_medians(*read_pair(
+            real_medians[patch['id']] = class_colours(*read_pair(
                 osp.join(real_root, patch['img_path']),
                 osp.join(real_root, patch['seg_map_path']), reduce_zero),
                 len(classes))
@@ -97,7 +88,7 @@ def main():
             image, label = read_pair(osp.join(folder, IMG_DIR, i + '.png'),
                                      osp.join(folder, ANN_DIR, i + '.png'),
                                      reduce_zero)
-            painted = class_medians(image, label, len(classes))
+            painted = class_colours(image, label, len(classes))
             real = real_medians[first[i]['real_patch']]
             for c, colour in painted.items():
                 cls = classes[c]
