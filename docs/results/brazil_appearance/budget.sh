@@ -14,6 +14,8 @@ src=${SRC:-work_dirs/brz}
 budget=${BUDGET:-work_dirs/bbud}
 work=${WORK:-work_dirs/bbud_app}
 here=docs/results/brazil_appearance
+# shellcheck source=lib.sh
+source "$here/lib.sh"
 data=data/brazil_buildings
 bash "$here/appearance_data.sh" "$budget/$data" "$work/$data"
 for part in mask_small_brazil_numeric_ce_only vae_mask vae_image; do
@@ -21,27 +23,13 @@ for part in mask_small_brazil_numeric_ce_only vae_mask vae_image; do
 done
 export DLDM_DEMO_DIR
 DLDM_DEMO_DIR=$(realpath "$work")
-stage2=$work/image_controlnet_small_brazil
-if [ ! -d "$stage2/export/final/unet" ]; then
-    resume=()
-    ls "$stage2"/epoch_*.pth > /dev/null 2>&1 && resume=(--resume)
-    python tools/train.py \
-        configs/demo/brazil/image_controlnet_small_brazil.py \
-        --work-dir "$stage2" ${resume[@]+"${resume[@]}"} --cfg-options \
-        randomness.seed=0 train_cfg.max_epochs=488 \
-        default_hooks.checkpoint.interval=122
-fi
+train_stage2 "$work" train_cfg.max_epochs=488 \
+    default_hooks.checkpoint.interval=122
 [ -f "$here/stage2_budget.json" ] || python \
     docs/results/image_vae_texture/paint.py --dataset brazil_buildings \
     "budget=$budget" "appearance=$work" --reference "$src/sweep/alpha_0" \
     --out "$here/stage2_budget.json"
-for seed in 0 1 2; do
-    mkdir -p "$work/segmentors/seed$seed"
-    for run in real oversample40; do
-        ln -sfn "$(realpath "$budget/segmentors/seed$seed/$run")" \
-            "$work/segmentors/seed$seed/$run"
-    done
-done
+link_baselines "$budget" "$work"
 python "$here/run.py" "$work" --name bbud_app_1500
 python "$here/colours.py" "budget=$budget/data/brazil_syn" \
     "appearance=$work/data/brazil_syn" --out "$here/colours_budget.json"

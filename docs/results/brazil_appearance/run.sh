@@ -15,6 +15,8 @@ src=${SRC:-work_dirs/brz}
 kl6=${KL6:-work_dirs/bkl6}
 work=${WORK:-work_dirs/bapp}
 here=docs/results/brazil_appearance
+# shellcheck source=lib.sh
+source "$here/lib.sh"
 data=data/brazil_buildings
 seg0=configs/demo/brazil/deeplabv3plus_brazil_syn0.py
 bash "$here/appearance_data.sh" "$src/$data" "$work/$data"
@@ -24,25 +26,11 @@ done
 ln -sfn "$(realpath "$kl6/vae_image")" "$work/vae_image"
 export DLDM_DEMO_DIR
 DLDM_DEMO_DIR=$(realpath "$work")
-stage2=$work/image_controlnet_small_brazil
-if [ ! -d "$stage2/export/final/unet" ]; then
-    resume=()
-    ls "$stage2"/epoch_*.pth > /dev/null 2>&1 && resume=(--resume)
-    python tools/train.py \
-        configs/demo/brazil/image_controlnet_small_brazil.py \
-        --work-dir "$stage2" ${resume[@]+"${resume[@]}"} \
-        --cfg-options randomness.seed=0
-fi
+train_stage2 "$work"
 [ -f "$here/stage2.json" ] || python docs/results/image_vae_texture/paint.py \
     --dataset brazil_buildings "kl6=$kl6" "appearance=$work" \
     --reference "$src/sweep/alpha_0" --out "$here/stage2.json"
-for seed in 0 1 2; do
-    mkdir -p "$work/segmentors/seed$seed"
-    for run in real oversample40; do
-        ln -sfn "$(realpath "$kl6/segmentors/seed$seed/$run")" \
-            "$work/segmentors/seed$seed/$run"
-    done
-done
+link_baselines "$kl6" "$work"
 python "$here/run.py" "$work"
 python "$here/colours.py" "kl6=$kl6/data/brazil_syn" \
     "appearance=$work/data/brazil_syn" --out "$here/colours.json"
