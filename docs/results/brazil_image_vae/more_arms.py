@@ -29,14 +29,16 @@ CONFIG = 'configs/demo/brazil/deeplabv3plus_brazil_syn40.py'
 ITERS = 1500
 
 
-def run(work: str, name: str, seed: int, alpha: float, variant=None):
-    """One segmentor over ``work``'s set (``DLDM_DEMO_DIR``)."""
+def run(work: str, name: str, seed: int, alpha: float, variant=None,
+        config: str = CONFIG, options: dict = None):
+    """One segmentor of ``config`` (with cfg-``options``) over ``work``'s
+    set (``DLDM_DEMO_DIR``)."""
     os.environ['DLDM_DEMO_DIR'] = osp.abspath(work)
-    options = schedule_options(ITERS, seed)
+    options = dict(options or {}, **schedule_options(ITERS, seed))
     run_dir = osp.join(work, 'segmentors', f'seed{seed}', name)
-    return reuse_or_run(run_dir, run_alpha, CONFIG, alpha, run_dir, options,
+    return reuse_or_run(run_dir, run_alpha, config, alpha, run_dir, options,
                         variant, identity=alpha_run_identity(
-                            CONFIG, alpha, options, variant))
+                            config, alpha, options, variant))
 
 
 def main():
