@@ -63,9 +63,9 @@ class IgnoreClassBoundaries(BaseTransform):
     class to ``ignore_index`` (:func:`class_boundary_band`), so that the
     loss skips them.
 
-    Place it after any resize or crop that changes the scale, so that
-    ``width`` counts the pixels the segmentor sees. Records
-    ``boundary_ignored`` (the number of pixels it ignored).
+    Place it after any resize, so that ``width`` counts the pixels the
+    segmentor sees. Sets ``boundary_ignored`` in the results (the number
+    of pixels it ignored), which ``PackSegInputs`` does not pass on.
 
     Args:
         width (int): The band's half-width in pixels; both sides of a

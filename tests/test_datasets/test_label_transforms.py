@@ -94,3 +94,20 @@ def test_eroded_config_erodes_synthetic_labels_only(tmp_path):
     real_types = [t['type'] for t in
                   cfg.train_dataloader.dataset.datasets[0].pipeline]
     assert 'IgnoreClassBoundaries' not in real_types
+
+
+def test_eroded_config_is_syn40_plus_the_transform():
+    """Nothing else differs from the plain alpha-0.4 config, and the
+    width the Brazil harness sets by cfg-options reaches the transform."""
+    cfg = Config.fromfile(ERODED)
+    plain = Config.fromfile(ERODED.replace('_eroded', ''))
+    eroded = cfg.to_dict()
+    step = eroded['train_dataloader']['dataset']['datasets'][1][
+        'pipeline'].pop(2)
+    assert step == dict(type='IgnoreClassBoundaries', width=1)
+    assert eroded == plain.to_dict()
+    cfg.merge_from_dict(
+        {'train_dataloader.dataset.datasets.1.pipeline.2.width': 2})
+    transform = TRANSFORMS.build(
+        cfg.train_dataloader.dataset.datasets[1].pipeline[2])
+    assert transform.width == 2

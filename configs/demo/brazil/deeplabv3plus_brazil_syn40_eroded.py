@@ -2,7 +2,6 @@
 # boundaries unlabelled (IgnoreClassBoundaries: one pixel on each side),
 # the real tiles' labels as they are.
 _base_ = ['./deeplabv3plus_brazil_syn40.py']
-boundary_width = 1
 train_dataloader = dict(
     dataset=dict(datasets=[
         {{_base_.real}},
@@ -15,7 +14,7 @@ train_dataloader = dict(
             pipeline=[
                 dict(type='LoadImageFromFile'),
                 dict(type='LoadAnnotations', reduce_zero_label=True),
-                dict(type='IgnoreClassBoundaries', width=boundary_width),
+                dict(type='IgnoreClassBoundaries', width=1),
                 dict(type='RandomFlip', prob=0.5,
                      direction=['horizontal', 'vertical']),
                 dict(type='PackSegInputs'),

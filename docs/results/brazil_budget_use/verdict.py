@@ -64,13 +64,20 @@ def main():
             runs['syn_only']['val']['IoU.building']['mean']
             >= 0.5 * real_val['IoU.building']['mean'],
     }
-    eroded = [r for r in runs if 'eroded' in r]
-    if eroded:  # the addendum's arms
-        plain = runs['alpha_0.4']['val']['Precision.building']['mean']
-        predictions['both widths raise val building precision over '
-                    'unfiltered alpha 0.4'] = all(
-            runs[r]['val']['Precision.building']['mean'] > plain
-            for r in eroded)
+    eroded = [f'alpha_0.4_eroded{w}' for w in (1, 2)]  # the addendum's
+    missing = [r for r in eroded if r not in runs]
+    if missing:
+        raise ValueError(f'sweep.json lacks the addendum\'s {missing}: run '
+                         'sweep.py again (finished runs are reused)')
+    plain = runs['alpha_0.4']['val']['Precision.building']['mean']
+    predictions['both widths raise val building precision over '
+                'unfiltered alpha 0.4'] = all(
+        runs[r]['val']['Precision.building']['mean'] > plain
+        for r in eroded)
+    predictions['neither width above real only on val by more than real '
+                'only\'s std'] = all(
+        runs[r]['val']['mIoU']['mean'] - real_val['mIoU']['mean']
+        <= real_val['mIoU']['std'] for r in eroded)
     verdict = dict(seeds=sweep['seeds'], pick=pick,
                    real_only_reproduced=reproduced, val_margins=val_margins,
                    bar_met_on_val=bar_val, predictions_held=predictions)
