@@ -75,7 +75,9 @@ def main():
     runs.update(summarise_runs(osp.join(args.work, 'segmentors'),
                                [run_name(*arm) for arm in arms], args.seeds,
                                keys))
-    swept = dict(runs)
+    # the plot's legend names a line by the run name's tail
+    swept = {name.replace('_filter_val', '_class-relative_filter'): numbers
+             for name, numbers in runs.items()}
     runs.update(summarise_runs(osp.join(args.work, 'segmentors'),
                                list(ERODED), args.seeds, keys))
     summary = dict(iters=ITERS, seeds=args.seeds, runs=runs)
