@@ -15,7 +15,9 @@ from aggregate import label, load, margins  # noqa: E402
 from aggregate import write_verdict as write_json  # noqa: E402
 
 BASELINES = ('alpha_0', 'oversample40')
-NOT_SYNTHETIC = BASELINES + ('real_then_real',)
+BN = ' + real BN'
+NOT_SYNTHETIC = tuple(f'{name}{bn}' for name in BASELINES + (
+    'real_then_real',) for bn in ('', BN))
 NAMES = dict(alpha_0='real only', syn_only='synthetic only',
              syn_then_real='synthetic, then real',
              real_then_real='real, then real (control)',
@@ -39,6 +41,12 @@ def main():
     reproduced = real_again == runs['alpha_0']['val']['mIoU']['per_seed']
     runs.update({name: pretrain[name] for name in
                  ('syn_only', 'syn_then_real', 'real_then_real')})
+    real_bn = load(osp.join(HERE, 'real_bn.json'))['runs']  # addendum 2
+    same = real_bn['pretrain_real']['val']['mIoU']['per_seed'] == \
+        real_bn['alpha_0']['val']['mIoU']['per_seed']
+    runs.update({name.replace('pretrain_', '') + BN: numbers
+                 for name, numbers in real_bn.items()
+                 if name != 'pretrain_real'})
     for name, run in runs.items():
         if run['seeds'] != sweep['seeds']:
             raise ValueError(f'{name}: seeds {run["seeds"]}, the rule asks '
@@ -78,8 +86,23 @@ def main():
                 'only\'s std'] = all(
         runs[r]['val']['mIoU']['mean'] - real_val['mIoU']['mean']
         <= real_val['mIoU']['std'] for r in eroded)
+
+    def moved(arm, split):  # what real BN did to an arm's mean mIoU
+        return runs[arm + BN][split]['mIoU']['mean'] - \
+            runs[arm][split]['mIoU']['mean']
+
+    predictions['real BN moves real only on val by less than 1.0'] = \
+        abs(moved('alpha_0', 'val')) < 1.0
+    predictions['real BN raises unfiltered alpha 1.0 on test more than '
+                'real only'] = moved('alpha_1', 'test') > max(
+                    moved('alpha_0', 'test'), 0.0)
     verdict = dict(seeds=sweep['seeds'], pick=pick,
-                   real_only_reproduced=reproduced, val_margins=val_margins,
+                   real_only_reproduced=reproduced,
+                   real_bn_of_both_real_only_runs_equal=same,
+                   real_bn_shift={arm: {split: moved(arm, split) for split in
+                                        ('val', 'test')}
+                                  for arm in runs if arm + BN in runs},
+                   val_margins=val_margins,
                    bar_met_on_val=bar_val, predictions_held=predictions)
     if bar_val:
         verdict['test'] = {key: margins(runs, pick, list(BASELINES), 'test',
@@ -92,8 +115,10 @@ def main():
           '| val building recall | test mIoU | test building IoU |')
     print('| --- | --- | --- | --- | --- | --- | --- |')
     for name, run in runs.items():
-        shown = NAMES.get(name) or label(name).replace('filter val',
-                                                       'filter')
+        bare = name.replace(BN, '')
+        shown = (NAMES.get(bare) or label(bare).replace('filter val',
+                                                        'filter')) + (
+            BN if name.endswith(BN) else '')
         if name == pick:
             shown = f'**{shown}** (val pick)'
         print(f'| {shown} | ' + ' | '.join(
