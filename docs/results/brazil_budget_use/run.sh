@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # rule.md on 2 CPU cores, over the 90-tile budget's work dir ($BUDGET,
 # ../brazil_label_budget/run.sh) and its appearance set ($WORK,
-# ../brazil_appearance/budget.sh and seeds.sh): the alpha sweep
-# (sweep.py; 21 new segmentors, about 1.5 min each), synthetic
-# pre-training then real fine-tuning (../pretrain_finetune/run.py; 20
-# runs), then the reading (verdict.py). Finished runs are reused.
+# ../brazil_appearance/budget.sh and seeds.sh): the alpha sweep and the
+# first addendum's eroded arms (sweep.py; 31 new segmentors, about 1.5
+# min each), synthetic pre-training then real fine-tuning
+# (../pretrain_finetune/run.py; 20 runs, about 1 min each), the second
+# addendum's real BatchNorm statistics on every arm's last checkpoint
+# (real_bn.py; 70 evaluations, a few seconds each), then the reading
+# (verdict.py). Finished runs are reused.
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 budget=${BUDGET:-work_dirs/bbud}
@@ -16,4 +19,5 @@ DLDM_DEMO_DIR=$(realpath "$work") python \
     configs/demo/brazil/deeplabv3plus_brazil_syn40.py \
     --out "$work/pretrain_finetune" --name pretrain --rare building \
     --seeds 0 1 2 3 4 --out-dir "$here"
+python "$here/real_bn.py" --budget "$budget" --work "$work"
 python "$here/verdict.py" > "$here/verdict.md"
