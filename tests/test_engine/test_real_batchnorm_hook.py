@@ -97,6 +97,12 @@ def test_real_loader_reads_the_real_parts_only(tmp_path):
     paths = [s['img_path'] for batch in real_loader(loader) for s in batch]
     assert len(paths) == 4  # 5 real samples, full batches of 2
     assert all(p.startswith(real_root) for p in paths)
+    # shuffled (tiles are stored in scene order), the same way each call
+    everything = [[s['img_path'] for batch in real_loader(
+        loader, batch_size=5, seed=seed) for s in batch] for seed in (0, 0, 1)]
+    in_order = sorted(everything[0])
+    assert everything[0] == everything[1] != in_order
+    assert sorted(everything[2]) == in_order and everything[2] != everything[0]
     assert len(real_loader(loader, batch_size=8).dataset) == 5
     assert len(list(real_loader(loader, batch_size=8))) == 1
     synthetic_only = torch.utils.data.DataLoader(concat.datasets[0])

@@ -85,19 +85,26 @@ def recalibrate_batchnorm(model, batches: Iterable,
     return used
 
 
-def real_loader(loader: DataLoader,
-                batch_size: Optional[int] = None) -> DataLoader:
+def real_loader(loader: DataLoader, batch_size: Optional[int] = None,
+                seed: int = 0) -> DataLoader:
     """A loader over the real samples of ``loader``'s dataset (all but its
-    :class:`~dldm_mmseg.datasets.DiffusionSynthDataset` parts), in order,
-    with its collate function and batch size (or ``batch_size``); full
-    batches only, unless there are fewer samples than one batch."""
+    :class:`~dldm_mmseg.datasets.DiffusionSynthDataset` parts), with its
+    collate function and batch size (or ``batch_size``); full batches
+    only, unless there are fewer samples than one batch.
+
+    The samples are shuffled (by ``seed``, the same order each call), as
+    training draws them: tiles cut from a scene are stored in scene order,
+    and a batch of neighbouring tiles varies less than a random one, so an
+    average of in-order batch variances would understate the variance the
+    layers saw in training."""
     real, _ = split_real_synthetic(loader.dataset)
     if len(real) == 0:
         raise ValueError('the training set holds no real sample to '
                          'estimate BatchNorm statistics on')
     batch_size = batch_size or loader.batch_size
     return DataLoader(Subset(loader.dataset, real.tolist()),
-                      batch_size=batch_size, shuffle=False, num_workers=0,
+                      batch_size=batch_size, shuffle=True, num_workers=0,
+                      generator=torch.Generator().manual_seed(seed),
                       collate_fn=loader.collate_fn,
                       drop_last=len(real) >= batch_size)
 
@@ -118,21 +125,24 @@ class RealBatchNormHook(Hook):
         max_batches (int, optional): At most this many real batches.
             Defaults to all of them.
         batch_size (int, optional): Defaults to the training batch size.
+        seed (int): The shuffle of the real samples. Defaults to 0.
     """
 
     priority = 'ABOVE_NORMAL'  # CheckpointHook is VERY_LOW
 
     def __init__(self, max_batches: Optional[int] = None,
-                 batch_size: Optional[int] = None) -> None:
+                 batch_size: Optional[int] = None, seed: int = 0) -> None:
         self.max_batches = max_batches
         self.batch_size = batch_size
+        self.seed = seed
 
     def recalibrate(self, runner) -> int:
         """Re-estimate the statistics of ``runner``'s model now; returns
         the number of batches used."""
         model = runner.model.module if is_model_wrapper(runner.model) \
             else runner.model
-        loader = real_loader(runner.train_dataloader, self.batch_size)
+        loader = real_loader(runner.train_dataloader, self.batch_size,
+                             self.seed)
         used = recalibrate_batchnorm(model, loader, self.max_batches)
         runner.logger.info(
             f'RealBatchNormHook: BatchNorm statistics re-estimated on {used} '

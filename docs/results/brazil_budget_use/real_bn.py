@@ -94,6 +94,7 @@ def main():
             run_dir = osp.abspath(folder.format(seed=seed))
             out = osp.join(run_dir, 'real_bn')
             identity = dict(rule='real_bn', real=real_cfg['dataset'],
+                            order='shuffled, seed 0',
                             checkpoint='sha256:' + cached_file_sha256(
                                 finished_run(run_dir)['checkpoint']))
             test = reuse_or_run(out, evaluate, run_dir, real_cfg, out,
