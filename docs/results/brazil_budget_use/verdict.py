@@ -6,13 +6,15 @@ of ``verdict.md``::
     python docs/results/brazil_budget_use/verdict.py > \\
         docs/results/brazil_budget_use/verdict.md
 """
+import json
 import os.path as osp
 import sys
+
+from dldm_mmseg.utils.io import atomic_open
 
 HERE = osp.dirname(osp.abspath(__file__))
 sys.path.insert(0, osp.join(HERE, '..', 'synthetic_gain'))
 from aggregate import label, load, margins  # noqa: E402
-from aggregate import write_verdict as write_json  # noqa: E402
 
 BASELINES = ('alpha_0', 'oversample40')
 BN = ' + real BN'
@@ -108,7 +110,8 @@ def main():
         verdict['test'] = {key: margins(runs, pick, list(BASELINES), 'test',
                                         key)
                            for key in ('mIoU', 'IoU.building')}
-    write_json(osp.join(HERE, 'verdict.json'), verdict)
+    with atomic_open(osp.join(HERE, 'verdict.json')) as f:
+        json.dump(verdict, f, indent=1)
     print('# Verdict of rule.md (written by verdict.py)\n')
     print(f'Segmentor seeds {sweep["seeds"]}; mean ± std (ddof 1).\n')
     print('| arm | val mIoU | val building IoU | val building precision '
