@@ -43,6 +43,10 @@ def test_statistics_are_the_average_over_the_batches(training):
     torch.manual_seed(0)
     model = Tiny().train(training)
     model.aux.running_mean.fill_(3.0)
+    # statistics of training before: replaced, not averaged in
+    model.bn.running_mean.fill_(5.0)
+    model.bn.running_var.fill_(7.0)
+    model.bn.num_batches_tracked.fill_(1500)
     data = batches()
     with torch.no_grad():
         features = [model.conv(b['inputs']) for b in data]
@@ -77,6 +81,22 @@ def test_max_batches_and_refusals():
 
     with pytest.raises(ValueError, match='no BatchNorm layer'):
         recalibrate_batchnorm(NoNorm(), batches())
+
+
+def test_frozen_statistics_stay_frozen():
+    """A BatchNorm layer in eval mode while the model trains (mmseg's
+    ``norm_eval=True``) keeps its statistics; called on a model in eval
+    mode, every layer is re-estimated."""
+    model = Tiny().train()
+    model.bn.eval()
+    model.bn.running_mean.fill_(5.0)
+    assert recalibrate_batchnorm(model, batches()) == 3
+    assert (model.bn.running_mean == 5.0).all() and not model.bn.training
+    assert model.bn.num_batches_tracked.item() == 0
+    model.eval()
+    recalibrate_batchnorm(model, batches())
+    assert not (model.bn.running_mean == 5.0).any()
+    assert model.bn.num_batches_tracked.item() == 3
 
 
 def test_real_loader_reads_the_real_parts_only(tmp_path):

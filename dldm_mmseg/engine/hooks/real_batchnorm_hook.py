@@ -28,8 +28,9 @@ def recalibrate_batchnorm(model, batches: Iterable,
     dropout is off), without gradients, through the model's
     ``data_preprocessor`` and its ``mode='tensor'`` forward. A BatchNorm
     layer that forward does not reach (an auxiliary head) keeps its
-    statistics. The model's modes and each layer's ``momentum`` are
-    restored.
+    statistics, and so does one held in eval mode while the model trains
+    (a backbone with ``norm_eval=True``: its statistics are frozen). The
+    model's modes and each layer's ``momentum`` are restored.
 
     Args:
         model: An mmengine ``BaseModel`` (a segmentor).
@@ -44,10 +45,10 @@ def recalibrate_batchnorm(model, batches: Iterable,
             batch.
     """
     norms = [m for m in model.modules() if isinstance(m, _BatchNorm)
-             and m.track_running_stats]
+             and m.track_running_stats and (m.training or not model.training)]
     if not norms:
         raise ValueError(f'{type(model).__name__} has no BatchNorm layer '
-                         'with running statistics to recalibrate')
+                         'with running statistics that training updates')
     saved = [(m.momentum, m.running_mean.clone(), m.running_var.clone(),
               m.num_batches_tracked.clone()) for m in norms]
     reached = set()
@@ -116,8 +117,9 @@ class RealBatchNormHook(Hook):
     (:func:`recalibrate_batchnorm`, :func:`real_loader`).
 
     It runs before ``CheckpointHook`` saves the last checkpoint and before
-    the last validation, so both hold the re-estimated statistics. In a
-    mixed config::
+    the last validation, so both hold the re-estimated statistics; not
+    when training stops before its last iteration. Under ``EMAHook`` the
+    averaged model keeps the statistics it averaged. In a mixed config::
 
         custom_hooks = [dict(type='RealBatchNormHook')]
 
