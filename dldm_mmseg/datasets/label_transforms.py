@@ -24,6 +24,14 @@ from mmseg.registry import TRANSFORMS
 from .transforms import _label_map
 
 
+def _band_width(width) -> int:
+    """``width`` as a whole number of pixels >= 1, or a ValueError."""
+    if int(width) != width or width < 1:
+        raise ValueError(f'width must be a whole number of pixels >= 1, '
+                         f'got {width!r}')
+    return int(width)
+
+
 def class_boundary_band(label: np.ndarray, width: int,
                         ignore_index: int = 255) -> np.ndarray:
     """Where ``label`` has a pixel of another class within ``width``
@@ -40,10 +48,7 @@ def class_boundary_band(label: np.ndarray, width: int,
     Returns:
         np.ndarray: ``H x W`` bool, True in the band.
     """
-    if int(width) != width or width < 1:
-        raise ValueError(f'width must be a whole number of pixels >= 1, '
-                         f'got {width!r}')
-    width = int(width)
+    width = _band_width(width)
     height, breadth = label.shape
     padded = np.pad(label, width, mode='edge')
     band = np.zeros(label.shape, bool)
@@ -75,8 +80,7 @@ class IgnoreClassBoundaries(BaseTransform):
     """
 
     def __init__(self, width: int = 1, ignore_index: int = 255):
-        class_boundary_band(np.zeros((1, 1), np.uint8), width)  # checks it
-        self.width = int(width)
+        self.width = _band_width(width)
         self.ignore_index = ignore_index
 
     def transform(self, results: dict) -> dict:

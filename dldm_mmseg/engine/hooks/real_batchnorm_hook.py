@@ -7,6 +7,7 @@ the real training samples alone once training ends (AdaBN, Li et al.
 2016), before the last checkpoint is saved and the last validation runs;
 :func:`recalibrate_batchnorm` does it for any model and batches.
 """
+from itertools import islice
 from typing import Iterable, Optional
 
 import torch
@@ -64,9 +65,7 @@ def recalibrate_batchnorm(model, batches: Iterable,
     used = 0
     try:
         with torch.no_grad():
-            for batch in batches:
-                if max_batches is not None and used >= max_batches:
-                    break
+            for batch in islice(batches, max_batches):
                 data = model.data_preprocessor(batch, True)
                 model(**data, mode='tensor')
                 used += 1
