@@ -53,45 +53,45 @@ def main():
         if run['seeds'] != sweep['seeds']:
             raise ValueError(f'{name}: seeds {run["seeds"]}, the rule asks '
                              f'for {sweep["seeds"]}')
-    pick = max(runs, key=lambda r: runs[r]['val']['mIoU']['mean'])
+
+    def mean(arm, split='val', key='mIoU'):
+        return runs[arm][split][key]['mean']
+
+    pick = max(runs, key=mean)
     val_margins = margins(runs, pick, [b for b in BASELINES if b != pick],
                           'val', 'mIoU')
     bar_val = pick not in NOT_SYNTHETIC and all(
         m['beyond_std'] for m in val_margins.values())
-    real_val = runs['alpha_0']['val']
-    filtered = {r: runs[r]['val']['mIoU']['mean'] - real_val['mIoU']['mean']
-                for r in runs if r.endswith('_filter_val')}
+    filtered = {r: mean(r) - mean('alpha_0') for r in runs
+                if r.endswith('_filter_val')}
     predictions = {
         'the bar is missed': not bar_val,
         'no filtered alpha above real only on val by more than 1.0':
             max(filtered.values()) <= 1.0,
         'unfiltered alpha 1.0 below real only on val':
-            runs['alpha_1']['val']['mIoU']['mean'] < real_val['mIoU']['mean'],
+            mean('alpha_1') < mean('alpha_0'),
         'synthetic-then-real below the control on val':
-            runs['syn_then_real']['val']['mIoU']['mean']
-            < runs['real_then_real']['val']['mIoU']['mean'],
+            mean('syn_then_real') < mean('real_then_real'),
         'the set alone reaches 50% of real only val building IoU':
-            runs['syn_only']['val']['IoU.building']['mean']
-            >= 0.5 * real_val['IoU.building']['mean'],
+            mean('syn_only', key='IoU.building')
+            >= 0.5 * mean('alpha_0', key='IoU.building'),
     }
     eroded = [f'alpha_0.4_eroded{w}' for w in (1, 2)]  # the addendum's
     missing = [r for r in eroded if r not in runs]
     if missing:
         raise ValueError(f'sweep.json lacks the addendum\'s {missing}: run '
                          'sweep.py again (finished runs are reused)')
-    plain = runs['alpha_0.4']['val']['Precision.building']['mean']
     predictions['both widths raise val building precision over '
                 'unfiltered alpha 0.4'] = all(
-        runs[r]['val']['Precision.building']['mean'] > plain
-        for r in eroded)
+        mean(r, key='Precision.building')
+        > mean('alpha_0.4', key='Precision.building') for r in eroded)
     predictions['neither width above real only on val by more than real '
                 'only\'s std'] = all(
-        runs[r]['val']['mIoU']['mean'] - real_val['mIoU']['mean']
-        <= real_val['mIoU']['std'] for r in eroded)
+        mean(r) - mean('alpha_0') <= runs['alpha_0']['val']['mIoU']['std']
+        for r in eroded)
 
     def moved(arm, split):  # what real BN did to an arm's mean mIoU
-        return runs[arm + BN][split]['mIoU']['mean'] - \
-            runs[arm][split]['mIoU']['mean']
+        return mean(arm + BN, split) - mean(arm, split)
 
     predictions['real BN moves real only on val by less than 1.0'] = \
         abs(moved('alpha_0', 'val')) < 1.0
