@@ -8,21 +8,18 @@ reused when finished. Writes ``long_real.json`` here::
         --work work_dirs/bbud_app
 """
 import argparse
-import os
 import os.path as osp
 import sys
 
-from dldm_mmseg.experiments.alpha_sweep import (alpha_run_identity,
-                                                reuse_or_run, run_alpha,
-                                                schedule_options)
 from dldm_mmseg.utils.compat import speed_up_configs
 
 HERE = osp.dirname(osp.abspath(__file__))
 sys.path.insert(0, osp.join(HERE, '..', 'synthetic_gain'))
+sys.path.insert(0, osp.join(HERE, '..', 'brazil_image_vae'))
 from aggregate import load, rare_keys, summarise_runs  # noqa: E402
 from aggregate import write_verdict  # noqa: E402
+from more_arms import run  # noqa: E402
 
-CONFIG = 'configs/demo/brazil/deeplabv3plus_brazil_syn40.py'
 ITERS = 3000
 
 
@@ -34,13 +31,9 @@ def main():
                         default=[0, 1, 2, 3, 4])
     args = parser.parse_args()
     speed_up_configs()
-    os.environ['DLDM_DEMO_DIR'] = osp.abspath(args.work)
-    out = osp.join(args.work, 'segmentors')
     for seed in args.seeds:
-        options = schedule_options(ITERS, seed)
-        run_dir = osp.join(out, f'seed{seed}', 'real_3000')
-        reuse_or_run(run_dir, run_alpha, CONFIG, 0.0, run_dir, options,
-                     identity=alpha_run_identity(CONFIG, 0.0, options))
+        run(args.work, 'real_3000', seed, 0.0, iters=ITERS)
+    out = osp.join(args.work, 'segmentors')
     keys = list(rare_keys('building'))
     runs = summarise_runs(out, ['real_3000'], args.seeds, keys)
     sweep = load(osp.join(HERE, 'sweep.json'))['runs']

@@ -30,11 +30,11 @@ ITERS = 1500
 
 
 def run(work: str, name: str, seed: int, alpha: float, variant=None,
-        config: str = CONFIG, options: dict = None):
+        config: str = CONFIG, options: dict = None, iters: int = ITERS):
     """One segmentor of ``config`` (with cfg-``options``) over ``work``'s
-    set (``DLDM_DEMO_DIR``)."""
+    set (``DLDM_DEMO_DIR``), ``iters`` iterations."""
     os.environ['DLDM_DEMO_DIR'] = osp.abspath(work)
-    options = dict(options or {}, **schedule_options(ITERS, seed))
+    options = dict(options or {}, **schedule_options(iters, seed))
     run_dir = osp.join(work, 'segmentors', f'seed{seed}', name)
     return reuse_or_run(run_dir, run_alpha, config, alpha, run_dir, options,
                         variant, identity=alpha_run_identity(
