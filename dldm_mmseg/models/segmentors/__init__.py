@@ -1,0 +1,3 @@
+from .biased_encoder_decoder import BiasedEncoderDecoder
+
+__all__ = ['BiasedEncoderDecoder']
