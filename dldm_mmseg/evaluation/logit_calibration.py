@@ -23,6 +23,7 @@ from typing import Dict, Iterable, Optional, Sequence, Tuple
 import numpy as np
 import torch
 
+from dldm_mmseg.datasets.samplers import real_loader
 from dldm_mmseg.utils.progress import progress_bar
 
 SEGMENTOR_TYPES = ('EncoderDecoder', 'BiasedEncoderDecoder')
@@ -50,9 +51,10 @@ def _check(logits: np.ndarray, labels: np.ndarray) -> Tuple[np.ndarray,
             'give it as the logits [0, x])')
     if len(labels) == 0:
         raise ValueError('no labelled pixel to score or fit biases on')
-    if labels.min() < 0 or labels.max() >= logits.shape[1]:
+    outside = (labels < 0) | (labels >= logits.shape[1])
+    if outside.any():
         raise ValueError(
-            f'labels hold {sorted(set(np.unique(labels)))[:10]}, outside '
+            f'labels hold {np.unique(labels[outside])[:10].tolist()}, outside '
             f'the {logits.shape[1]} classes; drop ignored pixels first')
     return logits, labels
 
@@ -176,24 +178,31 @@ def prior_shift_bias(train_counts: Sequence[float],
             segmentor will meet (the real training samples).
         classes (Sequence[str], optional): Class names for the error.
 
+    A class with no pixel in either keeps a bias of 0 (before centring):
+    nothing says its share shifted.
+
     Raises:
-        ValueError: When the lengths differ, or a class has no pixel in
-            either (its share, and so its bias, is undefined).
+        ValueError: When the lengths differ, or a class has pixels in only
+            one of the two (its bias would be infinite).
     """
     train = np.asarray(train_counts, dtype=np.float64)
     target = np.asarray(target_counts, dtype=np.float64)
     if train.shape != target.shape or train.ndim != 1:
         raise ValueError(f'{len(train)} training counts against '
                          f'{len(target)} target counts: give one per class')
-    empty = np.flatnonzero((train <= 0) | (target <= 0))
+    absent = (train <= 0) & (target <= 0)
+    empty = np.flatnonzero((train <= 0) != (target <= 0))
     if len(empty):
         names = [classes[i] if classes else str(i) for i in empty]
         raise ValueError(
-            f'class(es) {names} have no labelled pixel in the training '
-            f'stream ({train[empty].tolist()}) or the target samples '
-            f'({target[empty].tolist()}), so their prior shift is '
-            'undefined; count more batches or fit the bias on val instead')
-    bias = np.log(target / target.sum()) - np.log(train / train.sum())
+            f'class(es) {names} have labelled pixels in only one of the '
+            f'training stream ({train[empty].tolist()}) and the target '
+            f'samples ({target[empty].tolist()}), so their prior shift is '
+            'infinite; count more batches or fit the bias on val instead')
+    bias = np.zeros(len(train))
+    present = ~absent
+    bias[present] = np.log(target[present] / target.sum()) - \
+        np.log(train[present] / train.sum())
     return (bias - bias.mean()).tolist()
 
 
@@ -234,11 +243,10 @@ def stream_class_counts(batches: Iterable, num_classes: int,
     return counts
 
 
-def collect_logits(model, loader, ignore_index: int = 255,
-                   max_pixels_per_image: Optional[int] = None,
-                   seed: int = 0,
-                   show_progress: bool = True) -> Tuple[np.ndarray,
-                                                       np.ndarray]:
+def collect_logits(
+        model, loader, ignore_index: int = 255,
+        max_pixels_per_image: Optional[int] = None, seed: int = 0,
+        show_progress: bool = True) -> Tuple[np.ndarray, np.ndarray]:
     """A segmentor's logits and labels over a val or test dataloader, at
     each image's original size, ignored pixels dropped.
 
@@ -331,28 +339,46 @@ def calibrate(cfg, checkpoint: str, mode: str = 'val',
             ``EncoderDecoder``.
     """
     from mmengine.runner import Runner
-    from dldm_mmseg.engine.hooks.real_batchnorm_hook import real_loader
     if mode not in ('val', 'prior'):
         raise ValueError(f'mode {mode!r}: use "val" or "prior"')
     if str(cfg.model.get('type')).split('.')[-1] not in SEGMENTOR_TYPES:
         raise ValueError(
             f'model type {cfg.model.get("type")!r} in {cfg.filename}: logit '
             f'biases apply to {" or ".join(SEGMENTOR_TYPES)} segmentors')
-    model = load_segmentor(cfg, checkpoint)
-    num_classes = model.decode_head.out_channels
     if mode == 'val':
+        model = load_segmentor(cfg, checkpoint)
         logits, labels = collect_logits(
             model, Runner.build_dataloader(cfg.val_dataloader),
             max_pixels_per_image=max_pixels_per_image)
         return dict(mode=mode, pixels=len(labels),
                     **fit_logit_bias(logits, labels))
-    train = Runner.build_dataloader(cfg.train_dataloader)
+    return dict(mode=mode, **stream_prior(cfg, stream_batches))
+
+
+def stream_prior(cfg, stream_batches: int = 200, seed: int = 0,
+                 real_counts: Optional[Sequence[int]] = None) -> Dict:
+    """:func:`prior_shift_bias` of ``cfg``'s training stream against the
+    real training samples: ``stream_batches`` batches of
+    ``cfg.train_dataloader`` (its sampler seeded by ``seed``) against one
+    pass over its real samples (:func:`real_loader`), or against
+    ``real_counts`` (for a stream with no real sample).
+
+    Returns:
+        dict: ``bias``, ``stream_batches``, ``stream_counts`` and
+        ``real_counts``.
+    """
+    from mmengine.registry import init_default_scope
+    from mmengine.runner import Runner
+    init_default_scope(cfg.get('default_scope', 'mmseg'))
+    train = Runner.build_dataloader(cfg.train_dataloader, seed=seed)
+    num_classes = cfg.model.decode_head.num_classes
     stream = stream_class_counts(train, num_classes, stream_batches)
-    real = stream_class_counts(real_loader(train), num_classes)
-    classes = cfg.train_dataloader.dataset.get('metainfo', {}).get('classes')
-    return dict(mode=mode, stream_batches=stream_batches,
-                stream_counts=stream.tolist(), real_counts=real.tolist(),
-                bias=prior_shift_bias(stream, real, classes))
+    real = stream_class_counts(real_loader(train, seed=seed), num_classes) \
+        if real_counts is None else np.asarray(real_counts)
+    classes = train.dataset.metainfo.get('classes')
+    return dict(bias=prior_shift_bias(stream, real, classes),
+                stream_batches=stream_batches,
+                stream_counts=stream.tolist(), real_counts=real.tolist())
 
 
 def write_calibrated_config(config: str, bias: Sequence[float], out: str,
@@ -362,7 +388,7 @@ def write_calibrated_config(config: str, bias: Sequence[float], out: str,
     from dldm_mmseg.utils.io import atomic_open
     base = osp.relpath(osp.abspath(config),
                        osp.dirname(osp.abspath(out)) or '.')
-    values = ', '.join(f'{float(b):.6f}' for b in bias)
+    values = ', '.join(repr(float(b)) for b in bias)  # every digit
     lines = [f'# {note}'] if note else []
     lines += [f'_base_ = [{base!r}]',
               f"model = dict(type='BiasedEncoderDecoder', "

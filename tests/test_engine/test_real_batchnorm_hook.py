@@ -9,8 +9,8 @@ from torch import nn
 
 from mmseg.registry import DATASETS
 from dldm_mmseg.datasets.toy_landcover import make_toy_landcover
-from dldm_mmseg.engine.hooks.real_batchnorm_hook import (
-    real_loader, recalibrate_batchnorm)
+from dldm_mmseg.datasets.samplers import real_loader
+from dldm_mmseg.engine.hooks.real_batchnorm_hook import recalibrate_batchnorm
 from dldm_mmseg.utils.config import load_run_config
 from fixtures import make_seg_dataset, make_synth_set
 

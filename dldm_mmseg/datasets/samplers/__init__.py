@@ -21,8 +21,9 @@ from .mixed_ratio import InfiniteMixedRatioSampler, MixedRatioSampler
 from .oversampling import (ClassAwareOversampler,
                            InfiniteClassAwareOversampler, rare_patch_indices,
                            real_part)
-from .ratio_base import split_real_synthetic
+from .ratio_base import real_loader, split_real_synthetic
 
 __all__ = ['MixedRatioSampler', 'InfiniteMixedRatioSampler',
            'ClassAwareOversampler', 'InfiniteClassAwareOversampler',
-           'rare_patch_indices', 'real_part', 'split_real_synthetic']
+           'rare_patch_indices', 'real_loader', 'real_part',
+           'split_real_synthetic']

@@ -7,7 +7,8 @@ from typing import Iterator, List, Optional, Sequence, Sized, Tuple
 
 import numpy as np
 from mmengine.dist import get_dist_info, sync_random_seed
-from torch.utils.data import Sampler
+import torch
+from torch.utils.data import DataLoader, Sampler, Subset
 
 from dldm_mmseg.datasets.synth_dataset import DiffusionSynthDataset
 
@@ -164,3 +165,27 @@ class _InfiniteMixin:
                 yield from self.epoch_indices(epoch)
 
         return itertools.islice(stream(), self.rank, None, self.world_size)
+
+
+def real_loader(loader: DataLoader, batch_size: Optional[int] = None,
+                seed: int = 0) -> DataLoader:
+    """A loader over the real samples of ``loader``'s dataset (all but its
+    :class:`~dldm_mmseg.datasets.DiffusionSynthDataset` parts), with its
+    collate function and batch size (or ``batch_size``); full batches
+    only, unless there are fewer samples than one batch.
+
+    The samples are shuffled (by ``seed``, the same order each call), as
+    training draws them: tiles cut from a scene are stored in scene order,
+    and a batch of neighbouring tiles varies less than a random one, so an
+    average of in-order batch variances would understate the variance the
+    layers saw in training."""
+    real, _ = split_real_synthetic(loader.dataset)
+    if len(real) == 0:
+        raise ValueError('the training set holds no real sample to '
+                         'estimate BatchNorm statistics on')
+    batch_size = batch_size or loader.batch_size
+    return DataLoader(Subset(loader.dataset, real.tolist()),
+                      batch_size=batch_size, shuffle=True, num_workers=0,
+                      generator=torch.Generator().manual_seed(seed),
+                      collate_fn=loader.collate_fn,
+                      drop_last=len(real) >= batch_size)

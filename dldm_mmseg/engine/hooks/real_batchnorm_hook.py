@@ -14,10 +14,9 @@ import torch
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from torch.nn.modules.batchnorm import _BatchNorm
-from torch.utils.data import DataLoader, Subset
 
 from mmseg.registry import HOOKS
-from dldm_mmseg.datasets.samplers import split_real_synthetic
+from dldm_mmseg.datasets.samplers import real_loader
 
 
 def recalibrate_batchnorm(model, batches: Iterable,
@@ -83,30 +82,6 @@ def recalibrate_batchnorm(model, batches: Iterable,
     if used == 0:
         raise ValueError('no batch to recalibrate BatchNorm on')
     return used
-
-
-def real_loader(loader: DataLoader, batch_size: Optional[int] = None,
-                seed: int = 0) -> DataLoader:
-    """A loader over the real samples of ``loader``'s dataset (all but its
-    :class:`~dldm_mmseg.datasets.DiffusionSynthDataset` parts), with its
-    collate function and batch size (or ``batch_size``); full batches
-    only, unless there are fewer samples than one batch.
-
-    The samples are shuffled (by ``seed``, the same order each call), as
-    training draws them: tiles cut from a scene are stored in scene order,
-    and a batch of neighbouring tiles varies less than a random one, so an
-    average of in-order batch variances would understate the variance the
-    layers saw in training."""
-    real, _ = split_real_synthetic(loader.dataset)
-    if len(real) == 0:
-        raise ValueError('the training set holds no real sample to '
-                         'estimate BatchNorm statistics on')
-    batch_size = batch_size or loader.batch_size
-    return DataLoader(Subset(loader.dataset, real.tolist()),
-                      batch_size=batch_size, shuffle=True, num_workers=0,
-                      generator=torch.Generator().manual_seed(seed),
-                      collate_fn=loader.collate_fn,
-                      drop_last=len(real) >= batch_size)
 
 
 @HOOKS.register_module()

@@ -13,6 +13,7 @@ applies them.
 from typing import Optional, Sequence
 
 import torch
+from mmengine.structures import PixelData
 from torch import Tensor
 
 from mmseg.models.segmentors import EncoderDecoder
@@ -25,8 +26,9 @@ class BiasedEncoderDecoder(EncoderDecoder):
     predicted logits before the per-pixel decision.
 
     Training and the loss are unchanged; only ``predict`` (validation,
-    test, inference) sees the bias. The ``seg_logits`` it returns include
-    the bias. In a config that inherits a stock one::
+    test, inference) sees the bias, added to each image's logits at its
+    original size. The ``seg_logits`` it returns include the bias. In a
+    config that inherits a stock one::
 
         model = dict(type='BiasedEncoderDecoder', logit_bias=[0.0, -0.4])
 
@@ -48,7 +50,7 @@ class BiasedEncoderDecoder(EncoderDecoder):
         if logit_bias is None:
             self.logit_bias = None
             return
-        bias = torch.as_tensor(list(logit_bias), dtype=torch.float32)
+        bias = torch.as_tensor(list(logit_bias), dtype=torch.float64)
         channels = self.decode_head.out_channels
         if bias.ndim != 1 or len(bias) != channels or \
                 not torch.isfinite(bias).all():
@@ -60,7 +62,24 @@ class BiasedEncoderDecoder(EncoderDecoder):
 
     def postprocess_result(self, seg_logits: Tensor,
                            data_samples=None):
-        if self.logit_bias is not None:
-            seg_logits = seg_logits + self.logit_bias.to(
-                seg_logits).view(1, -1, 1, 1)
-        return super().postprocess_result(seg_logits, data_samples)
+        """``EncoderDecoder``'s results, with the bias added to each
+        image's logits at its original size and the decision taken in
+        float64, so it agrees pixel for pixel with
+        :func:`~dldm_mmseg.evaluation.logit_calibration.per_class_iou` on
+        the logits the unbiased model returns."""
+        if self.logit_bias is None:
+            return super().postprocess_result(seg_logits, data_samples)
+        bias = self.logit_bias.to(seg_logits.device)
+        if len(bias) == 1:  # one sigmoid channel: shift its logit
+            return super().postprocess_result(
+                seg_logits + bias.to(seg_logits.dtype).view(1, -1, 1, 1),
+                data_samples)
+        data_samples = super().postprocess_result(seg_logits, data_samples)
+        for sample in data_samples:
+            logits = sample.seg_logits.data
+            shifted = logits.double() + bias.double().view(-1, 1, 1)
+            sample.set_data(dict(
+                seg_logits=PixelData(data=shifted.to(logits.dtype)),
+                pred_sem_seg=PixelData(
+                    data=shifted.argmax(dim=0, keepdim=True))))
+        return data_samples

@@ -18,8 +18,8 @@ import sys
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-from dldm_mmseg.engine.hooks.real_batchnorm_hook import (
-    real_loader, recalibrate_batchnorm)
+from dldm_mmseg.datasets.samplers import real_loader
+from dldm_mmseg.engine.hooks.real_batchnorm_hook import recalibrate_batchnorm
 from dldm_mmseg.experiments.alpha_sweep import (VAL_METRICS, finished_run,
                                                 reuse_or_run)
 from dldm_mmseg.utils.compat import speed_up_configs
