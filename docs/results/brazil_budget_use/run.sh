@@ -8,7 +8,9 @@
 # addendum's real BatchNorm statistics on every arm's last checkpoint
 # (real_bn.py; 70 evaluations, a few seconds each), the third
 # addendum's real only at 3000 iterations (long_real.py; 5 runs, about
-# 3.5 min each), then the reading (verdict.py). Finished runs are reused.
+# 3.5 min each), the fourth addendum's logit biases on every arm's last
+# checkpoint (calibration.py; 65 evaluations, a few seconds each), then
+# the reading (verdict.py). Finished runs are reused.
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 budget=${BUDGET:-work_dirs/bbud}
@@ -22,4 +24,5 @@ DLDM_DEMO_DIR=$(realpath "$work") python \
     --seeds 0 1 2 3 4 --out-dir "$here"
 python "$here/real_bn.py" --budget "$budget" --work "$work"
 python "$here/long_real.py" --work "$work"  # addendum 3
+python "$here/calibration.py" --budget "$budget" --work "$work"  # addendum 4
 python "$here/verdict.py" > "$here/verdict.md"
