@@ -12,7 +12,6 @@ when done from the same checkpoint and prior). Writes
     python docs/results/brazil_budget_use/calibration.py \\
         --budget work_dirs/bbud --work work_dirs/bbud_app
 """
-import argparse
 import json
 import os
 import os.path as osp
@@ -36,6 +35,7 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, osp.join(HERE, '..', 'synthetic_gain'))
 from aggregate import load, rare_keys, summarise  # noqa
 from real_bn import arms  # noqa: E402
+from budget_use import cell, mean, parse_args  # noqa: E402
 
 RARE = 'building'
 KEYS = rare_keys(RARE)
@@ -119,15 +119,6 @@ def measure(budget, work, seeds):
             for variant in VARIANTS), file=sys.stderr, flush=True)
     return dict(seeds=seeds, stream_batches=STREAM_BATCHES, priors=priors,
                 fitted_biases=fitted, runs=runs)
-
-
-def mean(runs, name, split, key='mIoU'):
-    return runs[name][split][key]['mean']
-
-
-def cell(runs, name, split, key='mIoU'):
-    value = runs[name][split][key]
-    return f'{value["mean"]:.2f} ± {value["std"]:.2f}'
 
 
 def gap(bias):
@@ -238,13 +229,7 @@ def predictions(result, shown):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    parser.add_argument('--budget', required=True)
-    parser.add_argument('--work', required=True)
-    parser.add_argument('--seeds', type=int, nargs='+',
-                        default=[0, 1, 2, 3, 4])
-    parser.add_argument('--out-dir', default=HERE)
-    args = parser.parse_args()
+    args = parse_args(__doc__)
     speed_up_configs()
     init_default_scope('mmseg')
     result = measure(args.budget, args.work, args.seeds)

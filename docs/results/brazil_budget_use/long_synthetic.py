@@ -9,15 +9,13 @@ Writes ``long_synthetic.json`` and ``long_synthetic.md`` here, or in
     python docs/results/brazil_budget_use/long_synthetic.py \\
         --budget work_dirs/bbud --work work_dirs/bbud_app
 """
-import argparse
 import os
 import os.path as osp
 import sys
 
-from dldm_mmseg.experiments.alpha_sweep import (class_filter_variant,
-                                                config_run_identity,
-                                                finished_run, reuse_or_run,
-                                                run_config, schedule_options)
+from dldm_mmseg.experiments.alpha_sweep import (config_run_identity,
+                                                reuse_or_run, run_config,
+                                                schedule_options)
 from dldm_mmseg.utils.compat import speed_up_configs
 from dldm_mmseg.utils.io import atomic_open
 
@@ -26,7 +24,9 @@ sys.path.insert(0, osp.join(HERE, '..', 'synthetic_gain'))
 sys.path.insert(0, osp.join(HERE, '..', 'brazil_image_vae'))
 from aggregate import load, rare_keys, summarise_runs  # noqa: E402
 from aggregate import write_verdict  # noqa: E402
-from more_arms import CONFIG, run  # noqa: E402
+from more_arms import run  # noqa: E402
+from budget_use import (cell, filter_variant, mean,  # noqa: E402
+                        parse_args)
 
 ITERS = 3000
 OVERSAMPLE = 'configs/demo/brazil/deeplabv3plus_brazil_oversample40.py'
@@ -42,10 +42,7 @@ AT_1500 = {'real_3000': 'alpha_0', 'oversample40_3000': 'oversample40',
 
 def train(budget, work, seeds):
     """Every run of the addendum (finished ones reused)."""
-    reference = finished_run(
-        osp.join(budget, 'segmentors', 'seed0', 'real'), CONFIG)
-    variant = class_filter_variant(reference, osp.abspath(osp.join(
-        work, 'data', 'brazil_buildings')), True, 'val')
+    variant = filter_variant(budget, work)
     for seed in seeds:
         os.environ['DLDM_DEMO_DIR'] = osp.abspath(work)
         options = schedule_options(ITERS, seed)
@@ -56,15 +53,6 @@ def train(budget, work, seeds):
         for alpha in ALPHAS:
             run(work, f'alpha_{alpha:g}_filter_val_3000', seed, alpha,
                 variant, iters=ITERS)
-
-
-def cell(runs, name, split, key='mIoU'):
-    value = runs[name][split][key]
-    return f'{value["mean"]:.2f} ± {value["std"]:.2f}'
-
-
-def mean(runs, name, split, key='mIoU'):
-    return runs[name][split][key]['mean']
 
 
 def report(runs, short):
@@ -128,16 +116,7 @@ def report(runs, short):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    parser.add_argument('--budget', required=True,
-                        help="the budget's work dir (the filter's seed-0 "
-                        'real-only segmentor)')
-    parser.add_argument('--work', required=True,
-                        help="the appearance set's work dir")
-    parser.add_argument('--seeds', type=int, nargs='+',
-                        default=[0, 1, 2, 3, 4])
-    parser.add_argument('--out-dir', default=HERE)
-    args = parser.parse_args()
+    args = parse_args(__doc__)
     speed_up_configs()
     train(args.budget, args.work, args.seeds)
     runs = summarise_runs(osp.join(args.work, 'segmentors'), list(NAMES),

@@ -8,7 +8,6 @@ val and test, mean ± std and per seed) here, or in ``--out-dir``::
     python docs/results/brazil_budget_use/real_bn.py \\
         --budget work_dirs/bbud --work work_dirs/bbud_app
 """
-import argparse
 import hashlib
 import json
 import os
@@ -32,6 +31,7 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, osp.join(HERE, '..', 'synthetic_gain'))
 from aggregate import load, rare_keys, summarise, write_verdict  # noqa
 from sweep import ERODED, FILTERED, UNFILTERED, run_name  # noqa: E402
+from budget_use import parse_args  # noqa: E402
 
 CONFIG = 'configs/demo/brazil/deeplabv3plus_brazil_syn40.py'
 PRETRAIN = ('real', 'syn_only', 'syn_then_real', 'real_then_real')
@@ -72,13 +72,7 @@ def evaluate(run_dir, real_cfg, out):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    parser.add_argument('--budget', required=True)
-    parser.add_argument('--work', required=True)
-    parser.add_argument('--seeds', type=int, nargs='+',
-                        default=[0, 1, 2, 3, 4])
-    parser.add_argument('--out-dir', default=HERE)
-    args = parser.parse_args()
+    args = parse_args(__doc__)
     speed_up_configs()
     os.environ['DLDM_DEMO_DIR'] = osp.abspath(args.work)
     train = load_run_config(CONFIG, format_python_code=False)

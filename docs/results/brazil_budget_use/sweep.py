@@ -12,12 +12,9 @@ alpha) here, or in ``--out-dir``::
     python docs/results/brazil_budget_use/sweep.py \\
         --budget work_dirs/bbud --work work_dirs/bbud_app
 """
-import argparse
 import os.path as osp
 import sys
 
-from dldm_mmseg.experiments.alpha_sweep import (class_filter_variant,
-                                                finished_run)
 from dldm_mmseg.utils.compat import speed_up_configs
 
 HERE = osp.dirname(osp.abspath(__file__))
@@ -25,7 +22,8 @@ sys.path.insert(0, osp.join(HERE, '..', 'synthetic_gain'))
 sys.path.insert(0, osp.join(HERE, '..', 'brazil_image_vae'))
 from aggregate import (plot, rare_keys, summarise_runs,  # noqa: E402
                        write_verdict)
-from more_arms import CONFIG, ITERS, run  # noqa: E402
+from more_arms import ITERS, run  # noqa: E402
+from budget_use import filter_variant, parse_args  # noqa: E402
 
 FILTERED = (0.2, 0.4, 0.6, 1.0)
 UNFILTERED = (0.4, 1.0)
@@ -44,22 +42,9 @@ def run_name(alpha, filtered):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    parser.add_argument('--budget', required=True,
-                        help="the budget's work dir (its real-only and "
-                        'oversampling runs, its seed-0 real-only segmentor '
-                        'for the filter)')
-    parser.add_argument('--work', required=True,
-                        help="the appearance set's work dir")
-    parser.add_argument('--seeds', type=int, nargs='+',
-                        default=[0, 1, 2, 3, 4])
-    parser.add_argument('--out-dir', default=HERE)
-    args = parser.parse_args()
+    args = parse_args(__doc__)
     speed_up_configs()
-    reference = finished_run(
-        osp.join(args.budget, 'segmentors', 'seed0', 'real'), CONFIG)
-    variant = class_filter_variant(reference, osp.abspath(osp.join(
-        args.work, 'data', 'brazil_buildings')), True, 'val')
+    variant = filter_variant(args.budget, args.work)
     arms = [(a, True) for a in FILTERED] + [(a, False) for a in UNFILTERED]
     for seed in args.seeds:
         for alpha, filtered in arms:
