@@ -47,10 +47,13 @@ def _check(logits: np.ndarray, labels: np.ndarray) -> Tuple[np.ndarray,
         raise ValueError(
             f'logits of shape {logits.shape} and {len(labels)} labels: '
             'expected (pixels, classes) with at least 2 classes and one '
-            'label per pixel (a single sigmoid channel has a threshold; '
-            'give it as the logits [0, x])')
+            'label per pixel (a single sigmoid channel has '
+            'decode_head.threshold instead)')
     if len(labels) == 0:
         raise ValueError('no labelled pixel to score or fit biases on')
+    if not np.isfinite(logits).all():
+        raise ValueError(f'{int((~np.isfinite(logits)).sum())} logits are '
+                         'not finite (NaN or inf): check the checkpoint')
     outside = (labels < 0) | (labels >= logits.shape[1])
     if outside.any():
         raise ValueError(
@@ -91,7 +94,9 @@ def _best_coordinate(logits, labels, bias, c):
     """The value of ``bias[c]`` that maximises mIoU with the others fixed,
     and that mIoU: every pixel whose argmax over the other classes is
     ``o`` turns to ``c`` once ``bias[c]`` exceeds its margin ``t``, so
-    sorting the margins scores every distinct decision in one pass."""
+    sorting the margins scores, in one pass, every decision with the bias
+    between two distinct margins (not the splits of pixels tied at one
+    margin, which continuous logits do not have)."""
     num = logits.shape[1]
     shifted = logits + bias
     own = shifted[:, c] - bias[c]
@@ -188,8 +193,9 @@ def prior_shift_bias(train_counts: Sequence[float],
     train = np.asarray(train_counts, dtype=np.float64)
     target = np.asarray(target_counts, dtype=np.float64)
     if train.shape != target.shape or train.ndim != 1:
-        raise ValueError(f'{len(train)} training counts against '
-                         f'{len(target)} target counts: give one per class')
+        raise ValueError(f'training counts of shape {train.shape} against '
+                         f'target counts of shape {target.shape}: give one '
+                         'count per class to each')
     absent = (train <= 0) & (target <= 0)
     empty = np.flatnonzero((train <= 0) != (target <= 0))
     if len(empty):
@@ -239,7 +245,8 @@ def stream_class_counts(batches: Iterable, num_classes: int,
             counts += np.bincount(label, minlength=num_classes)
         used += 1
     if used == 0:
-        raise ValueError('no batch to count classes in')
+        raise ValueError(f'no batch to count classes in (max_batches '
+                         f'{max_batches}); give a dataloader with samples')
     return counts
 
 
@@ -278,6 +285,13 @@ def collect_logits(
                         'the segmentor predicts one sigmoid channel: its '
                         'decode_head.threshold is the bias to set')
                 label = sample.gt_sem_seg.data.cpu().numpy().reshape(-1)
+                if logits[0].size != label.size:
+                    raise ValueError(
+                        f'{sample.metainfo.get("img_path", "an image")}: '
+                        f'logits of {logits.shape[1:]} pixels against a '
+                        f'label map of {sample.gt_sem_seg.shape}; the '
+                        'pipeline must keep the label at the original size '
+                        '(as mmseg\'s test pipelines do)')
                 logits = logits.reshape(len(logits), -1).T
                 keep = np.flatnonzero(label != ignore_index)
                 if max_pixels_per_image and \
@@ -295,10 +309,13 @@ def collect_logits(
 
 def load_segmentor(cfg, checkpoint: str):
     """``cfg.model`` built on the CPU in eval mode with ``checkpoint``'s
-    weights (no pretrained backbone is loaded first).
+    weights (no pretrained backbone is loaded first). A
+    ``BiasedEncoderDecoder`` is built without its bias, so its logits are
+    the trained network's own.
 
     Raises:
         FileNotFoundError: When ``checkpoint`` does not exist.
+        ValueError: When its weights do not fit the model.
     """
     from mmengine.registry import init_default_scope
     from mmengine.runner import load_checkpoint
@@ -308,14 +325,34 @@ def load_segmentor(cfg, checkpoint: str):
     init_default_scope(cfg.get('default_scope', 'mmseg'))
     model_cfg = copy.deepcopy(cfg.model)
     model_cfg.pop('pretrained', None)
+    model_cfg.pop('logit_bias', None)
     model = MODELS.build(model_cfg)
-    load_checkpoint(model, checkpoint, map_location='cpu', logger='silent')
+    try:
+        load_checkpoint(model, checkpoint, map_location='cpu', strict=True,
+                        logger='silent')
+    except RuntimeError as error:
+        keys = [line for line in str(error).splitlines() if 'keys' in line]
+        raise ValueError(
+            f'checkpoint {checkpoint} does not fit the model of '
+            f'{cfg.filename}: {"; ".join(keys)[:400] or error} (pass the '
+            'config the checkpoint was trained with)') from error
     return model.eval()
+
+
+def ignore_index(cfg) -> int:
+    """The label value ``cfg``'s val evaluator ignores (mmseg's 255 when
+    it names none)."""
+    evaluators = cfg.get('val_evaluator') or {}
+    for evaluator in evaluators if isinstance(evaluators, (list, tuple)) \
+            else [evaluators]:
+        if 'ignore_index' in evaluator:
+            return int(evaluator['ignore_index'])
+    return 255
 
 
 def calibrate(cfg, checkpoint: str, mode: str = 'val',
               stream_batches: int = 200,
-              max_pixels_per_image: Optional[int] = None) -> Dict:
+              max_pixels_per_image: Optional[int] = 16384) -> Dict:
     """Logit biases for ``checkpoint`` under ``cfg``.
 
     Args:
@@ -327,16 +364,19 @@ def calibrate(cfg, checkpoint: str, mode: str = 'val',
             ``cfg.train_dataloader`` to the real training samples
             (:func:`prior_shift_bias`).
         stream_batches (int): Training batches counted in ``'prior'``.
-        max_pixels_per_image (int, optional): See :func:`collect_logits`.
+        max_pixels_per_image (int, optional): Val pixels drawn from each
+            image (:func:`collect_logits`), which bounds the memory of the
+            fit; ``None`` keeps them all.
 
     Returns:
-        dict: ``mode``, ``bias`` and, for ``'val'``, ``miou_before`` /
-        ``miou_after``; for ``'prior'``, ``stream_counts`` and
-        ``real_counts``.
+        dict: ``mode``, ``bias`` and, for ``'val'``, ``pixels``,
+        ``miou_before`` / ``miou_after`` (on those pixels); for
+        ``'prior'``, ``stream_counts`` and ``real_counts``.
 
     Raises:
-        ValueError: For another mode, or a model that is not an
-            ``EncoderDecoder``.
+        ValueError: For another mode, a model that is not an
+            ``EncoderDecoder``, or one whose decode head has a single
+            sigmoid channel.
     """
     from mmengine.runner import Runner
     if mode not in ('val', 'prior'):
@@ -345,11 +385,18 @@ def calibrate(cfg, checkpoint: str, mode: str = 'val',
         raise ValueError(
             f'model type {cfg.model.get("type")!r} in {cfg.filename}: logit '
             f'biases apply to {" or ".join(SEGMENTOR_TYPES)} segmentors')
+    head = cfg.model.decode_head
+    if (head.get('out_channels') or head.num_classes) == 1:
+        raise ValueError(
+            f'the decode head of {cfg.filename} has one sigmoid channel: '
+            'it decides by decode_head.threshold, so set that threshold '
+            '(a bias b on its logit equals the threshold '
+            'sigmoid(logit(threshold) - b))')
     if mode == 'val':
         model = load_segmentor(cfg, checkpoint)
         logits, labels = collect_logits(
             model, Runner.build_dataloader(cfg.val_dataloader),
-            max_pixels_per_image=max_pixels_per_image)
+            ignore_index(cfg), max_pixels_per_image)
         return dict(mode=mode, pixels=len(labels),
                     **fit_logit_bias(logits, labels))
     return dict(mode=mode, **stream_prior(cfg, stream_batches))
@@ -372,9 +419,18 @@ def stream_prior(cfg, stream_batches: int = 200, seed: int = 0,
     init_default_scope(cfg.get('default_scope', 'mmseg'))
     train = Runner.build_dataloader(cfg.train_dataloader, seed=seed)
     num_classes = cfg.model.decode_head.num_classes
-    stream = stream_class_counts(train, num_classes, stream_batches)
-    real = stream_class_counts(real_loader(train, seed=seed), num_classes) \
-        if real_counts is None else np.asarray(real_counts)
+    ignore = ignore_index(cfg)
+    stream = stream_class_counts(train, num_classes, stream_batches,
+                                 ignore)
+    if real_counts is None:
+        try:  # one by one: every real sample, none dropped
+            real = stream_class_counts(real_loader(train, 1, seed),
+                                       num_classes, ignore_index=ignore)
+        except ValueError as error:
+            raise ValueError(f'{error}; pass the real samples\' class '
+                             'counts (real_counts) instead') from error
+    else:
+        real = np.asarray(real_counts)
     classes = train.dataset.metainfo.get('classes')
     return dict(bias=prior_shift_bias(stream, real, classes),
                 stream_batches=stream_batches,
@@ -382,17 +438,34 @@ def stream_prior(cfg, stream_batches: int = 200, seed: int = 0,
 
 
 def write_calibrated_config(config: str, bias: Sequence[float], out: str,
-                            note: str = '') -> str:
-    """Write ``out``, a config that inherits ``config`` and predicts with
-    :class:`BiasedEncoderDecoder` and ``bias``; returns ``out``."""
+                            note: str = '', cfg=None) -> str:
+    """Write ``out``, a config that predicts as ``config`` with
+    :class:`BiasedEncoderDecoder` and ``bias``; returns ``out``.
+
+    It inherits ``config`` (``_base_``), or, given ``cfg`` (``config``
+    loaded with ``--cfg-options``), holds all of ``cfg`` resolved, so that
+    the options the bias was fitted under stay with it.
+
+    Raises:
+        ValueError: When ``out`` is not a ``.py`` file.
+    """
     from dldm_mmseg.utils.io import atomic_open
-    base = osp.relpath(osp.abspath(config),
-                       osp.dirname(osp.abspath(out)) or '.')
-    values = ', '.join(repr(float(b)) for b in bias)  # every digit
+    if not out.endswith('.py'):
+        raise ValueError(f'{out}: the calibrated config must be a .py file')
     lines = [f'# {note}'] if note else []
-    lines += [f'_base_ = [{base!r}]',
-              f"model = dict(type='BiasedEncoderDecoder', "
-              f'logit_bias=[{values}])', '']
+    if cfg is None:
+        base = osp.relpath(osp.abspath(config),
+                           osp.dirname(osp.abspath(out)) or '.')
+        values = ', '.join(repr(float(b)) for b in bias)  # every digit
+        lines += [f'_base_ = [{base!r}]',
+                  f"model = dict(type='BiasedEncoderDecoder', "
+                  f'logit_bias=[{values}])', '']
+        text = '\n'.join(lines)
+    else:
+        cfg = copy.deepcopy(cfg)
+        cfg.model.type = 'BiasedEncoderDecoder'
+        cfg.model.logit_bias = [float(b) for b in bias]
+        text = '\n'.join(lines + [cfg.dump()])
     with atomic_open(out) as f:
-        f.write('\n'.join(lines))
+        f.write(text)
     return out

@@ -8,7 +8,7 @@ from mmseg.structures import SegDataSample
 from mmengine.structures import PixelData
 
 from dldm_mmseg.evaluation.logit_calibration import (
-    fit_logit_bias, miou, per_class_iou, prior_shift_bias,
+    _best_coordinate, fit_logit_bias, miou, per_class_iou, prior_shift_bias,
     stream_class_counts)
 
 
@@ -39,20 +39,46 @@ def test_per_class_iou_by_hand():
     assert miou(three, labels) == pytest.approx(miou(logits, labels))
 
 
+def every_cut(values):
+    """A bias below, between and above the distinct ``values``."""
+    values = np.unique(values)
+    return np.concatenate([[values[0] - 1], (values[1:] + values[:-1]) / 2,
+                           [values[-1] + 1]])
+
+
 def test_two_class_fit_is_the_best_threshold():
-    logits, labels = shifted_scores(2)
+    logits, labels = shifted_scores(2, n=1500)
     fit = fit_logit_bias(logits, labels)
-    # every distinct decision: a threshold between sorted margins
-    margin = np.sort(logits[:, 0] - logits[:, 1])
-    cuts = np.concatenate([[margin[0] - 1], (margin[1:] + margin[:-1]) / 2,
-                           [margin[-1] + 1]])
-    best = max(miou(logits, labels, [0, c]) for c in cuts[::7])
-    assert fit['miou_after'] >= best - 1e-9
+    # every decision a threshold can make: one between each two margins
+    scores = [miou(logits, labels, [0, c])
+              for c in every_cut(logits[:, 0] - logits[:, 1])]
+    assert fit['miou_after'] == pytest.approx(max(scores), abs=1e-9)
     assert fit['miou_after'] > fit['miou_before'] + 5
-    assert fit['miou_after'] == pytest.approx(
-        miou(logits, labels, fit['bias']))
     assert sum(fit['bias']) == pytest.approx(0)
     assert fit['bias'][1] - fit['bias'][0] > 0.5  # undoes the offset
+
+
+@pytest.mark.parametrize('seed', range(6))
+def test_one_coordinate_scores_what_its_value_decides(seed):
+    # integer logits: many pixels share a margin, so the cumulative counts
+    # and the distinct-margin mask are both exercised
+    rng = np.random.default_rng(seed)
+    num = 2 + seed % 3
+    labels = rng.integers(0, num, 300)
+    logits = rng.integers(-3, 4, (300, num)).astype(float)
+    logits[np.arange(300), labels] += rng.integers(0, 3, 300)
+    bias = rng.integers(-2, 3, num).astype(float)
+    c = seed % num
+    value, score = _best_coordinate(logits, labels, bias, c)
+    chosen = bias.copy()
+    chosen[c] = value
+    assert score == pytest.approx(miou(logits, labels, chosen), abs=1e-9)
+    others = bias.copy()
+    others[c] = -np.inf
+    margins = (logits + others).max(1) - logits[:, c]
+    for cut in every_cut(margins):
+        chosen[c] = cut
+        assert miou(logits, labels, chosen) <= score + 1e-9
 
 
 def test_three_class_fit_beats_a_grid():
@@ -83,6 +109,8 @@ def test_fit_refusals():
         fit_logit_bias(np.zeros((2, 2)), np.array([0, 255]))
     with pytest.raises(ValueError, match='no labelled pixel'):
         fit_logit_bias(np.zeros((0, 2)), np.zeros(0, int))
+    with pytest.raises(ValueError, match='1 logits are not finite'):
+        fit_logit_bias(np.array([[0., np.nan], [1., 0.]]), np.array([0, 1]))
 
 
 def test_prior_shift_bias():
@@ -97,7 +125,7 @@ def test_prior_shift_bias():
     raw = np.array([np.log(0.9 / 0.6), np.log(0.1 / 0.4), 0])
     assert prior_shift_bias([600, 400, 0], [900, 100, 0]) == pytest.approx(
         raw - raw.mean())
-    with pytest.raises(ValueError, match='one per class'):
+    with pytest.raises(ValueError, match=r'shape \(2,\).*shape \(3,\)'):
         prior_shift_bias([5, 5], [3, 3, 3])
 
 
@@ -118,5 +146,5 @@ def test_stream_class_counts():
     with pytest.raises(ValueError, match=r'\[0, 1, 4\] in tile_7.png'):
         stream_class_counts([dict(data_samples=[sample([[0, 4], [1, 1]])])],
                             3)
-    with pytest.raises(ValueError, match='no batch'):
-        stream_class_counts([], 3)
+    with pytest.raises(ValueError, match='no batch.*max_batches 0'):
+        stream_class_counts(forever(), 3, max_batches=0)

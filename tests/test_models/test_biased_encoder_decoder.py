@@ -57,6 +57,24 @@ def test_bias_shifts_the_logits_and_the_decision():
     assert (predict(everything, image).pred_sem_seg.data == 2).all()
 
 
+def test_one_sigmoid_channel_shifts_the_threshold():
+    head = dict(num_classes=2, out_channels=1, threshold=0.5)
+    plain = build(decode_head=head, auxiliary_head=None)
+    image = torch.randn(3, 32, 32, generator=torch.Generator().manual_seed(2))
+    probability = predict(plain, image).seg_logits.data
+    # a bias b on the logit: sigmoid(x + b) > 0.5, i.e. x > -b
+    logit = torch.logit(probability)
+    b = float(-logit.median())
+    biased = build(type='BiasedEncoderDecoder', logit_bias=[b],
+                   decode_head=head, auxiliary_head=None)
+    biased.load_state_dict(plain.state_dict())
+    out = predict(biased, image)
+    assert torch.equal(out.pred_sem_seg.data.bool(), logit + b > 0)
+    assert 0.3 < out.pred_sem_seg.data.float().mean() < 0.7
+    assert not torch.equal(out.pred_sem_seg.data,
+                           predict(plain, image).pred_sem_seg.data)
+
+
 @pytest.mark.parametrize('bias', [[0.0], [0.0] * 7, [float('nan')] * 6])
 def test_refuses_a_bias_that_does_not_fit(bias):
     with pytest.raises(ValueError, match='one finite value for each of the '

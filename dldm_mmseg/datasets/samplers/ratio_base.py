@@ -181,8 +181,8 @@ def real_loader(loader: DataLoader, batch_size: Optional[int] = None,
     layers saw in training."""
     real, _ = split_real_synthetic(loader.dataset)
     if len(real) == 0:
-        raise ValueError('the training set holds no real sample to '
-                         'estimate BatchNorm statistics on')
+        raise ValueError('the training set holds no real sample: every '
+                         'part of it is a DiffusionSynthDataset')
     batch_size = batch_size or loader.batch_size
     return DataLoader(Subset(loader.dataset, real.tolist()),
                       batch_size=batch_size, shuffle=True, num_workers=0,
