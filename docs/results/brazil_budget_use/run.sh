@@ -11,8 +11,9 @@
 # 3.5 min each), the fourth addendum's logit biases on every arm's last
 # checkpoint (calibration.py; 65 evaluations, a few seconds each), the
 # fifth addendum's oversampling and synthetic arms at 3000 iterations
-# (long_synthetic.py; 15 runs, about 3.5 min each), then the reading
-# (verdict.py). Finished runs are reused.
+# (long_synthetic.py; 15 runs, about 3.5 min each), the block-by-block
+# diagnostic (blocks.py, under a minute), then the reading (verdict.py).
+# Finished runs are reused.
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 budget=${BUDGET:-work_dirs/bbud}
@@ -28,4 +29,5 @@ python "$here/real_bn.py" --budget "$budget" --work "$work"
 python "$here/long_real.py" --work "$work"  # addendum 3
 python "$here/calibration.py" --budget "$budget" --work "$work"  # addendum 4
 python "$here/long_synthetic.py" --budget "$budget" --work "$work"  # addendum 5
+python "$here/blocks.py" --budget "$budget" --work "$work"
 python "$here/verdict.py" > "$here/verdict.md"
