@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from dldm_mmseg.datasets.samplers import real_loader
+from dldm_mmseg.utils.label_stats import class_counts
 from dldm_mmseg.utils.progress import progress_bar
 
 SEGMENTOR_TYPES = ('EncoderDecoder', 'BiasedEncoderDecoder')
@@ -62,25 +63,36 @@ def _check(logits: np.ndarray, labels: np.ndarray) -> Tuple[np.ndarray,
     return logits, labels
 
 
-def per_class_iou(logits: np.ndarray, labels: np.ndarray,
-                  bias: Optional[Sequence[float]] = None) -> np.ndarray:
-    """IoU of each class when each pixel takes the argmax of ``logits +
-    bias`` (NaN for a class neither labelled nor predicted).
+def confusion_counts(logits: np.ndarray, labels: np.ndarray,
+                     bias: Optional[Sequence[float]] = None) -> Tuple:
+    """Pixels of each class predicted correctly, predicted, and labelled,
+    when each pixel takes the argmax of ``logits + bias``.
 
     Args:
         logits (np.ndarray): ``(pixels, classes)``.
         labels (np.ndarray): ``(pixels,)`` class indices, ignored pixels
             already dropped.
         bias (Sequence[float], optional): One value per class.
+
+    Returns:
+        tuple: ``(true_positive, predicted, labelled)``, int64 per class.
     """
     logits, labels = _check(logits, labels)
     num = logits.shape[1]
     if bias is not None:
         logits = logits + np.asarray(bias, dtype=np.float64)
     pred = logits.argmax(1)
-    tp = np.bincount(labels[pred == labels], minlength=num)
-    return _confusion_iou(tp, np.bincount(pred, minlength=num),
-                          np.bincount(labels, minlength=num))
+    return (np.bincount(labels[pred == labels], minlength=num),
+            np.bincount(pred, minlength=num),
+            np.bincount(labels, minlength=num))
+
+
+def per_class_iou(logits: np.ndarray, labels: np.ndarray,
+                  bias: Optional[Sequence[float]] = None) -> np.ndarray:
+    """IoU of each class when each pixel takes the argmax of ``logits +
+    bias`` (NaN for a class neither labelled nor predicted); arguments as
+    :func:`confusion_counts`."""
+    return _confusion_iou(*confusion_counts(logits, labels, bias))
 
 
 def miou(logits: np.ndarray, labels: np.ndarray,
@@ -234,15 +246,9 @@ def stream_class_counts(batches: Iterable, num_classes: int,
     used = 0
     for batch in islice(batches, max_batches):
         for sample in batch['data_samples']:
-            label = sample.gt_sem_seg.data.numpy().reshape(-1)
-            label = label[label != ignore_index]
-            if len(label) and (label.min() < 0
-                               or label.max() >= num_classes):
-                raise ValueError(
-                    f'label values {np.unique(label)[:10].tolist()} in '
-                    f'{sample.metainfo.get("seg_map_path", "a sample")} '
-                    f'are outside the {num_classes} classes')
-            counts += np.bincount(label, minlength=num_classes)
+            counts += class_counts(sample.gt_sem_seg.data.numpy(),
+                                   num_classes, ignore_index,
+                                   sample.metainfo.get('seg_map_path'))
         used += 1
     if used == 0:
         raise ValueError(f'no batch to count classes in (max_batches '

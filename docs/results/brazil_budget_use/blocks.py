@@ -18,6 +18,7 @@ import numpy as np
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
+from mmseg.evaluation import IoUMetric
 
 from dldm_mmseg.datasets.raster_preparation import block_edges
 from dldm_mmseg.evaluation.logit_calibration import load_segmentor
@@ -59,31 +60,28 @@ def scene_blocks(data_root):
 
 
 def block_counts(run_dir, split, rows, cols):
-    """``{(row, col): [tp, predicted, labelled] per class}`` of the run's
-    last checkpoint on ``split``."""
+    """``{(row, col): areas}`` of the run's last checkpoint on ``split``:
+    the intersection, union, predicted and labelled pixels of each class,
+    as mmseg's ``IoUMetric`` counts them."""
     run = finished_run(run_dir)
     cfg = Config.fromfile(run['config'])
     model = load_segmentor(cfg, run['checkpoint'])
-    counts = defaultdict(lambda: np.zeros((3, 2), dtype=np.int64))
+    counts = defaultdict(lambda: np.zeros((4, 2)))
     for batch in Runner.build_dataloader(cfg[f'{split}_dataloader']):
         for sample in model.test_step(batch):
             match = TILE.fullmatch(osp.basename(sample.img_path))
             key = (int(np.searchsorted(rows, int(match[1]), 'right')) - 1,
                    int(np.searchsorted(cols, int(match[2]), 'right')) - 1)
-            pred = sample.pred_sem_seg.data.numpy().reshape(-1)
-            label = sample.gt_sem_seg.data.numpy().reshape(-1)
-            keep = label != 255
-            pred, label = pred[keep], label[keep]
-            counts[key] += np.stack([
-                np.bincount(label[pred == label], minlength=2),
-                np.bincount(pred, minlength=2),
-                np.bincount(label, minlength=2)])
+            counts[key] += np.stack([area.numpy() for area in
+                                     IoUMetric.intersect_and_union(
+                                         sample.pred_sem_seg.data.squeeze(),
+                                         sample.gt_sem_seg.data.squeeze(),
+                                         2, 255)])
     return counts
 
 
-def miou(counts):
-    tp, pred, gt = counts
-    return float(np.mean(tp / np.maximum(gt + pred - tp, 1)) * 100)
+def miou(areas):
+    return float(np.mean(areas[0] / areas[1]) * 100)
 
 
 def main():
@@ -98,7 +96,7 @@ def main():
         pooled = {}
         for arm, (root, name) in ARMS.items():
             os.environ['DLDM_DEMO_DIR'] = osp.abspath(roots[root])
-            total = defaultdict(lambda: np.zeros((3, 2), dtype=np.int64))
+            total = defaultdict(lambda: np.zeros((4, 2)))
             for seed in args.seeds:
                 run_dir = osp.join(roots[root], 'segmentors', f'seed{seed}',
                                    name)
@@ -106,15 +104,14 @@ def main():
                                                cols).items():
                     total[key] += value
             pooled[arm] = total
-        blocks = sorted(pooled[next(iter(ARMS))])
+        labelled = {key: areas[3] for key, areas in
+                    pooled[next(iter(ARMS))].items()}
         result[split] = [dict(
             block=f'{r},{c}',
-            tiles=int(pooled[next(iter(ARMS))][(r, c)][2].sum()
-                      // 4096 // len(args.seeds)),
-            building=float(pooled[next(iter(ARMS))][(r, c)][2][1] /
-                           pooled[next(iter(ARMS))][(r, c)][2].sum()),
+            tiles=int(labelled[r, c].sum() // 4096 // len(args.seeds)),
+            building=float(labelled[r, c][1] / labelled[r, c].sum()),
             **{arm: miou(pooled[arm][(r, c)]) for arm in ARMS})
-            for r, c in blocks]
+            for r, c in sorted(labelled)]
         result[split].append(dict(block='all', **{
             arm: miou(sum(pooled[arm].values())) for arm in ARMS}))
     with atomic_open(osp.join(args.out_dir, 'blocks.json')) as f:

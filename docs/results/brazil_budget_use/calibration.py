@@ -23,7 +23,8 @@ from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 
 from dldm_mmseg.evaluation.logit_calibration import (
-    collect_logits, fit_logit_bias, load_segmentor, stream_prior)
+    collect_logits, confusion_counts, fit_logit_bias, load_segmentor,
+    stream_prior)
 from dldm_mmseg.experiments.alpha_sweep import (VAL_METRICS, finished_run,
                                                 reuse_or_run)
 from dldm_mmseg.utils.compat import speed_up_configs
@@ -49,11 +50,7 @@ def scores(logits, labels, bias, classes):
     """mIoU, each class's IoU and :data:`RARE`'s precision and recall
     (percent) of ``argmax(logits + bias)``, as mmseg's ``IoUMetric``
     reports them (both classes are in every split here)."""
-    num = logits.shape[1]
-    pred = (logits + np.asarray(bias)).argmax(1)
-    tp = np.bincount(labels[pred == labels], minlength=num).astype(float)
-    predicted = np.bincount(pred, minlength=num).astype(float)
-    gt = np.bincount(labels, minlength=num).astype(float)
+    tp, predicted, gt = confusion_counts(logits, labels, bias)
     iou = tp / np.maximum(gt + predicted - tp, 1)
     rare = classes.index(RARE)
     return {'mIoU': float(iou.mean() * 100),
