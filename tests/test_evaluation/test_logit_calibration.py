@@ -7,9 +7,12 @@ import torch
 from mmseg.structures import SegDataSample
 from mmengine.structures import PixelData
 
+from mmengine.config import Config
+
 from dldm_mmseg.evaluation.logit_calibration import (
     _best_coordinate, fit_logit_bias, miou, per_class_iou, prior_shift_bias,
-    stream_class_counts)
+    stream_class_counts, stream_prior)
+from fixtures import make_synth_set
 
 
 def shifted_scores(num_classes, n=4000, seed=0, offset=1.2):
@@ -149,3 +152,29 @@ def test_stream_class_counts():
                             3)
     with pytest.raises(ValueError, match='no batch.*max_batches 0'):
         stream_class_counts(forever(), 3, max_batches=0)
+
+
+def test_stream_prior_of_a_synthetic_only_stream(tmp_path):
+    root = str(tmp_path / 'syn')
+    make_synth_set(root, num=4)
+    cfg = Config(dict(
+        model=dict(decode_head=dict(num_classes=6)),
+        train_dataloader=dict(
+            batch_size=2, num_workers=0,
+            sampler=dict(type='DefaultSampler', shuffle=False),
+            dataset=dict(type='DiffusionSynthDataset', data_root=root,
+                         source_dataset='PotsdamDataset',
+                         pipeline=[dict(type='LoadImageFromFile'),
+                                   dict(type='LoadAnnotations',
+                                        reduce_zero_label=True),
+                                   dict(type='PackSegInputs')]))))
+    # no real sample to count the real shares on: say what to pass
+    with pytest.raises(ValueError, match=r'no real sample.*pass the real '
+                       r"samples' class counts \(real_counts\)"):
+        stream_prior(cfg, stream_batches=2)
+    real = [10, 20, 30, 40, 50, 60]
+    prior = stream_prior(cfg, stream_batches=2, real_counts=real)
+    assert prior['real_counts'] == real
+    assert sum(prior['stream_counts']) > 0
+    assert prior['bias'] == pytest.approx(
+        prior_shift_bias(prior['stream_counts'], real))
