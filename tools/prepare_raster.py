@@ -94,6 +94,11 @@ def parse_args(argv=None):
     parser.add_argument('--stratify', action='store_true',
                         help='deal blocks so that every split holds its '
                         'share of each class, rare ones included')
+    parser.add_argument('--holdout-block', type=int,
+                        help='cut the val and test blocks into cells of '
+                        'this many pixels and deal each block\'s cells '
+                        'between val and test, so both draw from every '
+                        'held-out part of the scene (train is unchanged)')
     parser.add_argument('--image-key', help='array of a .mat image file')
     parser.add_argument('--label-key', help='array of a .mat label file')
     parser.add_argument('--force', action='store_true',
@@ -109,7 +114,8 @@ def main(argv=None):
         values=args.values, ignore=args.ignore, palette=args.palette,
         tile=args.tile, stride=args.stride, block=args.block,
         split=args.split, min_labelled=args.min_labelled, seed=args.seed,
-        stratify=args.stratify, name=args.name, image_key=args.image_key,
+        stratify=args.stratify, holdout_block=args.holdout_block,
+        name=args.name, image_key=args.image_key,
         label_key=args.label_key)
     summary = prepare_raster(args.image, args.labels, args.out, settings,
                              force=args.force)

@@ -9,7 +9,12 @@ asked fractions, or, with ``stratify``, the pixels of every class. Tiles
 are cut inside blocks only: no tile of one split overlaps another split's
 footprint, and train tiles strided closer than their size never reach
 into val or test. Val and test tiles never overlap
-each other (each pixel is scored once). The output::
+each other (each pixel is scored once). With ``holdout_block`` the blocks
+dealt to val or test are cut again, into cells of that many pixels, and
+each such block's cells are dealt between val and test: train keeps the
+same blocks, and val and test both draw from every held-out part of the
+scene (a land use found in one held-out block is scored in both). The
+output::
 
     OUT/img_dir/{train,val,test}/<name>_r<row>_c<col>.png   8-bit RGB
     OUT/ann_dir/{train,val,test}/<name>_r<row>_c<col>.png   0 = ignore, 1..C
@@ -24,7 +29,7 @@ is written to a temporary folder and renamed into place when complete.
 import json
 import os.path as osp
 from dataclasses import asdict, dataclass
-from typing import List, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -63,6 +68,7 @@ class RasterSettings:
     min_labelled: float = 0.5
     seed: int = 0
     stratify: bool = False
+    holdout_block: Optional[int] = None
     name: str = 'scene'
     image_key: Optional[str] = None
     label_key: Optional[str] = None
@@ -90,8 +96,8 @@ def block_edges(length: int, block: int) -> np.ndarray:
 
 
 def assign_blocks(weights: np.ndarray, fractions: Sequence[float],
-                  seed: int, class_counts: Optional[np.ndarray] = None
-                  ) -> np.ndarray:
+                  seed: Union[int, Sequence[int]],
+                  class_counts: Optional[np.ndarray] = None) -> np.ndarray:
     """Split index of each block.
 
     Blocks are taken in a seeded order. Without ``class_counts`` each goes
@@ -175,19 +181,69 @@ def _scene(image_path, label_path, settings: RasterSettings):
     return rgb, ids, classes, ignore
 
 
-def _tiles(ids, splits, rows, cols, settings):
+def _cell_edges(start: int, stop: int, cell: int, tile: int) -> List[int]:
+    """Edges of cells of ``cell`` pixels from ``start`` to ``stop``; a last
+    cell too narrow for a tile joins the one before (the cells cut the
+    block's tile grid, never a tile)."""
+    edges = list(range(start, stop, cell)) + [stop]
+    if len(edges) > 2 and edges[-1] - edges[-2] < tile:
+        del edges[-2]
+    return edges
+
+
+def regions(ids, splits, rows, cols, settings: RasterSettings,
+            num_classes: int) -> List[Tuple[int, int, int, int, int]]:
+    """``(y0, y1, x0, x1, split)`` of each block, or with
+    ``settings.holdout_block`` of each cell of the val and test blocks.
+
+    A held-out block's cells (``holdout_block`` rounded down to whole
+    tiles) are dealt between val and test by :func:`assign_blocks` at the
+    two splits' fractions, stratified by class with ``stratify``; which
+    of the two a tie favours is drawn per block from the seed, so neither
+    split takes every block's odd cell.
+    """
+    found = []
+    held_out = settings.holdout_block
+    cell = None if held_out is None else \
+        max(1, held_out // settings.tile) * settings.tile
+    fractions = np.asarray(settings.split, float)
+    for i in range(len(rows) - 1):
+        for j in range(len(cols) - 1):
+            split = int(splits[i, j])
+            if cell is None or split == 0:
+                found.append((rows[i], rows[i + 1], cols[j], cols[j + 1],
+                              split))
+                continue
+            ys = _cell_edges(rows[i], rows[i + 1], cell, settings.tile)
+            xs = _cell_edges(cols[j], cols[j + 1], cell, settings.tile)
+            counts = np.array([[np.bincount(
+                ids[ys[a]:ys[a + 1], xs[b]:xs[b + 1]].ravel(),
+                minlength=num_classes + 1)[1:] for b in range(len(xs) - 1)]
+                for a in range(len(ys) - 1)])
+            rng = np.random.default_rng([settings.seed, i, j, 1])
+            order = [1, 2] if rng.random() < 0.5 else [2, 1]
+            dealt = assign_blocks(
+                counts.sum(-1), fractions[order], [settings.seed, i, j],
+                counts if settings.stratify else None)
+            for a in range(len(ys) - 1):
+                for b in range(len(xs) - 1):
+                    found.append((ys[a], ys[a + 1], xs[b], xs[b + 1],
+                                  order[dealt[a, b]]))
+    return found
+
+
+def _tiles(ids, cut, settings):
     tile = settings.tile
     stride = settings.stride or tile
     found = {name: [] for name in SPLITS}
-    for i in range(len(rows) - 1):
-        for j in range(len(cols) - 1):
-            name = SPLITS[splits[i, j]]
-            step, shift = (stride, True) if name == 'train' else (tile, False)
-            for y in tile_starts(rows[i], rows[i + 1], tile, step, shift):
-                for x in tile_starts(cols[j], cols[j + 1], tile, step, shift):
-                    labelled = (ids[y:y + tile, x:x + tile] > 0).mean()
-                    if labelled > 0 and labelled >= settings.min_labelled:
-                        found[name].append((y, x))
+    for y0, y1, x0, x1, split in cut:
+        name = SPLITS[split]
+        step, shift = (stride, True) if name == 'train' else (tile, False)
+        for y in tile_starts(y0, y1, tile, step, shift):
+            for x in tile_starts(x0, x1, tile, step, shift):
+                labelled = (ids[y:y + tile, x:x + tile] > 0).mean()
+                if labelled > 0 and labelled >= settings.min_labelled:
+                    found[name].append((y, x))
     return found
 
 
@@ -203,9 +259,11 @@ def _shares(ids, origins, tile, num_classes):
 def settings_identity(settings: RasterSettings) -> dict:
     """The settings as a prepared folder's ``summary.json`` records them."""
     written = asdict(settings)
+    # folders prepared before an option existed keep their identity
     if not settings.stratify:
-        # folders prepared before the option existed keep their identity
         del written['stratify']
+    if settings.holdout_block is None:
+        del written['holdout_block']
     return json.loads(json.dumps(written))
 
 
@@ -234,6 +292,16 @@ def _check_layout(settings, height, width, rows, cols):
             sum(settings.split) <= 0:
         raise ValueError(f'--split {settings.split}: give three '
                          'non-negative train,val,test weights, e.g. 60,20,20')
+    held_out = settings.holdout_block
+    if held_out is not None:
+        if held_out < tile:
+            raise ValueError(f'--holdout-block {held_out} is smaller than '
+                             f'--tile {tile}; give at least {tile} px')
+        if min(settings.split[1:]) <= 0:
+            raise ValueError(f'--holdout-block deals held-out blocks between '
+                             f'val and test, but --split {settings.split} '
+                             'gives one of them no weight; give both a '
+                             'weight, or leave --holdout-block out')
 
 
 def _summary(ids, found, settings, classes, palette, grid):
@@ -254,12 +322,10 @@ def _summary(ids, found, settings, classes, palette, grid):
     return summary
 
 
-def _split_map(rgb, ids, splits, rows, cols):
+def _split_map(rgb, ids, cut):
     tint = np.zeros(rgb.shape, np.float64)
-    for i in range(len(rows) - 1):
-        for j in range(len(cols) - 1):
-            tint[rows[i]:rows[i + 1], cols[j]:cols[j + 1]] = \
-                SPLIT_TINTS[splits[i, j]]
+    for y0, y1, x0, x1, split in cut:
+        tint[y0:y1, x0:x1] = SPLIT_TINTS[split]
     return _preview(0.6 * rgb + 0.4 * tint, ids)
 
 
@@ -401,7 +467,8 @@ def prepare_raster(image_path: str, label_path: str, out_dir: str,
         for i in range(len(rows) - 1)])
     splits = assign_blocks(counts.sum(-1), settings.split, settings.seed,
                            counts if settings.stratify else None)
-    found = _tiles(ids, splits, rows, cols, settings)
+    cut = regions(ids, splits, rows, cols, settings, len(classes))
+    found = _tiles(ids, cut, settings)
     grid = f'{len(rows) - 1}x{len(cols) - 1}'
     for name, weight in zip(SPLITS, settings.split):
         if weight > 0 and not found[name]:
@@ -431,7 +498,7 @@ def prepare_raster(image_path: str, label_path: str, out_dir: str,
                                    ids[y:y + tile, x:x + tile])
                 bar.update()
         atomic_write_image(osp.join(tmp, 'split_map.png'),
-                           _split_map(rgb, ids, splits, rows, cols))
+                           _split_map(rgb, ids, cut))
         atomic_write_image(osp.join(tmp, 'label_map.png'),
                            _label_map(rgb, ids, palette))
         with open(osp.join(tmp, 'dataset.py'), 'w', encoding='utf-8') as f:

@@ -98,6 +98,20 @@ BRAZIL_IMAGE = (_BRAZIL_FOLDER + 'images/Ortoimagem_MI_2970-1-SO/'
 BRAZIL_LABELS = (_BRAZIL_FOLDER + 'polygon_masks/'
                  'Ortoimagem_MI_2970-1-SO_{tile}.tif')
 
+BRAZIL = Benchmark(
+    package='pytorch-segmentation-models-trainer==1.4.0', sdist=True,
+    image=BRAZIL_IMAGE, labels=BRAZIL_LABELS, tiles=BRAZIL_TILES,
+    sha256={BRAZIL_IMAGE: '0a3dcc2ebead77f677b448f79579f7bfc1f46a10eddb'
+                          '249c4dae3e7ae909d81e',
+            BRAZIL_LABELS: '953b5a71366e0ca0d69ba3a8f4257a626bac5c5536d6'
+                           '8dc9ce2c07e20188f41f'},
+    settings=RasterSettings(
+        classes=('background', 'building'), values=(0, 255),
+        palette=[[0, 0, 0], [255, 255, 255]], tile=64, block=320,
+        stratify=True, name='brazil'),
+    about='aerial RGB orthophoto of Rio Grande do Sul, Brazil, '
+          '2285x1714 px at 0.35 m (12 sheets), building footprints')
+
 BENCHMARKS = {
     'spacenet_atlanta': Benchmark(
         package='solaris==0.4.0',
@@ -143,19 +157,14 @@ BENCHMARKS = {
             stratify=True, name='raleigh'),
         about='Landsat 7 over Raleigh NC, 489x443 px at 28.5 m, 5 bands, '
               '6 land-cover classes'),
-    'brazil_buildings': Benchmark(
-        package='pytorch-segmentation-models-trainer==1.4.0', sdist=True,
-        image=BRAZIL_IMAGE, labels=BRAZIL_LABELS, tiles=BRAZIL_TILES,
-        sha256={BRAZIL_IMAGE: '0a3dcc2ebead77f677b448f79579f7bfc1f46a10eddb'
-                              '249c4dae3e7ae909d81e',
-                BRAZIL_LABELS: '953b5a71366e0ca0d69ba3a8f4257a626bac5c5536d6'
-                               '8dc9ce2c07e20188f41f'},
-        settings=RasterSettings(
-            classes=('background', 'building'), values=(0, 255),
-            palette=[[0, 0, 0], [255, 255, 255]], tile=64, block=320,
-            stratify=True, name='brazil'),
-        about='aerial RGB orthophoto of Rio Grande do Sul, Brazil, '
-              '2285x1714 px at 0.35 m (12 sheets), building footprints'),
+    'brazil_buildings': BRAZIL,
+    # the same train tiles (generators trained on one serve the other);
+    # each val or test block's 128 px cells dealt between val and test,
+    # so that both splits hold some of every held-out part of the scene
+    # (the plain key's val drew the industrial blocks, its test houses)
+    'brazil_buildings_interleaved': replace(
+        BRAZIL, settings=replace(BRAZIL.settings, holdout_block=128),
+        about=BRAZIL.about + ', val and test interleaved in 128 px cells'),
     'indian_pines': Benchmark(
         package='ghost-hsi==0.1.7',
         image='ghost/data/indian_pines/Indian_pines_corrected.mat',

@@ -190,4 +190,8 @@ DEMO_DATASETS = {
                                    ('agriculture', 'water'), None),
     'brazil_buildings': _real_scene('brazil_buildings', ('building',),
                                     None, settings_from='spacenet_atlanta'),
+    'brazil_buildings_interleaved': _real_scene(
+        'brazil_buildings_interleaved', ('building',), None,
+        data_folder_of='brazil_buildings',
+        settings_from='spacenet_atlanta'),
 }

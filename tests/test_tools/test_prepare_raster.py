@@ -13,7 +13,9 @@ from PIL import Image
 from dldm_mmseg.datasets.raster_io import read_raster
 from dldm_mmseg.datasets.raster_preparation import (RasterSettings,
                                                     assign_blocks,
+                                                    block_edges,
                                                     default_palette, identity,
+                                                    regions,
                                                     split_share_warnings)
 from dldm_mmseg.utils.source_dataset import (source_dataset_defaults,
                                              source_dataset_from_config)
@@ -357,6 +359,75 @@ def test_identity_of_unstratified_folders_is_the_one_before_the_option(
         'bands', 'block', 'classes', 'ignore', 'image_key', 'image_nodata',
         'label_key', 'min_labelled', 'name', 'palette', 'percentiles',
         'seed', 'split', 'stride', 'tile', 'values']
+
+
+@pytest.mark.parametrize('stratify', [[], ['--stratify']])
+def test_holdout_cells_interleave_val_and_test_and_leave_train_alone(
+        tmp_path, stratify):
+    image, labels = scene(size=384)
+    np.save(tmp_path / 'image.npy', image)
+    np.save(tmp_path / 'labels.npy', labels)
+    args = [tmp_path / 'image.npy', tmp_path / 'labels.npy', '--tile', 16,
+            '--block', 48, *stratify]
+    plain = prepare(*args, '--out', tmp_path / 'plain')
+    cells = prepare(*args, '--out', tmp_path / 'cells', '--holdout-block', 16)
+    assert cells['made_by']['settings']['holdout_block'] == 16
+    assert tiles_of(tmp_path / 'cells', 'train') == \
+        tiles_of(tmp_path / 'plain', 'train')
+    held = {name: tiles_of(tmp_path / 'cells', name)
+            for name in ('val', 'test')}
+    assert sorted(held['val'] + held['test']) == sorted(
+        tiles_of(tmp_path / 'plain', 'val') +
+        tiles_of(tmp_path / 'plain', 'test'))
+    assert not set(held['val']) & set(held['test'])
+    # every held-out block of the plain deal is scored in both splits,
+    # and neither split takes every block's odd cell
+    per_block = {}
+    for index, name in enumerate(('val', 'test')):
+        for y, x in held[name]:
+            per_block.setdefault((y // 48, x // 48), [0, 0])[index] += 1
+    assert len(per_block) > 10
+    assert all(min(counts) > 0 for counts in per_block.values())
+    assert {np.sign(v - t) for v, t in per_block.values()} == {-1, 1}
+    if not stratify:  # every pixel is labelled: cells dealt 5 to 4
+        assert all(abs(v - t) == 1 for v, t in per_block.values())
+    assert plain['splits']['val']['tiles'] != cells['splits']['val']['tiles']
+
+
+def test_holdout_regions_cover_the_scene_once_with_the_plain_train_blocks():
+    labels = np.ones((300, 450), np.int64)
+    rows, cols = block_edges(300, 150), block_edges(450, 150)
+    splits = np.array([[0, 1, 2], [2, 0, 1]])
+    settings = RasterSettings(tile=32, holdout_block=70)
+    cut = regions(labels, splits, rows, cols, settings, 1)
+    cover = np.zeros(labels.shape, int)
+    for y0, y1, x0, x1, _ in cut:
+        cover[y0:y1, x0:x1] += 1
+    assert (cover == 1).all()
+    plain = regions(labels, splits, rows, cols, RasterSettings(tile=32), 1)
+    assert [r for r in cut if r[-1] == 0] == [r for r in plain if r[-1] == 0]
+    # 70 px rounds down to cells of two tiles; the 22 px left of a 150 px
+    # block, too narrow for a tile, joins the cell before (64 + 86)
+    held = [r for r in cut if r[-1] > 0]
+    assert len(held) == 4 * 4
+    assert {r[1] - r[0] for r in held} == {r[3] - r[2] for r in held} == \
+        {64, 86}
+
+
+def test_holdout_block_refuses_cells_under_a_tile_and_a_split_without_weight(
+        tmp_path):
+    image, labels = scene()
+    np.save(tmp_path / 'image.npy', image)
+    np.save(tmp_path / 'labels.npy', labels)
+    base = [tmp_path / 'image.npy', tmp_path / 'labels.npy', '--out',
+            tmp_path / 'a', '--tile', 32, '--block', 64]
+    with pytest.raises(ValueError, match=r'--holdout-block 16 is smaller '
+                       r'than --tile 32; give at least 32'):
+        prepare(*base, '--holdout-block', 16)
+    with pytest.raises(ValueError, match=r'--split \(60.0, 0.0, 40.0\) '
+                       r'gives one of them no weight'):
+        prepare(*base, '--holdout-block', 32, '--split', '60,0,40')
+    assert not osp.exists(tmp_path / 'a')
 
 
 def fake_benchmark(folder):
