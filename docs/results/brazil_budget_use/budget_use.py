@@ -10,9 +10,10 @@ HERE = osp.dirname(osp.abspath(__file__))
 CONFIG = 'configs/demo/brazil/deeplabv3plus_brazil_syn40.py'
 
 
-def parse_args(doc):
-    """``--budget``, ``--work``, ``--seeds`` (0-4) and ``--out-dir``
-    (here), described by the first paragraph of ``doc``."""
+def parse_args(doc, out_dir=HERE, read=False):
+    """``--budget``, ``--work``, ``--seeds`` (0-4), ``--out-dir``
+    (``out_dir``) and with ``read`` a ``--read`` switch, described by the
+    first paragraph of ``doc``."""
     parser = argparse.ArgumentParser(description=doc.split('\n\n')[0])
     parser.add_argument('--budget', required=True,
                         help="the budget's work dir (its real-only and "
@@ -22,7 +23,10 @@ def parse_args(doc):
                         help="the appearance set's work dir")
     parser.add_argument('--seeds', type=int, nargs='+',
                         default=[0, 1, 2, 3, 4])
-    parser.add_argument('--out-dir', default=HERE)
+    parser.add_argument('--out-dir', default=out_dir)
+    if read:
+        parser.add_argument('--read', action='store_true',
+                            help='train nothing; read the finished seeds')
     return parser.parse_args()
 
 
