@@ -96,7 +96,8 @@ def parse_args(argv=None):
                         'share of each class, rare ones included')
     parser.add_argument('--holdout-block', type=int,
                         help='cut the val and test blocks into cells of '
-                        'this many pixels and deal each block\'s cells '
+                        'this many pixels (rounded down to whole tiles) '
+                        'and deal each block\'s cells '
                         'between val and test, so both draw from every '
                         'held-out part of the scene (train is unchanged)')
     parser.add_argument('--image-key', help='array of a .mat image file')

@@ -13,8 +13,10 @@ each other (each pixel is scored once). With ``holdout_block`` the blocks
 dealt to val or test are cut again, into cells of that many pixels, and
 each such block's cells are dealt between val and test: train keeps the
 same blocks, and val and test both draw from every held-out part of the
-scene (a land use found in one held-out block is scored in both). The
-output::
+scene (a land use found in one held-out block is, wherever the block's
+kept tiles lie in more than one cell, scored in both; val and test tiles
+then touch, so the two splits are spatially closer than val and train).
+The output::
 
     OUT/img_dir/{train,val,test}/<name>_r<row>_c<col>.png   8-bit RGB
     OUT/ann_dir/{train,val,test}/<name>_r<row>_c<col>.png   0 = ignore, 1..C
@@ -197,10 +199,11 @@ def regions(ids, splits, rows, cols, settings: RasterSettings,
     ``settings.holdout_block`` of each cell of the val and test blocks.
 
     A held-out block's cells (``holdout_block`` rounded down to whole
-    tiles) are dealt between val and test by :func:`assign_blocks` at the
-    two splits' fractions, stratified by class with ``stratify``; which
-    of the two a tie favours is drawn per block from the seed, so neither
-    split takes every block's odd cell.
+    tiles, weighed by their labelled pixels) are dealt between val and
+    test by :func:`assign_blocks` at the two splits' fractions, stratified
+    by class with ``stratify``; which of the two a tie favours is drawn
+    per block from the seed, so neither split takes every block's odd
+    cell.
     """
     found = []
     held_out = settings.holdout_block
@@ -302,6 +305,13 @@ def _check_layout(settings, height, width, rows, cols):
                              f'val and test, but --split {settings.split} '
                              'gives one of them no weight; give both a '
                              'weight, or leave --holdout-block out')
+        # a block is cut only when a tile fits beside its first cell
+        side = max(np.diff(rows).min(), np.diff(cols).min())
+        if held_out // tile * tile + tile > side:
+            raise ValueError(f'--holdout-block {held_out} leaves the '
+                             f'{side} px blocks whole (a cell and a '
+                             f'{tile} px tile must fit in one); give at most '
+                             f'{side - tile} px, or leave it out')
 
 
 def _summary(ids, found, settings, classes, palette, grid):
@@ -476,7 +486,10 @@ def prepare_raster(image_path: str, label_path: str, out_dir: str,
                 f'split {name!r} has no tile with >= '
                 f'{settings.min_labelled:.0%} labelled pixels (the scene is '
                 f'cut into {grid} blocks of about {np.diff(rows).min()} px, '
-                f'tiles of {settings.tile} px); use a smaller --block or '
+                f'tiles of {settings.tile} px' + (
+                    '' if settings.holdout_block is None else
+                    f', val and test cells of {settings.holdout_block} px')
+                + '); use a smaller --block or '
                 '--tile, a lower --min-labelled' +
                 ('' if settings.stratify else ', or another --seed'))
     summary = _summary(ids, found, settings, classes, palette, grid)

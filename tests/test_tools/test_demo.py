@@ -768,7 +768,7 @@ def test_a_demo_dataset_says_where_its_settings_were_chosen():
 
 
 # demo datasets that ship no generators (their first run trains them)
-UNSHIPPED = ('brazil_buildings',)
+UNSHIPPED = ('brazil_buildings', 'brazil_buildings_interleaved')
 
 
 def test_datasets_said_to_ship_no_weights_ship_none():

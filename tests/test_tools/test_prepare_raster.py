@@ -362,16 +362,18 @@ def test_identity_of_unstratified_folders_is_the_one_before_the_option(
 
 
 @pytest.mark.parametrize('stratify', [[], ['--stratify']])
+@pytest.mark.parametrize('block,cell,cells', [(48, 16, 9), (64, 32, 4)])
 def test_holdout_cells_interleave_val_and_test_and_leave_train_alone(
-        tmp_path, stratify):
+        tmp_path, stratify, block, cell, cells):
     image, labels = scene(size=384)
     np.save(tmp_path / 'image.npy', image)
     np.save(tmp_path / 'labels.npy', labels)
     args = [tmp_path / 'image.npy', tmp_path / 'labels.npy', '--tile', 16,
-            '--block', 48, *stratify]
-    plain = prepare(*args, '--out', tmp_path / 'plain')
-    cells = prepare(*args, '--out', tmp_path / 'cells', '--holdout-block', 16)
-    assert cells['made_by']['settings']['holdout_block'] == 16
+            '--block', block, *stratify]
+    prepare(*args, '--out', tmp_path / 'plain')
+    dealt = prepare(*args, '--out', tmp_path / 'cells', '--holdout-block',
+                    cell)
+    assert dealt['made_by']['settings']['holdout_block'] == cell
     assert tiles_of(tmp_path / 'cells', 'train') == \
         tiles_of(tmp_path / 'plain', 'train')
     held = {name: tiles_of(tmp_path / 'cells', name)
@@ -380,18 +382,32 @@ def test_holdout_cells_interleave_val_and_test_and_leave_train_alone(
         tiles_of(tmp_path / 'plain', 'val') +
         tiles_of(tmp_path / 'plain', 'test'))
     assert not set(held['val']) & set(held['test'])
-    # every held-out block of the plain deal is scored in both splits,
-    # and neither split takes every block's odd cell
+    # every held-out block of the plain deal is scored in both splits
     per_block = {}
     for index, name in enumerate(('val', 'test')):
         for y, x in held[name]:
-            per_block.setdefault((y // 48, x // 48), [0, 0])[index] += 1
+            per_block.setdefault((y // block, x // block), [0, 0])[index] += 1
     assert len(per_block) > 10
     assert all(min(counts) > 0 for counts in per_block.values())
-    assert {np.sign(v - t) for v, t in per_block.values()} == {-1, 1}
-    if not stratify:  # every pixel is labelled: cells dealt 5 to 4
-        assert all(abs(v - t) == 1 for v, t in per_block.values())
-    assert plain['splits']['val']['tiles'] != cells['splits']['val']['tiles']
+    per_cell = (block // 16) ** 2 // cells
+    if not stratify:  # every pixel is labelled: cells dealt evenly
+        assert all(abs(v - t) == (cells % 2) * per_cell
+                   for v, t in per_block.values())
+    if cells % 2:  # and neither split takes every block's odd cell
+        assert {np.sign(v - t) for v, t in per_block.values()} == {-1, 1}
+
+
+def test_holdout_cells_follow_unequal_val_and_test_weights():
+    labels = np.ones((600, 600), np.int64)
+    rows = cols = block_edges(600, 100)
+    splits = np.ones((6, 6), int)
+    splits[::2, ::2] = 0
+    settings = RasterSettings(tile=20, holdout_block=20, split=(60, 10, 30))
+    cut = regions(labels, splits, rows, cols, settings, 1)
+    count = np.bincount([r[-1] for r in cut], minlength=3)
+    # 27 held-out blocks of 5x5 cells, each dealt a quarter to val
+    assert count[0] == 9 and count[1:].sum() == 27 * 25
+    assert abs(count[1] / count[1:].sum() - 0.25) < 0.03
 
 
 def test_holdout_regions_cover_the_scene_once_with_the_plain_train_blocks():
@@ -427,6 +443,9 @@ def test_holdout_block_refuses_cells_under_a_tile_and_a_split_without_weight(
     with pytest.raises(ValueError, match=r'--split \(60.0, 0.0, 40.0\) '
                        r'gives one of them no weight'):
         prepare(*base, '--holdout-block', 32, '--split', '60,0,40')
+    with pytest.raises(ValueError, match=r'--holdout-block 64 leaves the 64 '
+                       r'px blocks whole .*give at most 32 px'):
+        prepare(*base, '--holdout-block', 64)
     assert not osp.exists(tmp_path / 'a')
 
 

@@ -103,6 +103,10 @@ def main():
         train(args.budget, args.work, args.seeds)
     out = osp.join(args.work, 'segmentors')
     seeds = sorted(set(args.seeds) & set(finished_seeds(out, list(NAMES))))
+    if len(seeds) < 3:
+        raise SystemExit(f'only seeds {seeds} of {args.seeds} have all four '
+                         f'arms finished under {out}; rule.md reads at '
+                         'least three: train more (leave out --read)')
     runs = summarise_runs(out, list(NAMES), seeds, KEYS)
     text, verdict = report(runs, seeds)
     with atomic_open(osp.join(args.out_dir, 'arms.md')) as f:
