@@ -10,15 +10,16 @@ HERE = osp.dirname(osp.abspath(__file__))
 CONFIG = 'configs/demo/brazil/deeplabv3plus_brazil_syn40.py'
 
 
-def parse_args(doc, out_dir=HERE, read=False):
-    """``--budget``, ``--work``, ``--seeds`` (0-4), ``--out-dir``
-    (``out_dir``) and with ``read`` a ``--read`` switch, described by the
-    first paragraph of ``doc``."""
+def parse_args(doc, out_dir=HERE, read=False, budget=True):
+    """``--budget`` (unless not ``budget``), ``--work``, ``--seeds``
+    (0-4), ``--out-dir`` (``out_dir``) and with ``read`` a ``--read``
+    switch, described by the first paragraph of ``doc``."""
     parser = argparse.ArgumentParser(description=doc.split('\n\n')[0])
-    parser.add_argument('--budget', required=True,
-                        help="the budget's work dir (its real-only and "
-                        'oversampling runs, its seed-0 real-only segmentor '
-                        'for the filter)')
+    if budget:
+        parser.add_argument('--budget', required=True,
+                            help="the budget's work dir (its real-only and "
+                            'oversampling runs, its seed-0 real-only '
+                            'segmentor for the filter)')
     parser.add_argument('--work', required=True,
                         help="the appearance set's work dir")
     parser.add_argument('--seeds', type=int, nargs='+',

@@ -1,5 +1,6 @@
-"""``rule.md``'s arms on the interleaved Brazil deal: the budget's seed-0
-real-only segmentor (1500 iterations; the filter's judge), then seed by
+"""``rule.md``'s arms on the interleaved Brazil deal: a seed-0 real-only
+segmentor of 1500 iterations (the filter's judge; trained in the work
+dir, whose real tiles are the budget's), then seed by
 seed real only, oversampling 40% and the appearance set at alpha 0.4 and
 1.0 with the class-relative filter, 3000 iterations each
 (``../brazil_budget_use/long_synthetic.py``'s runs, on this deal). Runs
@@ -7,8 +8,7 @@ go to ``<work>/segmentors/seed<N>/<run>`` and are reused when finished;
 ``--read`` only reads the finished seeds. Writes ``arms.json`` and
 ``arms.md`` here, or in ``--out-dir``::
 
-    python docs/results/brazil_interleaved/run.py \\
-        --budget work_dirs/bint_bud --work work_dirs/bint
+    python docs/results/brazil_interleaved/run.py --work work_dirs/bint
 """
 import os.path as osp
 import sys
@@ -30,12 +30,12 @@ KEYS = list(rare_keys('building')) + ['IoU.background']
 BASES = ['real_3000', 'oversample40_3000']
 
 
-def train(budget, work, seeds):
+def train(work, seeds):
     """The filter's judge, then every arm of each seed in turn."""
-    run(budget, 'real', 0, 0.0)
+    run(work, 'real', 0, 0.0)
     for seed in seeds:
         run(work, 'real_3000', seed, 0.0, iters=ITERS)
-        train_synthetic(budget, work, [seed])
+        train_synthetic(work, work, [seed])
 
 
 def order(runs, split):
@@ -97,10 +97,10 @@ def report(runs, seeds):
 
 
 def main():
-    args = parse_args(__doc__, out_dir=HERE, read=True)
+    args = parse_args(__doc__, out_dir=HERE, read=True, budget=False)
     speed_up_configs()
     if not args.read:
-        train(args.budget, args.work, args.seeds)
+        train(args.work, args.seeds)
     out = osp.join(args.work, 'segmentors')
     seeds = sorted(set(args.seeds) & set(finished_seeds(out, list(NAMES))))
     if len(seeds) < 3:
