@@ -35,6 +35,7 @@ ARMS = {'real only, 1500': ('budget', 'real'),
         'oversampling, 3000': ('work', 'oversample40_3000'),
         'alpha 1.0 filter, 3000': ('work', 'alpha_1_filter_val_3000')}
 TILE = re.compile(r'.*_r(\d+)_c(\d+)\.png')
+TITLE = 'Block by block (a diagnostic after addendum 5)'
 
 
 def scene_blocks(data_root):
@@ -84,17 +85,24 @@ def miou(areas):
     return float(np.mean(areas[0] / areas[1]) * 100)
 
 
-def main():
-    args = parse_args(__doc__)
+def main(arms=None, title=TITLE, doc=__doc__, budget=True, out_dir=HERE):
+    """The tables of ``arms`` (``ARMS``; each must include real only and
+    alpha 1.0 with the filter at 3000 iterations), titled ``title``; the
+    command line from ``doc``, with ``--budget`` when ``budget``, writing
+    to ``out_dir`` unless ``--out-dir`` is given."""
+    arms = arms or ARMS
+    args = parse_args(doc, out_dir=out_dir, budget=budget)
     speed_up_configs()
     init_default_scope('mmseg')
-    roots = dict(budget=args.budget, work=args.work)
+    roots = dict(work=args.work)
+    if budget:
+        roots['budget'] = args.budget
     rows, cols = scene_blocks(osp.join(args.work, 'data',
                                        'brazil_buildings'))
     result = {}
     for split in ('val', 'test'):
         pooled = {}
-        for arm, (root, name) in ARMS.items():
+        for arm, (root, name) in arms.items():
             os.environ['DLDM_DEMO_DIR'] = osp.abspath(roots[root])
             total = defaultdict(lambda: np.zeros((4, 2)))
             for seed in args.seeds:
@@ -105,31 +113,31 @@ def main():
                     total[key] += value
             pooled[arm] = total
         labelled = {key: areas[3] for key, areas in
-                    pooled[next(iter(ARMS))].items()}
+                    pooled[next(iter(arms))].items()}
         result[split] = [dict(
             block=f'{r},{c}',
             tiles=int(labelled[r, c].sum() // 4096 // len(args.seeds)),
             building=float(labelled[r, c][1] / labelled[r, c].sum()),
-            **{arm: miou(pooled[arm][(r, c)]) for arm in ARMS})
+            **{arm: miou(pooled[arm][(r, c)]) for arm in arms})
             for r, c in sorted(labelled)]
         result[split].append(dict(block='all', **{
-            arm: miou(sum(pooled[arm].values())) for arm in ARMS}))
+            arm: miou(sum(pooled[arm].values())) for arm in arms}))
     with atomic_open(osp.join(args.out_dir, 'blocks.json')) as f:
         json.dump(result, f, indent=1)
-    lines = ['# Block by block (a diagnostic after addendum 5)', '',
+    lines = [f'# {title}', '',
              'mIoU pooled over seeds '
              f'{args.seeds} (the confusion of every seed summed), per '
              'block of the scene (row, column of its '
              f'{len(rows) - 1}x{len(cols) - 1} grid).', '']
     for split in ('val', 'test'):
         lines += [f'## {split}', '', '| block | tiles | building share | '
-                  + ' | '.join(ARMS) + ' | alpha 1.0 - real only, 3000 |',
-                  '| --- ' * (len(ARMS) + 4) + '|']
+                  + ' | '.join(arms) + ' | alpha 1.0 - real only, 3000 |',
+                  '| --- ' * (len(arms) + 4) + '|']
         for row in result[split]:
             share = f'{row["building"]:.1%}' if 'building' in row else ''
             lines.append(
                 f'| {row["block"]} | {row.get("tiles", "")} | {share} | ' +
-                ' | '.join(f'{row[arm]:.2f}' for arm in ARMS) +
+                ' | '.join(f'{row[arm]:.2f}' for arm in arms) +
                 f' | {row["alpha 1.0 filter, 3000"] - row["real only, 3000"]:+.2f} |')  # noqa: E501
         lines.append('')
     with atomic_open(osp.join(args.out_dir, 'blocks.md')) as f:
