@@ -63,8 +63,11 @@ def report(runs, seeds):
             f'{mean(runs, name, "test", "Recall.building"):.1f} |')
     by_val, by_test = order(runs, 'val'), order(runs, 'test')
     pick = by_val[0]
-    bar = issue_bar(runs, pick, BASES, ['building', 'background'])
-    met = pick not in BASES and bar['test_bar']
+    # the bar of the pick, or of val's best synthetic arm when the pick
+    # is a baseline (it then fails at its first comparison)
+    best = next(name for name in by_val if name not in BASES)
+    bar = issue_bar(runs, best, BASES, ['building', 'background'])
+    met = pick == best and bar['test_bar']
     alpha_1 = 'alpha_1_filter_val_3000'
     held = {
         1: all(abs(mean(runs, n, 'test') - mean(runs, n, 'val')) <= 2.0
@@ -83,7 +86,8 @@ def report(runs, seeds):
         for split, key in (('val', 'val_mIoU'), ('test', 'test_mIoU')))
     lines += ['', f'- Val order: {names["val"]}.',
               f'- Test order: {names["test"]}.',
-              f'- Val pick: **{NAMES[pick]}** ({margins}). The bar: '
+              f'- Val pick: **{NAMES[pick]}**. Val\'s best synthetic arm, '
+              f'{NAMES[best]}: {margins}. The bar: '
               f'**{"met" if met else "missed"}**.', '',
               'Predictions (rule.md):', '',
               f'1. every arm\'s val and test means within 2.0: '
@@ -92,8 +96,9 @@ def report(runs, seeds):
               f'3. alpha 1.0 with the filter below real only on val and '
               f'test: {word[held[3]]}.',
               f'4. the bar is missed: {word[held[4]]}.']
-    return '\n'.join(lines) + '\n', dict(pick=pick, bar=bar, bar_met=met,
-                                         predictions=held)
+    return '\n'.join(lines) + '\n', dict(
+        pick=pick, best_synthetic=best, bar=bar, bar_met=met,
+        predictions=held)
 
 
 def main():
