@@ -1,4 +1,5 @@
-# Sourced by run.sh and budget.sh.
+# Sourced by run.sh and budget.sh here, ../brazil_label_budget/run.sh and
+# ../brazil_interleaved/generators.sh.
 
 # train_stage2 WORK [OPTION ...]: stage 2 of the Brazil demo config in
 # WORK/image_controlnet_small_brazil over WORK's data and VAEs
@@ -28,4 +29,18 @@ link_baselines() {
                 "$work/segmentors/seed$seed/$run"
         done
     done
+}
+
+# fit_vae DATA OUT OPTION ...: tools/fit_vae.py on DATA into OUT (the
+# Brazil demo's dataset config, 32 px crops, seed 0), unless OUT is there;
+# resumes a killed fit.
+fit_vae() {
+    local data=$1 out=$2
+    shift 2
+    [ -f "$out/config.json" ] && return
+    local resume=()
+    [ -f "${out}_fit/last_checkpoint" ] && resume=(--resume)
+    python tools/fit_vae.py "$data" --out "$out" \
+        --config configs/demo/brazil/deeplabv3plus_brazil_syn0.py \
+        --crop-size 32 --seed 0 ${resume[@]+"${resume[@]}"} "$@"
 }

@@ -25,18 +25,11 @@ for split in train val test; do
 done
 python tools/label_budget.py "$src/$data" --out "$budget/$data" \
     --train-tiles 90 --seed 0
+here=docs/results/brazil_appearance
+# shellcheck source=../brazil_appearance/lib.sh
+source "$here/lib.sh"
 export DLDM_DEMO_DIR
 DLDM_DEMO_DIR=$(realpath "$budget")
-# fit_vae DATA OUT OPTION ...: unless OUT is there; resumes a killed fit
-fit_vae() {
-    local data=$1 out=$2
-    shift 2
-    [ -f "$out/config.json" ] && return
-    local resume=()
-    [ -f "${out}_fit/last_checkpoint" ] && resume=(--resume)
-    python tools/fit_vae.py "$data" --out "$out" --config "$seg0" \
-        --crop-size 32 --seed 0 ${resume[@]+"${resume[@]}"} "$@"
-}
 fit_vae "$budget/$data" "$budget/vae_mask" --iters 800 --kl-weight 1e-4 \
     --class-balance 0.5 --content masks
 fit_vae "$src/$data" "$budget/vae_image" --iters 2400 --kl-weight 1e-6 \
@@ -50,9 +43,6 @@ if [ ! -d "$stage1/export/final/unet" ]; then
         randomness.seed=0 train_cfg.max_epochs=158 \
         default_hooks.checkpoint.interval=158 train_cfg.val_interval=158
 fi
-here=docs/results/brazil_appearance
-# shellcheck source=../brazil_appearance/lib.sh
-source "$here/lib.sh"
 bash "$here/appearance_data.sh" "$budget/$data" "$work/$data"
 for part in mask_small_brazil_numeric_ce_only vae_mask vae_image; do
     ln -sfn "$(realpath "$budget/$part")" "$work/$part"

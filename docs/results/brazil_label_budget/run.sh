@@ -18,17 +18,8 @@ python tools/label_budget.py "$src/$data" --out "$work/$data" \
     --train-tiles 90 --seed 0
 export DLDM_DEMO_DIR
 DLDM_DEMO_DIR=$(realpath "$work")
-# fit_vae DATA OUT OPTION ...: unless OUT is there; resumes a killed fit
-fit_vae() {
-    local data=$1 out=$2
-    shift 2
-    [ -f "$out/config.json" ] && return
-    local resume=()
-    [ -f "${out}_fit/last_checkpoint" ] && resume=(--resume)
-    python tools/fit_vae.py "$data" --out "$out" \
-        --config "$demo/deeplabv3plus_brazil_syn0.py" --crop-size 32 \
-        --seed 0 ${resume[@]+"${resume[@]}"} "$@"
-}
+# shellcheck source=../brazil_appearance/lib.sh
+source docs/results/brazil_appearance/lib.sh
 fit_vae "$work/$data" "$work/vae_mask" --iters 800 --kl-weight 1e-4 \
     --class-balance 0.5 --content masks
 fit_vae "$src/$data" "$work/vae_image" --iters 2400 --kl-weight 1e-6 \
