@@ -183,6 +183,17 @@ def _scene(image_path, label_path, settings: RasterSettings):
     return rgb, ids, classes, ignore
 
 
+def grid_counts(ids: np.ndarray, rows: Sequence[int], cols: Sequence[int],
+                num_classes: int) -> np.ndarray:
+    """Labelled pixels of each class (1..``num_classes``) in each cell of
+    the grid whose edges are ``rows`` and ``cols``: ``(rows - 1, cols - 1,
+    num_classes)``."""
+    return np.array([[np.bincount(
+        ids[rows[i]:rows[i + 1], cols[j]:cols[j + 1]].ravel(),
+        minlength=num_classes + 1)[1:] for j in range(len(cols) - 1)]
+        for i in range(len(rows) - 1)])
+
+
 def _cell_edges(start: int, stop: int, cell: int, tile: int) -> List[int]:
     """Edges of cells of ``cell`` pixels from ``start`` to ``stop``; a last
     cell too narrow for a tile joins the one before (the cells cut the
@@ -219,10 +230,7 @@ def regions(ids, splits, rows, cols, settings: RasterSettings,
                 continue
             ys = _cell_edges(rows[i], rows[i + 1], cell, settings.tile)
             xs = _cell_edges(cols[j], cols[j + 1], cell, settings.tile)
-            counts = np.array([[np.bincount(
-                ids[ys[a]:ys[a + 1], xs[b]:xs[b + 1]].ravel(),
-                minlength=num_classes + 1)[1:] for b in range(len(xs) - 1)]
-                for a in range(len(ys) - 1)])
+            counts = grid_counts(ids, ys, xs, num_classes)
             rng = np.random.default_rng([settings.seed, i, j, 1])
             order = [1, 2] if rng.random() < 0.5 else [2, 1]
             dealt = assign_blocks(
@@ -471,10 +479,7 @@ def prepare_raster(image_path: str, label_path: str, out_dir: str,
     rows = block_edges(height, settings.block or 4 * settings.tile)
     cols = block_edges(width, settings.block or 4 * settings.tile)
     _check_layout(settings, height, width, rows, cols)
-    counts = np.array([[np.bincount(
-        ids[rows[i]:rows[i + 1], cols[j]:cols[j + 1]].ravel(),
-        minlength=len(classes) + 1)[1:] for j in range(len(cols) - 1)]
-        for i in range(len(rows) - 1)])
+    counts = grid_counts(ids, rows, cols, len(classes))
     splits = assign_blocks(counts.sum(-1), settings.split, settings.seed,
                            counts if settings.stratify else None)
     cut = regions(ids, splits, rows, cols, settings, len(classes))
