@@ -1,21 +1,28 @@
 # Sourced by run.sh and budget.sh here, ../brazil_label_budget/run.sh and
 # ../brazil_interleaved/generators.sh.
 
-# train_stage2 WORK [OPTION ...]: stage 2 of the Brazil demo config in
-# WORK/image_controlnet_small_brazil over WORK's data and VAEs
-# (DLDM_DEMO_DIR=WORK), seed 0 and the given --cfg-options, unless its
+# train_run WORK CONFIG [OPTION ...]: tools/train.py CONFIG into
+# WORK/<config name>, seed 0 and the given --cfg-options, unless its
 # export is there; resumes from a checkpoint when one was kept.
+train_run() {
+    local work=$1 config=$2
+    shift 2
+    local dir
+    dir=$work/$(basename "$config" .py)
+    [ -d "$dir/export/final/unet" ] && return
+    local resume=()
+    ls "$dir"/epoch_*.pth > /dev/null 2>&1 && resume=(--resume)
+    python tools/train.py "$config" --work-dir "$dir" \
+        ${resume[@]+"${resume[@]}"} --cfg-options randomness.seed=0 "$@"
+}
+
+# train_stage2 WORK [OPTION ...]: train_run of stage 2's Brazil demo
+# config in WORK over WORK's data and VAEs (DLDM_DEMO_DIR=WORK).
 train_stage2() {
     local work=$1
     shift
-    local stage2=$work/image_controlnet_small_brazil
-    [ -d "$stage2/export/final/unet" ] && return
-    local resume=()
-    ls "$stage2"/epoch_*.pth > /dev/null 2>&1 && resume=(--resume)
-    DLDM_DEMO_DIR=$(realpath "$work") python tools/train.py \
-        configs/demo/brazil/image_controlnet_small_brazil.py \
-        --work-dir "$stage2" ${resume[@]+"${resume[@]}"} \
-        --cfg-options randomness.seed=0 "$@"
+    DLDM_DEMO_DIR=$(realpath "$work") train_run "$work" \
+        configs/demo/brazil/image_controlnet_small_brazil.py "$@"
 }
 
 # link_baselines FROM WORK: FROM's real-only and oversampling runs of

@@ -2,8 +2,8 @@
 # The generators of rule.md on 2 CPU cores, remade on the interleaved deal
 # of the Brazil scene: its train tiles are the plain deal's, so this is
 # ../brazil_label_budget/run.sh's and ../brazil_appearance/budget.sh's
-# recipe for the 90-tile budget's appearance set, step for step (about
-# 55 min). $SRC gets the scene (tools/get_benchmark.py
+# recipe for the 90-tile budget's appearance set, step for step (49 min
+# measured). $SRC gets the scene (tools/get_benchmark.py
 # brazil_buildings_interleaved) and its captions, $BUDGET the budget
 # (its mask VAE, image VAE over all of $SRC's train images, stage 1),
 # $WORK the appearance captions and stage 2. Run again, each step reuses
@@ -34,15 +34,9 @@ fit_vae "$budget/$data" "$budget/vae_mask" --iters 800 --kl-weight 1e-4 \
     --class-balance 0.5 --content masks
 fit_vae "$src/$data" "$budget/vae_image" --iters 2400 --kl-weight 1e-6 \
     --class-balance 0 --content images
-stage1=$budget/mask_small_brazil_numeric_ce_only
-if [ ! -d "$stage1/export/final/unet" ]; then
-    resume=()
-    ls "$stage1"/epoch_*.pth > /dev/null 2>&1 && resume=(--resume)
-    python tools/train.py "$demo/mask_small_brazil_numeric_ce_only.py" \
-        --work-dir "$stage1" ${resume[@]+"${resume[@]}"} --cfg-options \
-        randomness.seed=0 train_cfg.max_epochs=158 \
-        default_hooks.checkpoint.interval=158 train_cfg.val_interval=158
-fi
+train_run "$budget" "$demo/mask_small_brazil_numeric_ce_only.py" \
+    train_cfg.max_epochs=158 default_hooks.checkpoint.interval=158 \
+    train_cfg.val_interval=158
 bash "$here/appearance_data.sh" "$budget/$data" "$work/$data"
 for part in mask_small_brazil_numeric_ce_only vae_mask vae_image; do
     ln -sfn "$(realpath "$budget/$part")" "$work/$part"

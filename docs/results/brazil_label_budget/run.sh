@@ -24,24 +24,11 @@ fit_vae "$work/$data" "$work/vae_mask" --iters 800 --kl-weight 1e-4 \
     --class-balance 0.5 --content masks
 fit_vae "$src/$data" "$work/vae_image" --iters 2400 --kl-weight 1e-6 \
     --class-balance 0 --content images
-# train CONFIG EPOCHS CHECKPOINT_INTERVAL [OPTION ...]: into
-# $work/<config name>, unless its export is there
-train() {
-    local config=$1 epochs=$2 every=$3
-    shift 3
-    local dir
-    dir=$work/$(basename "$config" .py)
-    [ -d "$dir/export/final/unet" ] && return
-    local resume=()
-    ls "$dir"/epoch_*.pth > /dev/null 2>&1 && resume=(--resume)
-    python tools/train.py "$config" --work-dir "$dir" \
-        ${resume[@]+"${resume[@]}"} --cfg-options randomness.seed=0 \
-        train_cfg.max_epochs="$epochs" \
-        default_hooks.checkpoint.interval="$every" "$@"
-}
-train "$demo/mask_small_brazil_numeric_ce_only.py" 158 158 \
+train_run "$work" "$demo/mask_small_brazil_numeric_ce_only.py" \
+    train_cfg.max_epochs=158 default_hooks.checkpoint.interval=158 \
     train_cfg.val_interval=158
-train "$demo/image_controlnet_small_brazil.py" 488 122
+train_run "$work" "$demo/image_controlnet_small_brazil.py" \
+    train_cfg.max_epochs=488 default_hooks.checkpoint.interval=122
 python docs/results/long_schedule/run.py \
     "$demo/deeplabv3plus_brazil_syn40.py" \
     "$demo/deeplabv3plus_brazil_oversample40.py" \
