@@ -168,7 +168,8 @@ def _by_content(options: dict) -> dict:
     for key, value in options.items():
         if isinstance(value, dict):
             out[key] = _by_content(value)
-        elif key in ('checkpoint', 'weak_classes', 'config') and \
+        elif key in ('checkpoint', 'weak_classes', 'patch_hardness',
+                     'config') and \
                 isinstance(value, str) and osp.isfile(value):
             out[key] = 'sha256:' + cached_file_sha256(value)
         elif key == 'weights' and isinstance(value, str) and \

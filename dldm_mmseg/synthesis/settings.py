@@ -143,6 +143,8 @@ class ShareSettings(NestedSettings):
     presence: float = 0.005
     user_shares: Optional[Dict[str, float]] = None
     weak_classes: Any = None
+    patch_hardness: Any = None
+    hardness_exponent: float = 1.0
     given: Optional[dict] = _given()
 
 

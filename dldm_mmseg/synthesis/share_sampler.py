@@ -1,4 +1,5 @@
 """What each synthetic sample should contain: its target class shares."""
+import os.path as osp
 from typing import Dict, Optional, Sequence
 
 import numpy as np
@@ -33,6 +34,14 @@ class TargetShareSampler:
     classes it gets wrong are drawn more, whether rare or not; with
     ``rarity_exponent`` a, a patch weighs ``max (1 - IoU_c + 0.01)^a``.
 
+    ``patch_hardness`` weighs the patches themselves: a patch's draw
+    weight is multiplied by ``hardness ** hardness_exponent``, with its
+    hardness read from a ``tools/patch_hardness.py`` file (a real-only
+    segmentor's mean cross-entropy on the patch; best measured on patches
+    it did not train on) or given as a dict, keyed by ``patch_ids``. So
+    the masks and scenes a segmentor gets wrong are drawn more, whichever
+    classes they hold. A patch of hardness 0 is never drawn.
+
     ``mode='fixed'`` gives every sample ``fixed_shares``.
 
     ``user_shares`` (class -> share, e.g. from ``tools/synthesize.py
@@ -63,6 +72,13 @@ class TargetShareSampler:
             sample (see above; shares sum to at most 1).
         weak_classes (str | dict, optional): A metrics JSON file with
             ``IoU.<class>`` (percent), or such a dict; see above.
+        patch_hardness (str | dict, optional): Patch id -> hardness (>= 0),
+            or a JSON file of them (``tools/patch_hardness.py``'s, whose
+            ``hardness`` holds them); see above.
+        hardness_exponent (float): See above. Defaults to 1.
+        patch_ids (Sequence[str], optional): The ids of the real patches,
+            in the order of ``real_shares`` (``patch_hardness`` is keyed
+            by them; :meth:`from_captions` passes them).
         seed (int): Base seed. Defaults to 0.
     """
 
@@ -78,6 +94,9 @@ class TargetShareSampler:
                  presence: float = 0.005,
                  user_shares: Optional[Dict[str, float]] = None,
                  weak_classes=None,
+                 patch_hardness=None,
+                 hardness_exponent: float = 1.0,
+                 patch_ids: Optional[Sequence[str]] = None,
                  seed: int = 0) -> None:
         self.class_names = tuple(class_names)
         self.user_shares = dict(user_shares or {})
@@ -137,6 +156,14 @@ class TargetShareSampler:
             # class it holds
             weights = np.where(present, boost[None], 0).max(1)
             weights = np.where(weights > 0, weights, boost.min())
+            if patch_hardness is not None:
+                weights = weights * patch_weights(
+                    patch_hardness, patch_ids, len(shares)) ** float(
+                        hardness_exponent)
+                if not weights.sum() > 0:
+                    raise ValueError(
+                        f'patch_hardness {_name(patch_hardness)} gives '
+                        'every patch hardness 0: nothing can be drawn')
             self.frequency = frequency
             self.patch_probs = weights / weights.sum()
         else:
@@ -163,7 +190,8 @@ class TargetShareSampler:
         sampler = cls(class_names,
                       np.stack([r['shares_array'] for r in ordered]),
                       [r.get('caption') or '' for r in ordered],
-                      **dict(kwargs, mode='real'))
+                      **dict(kwargs, mode='real',
+                             patch_ids=[r['id'] for r in ordered]))
         sampler.patches = ordered
         return sampler
 
@@ -240,3 +268,57 @@ def class_weakness(metrics, class_names: Sequence[str]) -> np.ndarray:
     iou = np.array([float(metrics[f'IoU.{c}']) for c in class_names])
     iou = np.nan_to_num(iou, nan=0.0)  # never predicted: weakest
     return 1.0 - np.clip(iou, 0, 100) / 100.0 + 0.01
+
+
+def _name(source) -> str:
+    return source if isinstance(source, str) else 'the dict given'
+
+
+def patch_weights(hardness, patch_ids: Optional[Sequence[str]],
+                  num: int) -> np.ndarray:
+    """The hardness of each patch, in the order of ``patch_ids``.
+
+    Args:
+        hardness (str | dict): Patch id -> hardness, or a JSON file of
+            them (flat, or under ``hardness`` as
+            ``tools/patch_hardness.py`` writes it).
+        patch_ids (Sequence[str]): The patches' ids.
+        num (int): How many patches there are.
+
+    Returns:
+        np.ndarray: ``num`` hardness values.
+
+    Raises:
+        ValueError: Naming the file and the fix when ids are not given,
+            a patch has no hardness, or a value is negative or not finite.
+    """
+    import json
+    source = _name(hardness)
+    if isinstance(hardness, str):
+        if not osp.isfile(hardness):
+            raise FileNotFoundError(
+                f'patch_hardness file {hardness} does not exist; write it '
+                'with tools/patch_hardness.py')
+        with open(hardness, encoding='utf-8') as f:
+            hardness = json.load(f)
+        hardness = hardness.get('hardness', hardness)
+    if patch_ids is None or len(patch_ids) != num:
+        raise ValueError(
+            f'patch_hardness ({source}) is keyed by patch id: give the ids '
+            f'of the {num} real patches (patch_ids, as '
+            'TargetShareSampler.from_captions does)')
+    missing = [i for i in patch_ids if i not in hardness]
+    if missing:
+        raise ValueError(
+            f'patch_hardness {source} has no value for {len(missing)} of '
+            f'the {num} real patches (e.g. {missing[:3]}): measure it on '
+            'the captions the shares are drawn from (tools/patch_hardness.py'
+            ' --real <that data root>)')
+    values = np.array([float(hardness[i]) for i in patch_ids])
+    bad = ~np.isfinite(values) | (values < 0)
+    if bad.any():
+        first = int(np.flatnonzero(bad)[0])
+        raise ValueError(
+            f'patch_hardness {source}: patch {patch_ids[first]!r} has '
+            f'hardness {values[first]}; each must be a finite number >= 0')
+    return values
