@@ -121,6 +121,10 @@ class TargetShareSampler:
                              f'{self.min_shares.sum():.2f}; they must leave '
                              'room for the other classes (sum < 1)')
         if mode == 'fixed':
+            if patch_hardness is not None:
+                raise ValueError(
+                    "patch_hardness weighs the real patches of mode='real'; "
+                    "mode='fixed' draws none")
             if fixed_shares is None:
                 raise ValueError('mode="fixed" needs fixed_shares')
             fixed = shares_to_array(fixed_shares, self.class_names)

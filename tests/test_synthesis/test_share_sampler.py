@@ -119,3 +119,66 @@ def test_weak_class_mode_reads_metrics_and_boosts_low_iou_classes(tmp_path):
     with pytest.raises(ValueError, match=r"no IoU.<class> for \['car'\]"):
         class_weakness({f'IoU.{c}': 50 for c in CLASSES if c != 'car'},
                        CLASSES)
+
+
+def test_patch_hardness_weighs_each_patch_by_id(tmp_path):
+    # four patches of one class each: without hardness the frequency boost
+    # draws them alike; with it, in proportion to hardness ** exponent
+    real = np.eye(6)[[0, 0, 4, 4]]
+    ids = ['p0', 'p1', 'p2', 'p3']
+    hardness = {'p0': 0.0, 'p1': 1.0, 'p2': 2.0, 'p3': 1.0}
+    plain = TargetShareSampler(CLASSES, real, rarity_exponent=1.0)
+    assert np.allclose(plain.patch_probs, 0.25)
+    hard = TargetShareSampler(CLASSES, real, rarity_exponent=1.0,
+                              patch_hardness=hardness, patch_ids=ids)
+    assert np.allclose(hard.patch_probs, [0, 0.25, 0.5, 0.25])
+    squared = TargetShareSampler(CLASSES, real, patch_hardness=hardness,
+                                 hardness_exponent=2.0, patch_ids=ids)
+    assert np.allclose(squared.patch_probs, [0, 1 / 6, 4 / 6, 1 / 6])
+    # a patch of hardness 0 is never drawn; the hardest most often
+    drawn = [hard(i)['patch'] for i in range(400)]
+    assert 0 not in drawn
+    assert np.bincount(drawn, minlength=4).argmax() == 2
+    # the frequency boost and the hardness multiply: car's patches are
+    # twice as likely by frequency (one third of the pixels against two)
+    mixed = TargetShareSampler(CLASSES, np.eye(6)[[0, 0, 0, 4]],
+                               rarity_exponent=1.0,
+                               patch_hardness=hardness, patch_ids=ids)
+    assert mixed.patch_probs[3] / mixed.patch_probs[1] == pytest.approx(3)
+
+
+def test_patch_hardness_from_a_file_through_the_captions(tmp_path):
+    root = make_seg_dataset(str(tmp_path / 'real'), num_train=3, num_val=0,
+                            size=16)
+    captions = write_captions(root, CLASSES, True, 'img_dir/train',
+                              'ann_dir/train')
+    with open(captions) as f:
+        ids = [json.loads(line)['id'] for line in f]
+    path = tmp_path / 'hardness.json'
+    path.write_text(json.dumps(dict(hardness={
+        ids[0]: 0.0, ids[1]: 0.0, ids[2]: 0.5, 'elsewhere': 9.0})))
+    sampler = TargetShareSampler.from_captions(
+        CLASSES, captions, patch_hardness=str(path))
+    assert {sampler(i)['patch'] for i in range(20)} == {2}
+    assert sampler.patches[2]['id'] == ids[2]
+
+
+@pytest.mark.parametrize('hardness, ids, error, message', [
+    ({'a': 1.0}, ['a', 'b'], ValueError,
+     r"no value for 1 of the 2 real patches \(e.g. \['b'\]\)"),
+    ({'a': 1.0, 'b': -1.0}, ['a', 'b'], ValueError,
+     "patch 'b' has hardness -1.0; each must be a finite number >= 0"),
+    ({'a': 1.0, 'b': float('nan')}, ['a', 'b'], ValueError, 'finite'),
+    ({'a': 0.0, 'b': 0.0}, ['a', 'b'], ValueError,
+     'every patch hardness 0'),
+    ({'a': 1.0, 'b': 1.0}, None, ValueError, 'keyed by patch id'),
+    ('/no/such/hardness.json', ['a', 'b'], FileNotFoundError,
+     'patch_hardness file /no/such/hardness.json does not exist'),
+])
+def test_bad_patch_hardness_is_named(hardness, ids, error, message):
+    with pytest.raises(error, match=message):
+        TargetShareSampler(CLASSES, np.eye(6)[[0, 1]],
+                           patch_hardness=hardness, patch_ids=ids)
+    with pytest.raises(ValueError, match="mode='fixed' draws none"):
+        TargetShareSampler(CLASSES, mode='fixed', fixed_shares=[1] * 6,
+                           patch_hardness=hardness)
