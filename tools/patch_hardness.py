@@ -48,17 +48,19 @@ def main(argv=None):
     if args.ids:
         with open(args.ids, encoding='utf-8') as f:
             ids = [line.strip() for line in f if line.strip()]
-    pairs = captioned_pairs(args.real, osp.join(args.real, args.captions),
-                            ids)
+    captions = osp.join(args.real, args.captions)
+    pairs = captioned_pairs(args.real, captions, ids)
     checker = ConsistencyChecker(
         args.config, args.checkpoint, device=args.device,
         reduce_zero_label=not args.no_reduce_zero_label)
     hardness = patch_hardness(checker, pairs)
-    record = write_hardness(args.out, hardness, config=args.config,
-                            checkpoint=args.checkpoint, ids=args.ids)
-    print(f'{args.out}: {len(hardness)} patches scored (mean '
-          f'{record["made_by"][-1]["mean"]}), {len(record["hardness"])} '
-          'in all')
+    record = write_hardness(args.out, hardness, args.real, captions,
+                            config=args.config, checkpoint=args.checkpoint,
+                            ids=args.ids)
+    made = record['made_by'][-1]
+    print(f'{args.out}: {made["patches"]} patches scored (mean '
+          f'{made["mean"]:.4f}; {made["zero"]} at 0, never drawn), '
+          f'{len(record["hardness"])} in all')
     return record
 
 

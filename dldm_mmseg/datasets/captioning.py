@@ -353,6 +353,60 @@ def check_pairs(data_root: str, patches: Sequence[dict],
                if len(problems) > shown else ''))
 
 
+FILE_NAMES = dict(img_path='image', seg_map_path='label map')
+
+
+def captioned_files(captions: str, data_root: str,
+                    keys: Sequence[str] = ('seg_map_path',),
+                    ids: Optional[Sequence[str]] = None,
+                    needed_by: str = 'this') -> List[tuple]:
+    """The files a captions file's records name, in its order.
+
+    Args:
+        captions (str): A ``captions.jsonl`` (``tools/caption.py``).
+        data_root (str): The folder its paths are relative to.
+        keys (Sequence[str]): The record keys to read (``img_path``,
+            ``seg_map_path``).
+        ids (Sequence[str], optional): Only the records with these ids.
+        needed_by (str): What reads the files, for the errors.
+
+    Returns:
+        list[tuple]: ``(id, path of each key)`` per record.
+
+    Raises:
+        ValueError: Naming the file and line of a record without a key (an
+            older ``tools/caption.py``) or naming a file that does not
+            exist, or the ids asked for that the file does not hold.
+    """
+    wanted = None if ids is None else set(ids)
+    out = []
+    for line_no, record in enumerate(read_jsonl(captions), 1):
+        if wanted is not None and record.get('id') not in wanted:
+            continue
+        where = f'{captions}:{line_no}'
+        paths = []
+        for key in keys:
+            if key not in record:
+                raise ValueError(
+                    f'{where} has no {key}, which {needed_by} reads; write '
+                    'the captions again with tools/caption.py --overwrite')
+            path = osp.join(data_root, record[key])
+            if not osp.isfile(path):
+                raise ValueError(
+                    f'{where} names the {FILE_NAMES.get(key, key)} {path}, '
+                    'which does not exist; write the captions again with '
+                    'tools/caption.py --overwrite, or give the data root '
+                    'they were written for')
+            paths.append(path)
+        out.append((record.get('id'), *paths))
+    if wanted is not None:
+        lacking = sorted(wanted - {r[0] for r in out})
+        if lacking:
+            raise ValueError(f'{captions} holds no patch {lacking[:3]} '
+                             f'({len(lacking)} of the ids asked for)')
+    return out
+
+
 def load_captions(path: str, class_names: Sequence[str]) -> Dict[str, dict]:
     """Read ``captions.jsonl`` into ``{id: record}``, checking each record's
     share text parses against the classes (adds ``shares_array``)."""

@@ -6,41 +6,31 @@ from typing import Dict, Optional, Sequence
 
 import numpy as np
 
+from dldm_mmseg.datasets.captioning import captioned_files
 from dldm_mmseg.evaluation.consistency import pixel_loss
-from dldm_mmseg.utils.io import atomic_open, read_jsonl
+from dldm_mmseg.utils.hashing import file_sha256
+from dldm_mmseg.utils.io import atomic_open
 from dldm_mmseg.utils.progress import progress_bar
+
+MEASURE = 'mean cross-entropy of the labels'
 
 
 def captioned_pairs(data_root: str, captions: str,
                     ids: Optional[Sequence[str]] = None) -> list:
-    """The ``(id, image, label)`` paths of a captions file's records
-    (``img_path`` and ``seg_map_path``, relative to ``data_root``), or of
-    those with the given ``ids``.
+    """The ``(id, image, label)`` paths of a captions file's records.
+
+    Args:
+        data_root (str): The folder the records' ``img_path`` and
+            ``seg_map_path`` are relative to.
+        captions (str): The captions file (``tools/caption.py``).
+        ids (Sequence[str], optional): Only the records with these ids.
 
     Raises:
         ValueError: Naming the file and line of a record without the paths
             or whose files do not exist, or the ids it does not hold.
     """
-    pairs = []
-    for line_no, record in enumerate(read_jsonl(captions), 1):
-        if ids is not None and record.get('id') not in ids:
-            continue
-        paths = [osp.join(data_root, record.get(k) or '')
-                 for k in ('img_path', 'seg_map_path')]
-        if not all(osp.isfile(p) for p in paths):
-            raise ValueError(
-                f'{captions}:{line_no} names no image and label map under '
-                f'{data_root} (img_path {record.get("img_path")!r}, '
-                f'seg_map_path {record.get("seg_map_path")!r}); write the '
-                'captions again with tools/caption.py --overwrite, or give '
-                'the data root they were written for')
-        pairs.append((record['id'], *paths))
-    if ids is not None:
-        lacking = sorted(set(ids) - {p[0] for p in pairs})
-        if lacking:
-            raise ValueError(f'{captions} holds no patch {lacking[:3]} '
-                             f'({len(lacking)} of the ids asked for)')
-    return pairs
+    return captioned_files(captions, data_root, ('img_path', 'seg_map_path'),
+                           ids, needed_by='tools/patch_hardness.py')
 
 
 def patch_hardness(checker, pairs: Sequence[tuple]) -> Dict[str, float]:
@@ -55,7 +45,7 @@ def patch_hardness(checker, pairs: Sequence[tuple]) -> Dict[str, float]:
 
     Returns:
         dict: id -> mean loss over the patch's valid pixels (0 for a patch
-        with none).
+        with none, which is then never drawn).
     """
     bar = progress_bar(len(pairs), 'patch hardness')
     out = {}
@@ -63,30 +53,50 @@ def patch_hardness(checker, pairs: Sequence[tuple]) -> Dict[str, float]:
             pairs, checker.labelled_probabilities(
                 [(image, label) for _, image, label in pairs])):
         loss, valid = pixel_loss(probs, label)
-        out[name] = round(float(loss[valid].mean()), 6) if valid.any() \
-            else 0.0
+        out[name] = float(loss[valid].mean()) if valid.any() else 0.0
         bar.update()
     return out
 
 
-def write_hardness(path: str, hardness: Dict[str, float],
-                   **provenance) -> dict:
-    """Write a hardness file (``hardness``: id -> value, beside what made
-    it) atomically; with ``path`` existing, its values for other ids are
-    kept, so folds scored one by one build one file.
+def write_hardness(path: str, hardness: Dict[str, float], data_root: str,
+                   captions: str, **provenance) -> dict:
+    """Write a hardness file atomically: ``hardness`` (id -> value), the
+    captions file it keys (by hash) and what scored each part
+    (``made_by``). An existing file at ``path`` for the same captions keeps
+    its values for other ids, so folds scored one by one build one file.
+
+    Args:
+        path (str): The JSON file.
+        hardness (dict): id -> hardness of the patches scored now.
+        data_root (str): The real data root the patches are in.
+        captions (str): The captions file they were read from.
+        **provenance: What scored them (config, checkpoint, ids file).
 
     Returns:
         dict: What was written.
+
+    Raises:
+        ValueError: When ``path`` holds another measure or the hardness of
+            other captions.
     """
-    record = dict(measure='mean cross-entropy of the labels', hardness={})
+    digest = file_sha256(captions)[:16]
+    record = dict(measure=MEASURE, captions_sha256=digest, hardness={})
     if osp.isfile(path):
         with open(path, encoding='utf-8') as f:
-            record = json.load(f)
+            old = json.load(f)
+        if not isinstance(old, dict) or old.get('measure') != MEASURE or \
+                old.get('captions_sha256') != digest:
+            raise ValueError(
+                f'{path} is not a hardness file of {captions} as it is now '
+                '(another measure, or other captions): give another --out, '
+                'or delete it to score every fold again')
+        record = old
     record['hardness'].update(hardness)
+    values = np.array(list(hardness.values()), dtype=np.float64)
     record.setdefault('made_by', []).append(dict(
-        provenance, patches=len(hardness),
-        mean=round(float(np.mean(list(hardness.values()))), 6)
-        if hardness else None))
+        provenance, data_root=osp.abspath(data_root), patches=len(hardness),
+        mean=float(values.mean()) if len(values) else None,
+        zero=int((values == 0).sum())))
     with atomic_open(path) as f:
         json.dump(record, f, indent=1, sort_keys=True)
     return record

@@ -10,6 +10,7 @@ import shutil
 
 import numpy as np
 
+from dldm_mmseg.datasets.captioning import captioned_files
 from dldm_mmseg.datasets.synth_layout import (ANN_DIR, IMG_DIR, INFO, MANIFEST,
                                               RECORDS, SEED_SCHEME, sample_id,
                                               synthesis_status)
@@ -88,23 +89,8 @@ def real_mask_paths(captions: str, data_root: str) -> list:
             no ``seg_map_path`` (an older ``tools/caption.py``) or names
             a file that does not exist.
     """
-    paths = []
-    for line_no, record in enumerate(read_jsonl(captions), 1):
-        where = f'{captions}:{line_no}'
-        if 'seg_map_path' not in record:
-            raise ValueError(
-                f'{where} has no seg_map_path, which synthesis.masks='
-                "'real' reads the mask from; write the captions again with "
-                'tools/caption.py --overwrite')
-        path = osp.join(data_root, record['seg_map_path'])
-        if not osp.isfile(path):
-            raise ValueError(
-                f'{where} names the label map {path}, which does not exist; '
-                'write the captions again with tools/caption.py '
-                '--overwrite, or set real_captions.data_root to the '
-                'dataset they were written for')
-        paths.append(path)
-    return paths
+    return [path for _, path in captioned_files(
+        captions, data_root, needed_by="synthesis.masks='real'")]
 
 
 def real_masks_hash(captions: str, data_root: str) -> str:

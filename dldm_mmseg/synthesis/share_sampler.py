@@ -1,4 +1,5 @@
 """What each synthetic sample should contain: its target class shares."""
+import json
 import os.path as osp
 from typing import Dict, Optional, Sequence
 
@@ -123,8 +124,9 @@ class TargetShareSampler:
         if mode == 'fixed':
             if patch_hardness is not None:
                 raise ValueError(
-                    "patch_hardness weighs the real patches of mode='real'; "
-                    "mode='fixed' draws none")
+                    "synthesis.shares.patch_hardness weighs the real patches "
+                    "of mode='real' and mode='fixed' draws none: drop "
+                    "patch_hardness or set shares.mode='real'")
             if fixed_shares is None:
                 raise ValueError('mode="fixed" needs fixed_shares')
             fixed = shares_to_array(fixed_shares, self.class_names)
@@ -161,9 +163,14 @@ class TargetShareSampler:
             weights = np.where(present, boost[None], 0).max(1)
             weights = np.where(weights > 0, weights, boost.min())
             if patch_hardness is not None:
+                exponent = float(hardness_exponent)
+                if not np.isfinite(exponent) or exponent <= 0:
+                    raise ValueError(
+                        'synthesis.shares.hardness_exponent must be a '
+                        f'finite number > 0, got {hardness_exponent!r} '
+                        '(leave patch_hardness out to draw without it)')
                 weights = weights * patch_weights(
-                    patch_hardness, patch_ids, len(shares)) ** float(
-                        hardness_exponent)
+                    patch_hardness, patch_ids, len(shares)) ** exponent
                 if not weights.sum() > 0:
                     raise ValueError(
                         f'patch_hardness {_name(patch_hardness)} gives '
@@ -258,7 +265,6 @@ def class_weakness(metrics, class_names: Sequence[str]) -> np.ndarray:
     Raises:
         ValueError: Naming the file and the classes it lacks.
     """
-    import json
     source = metrics
     if isinstance(metrics, str):
         with open(metrics, encoding='utf-8') as f:
@@ -278,14 +284,35 @@ def _name(source) -> str:
     return source if isinstance(source, str) else 'the dict given'
 
 
+def read_hardness(path: str) -> Dict[str, float]:
+    """The patch id -> hardness of a ``tools/patch_hardness.py`` file (its
+    ``hardness``), or of a flat JSON object of them.
+
+    Raises:
+        FileNotFoundError: When ``path`` does not exist.
+        ValueError: When it holds no such object.
+    """
+    if not osp.isfile(path):
+        raise FileNotFoundError(
+            f'patch_hardness file {path} does not exist; write it with '
+            'tools/patch_hardness.py')
+    with open(path, encoding='utf-8') as f:
+        data = json.load(f)
+    data = data.get('hardness', data) if isinstance(data, dict) else data
+    if not isinstance(data, dict):
+        raise ValueError(
+            f'patch_hardness file {path} holds {type(data).__name__}, not '
+            'patch id -> hardness; write it with tools/patch_hardness.py')
+    return data
+
+
 def patch_weights(hardness, patch_ids: Optional[Sequence[str]],
                   num: int) -> np.ndarray:
     """The hardness of each patch, in the order of ``patch_ids``.
 
     Args:
-        hardness (str | dict): Patch id -> hardness, or a JSON file of
-            them (flat, or under ``hardness`` as
-            ``tools/patch_hardness.py`` writes it).
+        hardness (str | dict): Patch id -> hardness, or a file of them
+            (:func:`read_hardness`).
         patch_ids (Sequence[str]): The patches' ids.
         num (int): How many patches there are.
 
@@ -294,18 +321,12 @@ def patch_weights(hardness, patch_ids: Optional[Sequence[str]],
 
     Raises:
         ValueError: Naming the file and the fix when ids are not given,
-            a patch has no hardness, or a value is negative or not finite.
+            a patch has no hardness, or a value is negative or not a
+            finite number.
     """
-    import json
     source = _name(hardness)
     if isinstance(hardness, str):
-        if not osp.isfile(hardness):
-            raise FileNotFoundError(
-                f'patch_hardness file {hardness} does not exist; write it '
-                'with tools/patch_hardness.py')
-        with open(hardness, encoding='utf-8') as f:
-            hardness = json.load(f)
-        hardness = hardness.get('hardness', hardness)
+        hardness = read_hardness(hardness)
     if patch_ids is None or len(patch_ids) != num:
         raise ValueError(
             f'patch_hardness ({source}) is keyed by patch id: give the ids '
@@ -318,11 +339,15 @@ def patch_weights(hardness, patch_ids: Optional[Sequence[str]],
             f'the {num} real patches (e.g. {missing[:3]}): measure it on '
             'the captions the shares are drawn from (tools/patch_hardness.py'
             ' --real <that data root>)')
-    values = np.array([float(hardness[i]) for i in patch_ids])
-    bad = ~np.isfinite(values) | (values < 0)
-    if bad.any():
-        first = int(np.flatnonzero(bad)[0])
-        raise ValueError(
-            f'patch_hardness {source}: patch {patch_ids[first]!r} has '
-            f'hardness {values[first]}; each must be a finite number >= 0')
-    return values
+    values = []
+    for i in patch_ids:
+        try:
+            value = float(hardness[i])
+        except (TypeError, ValueError):
+            value = float('nan')
+        if not np.isfinite(value) or value < 0:
+            raise ValueError(
+                f'patch_hardness {source}: patch {i!r} has hardness '
+                f'{hardness[i]!r}; each must be a finite number >= 0')
+        values.append(value)
+    return np.array(values)

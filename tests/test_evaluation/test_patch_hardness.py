@@ -53,7 +53,8 @@ def test_hardness_is_the_mean_loss_of_the_valid_pixels(scene):
     for name, p in (('a', 0.9), ('b', 0.5), ('c', 0.1)):
         expected = -(np.log(p) + 2 * np.log(1 - p)) / 3
         assert hardness[name] == pytest.approx(expected, abs=1e-6)
-    assert hardness['c'] > hardness['a']
+    # two of three pixels wrong is harder than one
+    assert hardness['a'] > hardness['c'] > hardness['b']
 
 
 def test_folds_scored_one_by_one_build_one_file(scene, tmp_path):
@@ -63,18 +64,27 @@ def test_folds_scored_one_by_one_build_one_file(scene, tmp_path):
     first = patch_hardness(checker, captioned_pairs(str(root), captions,
                                                     ['a']))
     assert list(first) == ['a']
-    write_hardness(out, first, checkpoint='fold_b.pth')
+    write_hardness(out, first, str(root), captions, checkpoint='fold_b.pth')
     write_hardness(out, patch_hardness(checker, captioned_pairs(
-        str(root), captions, ['b', 'c'])), checkpoint='fold_a.pth')
+        str(root), captions, ['b', 'c'])), str(root), captions,
+        checkpoint='fold_a.pth')
     with open(out) as f:
         record = json.load(f)
     assert sorted(record['hardness']) == ['a', 'b', 'c']
     assert [m['checkpoint'] for m in record['made_by']] == \
         ['fold_b.pth', 'fold_a.pth']
     assert [m['patches'] for m in record['made_by']] == [1, 2]
+    assert record['hardness']['a'] > record['hardness']['c']
+    # the captions changed: the file is of other patches now
+    with open(captions, 'a') as f:
+        f.write(json.dumps(dict(id='d', img_path='img_dir/train/a.png',
+                                seg_map_path='ann_dir/train/a.png')) + '\n')
+    with pytest.raises(ValueError, match='is not a hardness file of'):
+        write_hardness(out, first, str(root), captions)
     with pytest.raises(ValueError, match=r"holds no patch \['z'\]"):
         captioned_pairs(str(root), captions, ['a', 'z'])
-    with pytest.raises(ValueError, match='captions.jsonl:1 names no image'):
+    with pytest.raises(ValueError, match='captions.jsonl:1 names the image '
+                       '.*a.png, which does not exist'):
         captioned_pairs(str(tmp_path), captions)
 
 
@@ -134,6 +144,10 @@ def test_a_set_fingerprint_holds_the_hardness_file_by_content(tmp_path):
     moved = tmp_path / 'elsewhere.json'
     shutil.copy(path, moved)
     assert identity(str(moved)) == first
+    # a segmentor run on a variant drawn by it records it by content too
+    from dldm_mmseg.experiments.alpha_sweep import _by_content
+    run = _by_content(dict(shares=dict(patch_hardness=str(path))))
+    assert run['shares']['patch_hardness'].startswith('sha256:')
     path.write_text(json.dumps(dict(hardness=dict(
         train_000=2.0, train_001=1.0))))
     assert identity(str(path)) != first

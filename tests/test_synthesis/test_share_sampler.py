@@ -139,8 +139,8 @@ def test_patch_hardness_weighs_each_patch_by_id(tmp_path):
     drawn = [hard(i)['patch'] for i in range(400)]
     assert 0 not in drawn
     assert np.bincount(drawn, minlength=4).argmax() == 2
-    # the frequency boost and the hardness multiply: car's patches are
-    # twice as likely by frequency (one third of the pixels against two)
+    # the frequency boost and the hardness multiply: car's patch is three
+    # times as likely by frequency (a quarter of the pixels against three)
     mixed = TargetShareSampler(CLASSES, np.eye(6)[[0, 0, 0, 4]],
                                rarity_exponent=1.0,
                                patch_hardness=hardness, patch_ids=ids)
@@ -153,14 +153,18 @@ def test_patch_hardness_from_a_file_through_the_captions(tmp_path):
     captions = write_captions(root, CLASSES, True, 'img_dir/train',
                               'ann_dir/train')
     with open(captions) as f:
-        ids = [json.loads(line)['id'] for line in f]
+        lines = f.readlines()
+    ids = sorted(json.loads(line)['id'] for line in lines)
+    with open(captions, 'w') as f:  # file order is not id order
+        f.writelines(lines[::-1])
     path = tmp_path / 'hardness.json'
     path.write_text(json.dumps(dict(hardness={
-        ids[0]: 0.0, ids[1]: 0.0, ids[2]: 0.5, 'elsewhere': 9.0})))
+        ids[0]: 0.5, ids[1]: 0.0, ids[2]: 0.0, 'elsewhere': 9.0})))
     sampler = TargetShareSampler.from_captions(
         CLASSES, captions, patch_hardness=str(path))
-    assert {sampler(i)['patch'] for i in range(20)} == {2}
-    assert sampler.patches[2]['id'] == ids[2]
+    drawn = {sampler(i)['patch'] for i in range(20)}
+    assert [sampler.patches[p]['id'] for p in drawn] == [ids[0]]
+    assert sampler(0)['caption'] == sampler.patches[drawn.pop()]['caption']
 
 
 @pytest.mark.parametrize('hardness, ids, error, message', [
@@ -172,6 +176,8 @@ def test_patch_hardness_from_a_file_through_the_captions(tmp_path):
     ({'a': 0.0, 'b': 0.0}, ['a', 'b'], ValueError,
      'every patch hardness 0'),
     ({'a': 1.0, 'b': 1.0}, None, ValueError, 'keyed by patch id'),
+    ({'a': 1.0, 'b': 'hard'}, ['a', 'b'], ValueError,
+     "patch 'b' has hardness 'hard'"),
     ('/no/such/hardness.json', ['a', 'b'], FileNotFoundError,
      'patch_hardness file /no/such/hardness.json does not exist'),
 ])
@@ -182,3 +188,20 @@ def test_bad_patch_hardness_is_named(hardness, ids, error, message):
     with pytest.raises(ValueError, match="mode='fixed' draws none"):
         TargetShareSampler(CLASSES, mode='fixed', fixed_shares=[1] * 6,
                            patch_hardness=hardness)
+
+
+@pytest.mark.parametrize('exponent', [0, -1, float('inf')])
+def test_the_hardness_exponent_must_be_positive(exponent):
+    with pytest.raises(ValueError, match='hardness_exponent must be a '
+                       'finite number > 0'):
+        TargetShareSampler(CLASSES, np.eye(6)[[0, 1]],
+                           patch_hardness={'a': 0.0, 'b': 1.0},
+                           hardness_exponent=exponent, patch_ids=['a', 'b'])
+
+
+def test_a_hardness_file_that_is_not_an_object_is_named(tmp_path):
+    path = tmp_path / 'hardness.json'
+    path.write_text('[1, 2]')
+    with pytest.raises(ValueError, match='holds list, not patch id'):
+        TargetShareSampler(CLASSES, np.eye(6)[[0, 1]],
+                           patch_hardness=str(path), patch_ids=['a', 'b'])

@@ -9,7 +9,7 @@ hardness instead of the frequency boost (``shares.rarity_exponent=0``,
 ``shares.patch_hardness``), filtered as before, and trained at alpha 1.0
 for 3000 iterations, seeds 0-2, beside the interleaved deal's runs of the
 same seeds. Runs are reused when finished; ``--read`` only reads. Writes
-``hardness.md`` / ``hardness.json`` here, or in ``--out-dir``::
+``verdict.md`` / ``verdict.json`` here, or in ``--out-dir``::
 
     python docs/results/brazil_hardness/run.py --work work_dirs/bint
 """
@@ -22,16 +22,18 @@ import sys
 
 import numpy as np
 
+from dldm_mmseg.evaluation.hardness import captioned_pairs
 from dldm_mmseg.experiments.alpha_sweep import (config_run_identity,
-                                                reuse_or_run, run_config,
-                                                schedule_options)
+                                                finished_run, reuse_or_run,
+                                                run_config, schedule_options)
 from dldm_mmseg.utils.compat import speed_up_configs
 from dldm_mmseg.utils.io import atomic_open, read_jsonl
 
 HERE = osp.dirname(osp.abspath(__file__))
 for folder in ('synthetic_gain', 'brazil_image_vae', 'brazil_budget_use'):
     sys.path.insert(0, osp.join(HERE, '..', folder))
-from aggregate import issue_bar, rare_keys, summarise_runs  # noqa: E402
+from aggregate import (finished_seeds, issue_bar, rare_keys,  # noqa: E402
+                       summarise_runs)
 from aggregate import write_verdict  # noqa: E402
 from budget_use import cell, filter_variant, mean  # noqa: E402
 from more_arms import run  # noqa: E402
@@ -53,50 +55,66 @@ def halves(ids, seed=0):
     return sorted(order[:len(order) // 2]), sorted(order[len(order) // 2:])
 
 
-def link_fold(src, dst, train_ids):
-    """``dst``: ``src``'s data with only ``train_ids`` in its train split
-    (hard links), val and test linked whole."""
-    for sub, ext in (('img_dir', '.png'), ('ann_dir', '.png')):
-        os.makedirs(osp.join(dst, sub, 'train'), exist_ok=True)
-        for name in train_ids:
-            target = osp.join(dst, sub, 'train', name + ext)
+def link_fold(root, dst, pairs):
+    """``dst``: ``root``'s data with only ``pairs`` (``(id, image,
+    label)``, :func:`captioned_pairs`) in its train split (hard links), val
+    and test linked whole. A fold made with other train patches is
+    refused."""
+    for sub, column in (('img_dir', 1), ('ann_dir', 2)):
+        folder = osp.join(dst, sub, 'train')
+        os.makedirs(folder, exist_ok=True)
+        names = {osp.basename(p[column]) for p in pairs}
+        stale = set(os.listdir(folder)) - names
+        if stale:
+            raise SystemExit(f'{folder} holds {len(stale)} file(s) of '
+                             f'another fold (e.g. {sorted(stale)[:2]}): '
+                             'delete the fold to make it again')
+        for pair in pairs:
+            target = osp.join(folder, osp.basename(pair[column]))
             if not osp.exists(target):
-                os.link(osp.join(src, sub, 'train', name + ext), target)
+                os.link(pair[column], target)
         for split in ('val', 'test'):
             target = osp.join(dst, sub, split)
             if not osp.exists(target):
-                os.symlink(osp.abspath(osp.join(src, sub, split)), target)
+                os.symlink(osp.abspath(osp.join(root, sub, split)), target)
 
 
 def hardness(work):
     """Train the two fold segmentors and score each half with the other
     half's; returns the hardness file."""
     root = osp.join(work, 'data', DATA)
+    captions = osp.join(root, 'captions.jsonl')
     out = osp.join(work, 'hardness.json')
-    ids = [r['id'] for r in read_jsonl(osp.join(root, 'captions.jsonl'))]
-    parts = dict(zip('ab', halves(ids)))
-    done = {}
+    pairs = captioned_pairs(root, captions)
+    parts = dict(zip('ab', halves([p[0] for p in pairs])))
+    made_by = []
     if osp.isfile(out):
         with open(out, encoding='utf-8') as f:
-            done = json.load(f)['hardness']
+            made_by = json.load(f)['made_by']
+    demo_dir = os.environ.get('DLDM_DEMO_DIR')
     for fold, other in (('a', 'b'), ('b', 'a')):
         fold_dir = osp.abspath(osp.join(work, 'folds', fold))
-        link_fold(root, osp.join(fold_dir, 'data', DATA), parts[fold])
+        link_fold(root, osp.join(fold_dir, 'data', DATA),
+                  [p for p in pairs if p[0] in parts[fold]])
         os.environ['DLDM_DEMO_DIR'] = fold_dir
         options = schedule_options(FOLD_ITERS, 0)
         run_dir = osp.join(fold_dir, 'real')
         reuse_or_run(run_dir, run_config, REAL_ONLY, run_dir, options,
                      identity=config_run_identity(REAL_ONLY, options))
-        if all(i in done for i in parts[other]):
-            continue
+        judge = finished_run(run_dir, REAL_ONLY)
+        if any(m['checkpoint'] == judge['checkpoint'] for m in made_by):
+            continue  # this fold's half is scored
         listing = osp.join(fold_dir, 'scored_ids.txt')
         with atomic_open(listing) as f:
             f.write('\n'.join(parts[other]) + '\n')
         subprocess.run(
-            [sys.executable, 'tools/patch_hardness.py',
-             osp.join(run_dir, osp.basename(REAL_ONLY)),
-             osp.join(run_dir, f'iter_{FOLD_ITERS}.pth'), '--real', root,
-             '--ids', listing, '--out', out], check=True)
+            [sys.executable, 'tools/patch_hardness.py', judge['config'],
+             judge['checkpoint'], '--real', root, '--ids', listing,
+             '--out', out], check=True)
+    if demo_dir is None:
+        os.environ.pop('DLDM_DEMO_DIR', None)
+    else:
+        os.environ['DLDM_DEMO_DIR'] = demo_dir
     return out
 
 
@@ -110,9 +128,33 @@ def hard_variant(work):
     return variant
 
 
+def spearman(x, y):
+    """Spearman's rank correlation (ties broken by order)."""
+    rank = [np.argsort(np.argsort(v)) for v in (x, y)]
+    return float(np.corrcoef(*rank)[0, 1])
+
+
+def set_building_share(work, suffix):
+    """Mean target building share of the set ``brazil_syn<suffix>``."""
+    manifest = osp.join(work, 'data', 'brazil_syn' + suffix,
+                        'manifest.jsonl')
+    return float(np.mean([r['target_shares']['building']
+                          for r in read_jsonl(manifest)]))
+
+
 def report(runs, seeds, work):
+    """The markdown of ``verdict.md`` and the verdict: the table, the
+    gate, the bar when five seeds are read, and the predictions."""
     with open(osp.join(work, 'hardness.json'), encoding='utf-8') as f:
         values = json.load(f)['hardness']
+    captions = {r['id']: r for r in read_jsonl(osp.join(
+        work, 'data', DATA, 'captions.jsonl'))}
+    ids = sorted(values)
+    rho = spearman([values[i] for i in ids],
+                   [captions[i]['shares']['building'] for i in ids])
+    shares = {name: set_building_share(work, suffix) for name, suffix in (
+        ('frequency boost', '_class_filter_val'),
+        ('hardness', '_hard_class_filter_val'))}
     lines = ['# Hardness-aware draws on the interleaved budget (rule.md)',
              '', f'Seeds {seeds}, 3000 iterations, mean ± std.', '',
              '| arm | val mIoU | test mIoU | val building IoU | test '
@@ -131,14 +173,40 @@ def report(runs, seeds, work):
                     ['building', 'background'])
     gate = bar['val_mIoU']['real_3000']
     passed = gate['beyond_std']
+    precision = {n: mean(runs, n, 'test', 'Precision.building')
+                 for n in ('real_3000', arm)}
+    held = {1: rho > 0.5, 2: shares['hardness'] > 0.288, 3: not passed,
+            4: precision[arm] < precision['real_3000']}
+    word = {True: 'held', False: '**missed**'}
+    zero = sum(v < 1e-3 for v in values.values())
     lines += ['', f'- The gate (val, over real only by more than the larger '
               f'std): {gate["margin"]:+.2f} against {gate["larger_std"]:.2f}'
-              f': **{"passed" if passed else "failed"}**.',
-              f'- Out-of-fold hardness of the {len(values)} patches: mean '
-              f'{np.mean(list(values.values())):.3f}, max '
-              f'{max(values.values()):.3f}.']
-    return '\n'.join(lines) + '\n', dict(gate=gate, gate_passed=passed,
-                                         bar=bar)
+              f': **{"passed" if passed else "failed"}**.']
+    if passed and len(seeds) < 5:
+        lines.append('- Passed: the rule runs seeds 3-4 next '
+                     '(`--seeds 0 1 2 3 4`) and reads the bar on them.')
+    elif passed:
+        lines.append(f'- The issue\'s bar on seeds {seeds}: '
+                     f'**{"met" if bar["test_bar"] else "missed"}**.')
+    lines += [
+        f'- Out-of-fold hardness of the {len(values)} patches: mean '
+        f'{np.mean(list(values.values())):.3f}, max '
+        f'{max(values.values()):.3f}; {zero} below 0.001 (all but never '
+        'drawn).', '', 'Predictions (rule.md):', '',
+        f'1. hardness rises with the building share (Spearman {rho:.2f} > '
+        f'0.5): {word[held[1]]}.',
+        f'2. the hardness set asks for more building than the frequency-'
+        f'boosted one ({100 * shares["hardness"]:.1f}% against '
+        f'{100 * shares["frequency boost"]:.1f}%, above 28.8%): '
+        f'{word[held[2]]}.',
+        f'3. the gate fails: {word[held[3]]}.',
+        f'4. the hardness arm\'s test building precision below real '
+        f'only\'s ({precision[arm]:.1f} against '
+        f'{precision["real_3000"]:.1f}): {word[held[4]]}.']
+    return '\n'.join(lines) + '\n', dict(
+        gate=gate, gate_passed=passed, bar=bar, spearman=rho,
+        target_building_share=shares, zero_hardness=zero,
+        predictions=held)
 
 
 def main():
@@ -156,12 +224,17 @@ def main():
         for seed in args.seeds:
             run(args.work, 'alpha_1_hard_filter_val_3000', seed, 1.0,
                 variant, iters=ITERS)
-    runs = summarise_runs(osp.join(args.work, 'segmentors'), list(NAMES),
-                          args.seeds, KEYS)
+    out = osp.join(args.work, 'segmentors')
+    done = finished_seeds(out, list(NAMES))
+    if not set(args.seeds) <= set(done):
+        raise SystemExit(f'seeds {sorted(set(args.seeds) - set(done))} have '
+                         f'not finished every arm under {out}: train them '
+                         '(leave out --read)')
+    runs = summarise_runs(out, list(NAMES), args.seeds, KEYS)
     text, verdict = report(runs, args.seeds, args.work)
-    with atomic_open(osp.join(args.out_dir, 'hardness.md')) as f:
+    with atomic_open(osp.join(args.out_dir, 'verdict.md')) as f:
         f.write(text)
-    write_verdict(osp.join(args.out_dir, 'hardness.json'),
+    write_verdict(osp.join(args.out_dir, 'verdict.json'),
                   dict(iters=ITERS, seeds=args.seeds, runs=runs, **verdict))
 
 
