@@ -13,14 +13,16 @@ Examples::
         --out data/scene/hardness.json
     python tools/patch_hardness.py CONFIG fold_a.pth --real data/scene \\
         --ids half_b.txt --out data/scene/hardness.json
+    python tools/patch_hardness.py CONFIG fold_a.pth --real data/scene \\
+        --ids half_b.txt --classes background --out background.json
 """
 import argparse
 import os.path as osp
 
 import dldm_mmseg  # noqa: F401
 from dldm_mmseg.evaluation.consistency import ConsistencyChecker
-from dldm_mmseg.evaluation.hardness import (captioned_pairs, patch_hardness,
-                                            write_hardness)
+from dldm_mmseg.evaluation.hardness import (captioned_pairs, measure_name,
+                                            patch_hardness, write_hardness)
 
 
 def main(argv=None):
@@ -39,6 +41,10 @@ def main(argv=None):
     parser.add_argument('--out', required=True,
                         help='hardness JSON; an existing one keeps its '
                         'other patches')
+    parser.add_argument('--classes', nargs='+', metavar='CLASS',
+                        help="only these classes' pixels count (e.g. the "
+                        'background a segmentor calls building); names of '
+                        "the segmentor's classes")
     parser.add_argument('--no-reduce-zero-label', action='store_true',
                         help='label files hold train ids as they are')
     parser.add_argument('--device', help='torch device (default: cuda if '
@@ -53,10 +59,18 @@ def main(argv=None):
     checker = ConsistencyChecker(
         args.config, args.checkpoint, device=args.device,
         reduce_zero_label=not args.no_reduce_zero_label)
-    hardness = patch_hardness(checker, pairs)
+    names = list((getattr(checker.model, 'dataset_meta', None) or {}).get(
+        'classes') or [])
+    unknown = sorted(set(args.classes or []) - set(names))
+    if unknown:
+        known = ', '.join(names) or 'its checkpoint names none'
+        raise SystemExit(f'--classes {unknown}: not classes of '
+                         f'{args.checkpoint} ({known})')
+    hardness = patch_hardness(checker, pairs, args.classes and [
+        names.index(c) for c in args.classes])
     record = write_hardness(args.out, hardness, args.real, captions,
-                            config=args.config, checkpoint=args.checkpoint,
-                            ids=args.ids)
+                            measure_name(args.classes), config=args.config,
+                            checkpoint=args.checkpoint, ids=args.ids)
     made = record['made_by'][-1]
     print(f'{args.out}: {made["patches"]} patches scored (mean '
           f'{made["mean"]:.4f}; {made["zero"]} at 0, never drawn), '

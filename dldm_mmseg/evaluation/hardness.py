@@ -33,7 +33,9 @@ def captioned_pairs(data_root: str, captions: str,
                            ids, needed_by='tools/patch_hardness.py')
 
 
-def patch_hardness(checker, pairs: Sequence[tuple]) -> Dict[str, float]:
+def patch_hardness(checker, pairs: Sequence[tuple],
+                   classes: Optional[Sequence[int]] = None
+                   ) -> Dict[str, float]:
     """Each patch's mean cross-entropy of its labels under a segmentor.
 
     Args:
@@ -42,24 +44,36 @@ def patch_hardness(checker, pairs: Sequence[tuple]) -> Dict[str, float]:
             ``labelled_probabilities`` reads the pairs).
         pairs (Sequence[tuple]): ``(id, image, label)`` paths
             (:func:`captioned_pairs`).
+        classes (Sequence[int], optional): Only the pixels labelled with
+            these train ids count (e.g. the background a segmentor
+            mistakes for buildings); all valid pixels by default.
 
     Returns:
-        dict: id -> mean loss over the patch's valid pixels (0 for a patch
-        with none, which is then never drawn).
+        dict: id -> mean loss over the patch's counted pixels (0 for a
+        patch with none, which is then never drawn).
     """
     bar = progress_bar(len(pairs), 'patch hardness')
     out = {}
     for (name, _, _), (probs, label) in zip(
             pairs, checker.labelled_probabilities(
                 [(image, label) for _, image, label in pairs])):
-        loss, valid = pixel_loss(probs, label)
-        out[name] = float(loss[valid].mean()) if valid.any() else 0.0
+        loss, counted = pixel_loss(probs, label)
+        if classes is not None:
+            counted &= np.isin(label, list(classes))
+        out[name] = float(loss[counted].mean()) if counted.any() else 0.0
         bar.update()
     return out
 
 
+def measure_name(classes: Optional[Sequence[str]] = None) -> str:
+    """What a hardness file measures: the labels' mean cross-entropy, of
+    the named classes' pixels only when ``classes`` are given."""
+    return MEASURE + (f' of {", ".join(classes)}' if classes else '')
+
+
 def write_hardness(path: str, hardness: Dict[str, float], data_root: str,
-                   captions: str, **provenance) -> dict:
+                   captions: str, measure: str = MEASURE,
+                   **provenance) -> dict:
     """Write a hardness file atomically: ``hardness`` (id -> value), the
     captions file it keys (by hash) and what scored each part
     (``made_by``). An existing file at ``path`` for the same captions keeps
@@ -70,6 +84,7 @@ def write_hardness(path: str, hardness: Dict[str, float], data_root: str,
         hardness (dict): id -> hardness of the patches scored now.
         data_root (str): The real data root the patches are in.
         captions (str): The captions file they were read from.
+        measure (str): What the values are (:func:`measure_name`).
         **provenance: What scored them (config, checkpoint, ids file).
 
     Returns:
@@ -80,11 +95,11 @@ def write_hardness(path: str, hardness: Dict[str, float], data_root: str,
             other captions.
     """
     digest = file_sha256(captions)[:16]
-    record = dict(measure=MEASURE, captions_sha256=digest, hardness={})
+    record = dict(measure=measure, captions_sha256=digest, hardness={})
     if osp.isfile(path):
         with open(path, encoding='utf-8') as f:
             old = json.load(f)
-        if not isinstance(old, dict) or old.get('measure') != MEASURE or \
+        if not isinstance(old, dict) or old.get('measure') != measure or \
                 old.get('captions_sha256') != digest:
             raise ValueError(
                 f'{path} is not a hardness file of {captions} as it is now '

@@ -9,8 +9,8 @@ import pytest
 from PIL import Image
 
 from dldm_mmseg.evaluation.consistency import ConsistencyChecker
-from dldm_mmseg.evaluation.hardness import (captioned_pairs, patch_hardness,
-                                            write_hardness)
+from dldm_mmseg.evaluation.hardness import (captioned_pairs, measure_name,
+                                            patch_hardness, write_hardness)
 from fixtures import load_tool, make_reference_model, make_seg_dataset
 
 
@@ -111,6 +111,13 @@ def test_the_tool_scores_folds_of_a_segmentor_into_one_file(tmp_path):
     # for every patch
     values = list(record['hardness'].values())
     assert all(0.5 < v < 5 for v in values) and len(set(values)) == 4
+    # some classes only, by the checkpoint's names
+    car = tool.main(args[:4] + ['--out', str(tmp_path / 'car.json'),
+                                '--device', 'cpu', '--classes', 'car'])
+    assert car['measure'].endswith(' of car')
+    with pytest.raises(SystemExit, match=r"--classes \['lake'\]: not "
+                       'classes of'):
+        tool.main(args + ['--classes', 'lake'])
     # the same patch scores the same in any fold
     ids.write_text('train_003\n')
     again = tool.main([config, checkpoint, '--real', root, '--out',
@@ -151,3 +158,20 @@ def test_a_set_fingerprint_holds_the_hardness_file_by_content(tmp_path):
     path.write_text(json.dumps(dict(hardness=dict(
         train_000=2.0, train_001=1.0))))
     assert identity(str(path)) != first
+
+
+def test_hardness_of_some_classes_counts_their_pixels_only(scene, tmp_path):
+    root, checker = scene
+    captions = str(root / 'captions.jsonl')
+    pairs = captioned_pairs(str(root), captions)
+    # class 0 only: each patch's one class-0 pixel, of probability p
+    for name, p in patch_hardness(checker, pairs, classes=[0]).items():
+        assert p == pytest.approx(-np.log(dict(a=0.9, b=0.5, c=0.1)[name]))
+    # a class no pixel holds: nothing counts, every patch at 0
+    assert set(patch_hardness(checker, pairs, classes=[7]).values()) == {0}
+    # one file measures one thing
+    out = str(tmp_path / 'hardness.json')
+    write_hardness(out, {'a': 1.0}, str(root), captions)
+    with pytest.raises(ValueError, match='another measure'):
+        write_hardness(out, {'b': 1.0}, str(root), captions,
+                       measure_name(['background']))
