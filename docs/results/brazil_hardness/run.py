@@ -8,7 +8,10 @@ appearance set is then drawn again with each real patch weighed by its
 hardness instead of the frequency boost (``shares.rarity_exponent=0``,
 ``shares.patch_hardness``), filtered as before, and trained at alpha 1.0
 for 3000 iterations, seeds 0-2, beside the interleaved deal's runs of the
-same seeds. Runs are reused when finished; ``--read`` only reads. Writes
+same seeds. The addendum's arm does the same with the hardness of each
+patch's background pixels only (``--classes background``,
+``<work>/hardness_background.json``). Runs are reused when finished;
+``--read`` only reads. Writes
 ``verdict.md`` / ``verdict.json`` here, or in ``--out-dir``::
 
     python docs/results/brazil_hardness/run.py --work work_dirs/bint
@@ -45,7 +48,13 @@ DATA = 'brazil_buildings'
 NAMES = {'real_3000': 'real only',
          'oversample40_3000': 'oversampling 40%',
          'alpha_1_filter_val_3000': 'alpha 1.0, filter (frequency boost)',
-         'alpha_1_hard_filter_val_3000': 'alpha 1.0, filter, hardness draws'}
+         'alpha_1_hard_filter_val_3000': 'alpha 1.0, filter, hardness draws',
+         'alpha_1_bghard_filter_val_3000':
+         'alpha 1.0, filter, background-hardness draws (addendum)'}
+# the hardness files, by the classes whose pixels count
+HARDNESS = {(): 'hardness.json', ('background',): 'hardness_background.json'}
+ARMS = {'alpha_1_hard_filter_val_3000': (),
+        'alpha_1_bghard_filter_val_3000': ('background',)}
 KEYS = list(rare_keys('building')) + ['IoU.background']
 
 
@@ -79,12 +88,13 @@ def link_fold(root, dst, pairs):
                 os.symlink(osp.abspath(osp.join(root, sub, split)), target)
 
 
-def hardness(work):
+def hardness(work, classes=()):
     """Train the two fold segmentors and score each half with the other
-    half's; returns the hardness file."""
+    half's (the loss of ``classes``' pixels only, when given); returns
+    the hardness file."""
     root = osp.join(work, 'data', DATA)
     captions = osp.join(root, 'captions.jsonl')
-    out = osp.join(work, 'hardness.json')
+    out = osp.join(work, HARDNESS[tuple(classes)])
     pairs = captioned_pairs(root, captions)
     parts = dict(zip('ab', halves([p[0] for p in pairs])))
     made_by = []
@@ -110,7 +120,8 @@ def hardness(work):
         subprocess.run(
             [sys.executable, 'tools/patch_hardness.py', judge['config'],
              judge['checkpoint'], '--real', root, '--ids', listing,
-             '--out', out], check=True)
+             '--out', out] + (['--classes', *classes] if classes else []),
+            check=True)
     if demo_dir is None:
         os.environ.pop('DLDM_DEMO_DIR', None)
     else:
@@ -118,12 +129,15 @@ def hardness(work):
     return out
 
 
-def hard_variant(work):
-    """The filter's variant, drawn by patch hardness."""
+def hard_variant(work, classes=()):
+    """The filter's variant, drawn by patch hardness (of ``classes``'
+    pixels)."""
     variant = filter_variant(work, work)
-    variant['suffix'] = 'hard_' + variant['suffix']
+    variant['suffix'] = ('bghard_' if classes else 'hard_') + \
+        variant['suffix']
     variant['options'] = dict(variant['options'], shares=dict(
-        rarity_exponent=0.0, patch_hardness=osp.abspath(hardness(work)),
+        rarity_exponent=0.0,
+        patch_hardness=osp.abspath(hardness(work, classes)),
         hardness_exponent=1.0))
     return variant
 
@@ -142,57 +156,86 @@ def set_building_share(work, suffix):
                           for r in read_jsonl(manifest)]))
 
 
+def gate(runs, seeds, arm):
+    """The rule's gate for ``arm`` and the lines saying it (with the bar
+    when it passed on five seeds)."""
+    bar = issue_bar(runs, arm, ['real_3000', 'oversample40_3000'],
+                    ['building', 'background'])
+    margin = bar['val_mIoU']['real_3000']
+    passed = margin['beyond_std']
+    lines = [f'- {NAMES[arm]}: the gate (val, over real only by more than '
+             f'the larger std): {margin["margin"]:+.2f} against '
+             f'{margin["larger_std"]:.2f}: '
+             f'**{"passed" if passed else "failed"}**.']
+    if passed and len(seeds) < 5:
+        lines.append('  Passed: the rule runs seeds 3-4 next (`--seeds 0 1 '
+                     '2 3 4`) and reads the bar on them.')
+    elif passed:
+        lines.append(f'  The issue\'s bar on seeds {seeds}: '
+                     f'**{"met" if bar["test_bar"] else "missed"}**.')
+    return dict(gate=margin, gate_passed=passed, bar=bar), lines
+
+
 def report(runs, seeds, work):
-    """The markdown of ``verdict.md`` and the verdict: the table, the
-    gate, the bar when five seeds are read, and the predictions."""
-    with open(osp.join(work, 'hardness.json'), encoding='utf-8') as f:
-        values = json.load(f)['hardness']
+    """The markdown of ``verdict.md`` and the verdict: the table, each
+    arm's gate (the bar when five seeds are read), and the predictions."""
+    values = {}
+    for classes, name in HARDNESS.items():
+        with open(osp.join(work, name), encoding='utf-8') as f:
+            values[classes] = json.load(f)['hardness']
     captions = {r['id']: r for r in read_jsonl(osp.join(
         work, 'data', DATA, 'captions.jsonl'))}
-    ids = sorted(values)
-    rho = spearman([values[i] for i in ids],
+    ids = sorted(values[()])
+    rho = spearman([values[()][i] for i in ids],
                    [captions[i]['shares']['building'] for i in ids])
     shares = {name: set_building_share(work, suffix) for name, suffix in (
         ('frequency boost', '_class_filter_val'),
-        ('hardness', '_hard_class_filter_val'))}
+        ('hardness', '_hard_class_filter_val'),
+        ('background hardness', '_bghard_class_filter_val'))}
     lines = ['# Hardness-aware draws on the interleaved budget (rule.md)',
              '', f'Seeds {seeds}, 3000 iterations, mean ± std.', '',
              '| arm | val mIoU | test mIoU | val building IoU | test '
-             'building IoU | test building precision / recall |',
-             '| --- ' * 6 + '|']
+             'building IoU | test building precision / recall | set\'s '
+             'target building share |', '| --- ' * 7 + '|']
+    set_of = {'alpha_1_filter_val_3000': 'frequency boost',
+              'alpha_1_hard_filter_val_3000': 'hardness',
+              'alpha_1_bghard_filter_val_3000': 'background hardness'}
     for name, label in NAMES.items():
+        share = f'{100 * shares[set_of[name]]:.1f}%' if name in set_of \
+            else ''
         lines.append(
             f'| {label} | {cell(runs, name, "val")} | '
             f'{cell(runs, name, "test")} | '
             f'{cell(runs, name, "val", "IoU.building")} | '
             f'{cell(runs, name, "test", "IoU.building")} | '
             f'{mean(runs, name, "test", "Precision.building"):.1f} / '
-            f'{mean(runs, name, "test", "Recall.building"):.1f} |')
-    arm = 'alpha_1_hard_filter_val_3000'
-    bar = issue_bar(runs, arm, ['real_3000', 'oversample40_3000'],
-                    ['building', 'background'])
-    gate = bar['val_mIoU']['real_3000']
-    passed = gate['beyond_std']
+            f'{mean(runs, name, "test", "Recall.building"):.1f} | '
+            f'{share} |')
+    verdicts = {}
+    lines.append('')
+    for arm in ARMS:
+        verdicts[arm], said = gate(runs, seeds, arm)
+        lines += said
+    hard, bghard = ARMS
     precision = {n: mean(runs, n, 'test', 'Precision.building')
-                 for n in ('real_3000', arm)}
-    held = {1: rho > 0.5, 2: shares['hardness'] > 0.288, 3: not passed,
-            4: precision[arm] < precision['real_3000']}
+                 for n in ['real_3000', *ARMS]}
+    held = {1: rho > 0.5, 2: shares['hardness'] > 0.288,
+            3: not verdicts[hard]['gate_passed'],
+            4: precision[hard] < precision['real_3000'],
+            5: shares['background hardness'] < shares['hardness'],
+            6: not verdicts[bghard]['gate_passed'],
+            7: precision[bghard] > precision[hard]}
     word = {True: 'held', False: '**missed**'}
-    zero = sum(v < 1e-3 for v in values.values())
-    lines += ['', f'- The gate (val, over real only by more than the larger '
-              f'std): {gate["margin"]:+.2f} against {gate["larger_std"]:.2f}'
-              f': **{"passed" if passed else "failed"}**.']
-    if passed and len(seeds) < 5:
-        lines.append('- Passed: the rule runs seeds 3-4 next '
-                     '(`--seeds 0 1 2 3 4`) and reads the bar on them.')
-    elif passed:
-        lines.append(f'- The issue\'s bar on seeds {seeds}: '
-                     f'**{"met" if bar["test_bar"] else "missed"}**.')
+    for classes, file_values in values.items():
+        zero = sum(v < 1e-3 for v in file_values.values())
+        lines.append(
+            f'- Out-of-fold hardness ({HARDNESS[classes]}) of the '
+            f'{len(file_values)} patches: mean '
+            f'{np.mean(list(file_values.values())):.3f}, max '
+            f'{max(file_values.values()):.3f}; {zero} below 0.001 (all but '
+            'never drawn).')
     lines += [
-        f'- Out-of-fold hardness of the {len(values)} patches: mean '
-        f'{np.mean(list(values.values())):.3f}, max '
-        f'{max(values.values()):.3f}; {zero} below 0.001 (all but never '
-        'drawn).', '', 'Predictions (rule.md):', '',
+        '', 'Predictions (rule.md):', '',
         f'1. hardness rises with the building share (Spearman {rho:.2f} > '
         f'0.5): {word[held[1]]}.',
         f'2. the hardness set asks for more building than the frequency-'
@@ -201,11 +244,17 @@ def report(runs, seeds, work):
         f'{word[held[2]]}.',
         f'3. the gate fails: {word[held[3]]}.',
         f'4. the hardness arm\'s test building precision below real '
-        f'only\'s ({precision[arm]:.1f} against '
-        f'{precision["real_3000"]:.1f}): {word[held[4]]}.']
+        f'only\'s ({precision[hard]:.1f} against '
+        f'{precision["real_3000"]:.1f}): {word[held[4]]}.',
+        f'5. the background-hardness set asks for less building than the '
+        f'hardness set ({100 * shares["background hardness"]:.1f}% '
+        f'against {100 * shares["hardness"]:.1f}%): {word[held[5]]}.',
+        f'6. the addendum\'s gate fails: {word[held[6]]}.',
+        f'7. the addendum arm\'s test building precision above the main '
+        f'arm\'s ({precision[bghard]:.1f} against {precision[hard]:.1f}):'
+        f' {word[held[7]]}.']
     return '\n'.join(lines) + '\n', dict(
-        gate=gate, gate_passed=passed, bar=bar, spearman=rho,
-        target_building_share=shares, zero_hardness=zero,
+        arms=verdicts, spearman=rho, target_building_share=shares,
         predictions=held)
 
 
@@ -220,10 +269,11 @@ def main():
     args = parser.parse_args()
     speed_up_configs()
     if not args.read:
-        variant = hard_variant(args.work)
+        variants = {name: hard_variant(args.work, classes)
+                    for name, classes in ARMS.items()}
         for seed in args.seeds:
-            run(args.work, 'alpha_1_hard_filter_val_3000', seed, 1.0,
-                variant, iters=ITERS)
+            for name, variant in variants.items():
+                run(args.work, name, seed, 1.0, variant, iters=ITERS)
     out = osp.join(args.work, 'segmentors')
     done = finished_seeds(out, list(NAMES))
     if not set(args.seeds) <= set(done):
