@@ -177,7 +177,7 @@ def test_nested_settings_are_typed_and_fingerprinted_as_given():
 
 
 INTERNAL = {'self', 'class_names', 'real_shares', 'captions', 'pixel_counts',
-            'seed', 'device', 'model'}
+            'patch_ids', 'seed', 'device', 'model'}
 
 
 @pytest.mark.parametrize('settings, consumer', [
