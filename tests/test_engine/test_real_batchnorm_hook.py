@@ -130,6 +130,29 @@ def test_real_loader_reads_the_real_parts_only(tmp_path):
         real_loader(synthetic_only)
 
 
+def test_real_loader_follows_the_samplers_synthetic_datasets(tmp_path):
+    from dldm_mmseg.datasets.samplers import MixedRatioSampler
+
+    def part(name):
+        return dict(type='PotsdamDataset', data_root=make_seg_dataset(
+            str(tmp_path / name), num_train=3, num_val=0, seed=len(name)),
+            data_prefix=dict(img_path='img_dir/train',
+                             seg_map_path='ann_dir/train'),
+            pipeline=[dict(type='LoadImageFromFile')])
+
+    # two plain datasets; the config names the second one synthetic
+    concat = DATASETS.build(dict(type='ConcatDataset', datasets=[
+        part('real'), part('generated')]))
+    sampler = MixedRatioSampler(concat, syn_ratio=0.4,
+                                synthetic_datasets=[1], seed=0)
+    loader = torch.utils.data.DataLoader(
+        concat, batch_size=3, sampler=sampler,
+        collate_fn=lambda samples: samples)
+    paths = [s['img_path'] for batch in real_loader(loader) for s in batch]
+    assert len(paths) == 3
+    assert all(p.startswith(str(tmp_path / 'real')) for p in paths)
+
+
 def test_hook_leaves_the_last_checkpoint_with_real_statistics(tmp_path):
     data = str(tmp_path / 'toy')
     make_toy_landcover(data, num_train=4, num_val=2, size=32, num_test=2)
