@@ -12,11 +12,10 @@ from PIL import Image
 
 from dldm_mmseg.datasets.raster_io import read_raster
 from dldm_mmseg.datasets.raster_preparation import (RasterSettings,
-                                                    assign_blocks,
-                                                    block_edges,
                                                     default_palette, identity,
-                                                    regions,
                                                     split_share_warnings)
+from dldm_mmseg.datasets.raster_split import (assign_blocks, block_edges,
+                                              regions)
 from dldm_mmseg.utils.source_dataset import (source_dataset_defaults,
                                              source_dataset_from_config)
 from fixtures import load_tool

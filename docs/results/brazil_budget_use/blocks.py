@@ -20,7 +20,7 @@ from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 from mmseg.evaluation import IoUMetric
 
-from dldm_mmseg.datasets.raster_preparation import block_edges
+from dldm_mmseg.datasets.raster_split import block_edges
 from dldm_mmseg.evaluation.logit_calibration import load_segmentor
 from dldm_mmseg.experiments.alpha_sweep import finished_run
 from dldm_mmseg.utils.compat import speed_up_configs
