@@ -11,7 +11,8 @@ alpha 0.4 with the filter and val's best synthetic arm) and
 not a choice: no setting is picked from it. Runs are reused when
 finished; ``--read`` only reads::
 
-    python docs/results/brazil_interleaved/table.py --work work_dirs/bint
+    python docs/results/brazil_interleaved/table.py --work work_dirs/bint \\
+        --seeds 0 1 2
 """
 import json
 import os.path as osp
@@ -50,11 +51,17 @@ def label(name):
     return f'alpha {alpha}' + (', filter' if 'filter' in name else '')
 
 
-def consistency(work):
+def consistency(work, out_dir):
     """Stage 2 on the real val and test masks, read by the judge
-    (``stage2.json`` here, made once)."""
-    out = osp.join(HERE, 'stage2.json')
-    if not osp.isfile(out):
+    (``<out_dir>/stage2.json``, made once for ``work``)."""
+    out = osp.join(out_dir, 'stage2.json')
+    if osp.isfile(out):
+        with open(out, encoding='utf-8') as f:
+            made = json.load(f)['stage2']['interleaved']['work_dir']
+        if made != osp.abspath(work):
+            raise SystemExit(f'{out} was painted for {made}, not {work}: '
+                             'give another --out-dir')
+    else:
         subprocess.run(
             [sys.executable, 'docs/results/image_vae_texture/paint.py',
              '--dataset', 'brazil_buildings_interleaved',
@@ -109,7 +116,7 @@ def main():
             for name, (alpha, filtered) in NEW.items():
                 run(args.work, name, seed, alpha,
                     variant if filtered else None, iters=ITERS)
-    stage2 = consistency(args.work)
+    stage2 = consistency(args.work, args.out_dir)
     out = osp.join(args.work, 'segmentors')
     seeds = sorted(set(args.seeds) & set(finished_seeds(out, RUNS)))
     if len(seeds) < 3:
