@@ -66,10 +66,12 @@ def main(argv=None):
         known = ', '.join(names) or 'its checkpoint names none'
         raise SystemExit(f'--classes {unknown}: not classes of '
                          f'{args.checkpoint} ({known})')
-    hardness = patch_hardness(checker, pairs, args.classes and [
-        names.index(c) for c in args.classes])
+    # in class order, once each: one measure however the names are listed
+    counted = sorted({names.index(c) for c in args.classes or []})
+    hardness = patch_hardness(checker, pairs, counted or None)
     record = write_hardness(args.out, hardness, args.real, captions,
-                            measure_name(args.classes), config=args.config,
+                            measure_name([names[i] for i in counted]),
+                            config=args.config,
                             checkpoint=args.checkpoint, ids=args.ids)
     made = record['made_by'][-1]
     print(f'{args.out}: {made["patches"]} patches scored (mean '

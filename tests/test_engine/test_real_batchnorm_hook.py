@@ -151,6 +151,39 @@ def test_real_loader_follows_the_samplers_synthetic_datasets(tmp_path):
     paths = [s['img_path'] for batch in real_loader(loader) for s in batch]
     assert len(paths) == 3
     assert all(p.startswith(str(tmp_path / 'real')) for p in paths)
+    # the same through a batch sampler over it
+    batched = torch.utils.data.DataLoader(
+        concat, batch_sampler=torch.utils.data.BatchSampler(
+            sampler, batch_size=3, drop_last=False),
+        collate_fn=lambda samples: samples)
+    assert sorted(s['img_path'] for batch in real_loader(batched, 3)
+                  for s in batch) == sorted(paths)
+
+
+def test_real_loader_never_reads_a_synthetic_part(tmp_path):
+    real_root = make_seg_dataset(str(tmp_path / 'real'), num_train=2,
+                                 num_val=0)
+    syn_root = str(tmp_path / 'syn')
+    make_synth_set(syn_root, num=4)
+    concat = DATASETS.build(dict(type='ConcatDataset', datasets=[
+        dict(type='DiffusionSynthDataset', data_root=syn_root,
+             source_dataset='PotsdamDataset',
+             pipeline=[dict(type='LoadImageFromFile')]),
+        dict(type='PotsdamDataset', data_root=real_root,
+             data_prefix=dict(img_path='img_dir/train',
+                              seg_map_path='ann_dir/train'),
+             pipeline=[dict(type='LoadImageFromFile')])]))
+
+    class EverythingReal(torch.utils.data.SequentialSampler):
+        # a sampler that counts every part as real (as the class-aware
+        # oversampler does)
+        real_indices = list(range(6))
+
+    loader = torch.utils.data.DataLoader(
+        concat, batch_size=2, sampler=EverythingReal(concat),
+        collate_fn=lambda samples: samples)
+    paths = [s['img_path'] for batch in real_loader(loader) for s in batch]
+    assert len(paths) == 2 and all(p.startswith(real_root) for p in paths)
 
 
 def test_hook_leaves_the_last_checkpoint_with_real_statistics(tmp_path):

@@ -115,6 +115,11 @@ def test_the_tool_scores_folds_of_a_segmentor_into_one_file(tmp_path):
     car = tool.main(args[:4] + ['--out', str(tmp_path / 'car.json'),
                                 '--device', 'cpu', '--classes', 'car'])
     assert car['measure'].endswith(' of car')
+    # names in any order or repeated: one measure, in class order
+    both = tool.main(args[:4] + ['--out', str(tmp_path / 'both.json'),
+                                 '--device', 'cpu', '--classes', 'car',
+                                 'building', 'car'])
+    assert both['measure'].endswith(' of building, car')
     with pytest.raises(SystemExit, match=r"--classes \['lake'\]: not "
                        'classes of'):
         tool.main(args + ['--classes', 'lake'])

@@ -172,20 +172,25 @@ def real_loader(loader: DataLoader, batch_size: Optional[int] = None,
     """A loader over the real samples of ``loader``'s dataset, with its
     collate function and batch size (or ``batch_size``); full batches
     only, unless there are fewer samples than one batch. The real samples
-    are those ``loader``'s ratio sampler draws as real (its
-    ``real_indices``, which follow its ``synthetic_datasets``), or, under
-    another sampler, all but the dataset's
-    :class:`~dldm_mmseg.datasets.DiffusionSynthDataset` parts.
+    are the dataset's parts that are not
+    :class:`~dldm_mmseg.datasets.DiffusionSynthDataset` s, and of those,
+    under a ratio sampler (or a batch sampler over one), the ones it draws
+    as real (its ``real_indices``, which follow its
+    ``synthetic_datasets``).
 
     The samples are shuffled (by ``seed``, the same order each call), as
     training draws them: tiles cut from a scene are stored in scene order,
     and a batch of neighbouring tiles varies less than a random one, so an
     average of in-order batch variances would understate the variance the
     layers saw in training."""
-    real = getattr(getattr(loader, 'sampler', None), 'real_indices', None)
-    if real is None:
-        real, _ = split_real_synthetic(loader.dataset)
-    real = np.asarray(real)
+    real, _ = split_real_synthetic(loader.dataset)
+    sampler = getattr(loader, 'sampler', None)
+    if not hasattr(sampler, 'real_indices'):  # a batch sampler's own
+        sampler = getattr(getattr(loader, 'batch_sampler', None), 'sampler',
+                          None)
+    drawn = getattr(sampler, 'real_indices', None)
+    if drawn is not None:  # never a DiffusionSynthDataset part, though
+        real = np.intersect1d(real, drawn)
     if len(real) == 0:
         raise ValueError('the training set holds no real sample: every '
                          'part of it is a DiffusionSynthDataset')
