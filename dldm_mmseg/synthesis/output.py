@@ -17,7 +17,7 @@ from dldm_mmseg.datasets.synth_layout import (ANN_DIR, IMG_DIR, INFO, MANIFEST,
 from dldm_mmseg.utils.hashing import (cached_file_sha256, differing_keys,
                                       file_sha256, folder_hash)
 from dldm_mmseg.utils.io import (atomic_open, atomic_write_image,
-                                 atomic_write_jsonl, read_jsonl,
+                                 atomic_write_jsonl,
                                  remove_stale_temporaries)
 from dldm_mmseg.utils.label_stats import from_train_ids
 from dldm_mmseg.utils.source_dataset import source_identity
