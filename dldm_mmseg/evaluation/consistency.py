@@ -52,6 +52,10 @@ class ConsistencyChecker:
             of each class of the ``real_split`` labels (all of them for a
             class with fewer), rarest class first, as far as ``max_real``
             allows. Defaults to 1024.
+        filter_classes (Sequence[str], optional): The classes whose pixels
+            may disagree, by name (the reference's ``dataset_meta``
+            classes); the pixels of the others are always kept, under
+            either rule. Defaults to None: every class.
         real_split (str): ``'train'`` (FreeMask's: the pixels the reference
             learned from) or a split it did not train on (``'val'``): the
             reference's loss on pixels it has not seen says how hard a
@@ -68,7 +72,8 @@ class ConsistencyChecker:
                  real_root: Optional[str] = None,
                  reduce_zero_label: bool = True,
                  max_real: int = 64, min_class_pixels: int = 1024,
-                 real_split: str = 'train') -> None:
+                 real_split: str = 'train',
+                 filter_classes: Optional[Sequence[str]] = None) -> None:
         from mmseg.apis import init_model
         if mode not in ('ignore', 'drop'):
             raise ValueError(f'consistency mode must be ignore or drop, got '
@@ -102,7 +107,25 @@ class ConsistencyChecker:
         self.max_real = max_real
         self.min_class_pixels = min_class_pixels
         self.real_split = real_split
+        self.filtered = None if filter_classes is None else \
+            self._class_ids(filter_classes, config)
         self._class_loss = None
+
+    def _class_ids(self, names: Sequence[str], config) -> np.ndarray:
+        """The reference's indices of the class ``names``."""
+        classes = list(getattr(self.model, 'dataset_meta', None)
+                       and self.model.dataset_meta.get('classes') or [])
+        if isinstance(names, str) or not names:
+            raise ValueError(
+                f'consistency filter_classes must be a non-empty list of '
+                f'class names, got {names!r}')
+        unknown = [n for n in names if n not in classes]
+        if unknown:
+            raise ValueError(
+                f'consistency filter_classes {unknown} are not classes of '
+                f'the reference segmentor {config} ({classes}): name '
+                'classes it segments')
+        return np.array(sorted({classes.index(n) for n in names}))
 
     def probabilities(self, images: Sequence[np.ndarray]) -> np.ndarray:
         """The reference's class probabilities, ``N x C x H x W``."""
@@ -190,6 +213,8 @@ class ConsistencyChecker:
             else:
                 disagree = valid & (p.argmax(0) != mask) & \
                     (p.max(0) >= self.min_confidence)
+            if self.filtered is not None:
+                disagree &= np.isin(mask, self.filtered)
             share = float(disagree.sum() / max(valid.sum(), 1))
             out = mask.copy()
             if self.mode == 'ignore':

@@ -200,6 +200,7 @@ class ConsistencySettings(NestedSettings):
     max_real: int = 64
     min_class_pixels: int = 1024
     real_split: str = 'train'
+    filter_classes: Optional[Sequence[str]] = None
     given: Optional[dict] = _given()
 
     def validate(self) -> None:

@@ -2,6 +2,7 @@
 pixel is ignored where the reference's loss of its class is high *for that
 class*, so a class the reference finds hard everywhere keeps its pixels."""
 import os.path as osp
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -59,6 +60,46 @@ def test_class_loss_rule_ignores_pixels_hard_for_their_own_class(checker):
     assert checker([image], [mask])[0]['mask'].tolist() == mask.tolist()
     checker.rule, checker.loss_multiple = 'confidence', 2.0
     assert checker([image], [mask])[0]['disagreeing_pixels'] == [0, 0]
+
+
+def test_filter_classes_keeps_the_other_classes_pixels(checker):
+    checker.model = SimpleNamespace(dataset_meta=dict(
+        classes=('background', 'building')))
+    image = np.ones((2, 4, 3), np.uint8)
+    mask = np.array([[0, 0, 1, 1]] * 2)
+    # at half the mean loss both classes' pixels disagree
+    checker.loss_multiple = 0.5
+    assert checker([image], [mask])[0]['disagreeing_pixels'] == [4, 4]
+    checker.filtered = checker._class_ids(['building'], 'ref.py')
+    result, = checker([image], [mask])
+    assert result['mask'].tolist() == [[0, 0, 255, 255]] * 2
+    assert result['disagreeing_pixels'] == [0, 4]
+    assert result['disagreement'] == 0.5
+    # under the confidence rule too: the reference is 0.8 sure of
+    # background on the building pixels, which a 0.7 minimum ignores
+    checker.rule, checker.min_confidence = 'confidence', 0.7
+    assert checker([image], [mask])[0]['disagreeing_pixels'] == [0, 4]
+    checker.filtered = checker._class_ids(['background'], 'ref.py')
+    assert checker([image], [mask])[0]['disagreeing_pixels'] == [0, 0]
+
+
+def test_filter_classes_are_named_classes_of_the_reference():
+    model = SimpleNamespace(dataset_meta=dict(
+        classes=('background', 'building')))
+    made = ConsistencyChecker(None, model=model,
+                              filter_classes=['building', 'building'])
+    assert made.filtered.tolist() == [1]
+    for names, match in ((['roof'], r"\['roof'\] are not classes of the "
+                          r"reference segmentor ref.py \(\['background', "
+                          r"'building'\]\)"),
+                         ([], 'must be a non-empty list'),
+                         ('building', 'must be a non-empty list')):
+        with pytest.raises(ValueError, match=match):
+            ConsistencyChecker('ref.py', model=model, filter_classes=names)
+    # a reference without class names names none
+    with pytest.raises(ValueError, match=r'ref.py \(\[\]\)'):
+        ConsistencyChecker('ref.py', model=object(),
+                           filter_classes=['building'])
 
 
 def test_class_loss_rule_needs_the_real_set():

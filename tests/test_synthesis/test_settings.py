@@ -151,6 +151,13 @@ def test_nested_settings_are_typed_and_fingerprinted_as_given():
     assert values['consistency'] == dict(config='x.py', checkpoint='x.pth',
                                          rule='class_loss',
                                          min_class_pixels=1024)
+    # filtering some classes only is another set
+    some = SynthesisSettings.from_config(dict(CFG, consistency=dict(
+        config='x.py', checkpoint='x.pth', rule='class_loss',
+        filter_classes=['car'])))
+    assert some.consistency.kwargs()['filter_classes'] == ['car']
+    assert some.identity_values()['consistency'] == dict(
+        values['consistency'], filter_classes=['car'])
     assert 'min_class_pixels' not in SynthesisSettings.from_config(dict(
         CFG, consistency=dict(config='x.py'))).identity_values()[
             'consistency']
