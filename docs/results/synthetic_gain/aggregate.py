@@ -115,14 +115,14 @@ def write_summary(out, runs, keys, path, **extra):
             for key, v in numbers[split].items()))
 
 
-def filter_shares(work, suffix='class_filter'):
+def filter_shares(work, suffix='class_filter', plain_set='*'):
     """Per class, the share of the synthetic pixels the class-relative
-    filter ignored: the filtered set's (``<set>_<suffix>``)
+    filter ignored: the filtered set's (``<plain_set>_<suffix>``)
     ``disagreeing_pixels`` against the class pixels of the plain set,
     whose masks come from the same seeds. ``None`` when the work dir has
     no such filtered set."""
     filtered = glob.glob(osp.join(glob.escape(work), 'data',
-                                  f'*_{suffix}'))
+                                  f'{plain_set}_{suffix}'))
     if not filtered:
         return None
     plain = filtered[0][:-len(suffix) - 1]
