@@ -13,7 +13,6 @@ import argparse
 import json
 import os
 import os.path as osp
-import re
 import sys
 
 import numpy as np
