@@ -59,8 +59,7 @@ def main(argv=None):
     checker = ConsistencyChecker(
         args.config, args.checkpoint, device=args.device,
         reduce_zero_label=not args.no_reduce_zero_label)
-    names = list((getattr(checker.model, 'dataset_meta', None) or {}).get(
-        'classes') or [])
+    names = checker.class_names
     unknown = sorted(set(args.classes or []) - set(names))
     if unknown:
         known = ', '.join(names) or 'its checkpoint names none'

@@ -111,10 +111,16 @@ class ConsistencyChecker:
             self._class_ids(filter_classes, config)
         self._class_loss = None
 
+    @property
+    def class_names(self) -> List[str]:
+        """The reference's class names (its ``dataset_meta``); empty when
+        its checkpoint names none."""
+        return list((getattr(self.model, 'dataset_meta', None) or {}).get(
+            'classes') or [])
+
     def _class_ids(self, names: Sequence[str], config) -> np.ndarray:
         """The reference's indices of the class ``names``."""
-        classes = list(getattr(self.model, 'dataset_meta', None)
-                       and self.model.dataset_meta.get('classes') or [])
+        classes = self.class_names
         if isinstance(names, str) or not names:
             raise ValueError(
                 f'consistency filter_classes must be a non-empty list of '

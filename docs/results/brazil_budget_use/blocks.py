@@ -60,6 +60,13 @@ def scene_blocks(data_root):
     return rows, cols
 
 
+def block_of(name, rows, cols):
+    """``(row, col)`` of the block holding the tile file ``name``."""
+    match = TILE.fullmatch(osp.basename(name))
+    return (int(np.searchsorted(rows, int(match[1]), 'right')) - 1,
+            int(np.searchsorted(cols, int(match[2]), 'right')) - 1)
+
+
 def block_counts(run_dir, split, rows, cols):
     """``{(row, col): areas}`` of the run's last checkpoint on ``split``:
     the intersection, union, predicted and labelled pixels of each class,
@@ -70,9 +77,7 @@ def block_counts(run_dir, split, rows, cols):
     counts = defaultdict(lambda: np.zeros((4, 2)))
     for batch in Runner.build_dataloader(cfg[f'{split}_dataloader']):
         for sample in model.test_step(batch):
-            match = TILE.fullmatch(osp.basename(sample.img_path))
-            key = (int(np.searchsorted(rows, int(match[1]), 'right')) - 1,
-                   int(np.searchsorted(cols, int(match[2]), 'right')) - 1)
+            key = block_of(sample.img_path, rows, cols)
             counts[key] += np.stack([area.numpy() for area in
                                      IoUMetric.intersect_and_union(
                                          sample.pred_sem_seg.data.squeeze(),

@@ -23,7 +23,7 @@ from dldm_mmseg.utils.io import atomic_open
 
 HERE = osp.dirname(osp.abspath(__file__))
 sys.path.insert(0, osp.join(HERE, '..', 'brazil_budget_use'))
-from blocks import TILE, scene_blocks  # noqa: E402
+from blocks import block_of, scene_blocks  # noqa: E402
 
 LOSING = ((1, 2), (2, 1), (0, 3), (1, 1))
 BUILDING = 2  # the label files' value (reduce_zero_label)
@@ -34,13 +34,11 @@ def tiles(root, split, rows, cols):
     of ``root``'s ``split``."""
     folder = osp.join(root, 'ann_dir', split)
     for name in sorted(os.listdir(folder)):
-        match = TILE.fullmatch(name)
         label = np.array(Image.open(osp.join(folder, name))) == BUILDING
         parts, count = ndimage.label(label)
         largest = int(np.bincount(parts.ravel())[1:].max()) if count else 0
-        block = (int(np.searchsorted(rows, int(match[1]), 'right')) - 1,
-                 int(np.searchsorted(cols, int(match[2]), 'right')) - 1)
-        yield name[:-4], block, float(label.mean()), largest
+        yield (name[:-4], block_of(name, rows, cols), float(label.mean()),
+               largest)
 
 
 def describe(group):
