@@ -91,6 +91,9 @@ class SynthesisEngine(SetOutputMixin):
         self.consistency = ConsistencyChecker(
             device=self.device, **settings.consistency.kwargs()) \
             if settings.consistency else None
+        if self.consistency:
+            self._check_reference(self.consistency, 'consistency',
+                                  settings.consistency.checkpoint)
         self.seg_guidance = self._seg_guidance(settings)
         self.share_sampler = self._share_sampler(settings)
         if settings.masks == 'real':
@@ -117,15 +120,30 @@ class SynthesisEngine(SetOutputMixin):
                 settings.consistency.checkpoint):
             reference = ConsistencyChecker(config, checkpoint,
                                            device=self.device)
-        num = reference.model.decode_head.num_classes
-        if num != len(self.classes):
-            raise ValueError(
-                f'synthesis.seg_guidance: the segmentor {checkpoint} has '
-                f'{num} classes, the set {len(self.classes)} '
-                f'({", ".join(self.classes)}); guide with a segmentor '
-                'trained on this real set')
+            self._check_reference(reference, 'seg_guidance', checkpoint)
         return dict(scale=guidance.scale, timesteps=guidance.timesteps,
                     segmentor=differentiable_logits(reference.model))
+
+    def _check_reference(self, reference: ConsistencyChecker, key: str,
+                         checkpoint: str) -> None:
+        """Refuse a reference segmentor whose class indices are not the
+        set's: another number of classes, or the set's class names in
+        another order (names it does not share may be mmseg's guess for
+        a checkpoint saved without them, and are not compared).
+
+        Raises:
+            ValueError: Naming ``synthesis.<key>``, the checkpoint and
+                both class lists.
+        """
+        num = reference.model.decode_head.num_classes
+        names, classes = reference.class_names, list(self.classes)
+        if num != len(classes) or (
+                sorted(names) == sorted(classes) and names != classes):
+            raise ValueError(
+                f'synthesis.{key}: the segmentor {checkpoint} has {num} '
+                f'classes ({", ".join(names)}), the set {len(classes)} '
+                f'({", ".join(classes)}); use a segmentor trained on this '
+                "real set, its classes in the set's order")
 
     def _share_sampler(self, settings: SynthesisSettings
                        ) -> TargetShareSampler:

@@ -59,10 +59,10 @@ def set_identity(settings) -> dict:
     payload = settings.identity_values()
     payload['source_dataset'] = source_identity(settings.source_dataset)
     shares = payload.get('shares') or {}
-    if isinstance(shares.get('patch_hardness'), str) and osp.isfile(
-            shares['patch_hardness']):  # what it holds, not where it is
-        shares['patch_hardness'] = 'sha256:' + file_sha256(
-            shares['patch_hardness'])[:16]
+    for key in ('patch_hardness', 'weak_classes'):
+        if isinstance(shares.get(key), str) and osp.isfile(
+                shares[key]):  # what the file holds, not where it is
+            shares[key] = 'sha256:' + file_sha256(shares[key])[:16]
     payload['weights'] = weight_hashes(settings)
     # what the real captions hold, not how their path is spelled: a set
     # copied, moved or resumed from another directory is the same

@@ -132,7 +132,8 @@ def test_the_tool_scores_folds_of_a_segmentor_into_one_file(tmp_path):
         record['hardness']['train_003'])
 
 
-def test_a_set_fingerprint_holds_the_hardness_file_by_content(tmp_path):
+@pytest.mark.parametrize('key', ['patch_hardness', 'weak_classes'])
+def test_a_set_fingerprint_holds_its_share_files_by_content(key, tmp_path):
     from dldm_mmseg.datasets.captioning import write_captions
     from dldm_mmseg.synthesis.output import set_identity
     from dldm_mmseg.synthesis.settings import SynthesisSettings
@@ -141,27 +142,30 @@ def test_a_set_fingerprint_holds_the_hardness_file_by_content(tmp_path):
                             size=16)
     write_captions(root, POTSDAM_CLASSES, True, 'img_dir/train',
                    'ann_dir/train')
-    path = tmp_path / 'hardness.json'
-    path.write_text(json.dumps(dict(hardness=dict(
-        train_000=1.0, train_001=2.0))))
+    contents = {'patch_hardness': [dict(hardness=dict(
+        train_000=1.0, train_001=2.0)), dict(hardness=dict(
+            train_000=2.0, train_001=1.0))],
+        'weak_classes': [{f'IoU.{c}': 50.0 for c in POTSDAM_CLASSES},
+                         {f'IoU.{c}': 60.0 for c in POTSDAM_CLASSES}]}[key]
+    path = tmp_path / 'shares.json'
+    path.write_text(json.dumps(contents[0]))
 
-    def identity(hardness_file):
+    def identity(share_file):
         return set_identity(SynthesisSettings.from_config(dict(
             source_dataset='PotsdamDataset', size=16,
             real_captions=dict(data_root=root),
-            shares=dict(mode='real', patch_hardness=hardness_file))))
+            shares={'mode': 'real', key: share_file})))
 
     first = identity(str(path))
-    assert first['shares']['patch_hardness'].startswith('sha256:')
+    assert first['shares'][key].startswith('sha256:')
     moved = tmp_path / 'elsewhere.json'
     shutil.copy(path, moved)
     assert identity(str(moved)) == first
     # a segmentor run on a variant drawn by it records it by content too
     from dldm_mmseg.experiments.alpha_sweep import _by_content
-    run = _by_content(dict(shares=dict(patch_hardness=str(path))))
-    assert run['shares']['patch_hardness'].startswith('sha256:')
-    path.write_text(json.dumps(dict(hardness=dict(
-        train_000=2.0, train_001=1.0))))
+    run = _by_content(dict(shares={key: str(path)}))
+    assert run['shares'][key].startswith('sha256:')
+    path.write_text(json.dumps(contents[1]))
     assert identity(str(path)) != first
 
 

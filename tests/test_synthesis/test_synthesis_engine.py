@@ -2,6 +2,7 @@
 import json
 import os
 import os.path as osp
+import re
 
 import numpy as np
 import pytest
@@ -613,6 +614,43 @@ def test_analyze_tool_reports_mcpe_plots_and_fid(setup, tmp_path):
 @pytest.fixture(scope='module')
 def reference_model(tmp_path_factory):
     return make_reference_model(str(tmp_path_factory.mktemp('ref')))
+
+
+@pytest.mark.parametrize('what', ['order', 'count'])
+def test_a_reference_of_other_classes_is_refused(setup, reference_model,
+                                                 tmp_path, what):
+    """The filter and the guidance read a reference's class indices as
+    the set's: one of another class count, or of the set's classes in
+    another order, is refused before any sample is made."""
+    from mmseg.apis import init_model
+    config, _ = reference_model
+    classes = tuple(reversed(POTSDAM_CLASSES))
+    if what == 'count':  # the same network with a five-class head
+        config = str(tmp_path / 'five.py')
+        with open(config, 'w') as f:
+            f.write(f'_base_ = [{reference_model[0]!r}]\n'
+                    'model = dict(decode_head=dict(num_classes=5))\n')
+        classes = POTSDAM_CLASSES[:5]
+    model = init_model(config, None, device='cpu')
+    checkpoint = str(tmp_path / 'other.pth')
+    torch.save(dict(meta=dict(dataset_meta=dict(classes=classes)),
+                    state_dict=model.state_dict()), checkpoint)
+    reference = dict(config=config, checkpoint=checkpoint)
+    for key, options in (
+            ('consistency', dict(consistency=dict(reference,
+                                                  min_confidence=0.0))),
+            ('seg_guidance', dict(seg_guidance=dict(reference, scale=1.0)))):
+        with pytest.raises(ValueError, match=rf'synthesis\.{key}: the '
+                           rf'segmentor {re.escape(checkpoint)} has '
+                           rf'{len(classes)} classes \({classes[0]}.*'
+                           r"in the set's order"):
+            SynthesisEngine(synth_cfg(setup, **options), device='cpu')
+    if what == 'order':  # the same names in the set's order pass
+        torch.save(dict(meta=dict(dataset_meta=dict(
+            classes=POTSDAM_CLASSES)), state_dict=model.state_dict()),
+            checkpoint)
+        SynthesisEngine(synth_cfg(setup, consistency=dict(
+            reference, min_confidence=0.0)), device='cpu')
 
 
 def test_consistency_ignore_mode_keeps_only_agreeing_pixels(
