@@ -5,7 +5,7 @@ escape the "another configuration" check of a resumed or extended set."""
 import dataclasses
 from dataclasses import dataclass, field
 from collections.abc import Mapping
-from typing import Any, Dict, Optional, Sequence, Union
+from typing import Any, Dict, List, Optional, Sequence, Union
 
 from dldm_mmseg.evaluation.consistency import check_real_split
 from dldm_mmseg.models.generators.guidance import (SEG_GUIDANCE_TIMESTEPS,
@@ -145,6 +145,8 @@ class ShareSettings(NestedSettings):
     weak_classes: Any = None
     patch_hardness: Any = None
     hardness_exponent: float = 1.0
+    absent_classes: Optional[List[str]] = None
+    absent_share: Optional[float] = None
     given: Optional[dict] = _given()
 
 

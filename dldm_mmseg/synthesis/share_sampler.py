@@ -43,6 +43,14 @@ class TargetShareSampler:
     the masks and scenes a segmentor gets wrong are drawn more, whichever
     classes they hold. A patch of hardness 0 is never drawn.
 
+    ``absent_share`` sets the share of the draws taken from the real
+    patches that hold none of ``absent_classes`` (share below
+    ``presence``), each keeping its weight within its group. A boost
+    toward a rare class makes patches without it scarce in the set; this
+    keeps them at the share asked for (e.g. building-free scenes whose
+    pavement, soil or roofs-like background a segmentor must learn not
+    to call building).
+
     ``mode='fixed'`` gives every sample ``fixed_shares``.
 
     ``user_shares`` (class -> share, e.g. from ``tools/synthesize.py
@@ -77,6 +85,11 @@ class TargetShareSampler:
             or a JSON file of them (``tools/patch_hardness.py``'s, whose
             ``hardness`` holds them); see above.
         hardness_exponent (float): See above. Defaults to 1.
+        absent_classes (Sequence[str], optional): The classes whose
+            absence ``absent_share`` counts.
+        absent_share (float, optional): Share of the draws (0 to 1) from
+            the patches holding none of ``absent_classes``. Defaults to
+            None: drawn by weight alone.
         patch_ids (Sequence[str], optional): The ids of the real patches,
             in the order of ``real_shares`` (``patch_hardness`` is keyed
             by them; :meth:`from_captions` passes them).
@@ -97,6 +110,8 @@ class TargetShareSampler:
                  weak_classes=None,
                  patch_hardness=None,
                  hardness_exponent: float = 1.0,
+                 absent_classes: Optional[Sequence[str]] = None,
+                 absent_share: Optional[float] = None,
                  patch_ids: Optional[Sequence[str]] = None,
                  seed: int = 0) -> None:
         self.class_names = tuple(class_names)
@@ -122,6 +137,11 @@ class TargetShareSampler:
                              f'{self.min_shares.sum():.2f}; they must leave '
                              'room for the other classes (sum < 1)')
         if mode == 'fixed':
+            if absent_share is not None:
+                raise ValueError(
+                    "synthesis.shares.absent_share sets the share of real "
+                    "patches drawn, and mode='fixed' draws none: drop "
+                    "absent_share or set shares.mode='real'")
             if patch_hardness is not None:
                 raise ValueError(
                     "synthesis.shares.patch_hardness weighs the real patches "
@@ -177,8 +197,47 @@ class TargetShareSampler:
                         'every patch hardness 0: nothing can be drawn')
             self.frequency = frequency
             self.patch_probs = weights / weights.sum()
+            if absent_share is not None:
+                self.patch_probs = self._with_absent_share(
+                    weights, present, absent_classes, absent_share)
         else:
             raise ValueError(f'mode must be real or fixed, got {mode!r}')
+
+    def _with_absent_share(self, weights: np.ndarray, present: np.ndarray,
+                           classes, share) -> np.ndarray:
+        """Draw probabilities giving the patches that hold none of
+        ``classes`` the total ``share``, each group in proportion to
+        ``weights``."""
+        where = 'synthesis.shares.absent_share'
+        if isinstance(classes, str) or not classes:
+            raise ValueError(
+                f'{where} needs absent_classes, a non-empty list of class '
+                f'names (of {list(self.class_names)}), got {classes!r}')
+        unknown = [c for c in classes if c not in self.class_names]
+        if unknown:
+            raise ValueError(f'synthesis.shares.absent_classes {unknown} are '
+                             f'not classes of the set '
+                             f'{list(self.class_names)}')
+        if isinstance(share, bool) or not isinstance(share, (int, float)) \
+                or not 0 <= share <= 1:
+            raise ValueError(f'{where} must be a number from 0 to 1, got '
+                             f'{share!r}')
+        ids = [self.class_names.index(c) for c in classes]
+        absent = ~present[:, ids].any(1)
+        groups = ((absent, float(share), 'hold none of'),
+                  (~absent, 1.0 - float(share), 'hold any of'))
+        probs = np.zeros(len(weights))
+        for members, total, says in groups:
+            mass = weights[members].sum()
+            if total > 0 and not mass > 0:
+                raise ValueError(
+                    f'{where}={share} draws {100 * total:.0f}% of the '
+                    f'samples from real patches that {says} {list(classes)}'
+                    ', and none can be drawn (none exists, or its weight is '
+                    '0): change absent_share or absent_classes')
+            if total > 0:
+                probs[members] = weights[members] / mass * total
+        return probs
 
     @classmethod
     def from_captions(cls, class_names: Sequence[str], captions_file: str,

@@ -158,6 +158,14 @@ def test_nested_settings_are_typed_and_fingerprinted_as_given():
     assert some.consistency.kwargs()['filter_classes'] == ['car']
     assert some.identity_values()['consistency'] == dict(
         values['consistency'], filter_classes=['car'])
+    # a share of the draws kept free of some classes is another set, and
+    # reaches the share sampler
+    free = SynthesisSettings.from_config(dict(CFG, shares=dict(
+        given, absent_classes=['car'], absent_share=0.3)))
+    assert (free.shares.kwargs()['absent_classes'],
+            free.shares.kwargs()['absent_share']) == (['car'], 0.3)
+    assert free.identity_values()['shares'] == dict(
+        given, absent_classes=['car'], absent_share=0.3)
     assert 'min_class_pixels' not in SynthesisSettings.from_config(dict(
         CFG, consistency=dict(config='x.py'))).identity_values()[
             'consistency']

@@ -205,3 +205,55 @@ def test_a_hardness_file_that_is_not_an_object_is_named(tmp_path):
     with pytest.raises(ValueError, match='holds list, not patch id'):
         TargetShareSampler(CLASSES, np.eye(6)[[0, 1]],
                            patch_hardness=str(path), patch_ids=['a', 'b'])
+
+
+def test_absent_share_sets_the_draws_of_patches_without_the_classes():
+    # car-free patches 0-2, car patches 3-4: the car boost draws the car
+    # patches nearly always; absent_share gives the car-free ones 40%
+    real = np.array([[1.0, 0, 0, 0, 0, 0], [0.5, 0.5, 0, 0, 0, 0],
+                     [0, 0, 1.0, 0, 0, 0], [0.9, 0, 0, 0, 0.1, 0],
+                     [0.8, 0, 0, 0, 0.2, 0]])
+    car = CLASSES.index('car')
+    boosted = TargetShareSampler(CLASSES, real, rarity_exponent=1.0)
+    assert boosted.patch_probs[:3].sum() < 0.4
+    kept = TargetShareSampler(CLASSES, real, rarity_exponent=1.0,
+                              absent_classes=['car'], absent_share=0.4)
+    assert kept.patch_probs[:3].sum() == pytest.approx(0.4)
+    # each group keeps its own weights
+    for group in (slice(0, 3), slice(3, 5)):
+        assert np.allclose(
+            kept.patch_probs[group] / kept.patch_probs[group].sum(),
+            boosted.patch_probs[group] / boosted.patch_probs[group].sum())
+    drawn = np.array([kept(i)['shares'][car] for i in range(2000)])
+    assert (drawn == 0).mean() == pytest.approx(0.4, abs=0.04)
+    # 1 draws only the car-free patches, 0 none of them
+    only = TargetShareSampler(CLASSES, real, absent_classes=['car'],
+                              absent_share=1.0)
+    assert all(only(i)['shares'][car] == 0 for i in range(50))
+    none = TargetShareSampler(CLASSES, real, absent_classes=['car'],
+                              absent_share=0)
+    assert all(none(i)['shares'][car] > 0 for i in range(50))
+
+
+@pytest.mark.parametrize('options, message', [
+    (dict(absent_share=0.3), 'needs absent_classes, a non-empty list'),
+    (dict(absent_classes='car', absent_share=0.3), 'got \'car\''),
+    (dict(absent_classes=['lake'], absent_share=0.3),
+     r"absent_classes \['lake'\] are not classes of the set"),
+    (dict(absent_classes=['car'], absent_share=1.5),
+     'must be a number from 0 to 1, got 1.5'),
+    (dict(absent_classes=['car'], absent_share=True), 'got True'),
+    (dict(absent_classes=['tree'], absent_share=0.5),
+     r"draws 50% of the samples from real patches that hold any of "
+     r"\['tree'\], and none can be drawn"),
+    (dict(absent_classes=['impervious_surface', 'car'], absent_share=0.2),
+     r"draws 20% of the samples from real patches that hold none of"),
+])
+def test_a_bad_absent_share_is_named(options, message):
+    real = np.array([[1.0, 0, 0, 0, 0, 0], [0.8, 0, 0, 0, 0.2, 0]])
+    with pytest.raises(ValueError, match=message):
+        TargetShareSampler(CLASSES, real, **options)
+    if 'absent_share' in options:
+        with pytest.raises(ValueError, match="mode='fixed' draws none"):
+            TargetShareSampler(CLASSES, mode='fixed', fixed_shares=[1] * 6,
+                               absent_share=0.3)
