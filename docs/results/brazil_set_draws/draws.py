@@ -1,7 +1,9 @@
 """``rule.md``: alpha 1.0 with the filter on building pixels only over
 three draws of the 720-pair set (synthesis ``base_seed`` 0, 10000,
-20000), with the frequency boost and without it, on the interleaved
-Brazil budget, 3000 iterations, seeds 0-2. Draw 0 of each kind is the
+20000) of each kind of set: with the frequency boost, with it and 40%
+of the draws from building-free real patches (``shares.absent_share``),
+and without the boost, on the interleaved Brazil budget, 3000
+iterations, seeds 0-2. Draw 0 of the boosted and unboosted kinds is the
 run already recorded in ``../brazil_precision/``. Runs are reused when
 finished; ``--read`` only reads the kinds whose three draws finished.
 Writes ``draws.md`` / ``draws.json`` / ``draws.png`` here, or in
@@ -20,12 +22,16 @@ sys.path.insert(0, osp.join(HERE, '..', 'brazil_precision'))
 import addendum  # noqa: E402
 import run as precision  # noqa: E402
 from dldm_mmseg.utils.compat import speed_up_configs  # noqa: E402
-from dldm_mmseg.utils.io import atomic_open  # noqa: E402
+from dldm_mmseg.utils.io import atomic_open, read_jsonl  # noqa: E402
 
 DRAWS = (10000, 20000)
 REAL = 'real_3000'
+KEYS = ['mIoU', 'Precision.building', 'Recall.building']
+ABSENT = 0.4
 # kind: (the arm of draw 0, the infix of the other draws' arms)
 KINDS = {'boosted': ('alpha_1_bfilter_val_3000', ''),
+         'building-free 40%': ('alpha_1_bfilter_absent40_val_3000',
+                               'absent40_'),
          'no boost': ('alpha_1_bfilter_noboost_val_3000', 'noboost_')}
 
 
@@ -37,13 +43,19 @@ def arms(kind):
 
 
 def draw_variants(work, kind):
-    """``{base_seed: set variant}`` of ``kind``'s draws other than 0: draw
-    0's variant with the set's ``base_seed`` moved."""
-    first = addendum.variants(work)[KINDS['no boost'][0]] \
-        if kind == 'no boost' else precision.variants(work)[True]
-    return {d: dict(suffix=f'draw{d}_' + first['suffix'],
-                    options=dict(first['options'], base_seed=d))
-            for d in DRAWS}
+    """``{base_seed: set variant}`` of ``kind``'s three draws: draw 0's
+    variant, then the same with the set's ``base_seed`` moved."""
+    boosted = precision.variants(work)[True]
+    first = {
+        'boosted': boosted,
+        'no boost': addendum.variants(work)[KINDS['no boost'][0]],
+        'building-free 40%': dict(
+            suffix='absent40_' + boosted['suffix'],
+            options=dict(boosted['options'], shares=dict(
+                absent_classes=['building'], absent_share=ABSENT)))}[kind]
+    return {0: first, **{d: dict(suffix=f'draw{d}_' + first['suffix'],
+                                 options=dict(first['options'], base_seed=d))
+                         for d in DRAWS}}
 
 
 def two_way(table):
@@ -67,27 +79,58 @@ def two_way(table):
         ms_residual=float(ss_res / ((d - 1) * (s - 1))))
 
 
-def tables(runs, kinds, seeds):
-    """``{kind: {split: draws x seeds}}`` of mIoU."""
-    return {kind: {split: [runs[arm][split]['mIoU']['per_seed']
+def tables(runs, kinds, key='mIoU'):
+    """``{kind: {split: draws x seeds}}`` of ``key``."""
+    return {kind: {split: [runs[arm][split][key]['per_seed']
                            for arm in arms(kind).values()]
                    for split in ('val', 'test')}
             for kind in kinds}
 
 
-def report(runs, kinds, seeds):
+def free_share(work, name):
+    """Share of the set ``name``'s samples whose target holds no
+    building."""
+    records = read_jsonl(osp.join(work, 'data', name, 'manifest.jsonl'))
+    return float(np.mean([r['target_shares']['building'] == 0
+                          for r in records]))
+
+
+def set_names(work, kind):
+    """``{base_seed: set folder name}`` of ``kind``'s draws."""
+    return {d: f'brazil_syn_{v["suffix"]}'
+            for d, v in draw_variants(work, kind).items()}
+
+
+def gate(pooled, real):
+    """Val: the nine runs' mean above real only's by more than the larger
+    std of the two."""
+    margin = pooled['grand'] - real['mean']
+    larger = max(pooled['pooled_std'], real['std'])
+    return dict(margin=margin, larger_std=larger, passed=margin > larger)
+
+
+def report(runs, kinds, seeds, work):
     """The markdown of ``draws.md`` and the verdict."""
-    grid = tables(runs, kinds, seeds)
+    grid = tables(runs, kinds)
     real = runs[REAL]
     lines = ['# Three draws of the set (rule.md)', '',
              f'Alpha 1.0, filter on building pixels only, 3000 iterations, '
              f'segmentor seeds {seeds}. Real only: val '
              f'{precision.cell(runs, REAL, "val")}, test '
-             f'{precision.cell(runs, REAL, "test")}.', '']
-    parts = {}
+             f'{precision.cell(runs, REAL, "test")}, test building '
+             f'precision / recall '
+             f'{precision.mean(runs, REAL, "test", "Precision.building"):.1f}'
+             f' / {precision.mean(runs, REAL, "test", "Recall.building"):.1f}'
+             '.', '']
+    parts, shares, gates, scores = {}, {}, {}, {}
     for kind in kinds:
         parts[kind] = {split: two_way(grid[kind][split])
                        for split in ('val', 'test')}
+        shares[kind] = {d: free_share(work, name)
+                        for d, name in set_names(work, kind).items()}
+        gates[kind] = gate(parts[kind]['val'], real['val']['mIoU'])
+        scores[kind] = {key: float(np.mean(tables(runs, [kind], key)[kind][
+            'test'])) for key in KEYS[1:]}
         lines += [f'## {kind}', '', '| split | base_seed | ' + ' | '.join(
             f'seed {s}' for s in seeds) + ' | mean |',
             '| --- ' * (len(seeds) + 3) + '|']
@@ -104,18 +147,28 @@ def report(runs, kinds, seeds):
                 f'{p["draw_range"]:.2f} (std {p["draw_mean_std"]:.2f}); '
                 f'mean squares: draw {p["ms_draw"]:.2f}, segmentor seed '
                 f'{p["ms_seed"]:.2f}, residual {p["ms_residual"]:.2f}.')
-        lines.append('')
+        g = gates[kind]
+        lines += [
+            f'- test building precision / recall (nine runs): '
+            f'{scores[kind]["Precision.building"]:.1f} / '
+            f'{scores[kind]["Recall.building"]:.1f}.',
+            '- building-free targets per draw: ' + ', '.join(
+                f'{d}: {100 * v:.1f}%' for d, v in shares[kind].items()) +
+            '.',
+            f'- the gate (val, nine runs over real only by more than the '
+            f'larger std): {g["margin"]:+.2f} against {g["larger_std"]:.2f}:'
+            f' **{"passed" if g["passed"] else "failed"}**.', '']
     word = {True: 'held', False: '**missed**'}
     held = {}
     lines += ['## Predictions (rule.md)', '']
+    real_val = real['val']['mIoU']['mean']
     if 'boosted' in parts:
         val = parts['boosted']['val']
-        real_val = real['val']['mIoU']['mean']
         held[1] = val['draw_range'] >= 1.0
         held[2] = max(val['draw_means']) <= real_val
         held[3] = val['grand'] < real_val
         lines += [
-            f'1. the boosted draws\' val means spread by at least 1.0 '
+            f'1. the boosted draws' val means spread by at least 1.0 '
             f'({val["draw_range"]:.2f}): {word[held[1]]}.',
             f'2. no boosted draw above real only on val (best '
             f'{max(val["draw_means"]):.2f} against {real_val:.2f}): '
@@ -123,7 +176,7 @@ def report(runs, kinds, seeds):
             f'3. pooled over nine runs, below real only on val '
             f'({val["grand"]:.2f} against {real_val:.2f}): '
             f'{word[held[3]]}.']
-    if len(parts) == 2:
+    if 'boosted' in parts and 'no boost' in parts:
         boosted, plain = parts['boosted']['val'], parts['no boost']['val']
         gap = boosted['grand'] - plain['grand']
         larger = max(boosted['draw_mean_std'], plain['draw_mean_std'])
@@ -133,8 +186,29 @@ def report(runs, kinds, seeds):
             f'2.0 ({gap:+.2f}; the larger draw-mean std {larger:.2f}, '
             f'{"beyond" if abs(gap) > larger else "inside"} it): '
             f'{word[held[4]]}.')
-    return '\n'.join(lines) + '\n', dict(decomposition=parts,
-                                         predictions=held)
+    free = 'building-free 40%'
+    if 'boosted' in parts and free in parts:
+        held[5] = all(abs(v - ABSENT) <= 0.05 for v in shares[free].values())
+        mine, theirs = scores[free], scores['boosted']
+        held[6] = mine['Precision.building'] > theirs['Precision.building']
+        held[7] = not gates[free]['passed']
+        gap = parts[free]['val']['grand'] - parts['boosted']['val']['grand']
+        held[8] = gap > 0
+        spread = parts['boosted']['val']['draw_mean_std']
+        lines += [
+            f'5. each building-free draw holds {100 * ABSENT:.0f}% ± 5 '
+            f'building-free targets: {word[held[5]]}.',
+            f'6. test building precision above the boosted draws\' '
+            f'({mine["Precision.building"]:.1f} against '
+            f'{theirs["Precision.building"]:.1f}): {word[held[6]]}.',
+            f'7. its gate fails: {word[held[7]]}.',
+            f'8. pooled val above the boosted draws\' ({gap:+.2f}; the '
+            f'boosted draw-mean std {spread:.2f}, '
+            f'{"beyond" if abs(gap) > spread else "inside"} it): '
+            f'{word[held[8]]}.']
+    return '\n'.join(lines) + '\n', dict(
+        decomposition=parts, building_free_targets=shares, gates=gates,
+        test_building=scores, predictions=held)
 
 
 def plot(runs, kinds, seeds, path):
@@ -183,7 +257,7 @@ def main():
     if not args.read:
         for kind in args.kinds:
             made = draw_variants(args.work, kind)
-            for d in DRAWS:
+            for d in made:
                 for seed in args.seeds:
                     precision.run(args.work, arms(kind)[d], seed, 1.0,
                                   made[d], iters=precision.ITERS)
@@ -196,8 +270,8 @@ def main():
                          f'{args.seeds} under {out}: train them (leave out '
                          '--read)')
     names = [REAL] + [arm for k in kinds for arm in arms(k).values()]
-    runs = precision.summarise_runs(out, names, args.seeds, ['mIoU'])
-    text, verdict = report(runs, kinds, args.seeds)
+    runs = precision.summarise_runs(out, names, args.seeds, KEYS)
+    text, verdict = report(runs, kinds, args.seeds, args.work)
     with atomic_open(osp.join(args.out_dir, 'draws.md')) as f:
         f.write(text)
     plot(runs, kinds, args.seeds, osp.join(args.out_dir, 'draws.png'))
