@@ -168,7 +168,7 @@ def report(runs, kinds, seeds, work):
         held[2] = max(val['draw_means']) <= real_val
         held[3] = val['grand'] < real_val
         lines += [
-            f'1. the boosted draws' val means spread by at least 1.0 '
+            f'1. the boosted draws\' val means spread by at least 1.0 '
             f'({val["draw_range"]:.2f}): {word[held[1]]}.',
             f'2. no boosted draw above real only on val (best '
             f'{max(val["draw_means"]):.2f} against {real_val:.2f}): '
