@@ -33,6 +33,8 @@ KINDS = {'boosted': ('alpha_1_bfilter_val_3000', ''),
          'building-free 40%': ('alpha_1_bfilter_absent40_val_3000',
                                'absent40_'),
          'no boost': ('alpha_1_bfilter_noboost_val_3000', 'noboost_')}
+SHORT = {'boosted': 'boost', 'building-free 40%': 'free 40%',
+         'no boost': 'no boost'}
 
 
 def arms(kind):
@@ -218,9 +220,9 @@ def plot(runs, kinds, seeds, path):
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
     columns = [('real only', REAL)] + [
-        (f'{kind}\n{d}', arm) for kind in kinds
+        (f'{SHORT[kind]}\n{d}', arm) for kind in kinds
         for d, arm in arms(kind).items()]
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
+    fig, axes = plt.subplots(1, 2, figsize=(14, 4.5), sharey=True)
     for ax, split in zip(axes, ('val', 'test')):
         for x, (_, arm) in enumerate(columns):
             values = runs[arm][split]['mIoU']['per_seed']
