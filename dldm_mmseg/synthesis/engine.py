@@ -93,7 +93,8 @@ class SynthesisEngine(SetOutputMixin):
             if settings.consistency else None
         if self.consistency:
             self._check_reference(self.consistency, 'consistency',
-                                  settings.consistency.checkpoint)
+                                  settings.consistency.checkpoint or
+                                  settings.consistency.config)
         self.seg_guidance = self._seg_guidance(settings)
         self.share_sampler = self._share_sampler(settings)
         if settings.masks == 'real':
@@ -120,19 +121,21 @@ class SynthesisEngine(SetOutputMixin):
                 settings.consistency.checkpoint):
             reference = ConsistencyChecker(config, checkpoint,
                                            device=self.device)
-            self._check_reference(reference, 'seg_guidance', checkpoint)
+            self._check_reference(reference, 'seg_guidance',
+                                  checkpoint or config)
         return dict(scale=guidance.scale, timesteps=guidance.timesteps,
                     segmentor=differentiable_logits(reference.model))
 
     def _check_reference(self, reference: ConsistencyChecker, key: str,
-                         checkpoint: str) -> None:
+                         source: str) -> None:
         """Refuse a reference segmentor whose class indices are not the
         set's: another number of classes, or the set's class names in
         another order (names it does not share may be mmseg's guess for
         a checkpoint saved without them, and are not compared).
 
         Raises:
-            ValueError: Naming ``synthesis.<key>``, the checkpoint and
+            ValueError: Naming ``synthesis.<key>``, the ``source`` of
+                the segmentor (its checkpoint, or config without one) and
                 both class lists.
         """
         num = reference.model.decode_head.num_classes
@@ -140,7 +143,7 @@ class SynthesisEngine(SetOutputMixin):
         if num != len(classes) or (
                 sorted(names) == sorted(classes) and names != classes):
             raise ValueError(
-                f'synthesis.{key}: the segmentor {checkpoint} has {num} '
+                f'synthesis.{key}: the segmentor {source} has {num} '
                 f'classes ({", ".join(names)}), the set {len(classes)} '
                 f'({", ".join(classes)}); use a segmentor trained on this '
                 "real set, its classes in the set's order")

@@ -1,5 +1,6 @@
 """What each synthetic sample should contain: its target class shares."""
 import json
+import numbers
 import os.path as osp
 from typing import Dict, Optional, Sequence
 
@@ -136,6 +137,8 @@ class TargetShareSampler:
             raise ValueError(f'min_shares {min_shares} sum to '
                              f'{self.min_shares.sum():.2f}; they must leave '
                              'room for the other classes (sum < 1)')
+        if absent_classes is not None or absent_share is not None:
+            self._check_absent(absent_classes, absent_share)
         if mode == 'fixed':
             if absent_share is not None:
                 raise ValueError(
@@ -203,27 +206,47 @@ class TargetShareSampler:
         else:
             raise ValueError(f'mode must be real or fixed, got {mode!r}')
 
+    def _check_absent(self, classes, share) -> None:
+        """Refuse ``absent_classes`` / ``absent_share`` that cannot do what
+        they say: one without the other, names not of the set, a share
+        outside 0 to 1, or a class ``min_shares`` or ``user_shares`` put
+        in every sample."""
+        where = 'synthesis.shares'
+        if share is None:
+            raise ValueError(
+                f'{where}.absent_classes={classes!r} does nothing without '
+                f'{where}.absent_share: set absent_share (0 to 1) or drop '
+                'absent_classes')
+        if isinstance(classes, str) or not classes:
+            raise ValueError(
+                f'{where}.absent_share needs absent_classes, a non-empty '
+                f'list of class names (of {list(self.class_names)}), got '
+                f'{classes!r}')
+        unknown = [c for c in classes if c not in self.class_names]
+        if unknown:
+            raise ValueError(f'{where}.absent_classes {unknown} are not '
+                             f'classes of the set {list(self.class_names)}')
+        if isinstance(share, bool) or not isinstance(share, numbers.Real) \
+                or not 0 <= share <= 1:
+            raise ValueError(f'{where}.absent_share must be a number from 0 '
+                             f'to 1, got {share!r}')
+        ids = [self.class_names.index(c) for c in classes]
+        for name, values in (('min_shares', self.min_shares),
+                             ('user_shares', self.user)):
+            forced = [self.class_names[i] for i in ids if values[i] > 0]
+            if forced:
+                raise ValueError(
+                    f'{where}.{name} puts {forced} in every sample, so no '
+                    f'sample is free of absent_classes {list(classes)}: '
+                    f'drop them from {name} or from absent_classes')
+        self.absent_ids = ids
+
     def _with_absent_share(self, weights: np.ndarray, present: np.ndarray,
                            classes, share) -> np.ndarray:
         """Draw probabilities giving the patches that hold none of
-        ``classes`` the total ``share``, each group in proportion to
-        ``weights``."""
-        where = 'synthesis.shares.absent_share'
-        if isinstance(classes, str) or not classes:
-            raise ValueError(
-                f'{where} needs absent_classes, a non-empty list of class '
-                f'names (of {list(self.class_names)}), got {classes!r}')
-        unknown = [c for c in classes if c not in self.class_names]
-        if unknown:
-            raise ValueError(f'synthesis.shares.absent_classes {unknown} are '
-                             f'not classes of the set '
-                             f'{list(self.class_names)}')
-        if isinstance(share, bool) or not isinstance(share, (int, float)) \
-                or not 0 <= share <= 1:
-            raise ValueError(f'{where} must be a number from 0 to 1, got '
-                             f'{share!r}')
-        ids = [self.class_names.index(c) for c in classes]
-        absent = ~present[:, ids].any(1)
+        ``classes`` (checked by :meth:`_check_absent`) the total
+        ``share``, each group in proportion to ``weights``."""
+        absent = ~present[:, self.absent_ids].any(1)
         groups = ((absent, float(share), 'hold none of'),
                   (~absent, 1.0 - float(share), 'hold any of'))
         probs = np.zeros(len(weights))
@@ -231,10 +254,11 @@ class TargetShareSampler:
             mass = weights[members].sum()
             if total > 0 and not mass > 0:
                 raise ValueError(
-                    f'{where}={share} draws {100 * total:.0f}% of the '
-                    f'samples from real patches that {says} {list(classes)}'
-                    ', and none can be drawn (none exists, or its weight is '
-                    '0): change absent_share or absent_classes')
+                    f'synthesis.shares.absent_share={share} draws '
+                    f'{100 * total:.0f}% of the samples from real patches '
+                    f'that {says} {list(classes)}, and none can be drawn '
+                    '(none exists, or patch_hardness gives each 0): change '
+                    'absent_share or absent_classes')
             if total > 0:
                 probs[members] = weights[members] / mass * total
         return probs

@@ -235,14 +235,41 @@ def test_absent_share_sets_the_draws_of_patches_without_the_classes():
     assert all(none(i)['shares'][car] > 0 for i in range(50))
 
 
+def test_absent_share_counts_presence_and_follows_the_hardness():
+    # patch 1's car share (0.003) is below presence: it counts as car-free
+    real = np.array([[1.0, 0, 0, 0, 0, 0], [0.997, 0, 0, 0, 0.003, 0],
+                     [0.9, 0, 0, 0, 0.1, 0], [0.8, 0, 0, 0, 0.2, 0]])
+    ids = ['p0', 'p1', 'p2', 'p3']
+    hardness = {'p0': 1.0, 'p1': 3.0, 'p2': 0.0, 'p3': 2.0}
+    sampler = TargetShareSampler(CLASSES, real, absent_classes=['car'],
+                                 absent_share=0.5, patch_hardness=hardness,
+                                 patch_ids=ids)
+    # each group in proportion to its hardness-weighted draw weight
+    assert np.allclose(sampler.patch_probs, [0.125, 0.375, 0, 0.5])
+    # a group whose every patch has hardness 0 cannot be drawn
+    with pytest.raises(ValueError, match='patch_hardness gives each 0'):
+        TargetShareSampler(CLASSES, real, absent_classes=['car'],
+                           absent_share=0.5, patch_ids=ids,
+                           patch_hardness=dict(hardness, p3=0.0))
+
+
 @pytest.mark.parametrize('options, message', [
     (dict(absent_share=0.3), 'needs absent_classes, a non-empty list'),
     (dict(absent_classes='car', absent_share=0.3), 'got \'car\''),
+    (dict(absent_classes=['car']),
+     r"absent_classes=\['car'\] does nothing without "
+     r"synthesis.shares.absent_share"),
     (dict(absent_classes=['lake'], absent_share=0.3),
      r"absent_classes \['lake'\] are not classes of the set"),
     (dict(absent_classes=['car'], absent_share=1.5),
      'must be a number from 0 to 1, got 1.5'),
     (dict(absent_classes=['car'], absent_share=True), 'got True'),
+    (dict(absent_classes=['car'], absent_share=0.3,
+          min_shares=dict(car=0.02)),
+     r"min_shares puts \['car'\] in every sample"),
+    (dict(absent_classes=['car'], absent_share=0.3,
+          user_shares=dict(car=0.05)),
+     r"user_shares puts \['car'\] in every sample"),
     (dict(absent_classes=['tree'], absent_share=0.5),
      r"draws 50% of the samples from real patches that hold any of "
      r"\['tree'\], and none can be drawn"),
@@ -253,7 +280,13 @@ def test_a_bad_absent_share_is_named(options, message):
     real = np.array([[1.0, 0, 0, 0, 0, 0], [0.8, 0, 0, 0, 0.2, 0]])
     with pytest.raises(ValueError, match=message):
         TargetShareSampler(CLASSES, real, **options)
-    if 'absent_share' in options:
-        with pytest.raises(ValueError, match="mode='fixed' draws none"):
-            TargetShareSampler(CLASSES, mode='fixed', fixed_shares=[1] * 6,
-                               absent_share=0.3)
+
+
+def test_absent_share_needs_real_patches():
+    # a numpy number is a number; fixed shares draw no patch
+    TargetShareSampler(CLASSES, np.array([[1.0, 0, 0, 0, 0, 0],
+                                          [0.8, 0, 0, 0, 0.2, 0]]),
+                       absent_classes=['car'], absent_share=np.float32(0.4))
+    with pytest.raises(ValueError, match="mode='fixed' draws none"):
+        TargetShareSampler(CLASSES, mode='fixed', fixed_shares=[1] * 6,
+                           absent_classes=['car'], absent_share=0.3)

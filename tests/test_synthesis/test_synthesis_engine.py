@@ -651,6 +651,13 @@ def test_a_reference_of_other_classes_is_refused(setup, reference_model,
             checkpoint)
         SynthesisEngine(synth_cfg(setup, consistency=dict(
             reference, min_confidence=0.0)), device='cpu')
+        # names it does not share (mmseg's guess for a checkpoint saved
+        # without them, say) are not compared
+        torch.save(dict(meta=dict(dataset_meta=dict(
+            classes=tuple('abcdef'))), state_dict=model.state_dict()),
+            checkpoint)
+        SynthesisEngine(synth_cfg(setup, consistency=dict(
+            reference, min_confidence=0.0)), device='cpu')
 
 
 def test_consistency_ignore_mode_keeps_only_agreeing_pixels(
