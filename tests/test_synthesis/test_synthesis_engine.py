@@ -616,6 +616,21 @@ def reference_model(tmp_path_factory):
     return make_reference_model(str(tmp_path_factory.mktemp('ref')))
 
 
+def test_absent_share_reaches_the_engines_draws(setup):
+    plain = SynthesisEngine(synth_cfg(setup), device='cpu').share_sampler
+    present = plain.real_shares >= 0.005
+    # a class some real patches hold and others do not
+    name = next(c for i, c in enumerate(POTSDAM_CLASSES)
+                if 0 < present[:, i].sum() < len(present))
+    absent = ~present[:, POTSDAM_CLASSES.index(name)]
+    engine = SynthesisEngine(synth_cfg(setup, shares=dict(
+        mode='real', rarity_exponent=0.5, absent_classes=[name],
+        absent_share=0.9)), device='cpu')
+    assert engine.share_sampler.patch_probs[absent].sum() == \
+        pytest.approx(0.9)
+    assert plain.patch_probs[absent].sum() != pytest.approx(0.9)
+
+
 @pytest.mark.parametrize('what', ['order', 'count'])
 def test_a_reference_of_other_classes_is_refused(setup, reference_model,
                                                  tmp_path, what):
