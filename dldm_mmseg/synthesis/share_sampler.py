@@ -137,8 +137,9 @@ class TargetShareSampler:
             raise ValueError(f'min_shares {min_shares} sum to '
                              f'{self.min_shares.sum():.2f}; they must leave '
                              'room for the other classes (sum < 1)')
-        if absent_classes is not None or absent_share is not None:
-            self._check_absent(absent_classes, absent_share)
+        absent_ids = self._check_absent(absent_classes, absent_share) \
+            if absent_classes is not None or absent_share is not None \
+            else None
         if mode == 'fixed':
             if absent_share is not None:
                 raise ValueError(
@@ -202,15 +203,15 @@ class TargetShareSampler:
             self.patch_probs = weights / weights.sum()
             if absent_share is not None:
                 self.patch_probs = self._with_absent_share(
-                    weights, present, absent_classes, absent_share)
+                    weights, present, absent_ids, absent_share)
         else:
             raise ValueError(f'mode must be real or fixed, got {mode!r}')
 
-    def _check_absent(self, classes, share) -> None:
-        """Refuse ``absent_classes`` / ``absent_share`` that cannot do what
-        they say: one without the other, names not of the set, a share
-        outside 0 to 1, or a class ``min_shares`` or ``user_shares`` put
-        in every sample."""
+    def _check_absent(self, classes, share) -> list:
+        """The indices of ``absent_classes``, refusing ``absent_classes`` /
+        ``absent_share`` that cannot do what they say: one without the
+        other, names not of the set, a share outside 0 to 1, or a class
+        ``min_shares`` or ``user_shares`` put in every sample."""
         where = 'synthesis.shares'
         if share is None:
             raise ValueError(
@@ -239,14 +240,15 @@ class TargetShareSampler:
                     f'{where}.{name} puts {forced} in every sample, so no '
                     f'sample is free of absent_classes {list(classes)}: '
                     f'drop them from {name} or from absent_classes')
-        self.absent_ids = ids
+        return ids
 
     def _with_absent_share(self, weights: np.ndarray, present: np.ndarray,
-                           classes, share) -> np.ndarray:
-        """Draw probabilities giving the patches that hold none of
-        ``classes`` (checked by :meth:`_check_absent`) the total
-        ``share``, each group in proportion to ``weights``."""
-        absent = ~present[:, self.absent_ids].any(1)
+                           ids: list, share) -> np.ndarray:
+        """Draw probabilities giving the patches that hold none of the
+        classes ``ids`` the total ``share``, each group in proportion to
+        ``weights``."""
+        absent = ~present[:, ids].any(1)
+        classes = [self.class_names[i] for i in ids]
         groups = ((absent, float(share), 'hold none of'),
                   (~absent, 1.0 - float(share), 'hold any of'))
         probs = np.zeros(len(weights))
@@ -256,7 +258,7 @@ class TargetShareSampler:
                 raise ValueError(
                     f'synthesis.shares.absent_share={share} draws '
                     f'{100 * total:.0f}% of the samples from real patches '
-                    f'that {says} {list(classes)}, and none can be drawn '
+                    f'that {says} {classes}, and none can be drawn '
                     '(none exists, or patch_hardness gives each 0): change '
                     'absent_share or absent_classes')
             if total > 0:

@@ -21,6 +21,7 @@ HERE = osp.dirname(osp.abspath(__file__))
 sys.path.insert(0, osp.join(HERE, '..', 'brazil_precision'))
 import addendum  # noqa: E402
 import run as precision  # noqa: E402
+from aggregate import issue_bar, margins, summarise  # noqa: E402
 from dldm_mmseg.utils.compat import speed_up_configs  # noqa: E402
 from dldm_mmseg.utils.io import atomic_open, read_jsonl  # noqa: E402
 
@@ -105,34 +106,22 @@ def set_names(work, kind):
             for d, v in draw_variants(work, kind).items()}
 
 
-def gate(pooled, real):
-    """Val: the nine runs' mean above real only's by more than the larger
-    std of the two."""
-    margin = pooled['grand'] - real['mean']
-    larger = max(pooled['pooled_std'], real['std'])
-    return dict(margin=margin, larger_std=larger, passed=margin > larger)
-
-
-def test_bar(runs, kind):
-    """The issue's bar on test for ``kind``'s nine runs: mIoU above real
-    only and oversampling by more than the larger std, and building IoU
-    (the rarer class) by at least 3 points."""
-    bar = {}
-    for base in (REAL, OVERSAMPLE):
-        for key in ('mIoU', 'IoU.building'):
-            mine = np.ravel(tables(runs, [kind], key)[kind]['test'])
-            theirs = runs[base]['test'][key]
-            margin = float(mine.mean() - theirs['mean'])
-            larger = max(float(mine.std(ddof=1)), theirs['std'])
-            bar[f'{base} {key}'] = dict(
-                margin=margin, larger_std=larger,
-                met=margin > larger if key == 'mIoU' else margin >= 3.0)
-    return dict(rows=bar, met=all(v['met'] for v in bar.values()))
+def pooled(runs, kind):
+    """``kind``'s nine runs (three draws by three seeds) as one run's
+    summary (``aggregate.summarise``'s layout), so that they compare with
+    a baseline's seeds as one arm."""
+    cells = [(arm, k) for arm in arms(kind).values()
+             for k in range(len(runs[arm]['seeds']))]
+    return summarise({i: {split: {key: runs[arm][split][key]['per_seed'][k]
+                                  for key in KEYS}
+                          for split in ('val', 'test')}
+                      for i, (arm, k) in enumerate(cells)}, KEYS)
 
 
 def report(runs, kinds, seeds, work):
     """The markdown of ``draws.md`` and the verdict."""
     grid = tables(runs, kinds)
+    runs = dict(runs)  # each kind's nine runs join as one arm
     real = runs[REAL]
     lines = ['# Three draws of the set (rule.md)', '',
              f'Alpha 1.0, filter on building pixels only, 3000 iterations, '
@@ -149,9 +138,10 @@ def report(runs, kinds, seeds, work):
                        for split in ('val', 'test')}
         shares[kind] = {d: free_share(work, name)
                         for d, name in set_names(work, kind).items()}
-        gates[kind] = gate(parts[kind]['val'], real['val']['mIoU'])
-        scores[kind] = {key: float(np.mean(tables(runs, [kind], key)[kind][
-            'test'])) for key in KEYS[1:]}
+        runs[kind] = pooled(runs, kind)
+        gates[kind] = margins(runs, kind, [REAL], 'val', 'mIoU')[REAL]
+        scores[kind] = {key: runs[kind]['test'][key]['mean']
+                        for key in KEYS[1:]}
         lines += [f'## {kind}', '', '| split | base_seed | ' + ' | '.join(
             f'seed {s}' for s in seeds) + ' | mean |',
             '| --- ' * (len(seeds) + 3) + '|']
@@ -181,15 +171,14 @@ def report(runs, kinds, seeds, work):
             '.',
             f'- {label} (val, nine runs over real only by more than the '
             f'larger std): {g["margin"]:+.2f} against {g["larger_std"]:.2f}'
-            + (f': **{"passed" if g["passed"] else "failed"}**.' if ruled
-               else '.')]
-        if ruled and g['passed']:
-            bars[kind] = test_bar(runs, kind)
-            lines += [f'- the issue\'s bar on test: '
-                      f'**{"met" if bars[kind]["met"] else "missed"}** ('
-                      + '; '.join(f'{k} {v["margin"]:+.2f} against '
-                                  f'{v["larger_std"]:.2f}' for k, v in
-                                  bars[kind]['rows'].items()) + ').']
+            + (f': **{"passed" if g["beyond_std"] else "failed"}**.'
+               if ruled else '.')]
+        if ruled and g['beyond_std']:
+            bars[kind] = issue_bar(runs, kind, [REAL, OVERSAMPLE],
+                                   'building')
+            lines.append(f'- the issue\'s bar (val pick, then test): '
+                         f'**{"met" if bars[kind]["test_bar"] else "missed"}'
+                         '** (`draws.json`, `test_bar`).')
         lines.append('')
     word = {True: 'held', False: '**missed**'}
     held = {}
@@ -219,13 +208,12 @@ def report(runs, kinds, seeds, work):
             f'2.0 ({gap:+.2f}; the larger draw-mean std {larger:.2f}, '
             f'{"beyond" if abs(gap) > larger else "inside"} it): '
             f'{word[held[4]]}.')
-    free = FREE
-    if 'boosted' in parts and free in parts:
-        held[5] = all(abs(v - ABSENT) <= 0.05 for v in shares[free].values())
-        mine, theirs = scores[free], scores['boosted']
+    if 'boosted' in parts and FREE in parts:
+        held[5] = all(abs(v - ABSENT) <= 0.05 for v in shares[FREE].values())
+        mine, theirs = scores[FREE], scores['boosted']
         held[6] = mine['Precision.building'] > theirs['Precision.building']
-        held[7] = not gates[free]['passed']
-        gap = parts[free]['val']['grand'] - parts['boosted']['val']['grand']
+        held[7] = not gates[FREE]['beyond_std']
+        gap = parts[FREE]['val']['grand'] - parts['boosted']['val']['grand']
         held[8] = gap > 0
         spread = parts['boosted']['val']['draw_mean_std']
         lines += [
