@@ -106,11 +106,11 @@ def set_names(work, kind):
             for d, v in draw_variants(work, kind).items()}
 
 
-def pooled(runs, kind):
-    """``kind``'s nine runs (three draws by three seeds) as one run's
-    summary (``aggregate.summarise``'s layout), so that they compare with
-    a baseline's seeds as one arm."""
-    cells = [(arm, k) for arm in arms(kind).values()
+def pooled(runs, names):
+    """The runs of the arms ``names`` (a kind's three draws, each over
+    its seeds) as one run's summary (``aggregate.summarise``'s layout),
+    so that they compare with a baseline's seeds as one arm."""
+    cells = [(arm, k) for arm in names
              for k in range(len(runs[arm]['seeds']))]
     return summarise({i: {split: {key: runs[arm][split][key]['per_seed'][k]
                                   for key in KEYS}
@@ -138,7 +138,7 @@ def report(runs, kinds, seeds, work):
                        for split in ('val', 'test')}
         shares[kind] = {d: free_share(work, name)
                         for d, name in set_names(work, kind).items()}
-        runs[kind] = pooled(runs, kind)
+        runs[kind] = pooled(runs, list(arms(kind).values()))
         gates[kind] = margins(runs, kind, [REAL], 'val', 'mIoU')[REAL]
         scores[kind] = {key: runs[kind]['test'][key]['mean']
                         for key in KEYS[1:]}
