@@ -26,6 +26,7 @@ REAL_BIG = REAL + SUFFIX
 KIND = 'boosted'
 ON_TOP = 'on top, batch 16'
 BATCH8 = 'boosted, batch 8'
+RULED = [0, 1, 2]
 
 
 def synthetic_arms():
@@ -56,11 +57,12 @@ def report(runs, seeds):
                     key=lambda a: runs[a]['val']['mIoU']['mean'])
     gate = margins(runs, ON_TOP, [REAL, REAL_BIG], 'val', 'mIoU')
     passed = all(g['beyond_std'] for g in gate.values())
+    pooled = len(synthetic_arms()) * len(seeds)
     names = {REAL: 'real only, batch 8', REAL_BIG: 'real only, batch 16',
              OVERSAMPLE: 'oversampling 40%, batch 8',
-             BATCH8: 'boosted set, batch 8 (9 runs)',
-             ON_TOP: 'boosted set on top, batch 16 (9 runs)'}
-    lines = [f'# The set on top of the real tiles (rule.md)', '',
+             BATCH8: f'boosted set, batch 8 ({pooled} runs)',
+             ON_TOP: f'boosted set on top, batch 16 ({pooled} runs)'}
+    lines = ['# The set on top of the real tiles (rule.md)', '',
              f'Alpha 1.0, filter on building pixels only, 3000 iterations, '
              f'segmentor seeds {seeds}; a synthetic arm pools the three set '
              'draws.', '',
@@ -81,9 +83,13 @@ def report(runs, seeds):
               f': **{"passed" if passed else "failed"}**.']
     bar = None
     if passed:
-        bar = issue_bar(runs, ON_TOP, [real_best, OVERSAMPLE], 'building')
-        lines.append(f'- the issue\'s bar (test): '
-                     f'**{"met" if bar["test_bar"] else "missed"}**.')
+        bar = issue_bar(runs, ON_TOP, [real_best, OVERSAMPLE], draws.RARE)
+        lines.append(
+            f'- the issue\'s bar (val pick over {names[real_best]} and '
+            f'oversampling, then test mIoU and both classes\' IoU by 3): '
+            f'**{"met" if bar["test_bar"] else "missed"}**' +
+            ('' if bar['val_picks'] else ' (val does not pick it over '
+             'oversampling)') + '.')
     word = {True: 'held', False: '**missed**'}
     val = {name: runs[name]['val']['mIoU']['mean'] for name in names}
     held = {1: abs(val[REAL_BIG] - val[REAL]) <= 2.0,
@@ -108,6 +114,8 @@ def main():
     parser.add_argument('--out-dir', default=HERE)
     args = parser.parse_args()
     args.seeds = sorted(args.seeds)
+    if len(args.seeds) < 2:
+        parser.error('the gate compares stds: give two seeds or more')
     speed_up_configs()
     if not args.read:
         train(args.work, args.seeds)
@@ -121,6 +129,9 @@ def main():
                          '(leave out --read)')
     runs = precision.summarise_runs(out, names, args.seeds, draws.KEYS)
     text, verdict = report(runs, args.seeds)
+    if args.seeds != RULED:
+        text = (f'*Provisional: seeds {args.seeds}; rule.md reads seeds '
+                f'{RULED}.*\n\n') + text
     with atomic_open(osp.join(args.out_dir, 'on_top.md')) as f:
         f.write(text)
     precision.write_verdict(

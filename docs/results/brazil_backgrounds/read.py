@@ -1,8 +1,11 @@
 """``question.md``: where the false buildings fall, and what segmentors
 trained on real tiles read on painted backgrounds, on the interleaved
-Brazil budget. No training: every model and set is one that
-``../brazil_set_draws/draws.py`` left in the work dir. Writes ``read.md``
-and ``read.json`` here, or in ``--out-dir``::
+Brazil budget. No training: it reads the sets and segmentors already in
+the work dir (the judge of ``../brazil_interleaved/run.py``, the
+baselines, the synthetic arms of ``../brazil_set_draws/draws.py`` and,
+once all have finished, the batch-16 runs of ``on_top.py``). Writes
+``read.md``, ``read.json`` and ``backgrounds.jpg`` here, or in
+``--out-dir``::
 
     python docs/results/brazil_backgrounds/read.py --work work_dirs/bint
 """
@@ -33,6 +36,8 @@ SETS = {'boosted': 'class_filter_val_building',
 REAL_ARM = 'real_3000'
 OVERSAMPLE = 'oversample40_3000'
 BIG = '_b16'
+BASELINE = {'batch 8': 'real only', 'batch 16': 'real only, batch 16'}
+ON_TOP = 'boosted on top, batch 16'
 BRIGHT = 70  # a building-free tile brighter than this (mean RGB) is bright
 # per tile: background pixels, of them called building, their summed
 # cross-entropy, building pixels, of them called building, ignored pixels
@@ -58,10 +63,17 @@ def tile_counts(checker, pairs):
 
 def groups(rows):
     """``rows`` split into building-free tiles (no building pixel and none
-    ignored: the building-only filter ignores building pixels only) and
-    the others."""
+    ignored) and the others: in these sets the filter ignores building
+    pixels only, so a tile with ignored pixels had buildings in its
+    mask."""
     free = (rows[:, 3] == 0) & (rows[:, 5] == 0)
     return {'building-free': rows[free], 'with building': rows[~free]}
+
+
+def building_free(label):
+    """Whether a train-id label map holds no building pixel and none
+    ignored (see :func:`groups`)."""
+    return not ((label == BUILDING) | (label == IGNORE)).any()
 
 
 def rates(rows):
@@ -114,17 +126,17 @@ def arm_runs(work):
     """``{arm: [(seed, run folder name)]}`` of part 2: real only and
     oversampling, each synthetic kind's three draws, and the runs of
     ``rule.md`` (batch 16) where all of them have finished."""
-    runs = {'real only': [(s, REAL_ARM) for s in SEEDS],
+    runs = {BASELINE['batch 8']: [(s, REAL_ARM) for s in SEEDS],
             'oversampling 40%': [(s, OVERSAMPLE) for s in SEEDS]}
     for kind in SETS:
         runs[kind] = [(s, arm) for arm in arms(kind).values() for s in SEEDS]
-    big = {'real only, batch 16': [(s, REAL_ARM + BIG) for s in SEEDS],
-           'boosted on top, batch 16': [
+    big = {BASELINE['batch 16']: [(s, REAL_ARM + BIG) for s in SEEDS],
+           ON_TOP: [
                (s, arm + BIG) for arm in arms('boosted').values()
                for s in SEEDS]}
-    if all(osp.exists(osp.join(work, 'segmentors', f'seed{s}', arm,
-                               'metrics.json'))
-           for members in big.values() for s, arm in members):
+    if all(osp.exists(osp.join(work, 'segmentors', f'seed{s}', arm, name))
+           for members in big.values() for s, arm in members
+           for name in ('metrics.json', 'val_metrics.json')):
         runs.update(big)
     return runs
 
@@ -175,7 +187,7 @@ def looks(work):
     train = real_pair_paths(budget['source'], 'train')
     inside = [osp.splitext(osp.basename(image))[0] in kept
               for image, _ in train]
-    groups = {
+    tiles = {
         'real train, the budget (90)': [
             p for p, i in zip(train, inside) if i],
         'real train, outside the budget (630)': [
@@ -183,21 +195,23 @@ def looks(work):
         'real val': real_pair_paths(root, 'val'),
         'real test': real_pair_paths(root, 'test')}
     for kind, suffix in SETS.items():
-        groups[f'{kind} set, three draws'] = [
+        tiles[f'{kind} set, three draws'] = [
             pair for prefix in DRAW_PREFIXES for pair in real_pair_paths(
                 osp.join(work, 'data', f'brazil_syn_{prefix}{suffix}'),
                 'train')]
-    result = {}
-    for group, pairs in groups.items():
-        colours = free_colours(pairs)
-        brightness = colours.mean(1)
-        result[group] = dict(
-            count=len(colours),
-            green=100 * float(((colours[:, 1] > colours[:, 0]) &
-                               (colours[:, 1] > colours[:, 2])).mean()),
-            brightness=float(brightness.mean()),
-            bright=100 * float((brightness > BRIGHT).mean()))
-    return result
+    return {group: colour_stats(free_colours(pairs))
+            for group, pairs in tiles.items()}
+
+
+def colour_stats(colours):
+    """``{count, green, brightness, bright}`` of tiles' mean RGB
+    ``colours`` (see :func:`looks`)."""
+    brightness = colours.mean(1)
+    return dict(count=len(colours),
+                green=100 * float(((colours[:, 1] > colours[:, 0]) &
+                                   (colours[:, 1] > colours[:, 2])).mean()),
+                brightness=float(brightness.mean()),
+                bright=100 * float((brightness > BRIGHT).mean()))
 
 
 def calls(checker, pairs):
@@ -230,12 +244,12 @@ def picture(work, path, count=8):
         work, 'data', 'brazil_syn_' + SETS['building-free 40%']), 'train')
     images, labels, real_calls = calls(real, syn[:8 * count])
     free = [i for i, label in enumerate(labels)
-            if not ((label == BUILDING) | (label == IGNORE)).any()][:count]
+            if building_free(label)][:count]
     left = [np.concatenate([images[i], shown(images[i], real_calls[i])], 1)
             for i in free]
     val = real_pair_paths(osp.join(work, 'data', 'brazil_buildings'), 'val')
     images, labels, boosted_calls = calls(boosted, val)
-    free = [i for i, label in enumerate(labels) if not (label == 1).any()]
+    free = [i for i, label in enumerate(labels) if building_free(label)]
     worst = sorted(free, key=lambda i: -boosted_calls[i].sum())[:count]
     _, _, real_calls = calls(real, [val[i] for i in worst])
     right = [np.concatenate([images[i], shown(images[i], r),
@@ -249,10 +263,12 @@ def picture(work, path, count=8):
             path, quality=90)
 
 
-def mean_std(values):
+def mean_std(values, digits=2):
+    """``mean ± std`` (ddof 1) of the values that are not None."""
     values = np.array([v for v in values if v is not None], dtype=float)
-    return f'{values.mean():.2f} ± {values.std(ddof=1):.2f}' \
-        if len(values) > 1 else f'{values.mean():.2f}'
+    if len(values) < 2:
+        return f'{values.mean():.{digits}f}'
+    return f'{values.mean():.{digits}f} ± {values.std(ddof=1):.{digits}f}'
 
 
 def report(part0, part1, part2):
@@ -270,8 +286,9 @@ def report(part0, part1, part2):
                      f'{row["brightness"]:.0f} | {row["bright"]:.0f}% |')
     lines += ['',
               '## 1. Background pixels called building (%) and their mean '
-              'cross-entropy, read by the judge and by real only (3000 '
-              'iterations, mean ± std of seeds 0-2)', '',
+              'cross-entropy, read by the judge (real only, seed 0, 1500 '
+              'iterations) and by real only (3000 iterations, mean ± std '
+              'of seeds 0-2)', '',
               '| tiles | group | count | judge: false building | judge: '
               'background loss | real only: false building | real only: '
               'background loss |', '| --- ' * 7 + '|']
@@ -284,7 +301,7 @@ def report(part0, part1, part2):
                 f'{judged["false_building"]:.2f} | '
                 f'{judged["background_loss"]:.3f} | '
                 f'{mean_std(s["false_building"] for s in seeds)} | '
-                f'{mean_std(s["background_loss"] for s in seeds)} |')
+                f'{mean_std((s["background_loss"] for s in seeds), 3)} |')
     lines += ['', '## 2. Val and test read by each arm (3000 iterations; '
               'mean ± std over its runs: seeds 0-2, and for a synthetic '
               'kind its three set draws)', '',
@@ -301,32 +318,95 @@ def report(part0, part1, part2):
             lines.append(f'| {split} | {kind} | {len(read)} | ' +
                          ' | '.join(cells) + ' |')
     lines += ['', '## 3. Where the extra false-building pixels fall (mean '
-              'per run, against real only)', '',
+              'per run, against real only at the same batch)', '',
               '| split | arm | extra on building-free tiles | extra on '
               'the background of tiles with building | share on '
               'building-free tiles |', '| --- ' * 5 + '|']
+    shares = {}
     for split in ('val', 'test'):
         for kind in part2:
-            if kind == 'real only':
+            if kind in BASELINE.values():
                 continue
             extra = extra_false(part2, kind, split)
-            share = extra['building-free'] / sum(extra.values()) \
-                if sum(extra.values()) > 0 else float('nan')
+            shares[kind, split] = share_free(extra)
             lines.append(f'| {split} | {kind} | '
                          f'{extra["building-free"]:+.0f} | '
                          f'{extra["with building"]:+.0f} | '
-                         f'{100 * share:.0f}% |')
-    return lines
+                         f'{shares[kind, split]} |')
+    return lines + [''] + predictions(part1, part2)
+
+
+def share_free(extra):
+    """The share (%) of the extra false-building pixels on building-free
+    tiles, as text; when the two groups' extras differ in sign it is no
+    share, and the text says which gained."""
+    free, rest = extra['building-free'], extra['with building']
+    if free >= 0 and rest >= 0 and free + rest > 0:
+        return f'{100 * free / (free + rest):.0f}%'
+    return 'only building-free tiles gain' if free > 0 else \
+        'only tiles with building gain' if rest > 0 else 'none gain'
 
 
 def extra_false(part2, arm, split):
     """The mean number of background pixels ``arm``'s runs call building
-    on ``split``, less real only's, per group of tiles."""
+    on ``split``, less real only's at the same batch, per group of
+    tiles."""
     def per_run(name, group):
         return np.mean([r[split][group]['false_pixels']
                         for r in part2[name].values()])
-    return {group: per_run(arm, group) - per_run('real only', group)
+    base = BASELINE['batch 16' if arm.endswith('batch 16') else 'batch 8']
+    return {group: per_run(arm, group) - per_run(base, group)
             for group in ('building-free', 'with building')}
+
+
+def free_false(part2, arm, split):
+    """``arm``'s mean false-building share (%) on ``split``'s
+    building-free tiles over its runs."""
+    return float(np.mean([r[split]['building-free']['false_building']
+                          for r in part2[arm].values()]))
+
+
+def predictions(part1, part2):
+    """The lines judging ``question.md``'s P1-P3 and ``rule.md``'s
+    R2."""
+    word = {True: 'held', False: '**missed**'}
+    painted = [t for t in part1['judge'] if ' set, draw ' in t]
+    worst = max(part1[r][t]['building-free']['false_building']
+                for r in part1 for t in painted)
+    real_val = min(part1[r]['real val']['building-free']['false_building']
+                   for r in part1)
+    held = {'P1': worst < real_val}
+    lines = ['## Predictions (question.md, rule.md)', '',
+             f'- P1. painted building-free backgrounds called building '
+             f'less often than real val building-free tiles, by every '
+             f'reader (the most on any draw {worst:.2f}% against the '
+             f'least on val {real_val:.2f}%): {word[held["P1"]]}.']
+    kinds = list(SETS)
+    extras = {(k, split): extra_false(part2, k, split) for k in kinds
+              for split in ('val', 'test')}
+    held['P2'] = all(e['building-free'] > max(e['with building'], 0)
+                     for e in extras.values())
+    lines.append(f'- P2. most of the synthetic arms\' extra false-building '
+                 f'pixels on building-free tiles (val and test, both kinds): '
+                 f'{word[held["P2"]]}.')
+    pairs = {split: (free_false(part2, kinds[1], split),
+                     free_false(part2, kinds[0], split))
+             for split in ('val', 'test')}
+    held['P3'] = all(a < b for a, b in pairs.values())
+    lines.append('- P3. the building-free arm calls fewer false buildings '
+                 'on building-free tiles than the boosted arm (' + ', '.join(
+                     f'{split} {a:.2f}% against {b:.2f}%'
+                     for split, (a, b) in pairs.items()) +
+                 f'): {word[held["P3"]]}.')
+    if ON_TOP in part2:
+        mine, theirs = (free_false(part2, ON_TOP, 'val'),
+                        free_false(part2, kinds[0], 'val'))
+        held['R2'] = mine < theirs
+        lines.append(f'- R2. on top at batch 16, fewer false buildings on '
+                     f'val building-free tiles than the boosted arm at '
+                     f'batch 8 ({mine:.2f}% against {theirs:.2f}%): '
+                     f'{word[held["R2"]]}.')
+    return lines
 
 
 def main():
