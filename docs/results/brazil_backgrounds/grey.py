@@ -6,8 +6,9 @@ Stage 2 (the interleaved budget's) paints 96 masks drawn from those 24
 once with their own captions and once with the background's colour word
 replaced by ``Grey``; the paintings' colours and what the set's judge and real
 only (3000 iterations, seeds 0-2) call building on them are read as in
-``read.py``. No training. Writes ``grey.md`` / ``grey.json`` here, or
-in ``--out-dir``::
+``read.py``. No training. Writes ``grey.md`` / ``grey.json`` and
+``grey.jpg`` (the first eight paintings of each) here, or in
+``--out-dir``::
 
     python docs/results/brazil_backgrounds/grey.py --work work_dirs/bint
 """
@@ -19,12 +20,15 @@ import re
 import subprocess
 import sys
 
+import numpy as np
+
 from dldm_mmseg.evaluation.consistency import real_pair_paths
 from dldm_mmseg.utils.io import atomic_open, read_jsonl
 
 HERE = osp.dirname(osp.abspath(__file__))
 sys.path.insert(0, HERE)
 import read  # noqa: E402
+from PIL import Image  # noqa: E402
 
 ROOT = osp.join(HERE, '..', '..', '..')
 CONFIG = 'configs/demo/brazil/synth_small_brazil.py'
@@ -69,6 +73,17 @@ def paint(work, name, colour):
     return out
 
 
+def picture(sets, path, count=8):
+    """A row of the first ``count`` paintings of each set."""
+    rows = [np.concatenate([np.asarray(Image.open(image).convert('RGB'))
+                            for image, _ in real_pair_paths(folder,
+                                                            'train')[:count]],
+                           1) for folder in sets.values()]
+    grid = np.concatenate(rows, 0)
+    Image.fromarray(grid).resize((grid.shape[1] * 2, grid.shape[0] * 2),
+                                 Image.NEAREST).save(path, quality=90)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--work', required=True,
@@ -77,6 +92,7 @@ def main():
     args = parser.parse_args()
     sets = {name: paint(args.work, name.replace(' ', '_'), colour)
             for name, colour in VARIANTS.items()}
+    picture(sets, osp.join(args.out_dir, 'grey.jpg'))
     pairs = {name: real_pair_paths(folder, 'train')
              for name, folder in sets.items()}
     pairs['real train, the budget\'s building-free tiles'] = [
