@@ -10,6 +10,7 @@ once all have finished, the batch-16 runs of ``on_top.py``). Writes
     python docs/results/brazil_backgrounds/read.py --work work_dirs/bint
 """
 import argparse
+import glob
 import json
 import os.path as osp
 import sys
@@ -93,9 +94,11 @@ def reader(work, seed, arm):
     folder = osp.join(work, 'segmentors', f'seed{seed}', arm)
     with open(osp.join(folder, 'last_checkpoint'), encoding='utf-8') as f:
         checkpoint = f.read().strip()
-    return ConsistencyChecker(
-        osp.join(folder, 'deeplabv3plus_brazil_syn40.py'), checkpoint,
-        device='cpu')
+    configs = glob.glob(osp.join(folder, '*.py'))
+    if len(configs) != 1:
+        raise FileNotFoundError(f'{folder} holds {len(configs)} configs; '
+                                'expected the one its run dumped')
+    return ConsistencyChecker(configs[0], checkpoint, device='cpu')
 
 
 def painted(work):
