@@ -100,16 +100,13 @@ def main():
             args.work, 'data', 'brazil_buildings'), 'train')
         if osp.splitext(osp.basename(p[0]))[0] in {
             r['id'] for r in captions(args.work, None)}]
-    readers = {'judge': (0, 'real')}
-    readers.update({f'real only, seed {s}': (s, read.REAL_ARM)
-                    for s in read.SEEDS})
+    readers = read.readers(args.work)
     result = {}
     for name, group in pairs.items():
         colours = read.free_colours(group)
         result[name] = dict(read.colour_stats(colours), read={
-            reader: read.rates(read.tile_counts(
-                read.reader(args.work, seed, arm), group))
-            for reader, (seed, arm) in readers.items()})
+            reader: read.rates(read.tile_counts(checker, group))
+            for reader, checker in readers.items()})
     lines = ['# Stage 2 asked for a grey building-free scene (grey.py)', '',
              f'{PER_TILE} paintings per building-free mask of the budget; '
              'false building: background pixels called building (%).',

@@ -15,7 +15,7 @@ HERE = osp.dirname(osp.abspath(__file__))
 sys.path.insert(0, osp.join(HERE, '..', 'brazil_set_draws'))
 import draws  # noqa: E402
 from draws import precision  # noqa: E402
-from aggregate import issue_bar, margins  # noqa: E402
+from aggregate import issue_bar, margins, require_finished  # noqa: E402
 from dldm_mmseg.utils.compat import speed_up_configs  # noqa: E402
 from dldm_mmseg.utils.io import atomic_open  # noqa: E402
 
@@ -122,11 +122,7 @@ def main():
     out = osp.join(args.work, 'segmentors')
     names = [REAL, REAL_BIG, OVERSAMPLE] + [
         arm for pair in synthetic_arms().values() for arm in pair]
-    done = precision.finished_seeds(out, names)
-    if not set(args.seeds) <= set(done):
-        raise SystemExit(f'seeds {sorted(set(args.seeds) - set(done))} have '
-                         f'not finished every arm under {out}: train them '
-                         '(leave out --read)')
+    require_finished(out, names, args.seeds)
     runs = precision.summarise_runs(out, names, args.seeds, draws.KEYS)
     text, verdict = report(runs, args.seeds)
     if args.seeds != RULED:

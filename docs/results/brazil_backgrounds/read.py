@@ -10,7 +10,6 @@ once all have finished, the batch-16 runs of ``on_top.py``). Writes
     python docs/results/brazil_backgrounds/read.py --work work_dirs/bint
 """
 import argparse
-import glob
 import json
 import os.path as osp
 import sys
@@ -23,11 +22,13 @@ from PIL import Image
 from dldm_mmseg.evaluation.consistency import (ConsistencyChecker,
                                                load_pairs, pixel_loss,
                                                real_pair_paths)
+from dldm_mmseg.experiments.alpha_sweep import finished_run
 from dldm_mmseg.utils.io import atomic_open
 
 HERE = osp.dirname(osp.abspath(__file__))
 sys.path.insert(0, osp.join(HERE, '..', 'brazil_set_draws'))
 from draws import arms  # noqa: E402
+from aggregate import finished_seeds  # noqa: E402
 
 BACKGROUND, BUILDING, IGNORE = 0, 1, 255
 SEEDS = (0, 1, 2)
@@ -89,16 +90,19 @@ def rates(rows):
 
 
 def reader(work, seed, arm):
-    """A checker over ``arm``'s segmentor of ``seed`` (its last
-    checkpoint)."""
-    folder = osp.join(work, 'segmentors', f'seed{seed}', arm)
-    with open(osp.join(folder, 'last_checkpoint'), encoding='utf-8') as f:
-        checkpoint = f.read().strip()
-    configs = glob.glob(osp.join(folder, '*.py'))
-    if len(configs) != 1:
-        raise FileNotFoundError(f'{folder} holds {len(configs)} configs; '
-                                'expected the one its run dumped')
-    return ConsistencyChecker(configs[0], checkpoint, device='cpu')
+    """A checker over ``arm``'s segmentor of ``seed`` (the config its run
+    dumped, its last checkpoint)."""
+    return ConsistencyChecker(**finished_run(osp.join(
+        work, 'segmentors', f'seed{seed}', arm)), device='cpu')
+
+
+def readers(work):
+    """``{name: checker}`` of the real-only readers: the set's judge and
+    real only at 3000 iterations, each seed."""
+    runs = {'judge': (0, 'real'),
+            **{f'real only, seed {s}': (s, REAL_ARM) for s in SEEDS}}
+    return {name: reader(work, seed, arm)
+            for name, (seed, arm) in runs.items()}
 
 
 def painted(work):
@@ -111,11 +115,8 @@ def painted(work):
         for d, prefix in enumerate(DRAW_PREFIXES):
             tiles[f'{kind} set, draw {d}'] = real_pair_paths(osp.join(
                 work, 'data', f'brazil_syn_{prefix}{suffix}'), 'train')
-    readers = {'judge': (0, 'real')}
-    readers.update({f'real only, seed {s}': (s, REAL_ARM) for s in SEEDS})
     result = {}
-    for name, (seed, arm) in readers.items():
-        checker = reader(work, seed, arm)
+    for name, checker in readers(work).items():
         result[name] = {}
         for group, pairs in tiles.items():
             print(f'{name} reads {group} ({len(pairs)} tiles)')
@@ -137,9 +138,9 @@ def arm_runs(work):
            ON_TOP: [
                (s, arm + BIG) for arm in arms('boosted').values()
                for s in SEEDS]}
-    if all(osp.exists(osp.join(work, 'segmentors', f'seed{s}', arm, name))
-           for members in big.values() for s, arm in members
-           for name in ('metrics.json', 'val_metrics.json')):
+    if set(SEEDS) <= set(finished_seeds(
+            osp.join(work, 'segmentors'),
+            [arm for members in big.values() for _, arm in members])):
         runs.update(big)
     return runs
 

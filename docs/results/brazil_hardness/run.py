@@ -35,7 +35,7 @@ from dldm_mmseg.utils.io import atomic_open, read_jsonl
 HERE = osp.dirname(osp.abspath(__file__))
 for folder in ('synthetic_gain', 'brazil_image_vae', 'brazil_budget_use'):
     sys.path.insert(0, osp.join(HERE, '..', folder))
-from aggregate import (finished_seeds, issue_bar, rare_keys,  # noqa: E402
+from aggregate import (issue_bar, rare_keys, require_finished,  # noqa: E402
                        summarise_runs)
 from aggregate import write_verdict  # noqa: E402
 from budget_use import cell, filter_variant, mean  # noqa: E402
@@ -275,11 +275,7 @@ def main():
             for name, variant in variants.items():
                 run(args.work, name, seed, 1.0, variant, iters=ITERS)
     out = osp.join(args.work, 'segmentors')
-    done = finished_seeds(out, list(NAMES))
-    if not set(args.seeds) <= set(done):
-        raise SystemExit(f'seeds {sorted(set(args.seeds) - set(done))} have '
-                         f'not finished every arm under {out}: train them '
-                         '(leave out --read)')
+    require_finished(out, list(NAMES), args.seeds)
     runs = summarise_runs(out, list(NAMES), args.seeds, KEYS)
     text, verdict = report(runs, args.seeds, args.work)
     with atomic_open(osp.join(args.out_dir, 'verdict.md')) as f:

@@ -25,7 +25,8 @@ HERE = osp.dirname(osp.abspath(__file__))
 for folder in ('synthetic_gain', 'brazil_image_vae', 'brazil_budget_use'):
     sys.path.insert(0, osp.join(HERE, '..', folder))
 from aggregate import (filter_shares, finished_seeds,  # noqa: E402
-                       issue_bar, rare_keys, summarise_runs, write_verdict)
+                       issue_bar, rare_keys, require_finished,
+                       summarise_runs, write_verdict)
 from budget_use import cell, filter_variant, mean  # noqa: E402
 from more_arms import run  # noqa: E402
 
@@ -171,11 +172,7 @@ def main():
                 run(args.work, name, seed, alpha, made[building],
                     options=arm_options(oversample), iters=ITERS)
     out = osp.join(args.work, 'segmentors')
-    done = finished_seeds(out, names)
-    if not set(args.seeds) <= set(done):
-        raise SystemExit(f'seeds {sorted(set(args.seeds) - set(done))} have '
-                         f'not finished every arm under {out}: train them '
-                         '(leave out --read)')
+    require_finished(out, names, args.seeds)
     runs = summarise_runs(out, names, sorted(args.seeds), KEYS)
     text, verdict = report(runs, sorted(args.seeds), args.work, args.arms)
     stem = 'verdict' if full else 'bar'

@@ -77,6 +77,16 @@ def finished_seeds(out, runs):
     return sorted(seeds)
 
 
+def require_finished(out, runs, seeds):
+    """Stop, naming the seeds missing, unless every run of ``runs`` has
+    finished under ``<out>/seed<N>`` for each of ``seeds``
+    (:func:`finished_seeds`)."""
+    missing = sorted(set(seeds) - set(finished_seeds(out, runs)))
+    if missing:
+        raise SystemExit(f'seeds {missing} have not finished every arm '
+                         f'under {out}: train them (leave out --read)')
+
+
 def summarise_runs(out, runs, seeds, keys):
     """:func:`summarise` of each run of a harness that writes
     ``<out>/seed<N>/<run>/{metrics,val_metrics}.json``."""
