@@ -274,6 +274,37 @@ def side_by_side(columns, keys, corner=''):
     return lines
 
 
+def plot_seeds(runs, labels, title, path):
+    """Each seed's val and test mIoU of every run named in ``labels``
+    (``{run: tick label}``, in that order; dots, a seed's colour the same
+    in every run) and their means (bars)."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    names = [r for r in labels if r in runs]
+    fig, axes = plt.subplots(1, 2, figsize=(13, 4.2), sharey=True)
+    for ax, split in zip(axes, ('val', 'test')):
+        for x, run in enumerate(names):
+            values = runs[run][split]['mIoU']
+            ax.bar(x, values['mean'], 0.6, color='0.85')
+            ax.scatter([x + 0.05 * (i - 2.5) for i in
+                        range(len(values['per_seed']))],
+                       values['per_seed'], s=14, zorder=3,
+                       c=[f'C{s}' for s in runs[run]['seeds']])
+        every = [v for r in names for s in ('val', 'test')
+                 for v in runs[r][s]['mIoU']['per_seed']]
+        ax.set_ylim(5 * (min(every) // 5) - 5, 5 * (max(every) // 5) + 5)
+        ax.set_xticks(range(len(names)))
+        ax.set_xticklabels([labels[r] for r in names], fontsize=7)
+        seeds = runs[names[0]]['seeds']
+        ax.set_title(f'{split} mIoU, seeds {seeds[0]}-{seeds[-1]} (dots: a '
+                     'colour per seed)')
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
 def issue_bar(runs, candidate, baselines, rare, min_rare_gain=3.0):
     """The pick of a pre-registered rule and the issue's bar: the
     candidate must beat every baseline on val mIoU by more than the larger

@@ -25,6 +25,7 @@ HERE = osp.dirname(osp.abspath(__file__))
 sys.path.insert(0, osp.join(HERE, '..', 'synthetic_gain'))
 from aggregate import (issue_bar, load, margins,  # noqa: E402
                        plot, rare_keys, side_by_side, write_verdict)
+from aggregate import plot_seeds as seed_plot  # noqa: E402
 
 LABELS = {'real': 'real only', 'oversample40': 'oversampling 40%',
           'alpha_0.2': 'alpha 0.2', 'alpha_0.4': 'alpha 0.4',
@@ -141,33 +142,9 @@ def plot_alphas(runs, rare, path):
 
 
 def plot_seeds(runs, title, path):
-    """Each seed's val and test mIoU of every run (dots, a seed's colour
-    the same in every run) and their means (bars)."""
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-    names = [r for r in LABELS if r in runs]
-    fig, axes = plt.subplots(1, 2, figsize=(13, 4.2), sharey=True)
-    for ax, split in zip(axes, ('val', 'test')):
-        for x, run in enumerate(names):
-            values = runs[run][split]['mIoU']
-            ax.bar(x, values['mean'], 0.6, color='0.85')
-            ax.scatter([x + 0.05 * (i - 2.5) for i in
-                        range(len(values['per_seed']))],
-                       values['per_seed'], s=14, zorder=3,
-                       c=[f'C{s}' for s in runs[run]['seeds']])
-        every = [v for r in names for s in ('val', 'test')
-                 for v in runs[r][s]['mIoU']['per_seed']]
-        ax.set_ylim(5 * (min(every) // 5) - 5, 5 * (max(every) // 5) + 5)
-        ax.set_xticks(range(len(names)))
-        ax.set_xticklabels([SHORT[r] for r in names], fontsize=7)
-        seeds = runs['real']['seeds']
-        ax.set_title(f'{split} mIoU, seeds {seeds[0]}-{seeds[-1]} (dots: a '
-                     'colour per seed)')
-    fig.suptitle(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    """Each seed's val and test mIoU of every run
+    (``aggregate.plot_seeds``)."""
+    seed_plot(runs, SHORT, title, path)
 
 
 def table(runs, rare, num_seeds):
