@@ -10,8 +10,8 @@ seeds 0-3, over a Raleigh demo work dir made by::
 Each seed runs the demo's real-only and oversampling segmentors
 (``Demo.segmentation`` at alpha 0), then the one-hot set at batch 8 as
 the demo runs it, then the two batch-16 arms, all in the seed's sweep
-folder; finished runs are reused. ``--read`` only reads. Writes ``on_top.md`` /
-``on_top.json`` here, or in ``--out-dir``::
+folder; finished runs are reused. ``--read`` only reads. Writes ``on_top.md``,
+``on_top.json`` and ``seeds.png`` here, or in ``--out-dir``::
 
     python docs/results/raleigh_on_top/on_top.py --work work_dirs/raleigh_ot
 """
@@ -24,8 +24,8 @@ ROOT = osp.dirname(osp.dirname(osp.dirname(HERE)))
 sys.path.insert(0, osp.join(ROOT, 'tools'))
 sys.path.insert(0, osp.join(HERE, '..', 'synthetic_gain'))
 sys.path.insert(0, osp.join(HERE, '..', 'real_raleigh'))
-from aggregate import (issue_bar, margins, runs_by_seed,  # noqa: E402
-                       side_by_side, summarise, write_verdict)
+from aggregate import (issue_bar, margins, plot_seeds,  # noqa: E402
+                       runs_by_seed, side_by_side, summarise, write_verdict)
 from demo import parse_args  # noqa: E402  (tools/demo.py)
 from verdict import CLASSES, RARE  # noqa: E402  (real_raleigh/verdict.py)
 
@@ -46,6 +46,9 @@ NAMES = {REAL: 'real only, batch 8',
          ONEHOT: 'alpha 1.0, one-hot set, batch 8',
          REAL_BIG: 'real only, batch 16',
          ON_TOP: 'on top: alpha 1.0, one-hot set, batch 16'}
+TICKS = {REAL: 'real only,\nbatch 8', OVERSAMPLE: 'oversampling\n40%',
+         ONEHOT: 'one-hot set,\nbatch 8', REAL_BIG: 'real only,\nbatch 16',
+         ON_TOP: 'on top,\nbatch 16'}
 RULED = [0, 1, 2, 3]
 KEYS = ['mIoU'] + [f'IoU.{c}' for c in CLASSES]
 
@@ -166,6 +169,9 @@ def main():
         f.write(text)
     write_verdict(osp.join(args.out_dir, 'on_top.json'),
                   dict(batch=BATCH, seeds=args.seeds, runs=runs, **verdict))
+    plot_seeds(runs, TICKS, 'Raleigh: the one-hot set on top of the real '
+               'tiles (alpha 1.0, batch 16) and in their place (batch 8)',
+               osp.join(args.out_dir, 'seeds.png'))
     print(text)
 
 
