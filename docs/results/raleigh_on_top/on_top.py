@@ -163,8 +163,10 @@ def main():
     runs = read(args.work, args.seeds)
     text, verdict = report(runs, args.seeds)
     if args.seeds != RULED:
-        text = (f'*Provisional: seeds {args.seeds}; rule.md reads seeds '
-                f'{RULED}.*\n\n') + text
+        text = (f'*Seeds {args.seeds}, ' + (
+            'beside rule.md\'s reading of seeds 0-3; it decides nothing.*'
+            if set(RULED) < set(args.seeds) else
+            f'provisional: rule.md reads seeds {RULED}.*')) + '\n\n' + text
     with atomic_open(osp.join(args.out_dir, 'on_top.md')) as f:
         f.write(text)
     write_verdict(osp.join(args.out_dir, 'on_top.json'),
