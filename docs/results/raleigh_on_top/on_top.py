@@ -16,8 +16,12 @@ folder; finished runs are reused. ``--read`` only reads. Writes ``on_top.md``,
     python docs/results/raleigh_on_top/on_top.py --work work_dirs/raleigh_ot
 """
 import argparse
+import glob
 import os.path as osp
 import sys
+
+import numpy as np
+from PIL import Image
 
 HERE = osp.dirname(osp.abspath(__file__))
 ROOT = osp.dirname(osp.dirname(osp.dirname(HERE)))
@@ -31,6 +35,7 @@ from verdict import CLASSES, RARE  # noqa: E402  (real_raleigh/verdict.py)
 
 from dldm_mmseg.experiments.alpha_sweep import (  # noqa: E402
     alpha_run_identity, reuse_or_run, run_alpha)
+from dldm_mmseg.experiments.analysis import manifest_shares  # noqa: E402
 from dldm_mmseg.experiments.demo import finished_demo  # noqa: E402
 from dldm_mmseg.utils.compat import speed_up_configs  # noqa: E402
 from dldm_mmseg.utils.io import atomic_open  # noqa: E402
@@ -99,7 +104,25 @@ def read(work, seeds):
             for arm in NAMES}
 
 
-def report(runs, seeds):
+def class_shares(work):
+    """Each class's share (%) of the labelled pixels of the real train
+    masks, and the one-hot set's asked and drawn shares (its manifest's
+    means over the set's masks)."""
+    counts = np.zeros(len(CLASSES) + 1)
+    for path in glob.glob(osp.join(work, 'data', 'raleigh_landsat',
+                                   'ann_dir', 'train', '*.png')):
+        counts += np.bincount(np.asarray(Image.open(path)).ravel(),
+                              minlength=len(CLASSES) + 1)[:len(CLASSES) + 1]
+    if not counts[1:].sum():
+        raise SystemExit(f'no train masks under {work}/data/raleigh_landsat')
+    made = manifest_shares(osp.join(work, 'data', 'raleigh_syn_masks_'
+                                    + ONEHOT.split('_masks_')[1]), CLASSES)
+    return {'real train masks': 100 * counts[1:] / counts[1:].sum(),
+            'one-hot set, asked': 100 * made['target'].mean(0),
+            'one-hot set, drawn': 100 * made['measured'].mean(0)}
+
+
+def report(runs, seeds, shares):
     """``on_top.md``'s text and the verdict."""
     gate = margins(runs, ON_TOP, [REAL, REAL_BIG, OVERSAMPLE], 'val', 'mIoU')
     passed = all(g['beyond_std'] for g in gate.values())
@@ -109,6 +132,11 @@ def report(runs, seeds):
              '', f'Segmentor seeds {seeds}, mean ± std; 3000 iterations, '
              'the same learning rate at both batch sizes.', '']
     lines += side_by_side({NAMES[a]: runs[a] for a in NAMES}, KEYS, 'arm')
+    lines += ['', 'Class shares (%; real masks: label 0, unlabelled, left '
+              'out):', '', '| | ' + ' | '.join(CLASSES) + ' |',
+              '| --- ' * (1 + len(CLASSES)) + '|']
+    lines += [f'| {name} | ' + ' | '.join(f'{v:.1f}' for v in values) + ' |'
+              for name, values in shares.items()]
     lines += ['', '- the gate (val mIoU, on top over each baseline by more '
               'than the larger std): ' + ', '.join(
                   f'{NAMES[b]} {g["margin"]:+.2f} against '
@@ -141,8 +169,10 @@ def report(runs, seeds):
         f'({val(ON_TOP, "IoU.water", "test"):.2f} against '
         f'{val(ONEHOT, "IoU.water", "test"):.2f}): {word[held[3]]}.',
         f'- R4. the gate fails: {word[held[4]]}.']
-    return '\n'.join(lines) + '\n', dict(gate=gate, passed=passed,
-                                         test_bar=bar, predictions=held)
+    return '\n'.join(lines) + '\n', dict(
+        gate=gate, passed=passed, test_bar=bar, predictions=held,
+        class_shares={k: dict(zip(CLASSES, map(float, v)))
+                      for k, v in shares.items()})
 
 
 def main():
@@ -161,7 +191,7 @@ def main():
     if not args.read:
         train(args.work, args.seeds)
     runs = read(args.work, args.seeds)
-    text, verdict = report(runs, args.seeds)
+    text, verdict = report(runs, args.seeds, class_shares(args.work))
     if args.seeds != RULED:
         text = (f'*Seeds {args.seeds}, ' + (
             'beside rule.md\'s reading of seeds 0-3; it decides nothing.*'
