@@ -89,25 +89,27 @@ def train(work, seeds):
                                  path, alpha, options, arm_variant))
 
 
-def read(work, seeds):
-    """Each arm's summary over ``seeds``; stops naming the arms and seeds
-    not finished."""
+def read(work, seeds, arms=NAMES):
+    """Each of ``arms``' summary over ``seeds``; stops naming the arms and
+    seeds not finished."""
     found = runs_by_seed(work)
     missing = {arm: sorted(set(seeds) - set(found.get(arm, {})))
-               for arm in NAMES}
+               for arm in arms}
     missing = {arm: left for arm, left in missing.items() if left}
     if missing:
         raise SystemExit(f'seeds not finished in {work}: ' + '; '.join(
             f'{arm}: {left}' for arm, left in missing.items()) +
             ' (run this script without --read to finish them)')
     return {arm: summarise({s: found[arm][s] for s in seeds}, KEYS)
-            for arm in NAMES}
+            for arm in arms}
 
 
-def class_shares(work):
+def class_shares(work, sets=None):
     """Each class's share (%) of the labelled pixels of the real train
-    masks, and the one-hot set's asked and drawn shares (its manifest's
-    means over the set's masks)."""
+    masks, and each set's asked and drawn shares (its manifest's means
+    over the set's masks); ``sets``: ``{label: run name}``, the set of
+    a run ``alpha_1_<suffix>`` read from ``data/raleigh_syn_<suffix>``
+    (default: the one-hot set)."""
     counts = np.zeros(len(CLASSES) + 1)
     for path in glob.glob(osp.join(work, 'data', 'raleigh_landsat',
                                    'ann_dir', 'train', '*.png')):
@@ -115,11 +117,13 @@ def class_shares(work):
                               minlength=len(CLASSES) + 1)[:len(CLASSES) + 1]
     if not counts[1:].sum():
         raise SystemExit(f'no train masks under {work}/data/raleigh_landsat')
-    made = manifest_shares(osp.join(work, 'data', 'raleigh_syn_masks_'
-                                    + ONEHOT.split('_masks_')[1]), CLASSES)
-    return {'real train masks': 100 * counts[1:] / counts[1:].sum(),
-            'one-hot set, asked': 100 * made['target'].mean(0),
-            'one-hot set, drawn': 100 * made['measured'].mean(0)}
+    shares = {'real train masks': 100 * counts[1:] / counts[1:].sum()}
+    for label, run in (sets or {'one-hot set': ONEHOT}).items():
+        made = manifest_shares(osp.join(
+            work, 'data', 'raleigh_syn_' + run[len('alpha_1_'):]), CLASSES)
+        shares[f'{label}, asked'] = 100 * made['target'].mean(0)
+        shares[f'{label}, drawn'] = 100 * made['measured'].mean(0)
+    return shares
 
 
 def report(runs, seeds, shares):

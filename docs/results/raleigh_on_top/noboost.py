@@ -1,0 +1,137 @@
+"""``noboost_rule.md``: the one-hot set drawn without the rarity boost
+(``shares.rarity_exponent=0``) at alpha 1.0, batch 8, segmentor seeds
+0-3, beside ``on_top.py``'s real only, oversampling and boosted one-hot
+runs in the same work dir. Runs are reused when finished; ``--read``
+only reads. Writes ``noboost.md`` / ``noboost.json`` here, or in
+``--out-dir``::
+
+    python docs/results/raleigh_on_top/noboost.py --work work_dirs/raleigh_ot
+"""
+import argparse
+import os.path as osp
+import sys
+
+HERE = osp.dirname(osp.abspath(__file__))
+sys.path.insert(0, HERE)
+import on_top  # noqa: E402
+from aggregate import (issue_bar, margins, side_by_side,  # noqa: E402
+                       write_verdict)
+from on_top import KEYS, ONEHOT, OVERSAMPLE, REAL, RULED, SET  # noqa: E402
+from verdict import RARE  # noqa: E402
+
+from dldm_mmseg.experiments.alpha_sweep import (  # noqa: E402
+    alpha_run_identity, reuse_or_run, run_alpha)
+from dldm_mmseg.experiments.demo import finished_demo  # noqa: E402
+from dldm_mmseg.utils.compat import speed_up_configs  # noqa: E402
+from dldm_mmseg.utils.io import atomic_open  # noqa: E402
+
+NOBOOST = ONEHOT + '_noboost'
+NAMES = {REAL: 'real only', OVERSAMPLE: 'oversampling 40%',
+         ONEHOT: 'one-hot set (rarity boost 0.5)',
+         NOBOOST: 'one-hot set, no boost'}
+
+
+def train(work, seeds):
+    """The no-boost arm, seed by seed, with the demo's run options."""
+    with finished_demo(on_top.demo_args(work), on_top.ROOT) as demo:
+        boosted = demo.set_variants()[f'masks of {SET}']
+        variant = dict(suffix=boosted['suffix'] + '_noboost',
+                       options=dict(boosted['options'],
+                                    shares=dict(rarity_exponent=0.0)))
+        sweep = demo.data.configs['sweep']
+        path = osp.join(demo.root, sweep)
+        for seed in seeds:
+            options = demo.seg_options(sweep, demo.s['seg_iters'], seed)
+            run_dir = osp.join(demo.work, 'sweep' + demo.seed_suffix(seed),
+                               NOBOOST)
+            reuse_or_run(run_dir, run_alpha, path, 1.0, run_dir, options,
+                         variant, identity=alpha_run_identity(
+                             path, 1.0, options, variant))
+
+
+def report(runs, seeds, shares):
+    """``noboost.md``'s text and the verdict."""
+    gate = margins(runs, NOBOOST, [REAL, OVERSAMPLE], 'val', 'mIoU')
+    passed = all(g['beyond_std'] for g in gate.values())
+    lines = ['# The one-hot set without the rarity boost (noboost_rule.md)',
+             '', f'Alpha 1.0, batch 8, segmentor seeds {seeds}, mean ± std.',
+             '']
+    lines += side_by_side({NAMES[a]: runs[a] for a in NAMES}, KEYS, 'arm')
+    lines += ['', 'Class shares (%):', '',
+              '| | ' + ' | '.join(on_top.CLASSES) + ' |',
+              '| --- ' * (1 + len(on_top.CLASSES)) + '|']
+    lines += [f'| {name} | ' + ' | '.join(f'{v:.1f}' for v in values) + ' |'
+              for name, values in shares.items()]
+    lines += ['', '- the gate (val mIoU, over each baseline by more than the '
+              'larger std): ' + ', '.join(
+                  f'{NAMES[b]} {g["margin"]:+.2f} against '
+                  f'{g["larger_std"]:.2f}' for b, g in gate.items()) +
+              f': **{"passed" if passed else "failed"}**.']
+    bar = None
+    if passed:
+        bar = issue_bar(runs, NOBOOST, [REAL, OVERSAMPLE], RARE)
+        lines.append("- the issue's bar (test): **" +
+                     ('met' if bar['test_bar'] else 'missed') + '**.')
+
+    def mean(arm, key='mIoU', split='val'):
+        return runs[arm][split][key]['mean']
+
+    developed = shares['no-boost set, asked'][0]
+    real = shares['real train masks'][0]
+    held = {1: abs(developed - real) <= 3.0,
+            2: mean(NOBOOST, 'IoU.developed') > mean(ONEHOT, 'IoU.developed'),
+            3: mean(NOBOOST) > mean(ONEHOT),
+            4: (mean(NOBOOST, 'IoU.agriculture', 'test')
+                < mean(ONEHOT, 'IoU.agriculture', 'test')),
+            5: not passed}
+    word = {True: 'held', False: '**missed**'}
+    lines += [
+        '', '## Predictions (noboost_rule.md)', '',
+        f'- N1. asked developed share within 3 points of the real masks\' '
+        f'({developed:.1f} against {real:.1f}): {word[held[1]]}.',
+        f'- N2. val developed IoU above the boosted set\'s '
+        f'({mean(NOBOOST, "IoU.developed"):.2f} against '
+        f'{mean(ONEHOT, "IoU.developed"):.2f}): {word[held[2]]}.',
+        f'- N3. val mIoU above the boosted set\'s ({mean(NOBOOST):.2f} '
+        f'against {mean(ONEHOT):.2f}): {word[held[3]]}.',
+        f'- N4. test agriculture IoU below the boosted set\'s '
+        f'({mean(NOBOOST, "IoU.agriculture", "test"):.2f} against '
+        f'{mean(ONEHOT, "IoU.agriculture", "test"):.2f}): {word[held[4]]}.',
+        f'- N5. the gate fails: {word[held[5]]}.']
+    return '\n'.join(lines) + '\n', dict(
+        gate=gate, passed=passed, test_bar=bar, predictions=held,
+        class_shares={k: dict(zip(on_top.CLASSES, map(float, v)))
+                      for k, v in shares.items()})
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('--work', required=True,
+                        help="on_top.py's Raleigh work dir")
+    parser.add_argument('--seeds', type=int, nargs='+', default=RULED)
+    parser.add_argument('--read', action='store_true',
+                        help='only read the finished runs')
+    parser.add_argument('--out-dir', default=HERE)
+    args = parser.parse_args()
+    args.seeds = sorted(args.seeds)
+    if len(args.seeds) < 2:
+        parser.error('the gate compares stds: give two seeds or more')
+    speed_up_configs()
+    if not args.read:
+        train(args.work, args.seeds)
+    runs = on_top.read(args.work, args.seeds, NAMES)
+    shares = on_top.class_shares(args.work, {
+        'one-hot set': ONEHOT, 'no-boost set': NOBOOST})
+    text, verdict = report(runs, args.seeds, shares)
+    if args.seeds != RULED:
+        text = (f'*Seeds {args.seeds}, provisional: noboost_rule.md reads '
+                f'seeds {RULED}.*\n\n') + text
+    with atomic_open(osp.join(args.out_dir, 'noboost.md')) as f:
+        f.write(text)
+    write_verdict(osp.join(args.out_dir, 'noboost.json'),
+                  dict(seeds=args.seeds, runs=runs, **verdict))
+    print(text)
+
+
+if __name__ == '__main__':
+    main()
