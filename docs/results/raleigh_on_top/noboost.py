@@ -7,7 +7,6 @@ only reads. Writes ``noboost.md`` / ``noboost.json`` here, or in
 
     python docs/results/raleigh_on_top/noboost.py --work work_dirs/raleigh_ot
 """
-import argparse
 import os.path as osp
 import sys
 
@@ -22,7 +21,6 @@ from verdict import RARE  # noqa: E402
 from dldm_mmseg.experiments.alpha_sweep import (  # noqa: E402
     alpha_run_identity, reuse_or_run, run_alpha)
 from dldm_mmseg.experiments.demo import finished_demo  # noqa: E402
-from dldm_mmseg.utils.compat import speed_up_configs  # noqa: E402
 from dldm_mmseg.utils.io import atomic_open  # noqa: E402
 
 NOBOOST = ONEHOT + '_noboost'
@@ -78,7 +76,7 @@ def report(runs, seeds, shares):
 
     developed = shares['no-boost set, asked'][0]
     real = shares['real train masks'][0]
-    held = {1: abs(developed - real) <= 3.0,
+    held = {1: bool(abs(developed - real) <= 3.0),
             2: mean(NOBOOST, 'IoU.developed') > mean(ONEHOT, 'IoU.developed'),
             3: mean(NOBOOST) > mean(ONEHOT),
             4: (mean(NOBOOST, 'IoU.agriculture', 'test')
@@ -105,18 +103,8 @@ def report(runs, seeds, shares):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    parser.add_argument('--work', required=True,
-                        help="on_top.py's Raleigh work dir")
-    parser.add_argument('--seeds', type=int, nargs='+', default=RULED)
-    parser.add_argument('--read', action='store_true',
-                        help='only read the finished runs')
-    parser.add_argument('--out-dir', default=HERE)
-    args = parser.parse_args()
-    args.seeds = sorted(args.seeds)
-    if len(args.seeds) < 2:
-        parser.error('the gate compares stds: give two seeds or more')
-    speed_up_configs()
+    args = on_top.parse_args(__doc__.split('\n\n')[0],
+                             "on_top.py's Raleigh work dir")
     if not args.read:
         train(args.work, args.seeds)
     runs = on_top.read(args.work, args.seeds, NAMES)

@@ -179,10 +179,11 @@ def report(runs, seeds, shares):
                       for k, v in shares.items()})
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    parser.add_argument('--work', required=True,
-                        help="the Raleigh demo's work dir")
+def parse_args(description, work_help):
+    """The rule scripts' arguments (``--work``, ``--seeds``, ``--read``,
+    ``--out-dir``), seeds sorted; speeds config loading up."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument('--work', required=True, help=work_help)
     parser.add_argument('--seeds', type=int, nargs='+', default=RULED)
     parser.add_argument('--read', action='store_true',
                         help='only read the finished runs')
@@ -192,6 +193,11 @@ def main():
     if len(args.seeds) < 2:
         parser.error('the gate compares stds: give two seeds or more')
     speed_up_configs()
+    return args
+
+
+def main():
+    args = parse_args(__doc__.split('\n\n')[0], "the Raleigh demo's work dir")
     if not args.read:
         train(args.work, args.seeds)
     runs = read(args.work, args.seeds)
