@@ -15,11 +15,10 @@ sys.path.insert(0, HERE)
 import on_top  # noqa: E402
 from aggregate import (issue_bar, margins, side_by_side,  # noqa: E402
                        write_verdict)
-from on_top import KEYS, ONEHOT, OVERSAMPLE, REAL, RULED, SET  # noqa: E402
+from on_top import (CLASSES, KEYS, ONEHOT, OVERSAMPLE, REAL,  # noqa: E402
+                    RULED, SET)
 from verdict import RARE  # noqa: E402
 
-from dldm_mmseg.experiments.alpha_sweep import (  # noqa: E402
-    alpha_run_identity, reuse_or_run, run_alpha)
 from dldm_mmseg.experiments.demo import finished_demo  # noqa: E402
 from dldm_mmseg.utils.io import atomic_open  # noqa: E402
 
@@ -37,14 +36,9 @@ def train(work, seeds):
                        options=dict(boosted['options'],
                                     shares=dict(rarity_exponent=0.0)))
         sweep = demo.data.configs['sweep']
-        path = osp.join(demo.root, sweep)
         for seed in seeds:
-            options = demo.seg_options(sweep, demo.s['seg_iters'], seed)
-            run_dir = osp.join(demo.work, 'sweep' + demo.seed_suffix(seed),
-                               NOBOOST)
-            reuse_or_run(run_dir, run_alpha, path, 1.0, run_dir, options,
-                         variant, identity=alpha_run_identity(
-                             path, 1.0, options, variant))
+            on_top.run_arm(demo, seed, NOBOOST, 1.0, variant, demo.seg_options(
+                sweep, demo.s['seg_iters'], seed))
 
 
 def report(runs, seeds, shares):
@@ -55,16 +49,8 @@ def report(runs, seeds, shares):
              '', f'Alpha 1.0, batch 8, segmentor seeds {seeds}, mean ± std.',
              '']
     lines += side_by_side({NAMES[a]: runs[a] for a in NAMES}, KEYS, 'arm')
-    lines += ['', 'Class shares (%):', '',
-              '| | ' + ' | '.join(on_top.CLASSES) + ' |',
-              '| --- ' * (1 + len(on_top.CLASSES)) + '|']
-    lines += [f'| {name} | ' + ' | '.join(f'{v:.1f}' for v in values) + ' |'
-              for name, values in shares.items()]
-    lines += ['', '- the gate (val mIoU, over each baseline by more than the '
-              'larger std): ' + ', '.join(
-                  f'{NAMES[b]} {g["margin"]:+.2f} against '
-                  f'{g["larger_std"]:.2f}' for b, g in gate.items()) +
-              f': **{"passed" if passed else "failed"}**.']
+    lines += ['', 'Class shares (%):', ''] + on_top.shares_table(shares)
+    lines += ['', on_top.gate_line(gate, NAMES, passed, 'over each baseline')]
     bar = None
     if passed:
         bar = issue_bar(runs, NOBOOST, [REAL, OVERSAMPLE], RARE)
@@ -74,8 +60,8 @@ def report(runs, seeds, shares):
     def mean(arm, key='mIoU', split='val'):
         return runs[arm][split][key]['mean']
 
-    developed = shares['no-boost set, asked'][0]
-    real = shares['real train masks'][0]
+    developed = shares['no-boost set, asked'][CLASSES.index('developed')]
+    real = shares['real train masks'][CLASSES.index('developed')]
     held = {1: bool(abs(developed - real) <= 3.0),
             2: mean(NOBOOST, 'IoU.developed') > mean(ONEHOT, 'IoU.developed'),
             3: mean(NOBOOST) > mean(ONEHOT),
@@ -98,13 +84,12 @@ def report(runs, seeds, shares):
         f'- N5. the gate fails: {word[held[5]]}.']
     return '\n'.join(lines) + '\n', dict(
         gate=gate, passed=passed, test_bar=bar, predictions=held,
-        class_shares={k: dict(zip(on_top.CLASSES, map(float, v)))
-                      for k, v in shares.items()})
+        class_shares=on_top.shares_json(shares))
 
 
 def main():
-    args = on_top.parse_args(__doc__.split('\n\n')[0],
-                             "on_top.py's Raleigh work dir")
+    args = on_top.rule_args(__doc__.split('\n\n')[0],
+                            "on_top.py's Raleigh work dir")
     if not args.read:
         train(args.work, args.seeds)
     runs = on_top.read(args.work, args.seeds, NAMES)

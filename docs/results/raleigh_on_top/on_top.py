@@ -64,6 +64,17 @@ def demo_args(work):
                        '--set-mask-model', SET, '--work-dir', work])
 
 
+def run_arm(demo, seed, name, alpha, variant, options):
+    """One segmentor in ``seed``'s sweep folder of ``demo``'s work dir, as
+    the demo runs its own (reused when finished with the same
+    identity)."""
+    path = osp.join(demo.root, demo.data.configs['sweep'])
+    run_dir = osp.join(demo.work, 'sweep' + demo.seed_suffix(seed), name)
+    return reuse_or_run(run_dir, run_alpha, path, alpha, run_dir, options,
+                        variant, identity=alpha_run_identity(
+                            path, alpha, options, variant))
+
+
 def train(work, seeds):
     """Per seed, the demo's real only and oversampling, the one-hot set
     at batch 8 (the demo's run of it), then real only and the one-hot set
@@ -71,22 +82,16 @@ def train(work, seeds):
     with finished_demo(demo_args(work), ROOT) as demo:
         variant = demo.set_variants()[f'masks of {SET}']
         sweep = demo.data.configs['sweep']
-        path = osp.join(demo.root, sweep)
         demo.args.alphas = [0.0]  # the plain set's alpha 1.0 is not an arm
         for seed in seeds:
             print(f'segmentors of seed {seed}')
             demo.segmentation(seed)
             small = demo.seg_options(sweep, demo.s['seg_iters'], seed)
             big = dict(small, **{'train_dataloader.batch_size': BATCH})
-            sweep_dir = osp.join(demo.work, 'sweep' + demo.seed_suffix(seed))
             for name, alpha, arm_variant, options in (
                     (ONEHOT, 1.0, variant, small), (REAL_BIG, 0.0, None, big),
                     (ON_TOP, 1.0, variant, big)):
-                run_dir = osp.join(sweep_dir, name)
-                reuse_or_run(run_dir, run_alpha, path, alpha, run_dir,
-                             options, arm_variant,
-                             identity=alpha_run_identity(
-                                 path, alpha, options, arm_variant))
+                run_arm(demo, seed, name, alpha, arm_variant, options)
 
 
 def read(work, seeds, arms=NAMES):
@@ -126,6 +131,29 @@ def class_shares(work, sets=None):
     return shares
 
 
+def shares_table(shares):
+    """Markdown rows of :func:`class_shares`, one per row of it."""
+    return (['| | ' + ' | '.join(CLASSES) + ' |',
+             '| --- ' * (1 + len(CLASSES)) + '|'] +
+            [f'| {name} | ' + ' | '.join(f'{v:.1f}' for v in values) + ' |'
+             for name, values in shares.items()])
+
+
+def shares_json(shares):
+    """:func:`class_shares` as JSON: ``{row: {class: share}}``."""
+    return {k: dict(zip(CLASSES, map(float, v))) for k, v in shares.items()}
+
+
+def gate_line(gate, names, passed, against):
+    """The gate's line of a rule's text: each baseline's margin and larger
+    std (:func:`aggregate.margins`), then passed or failed."""
+    return (f'- the gate (val mIoU, {against} by more than the larger '
+            'std): ' + ', '.join(
+                f'{names[b]} {g["margin"]:+.2f} against '
+                f'{g["larger_std"]:.2f}' for b, g in gate.items()) +
+            f': **{"passed" if passed else "failed"}**.')
+
+
 def report(runs, seeds, shares):
     """``on_top.md``'s text and the verdict."""
     gate = margins(runs, ON_TOP, [REAL, REAL_BIG, OVERSAMPLE], 'val', 'mIoU')
@@ -137,15 +165,8 @@ def report(runs, seeds, shares):
              'the same learning rate at both batch sizes.', '']
     lines += side_by_side({NAMES[a]: runs[a] for a in NAMES}, KEYS, 'arm')
     lines += ['', 'Class shares (%; real masks: label 0, unlabelled, left '
-              'out):', '', '| | ' + ' | '.join(CLASSES) + ' |',
-              '| --- ' * (1 + len(CLASSES)) + '|']
-    lines += [f'| {name} | ' + ' | '.join(f'{v:.1f}' for v in values) + ' |'
-              for name, values in shares.items()]
-    lines += ['', '- the gate (val mIoU, on top over each baseline by more '
-              'than the larger std): ' + ', '.join(
-                  f'{NAMES[b]} {g["margin"]:+.2f} against '
-                  f'{g["larger_std"]:.2f}' for b, g in gate.items()) +
-              f': **{"passed" if passed else "failed"}**.']
+              'out):', ''] + shares_table(shares)
+    lines += ['', gate_line(gate, NAMES, passed, 'on top over each baseline')]
     bar = None
     if passed:
         bar = issue_bar(runs, ON_TOP, [real_best, OVERSAMPLE], RARE)
@@ -175,11 +196,10 @@ def report(runs, seeds, shares):
         f'- R4. the gate fails: {word[held[4]]}.']
     return '\n'.join(lines) + '\n', dict(
         gate=gate, passed=passed, test_bar=bar, predictions=held,
-        class_shares={k: dict(zip(CLASSES, map(float, v)))
-                      for k, v in shares.items()})
+        class_shares=shares_json(shares))
 
 
-def parse_args(description, work_help):
+def rule_args(description, work_help):
     """The rule scripts' arguments (``--work``, ``--seeds``, ``--read``,
     ``--out-dir``), seeds sorted; speeds config loading up."""
     parser = argparse.ArgumentParser(description=description)
@@ -197,7 +217,7 @@ def parse_args(description, work_help):
 
 
 def main():
-    args = parse_args(__doc__.split('\n\n')[0], "the Raleigh demo's work dir")
+    args = rule_args(__doc__.split('\n\n')[0], "the Raleigh demo's work dir")
     if not args.read:
         train(args.work, args.seeds)
     runs = read(args.work, args.seeds)

@@ -24,8 +24,8 @@ import sys
 HERE = osp.dirname(osp.abspath(__file__))
 sys.path.insert(0, osp.join(HERE, '..', 'synthetic_gain'))
 from aggregate import (issue_bar, load, margins,  # noqa: E402
-                       plot, rare_keys, side_by_side, write_verdict)
-from aggregate import plot_seeds as seed_plot  # noqa: E402
+                       plot, plot_seeds, rare_keys, side_by_side,
+                       write_verdict)
 
 LABELS = {'real': 'real only', 'oversample40': 'oversampling 40%',
           'alpha_0.2': 'alpha 0.2', 'alpha_0.4': 'alpha 0.4',
@@ -141,12 +141,6 @@ def plot_alphas(runs, rare, path):
                     for r, s in runs.items() if r in LABELS}), rare, path)
 
 
-def plot_seeds(runs, title, path):
-    """Each seed's val and test mIoU of every run
-    (``aggregate.plot_seeds``)."""
-    seed_plot(runs, SHORT, title, path)
-
-
 def table(runs, rare, num_seeds):
     """The README's table: every run of the summary, seeds 0 to
     ``num_seeds - 1``."""
@@ -193,7 +187,8 @@ def main():
         same_as_options(runs, verdict)
         write_verdict(osp.join(HERE, scene['verdict'] + '.json'), verdict)
         plot_alphas(runs, rare, osp.join(HERE, f'{name}_alpha.png'))
-        plot_seeds(runs, scene['title'], osp.join(HERE, f'seeds_{name}.png'))
+        plot_seeds(runs, SHORT, scene['title'],
+                   osp.join(HERE, f'seeds_{name}.png'))
         return
     pick = max(candidates, key=lambda r: runs[r]['val']['mIoU']['mean'])
     verdict['pick'] = pick
@@ -211,7 +206,8 @@ def main():
         key, prediction = scene['prediction'](runs, rare)
         verdict[key] = prediction
     write_verdict(osp.join(HERE, scene['verdict'] + '.json'), verdict)
-    plot_seeds(runs, scene['title'], osp.join(HERE, f'seeds_{name}.png'))
+    plot_seeds(runs, SHORT, scene['title'],
+               osp.join(HERE, f'seeds_{name}.png'))
 
 
 if __name__ == '__main__':
