@@ -199,15 +199,16 @@ def report(runs, seeds, shares):
         class_shares=shares_json(shares))
 
 
-def rule_args(description, work_help):
+def rule_args(description, work_help, out_dir=HERE):
     """The rule scripts' arguments (``--work``, ``--seeds``, ``--read``,
-    ``--out-dir``), seeds sorted; speeds config loading up."""
+    ``--out-dir``, by default ``out_dir``: the calling script's folder),
+    seeds sorted; speeds config loading up."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument('--work', required=True, help=work_help)
     parser.add_argument('--seeds', type=int, nargs='+', default=RULED)
     parser.add_argument('--read', action='store_true',
                         help='only read the finished runs')
-    parser.add_argument('--out-dir', default=HERE)
+    parser.add_argument('--out-dir', default=out_dir)
     args = parser.parse_args()
     args.seeds = sorted(args.seeds)
     if len(args.seeds) < 2:

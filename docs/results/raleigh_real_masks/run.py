@@ -1,0 +1,198 @@
+"""``rule.md``: alpha 1.0 over a set that stage 2 paints for the real
+Raleigh train masks (``synthesis.masks='real'``, no rarity boost), batch
+8, segmentor seeds 0-3, beside the real only, oversampling and one-hot
+set runs of ``../raleigh_on_top/`` in the same work dir; then stage 2
+painting the real val and test masks, read by each seed's real-only
+segmentor. Runs are reused when finished; ``--read`` only reads. Writes
+``real_masks.md`` / ``real_masks.json`` here, or in ``--out-dir``::
+
+    python docs/results/raleigh_real_masks/run.py --work work_dirs/raleigh_ot
+"""
+import os.path as osp
+import sys
+
+import numpy as np
+
+HERE = osp.dirname(osp.abspath(__file__))
+sys.path.insert(0, osp.join(HERE, '..', 'raleigh_on_top'))
+import on_top  # noqa: E402
+from aggregate import (issue_bar, margins, side_by_side,  # noqa: E402
+                       summarise, write_verdict)
+from on_top import (CLASSES, KEYS, ONEHOT, OVERSAMPLE, REAL,  # noqa: E402
+                    RULED)
+from verdict import RARE  # noqa: E402
+
+from dldm_mmseg.experiments.alpha_sweep import finished_run  # noqa: E402
+from dldm_mmseg.experiments.demo import finished_demo  # noqa: E402
+from dldm_mmseg.experiments.demo.measures import (  # noqa: E402
+    paint_real_masks)
+from dldm_mmseg.utils.io import atomic_open  # noqa: E402
+
+NOBOOST = ONEHOT + '_noboost'
+REAL_MASKS = 'alpha_1_real_masks_noboost'
+NAMES = {REAL: 'real only', OVERSAMPLE: 'oversampling 40%',
+         ONEHOT: 'one-hot set (rarity boost 0.5)',
+         NOBOOST: 'one-hot set, no boost',
+         REAL_MASKS: 'real masks painted, no boost'}
+SPLITS = ('val', 'test')
+COLUMNS = {'consistency': 'consistency IoU', 'real': 'real images IoU',
+           'ratio': 'ratio'}
+
+
+def real_only_dir(demo, seed):
+    """The real-only run of ``seed`` in ``demo``'s work dir."""
+    return osp.join(demo.work, 'sweep' + demo.seed_suffix(seed), REAL)
+
+
+def train(work, seeds):
+    """The real-mask arm, seed by seed, with the demo's run options (the
+    no-boost set's synthesis settings, ``masks='real'``)."""
+    with finished_demo(on_top.demo_args(work), on_top.ROOT) as demo:
+        variant = dict(suffix=REAL_MASKS[len('alpha_1_'):], options=dict(
+            masks='real', shares=dict(rarity_exponent=0.0)))
+        sweep = demo.data.configs['sweep']
+        for seed in seeds:
+            on_top.run_arm(demo, seed, REAL_MASKS, 1.0, variant,
+                           demo.seg_options(sweep, demo.s['seg_iters'], seed))
+
+
+def paint(work, seeds):
+    """``{split: {seed: consistency scores}}``: stage 2 painting the
+    split's real masks, read by the real-only segmentor of each seed
+    (each reader's images in ``<work>/stage2_real_masks/seed<N>/<split>``,
+    reused when finished)."""
+    scores = {split: {} for split in SPLITS}
+    with finished_demo(on_top.demo_args(work), on_top.ROOT) as demo:
+        image = demo.image_config
+        for seed in seeds:
+            reference = finished_run(real_only_dir(demo, seed),
+                                     demo.data.configs['sweep'])
+            for split in SPLITS:
+                scores[split][seed] = paint_real_masks(
+                    osp.join(demo.root, image), demo.generator_options(image),
+                    demo.export_dir(image), demo.data_root,
+                    demo.data.source_dataset, split, demo.synthesis_cfg(),
+                    reference, osp.join(work, 'stage2_real_masks',
+                                        f'seed{seed}', split),
+                    f'raleigh_real_masks_{split}_seed{seed}')
+    return scores
+
+
+def consistency_table(painted, runs, seeds):
+    """Per split and class: stage 2's consistency IoU on the real masks,
+    the reader's IoU on the real images, and their ratio, each mean ±
+    std over the readers (``seeds``); returns the markdown rows and the
+    summary (:func:`aggregate.summarise`)."""
+    names = ['mIoU', *CLASSES]
+    per_seed = {}
+    for i, seed in enumerate(seeds):
+        per_seed[seed] = {split: {} for split in SPLITS}
+        for split, name in ((sp, n) for sp in SPLITS for n in names):
+            key = 'mIoU' if name == 'mIoU' else f'IoU.{name}'
+            ours = painted[split][seed]['consistency_' + key]
+            real = runs[REAL][split][key]['per_seed'][i]
+            per_seed[seed][split].update({
+                f'consistency.{name}': ours, f'real.{name}': real,
+                f'ratio.{name}': ours / real if real > 0 else np.nan})
+    summary = summarise(per_seed, [f'{c}.{n}' for c in COLUMNS
+                                   for n in names])
+    rows = ['| split | class | ' + ' | '.join(COLUMNS.values()) + ' |',
+            '| --- ' * (2 + len(COLUMNS)) + '|']
+    for split, name in ((sp, n) for sp in SPLITS for n in names):
+        cells = [summary[split][f'{c}.{name}'] for c in COLUMNS]
+        rows.append(f'| {split} | {name} | ' + ' | '.join(
+            '–' if np.isnan(c['mean']) else
+            f'{c["mean"]:.2f} ± {c["std"]:.2f}' for c in cells) + ' |')
+    return rows, summary
+
+
+def attribution(runs, key):
+    """The rule's two readings of ``key`` on val: stage 1's layouts cost
+    (the real-mask arm above the no-boost set beyond the spread) and
+    stage 2's images cost (below real only beyond the spread)."""
+    over_set = margins(runs, REAL_MASKS, [NOBOOST], 'val', key)[NOBOOST]
+    over_real = margins(runs, REAL_MASKS, [REAL], 'val', key)[REAL]
+    return dict(
+        layouts_cost=bool(over_set['beyond_std'] and over_set['margin'] > 0),
+        images_cost=bool(over_real['margin'] < -over_real['larger_std']),
+        over_noboost_set=over_set, over_real_only=over_real)
+
+
+def report(runs, seeds, shares, painted):
+    """``real_masks.md``'s text and the verdict."""
+    gate = margins(runs, REAL_MASKS, [REAL, OVERSAMPLE], 'val', 'mIoU')
+    passed = all(g['beyond_std'] for g in gate.values())
+    lines = ['# Stage 2 painting the real Raleigh train masks (rule.md)',
+             '', f'Alpha 1.0, batch 8, segmentor seeds {seeds}, mean ± std.',
+             '']
+    lines += side_by_side({NAMES[a]: runs[a] for a in NAMES}, KEYS, 'arm')
+    lines += ['', 'Class shares (%):', ''] + on_top.shares_table(shares)
+    readings = {key: attribution(runs, key)
+                for key in ('IoU.developed', 'mIoU')}
+    lines += ['', '## Which generator costs (val)', '']
+    for key, r in readings.items():
+        s, o = r['over_noboost_set'], r['over_real_only']
+        lines.append(
+            f'- {key}: over the no-boost set {s["margin"]:+.2f} (larger std '
+            f'{s["larger_std"]:.2f}), over real only {o["margin"]:+.2f} '
+            f'({o["larger_std"]:.2f}): stage 1\'s layouts cost: '
+            f'**{"yes" if r["layouts_cost"] else "not shown"}**; stage 2\'s '
+            f'images cost: **{"yes" if r["images_cost"] else "not shown"}**.')
+    lines += ['', on_top.gate_line(gate, NAMES, passed, 'over each baseline')]
+    bar = None
+    if passed:
+        bar = issue_bar(runs, REAL_MASKS, [REAL, OVERSAMPLE], RARE)
+        lines.append("- the issue's bar (test): **" +
+                     ('met' if bar['test_bar'] else 'missed') + '**.')
+    rows, table = consistency_table(painted, runs, seeds)
+    lines += ['', '## Stage 2 on the real val and test masks', '',
+              "Read by each seed's real-only segmentor; ratio = consistency "
+              'IoU over that segmentor\'s IoU on the real images of the '
+              'split.', ''] + rows
+
+    def mean(arm, key='IoU.developed'):
+        return runs[arm]['val'][key]['mean']
+
+    developed = table['val']['ratio.developed']['mean']
+    held = {1: mean(REAL_MASKS) > mean(NOBOOST),
+            2: mean(REAL_MASKS) < mean(REAL),
+            3: bool(developed >= 0.9), 4: not passed}
+    word = {True: 'held', False: '**missed**'}
+    lines += [
+        '', '## Predictions (rule.md)', '',
+        f'- M1. val developed IoU above the no-boost set\'s '
+        f'({mean(REAL_MASKS):.2f} against {mean(NOBOOST):.2f}): '
+        f'{word[held[1]]}.',
+        f'- M2. still below real only\'s ({mean(REAL_MASKS):.2f} against '
+        f'{mean(REAL):.2f}): {word[held[2]]}.',
+        f'- M3. developed consistency on the val masks at least 0.9 of '
+        f'the real val images\' IoU ({developed:.2f}): {word[held[3]]}.',
+        f'- M4. the gate fails: {word[held[4]]}.']
+    return '\n'.join(lines) + '\n', dict(
+        gate=gate, passed=passed, test_bar=bar, predictions=held,
+        attribution=readings, stage2_on_real_masks=table,
+        class_shares=on_top.shares_json(shares))
+
+
+def main():
+    args = on_top.rule_args(__doc__.split('\n\n')[0],
+                            "raleigh_on_top's Raleigh work dir", HERE)
+    if not args.read:
+        train(args.work, args.seeds)
+    runs = on_top.read(args.work, args.seeds, NAMES)
+    painted = paint(args.work, args.seeds)
+    shares = on_top.class_shares(args.work, {
+        'no-boost set': NOBOOST, 'real-mask set': REAL_MASKS})
+    text, verdict = report(runs, args.seeds, shares, painted)
+    if args.seeds != RULED:
+        text = (f'*Seeds {args.seeds}, provisional: rule.md reads seeds '
+                f'{RULED}.*\n\n') + text
+    with atomic_open(osp.join(args.out_dir, 'real_masks.md')) as f:
+        f.write(text)
+    write_verdict(osp.join(args.out_dir, 'real_masks.json'),
+                  dict(seeds=args.seeds, runs=runs, **verdict))
+    print(text)
+
+
+if __name__ == '__main__':
+    main()
