@@ -34,6 +34,9 @@ NAMES = {REAL: 'real only', OVERSAMPLE: 'oversampling 40%',
          ONEHOT: 'one-hot set (rarity boost 0.5)',
          NOBOOST: 'one-hot set, no boost',
          REAL_MASKS: 'real masks painted, no boost'}
+SETS = {'real_masks_noboost': dict(masks='real',
+                                   shares=dict(rarity_exponent=0.0)),
+        'real_masks': dict(masks='real')}
 SPLITS = ('val', 'test')
 COLUMNS = {'consistency': 'consistency IoU', 'real': 'real images IoU',
            'ratio': 'ratio'}
@@ -44,16 +47,20 @@ def real_only_dir(demo, seed):
     return osp.join(demo.work, 'sweep' + demo.seed_suffix(seed), REAL)
 
 
-def train(work, seeds):
-    """The real-mask arm, seed by seed, with the demo's run options (the
-    no-boost set's synthesis settings, ``masks='real'``)."""
+def train(work, seeds, arms=((REAL_MASKS, 1.0),)):
+    """``arms`` (run name, alpha), seed by seed, with the demo's run
+    options; a run ``alpha_<a>_<suffix>`` trains on the set of
+    ``SETS[suffix]`` (the no-boost set's synthesis settings with
+    ``masks='real'``, the boosted one without ``_noboost``)."""
     with finished_demo(on_top.demo_args(work), on_top.ROOT) as demo:
-        variant = dict(suffix=REAL_MASKS[len('alpha_1_'):], options=dict(
-            masks='real', shares=dict(rarity_exponent=0.0)))
         sweep = demo.data.configs['sweep']
         for seed in seeds:
-            on_top.run_arm(demo, seed, REAL_MASKS, 1.0, variant,
-                           demo.seg_options(sweep, demo.s['seg_iters'], seed))
+            for name, alpha in arms:
+                suffix = name.split('_', 2)[2]
+                on_top.run_arm(demo, seed, name, alpha,
+                               dict(suffix=suffix, options=SETS[suffix]),
+                               demo.seg_options(sweep, demo.s['seg_iters'],
+                                                seed))
 
 
 def paint(work, seeds):
@@ -81,16 +88,19 @@ def paint(work, seeds):
 def consistency_table(painted, runs, seeds):
     """Per split and class: stage 2's consistency IoU on the real masks,
     the reader's IoU on the real images, and their ratio, each mean ±
-    std over the readers (``seeds``); returns the markdown rows and the
-    summary (:func:`aggregate.summarise`)."""
+    std over the readers (``seeds``; a ratio is left out where the
+    reader's real-image IoU is 0, and the row says over how many); returns
+    the markdown rows and the summary (:func:`aggregate.summarise`, NaN
+    as None)."""
     names = ['mIoU', *CLASSES]
     per_seed = {}
-    for i, seed in enumerate(seeds):
+    for seed in seeds:
+        at = runs[REAL]['seeds'].index(seed)
         per_seed[seed] = {split: {} for split in SPLITS}
         for split, name in ((sp, n) for sp in SPLITS for n in names):
             key = 'mIoU' if name == 'mIoU' else f'IoU.{name}'
             ours = painted[split][seed]['consistency_' + key]
-            real = runs[REAL][split][key]['per_seed'][i]
+            real = runs[REAL][split][key]['per_seed'][at]
             per_seed[seed][split].update({
                 f'consistency.{name}': ours, f'real.{name}': real,
                 f'ratio.{name}': ours / real if real > 0 else np.nan})
@@ -99,11 +109,26 @@ def consistency_table(painted, runs, seeds):
     rows = ['| split | class | ' + ' | '.join(COLUMNS.values()) + ' |',
             '| --- ' * (2 + len(COLUMNS)) + '|']
     for split, name in ((sp, n) for sp in SPLITS for n in names):
-        cells = [summary[split][f'{c}.{name}'] for c in COLUMNS]
-        rows.append(f'| {split} | {name} | ' + ' | '.join(
-            '–' if np.isnan(c['mean']) else
-            f'{c["mean"]:.2f} ± {c["std"]:.2f}' for c in cells) + ' |')
-    return rows, summary
+        cells = []
+        for column in COLUMNS:
+            cell = summary[split][f'{column}.{name}']
+            kept = int(np.isfinite(cell['per_seed']).sum())
+            cells.append('–' if not kept else
+                         f'{cell["mean"]:.2f} ± {cell["std"]:.2f}' +
+                         (f' ({kept} of {len(seeds)} readers)'
+                          if kept < len(seeds) else ''))
+        rows.append(f'| {split} | {name} | ' + ' | '.join(cells) + ' |')
+    return rows, none_for_nan(summary)
+
+
+def none_for_nan(value):
+    """``value`` with every NaN float, at any depth, made None (JSON
+    null)."""
+    if isinstance(value, dict):
+        return {k: none_for_nan(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [none_for_nan(v) for v in value]
+    return None if isinstance(value, float) and np.isnan(value) else value
 
 
 def attribution(runs, key):
@@ -137,7 +162,10 @@ def report(runs, seeds, shares, painted):
             f'{s["larger_std"]:.2f}), over real only {o["margin"]:+.2f} '
             f'({o["larger_std"]:.2f}): stage 1\'s layouts cost: '
             f'**{"yes" if r["layouts_cost"] else "not shown"}**; stage 2\'s '
-            f'images cost: **{"yes" if r["images_cost"] else "not shown"}**.')
+            f'images cost: **{"yes" if r["images_cost"] else "not shown"}**' +
+            ('; the two are not separated at these seeds, and the means are '
+             'a lead only.' if not (r['layouts_cost'] or r['images_cost'])
+             else '.'))
     lines += ['', on_top.gate_line(gate, NAMES, passed, 'over each baseline')]
     bar = None
     if passed:
