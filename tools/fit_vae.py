@@ -19,6 +19,7 @@ Example::
 """
 import argparse
 
+from dldm_mmseg.models.generators.components import PRESETS, preset_vae
 from dldm_mmseg.models.vae_fitting import CONTENTS, fit_vae
 from dldm_mmseg.utils.source_dataset import (add_source_dataset_args,
                                              source_dataset_from_args)
@@ -67,6 +68,10 @@ def main(argv=None):
                         help="latent channels instead of the preset's (4); "
                         'the image generator trained on this VAE gets a '
                         'UNet with as many')
+    parser.add_argument('--scale-factor', type=int, default=None,
+                        help="downsampling factor instead of the preset's "
+                        "(4 for small): a power of 2, e.g. 2 on 32-pixel "
+                        'tiles, so thin classes survive the round trip')
     parser.add_argument('--seed', type=int, default=0,
                         help='seed of the preset weights and the crops')
     parser.add_argument('--work-dir', default=None,
@@ -82,6 +87,11 @@ def main(argv=None):
                          is None else args.latent_channels)):
         if value < 1:
             parser.error(f'{flag} must be >= 1, got {value}')
+    if args.scale_factor is not None:
+        try:
+            preset_vae(PRESETS[args.preset]['vae'], args.scale_factor)
+        except ValueError as error:
+            parser.error(f'--scale-factor: {error}')
     result = fit_vae(args.data_root, args.out, args.preset,
                      source_dataset_from_args(args),
                      args.iters, args.batch_size, args.lr, args.kl_weight,
@@ -90,7 +100,8 @@ def main(argv=None):
                      class_balance=args.class_balance,
                      content=args.content, work_dir=args.work_dir,
                      resume=args.resume, mask_encoding=args.mask_encoding,
-                     latent_channels=args.latent_channels)
+                     latent_channels=args.latent_channels,
+                     scale_factor=args.scale_factor)
     accuracy = result['mask_pixel_accuracy']
     losses = '' if result['first'] is None else \
         f'loss {result["first"]:.4f} -> {result["last"]:.4f}, '

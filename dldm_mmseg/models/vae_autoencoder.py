@@ -75,6 +75,10 @@ class VAEAutoencoder(BaseModel):
             drawing through the VAE gets a UNet with as many
             (:func:`~dldm_mmseg.models.generators.build_sd_components`).
             Defaults to None.
+        scale_factor (int, optional): Downsampling factor, a power of 2 up
+            to the preset's own (4 for ``'small'``): fewer pixels per latent
+            keep thin structures (roads, field edges) that a coarser VAE
+            merges into their neighbours. Defaults to None: the preset's.
     """
 
     def __init__(self, source_dataset: SourceDataset = None,
@@ -83,6 +87,7 @@ class VAEAutoencoder(BaseModel):
                  class_balance: float = 0.5, seed: int = 0,
                  mask_encoding: str = 'rgb',
                  latent_channels: Optional[int] = None,
+                 scale_factor: Optional[int] = None,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(data_preprocessor=data_preprocessor,
@@ -110,7 +115,8 @@ class VAEAutoencoder(BaseModel):
             if mask_encoding == 'onehot' else 3
         self.vae = build_sd_components(preset=preset, seed=seed,
                                        vae_channels=channels,
-                                       latent_channels=latent_channels).vae
+                                       latent_channels=latent_channels,
+                                       vae_scale_factor=scale_factor).vae
         self.vae.requires_grad_(True)
         #: the mean loss of every training step, for the fit's summary
         self.loss_history = []

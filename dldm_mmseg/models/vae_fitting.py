@@ -43,7 +43,8 @@ def vae_fit_config(data_root: str, out: str, preset: str = 'small',
                    class_balance: float = 0.5, content: str = 'both',
                    work_dir: Optional[str] = None,
                    mask_encoding: str = 'rgb',
-                   latent_channels: Optional[int] = None) -> Config:
+                   latent_channels: Optional[int] = None,
+                   scale_factor: Optional[int] = None) -> Config:
     """The config of a VAE fit (arguments as :func:`fit_vae`).
 
     The training samples are the dataset's masks (and, unless ``content``
@@ -64,8 +65,9 @@ def vae_fit_config(data_root: str, out: str, preset: str = 'small',
                    mask_encoding=mask_encoding,
                    # the preset's own unless asked (a demo config holds no
                    # such key)
-                   **({} if latent_channels is None else
-                      dict(latent_channels=latent_channels))),
+                   **{key: value for key, value in (
+                       ('latent_channels', latent_channels),
+                       ('scale_factor', scale_factor)) if value is not None}),
         train_dataloader=dict(
             batch_size=batch_size, num_workers=0, persistent_workers=False,
             sampler=dict(type='InfiniteSampler', shuffle=True),
@@ -101,7 +103,8 @@ def fit_vae(data_root: str, out: str, preset: str = 'small',
             class_balance: float = 0.5, content: str = 'both',
             work_dir: Optional[str] = None, resume: bool = False,
             mask_encoding: str = 'rgb',
-            latent_channels: Optional[int] = None) -> dict:
+            latent_channels: Optional[int] = None,
+            scale_factor: Optional[int] = None) -> dict:
     """Fit the preset VAE with ``Runner`` and save it to ``out``.
 
     Args:
@@ -114,7 +117,8 @@ def fit_vae(data_root: str, out: str, preset: str = 'small',
         batch_size (int): Scenes per step. Defaults to 16.
         lr (float): AdamW learning rate. Defaults to 1e-3.
         kl_weight, mask_ce_weight, class_balance, content, mask_encoding,
-        latent_channels: See :class:`~dldm_mmseg.models.VAEAutoencoder`.
+        latent_channels, scale_factor: See
+            :class:`~dldm_mmseg.models.VAEAutoencoder`.
         seed (int): Seed of the preset's weights and of the run.
         log_interval (int): Steps between log lines. Defaults to 50.
         crop_size (int, optional): Train on random square crops of this
@@ -150,7 +154,8 @@ def fit_vae(data_root: str, out: str, preset: str = 'small',
     cfg = vae_fit_config(data_root, out, preset, source_dataset, iters,
                          batch_size, lr, kl_weight, seed, log_interval,
                          mask_ce_weight, crop_size, class_balance, content,
-                         work_dir, mask_encoding, latent_channels)
+                         work_dir, mask_encoding, latent_channels,
+                         scale_factor)
     cfg.resume = resume
     # one logger and visualizer per run, also for runs started within the
     # same second in one process (mmengine names them by the time stamp)

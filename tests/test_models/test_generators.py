@@ -803,3 +803,61 @@ def test_wider_latents_reach_the_image_generator_through_its_vae(data,
         build_sd_components(pretrained=folder, latent_channels=8)
     with pytest.raises(ValueError, match='predicts 4'):
         build_sd_components(pretrained=folder, vae=out)
+
+
+def test_a_finer_vae_reaches_the_mask_generator_through_its_folder(data,
+                                                                   tmp_path):
+    """A VAE fitted with --scale-factor 2 keeps half-size latents (16 x 16
+    on 32-pixel masks) and the mask generator built on it trains and draws
+    full-size masks through them; a factor the preset lacks, or one that
+    conflicts with the folder or a pretrained model, is refused."""
+    from dldm_mmseg.models.generators import build_sd_components
+    from dldm_mmseg.models.generators.components import PRESETS, preset_vae
+    fit = load_tool('fit_vae')
+    out = str(tmp_path / 'vae2')
+    fit.main([data, '--out', out, '--preset', 'tiny', '--iters', '2',
+              '--batch-size', '2', '--content', 'masks',
+              '--scale-factor', '2'])
+    parts = build_sd_components(preset='tiny', vae=out)
+    assert parts.vae_scale_factor == 2
+    masks = torch.zeros(1, 3, 32, 32)
+    assert parts.vae.encode(masks).latent_dist.mean.shape[-2:] == (16, 16)
+    model, _ = build(MASK_CFG, data, components=dict(preset='tiny', vae=out))
+    assert model.vae_scale_factor == 2
+    losses = model(**batch_of(data))
+    assert all(torch.isfinite(v) for v in losses.values())
+    drawn = model.generate_masks(['a mask'], seeds=[3], height=32, width=32,
+                                 steps=2)
+    assert drawn['labels'].shape == (1, 32, 32)
+    # the preset's own factor builds the very same VAE
+    assert preset_vae(PRESETS['tiny']['vae'], 4) == dict(
+        PRESETS['tiny']['vae'], block_out_channels=(16, 32, 32),
+        down_block_types=('DownEncoderBlock2D',) * 3,
+        up_block_types=('UpDecoderBlock2D',) * 3)
+    assert build_sd_components(preset='tiny', vae_scale_factor=1
+                               ).vae_scale_factor == 1
+    for bad in (3, 8, 0):
+        with pytest.raises(ValueError, match="power of 2 from 1 to the "
+                           "preset's 4"):
+            build_sd_components(preset='tiny', vae_scale_factor=bad)
+    with pytest.raises(ValueError, match='downsamples by 2'):
+        build_sd_components(preset='tiny', vae=out, vae_scale_factor=4)
+    folder = str(tmp_path / 'sd')
+    sd = build_sd_components(preset='tiny')
+    for name in ('unet', 'vae', 'text_encoder', 'tokenizer'):
+        getattr(sd, name).save_pretrained(osp.join(folder, name))
+    sd.scheduler.save_pretrained(osp.join(folder, 'scheduler'))
+    with pytest.raises(ValueError, match='has its own'):
+        build_sd_components(pretrained=folder, vae_scale_factor=2)
+
+
+def test_fit_vae_refuses_a_scale_factor_the_preset_lacks(data, tmp_path,
+                                                         capsys):
+    fit = load_tool('fit_vae')
+    out = tmp_path / 'vae'
+    with pytest.raises(SystemExit):
+        fit.main([data, '--out', str(out), '--preset', 'tiny',
+                  '--scale-factor', '8'])
+    assert "--scale-factor: vae_scale_factor must be a power of 2 from 1 " \
+        "to the preset's 4, got 8" in capsys.readouterr().err
+    assert not out.exists()

@@ -161,7 +161,8 @@ def build_sd_components(pretrained: Optional[str] = None,
                         vae: Optional[str] = None,
                         seed: int = 0,
                         vae_channels: int = 3,
-                        latent_channels: Optional[int] = None
+                        latent_channels: Optional[int] = None,
+                        vae_scale_factor: Optional[int] = None
                         ) -> SDComponents:
     """Build UNet, VAE, text encoder, tokenizer and noise scheduler.
 
@@ -185,6 +186,11 @@ def build_sd_components(pretrained: Optional[str] = None,
             VAE. Defaults to None: those of the ``vae`` folder when one
             is given, else the preset's (4). A preset's UNet takes and
             predicts as many channels as its VAE's latents.
+        vae_scale_factor (int, optional): Downsampling factor of a preset's
+            VAE, a power of 2 up to the preset's own (its first levels):
+            ``2`` on 32-pixel scenes gives the ``'small'`` UNet the 16 x 16
+            latents it has on 64-pixel ones. Defaults to None: that of the
+            ``vae`` folder when one is given, else the preset's.
 
     Returns:
         SDComponents: All parts in float32, in eval mode, frozen.
@@ -214,6 +220,18 @@ def build_sd_components(pretrained: Optional[str] = None,
                 f'latent_channels={latent_channels}, but the VAE '
                 f'{vae_folder} has {folder_latents}-channel latents; leave '
                 'latent_channels out to take the VAE\'s')
+    if vae_scale_factor is not None:
+        if pretrained is not None:
+            raise ValueError(
+                f'vae_scale_factor={vae_scale_factor} sets a preset\'s VAE; '
+                f'{pretrained} has its own: leave it out')
+        folder_factor = None if vae_folder is None else 2 ** (len(
+            AutoencoderKL.load_config(vae_folder)['block_out_channels']) - 1)
+        if folder_factor not in (None, vae_scale_factor):
+            raise ValueError(
+                f'vae_scale_factor={vae_scale_factor}, but the VAE '
+                f'{vae_folder} downsamples by {folder_factor}; leave '
+                'vae_scale_factor out to take the VAE\'s')
     if (pretrained is None) == (preset is None):
         raise ValueError('give exactly one of pretrained (a local diffusers '
                          'folder) and preset (tiny, small, sd15)')
@@ -253,7 +271,9 @@ def build_sd_components(pretrained: Optional[str] = None,
                 in_channels=latents, out_channels=latents, **spec['unet'])
             vae = AutoencoderKL(in_channels=vae_channels,
                                 out_channels=vae_channels,
-                                **dict(spec['vae'], latent_channels=latents))
+                                **dict(preset_vae(spec['vae'],
+                                                  vae_scale_factor),
+                                       latent_channels=latents))
             text_encoder = CLIPTextModel(CLIPTextConfig(
                 vocab_size=len(tokenizer), max_position_embeddings=77,
                 bos_token_id=tokenizer.bos_token_id,
@@ -274,6 +294,27 @@ def build_sd_components(pretrained: Optional[str] = None,
         module.requires_grad_(False)
         module.eval()
     return SDComponents(unet, vae, text_encoder, tokenizer, scheduler)
+
+
+def preset_vae(vae: dict, scale_factor: Optional[int] = None) -> dict:
+    """A preset's ``AutoencoderKL`` arguments downsampling by
+    ``scale_factor`` (its first levels; None: all of them).
+
+    Raises:
+        ValueError: ``scale_factor`` is not a power of 2 from 1 to the
+            preset's own factor.
+    """
+    if scale_factor is None:
+        return vae
+    levels = len(vae['block_out_channels'])
+    own = 2 ** (levels - 1)
+    if scale_factor < 1 or scale_factor & (scale_factor - 1) or \
+            scale_factor > own:
+        raise ValueError(f'vae_scale_factor must be a power of 2 from 1 to '
+                         f"the preset's {own}, got {scale_factor}")
+    keep = scale_factor.bit_length()
+    return dict(vae, **{key: tuple(vae[key][:keep]) for key in (
+        'block_out_channels', 'down_block_types', 'up_block_types')})
 
 
 def controlnet_conditioning_channels(vae_scale_factor: int) -> tuple:

@@ -14,6 +14,7 @@ segmentor or stage-1 model. Writes ``layouts.md`` / ``layouts.json`` /
 import argparse
 import glob
 import json
+import textwrap
 import os.path as osp
 import sys
 
@@ -136,7 +137,7 @@ def figure(masks, palette, path, count=8):
             ax.imshow(rgb, interpolation='nearest')
             ax.set_xticks([])
             ax.set_yticks([])
-        row[0].set_ylabel(name, fontsize=7)
+        row[0].set_ylabel('\n'.join(textwrap.wrap(name, 20)), fontsize=7)
     fig.suptitle('Raleigh masks (red developed, yellow agriculture, light '
                  'green herbaceous, brown shrubland, green forest, blue '
                  'water)', fontsize=8)
