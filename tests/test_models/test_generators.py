@@ -72,6 +72,16 @@ def build(config, data_root, **overrides):
     return MODELS.build(cfg.model), cfg
 
 
+def saved_tiny_sd(folder):
+    """The tiny preset saved as a pretrained Stable Diffusion folder."""
+    from dldm_mmseg.models.generators import build_sd_components
+    sd = build_sd_components(preset='tiny')
+    for name in ('unet', 'vae', 'text_encoder', 'tokenizer'):
+        getattr(sd, name).save_pretrained(osp.join(folder, name))
+    sd.scheduler.save_pretrained(osp.join(folder, 'scheduler'))
+    return folder
+
+
 def batch_of(data_root, load_image=False, n=2):
     ds = DATASETS.build(dict(type='MaskCaptionDataset', data_root=data_root,
                              source_dataset='PotsdamDataset',
@@ -794,11 +804,7 @@ def test_wider_latents_reach_the_image_generator_through_its_vae(data,
                     name).parameters()))
     with pytest.raises(ValueError, match='8-channel latents'):
         build_sd_components(preset='tiny', vae=out, latent_channels=4)
-    folder = str(tmp_path / 'sd')
-    sd = build_sd_components(preset='tiny')
-    for name in ('unet', 'vae', 'text_encoder', 'tokenizer'):
-        getattr(sd, name).save_pretrained(osp.join(folder, name))
-    sd.scheduler.save_pretrained(osp.join(folder, 'scheduler'))
+    folder = saved_tiny_sd(str(tmp_path / 'sd'))
     with pytest.raises(ValueError, match='fixes its own'):
         build_sd_components(pretrained=folder, latent_channels=8)
     with pytest.raises(ValueError, match='predicts 4'):
@@ -842,11 +848,7 @@ def test_a_finer_vae_reaches_the_mask_generator_through_its_folder(data,
             build_sd_components(preset='tiny', vae_scale_factor=bad)
     with pytest.raises(ValueError, match='downsamples by 2'):
         build_sd_components(preset='tiny', vae=out, vae_scale_factor=4)
-    folder = str(tmp_path / 'sd')
-    sd = build_sd_components(preset='tiny')
-    for name in ('unet', 'vae', 'text_encoder', 'tokenizer'):
-        getattr(sd, name).save_pretrained(osp.join(folder, name))
-    sd.scheduler.save_pretrained(osp.join(folder, 'scheduler'))
+    folder = saved_tiny_sd(str(tmp_path / 'sd'))
     with pytest.raises(ValueError, match='has its own'):
         build_sd_components(pretrained=folder, vae_scale_factor=2)
 

@@ -16,9 +16,9 @@ HERE = osp.dirname(osp.abspath(__file__))
 sys.path.insert(0, osp.join(HERE, '..', 'raleigh_real_masks'))
 import layouts  # noqa: E402  (raleigh_real_masks/layouts.py)
 from on_top import (KEYS, ONEHOT, OVERSAMPLE, REAL, ROOT,  # noqa: E402
-                    RULED, demo_args, gate_line, read, rule_args, run_arm)
-from aggregate import (issue_bar, margins, side_by_side,  # noqa: E402
-                       write_verdict)
+                    demo_args, gate_line, read, rule_args, run_arm,
+                    write_reading)
+from aggregate import issue_bar, margins, side_by_side  # noqa: E402
 from run import REAL_MASKS  # noqa: E402  (raleigh_real_masks/run.py)
 from verdict import RARE  # noqa: E402
 
@@ -27,7 +27,6 @@ from dldm_mmseg.experiments.demo.measures import (  # noqa: E402
     score_mask_export)
 from dldm_mmseg.experiments.demo_datasets import CAPTIONS  # noqa: E402
 from dldm_mmseg.models.vae_fitting import fit_vae  # noqa: E402
-from dldm_mmseg.utils.io import atomic_open  # noqa: E402
 
 CONFIG = ('configs/demo/raleigh/'
           'mask_small_raleigh_onehot_f2_numeric_ce_only.py')
@@ -175,14 +174,8 @@ def main():
              2: load_json(args.work, VAE + '_fit', 'round_trip.json')}
     stats = layout_rows(args.work, args.out_dir)
     text, verdict = report(runs, args.seeds, mcpe, trips, stats)
-    if args.seeds != RULED:
-        text = (f'*Seeds {args.seeds}, provisional: rule.md reads seeds '
-                f'{RULED}.*\n\n') + text
-    with atomic_open(osp.join(args.out_dir, 'finer_vae.md')) as f:
-        f.write(text)
-    write_verdict(osp.join(args.out_dir, 'finer_vae.json'),
-                  dict(seeds=args.seeds, runs=runs, **verdict))
-    print(text)
+    write_reading(args.out_dir, 'finer_vae', 'rule.md',
+                  args.seeds, text, dict(runs=runs, **verdict))
 
 
 if __name__ == '__main__':

@@ -13,14 +13,12 @@ import sys
 HERE = osp.dirname(osp.abspath(__file__))
 sys.path.insert(0, HERE)
 import on_top  # noqa: E402
-from aggregate import (issue_bar, margins, side_by_side,  # noqa: E402
-                       write_verdict)
+from aggregate import issue_bar, margins, side_by_side  # noqa: E402
 from on_top import (CLASSES, KEYS, ONEHOT, OVERSAMPLE, REAL,  # noqa: E402
-                    RULED, SET)
+                    SET)
 from verdict import RARE  # noqa: E402
 
 from dldm_mmseg.experiments.demo import finished_demo  # noqa: E402
-from dldm_mmseg.utils.io import atomic_open  # noqa: E402
 
 NOBOOST = ONEHOT + '_noboost'
 NAMES = {REAL: 'real only', OVERSAMPLE: 'oversampling 40%',
@@ -96,14 +94,8 @@ def main():
     shares = on_top.class_shares(args.work, {
         'one-hot set': ONEHOT, 'no-boost set': NOBOOST})
     text, verdict = report(runs, args.seeds, shares)
-    if args.seeds != RULED:
-        text = (f'*Seeds {args.seeds}, provisional: noboost_rule.md reads '
-                f'seeds {RULED}.*\n\n') + text
-    with atomic_open(osp.join(args.out_dir, 'noboost.md')) as f:
-        f.write(text)
-    write_verdict(osp.join(args.out_dir, 'noboost.json'),
-                  dict(seeds=args.seeds, runs=runs, **verdict))
-    print(text)
+    on_top.write_reading(args.out_dir, 'noboost', 'noboost_rule.md',
+                         args.seeds, text, dict(runs=runs, **verdict))
 
 
 if __name__ == '__main__':

@@ -199,6 +199,21 @@ def report(runs, seeds, shares):
         class_shares=shares_json(shares))
 
 
+def write_reading(out_dir, stem, rule, seeds, text, verdict):
+    """``<stem>.md`` (``text``, headed as provisional unless ``seeds`` are
+    the rule's) and ``<stem>.json`` (the seeds, then ``verdict``) in
+    ``out_dir``, written atomically; prints the text. ``rule``: the rule
+    file's name."""
+    if seeds != RULED:
+        text = (f'*Seeds {seeds}, provisional: {rule} reads seeds '
+                f'{RULED}.*\n\n') + text
+    with atomic_open(osp.join(out_dir, stem + '.md')) as f:
+        f.write(text)
+    write_verdict(osp.join(out_dir, stem + '.json'),
+                  dict(seeds=seeds, **verdict))
+    print(text)
+
+
 def rule_args(description, work_help, out_dir=HERE):
     """The rule scripts' arguments (``--work``, ``--seeds``, ``--read``,
     ``--out-dir``, by default ``out_dir``: the calling script's folder),

@@ -12,13 +12,10 @@ import sys
 HERE = osp.dirname(osp.abspath(__file__))
 sys.path.insert(0, HERE)
 import run as real_masks  # noqa: E402
-from aggregate import (issue_bar, margins, side_by_side,  # noqa: E402
-                       write_verdict)
-from on_top import KEYS, OVERSAMPLE, REAL, RULED  # noqa: E402
+from aggregate import issue_bar, margins, side_by_side  # noqa: E402
+from on_top import KEYS, OVERSAMPLE, REAL  # noqa: E402
 from run import REAL_MASKS, on_top  # noqa: E402
 from verdict import RARE  # noqa: E402
-
-from dldm_mmseg.utils.io import atomic_open  # noqa: E402
 
 BOOST = 'alpha_1_real_masks'
 LOW = 'alpha_0.4_real_masks_noboost'
@@ -84,14 +81,8 @@ def main():
     shares = on_top.class_shares(args.work, {
         'no-boost real-mask set': REAL_MASKS, 'boosted real-mask set': BOOST})
     text, verdict = report(runs, args.seeds, shares)
-    if args.seeds != RULED:
-        text = (f'*Seeds {args.seeds}, provisional: more_rule.md reads '
-                f'seeds {RULED}.*\n\n') + text
-    with atomic_open(osp.join(args.out_dir, 'more.md')) as f:
-        f.write(text)
-    write_verdict(osp.join(args.out_dir, 'more.json'),
-                  dict(seeds=args.seeds, runs=runs, **verdict))
-    print(text)
+    on_top.write_reading(args.out_dir, 'more', 'more_rule.md',
+                         args.seeds, text, dict(runs=runs, **verdict))
 
 
 if __name__ == '__main__':

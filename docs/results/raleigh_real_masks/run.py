@@ -17,16 +17,14 @@ HERE = osp.dirname(osp.abspath(__file__))
 sys.path.insert(0, osp.join(HERE, '..', 'raleigh_on_top'))
 import on_top  # noqa: E402
 from aggregate import (issue_bar, margins, side_by_side,  # noqa: E402
-                       summarise, write_verdict)
-from on_top import (CLASSES, KEYS, ONEHOT, OVERSAMPLE, REAL,  # noqa: E402
-                    RULED)
+                       summarise)
+from on_top import CLASSES, KEYS, ONEHOT, OVERSAMPLE, REAL  # noqa: E402
 from verdict import RARE  # noqa: E402
 
 from dldm_mmseg.experiments.alpha_sweep import finished_run  # noqa: E402
 from dldm_mmseg.experiments.demo import finished_demo  # noqa: E402
 from dldm_mmseg.experiments.demo.measures import (  # noqa: E402
     paint_real_masks)
-from dldm_mmseg.utils.io import atomic_open  # noqa: E402
 
 NOBOOST = ONEHOT + '_noboost'
 REAL_MASKS = 'alpha_1_real_masks_noboost'
@@ -212,14 +210,8 @@ def main():
     shares = on_top.class_shares(args.work, {
         'no-boost set': NOBOOST, 'real-mask set': REAL_MASKS})
     text, verdict = report(runs, args.seeds, shares, painted)
-    if args.seeds != RULED:
-        text = (f'*Seeds {args.seeds}, provisional: rule.md reads seeds '
-                f'{RULED}.*\n\n') + text
-    with atomic_open(osp.join(args.out_dir, 'real_masks.md')) as f:
-        f.write(text)
-    write_verdict(osp.join(args.out_dir, 'real_masks.json'),
-                  dict(seeds=args.seeds, runs=runs, **verdict))
-    print(text)
+    on_top.write_reading(args.out_dir, 'real_masks', 'rule.md',
+                         args.seeds, text, dict(runs=runs, **verdict))
 
 
 if __name__ == '__main__':
