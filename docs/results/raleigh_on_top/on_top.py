@@ -200,13 +200,16 @@ def report(runs, seeds, shares):
 
 
 def write_reading(out_dir, stem, rule, seeds, text, verdict):
-    """``<stem>.md`` (``text``, headed as provisional unless ``seeds`` are
-    the rule's) and ``<stem>.json`` (the seeds, then ``verdict``) in
+    """``<stem>.md`` (``text``, headed as beside the rule's reading when
+    ``seeds`` hold the rule's and more, as provisional when they lack
+    some) and ``<stem>.json`` (the seeds, then ``verdict``) in
     ``out_dir``, written atomically; prints the text. ``rule``: the rule
     file's name."""
     if seeds != RULED:
-        text = (f'*Seeds {seeds}, provisional: {rule} reads seeds '
-                f'{RULED}.*\n\n') + text
+        text = f'*Seeds {seeds}, ' + (
+            f"beside {rule}'s reading of seeds {RULED}; it decides nothing."
+            if set(RULED) < set(seeds) else
+            f'provisional: {rule} reads seeds {RULED}.') + '*\n\n' + text
     with atomic_open(osp.join(out_dir, stem + '.md')) as f:
         f.write(text)
     write_verdict(osp.join(out_dir, stem + '.json'),
