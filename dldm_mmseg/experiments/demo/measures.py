@@ -36,18 +36,24 @@ def mask_cpe(demo, seed: Optional[int] = None,
     the val scenes (what settings are chosen by): its config's test
     loop (the val loop of training, pointed at the split's captions) on
     its exported weights, the ones synthesis uses."""
-    results = {}
+    return {name: mask_config_cpe(demo, config, seed, split)
+            for name, config in demo.mask_configs.items()}
+
+
+def mask_config_cpe(demo, config: str, seed: Optional[int] = None,
+                    split: str = 'test') -> dict:
+    """:func:`mask_cpe` of one stage-1 config (relative to the demo's
+    root) trained in the demo's work dir, also one the demo does not
+    list."""
     folder = 'test' if split == 'test' else f'test_{split}'
-    for name, config in demo.mask_configs.items():
-        options = dict(demo.generator_options(config), **{
-            'test_dataloader.dataset.captions': CAPTIONS[split]})
-        results[name] = score_mask_export(
-            osp.join(demo.root, config), options,
-            demo.export_dir(config, seed),
-            osp.join(demo.run_dir(config, seed), folder),
-            f'demo_{folder}_{osp.basename(config)}'
-            f'{demo.seed_suffix(seed)}_{demo.stamp}', demo.s['steps'])
-    return results
+    options = dict(demo.generator_options(config), **{
+        'test_dataloader.dataset.captions': CAPTIONS[split]})
+    return score_mask_export(
+        osp.join(demo.root, config), options,
+        demo.export_dir(config, seed),
+        osp.join(demo.run_dir(config, seed), folder),
+        f'demo_{folder}_{osp.basename(config)}'
+        f'{demo.seed_suffix(seed)}_{demo.stamp}', demo.s['steps'])
 
 
 def score_mask_export(config: str, options: dict, export: str,

@@ -95,7 +95,7 @@ class SDComponents:
 
     @property
     def vae_scale_factor(self) -> int:
-        return 2 ** (len(self.vae.config.block_out_channels) - 1)
+        return downsampling(self.vae.config.block_out_channels)
 
 
 @functools.lru_cache(maxsize=1)
@@ -204,8 +204,10 @@ def build_sd_components(pretrained: Optional[str] = None,
             f'VAE folder {vae_folder} has no config.json; expected an '
             'AutoencoderKL.save_pretrained folder (tools/fit_vae.py '
             'writes one)')
-    folder_latents = None if vae_folder is None else \
-        AutoencoderKL.load_config(vae_folder).get('latent_channels', 4)
+    folder_config = None if vae_folder is None else \
+        AutoencoderKL.load_config(vae_folder)
+    folder_latents = None if folder_config is None else \
+        folder_config.get('latent_channels', 4)
     if latent_channels is not None:
         if pretrained is not None:
             raise ValueError(
@@ -225,8 +227,8 @@ def build_sd_components(pretrained: Optional[str] = None,
             raise ValueError(
                 f'vae_scale_factor={vae_scale_factor} sets a preset\'s VAE; '
                 f'{pretrained} has its own: leave it out')
-        folder_factor = None if vae_folder is None else 2 ** (len(
-            AutoencoderKL.load_config(vae_folder)['block_out_channels']) - 1)
+        folder_factor = None if folder_config is None else \
+            downsampling(folder_config['block_out_channels'])
         if folder_factor not in (None, vae_scale_factor):
             raise ValueError(
                 f'vae_scale_factor={vae_scale_factor}, but the VAE '
@@ -296,6 +298,12 @@ def build_sd_components(pretrained: Optional[str] = None,
     return SDComponents(unet, vae, text_encoder, tokenizer, scheduler)
 
 
+def downsampling(block_out_channels) -> int:
+    """A diffusers VAE's downsampling factor from its levels' widths: 2
+    for each level after the first."""
+    return 2 ** (len(block_out_channels) - 1)
+
+
 def preset_vae(vae: dict, scale_factor: Optional[int] = None) -> dict:
     """A preset's ``AutoencoderKL`` arguments downsampling by
     ``scale_factor`` (its first levels; None: all of them).
@@ -306,8 +314,7 @@ def preset_vae(vae: dict, scale_factor: Optional[int] = None) -> dict:
     """
     if scale_factor is None:
         return vae
-    levels = len(vae['block_out_channels'])
-    own = 2 ** (levels - 1)
+    own = downsampling(vae['block_out_channels'])
     if scale_factor < 1 or scale_factor & (scale_factor - 1) or \
             scale_factor > own:
         raise ValueError(f'vae_scale_factor must be a power of 2 from 1 to '

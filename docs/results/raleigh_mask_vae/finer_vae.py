@@ -15,24 +15,22 @@ import sys
 HERE = osp.dirname(osp.abspath(__file__))
 sys.path.insert(0, osp.join(HERE, '..', 'raleigh_real_masks'))
 import layouts  # noqa: E402  (raleigh_real_masks/layouts.py)
-from on_top import (KEYS, ONEHOT, OVERSAMPLE, REAL, ROOT,  # noqa: E402
-                    demo_args, gate_line, read, rule_args, run_arm,
+from on_top import (KEYS, OVERSAMPLE, REAL, ROOT, WORD,  # noqa: E402
+                    demo_args, judge, read, rule_args, run_arm,
                     write_reading)
-from aggregate import issue_bar, margins, side_by_side  # noqa: E402
+from aggregate import margins, side_by_side  # noqa: E402
+from noboost import NOBOOST  # noqa: E402  (raleigh_on_top/noboost.py)
 from run import REAL_MASKS  # noqa: E402  (raleigh_real_masks/run.py)
-from verdict import RARE  # noqa: E402
 
 from dldm_mmseg.experiments.demo import finished_demo  # noqa: E402
 from dldm_mmseg.experiments.demo.measures import (  # noqa: E402
-    score_mask_export)
-from dldm_mmseg.experiments.demo_datasets import CAPTIONS  # noqa: E402
+    mask_config_cpe)
 from dldm_mmseg.models.vae_fitting import fit_vae  # noqa: E402
 
 CONFIG = ('configs/demo/raleigh/'
           'mask_small_raleigh_onehot_f2_numeric_ce_only.py')
 SHIPPED = 'mask_small_raleigh_onehot_numeric_ce_only'
 VAE, VAE4 = 'vae_mask_onehot_f2', 'vae_mask_onehot'
-NOBOOST = ONEHOT + '_noboost'
 ARM = 'alpha_1_masks_onehot_f2_noboost'
 NAMES = {REAL: 'real only', OVERSAMPLE: 'oversampling 40%',
          NOBOOST: 'stage-1 set, VAE factor 4',
@@ -54,14 +52,8 @@ def generators(demo):
                 kl_weight=1e-4, seed=demo.args.seed, log_interval=50,
                 crop_size=demo.s['vae_crop'], content='masks',
                 mask_encoding='onehot', scale_factor=2)
-    export = demo.train_generator(CONFIG)
-    name = osp.splitext(osp.basename(CONFIG))[0]
-    mcpe = score_mask_export(
-        osp.join(demo.root, CONFIG), dict(demo.generator_options(CONFIG), **{
-            'test_dataloader.dataset.captions': CAPTIONS['val']}),
-        export, osp.join(demo.run_dir(CONFIG), 'test_val'),
-        f'demo_test_val_{name}_{demo.stamp}', demo.s['steps'])
-    return export, mcpe
+    return demo.train_generator(CONFIG), mask_config_cpe(demo, CONFIG,
+                                                         split='val')
 
 
 def train(demo, export, seeds):
@@ -92,19 +84,16 @@ def layout_rows(work, out_dir):
     masks.update({label: layouts.load(osp.join(work, 'data', folder))
                   for label, folder in SETS.items()})
     stats = {name: layouts.layout_stats(m) for name, m in masks.items()}
-    palette = load_json(work, 'data', SETS['stage-1 set, VAE factor 2'],
-                        '..', '..', 'synth_info.json')[
-        'identity']['source_dataset']['palette']
     layouts.figure({k: masks[k] for k in (
         'real train masks', 'real train masks, VAE factor 2 round trip',
-        *SETS)}, palette, osp.join(out_dir, 'layouts.png'))
+        *SETS)}, layouts.set_palette(work, SETS['stage-1 set, VAE factor 2']),
+        osp.join(out_dir, 'layouts.png'))
     return layouts.table(stats), stats
 
 
 def report(runs, seeds, mcpe, trips, stats):
     """``finer_vae.md``'s text and the verdict."""
-    gate = margins(runs, ARM, [REAL, OVERSAMPLE], 'val', 'mIoU')
-    passed = all(g['beyond_std'] for g in gate.values())
+    gate, passed, bar, judged = judge(runs, ARM, NAMES)
     over = margins(runs, ARM, [NOBOOST], 'val', 'mIoU')[NOBOOST]
     lines = ['# Stage 1 over a mask VAE that downsamples by 2 (rule.md)', '',
              f'Alpha 1.0, batch 8, segmentor seeds {seeds}, mean ± std.', '']
@@ -120,13 +109,7 @@ def report(runs, seeds, mcpe, trips, stats):
     lines += ['', f'- over the factor-4 set (val mIoU): '
               f'{over["margin"]:+.2f}, larger std {over["larger_std"]:.2f}: '
               'the finer VAE takes back stage 1\'s layout cost: **' +
-              ('yes' if over['beyond_std'] else 'not shown') + '**.',
-              gate_line(gate, NAMES, passed, 'over each baseline')]
-    bar = None
-    if passed:
-        bar = issue_bar(runs, ARM, [REAL, OVERSAMPLE], RARE)
-        lines.append("- the issue's bar (test): **" +
-                     ('met' if bar['test_bar'] else 'missed') + '**.')
+              ('yes' if over['beyond_std'] else 'not shown') + '**.'] + judged
 
     def developed(name, stat):
         return stats[1][name]['developed'][stat]
@@ -141,20 +124,19 @@ def report(runs, seeds, mcpe, trips, stats):
                 runs[NOBOOST]['val']['mIoU']['mean']),
             5: not passed}
     held = {k: bool(v) for k, v in held.items()}  # numpy comparisons
-    word = {True: 'held', False: '**missed**'}
     lines += [
         '', '## Predictions (rule.md)', '',
         f'- F1. the factor-2 round trip keeps more val pixels: '
-        f'{word[held[1]]}.',
+        f'{WORD[held[1]]}.',
         f'- F2. the factor-2 set\'s developed patches smaller '
         f'({developed(two, "patch"):.1f} against '
         f'{developed(four, "patch"):.1f}) with a larger edge share '
         f'({developed(two, "edge"):.1f} against '
-        f'{developed(four, "edge"):.1f}): {word[held[2]]}.',
+        f'{developed(four, "edge"):.1f}): {WORD[held[2]]}.',
         f'- F3. val mCPE at most 1.0 above the factor-4 model\'s: '
-        f'{word[held[3]]}.',
-        f'- F4. val mIoU above the factor-4 set\'s: {word[held[4]]}.',
-        f'- F5. the gate fails: {word[held[5]]}.']
+        f'{WORD[held[3]]}.',
+        f'- F4. val mIoU above the factor-4 set\'s: {WORD[held[4]]}.',
+        f'- F5. the gate fails: {WORD[held[5]]}.']
     return '\n'.join(lines) + '\n', dict(
         gate=gate, passed=passed, over_factor4=over, test_bar=bar,
         predictions=held, mcpe=mcpe, round_trip=trips, layouts=stats[1])

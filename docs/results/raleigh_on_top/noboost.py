@@ -13,10 +13,9 @@ import sys
 HERE = osp.dirname(osp.abspath(__file__))
 sys.path.insert(0, HERE)
 import on_top  # noqa: E402
-from aggregate import issue_bar, margins, side_by_side  # noqa: E402
+from aggregate import side_by_side  # noqa: E402
 from on_top import (CLASSES, KEYS, ONEHOT, OVERSAMPLE, REAL,  # noqa: E402
-                    SET)
-from verdict import RARE  # noqa: E402
+                    SET, WORD)
 
 from dldm_mmseg.experiments.demo import finished_demo  # noqa: E402
 
@@ -41,19 +40,13 @@ def train(work, seeds):
 
 def report(runs, seeds, shares):
     """``noboost.md``'s text and the verdict."""
-    gate = margins(runs, NOBOOST, [REAL, OVERSAMPLE], 'val', 'mIoU')
-    passed = all(g['beyond_std'] for g in gate.values())
+    gate, passed, bar, judged = on_top.judge(runs, NOBOOST, NAMES)
     lines = ['# The one-hot set without the rarity boost (noboost_rule.md)',
              '', f'Alpha 1.0, batch 8, segmentor seeds {seeds}, mean ± std.',
              '']
     lines += side_by_side({NAMES[a]: runs[a] for a in NAMES}, KEYS, 'arm')
     lines += ['', 'Class shares (%):', ''] + on_top.shares_table(shares)
-    lines += ['', on_top.gate_line(gate, NAMES, passed, 'over each baseline')]
-    bar = None
-    if passed:
-        bar = issue_bar(runs, NOBOOST, [REAL, OVERSAMPLE], RARE)
-        lines.append("- the issue's bar (test): **" +
-                     ('met' if bar['test_bar'] else 'missed') + '**.')
+    lines += [''] + judged
 
     def mean(arm, key='mIoU', split='val'):
         return runs[arm][split][key]['mean']
@@ -66,20 +59,19 @@ def report(runs, seeds, shares):
             4: (mean(NOBOOST, 'IoU.agriculture', 'test')
                 < mean(ONEHOT, 'IoU.agriculture', 'test')),
             5: not passed}
-    word = {True: 'held', False: '**missed**'}
     lines += [
         '', '## Predictions (noboost_rule.md)', '',
         f'- N1. asked developed share within 3 points of the real masks\' '
-        f'({developed:.1f} against {real:.1f}): {word[held[1]]}.',
+        f'({developed:.1f} against {real:.1f}): {WORD[held[1]]}.',
         f'- N2. val developed IoU above the boosted set\'s '
         f'({mean(NOBOOST, "IoU.developed"):.2f} against '
-        f'{mean(ONEHOT, "IoU.developed"):.2f}): {word[held[2]]}.',
+        f'{mean(ONEHOT, "IoU.developed"):.2f}): {WORD[held[2]]}.',
         f'- N3. val mIoU above the boosted set\'s ({mean(NOBOOST):.2f} '
-        f'against {mean(ONEHOT):.2f}): {word[held[3]]}.',
+        f'against {mean(ONEHOT):.2f}): {WORD[held[3]]}.',
         f'- N4. test agriculture IoU below the boosted set\'s '
         f'({mean(NOBOOST, "IoU.agriculture", "test"):.2f} against '
-        f'{mean(ONEHOT, "IoU.agriculture", "test"):.2f}): {word[held[4]]}.',
-        f'- N5. the gate fails: {word[held[5]]}.']
+        f'{mean(ONEHOT, "IoU.agriculture", "test"):.2f}): {WORD[held[4]]}.',
+        f'- N5. the gate fails: {WORD[held[5]]}.']
     return '\n'.join(lines) + '\n', dict(
         gate=gate, passed=passed, test_bar=bar, predictions=held,
         class_shares=on_top.shares_json(shares))

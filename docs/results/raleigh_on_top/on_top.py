@@ -55,6 +55,8 @@ TICKS = {REAL: 'real only,\nbatch 8', OVERSAMPLE: 'oversampling\n40%',
          ONEHOT: 'one-hot set,\nbatch 8', REAL_BIG: 'real only,\nbatch 16',
          ON_TOP: 'on top,\nbatch 16'}
 RULED = [0, 1, 2, 3]
+#: a prediction's verdict, as the rule scripts write it
+WORD = {True: 'held', False: '**missed**'}
 KEYS = ['mIoU'] + [f'IoU.{c}' for c in CLASSES]
 
 
@@ -154,6 +156,22 @@ def gate_line(gate, names, passed, against):
             f': **{"passed" if passed else "failed"}**.')
 
 
+def judge(runs, arm, names):
+    """A rule's gate for ``arm`` (val mIoU over real only and oversampling
+    by more than the larger std of each pair) and, if it passes, the
+    issue's bar on test: ``(gate, passed, bar or None, the text's
+    lines)``."""
+    gate = margins(runs, arm, [REAL, OVERSAMPLE], 'val', 'mIoU')
+    passed = all(g['beyond_std'] for g in gate.values())
+    lines = [gate_line(gate, names, passed, 'over each baseline')]
+    bar = None
+    if passed:
+        bar = issue_bar(runs, arm, [REAL, OVERSAMPLE], RARE)
+        lines.append("- the issue's bar (test): **" +
+                     ('met' if bar['test_bar'] else 'missed') + '**.')
+    return gate, passed, bar, lines
+
+
 def report(runs, seeds, shares):
     """``on_top.md``'s text and the verdict."""
     gate = margins(runs, ON_TOP, [REAL, REAL_BIG, OVERSAMPLE], 'val', 'mIoU')
@@ -183,17 +201,16 @@ def report(runs, seeds, shares):
             3: (val(ON_TOP, 'IoU.water', 'test')
                 > val(ONEHOT, 'IoU.water', 'test')),
             4: not passed}
-    word = {True: 'held', False: '**missed**'}
     lines += [
         '', '## Predictions (rule.md)', '',
         f'- R1. real only at batch 16 within 1.0 of batch 8 on val '
-        f'({val(REAL_BIG) - val(REAL):+.2f}): {word[held[1]]}.',
+        f'({val(REAL_BIG) - val(REAL):+.2f}): {WORD[held[1]]}.',
         f'- R2. on top above the one-hot set at batch 8 on val '
-        f'({val(ON_TOP):.2f} against {val(ONEHOT):.2f}): {word[held[2]]}.',
+        f'({val(ON_TOP):.2f} against {val(ONEHOT):.2f}): {WORD[held[2]]}.',
         f'- R3. on top above the one-hot set at batch 8 on test water IoU '
         f'({val(ON_TOP, "IoU.water", "test"):.2f} against '
-        f'{val(ONEHOT, "IoU.water", "test"):.2f}): {word[held[3]]}.',
-        f'- R4. the gate fails: {word[held[4]]}.']
+        f'{val(ONEHOT, "IoU.water", "test"):.2f}): {WORD[held[3]]}.',
+        f'- R4. the gate fails: {WORD[held[4]]}.']
     return '\n'.join(lines) + '\n', dict(
         gate=gate, passed=passed, test_bar=bar, predictions=held,
         class_shares=shares_json(shares))

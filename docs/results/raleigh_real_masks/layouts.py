@@ -124,6 +124,14 @@ def table(stats):
     return rows
 
 
+def set_palette(work, folder):
+    """The palette of the synthetic set whose masks are ``folder`` (as in
+    :data:`SETS`, under ``<work>/data``), from its ``synth_info.json``."""
+    with open(osp.join(work, 'data', folder, '..', '..', 'synth_info.json'),
+              encoding='utf-8') as f:
+        return json.load(f)['identity']['source_dataset']['palette']
+
+
 def figure(masks, palette, path, count=8):
     """``count`` masks of each set, evenly spaced through it, in
     ``palette``, a row per set (unlabelled black)."""
@@ -164,10 +172,8 @@ def main():
     with atomic_open(osp.join(args.out_dir, 'layouts.md')) as f:
         f.write(text)
     write_verdict(osp.join(args.out_dir, 'layouts.json'), stats)
-    with open(osp.join(args.work, 'data', SETS['stage-1 set, no boost'],
-                       '..', '..', 'synth_info.json'), encoding='utf-8') as f:
-        palette = json.load(f)['identity']['source_dataset']['palette']
-    figure(masks, palette, osp.join(args.out_dir, 'layouts.png'))
+    figure(masks, set_palette(args.work, SETS['stage-1 set, no boost']),
+           osp.join(args.out_dir, 'layouts.png'))
     print(text)
 
 

@@ -13,9 +13,11 @@ HERE = osp.dirname(osp.abspath(__file__))
 sys.path.insert(0, HERE)
 import run as real_masks  # noqa: E402
 from aggregate import issue_bar, margins, side_by_side  # noqa: E402
-from on_top import KEYS, OVERSAMPLE, REAL  # noqa: E402
+from on_top import KEYS, OVERSAMPLE, REAL, WORD  # noqa: E402
 from run import REAL_MASKS, on_top  # noqa: E402
 from verdict import RARE  # noqa: E402
+
+from dldm_mmseg.experiments.demo import finished_demo  # noqa: E402
 
 BOOST = 'alpha_1_real_masks'
 LOW = 'alpha_0.4_real_masks_noboost'
@@ -56,17 +58,16 @@ def report(runs, seeds, shares):
             2: abs(mean(BOOST) - mean(REAL_MASKS)) <= 1.0,
             3: abs(mean(LOW) - mean(REAL)) <= 1.0,
             4: not any(passed.values())}
-    word = {True: 'held', False: '**missed**'}
     lines += [
         '', '## Predictions (more_rule.md)', '',
         f'- B1. boosted val water IoU above the no-boost arm\'s '
         f'({mean(BOOST, "IoU.water"):.2f} against '
-        f'{mean(REAL_MASKS, "IoU.water"):.2f}): {word[held[1]]}.',
+        f'{mean(REAL_MASKS, "IoU.water"):.2f}): {WORD[held[1]]}.',
         f'- B2. boosted val mIoU within 1.0 of the no-boost arm\'s '
-        f'({mean(BOOST) - mean(REAL_MASKS):+.2f}): {word[held[2]]}.',
+        f'({mean(BOOST) - mean(REAL_MASKS):+.2f}): {WORD[held[2]]}.',
         f'- B3. alpha 0.4 val mIoU within 1.0 of real only\'s '
-        f'({mean(LOW) - mean(REAL):+.2f}): {word[held[3]]}.',
-        f'- B4. neither arm passes the gate: {word[held[4]]}.']
+        f'({mean(LOW) - mean(REAL):+.2f}): {WORD[held[3]]}.',
+        f'- B4. neither arm passes the gate: {WORD[held[4]]}.']
     return '\n'.join(lines) + '\n', dict(
         gates=gates, passed=passed, test_bar=bar, predictions=held,
         class_shares=on_top.shares_json(shares))
@@ -76,7 +77,8 @@ def main():
     args = on_top.rule_args(__doc__.split('\n\n')[0],
                             "raleigh_on_top's Raleigh work dir", HERE)
     if not args.read:
-        real_masks.train(args.work, args.seeds, ((BOOST, 1.0), (LOW, 0.4)))
+        with finished_demo(on_top.demo_args(args.work), on_top.ROOT) as demo:
+            real_masks.train(demo, args.seeds, ((BOOST, 1.0), (LOW, 0.4)))
     runs = on_top.read(args.work, args.seeds, NAMES)
     shares = on_top.class_shares(args.work, {
         'no-boost real-mask set': REAL_MASKS, 'boosted real-mask set': BOOST})

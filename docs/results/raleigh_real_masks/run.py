@@ -16,17 +16,16 @@ import numpy as np
 HERE = osp.dirname(osp.abspath(__file__))
 sys.path.insert(0, osp.join(HERE, '..', 'raleigh_on_top'))
 import on_top  # noqa: E402
-from aggregate import (issue_bar, margins, side_by_side,  # noqa: E402
-                       summarise)
-from on_top import CLASSES, KEYS, ONEHOT, OVERSAMPLE, REAL  # noqa: E402
-from verdict import RARE  # noqa: E402
+from aggregate import margins, side_by_side, summarise  # noqa: E402
+from noboost import NOBOOST  # noqa: E402  (raleigh_on_top/noboost.py)
+from on_top import (CLASSES, KEYS, ONEHOT, OVERSAMPLE, REAL,  # noqa: E402
+                    WORD)
 
 from dldm_mmseg.experiments.alpha_sweep import finished_run  # noqa: E402
 from dldm_mmseg.experiments.demo import finished_demo  # noqa: E402
 from dldm_mmseg.experiments.demo.measures import (  # noqa: E402
     paint_real_masks)
 
-NOBOOST = ONEHOT + '_noboost'
 REAL_MASKS = 'alpha_1_real_masks_noboost'
 NAMES = {REAL: 'real only', OVERSAMPLE: 'oversampling 40%',
          ONEHOT: 'one-hot set (rarity boost 0.5)',
@@ -45,41 +44,41 @@ def real_only_dir(demo, seed):
     return osp.join(demo.work, 'sweep' + demo.seed_suffix(seed), REAL)
 
 
-def train(work, seeds, arms=((REAL_MASKS, 1.0),)):
-    """``arms`` (run name, alpha), seed by seed, with the demo's run
-    options; a run ``alpha_<a>_<suffix>`` trains on the set of
-    ``SETS[suffix]`` (the no-boost set's synthesis settings with
-    ``masks='real'``, the boosted one without ``_noboost``)."""
-    with finished_demo(on_top.demo_args(work), on_top.ROOT) as demo:
-        sweep = demo.data.configs['sweep']
-        for seed in seeds:
-            for name, alpha in arms:
-                suffix = name.split('_', 2)[2]
-                on_top.run_arm(demo, seed, name, alpha,
-                               dict(suffix=suffix, options=SETS[suffix]),
-                               demo.seg_options(sweep, demo.s['seg_iters'],
-                                                seed))
+def train(demo, seeds, arms=((REAL_MASKS, 1.0),)):
+    """``arms`` (run name, alpha), seed by seed, with the run options of
+    ``demo`` (a finished demo of the work dir); a run
+    ``alpha_<a>_<suffix>`` trains on the set of ``SETS[suffix]`` (the
+    no-boost set's synthesis settings with ``masks='real'``, the boosted
+    one without ``_noboost``)."""
+    sweep = demo.data.configs['sweep']
+    for seed in seeds:
+        for name, alpha in arms:
+            suffix = name.split('_', 2)[2]
+            on_top.run_arm(demo, seed, name, alpha,
+                           dict(suffix=suffix, options=SETS[suffix]),
+                           demo.seg_options(sweep, demo.s['seg_iters'], seed))
 
 
-def paint(work, seeds):
-    """``{split: {seed: consistency scores}}``: stage 2 painting the
-    split's real masks, read by the real-only segmentor of each seed
-    (each reader's images in ``<work>/stage2_real_masks/seed<N>/<split>``,
-    reused when finished)."""
+def paint(demo, seeds):
+    """``{split: {seed: consistency scores}}``: stage 2 of ``demo``
+    painting the split's real masks, read by the real-only segmentor of
+    each seed (each reader's images in
+    ``<work>/stage2_real_masks/seed<N>/<split>``, reused when
+    finished)."""
     scores = {split: {} for split in SPLITS}
-    with finished_demo(on_top.demo_args(work), on_top.ROOT) as demo:
-        image = demo.image_config
-        for seed in seeds:
-            reference = finished_run(real_only_dir(demo, seed),
-                                     demo.data.configs['sweep'])
-            for split in SPLITS:
-                scores[split][seed] = paint_real_masks(
-                    osp.join(demo.root, image), demo.generator_options(image),
-                    demo.export_dir(image), demo.data_root,
-                    demo.data.source_dataset, split, demo.synthesis_cfg(),
-                    reference, osp.join(work, 'stage2_real_masks',
-                                        f'seed{seed}', split),
-                    f'raleigh_real_masks_{split}_seed{seed}')
+    image = demo.image_config
+    synthesis = demo.synthesis_cfg()
+    for seed in seeds:
+        reference = finished_run(real_only_dir(demo, seed),
+                                 demo.data.configs['sweep'])
+        for split in SPLITS:
+            scores[split][seed] = paint_real_masks(
+                osp.join(demo.root, image), demo.generator_options(image),
+                demo.export_dir(image), demo.data_root,
+                demo.data.source_dataset, split, synthesis, reference,
+                osp.join(demo.work, 'stage2_real_masks', f'seed{seed}',
+                         split),
+                f'raleigh_real_masks_{split}_seed{seed}')
     return scores
 
 
@@ -136,15 +135,14 @@ def attribution(runs, key):
     over_set = margins(runs, REAL_MASKS, [NOBOOST], 'val', key)[NOBOOST]
     over_real = margins(runs, REAL_MASKS, [REAL], 'val', key)[REAL]
     return dict(
-        layouts_cost=bool(over_set['beyond_std'] and over_set['margin'] > 0),
+        layouts_cost=bool(over_set['beyond_std']),
         images_cost=bool(over_real['margin'] < -over_real['larger_std']),
         over_noboost_set=over_set, over_real_only=over_real)
 
 
 def report(runs, seeds, shares, painted):
     """``real_masks.md``'s text and the verdict."""
-    gate = margins(runs, REAL_MASKS, [REAL, OVERSAMPLE], 'val', 'mIoU')
-    passed = all(g['beyond_std'] for g in gate.values())
+    gate, passed, bar, judged = on_top.judge(runs, REAL_MASKS, NAMES)
     lines = ['# Stage 2 painting the real Raleigh train masks (rule.md)',
              '', f'Alpha 1.0, batch 8, segmentor seeds {seeds}, mean ± std.',
              '']
@@ -164,12 +162,7 @@ def report(runs, seeds, shares, painted):
             ('; the two are not separated at these seeds, and the means are '
              'a lead only.' if not (r['layouts_cost'] or r['images_cost'])
              else '.'))
-    lines += ['', on_top.gate_line(gate, NAMES, passed, 'over each baseline')]
-    bar = None
-    if passed:
-        bar = issue_bar(runs, REAL_MASKS, [REAL, OVERSAMPLE], RARE)
-        lines.append("- the issue's bar (test): **" +
-                     ('met' if bar['test_bar'] else 'missed') + '**.')
+    lines += [''] + judged
     rows, table = consistency_table(painted, runs, seeds)
     lines += ['', '## Stage 2 on the real val and test masks', '',
               "Read by each seed's real-only segmentor; ratio = consistency "
@@ -183,17 +176,16 @@ def report(runs, seeds, shares, painted):
     held = {1: mean(REAL_MASKS) > mean(NOBOOST),
             2: mean(REAL_MASKS) < mean(REAL),
             3: bool(developed >= 0.9), 4: not passed}
-    word = {True: 'held', False: '**missed**'}
     lines += [
         '', '## Predictions (rule.md)', '',
         f'- M1. val developed IoU above the no-boost set\'s '
         f'({mean(REAL_MASKS):.2f} against {mean(NOBOOST):.2f}): '
-        f'{word[held[1]]}.',
+        f'{WORD[held[1]]}.',
         f'- M2. still below real only\'s ({mean(REAL_MASKS):.2f} against '
-        f'{mean(REAL):.2f}): {word[held[2]]}.',
+        f'{mean(REAL):.2f}): {WORD[held[2]]}.',
         f'- M3. developed consistency on the val masks at least 0.9 of '
-        f'the real val images\' IoU ({developed:.2f}): {word[held[3]]}.',
-        f'- M4. the gate fails: {word[held[4]]}.']
+        f'the real val images\' IoU ({developed:.2f}): {WORD[held[3]]}.',
+        f'- M4. the gate fails: {WORD[held[4]]}.']
     return '\n'.join(lines) + '\n', dict(
         gate=gate, passed=passed, test_bar=bar, predictions=held,
         attribution=readings, stage2_on_real_masks=table,
@@ -203,10 +195,11 @@ def report(runs, seeds, shares, painted):
 def main():
     args = on_top.rule_args(__doc__.split('\n\n')[0],
                             "raleigh_on_top's Raleigh work dir", HERE)
-    if not args.read:
-        train(args.work, args.seeds)
-    runs = on_top.read(args.work, args.seeds, NAMES)
-    painted = paint(args.work, args.seeds)
+    with finished_demo(on_top.demo_args(args.work), on_top.ROOT) as demo:
+        if not args.read:
+            train(demo, args.seeds)
+        runs = on_top.read(args.work, args.seeds, NAMES)
+        painted = paint(demo, args.seeds)
     shares = on_top.class_shares(args.work, {
         'no-boost set': NOBOOST, 'real-mask set': REAL_MASKS})
     text, verdict = report(runs, args.seeds, shares, painted)
