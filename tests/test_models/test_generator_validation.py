@@ -180,6 +180,41 @@ def test_consistency_metric_is_the_demos_consistency(data, reference):
                            config=reference[0], checkpoint='no_such.pth'))
 
 
+def test_named_readers_score_the_same_images_under_their_names(reference):
+    """Several reference segmentors read one set of painted images in one
+    evaluator, each under its name, with the one reader's scores."""
+    from mmengine.evaluator import Evaluator
+    from mmengine.structures import PixelData
+    from mmseg.structures import SegDataSample
+
+    from dldm_mmseg.experiments.demo.measures import consistency_evaluators
+    rng = np.random.default_rng(1)
+    samples = []
+    for _ in range(3):
+        sample = SegDataSample(metainfo=dict(image=rng.integers(
+            0, 256, (32, 32, 3), dtype=np.uint8)))
+        sample.gt_sem_seg = PixelData(data=torch.from_numpy(
+            rng.integers(0, 6, (1, 32, 32))))
+        samples.append(sample.to_dict())
+    ref = dict(config=reference[0], checkpoint=reference[1])
+
+    def scores(evaluators):
+        evaluator = Evaluator(evaluators)
+        evaluator.dataset_meta = dict(classes=POTSDAM_CLASSES)
+        evaluator.process(samples, {})
+        return evaluator.evaluate(len(samples))
+
+    one = scores(consistency_evaluators(ref))
+    both = scores(consistency_evaluators({'seed0': ref, 'seed1': ref}))
+    assert set(both) == {f'{n}/{k}' for n in ('seed0', 'seed1') for k in one}
+    for key, value in one.items():
+        assert both[f'seed0/{key}'] == pytest.approx(value, nan_ok=True)
+        assert both[f'seed1/{key}'] == pytest.approx(value, nan_ok=True)
+    for wrong in ({}, {'seed0': 'c.py'}, {'checkpoint': 'c.pth'}):
+        with pytest.raises(ValueError, match='several as'):
+            consistency_evaluators(wrong)
+
+
 class HandMadeChecker:
     """Predicts the hand-made map whose index is the image's first pixel."""
 

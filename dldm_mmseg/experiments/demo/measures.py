@@ -176,7 +176,9 @@ def paint_real_masks(config: str, options: dict, export: str,
         synthesis (dict): The synth config's ``synthesis`` settings; the
             images are sampled as its ``image_sampling`` and prompted as
             its ``image_prompt``.
-        reference (dict): ``config`` and ``checkpoint`` of the segmentor.
+        reference (dict): ``config`` and ``checkpoint`` of the segmentor,
+            or several such dicts by name: each reads the same images
+            (see :func:`consistency_evaluators`).
         name (str): The experiment's name.
         hooks: Extra hooks (a figure).
     """
@@ -194,10 +196,32 @@ def paint_real_masks(config: str, options: dict, export: str,
                      source_dataset=source_dataset,
                      prompt_order=synthesis['image_prompt'], augment=False,
                      load_image=True))  # the real images, for the figure
-    cfg.test_evaluator = [dict(type='MaskImageConsistencyMetric',
-                               device='cpu', **reference)]
+    cfg.test_evaluator = consistency_evaluators(reference)
     cfg.test_cfg = dict(type='TestLoop')
     return _cached_export_test(cfg, export, name, *hooks)
+
+
+def consistency_evaluators(reference: dict) -> List[dict]:
+    """``MaskImageConsistencyMetric`` configs reading the same painted
+    images: one for ``reference`` (``config`` and ``checkpoint`` of a
+    segmentor), or one per named reference of ``{name: reference}``, its
+    metrics prefixed ``<name>/``.
+
+    Raises:
+        ValueError: When ``reference`` is neither.
+    """
+    if 'config' in reference:
+        return [dict(type='MaskImageConsistencyMetric', device='cpu',
+                     **reference)]
+    wrong = [name for name, one in reference.items()
+             if not isinstance(one, dict) or 'config' not in one]
+    if wrong or not reference:
+        raise ValueError(
+            'reference: give one segmentor as dict(config=..., '
+            'checkpoint=...) or several as {name: dict(config=..., '
+            f'checkpoint=...)}}; got keys {sorted(reference)}')
+    return [dict(type='MaskImageConsistencyMetric', device='cpu',
+                 prefix=name, **one) for name, one in reference.items()]
 
 
 def paint_splits(config: str, export: str, data_root: str, source_dataset,
