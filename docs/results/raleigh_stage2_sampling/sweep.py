@@ -141,6 +141,7 @@ def figure(table, developed, path):
             shipped = summary[split][tag(SHIPPED)]['mean']
             ax.axhline(shipped, color='0.6', lw=0.8, ls='--')
             ax.set_xscale('log')
+            ax.minorticks_off()
             ax.set_xticks(GUIDANCE)
             ax.set_xticklabels([f'{g:g}' for g in GUIDANCE])
             ax.set_title(f'{split}: {what} on painted / on real images')
