@@ -137,17 +137,19 @@ def free_port():
         return s.getsockname()[1]
 
 
-def make_reference_model(folder: str):
-    """A tiny (random) DeepLabV3+ of the demo's config saved as a checkpoint
-    in ``folder``; returns ``(config, checkpoint)`` for consistency checks."""
+def make_reference_model(folder: str, seed: int = 0):
+    """A tiny (random, initialised with ``seed``) DeepLabV3+ of the demo's
+    config saved as a checkpoint in ``folder``; returns ``(config,
+    checkpoint)`` for consistency checks."""
     import torch
     from mmseg.apis import init_model
     from mmseg.datasets import PotsdamDataset
     config = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))),
                       'configs', 'demo', 'deeplabv3plus_toy_syn0.py')
-    torch.manual_seed(0)
+    torch.manual_seed(seed)
     model = init_model(config, None, device='cpu')
-    checkpoint = osp.join(folder, 'ref.pth')
+    checkpoint = osp.join(folder, 'ref.pth' if seed == 0 else
+                          f'ref_seed{seed}.pth')
     torch.save(dict(meta=dict(dataset_meta=PotsdamDataset.METAINFO),
                     state_dict=model.state_dict()), checkpoint)
     return config, checkpoint

@@ -180,9 +180,10 @@ def test_consistency_metric_is_the_demos_consistency(data, reference):
                            config=reference[0], checkpoint='no_such.pth'))
 
 
-def test_named_readers_score_the_same_images_under_their_names(reference):
+def test_named_readers_score_the_same_images_under_their_names(
+        reference, tmp_path):
     """Several reference segmentors read one set of painted images in one
-    evaluator, each under its name, with the one reader's scores."""
+    evaluator, each under its name, with its own one-reader scores."""
     from mmengine.evaluator import Evaluator
     from mmengine.structures import PixelData
     from mmseg.structures import SegDataSample
@@ -196,7 +197,10 @@ def test_named_readers_score_the_same_images_under_their_names(reference):
         sample.gt_sem_seg = PixelData(data=torch.from_numpy(
             rng.integers(0, 6, (1, 32, 32))))
         samples.append(sample.to_dict())
-    ref = dict(config=reference[0], checkpoint=reference[1])
+    from fixtures import make_reference_model
+    refs = [dict(config=reference[0], checkpoint=reference[1]),
+            dict(zip(('config', 'checkpoint'),
+                     make_reference_model(str(tmp_path), seed=1)))]
 
     def scores(evaluators):
         evaluator = Evaluator(evaluators)
@@ -204,14 +208,21 @@ def test_named_readers_score_the_same_images_under_their_names(reference):
         evaluator.process(samples, {})
         return evaluator.evaluate(len(samples))
 
-    one = scores(consistency_evaluators(ref))
-    both = scores(consistency_evaluators({'seed0': ref, 'seed1': ref}))
-    assert set(both) == {f'{n}/{k}' for n in ('seed0', 'seed1') for k in one}
-    for key, value in one.items():
-        assert both[f'seed0/{key}'] == pytest.approx(value, nan_ok=True)
-        assert both[f'seed1/{key}'] == pytest.approx(value, nan_ok=True)
-    for wrong in ({}, {'seed0': 'c.py'}, {'checkpoint': 'c.pth'}):
-        with pytest.raises(ValueError, match='several as'):
+    alone = [scores(consistency_evaluators(ref)) for ref in refs]
+    # two differently initialised readers read the images differently
+    assert alone[0]['consistency_mIoU'] != alone[1]['consistency_mIoU']
+    both = scores(consistency_evaluators({'seed0': refs[0],
+                                          'seed1': refs[1]}))
+    assert set(both) == {f'{n}/{k}' for n in ('seed0', 'seed1')
+                         for k in alone[0]}
+    for i, one in enumerate(alone):
+        for key, value in one.items():
+            assert both[f'seed{i}/{key}'] == pytest.approx(value, nan_ok=True)
+    for wrong, named in (({}, 'no segmentor'),
+                         ({'seed0': 'c.py'}, "'seed0'"),
+                         ({'checkpoint': 'c.pth'}, "'checkpoint'"),
+                         ({0: refs[0]}, '0')):
+        with pytest.raises(ValueError, match=f'several as.*{named}'):
             consistency_evaluators(wrong)
 
 

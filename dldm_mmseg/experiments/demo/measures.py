@@ -214,12 +214,15 @@ def consistency_evaluators(reference: dict) -> List[dict]:
         return [dict(type='MaskImageConsistencyMetric', device='cpu',
                      **reference)]
     wrong = [name for name, one in reference.items()
-             if not isinstance(one, dict) or 'config' not in one]
+             if not isinstance(name, str) or not isinstance(one, dict)
+             or 'config' not in one]
     if wrong or not reference:
         raise ValueError(
             'reference: give one segmentor as dict(config=..., '
             'checkpoint=...) or several as {name: dict(config=..., '
-            f'checkpoint=...)}}; got keys {sorted(reference)}')
+            'checkpoint=...)} with string names; ' +
+            (f'these entries are neither: {wrong!r}' if wrong else
+             'got no segmentor'))
     return [dict(type='MaskImageConsistencyMetric', device='cpu',
                  prefix=name, **one) for name, one in reference.items()]
 

@@ -3,7 +3,8 @@ Raleigh train masks (``synthesis.masks='real'``, no rarity boost), batch
 8, segmentor seeds 0-3, beside the real only, oversampling and one-hot
 set runs of ``../raleigh_on_top/`` in the same work dir; then stage 2
 painting the real val and test masks, read by each seed's real-only
-segmentor. Runs are reused when finished; ``--read`` only reads. Writes
+segmentor. Runs are reused when finished; ``--read`` trains nothing (a
+missing painting is still painted). Writes
 ``real_masks.md`` / ``real_masks.json`` here, or in ``--out-dir``::
 
     python docs/results/raleigh_real_masks/run.py --work work_dirs/raleigh_ot
@@ -59,27 +60,36 @@ def train(demo, seeds, arms=((REAL_MASKS, 1.0),)):
                            demo.seg_options(sweep, demo.s['seg_iters'], seed))
 
 
-def paint(demo, seeds):
-    """``{split: {seed: consistency scores}}``: stage 2 of ``demo``
-    painting the split's real masks, read by the real-only segmentor of
-    each seed (each reader's images in
-    ``<work>/stage2_real_masks/seed<N>/<split>``, reused when
-    finished)."""
-    scores = {split: {} for split in SPLITS}
+def paint_for_readers(demo, seeds, synthesis, folder, name):
+    """``{split: {seed: consistency scores}}``: stage 2 of ``demo``,
+    sampled as ``synthesis`` says, painting each split's real masks once
+    (in ``<work>/<folder>/<split>``, a folder of its own for readers
+    other than the rule's; reused when finished), the same images read by
+    the real-only segmentor of each of ``seeds``."""
+    sweep = demo.data.configs['sweep']
+    readers = {f'seed{s}': finished_run(real_only_dir(demo, s), sweep)
+               for s in seeds}
+    if seeds != on_top.RULED:
+        folder += '_readers' + '_'.join(map(str, seeds))
     image = demo.image_config
-    synthesis = demo.synthesis_cfg()
-    for seed in seeds:
-        reference = finished_run(real_only_dir(demo, seed),
-                                 demo.data.configs['sweep'])
-        for split in SPLITS:
-            scores[split][seed] = paint_real_masks(
-                osp.join(demo.root, image), demo.generator_options(image),
-                demo.export_dir(image), demo.data_root,
-                demo.data.source_dataset, split, synthesis, reference,
-                osp.join(demo.work, 'stage2_real_masks', f'seed{seed}',
-                         split),
-                f'raleigh_real_masks_{split}_seed{seed}')
+    scores = {}
+    for split in SPLITS:
+        metrics = paint_real_masks(
+            osp.join(demo.root, image), demo.generator_options(image),
+            demo.export_dir(image), demo.data_root, demo.data.source_dataset,
+            split, synthesis, readers, osp.join(demo.work, folder, split),
+            f'{name}_{split}')
+        scores[split] = {s: {
+            key.split('/', 1)[1]: value for key, value in metrics.items()
+            if key.startswith(f'seed{s}/')} for s in seeds}
     return scores
+
+
+def paint(demo, seeds):
+    """:func:`paint_for_readers` with the demo's sampling, in
+    ``<work>/stage2_real_masks``."""
+    return paint_for_readers(demo, seeds, demo.synthesis_cfg(),
+                             'stage2_real_masks', 'raleigh_real_masks')
 
 
 def consistency_table(painted, runs, seeds):

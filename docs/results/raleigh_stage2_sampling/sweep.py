@@ -4,7 +4,8 @@ same images read by the real-only segmentor of each seed; then, when val
 picks a setting other than the shipped one, the no-boost real-mask set
 painted with it at alpha 1.0, batch 8, beside real only, oversampling and
 the same set painted as shipped (``../raleigh_real_masks/run.py``'s arm).
-Paintings and runs are reused when finished; ``--read`` only reads.
+Paintings and runs are reused when finished; ``--read`` trains
+nothing (a missing painting is still painted).
 Writes ``sampling.md``, ``sampling.json`` and ``sampling.png`` here, or
 in ``--out-dir``::
 
@@ -19,13 +20,10 @@ HERE = osp.dirname(osp.abspath(__file__))
 sys.path.insert(0, osp.join(HERE, '..', 'raleigh_real_masks'))
 import run as real_masks  # noqa: E402  (raleigh_real_masks/run.py)
 from aggregate import margins, side_by_side, summarise  # noqa: E402
-from run import REAL_MASKS, SPLITS, on_top, real_only_dir  # noqa: E402
+from run import REAL_MASKS, SPLITS, on_top  # noqa: E402
 from on_top import KEYS, OVERSAMPLE, REAL, WORD  # noqa: E402
 
-from dldm_mmseg.experiments.alpha_sweep import finished_run  # noqa: E402
 from dldm_mmseg.experiments.demo import finished_demo  # noqa: E402
-from dldm_mmseg.experiments.demo.measures import (  # noqa: E402
-    paint_real_masks)
 from dldm_mmseg.utils.io import atomic_open  # noqa: E402
 
 GUIDANCE = (1.0, 1.5, 2.0, 3.0, 5.0, 7.5)
@@ -61,29 +59,17 @@ def sampled(synthesis, setting):
 
 
 def paint(demo, seeds):
-    """``{tag: {split: {seed: consistency scores}}}``: stage 2 painting
-    each split's real masks once per setting (in
-    ``<work>/stage2_sampling/<tag>/<split>``, reused when finished), read
-    by the real-only segmentor of each of ``seeds``."""
-    sweep = demo.data.configs['sweep']
-    readers = {f'seed{s}': finished_run(real_only_dir(demo, s), sweep)
-               for s in seeds}
-    image = demo.image_config
+    """``{tag: {split: {seed: consistency scores}}}``: each setting's
+    :func:`run.paint_for_readers` (in ``<work>/stage2_sampling/<tag>``)."""
     synthesis = demo.synthesis_cfg()
     scores = {}
     for setting in SETTINGS:
         name = tag(setting)
-        scores[name] = {}
+        scores[name] = real_masks.paint_for_readers(
+            demo, seeds, sampled(synthesis, setting),
+            osp.join('stage2_sampling', name),
+            f'raleigh_stage2_sampling_{name}')
         for split in SPLITS:
-            metrics = paint_real_masks(
-                osp.join(demo.root, image), demo.generator_options(image),
-                demo.export_dir(image), demo.data_root,
-                demo.data.source_dataset, split, sampled(synthesis, setting),
-                readers, osp.join(demo.work, 'stage2_sampling', name, split),
-                f'raleigh_stage2_sampling_{name}_{split}')
-            scores[name][split] = {s: {
-                key.split('/', 1)[1]: value for key, value in metrics.items()
-                if key.startswith(f'seed{s}/')} for s in seeds}
             print(name, split, {s: round(v['consistency_mIoU'], 2)
                                 for s, v in scores[name][split].items()},
                   flush=True)
@@ -103,10 +89,9 @@ def ratios(painted, runs, seeds, key='mIoU'):
 
 
 def pick(table):
-    """The setting with the highest val mean ratio (ties: the fewer UNet
-    passes, then the rule's order)."""
-    return max(SETTINGS, key=lambda s: (table['val'][tag(s)]['mean'],
-                                        -unet_passes(s)))
+    """The setting with the highest val mean ratio (the first in the
+    rule's order on a tie)."""
+    return max(SETTINGS, key=lambda s: table['val'][tag(s)]['mean'])
 
 
 def train(demo, seeds, setting):
@@ -125,6 +110,7 @@ def train(demo, seeds, setting):
 def figure(table, developed, path):
     """Val and test ratio (mIoU, and developed IoU) against the guidance
     scale, a line per step count, error bars the readers' std."""
+    readers = len(table['seeds'])
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
@@ -146,7 +132,7 @@ def figure(table, developed, path):
             ax.set_xticklabels([f'{g:g}' for g in GUIDANCE])
             ax.set_title(f'{split}: {what} on painted / on real images')
             ax.grid(alpha=0.3)
-        axes[row][0].set_ylabel('ratio (mean ± std, 4 readers)')
+        axes[row][0].set_ylabel(f'ratio (mean ± std, {readers} readers)')
     for ax in axes[1]:
         ax.set_xlabel('guidance scale (1 = no classifier-free guidance)')
     axes[0][0].legend(fontsize=8)
@@ -174,9 +160,10 @@ def sweep_rows(table, developed):
     return rows
 
 
-def report(table, developed, chosen, runs, seeds):
-    """``sampling.md``'s text and the verdict; ``runs`` is None when
-    nothing trained."""
+def report(table, developed, chosen, runs, seeds, painted):
+    """``sampling.md``'s text and the verdict (with every reader's
+    consistency IoUs of every painting, from ``painted``); ``runs`` is
+    None when nothing trained."""
     shipped, best = (table['val'][tag(s)] for s in (SHIPPED, chosen))
     lead = best['mean'] - shipped['mean']
     larger = max(best['std'], shipped['std'])
@@ -189,8 +176,15 @@ def report(table, developed, chosen, runs, seeds):
               f'({best["mean"]:.3f}); the shipped setting reads '
               f'{shipped["mean"]:.3f} (lead {lead:+.3f}, larger std '
               f'{larger:.3f}).']
-    verdict = dict(pick=dict(guidance_scale=chosen[0], steps=chosen[1]),
-                   sweep=table, sweep_developed=developed)
+    verdict = dict(
+        pick=dict(guidance_scale=chosen[0], steps=chosen[1]),
+        sweep=table, sweep_developed=developed,
+        painted={name: {split: {seed: {
+            k: v for k, v in scores.items()
+            if k.startswith(('consistency_mIoU', 'consistency_IoU.'))}
+            for seed, scores in by_seed.items()}
+            for split, by_seed in splits.items()}
+            for name, splits in painted.items()})
     if runs is None:
         lines.append('- The pick is the shipped setting: nothing trains.')
     else:
@@ -207,7 +201,8 @@ def report(table, developed, chosen, runs, seeds):
         gate, passed, bar, judged = on_top.judge(runs, arm, names)
         lines += ['', on_top.gate_line(
             sampling_gate, names, sampling_passed,
-            "the sampling gate: over the shipped sampling's arm")] + judged
+            "over the shipped sampling's arm").replace(
+                '- the gate', '- the sampling gate', 1)] + judged
         verdict.update(runs=runs, sampling_gate=sampling_gate,
                        sampling_passed=sampling_passed, gate=gate,
                        passed=passed, test_bar=bar)
@@ -249,7 +244,8 @@ def main():
             runs = on_top.read(args.work, args.seeds, [
                 REAL, OVERSAMPLE, REAL_MASKS, arm_of(chosen)])
     figure(table, developed, osp.join(args.out_dir, 'sampling.png'))
-    text, verdict = report(table, developed, chosen, runs, args.seeds)
+    text, verdict = report(table, developed, chosen, runs, args.seeds,
+                           painted)
     on_top.write_reading(args.out_dir, 'sampling', 'rule.md', args.seeds,
                          text, verdict)
 
