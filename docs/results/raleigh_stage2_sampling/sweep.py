@@ -13,6 +13,7 @@ in ``--out-dir``::
         --work work_dirs/raleigh_ot
 """
 import itertools
+import json
 import os.path as osp
 import sys
 
@@ -21,7 +22,7 @@ sys.path.insert(0, osp.join(HERE, '..', 'raleigh_real_masks'))
 import run as real_masks  # noqa: E402  (raleigh_real_masks/run.py)
 from aggregate import margins, side_by_side, summarise  # noqa: E402
 from run import REAL_MASKS, SPLITS, on_top  # noqa: E402
-from on_top import KEYS, OVERSAMPLE, REAL, WORD  # noqa: E402
+from on_top import CLASSES, KEYS, OVERSAMPLE, REAL, WORD  # noqa: E402
 
 from dldm_mmseg.experiments.demo import finished_demo  # noqa: E402
 from dldm_mmseg.utils.io import atomic_open  # noqa: E402
@@ -160,7 +161,27 @@ def sweep_rows(table, developed):
     return rows
 
 
-def report(table, developed, chosen, runs, seeds, painted):
+def without_class(runs, left_out='agriculture'):
+    """Per arm, :func:`aggregate.summarise` of each seed's mean IoU over
+    every class but ``left_out`` (``key`` ``'mIoU_without'``)."""
+    kept = [f'IoU.{c}' for c in CLASSES if c != left_out]
+    return {arm: summarise({seed: {split: {'mIoU_without': sum(
+        run[split][k]['per_seed'][i] for k in kept) / len(kept)}
+        for split in SPLITS} for i, seed in enumerate(run['seeds'])},
+        ['mIoU_without']) for arm, run in runs.items()}
+
+
+def split_pixels(work, name):
+    """``{split: labelled pixels of class name}`` of the Raleigh tiles
+    (the data's ``summary.json``)."""
+    with open(osp.join(work, 'data', 'raleigh_landsat', 'summary.json'),
+              encoding='utf-8') as f:
+        splits = json.load(f)['splits']
+    return {split: round(v['labelled_pixels'] * v['shares'][name])
+            for split, v in splits.items()}
+
+
+def report(table, developed, chosen, runs, seeds, painted, pixels=None):
     """``sampling.md``'s text and the verdict (with every reader's
     consistency IoUs of every painting, from ``painted``); ``runs`` is
     None when nothing trained."""
@@ -203,9 +224,28 @@ def report(table, developed, chosen, runs, seeds, painted):
             sampling_gate, names, sampling_passed,
             "over the shipped sampling's arm").replace(
                 '- the gate', '- the sampling gate', 1)] + judged
+        rest = without_class(runs)
+        lines += [
+            '', '## Without agriculture (beside the rule; decides nothing)',
+            '', f'Agriculture holds {pixels["val"]} labelled val pixels '
+            f'and {pixels["test"]} test pixels. Mean IoU over the other '
+            'five classes:', '',
+            '| arm | val | test | agriculture IoU, val / test |',
+            '| --- | --- | --- | --- |']
+        for arm, name in names.items():
+            cells = [f'{rest[arm][sp]["mIoU_without"]["mean"]:.2f} ± '
+                     f'{rest[arm][sp]["mIoU_without"]["std"]:.2f}'
+                     for sp in SPLITS]
+            rare = ' / '.join(
+                f'{runs[arm][sp]["IoU.agriculture"]["mean"]:.2f}'
+                for sp in SPLITS)
+            lines.append(f'| {name} | ' + ' | '.join(cells) +
+                         f' | {rare} |')
         verdict.update(runs=runs, sampling_gate=sampling_gate,
                        sampling_passed=sampling_passed, gate=gate,
-                       passed=passed, test_bar=bar)
+                       passed=passed, test_bar=bar,
+                       without_agriculture=rest,
+                       agriculture_pixels=pixels)
     no_cfg = table['val'][tag((1.0, 20))]['mean']
     fewer = table['val'][tag((2.0, 10))]['mean']
     held = {1: no_cfg < shipped['mean'], 2: lead < larger,
@@ -245,7 +285,7 @@ def main():
                 REAL, OVERSAMPLE, REAL_MASKS, arm_of(chosen)])
     figure(table, developed, osp.join(args.out_dir, 'sampling.png'))
     text, verdict = report(table, developed, chosen, runs, args.seeds,
-                           painted)
+                           painted, split_pixels(args.work, 'agriculture'))
     on_top.write_reading(args.out_dir, 'sampling', 'rule.md', args.seeds,
                          text, verdict)
 
