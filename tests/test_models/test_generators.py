@@ -755,17 +755,23 @@ def test_controlnet_without_zero_convolutions_sees_the_condition(data):
                                   residuals(free, second))
 
 
+def quick_vae(data, out, content, *options):
+    """A tiny VAE fitted for two steps by ``tools/fit_vae.py`` on
+    ``content`` with extra ``options``, saved in ``out``; returns ``out``."""
+    load_tool('fit_vae').main([
+        data, '--out', out, '--preset', 'tiny', '--iters', '2',
+        '--batch-size', '2', '--content', content, *options])
+    return out
+
+
 def test_wider_latents_reach_the_image_generator_through_its_vae(data,
                                                                  tmp_path):
     """A VAE fitted with --latent-channels 8 gives the ControlNet generator
     built on it a UNet (and ControlNet) of 8 latent channels that trains
     and paints; a conflicting request or a pretrained UNet is refused."""
     from dldm_mmseg.models.generators import build_sd_components
-    fit = load_tool('fit_vae')
-    out = str(tmp_path / 'vae8')
-    fit.main([data, '--out', out, '--preset', 'tiny', '--iters', '2',
-              '--batch-size', '2', '--content', 'images',
-              '--latent-channels', '8'])
+    out = quick_vae(data, str(tmp_path / 'vae8'), 'images',
+                    '--latent-channels', '8')
     parts = build_sd_components(preset='tiny', vae=out)
     assert parts.vae.config.latent_channels == 8
     assert parts.unet.config.in_channels == 8
@@ -819,11 +825,8 @@ def test_a_finer_vae_reaches_the_mask_generator_through_its_folder(data,
     conflicts with the folder or a pretrained model, is refused."""
     from dldm_mmseg.models.generators import build_sd_components
     from dldm_mmseg.models.generators.components import PRESETS, preset_vae
-    fit = load_tool('fit_vae')
-    out = str(tmp_path / 'vae2')
-    fit.main([data, '--out', out, '--preset', 'tiny', '--iters', '2',
-              '--batch-size', '2', '--content', 'masks',
-              '--scale-factor', '2'])
+    out = quick_vae(data, str(tmp_path / 'vae2'), 'masks',
+                    '--scale-factor', '2')
     parts = build_sd_components(preset='tiny', vae=out)
     assert parts.vae_scale_factor == 2
     masks = torch.zeros(1, 3, 32, 32)
