@@ -45,18 +45,19 @@ def real_only_dir(demo, seed):
     return osp.join(demo.work, 'sweep' + demo.seed_suffix(seed), REAL)
 
 
-def train(demo, seeds, arms=((REAL_MASKS, 1.0),)):
+def train(demo, seeds, arms=((REAL_MASKS, 1.0),), sets=SETS):
     """``arms`` (run name, alpha), seed by seed, with the run options of
     ``demo`` (a finished demo of the work dir); a run
-    ``alpha_<a>_<suffix>`` trains on the set of ``SETS[suffix]`` (the
-    no-boost set's synthesis settings with ``masks='real'``, the boosted
-    one without ``_noboost``)."""
+    ``alpha_<a>_<suffix>`` trains on the set of ``sets[suffix]``'s
+    synthesis options (by default :data:`SETS`: the no-boost set's
+    settings with ``masks='real'``, the boosted one without
+    ``_noboost``)."""
     sweep = demo.data.configs['sweep']
     for seed in seeds:
         for name, alpha in arms:
             suffix = name.split('_', 2)[2]
             on_top.run_arm(demo, seed, name, alpha,
-                           dict(suffix=suffix, options=SETS[suffix]),
+                           dict(suffix=suffix, options=sets[suffix]),
                            demo.seg_options(sweep, demo.s['seg_iters'], seed))
 
 

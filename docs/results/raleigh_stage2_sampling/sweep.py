@@ -96,16 +96,13 @@ def pick(table):
 
 
 def train(demo, seeds, setting):
-    """``setting``'s real-mask arm, seed by seed, at alpha 1.0 with the
-    demo's run options."""
-    options = dict(real_masks.SETS['real_masks_noboost'],
-                   image_sampling=dict(guidance_scale=setting[0],
-                                       steps=setting[1]))
-    variant = dict(suffix=arm_of(setting)[len('alpha_1_'):], options=options)
-    sweep = demo.data.configs['sweep']
-    for seed in seeds:
-        on_top.run_arm(demo, seed, arm_of(setting), 1.0, variant,
-                       demo.seg_options(sweep, demo.s['seg_iters'], seed))
+    """``setting``'s real-mask arm at alpha 1.0 (:func:`run.train`): the
+    no-boost real-mask set painted with ``setting``'s image sampling."""
+    arm = arm_of(setting)
+    real_masks.train(demo, seeds, ((arm, 1.0),), {
+        arm[len('alpha_1_'):]: dict(
+            real_masks.SETS['real_masks_noboost'], image_sampling=dict(
+                guidance_scale=setting[0], steps=setting[1]))})
 
 
 def figure(table, developed, path):
