@@ -48,6 +48,7 @@ STATS = {'share': 'share of labelled pixels (%)',
          'tiles': 'tiles holding it (%)',
          'mostly': 'tiles it fills to 90% or more (%)',
          'patch': 'mean patch size (pixels)',
+         'specks': 'patches of 4 pixels or fewer (%)',
          'edge': 'pixels on a patch edge (%)'}
 
 
@@ -109,6 +110,8 @@ def layout_stats(masks):
             tiles=100 * here.any(axis=(1, 2)).mean(),
             mostly=100 * (here.sum(axis=(1, 2)) >= 0.9 * per_tile).mean(),
             patch=float(sizes.mean()) if sizes.size else float('nan'),
+            specks=100 * float((sizes <= 4).mean()) if sizes.size
+            else float('nan'),
             edge=100 * (edge & here).sum() / max(here.sum(), 1))
     return out
 
